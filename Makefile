@@ -1,0 +1,36 @@
+# Platoons: the two commands of the README, and what CI runs.
+#   make run    set everything up, load the demo extract and serve http://127.0.0.1:8000
+#   make test   set everything up, lint, type-check and run the test suite (what CI runs)
+
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test setup lint pytest load-england bench lock
+
+setup:
+	bash scripts/setup.sh
+	$(BIN)/platoons db upgrade
+
+run: setup
+	$(BIN)/platoons load demo
+	$(BIN)/platoons serve
+
+test: setup lint pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/pytest
+
+load-england: setup
+	$(BIN)/platoons load england --source ../shared/data/raw
+
+bench: setup
+	$(BIN)/python -m bench.foundation
+
+# Re-pin the lock file from the current environment.
+lock:
+	$(BIN)/pip freeze --exclude-editable | grep -v '^platoons' > requirements.lock

@@ -1,0 +1,1 @@
+"""Platoons web layer: FastAPI routers, dependencies and the command line."""

@@ -1,0 +1,5 @@
+"""Allow ``python -m app`` as well as the ``platoons`` script."""
+
+from app.cli import cli
+
+cli()

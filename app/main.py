@@ -1,0 +1,50 @@
+"""The composition root: builds the FastAPI application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.db import create_pool
+from app.problems import register_problem_handlers
+from app.routers import areas, health
+from app.settings import DatabaseSettings
+
+logger = logging.getLogger("platoons")
+
+
+def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
+    """Build the application; the pool opens in the lifespan and closes after it."""
+    settings = settings or DatabaseSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = create_pool(settings)
+        # wait=False: the service starts even while the database is down; /health says so.
+        await pool.open(wait=False)
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="Platoons",
+        summary="Neighbourhood analytics for England: boundaries and deprivation indices.",
+        description=(
+            "English LSOAs, wards and local authority districts with the English Indices of "
+            "Deprivation (IoD2025 and IoD2019). Contains public sector information licensed "
+            "under the Open Government Licence v3.0; Source: Office for National Statistics "
+            "licensed under the Open Government Licence v3.0; Contains OS data © Crown "
+            "copyright and database right."
+        ),
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    register_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(areas.router)
+    return app

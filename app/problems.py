@@ -1,0 +1,88 @@
+"""RFC 9457 problem responses: the one map from domain errors to HTTP statuses."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geo.errors import (
+    DatabaseUnavailable,
+    DataUnavailable,
+    InvalidInput,
+    NotFound,
+    PlatoonsError,
+)
+
+logger = logging.getLogger("platoons.http")
+PROBLEM_JSON = "application/problem+json"
+
+# Most specific first: the first class an error is an instance of decides its status.
+STATUS_BY_ERROR: tuple[tuple[type[PlatoonsError], int], ...] = (
+    (NotFound, 404),
+    (InvalidInput, 400),
+    (DataUnavailable, 503),
+    (DatabaseUnavailable, 503),
+)
+
+
+def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
+    """Return a problem+json response."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def status_for(error: PlatoonsError) -> int:
+    """Return the HTTP status of a domain error (500 for one not in the map)."""
+    return next((status for cls, status in STATUS_BY_ERROR if isinstance(error, cls)), 500)
+
+
+async def _platoons_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, PlatoonsError)
+    status = status_for(error)
+    if status >= 500:
+        logger.error(
+            "%s on %s %s: %s",
+            type(error).__name__,
+            request.method,
+            request.url.path,
+            error,
+            exc_info=error.__cause__,
+        )
+    extra = {"parameter": error.parameter} if error.parameter else {}
+    return problem(status, error.title, error.message, **extra)
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {
+            "parameter": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
+            "message": e["msg"],
+        }
+        for e in error.errors()
+    ]
+    detail = "; ".join(f"{e['parameter']}: {e['message']}" for e in errors)
+    return problem(422, "Invalid request", detail, errors=errors)
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    return problem(error.status_code, "HTTP error", str(error.detail))
+
+
+async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+
+
+def register_problem_handlers(app: FastAPI) -> None:
+    """Install the handlers that turn every error into a problem+json body."""
+    app.add_exception_handler(PlatoonsError, _platoons_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

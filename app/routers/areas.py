@@ -1,0 +1,50 @@
+"""Area lookup routes: a point's LSOA and LAD, and an area's profile by GSS code."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from app.db import DbDep
+from geo import areas
+from geo.models import LadArea, LsoaArea, PointLookup
+
+router = APIRouter(tags=["areas"])
+
+EditionQuery = Annotated[
+    str | None,
+    Query(
+        description="Index edition code, e.g. IoD2025 (current) or IoD2019.",
+        max_length=32,
+        pattern=r"^[A-Za-z0-9_-]+$",
+    ),
+]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such area, or the point is outside the loaded LSOAs."}
+}
+
+
+@router.get("/lookup", response_model=PointLookup, responses=NOT_FOUND)
+async def lookup(
+    conn: DbDep,
+    lon: Annotated[
+        float, Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude (EPSG:4326).")
+    ],
+    lat: Annotated[
+        float, Query(ge=-90, le=90, allow_inf_nan=False, description="Latitude (EPSG:4326).")
+    ],
+    edition: EditionQuery = None,
+) -> PointLookup:
+    """Return the LSOA and LAD containing a point, with IMD and every domain's values."""
+    return await areas.lsoa_at_point(conn, lon, lat, edition)
+
+
+@router.get("/areas/{code}", response_model=LsoaArea | LadArea, responses=NOT_FOUND)
+async def area(
+    conn: DbDep,
+    code: Annotated[
+        str, Path(description="GSS code of an LSOA (E01…) or LAD (E06…-E09…).", max_length=16)
+    ],
+    edition: EditionQuery = None,
+) -> LsoaArea | LadArea:
+    """Return an LSOA's deprivation profile or a LAD's summary measures."""
+    return await areas.area_by_code(conn, code, edition)

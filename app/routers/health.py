@@ -1,0 +1,15 @@
+"""Health route: is the database reachable and are editions loaded."""
+
+from fastapi import APIRouter
+
+from app.db import DbDep
+from geo import areas
+from geo.models import Health
+
+router = APIRouter(tags=["service"])
+
+
+@router.get("/health", response_model=Health, responses={503: {"description": "Database down."}})
+async def health(conn: DbDep) -> Health:
+    """Report database reachability, PostGIS version and the editions loaded."""
+    return await areas.health(conn)

@@ -1,0 +1,1 @@
+"""Ingest: the source manifest, file readers, loaders, migrations and the demo extract."""

@@ -1,0 +1,38 @@
+-- Move staged boundaries (EPSG:4326 WKB) into the boundary tables: repair invalid polygons
+-- with clean_polygons(), record which were repaired, and transform explicitly to British
+-- National Grid (27700) and Web Mercator (3857).
+CREATE TEMP TABLE stage_geometry ON COMMIT DROP AS
+SELECT level, vintage, code, geom_4326,
+       clean_polygons(ST_Transform(geom_4326, 27700)) AS geom,
+       NOT ST_IsValid(source) OR NOT ST_IsValid(ST_Transform(geom_4326, 27700)) AS repaired
+FROM (
+    SELECT level, vintage, code, source, clean_polygons(source) AS geom_4326
+    FROM (
+        SELECT 'lad' AS level, vintage, code, ST_GeomFromWKB(wkb, 4326) AS source FROM stage_lad
+        UNION ALL
+        SELECT 'ward', vintage, code, ST_GeomFromWKB(wkb, 4326) FROM stage_ward WHERE wkb IS NOT NULL
+        UNION ALL
+        SELECT 'lsoa', vintage, code, ST_GeomFromWKB(wkb, 4326) FROM stage_lsoa
+    ) AS staged
+) AS cleaned;
+CREATE INDEX ON stage_geometry (level, vintage, code);
+
+INSERT INTO stage_repaired (level, code)
+SELECT level || ':' || vintage, code FROM stage_geometry WHERE repaired;
+
+INSERT INTO lad (vintage, code, name, region_code, region_name, geom, geom_4326, geom_3857, geom_repaired)
+SELECT s.vintage, s.code, s.name, s.region_code, s.region_name,
+       g.geom, g.geom_4326, ST_Transform(g.geom_4326, 3857), g.repaired
+FROM stage_lad s JOIN stage_geometry g ON g.level = 'lad' AND g.vintage = s.vintage AND g.code = s.code;
+
+INSERT INTO ward (vintage, code, name, lad_code, geom, geom_4326, geom_3857, geom_repaired)
+SELECT s.vintage, s.code, s.name, s.lad_code,
+       g.geom, g.geom_4326, ST_Transform(g.geom_4326, 3857), coalesce(g.repaired, false)
+FROM stage_ward s
+LEFT JOIN stage_geometry g ON g.level = 'ward' AND g.vintage = s.vintage AND g.code = s.code;
+
+INSERT INTO lsoa (vintage, code, name, lad_vintage, lad_code, ward_vintage, ward_code, msoa_code,
+                  geom, geom_4326, geom_3857, geom_repaired)
+SELECT s.vintage, s.code, s.name, s.lad_vintage, s.lad_code, s.ward_vintage, s.ward_code, s.msoa_code,
+       g.geom, g.geom_4326, ST_Transform(g.geom_4326, 3857), g.repaired
+FROM stage_lsoa s JOIN stage_geometry g ON g.level = 'lsoa' AND g.vintage = s.vintage AND g.code = s.code;

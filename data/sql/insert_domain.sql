@@ -1,0 +1,2 @@
+INSERT INTO index_domain (edition_code, code, title, kind, population_base, sort_order)
+VALUES (%(edition_code)s, %(code)s, %(title)s, %(kind)s, %(population_base)s, %(sort_order)s);

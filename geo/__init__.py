@@ -1,0 +1,1 @@
+"""The Platoons domain: boundaries, deprivation indices, area lookup (no web code)."""

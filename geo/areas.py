@@ -1,0 +1,183 @@
+"""Area lookup: which LSOA and LAD hold a point, and the deprivation profile of an area."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+
+from geo.errors import AreaNotFound, EditionNotFound, InvalidInput, PointOutsideCoverage
+from geo.models import (
+    AreaRef,
+    EditionRef,
+    Health,
+    IndexValue,
+    LadArea,
+    LsoaArea,
+    LsoaChange,
+    PointLookup,
+    PopulationFigures,
+    SummaryMeasure,
+)
+from geo.sqlfiles import read_sql
+
+LSOA_CODE = re.compile(r"^[EW]01[0-9]{6}$")
+LAD_CODE = re.compile(r"^(E0[6-9]|W06)[0-9]{6}$")
+GSS_CODE = re.compile(r"^[EWSNK][0-9]{8}$")
+
+
+async def _fetch_one(
+    conn: AsyncConnection, query: str, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Run one packaged query and return its first row as a dict."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(read_sql("geo", query), params)
+        return await cur.fetchone()
+
+
+async def find_edition(conn: AsyncConnection, code: str | None = None) -> EditionRef:
+    """Return the named index edition, or the current English one when ``code`` is None.
+
+    Raises
+    ------
+    EditionNotFound
+        If no such edition is loaded.
+    """
+    row = await _fetch_one(conn, "edition.sql", {"edition": code})
+    if row is None:
+        if code is None:
+            raise EditionNotFound("no index edition is loaded yet; run `platoons load demo`")
+        raise EditionNotFound(f"index edition {code!r} is not loaded", parameter="edition")
+    return EditionRef(**row)
+
+
+async def lsoa_at_point(
+    conn: AsyncConnection, lon: float, lat: float, edition: str | None = None
+) -> PointLookup:
+    """Return the LSOA and LAD containing a WGS84 point, with the edition's index values.
+
+    Parameters
+    ----------
+    conn
+        An open connection to the Platoons database.
+    lon, lat
+        Longitude and latitude in EPSG:4326.
+    edition
+        Index edition code (e.g. ``"IoD2019"``); the current edition when None. The LSOA
+        geography searched is the edition's own (2011 for IoD2019, 2021 for IoD2025).
+
+    Raises
+    ------
+    PointOutsideCoverage
+        If no loaded LSOA of that geography contains the point (outside England, at sea
+        between generalised coastlines, or outside the loaded extract).
+    """
+    found = await find_edition(conn, edition)
+    row = await _fetch_one(
+        conn, "lsoa_code_at_point.sql", {"vintage": found.lsoa_vintage, "lon": lon, "lat": lat}
+    )
+    if row is None:
+        raise PointOutsideCoverage(
+            f"no LSOA of the {found.code} geography contains ({lon}, {lat}): the point is "
+            "outside England or outside the loaded area"
+        )
+    area = await _lsoa_area(conn, found, row["code"])
+    return PointLookup(
+        edition=found,
+        lon=lon,
+        lat=lat,
+        lsoa=area.lsoa,
+        lad=area.lad,
+        ward=area.ward,
+        indices=area.indices,
+    )
+
+
+async def area_by_code(
+    conn: AsyncConnection, code: str, edition: str | None = None
+) -> LsoaArea | LadArea:
+    """Return an LSOA's profile or a LAD's summary measures by GSS code.
+
+    Raises
+    ------
+    InvalidInput
+        If ``code`` is not a GSS code.
+    AreaNotFound
+        If it is not an LSOA or LAD code of the edition's geography.
+    """
+    code = code.strip().upper()
+    if not GSS_CODE.match(code):
+        raise InvalidInput(
+            f"{code!r} is not a GSS code (like E01006112 or E08000009)", parameter="code"
+        )
+    found = await find_edition(conn, edition)
+    if LSOA_CODE.match(code):
+        return await _lsoa_area(conn, found, code)
+    if LAD_CODE.match(code):
+        return await _lad_area(conn, found, code)
+    raise AreaNotFound(f"{code} is not an LSOA (E01) or local authority district (E06-E09) code")
+
+
+async def _lsoa_area(conn: AsyncConnection, edition: EditionRef, code: str) -> LsoaArea:
+    """Return the profile of one LSOA of the edition's geography."""
+    row = await _fetch_one(
+        conn,
+        "lsoa_profile.sql",
+        {"edition": edition.code, "vintage": edition.lsoa_vintage, "code": code},
+    )
+    if row is None:
+        raise AreaNotFound(
+            f"{code} is not a loaded LSOA of the {edition.lsoa_vintage} geography used by "
+            f"{edition.code}"
+        )
+    ward = None
+    if row["ward_code"] is not None:
+        ward = AreaRef(code=row["ward_code"], name=row["ward_name"], vintage=row["ward_vintage"])
+    return LsoaArea(
+        edition=edition,
+        lsoa=AreaRef(code=row["code"], name=row["name"], vintage=row["vintage"]),
+        lad=AreaRef(code=row["lad_code"], name=row["lad_name"], vintage=row["lad_vintage"]),
+        ward=ward,
+        msoa_code=row["msoa_code"],
+        indices=[IndexValue(**v) for v in row["indices"]],
+        population=PopulationFigures(**{k: row[k] for k in PopulationFigures.model_fields}),
+        other_generation=[LsoaChange(**c) for c in row["other_generation"]],
+    )
+
+
+async def _lad_area(conn: AsyncConnection, edition: EditionRef, code: str) -> LadArea:
+    """Return one LAD of the edition's geography with its summary measures."""
+    row = await _fetch_one(
+        conn,
+        "lad_profile.sql",
+        {"edition": edition.code, "vintage": edition.lad_vintage, "code": code},
+    )
+    if row is None:
+        raise AreaNotFound(
+            f"{code} is not a loaded local authority district of the {edition.lad_vintage} "
+            f"geography used by {edition.code}"
+        )
+    return LadArea(
+        edition=edition,
+        lad=AreaRef(code=row["code"], name=row["name"], vintage=row["vintage"]),
+        region_code=row["region_code"],
+        region_name=row["region_name"],
+        lsoa_count=row["lsoa_count"],
+        summary_measures=[SummaryMeasure(**m) for m in row["summary_measures"]],
+    )
+
+
+async def health(conn: AsyncConnection) -> Health:
+    """Report PostGIS's version, the data version and how much of each edition is loaded."""
+    row = await _fetch_one(conn, "health.sql", {})
+    assert row is not None
+    editions = row["editions"]
+    return Health(
+        status="ok" if editions and all(e["lsoas_loaded"] for e in editions) else "no-data",
+        database="ok",
+        postgis_version=row["postgis_version"],
+        data_version=row["data_version"],
+        editions=editions,
+    )

@@ -1,0 +1,60 @@
+"""Domain errors: one small class per failure, mapped to HTTP statuses only at the web edge."""
+
+
+class PlatoonsError(Exception):
+    """Base of every error Platoons raises on purpose; ``message`` is safe to show to users."""
+
+    title = "Platoons error"
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.parameter = parameter
+
+
+class NotFound(PlatoonsError):
+    """Something the caller named does not exist."""
+
+    title = "Not found"
+
+
+class AreaNotFound(NotFound):
+    """No area has the given GSS code in the requested edition's geography."""
+
+    title = "Area not found"
+
+
+class PointOutsideCoverage(NotFound):
+    """The point lies in no loaded English LSOA (outside England, at sea, or not loaded)."""
+
+    title = "Point outside coverage"
+
+
+class EditionNotFound(NotFound):
+    """The named index edition is not loaded."""
+
+    title = "Index edition not found"
+
+
+class InvalidInput(PlatoonsError):
+    """The caller's input is malformed or out of range."""
+
+    title = "Invalid input"
+
+
+class DataUnavailable(PlatoonsError):
+    """The database holds no data yet for what was asked (nothing loaded)."""
+
+    title = "Data not loaded"
+
+
+class LoadError(PlatoonsError):
+    """A source file cannot be loaded: missing, malformed, inconsistent or of the wrong CRS."""
+
+    title = "Load failed"
+
+
+class DatabaseUnavailable(PlatoonsError):
+    """The database cannot be reached; the caller may retry later."""
+
+    title = "Database unavailable"

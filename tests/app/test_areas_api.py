@@ -1,0 +1,128 @@
+"""The /lookup, /areas and /health routes over HTTP, including every kind of bad request."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.utils import sources
+
+TRAFFORD_POINT = sources.points_on_surface(sources.LSOA21_BOUNDARIES, "lsoa21_code")["E01006112"]
+
+
+def assert_problem(response, status: int) -> dict:  # type: ignore[no-untyped-def]
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    assert "Traceback" not in response.text
+    return body
+
+
+def test_lookup_returns_the_lsoa_lad_and_every_domain(client: TestClient) -> None:
+    lon, lat = TRAFFORD_POINT
+    body = client.get("/lookup", params={"lon": lon, "lat": lat}).json()
+    assert body["edition"]["code"] == "IoD2025"
+    assert body["lsoa"] == {"code": "E01006112", "name": "Trafford 001D", "vintage": 2021}
+    assert body["lad"]["code"] == "E08000009"
+    assert [v["domain"] for v in body["indices"]] == [
+        "imd",
+        "income",
+        "employment",
+        "education",
+        "health",
+        "crime",
+        "barriers",
+        "living_environment",
+    ]
+    assert "Open Government Licence" in body["attribution"]
+
+
+def test_lookup_in_iod2019_uses_the_2011_geography(client: TestClient) -> None:
+    lon, lat = TRAFFORD_POINT
+    body = client.get("/lookup", params={"lon": lon, "lat": lat, "edition": "IoD2019"}).json()
+    assert body["edition"]["code"] == "IoD2019"
+    assert body["lsoa"]["vintage"] == 2011 and body["lad"]["vintage"] == 2019
+    row = sources.csv(sources.FILE_1).set_index("LSOA code (2011)").loc[body["lsoa"]["code"]]
+    imd = body["indices"][0]
+    assert (imd["rank"], imd["decile"], imd["score"]) == (row.iloc[3], row.iloc[4], None)
+
+
+def test_area_of_an_lsoa_and_of_a_lad(client: TestClient) -> None:
+    lsoa = client.get("/areas/e01006112").json()  # codes are case-insensitive
+    assert lsoa["type"] == "lsoa" and lsoa["lsoa"]["code"] == "E01006112"
+    lad = client.get("/areas/E08000009", params={"edition": "IoD2019"}).json()
+    assert lad["type"] == "lad" and lad["lad"]["name"] == "Trafford"
+    assert lad["region_name"] == "North West"
+    assert lad["lsoa_count"] == (sources.csv(sources.FILE_1).iloc[:, 2] == "E08000009").sum()
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"lon": 2.3522, "lat": 48.8566}, 404),  # Paris
+        ({"lon": -4.0, "lat": 50.0}, 404),  # the sea off Cornwall
+        ({"lon": -1.5, "lat": 52.0}, 404),  # England, but outside the demo extract
+        ({"lon": 181, "lat": 52.0}, 422),
+        ({"lon": -2.3, "lat": -91}, 422),
+        ({"lon": "abc", "lat": 52.0}, 422),
+        ({"lon": "nan", "lat": 52.0}, 422),
+        ({"lon": "inf", "lat": 52.0}, 422),
+        ({"lat": 52.0}, 422),
+        ({"lon": -2.3, "lat": 53.45, "edition": "IoD1066"}, 404),
+        ({"lon": -2.3, "lat": 53.45, "edition": "x' OR '1'='1"}, 422),
+    ],
+)
+def test_bad_lookups_get_a_problem_body(client: TestClient, params: dict, status: int) -> None:
+    assert_problem(client.get("/lookup", params=params), status)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("E01000001", 404),
+        ("E12000002", 404),
+        ("banana", 400),
+        ("E01006112'; DROP TABLE lsoa;--", 422),
+    ],
+)
+def test_bad_area_codes_get_a_problem_body(client: TestClient, code: str, status: int) -> None:
+    body = assert_problem(client.get(f"/areas/{code}"), status)
+    assert "DROP" not in body["detail"] or status == 422
+
+
+def test_sql_injection_in_the_code_is_inert(client: TestClient) -> None:
+    client.get("/areas/E01006112' OR '1'='1")
+    assert client.get("/areas/E01006112").status_code == 200
+
+
+def test_health_reports_the_editions_loaded(client: TestClient) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    loaded = {e["code"]: e["lsoas_loaded"] for e in body["editions"]}
+    assert loaded == {
+        "IoD2019": len(sources.csv(sources.FILE_1)),
+        "IoD2025": len(sources.csv(sources.IOD2025)),
+    }
+
+
+def test_openapi_docs_are_served(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/lookup", "/areas/{code}", "/health"} <= set(paths)
+
+
+def test_an_unreachable_database_gives_503_with_retry_after() -> None:
+    from app.main import create_app
+    from app.settings import DatabaseSettings
+
+    # Port 1 on loopback: nothing listens there, so every connection is refused at once.
+    down = DatabaseSettings(
+        database_url="postgresql://postgres@127.0.0.1:1/platoons",  # type: ignore[arg-type]
+        pool_timeout_seconds=0.5,
+    )
+    with TestClient(create_app(down)) as down_client:
+        response = down_client.get("/health")
+    body = assert_problem(response, 503)
+    assert response.headers["retry-after"] == "5"
+    assert "127.0.0.1" not in body["detail"]  # connection details stay in the logs

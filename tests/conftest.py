@@ -1,0 +1,87 @@
+"""Session fixtures: a real PostGIS test database loaded with the demo extract."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from app.cli import DEMO_DIR
+from app.main import create_app
+from app.settings import DatabaseSettings
+from data import schema
+from data.loaders import load_all
+from tests.utils import sources
+
+
+def _test_database_url() -> str:
+    """Return the test database URL: PLATOONS_TEST_DATABASE_URL, else '<configured db>_test'."""
+    explicit = os.environ.get("PLATOONS_TEST_DATABASE_URL")
+    if explicit:
+        return explicit
+    url = make_url(DatabaseSettings().dsn)
+    return url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
+
+
+def _recreate_database(url: str) -> None:
+    """Drop and create the test database (connected to the server's 'postgres' database)."""
+    parsed = make_url(url)
+    admin = parsed.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        name = sql.Identifier(parsed.database)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+@pytest.fixture(scope="session")
+def settings() -> DatabaseSettings:
+    """Create, migrate and load the test database; check it holds the whole extract."""
+    url = _test_database_url()
+    _recreate_database(url)
+    test_settings = DatabaseSettings(database_url=url)  # type: ignore[call-arg]
+    schema.upgrade(test_settings.sqlalchemy_url)
+    with psycopg.connect(test_settings.dsn) as conn:
+        load_all(conn, DEMO_DIR)
+        counts = dict(
+            conn.execute("SELECT vintage, count(*) FROM lsoa GROUP BY vintage").fetchall()
+        )
+    assert counts == {
+        2011: len(sources.csv(sources.FILE_1)),
+        2021: len(sources.csv(sources.IOD2025)),
+    }
+    return test_settings
+
+
+@pytest.fixture
+def conn(settings: DatabaseSettings) -> Iterator[psycopg.Connection]:
+    """A plain autocommit connection to the test database."""
+    with psycopg.connect(settings.dsn, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Run async tests on asyncio (what uvicorn runs the service on)."""
+    return "asyncio"
+
+
+@pytest.fixture
+async def aconn(settings: DatabaseSettings) -> AsyncIterator[psycopg.AsyncConnection]:
+    """An async autocommit connection, as the service's pool lends them."""
+    connection = await psycopg.AsyncConnection.connect(settings.dsn, autocommit=True)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def client(settings: DatabaseSettings) -> Iterator[TestClient]:
+    """The application under test, with its lifespan (pool) running."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client

@@ -1,0 +1,297 @@
+"""Loading: row counts, values equal to the sources, idempotence, and clean failures."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import psycopg
+import pytest
+
+from app.cli import DEMO_DIR
+from app.settings import DatabaseSettings
+from data.loaders import load_all
+from data.manifest import load_manifest
+from data.readers import sha256_of
+from geo.errors import LoadError
+from tests.utils import sources
+
+TABLES = (
+    "lad",
+    "ward",
+    "lsoa",
+    "lsoa_2011_2021",
+    "index_edition",
+    "index_domain",
+    "lsoa_index_value",
+    "lsoa_population_denominator",
+    "lsoa_population_estimate",
+    "lad_summary_measure",
+    "postcode",
+)
+
+
+def table_fingerprints(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
+    """Return (row count, md5 of all rows in a fixed order) for every foundation table."""
+    result = {}
+    for table in TABLES:
+        row = conn.execute(
+            "SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
+            f" FROM {table} t"
+        ).fetchone()
+        assert row is not None
+        result[table] = (row[0], row[1])
+    return result
+
+
+def data_version(conn: psycopg.Connection) -> int:
+    row = conn.execute("SELECT version FROM data_version").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.fixture
+def demo_copy(tmp_path: Path) -> Path:
+    """A writable copy of the demo extract, to corrupt."""
+    target = tmp_path / "demo"
+    shutil.copytree(DEMO_DIR, target)
+    return target
+
+
+def test_row_counts_match_the_source_files(conn: psycopg.Connection) -> None:
+    counts = dict(
+        conn.execute(
+            "SELECT edition_code || ':' || domain_code, count(*) FROM lsoa_index_value GROUP BY 1"
+        ).fetchall()
+    )
+    file_2 = sources.csv(sources.FILE_2)
+    iod2025 = sources.csv(sources.IOD2025)
+    assert counts["IoD2019:imd"] == counts["IoD2019:idaci"] == len(file_2)
+    assert counts["IoD2025:imd"] == counts["IoD2025:living_environment"] == len(iod2025)
+    assert len(counts) == 10 + 8  # IoD2019: IMD, 7 domains, IDACI, IDAOPI; IoD2025: IMD, 7
+    postcodes = conn.execute("SELECT count(*) FROM postcode").fetchone()
+    assert postcodes == (len(sources.csv(sources.POSTCODES)),)
+    lads = conn.execute("SELECT vintage, count(*) FROM lad GROUP BY vintage ORDER BY 1").fetchall()
+    n_lads = file_2["Local Authority District code (2019)"].nunique()
+    assert lads == [(2019, n_lads), (2024, n_lads)]
+
+
+@pytest.mark.parametrize("row_number", [0, 57, 211, 400, 612])
+def test_iod2019_values_equal_file_2_and_3(conn: psycopg.Connection, row_number: int) -> None:
+    row2 = sources.csv(sources.FILE_2).iloc[row_number]
+    code = row2["LSOA code (2011)"]
+    row3 = sources.csv(sources.FILE_3).set_index("LSOA code (2011)").loc[code]
+    stored = {
+        domain: (rank, decile, score)
+        for domain, rank, decile, score in conn.execute(
+            "SELECT domain_code, rank, decile, score FROM lsoa_index_value"
+            " WHERE edition_code = 'IoD2019' AND lsoa_code = %s",
+            (code,),
+        )
+    }
+    assert stored["imd"] == (row2.iloc[4], row2.iloc[5], None)
+    assert stored["income"] == (row2.iloc[6], row2.iloc[7], None)
+    assert stored["living_environment"] == (row2.iloc[18], row2.iloc[19], None)
+    assert stored["idaci"] == (int(row3.iloc[5]), int(row3.iloc[6]), None)
+    assert stored["idaopi"] == (int(row3.iloc[7]), int(row3.iloc[8]), None)
+
+
+@pytest.mark.parametrize("row_number", [0, 99, 300, 630])
+def test_iod2025_values_equal_the_source(conn: psycopg.Connection, row_number: int) -> None:
+    row = sources.csv(sources.IOD2025).iloc[row_number]
+    stored = {
+        domain: (score, rank, decile)
+        for domain, score, rank, decile in conn.execute(
+            "SELECT domain_code, score, rank, decile FROM lsoa_index_value"
+            " WHERE edition_code = 'IoD2025' AND lsoa_code = %s",
+            (row["lsoa21_code"],),
+        )
+    }
+    assert stored["imd"] == (row["IMD_score"], row["IMD_rank"], row["IMD_decile"])
+    assert stored["barriers"] == (
+        row["Housing_and_Services_score"],
+        row["Housing_and_Services_rank"],
+        row["Housing_and_Services_decile"],
+    )
+
+
+def test_population_denominators_and_adults_equal_the_source(conn: psycopg.Connection) -> None:
+    file_6 = sources.csv(sources.FILE_6).set_index("LSOA code (2011)")
+    population = sources.csv("population/population_mid2019_lsoa11_syoa.csv.gz")
+    adult_columns = [str(a) for a in range(18, 90)] + ["90+"]
+    expected_adults = dict(
+        zip(population["lsoa11_code"], population[adult_columns].sum(axis=1), strict=True)
+    )
+    rows = conn.execute(
+        "SELECT d.lsoa_code, d.total, d.working_age, e.adults_18_plus"
+        " FROM lsoa_population_denominator d"
+        " JOIN lsoa_population_estimate e ON e.lsoa_code = d.lsoa_code"
+    ).fetchall()
+    assert len(rows) == len(file_6)
+    for code, total, working_age, adults in rows:
+        assert total == file_6.loc[code].iloc[3]
+        assert working_age == file_6.loc[code].iloc[7]
+        assert adults == expected_adults[code]
+
+
+def test_provenance_records_every_file_with_its_sha256(conn: psycopg.Connection) -> None:
+    rows = conn.execute(
+        "SELECT source_file, sha256, licence, attribution FROM dataset_load"
+    ).fetchall()
+    assert sorted(r[0] for r in rows) == sorted(d.path for d in load_manifest().dataset)
+    for source_file, sha256, licence, attribution in rows:
+        assert sha256 == sha256_of(DEMO_DIR / source_file)
+        assert licence == "Open Government Licence v3.0"
+        assert "Open Government Licence" in attribution
+
+
+def test_reload_changes_nothing_but_the_data_version(
+    settings: DatabaseSettings, conn: psycopg.Connection
+) -> None:
+    before, version = table_fingerprints(conn), data_version(conn)
+    with psycopg.connect(settings.dsn) as load_conn:
+        load_all(load_conn, DEMO_DIR)
+    assert table_fingerprints(conn) == before
+    assert data_version(conn) == version + 1
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _drop_column(path: Path, column_index: int) -> None:
+    import csv
+
+    with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    out = io.StringIO()
+    csv.writer(out).writerows([r[:column_index] + r[column_index + 1 :] for r in rows])
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write(out.getvalue())
+
+
+def _replace_text(path: Path, old: str, new: str, count: int = 1) -> None:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8-sig") as handle:
+        text = handle.read()
+    assert old in text
+    with opener(path, "wt", encoding="utf-8") as handle:
+        handle.write(text.replace(old, new, count))
+
+
+def _reproject_to_bng(path: Path) -> None:
+    # Read through Python's gzip, not GDAL's /vsigzip/, whose handle cache is keyed by path.
+    frame = gpd.read_file(io.BytesIO(gzip.decompress(path.read_bytes()))).to_crs(27700)
+    plain = path.with_suffix("")  # drop .gz
+    frame.to_file(plain, driver="GeoJSON")
+    with open(plain, "rb") as source, gzip.open(path, "wb") as target:
+        target.write(source.read())
+    plain.unlink()
+
+
+def _drop_lsoa_row(path: Path) -> None:
+    with gzip.open(path, "rt", encoding="utf-8-sig") as handle:
+        lines = handle.readlines()
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.writelines(lines[:10] + lines[11:])
+
+
+CORRUPTIONS = {
+    "truncated gzip boundaries": (
+        lambda d: _truncate(d / sources.LSOA21_BOUNDARIES),
+        "truncated or corrupt",
+    ),
+    "truncated csv": (lambda d: _truncate(d / sources.IOD2025), "truncated or corrupt"),
+    "missing column": (lambda d: _drop_column(d / sources.FILE_2, 8), "missing column"),
+    "malformed code": (
+        lambda d: _replace_text(d / sources.IOD2025, "\nE01", "\nX01"),
+        "codes that are not",
+    ),
+    "non-numeric rank": (
+        lambda d: _replace_text(d / sources.FILE_2, ",9,", ",nine,"),
+        "whole numbers",
+    ),
+    "wrong CRS": (
+        lambda d: _reproject_to_bng(d / "boundaries/lad19_boundaries_uk_buc.geojson.gz"),
+        "EPSG:4326",
+    ),
+    "index row without boundary": (lambda d: _drop_lsoa_row(d / sources.FILE_2), "disagree"),
+    "missing file": (lambda d: (d / sources.FILE_6).unlink(), "file not found"),
+}
+
+
+@pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
+def test_a_bad_file_fails_cleanly_and_keeps_the_previous_load(
+    settings: DatabaseSettings, conn: psycopg.Connection, demo_copy: Path, corruption: str
+) -> None:
+    corrupt, message = CORRUPTIONS[corruption]
+    corrupt(demo_copy)
+    before, version = table_fingerprints(conn), data_version(conn)
+    with psycopg.connect(settings.dsn) as load_conn, pytest.raises(LoadError, match=message):
+        load_all(load_conn, demo_copy)
+    assert table_fingerprints(conn) == before
+    assert data_version(conn) == version
+
+
+def _cli_env(settings: DatabaseSettings) -> dict[str, str]:
+    return {**os.environ, "PLATOONS_DATABASE_URL": settings.dsn, "COLUMNS": "200"}
+
+
+def test_the_cli_exits_non_zero_with_the_reason(
+    settings: DatabaseSettings, demo_copy: Path
+) -> None:
+    _truncate(demo_copy / sources.IOD2025)
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "load", "england", "--source", str(demo_copy)],
+        capture_output=True,
+        text=True,
+        env=_cli_env(settings),
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "truncated or corrupt" in result.stderr
+    assert "previous data is intact" in result.stderr
+
+
+KILL_DURING_WRITE = """
+import os, signal, sys
+from pathlib import Path
+import psycopg
+from data.loaders import load_all
+from data.manifest import load_manifest
+from data.readers import sha256_of
+
+def step(name):
+    if name == "wrote tables":  # inside the transaction, after every table was replaced
+        os.kill(os.getpid(), signal.SIGKILL)
+
+with psycopg.connect(sys.argv[1]) as conn:
+    load_all(conn, Path(sys.argv[2]), on_step=step)
+"""
+
+
+def test_a_killed_load_leaves_the_previous_data(
+    settings: DatabaseSettings, conn: psycopg.Connection
+) -> None:
+    before, version = table_fingerprints(conn), data_version(conn)
+    result = subprocess.run(
+        [sys.executable, "-c", KILL_DURING_WRITE, settings.dsn, str(DEMO_DIR)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == -9
+    assert table_fingerprints(conn) == before
+    assert data_version(conn) == version  # the killed transaction never committed
+    with psycopg.connect(settings.dsn) as load_conn:  # and the next load succeeds
+        load_all(load_conn, DEMO_DIR)
+    assert table_fingerprints(conn) == before
