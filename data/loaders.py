@@ -128,6 +128,7 @@ def load_all(
         rows, repaired = write(conn, staged, manifest)
         step("wrote tables")
         rows["lad_summary_measure"] = write_lad_summary_measures(conn, staged, manifest)
+        rows.update(refresh_serving_tables(conn))
         data_version = bump_data_version(conn)
         write_provenance(conn, staged.provenance, repaired)
     step("computed LAD summary measures")
@@ -755,6 +756,17 @@ def _summary_inputs(staged: Staged, edition: Edition) -> pd.DataFrame:
         for base in ("total", "working_age", "children_0_15", "aged_60_plus"):
             frame[base] = np.nan
     return frame
+
+
+def refresh_serving_tables(conn: psycopg.Connection) -> dict[str, int]:
+    """Rebuild the denormalised tables OGC collections and tiles read; return their rows."""
+    with conn.cursor() as cur:
+        cur.execute(read_sql("data", "refresh_serving.sql"))
+        cur.execute(
+            "SELECT (SELECT count(*) FROM lsoa_deprivation), (SELECT count(*) FROM lad_deprivation)"
+        )
+        lsoas, lads = cur.fetchone() or (0, 0)
+    return {"lsoa_deprivation": lsoas, "lad_deprivation": lads}
 
 
 def bump_data_version(conn: psycopg.Connection) -> int:

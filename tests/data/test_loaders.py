@@ -34,6 +34,8 @@ TABLES = (
     "lsoa_population_estimate",
     "lad_summary_measure",
     "postcode",
+    "lsoa_deprivation",
+    "lad_deprivation",
 )
 
 

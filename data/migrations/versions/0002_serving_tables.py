@@ -1,0 +1,117 @@
+"""Serving tables: one wide row per feature of each OGC collection, refreshed by every load.
+
+Revision ID: 0002_serving_tables
+Revises: 0001_foundation
+Create Date: 2026-11-25
+
+The foundation tables stay normalised (values long, editions as rows). OGC API Features and
+vector tiles read these denormalised copies instead, so an item page or a tile is one indexed
+scan with no joins or pivots. They are rebuilt inside the load's transaction
+(data/sql/refresh_serving.sql), so they never disagree with the tables they derive from.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from geoalchemy2 import Geometry
+
+revision = "0002_serving_tables"
+down_revision = "0001_foundation"
+branch_labels = None
+depends_on = None
+
+# The English IoD domains served as columns (<domain>_score, _rank, _decile). Another nation's
+# indices would get their own serving table; the normalised tables need no change.
+DOMAINS = (
+    "imd",
+    "income",
+    "employment",
+    "education",
+    "health",
+    "crime",
+    "barriers",
+    "living_environment",
+    "idaci",
+    "idaopi",
+)
+# LAD summary measures served as columns for the IMD (value and rank among LADs).
+MEASURES = (
+    "average_rank",
+    "average_score",
+    "extent",
+    "local_concentration",
+    "proportion_most_deprived_10pct",
+)
+
+
+def _geometries() -> list[sa.Column]:
+    """Geometry columns of a serving table: exact ones, and simplified ones for low zooms."""
+    return [
+        sa.Column(
+            "geom", Geometry("MULTIPOLYGON", srid=27700, spatial_index=False), nullable=False
+        ),
+        sa.Column(
+            "geom_4326", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
+        ),
+        sa.Column(
+            "geom_3857", Geometry("MULTIPOLYGON", srid=3857, spatial_index=False), nullable=False
+        ),
+        # Simplified for tiles at low and middle zooms (tolerances in refresh_serving.sql).
+        sa.Column("geom_3857_low", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
+        sa.Column("geom_3857_mid", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
+    ]
+
+
+def _indexes(table: str) -> None:
+    for column in ("geom", "geom_4326", "geom_3857", "geom_3857_low", "geom_3857_mid"):
+        op.create_index(
+            f"ix_{table}_{column}", table, ["edition_code", column], postgresql_using="gist"
+        )
+
+
+def upgrade() -> None:
+    # GiST over (edition_code, geom) needs btree_gist for the text column.
+    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
+    op.create_table(
+        "lsoa_deprivation",
+        sa.Column("edition_code", sa.Text, primary_key=True),
+        sa.Column("code", sa.Text, primary_key=True),
+        # Vector tile feature ids must be integers: the GSS code's digits (E01006112 -> 1006112).
+        sa.Column("fid", sa.BigInteger, nullable=False),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("lad_code", sa.Text, nullable=False),
+        sa.Column("lad_name", sa.Text, nullable=False),
+        sa.Column("ward_code", sa.Text),
+        sa.Column("ward_name", sa.Text),
+        sa.Column("population", sa.Integer),
+        *[
+            sa.Column(f"{d}_{field}", sa.Float if field == "score" else sa.Integer)
+            for d in DOMAINS
+            for field in ("score", "rank", "decile")
+        ],
+        *_geometries(),
+    )
+    _indexes("lsoa_deprivation")
+    op.create_index("ix_lsoa_deprivation_lad", "lsoa_deprivation", ["edition_code", "lad_code"])
+
+    op.create_table(
+        "lad_deprivation",
+        sa.Column("edition_code", sa.Text, primary_key=True),
+        sa.Column("code", sa.Text, primary_key=True),
+        sa.Column("fid", sa.BigInteger, nullable=False),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("region_code", sa.Text),
+        sa.Column("region_name", sa.Text),
+        sa.Column("lsoa_count", sa.Integer, nullable=False),
+        *[
+            sa.Column(f"imd_{m}{suffix}", sa.Float if suffix == "" else sa.Integer)
+            for m in MEASURES
+            for suffix in ("", "_rank")
+        ],
+        *_geometries(),
+    )
+    _indexes("lad_deprivation")
+
+
+def downgrade() -> None:
+    op.drop_table("lad_deprivation")
+    op.drop_table("lsoa_deprivation")
