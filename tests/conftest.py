@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,6 +17,8 @@ from app.main import create_app
 from app.settings import DatabaseSettings
 from data import schema
 from data.loaders import load_all
+from data.manifest import load_manifest
+from data.readers import sha256_of
 from tests.utils import sources
 
 
@@ -26,6 +29,10 @@ def _test_database_url() -> str:
         return explicit
     url = make_url(DatabaseSettings().dsn)
     return url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
+
+
+# The published national files, beside the repository (as in CI and the developer machines).
+ENGLAND_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw"
 
 
 def _recreate_database(url: str) -> None:
@@ -84,4 +91,43 @@ async def aconn(settings: DatabaseSettings) -> AsyncIterator[psycopg.AsyncConnec
 def client(settings: DatabaseSettings) -> Iterator[TestClient]:
     """The application under test, with its lifespan (pool) running."""
     with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _database_exists(url: str) -> bool:
+    parsed = make_url(url)
+    admin = parsed.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        row = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (parsed.database,))
+        return row.fetchone() is not None
+
+
+@pytest.fixture(scope="session")
+def england_settings() -> DatabaseSettings:
+    """A database holding all of England (both editions) from ../shared/data/raw.
+
+    Loading takes about 25 s, so the database is kept between runs and reloaded only when
+    its recorded source checksums differ from the files (or it is missing or empty).
+    """
+    assert ENGLAND_DIR.is_dir(), f"the national data must be at {ENGLAND_DIR}"
+    url = make_url(_test_database_url())
+    url = url.set(database=f"{url.database}_england").render_as_string(hide_password=False)
+    if not _database_exists(url):
+        _recreate_database(url)
+    england = DatabaseSettings(database_url=url)  # type: ignore[call-arg]
+    schema.upgrade(england.sqlalchemy_url)
+    expected = {d.path: sha256_of(ENGLAND_DIR / d.path) for d in load_manifest().dataset}
+    with psycopg.connect(england.dsn) as conn:
+        loaded = dict(conn.execute("SELECT source_file, sha256 FROM dataset_load").fetchall())
+        if loaded != expected:
+            load_all(conn, ENGLAND_DIR)
+        (lsoas,) = conn.execute("SELECT count(*) FROM lsoa WHERE vintage = 2021").fetchone() or (0,)
+    assert lsoas == 33755
+    return england
+
+
+@pytest.fixture(scope="session")
+def england_client(england_settings: DatabaseSettings) -> Iterator[TestClient]:
+    """The application serving all of England."""
+    with TestClient(create_app(england_settings)) as test_client:
         yield test_client

@@ -1,0 +1,833 @@
+"""Foundation benchmark (issue 3): full-England load time and memory, and point-lookup latency.
+
+Run with ``.venv/bin/python -m bench.foundation``. It rebuilds its own database
+(``platoons_bench``) on the server named by ``PLATOONS_DATABASE_URL`` (or ``DATABASE_URL``,
+or the default URL), loads all of England twice through ``platoons load england``, then
+times ``GET /lookup`` on a ``platoons serve`` subprocess against the same lookups done as
+raw SQL over psycopg, so the ratio shows what the web service adds. Results are printed
+as markdown and written to ``bench/results/foundation-<UTC timestamp>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+from psycopg import AsyncConnection, sql
+from psycopg.rows import dict_row
+
+from app.settings import DEFAULT_DATABASE_URL
+from geo.sqlfiles import read_sql
+
+BENCH_DB = "platoons_bench"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DEFAULT_SOURCE = Path("../shared/data/raw")
+DEFAULT_EDITIONS = ("IoD2019", "IoD2025")
+TARGET_LOAD_SECONDS = 60.0
+TARGET_LOOKUP_P50_MS = 5.0
+HEALTH_WAIT_SECONDS = 60.0
+REQUEST_TIMEOUT_SECONDS = 30.0
+
+# The three statements geo.areas.lsoa_at_point runs, read from the same packaged files.
+EDITION_SQL = read_sql("geo", "edition.sql")
+POINT_SQL = read_sql("geo", "lsoa_code_at_point.sql")
+PROFILE_SQL = read_sql("geo", "lsoa_profile.sql")
+
+# One seeded random point inside each sampled LSOA (ST_GeneratePoints is deterministic
+# for a given geometry and seed > 0), in the order the codes were sampled.
+SAMPLE_POINTS_SQL = """
+SELECT s.code, ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat
+FROM unnest(%(codes)s::text[]) WITH ORDINALITY AS s(code, ord)
+JOIN lsoa l ON l.vintage = %(vintage)s AND l.code = s.code
+CROSS JOIN LATERAL ST_GeometryN(ST_GeneratePoints(l.geom_4326, 1, %(seed)s), 1) AS p(geom)
+ORDER BY s.ord
+"""
+
+# The positions (1-based) of the points that fall in an LSOA of every benchmarked vintage,
+# tested the way the service tests them (in EPSG:27700), so no lookup is a 404.
+COVERED_POINTS_SQL = """
+SELECT t.ord
+FROM unnest(%(lon)s::float8[], %(lat)s::float8[]) WITH ORDINALITY AS t(lon, lat, ord)
+WHERE (SELECT count(DISTINCT l.vintage) FROM lsoa l
+       WHERE l.vintage = ANY(%(vintages)s::smallint[])
+         AND ST_Intersects(l.geom, ST_Transform(ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326),
+                                                27700))) = cardinality(%(vintages)s::smallint[])
+ORDER BY t.ord
+"""
+
+Point = tuple[float, float]
+Lookup = Callable[[int, float, float], Awaitable[tuple[float, str | None]]]
+
+
+@dataclass
+class CommandRun:
+    """One timed ``platoons`` subprocess: wall time, its own peak RSS and exit status."""
+
+    args: list[str]
+    wall_seconds: float
+    peak_rss_mib: float
+    returncode: int
+    log: str
+
+
+@dataclass
+class LookupRun:
+    """One timed batch of lookups through one path (HTTP or raw SQL) at one concurrency."""
+
+    path: str
+    edition: str
+    concurrency: int
+    latencies_ms: list[float]
+    codes: list[str | None]
+    wall_seconds: float
+    errors: int
+    error_samples: list[str] = field(default_factory=list)
+    client_cpu_seconds: float = 0.0
+    server_cpu_seconds: float | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """Return p50, p99, mean, throughput and error count, in milliseconds and req/s."""
+        lat = sorted(self.latencies_ms)
+        return {
+            "path": self.path,
+            "edition": self.edition,
+            "concurrency": self.concurrency,
+            "requests": len(lat),
+            "errors": self.errors,
+            "p50_ms": round(statistics.median(lat), 3),
+            "p99_ms": round(percentile(lat, 99), 3),
+            "mean_ms": round(statistics.fmean(lat), 3),
+            "max_ms": round(lat[-1], 3),
+            "req_per_s": round(len(lat) / self.wall_seconds, 1),
+            "wall_seconds": round(self.wall_seconds, 3),
+            # CPU time per lookup of this (client) process and of the server process; on a
+            # 2-core machine the client's share limits what c=20 can show.
+            "client_cpu_ms_per_lookup": round(self.client_cpu_seconds * 1000 / len(lat), 3),
+            "server_cpu_ms_per_lookup": (
+                None
+                if self.server_cpu_seconds is None
+                else round(self.server_cpu_seconds * 1000 / len(lat), 3)
+            ),
+            "error_samples": self.error_samples,
+        }
+
+
+def percentile(ordered: Sequence[float], pct: float) -> float:
+    """Return the ``pct``-th percentile of sorted values (linear interpolation)."""
+    return statistics.quantiles(ordered, n=100, method="inclusive")[int(pct) - 1]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.foundation", description=__doc__)
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=DEFAULT_SOURCE,
+        help="raw data directory for `platoons load england` (default %(default)s)",
+    )
+    parser.add_argument(
+        "--skip-load",
+        action="store_true",
+        help=f"reuse an already-loaded {BENCH_DB} instead of rebuilding it",
+    )
+    parser.add_argument("--points", type=int, default=2000, help="lookups per run (%(default)s)")
+    parser.add_argument(
+        "--warmup", type=int, default=200, help="uncounted lookups before each run (%(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=3, help="sampling seed (%(default)s)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        nargs="+",
+        default=[1, 20],
+        help="concurrency levels (default 1 20)",
+    )
+    parser.add_argument(
+        "--editions",
+        nargs="+",
+        default=list(DEFAULT_EDITIONS),
+        help="index editions to look up (default IoD2019 IoD2025)",
+    )
+    args = parser.parse_args(argv)
+    if args.points < 10 or args.warmup < 0 or min(args.concurrency) < 1:
+        parser.error("need --points >= 10, --warmup >= 0 and --concurrency >= 1")
+    return args
+
+
+def database_urls() -> tuple[str, str]:
+    """Return the ``postgres`` and ``platoons_bench`` database URLs on the configured server."""
+    base = (
+        os.environ.get("PLATOONS_DATABASE_URL")
+        or os.environ.get("DATABASE_URL")
+        or DEFAULT_DATABASE_URL
+    )
+    parts = urlsplit(base)
+    return (
+        urlunsplit(parts._replace(path="/postgres")),
+        urlunsplit(parts._replace(path=f"/{BENCH_DB}")),
+    )
+
+
+def platoons_executable() -> str:
+    """Return the ``platoons`` console script of this interpreter's environment."""
+    beside = Path(sys.executable).with_name("platoons")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("platoons")
+    if found is None:
+        raise SystemExit("cannot find the `platoons` command; install the project first")
+    return found
+
+
+def child_env(database_url: str) -> dict[str, str]:
+    """Return the environment for ``platoons`` subprocesses: the bench database, wide output."""
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    env["PLATOONS_DATABASE_URL"] = database_url
+    env["COLUMNS"] = "200"  # keep rich's report lines (e.g. "Loaded ... in 23.4 s") unwrapped
+    return env
+
+
+def recreate_database(admin_url: str) -> None:
+    """Drop (forcibly) and create the benchmark database."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+
+
+def run_platoons(args: list[str], env: dict[str, str], log_path: Path) -> CommandRun:
+    """Run ``platoons <args>`` to completion; time it and read its own peak RSS via wait4."""
+    command = [platoons_executable(), *args]
+    with log_path.open("w", encoding="utf-8") as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            # wait4 gives this child's rusage alone; RUSAGE_CHILDREN would be the maximum
+            # over every child so far, hiding the second load behind the first.
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    output = log_path.read_text(encoding="utf-8", errors="replace")
+    if proc.returncode != 0:
+        tail = "\n".join(output.splitlines()[-30:])
+        raise SystemExit(f"`platoons {' '.join(args)}` exited {proc.returncode}:\n{tail}")
+    return CommandRun(
+        args=args,
+        wall_seconds=wall,
+        peak_rss_mib=usage.ru_maxrss / 1024,
+        returncode=proc.returncode,
+        log=str(log_path),
+    )
+
+
+def loader_seconds(log_text: str) -> float | None:
+    """Return the load time the loader itself reports ("Loaded ... in 23.4 s"), if printed."""
+    match = re.search(r"Loaded .* in ([0-9.]+) s", log_text)
+    return float(match.group(1)) if match else None
+
+
+def database_facts(url: str) -> dict[str, Any]:
+    """Return row counts that show the load is complete, the database size and versions."""
+    with psycopg.connect(url) as conn:
+        lsoas = dict(
+            conn.execute(
+                "SELECT vintage::text, count(*) FROM lsoa GROUP BY vintage ORDER BY vintage"
+            ).fetchall()
+        )
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM lsoa_index_value), pg_database_size(current_database()),"
+            " current_setting('server_version'), postgis_full_version()"
+        ).fetchone()
+    assert row is not None
+    index_values, size, server_version, postgis = row
+    return {
+        "lsoa_rows_by_vintage": lsoas,
+        "lsoa_index_value_rows": index_values,
+        "database_size_mib": round(size / 2**20, 1),
+        "postgresql_version": server_version,
+        "postgis_full_version": postgis,
+    }
+
+
+def load_twice(source: Path, admin_url: str, url: str, results: Path, stamp: str) -> dict[str, Any]:
+    """Rebuild the bench database, migrate it, and load England into it twice."""
+    env = child_env(url)
+    print(f"recreating database {BENCH_DB}")
+    recreate_database(admin_url)
+    upgrade = run_platoons(["db", "upgrade"], env, results / f"foundation-{stamp}-upgrade.log")
+    print(f"  db upgrade: {upgrade.wall_seconds:.1f} s")
+    loads: dict[str, Any] = {"db_upgrade_wall_seconds": round(upgrade.wall_seconds, 2)}
+    for label in ("first_load", "reload"):
+        print(f"platoons load england ({label.replace('_', ' ')})")
+        run = run_platoons(
+            ["load", "england", "--source", str(source)],
+            env,
+            results / f"foundation-{stamp}-{label}.log",
+        )
+        reported = loader_seconds(Path(run.log).read_text(encoding="utf-8", errors="replace"))
+        loads[label] = {
+            "wall_seconds": round(run.wall_seconds, 2),
+            "loader_reported_seconds": reported,
+            "peak_rss_mib": round(run.peak_rss_mib, 1),
+            "log": run.log,
+        }
+        print(f"  {run.wall_seconds:.1f} s wall, peak RSS {run.peak_rss_mib:.0f} MiB")
+    return loads
+
+
+def edition_vintages(url: str, editions: Sequence[str]) -> dict[str, int]:
+    """Return each benchmarked edition's LSOA vintage, failing if an edition is not loaded."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT code, lsoa_vintage FROM index_edition WHERE code = ANY(%s)", (list(editions),)
+        ).fetchall()
+    found = {code: int(vintage) for code, vintage in rows}
+    missing = [e for e in editions if e not in found]
+    if missing:
+        raise SystemExit(f"editions not loaded in {BENCH_DB}: {', '.join(missing)}")
+    return found
+
+
+def sample_points(url: str, vintages: Sequence[int], count: int, seed: int) -> list[Point]:
+    """Return ``count`` seeded random points inside seeded random LSOAs of every vintage.
+
+    Half (rounded) come from each vintage's LSOAs; points not inside an LSOA of every
+    vintage (the generalised coastlines differ) are dropped, so each lookup should succeed.
+    """
+    rng = random.Random(seed)
+    vintages = sorted(set(vintages))
+    picked: list[Point] = []
+    with psycopg.connect(url) as conn:
+        for i, vintage in enumerate(vintages):
+            quota = count // len(vintages) + (1 if i < count % len(vintages) else 0)
+            codes = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT code FROM lsoa WHERE vintage = %s ORDER BY code", (vintage,)
+                )
+            ]
+            chosen = rng.sample(codes, min(len(codes), quota + quota // 10 + 20))
+            rows = conn.execute(
+                SAMPLE_POINTS_SQL, {"codes": chosen, "vintage": vintage, "seed": seed}
+            ).fetchall()
+            lons = [r[1] for r in rows]
+            lats = [r[2] for r in rows]
+            covered = [
+                r[0]
+                for r in conn.execute(
+                    COVERED_POINTS_SQL, {"lon": lons, "lat": lats, "vintages": vintages}
+                )
+            ]
+            points = [(lons[k - 1], lats[k - 1]) for k in covered][:quota]
+            if len(points) < quota:
+                raise SystemExit(f"only {len(points)} usable points in {vintage} LSOAs")
+            picked.extend(points)
+    rng.shuffle(picked)
+    return picked
+
+
+def points_digest(points: Sequence[Point]) -> str:
+    """Return a short hash of the point list, to tell whether two runs used the same points."""
+    text = "\n".join(f"{lon:.9f},{lat:.9f}" for lon, lat in points)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Batch:
+    """What one batch of lookups measured, point by point and in total."""
+
+    latencies_ms: list[float]
+    codes: list[str | None]
+    wall_seconds: float
+    cpu_seconds: float
+    errors: list[str]
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU seconds a (Linux) process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def drive(points: Sequence[Point], concurrency: int, lookup: Lookup) -> Batch:
+    """Look up every point with ``concurrency`` workers; time each lookup and the batch."""
+    latencies = [0.0] * len(points)
+    codes: list[str | None] = [None] * len(points)
+    errors: list[str] = []
+    queue = iter(range(len(points)))
+
+    async def worker(slot: int) -> None:
+        """Take the next point until none are left."""
+        for i in queue:
+            lon, lat = points[i]
+            start = time.perf_counter()
+            try:
+                latencies[i], codes[i] = await lookup(slot, lon, lat)
+            except Exception as exc:  # noqa: BLE001 - a failed lookup is counted, not fatal
+                latencies[i] = (time.perf_counter() - start) * 1000
+                errors.append(f"{type(exc).__name__}: {exc}"[:200])
+            else:
+                if codes[i] is None:
+                    errors.append(f"no LSOA for ({lon}, {lat})")
+
+    cpu_start, start = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(worker(slot) for slot in range(concurrency)))
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return Batch(latencies, codes, wall, cpu, errors)
+
+
+def lookup_run(path: str, edition: str, concurrency: int, batch: Batch) -> LookupRun:
+    """Return the run record of a measured batch."""
+    return LookupRun(
+        path,
+        edition,
+        concurrency,
+        batch.latencies_ms,
+        batch.codes,
+        batch.wall_seconds,
+        len(batch.errors),
+        batch.errors[:5],
+        client_cpu_seconds=batch.cpu_seconds,
+    )
+
+
+async def http_run(
+    server: Server, edition: str, points: Sequence[Point], warmup: int, concurrency: int
+) -> LookupRun:
+    """Time ``GET /lookup`` for every point through keep-alive connections, one per worker."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    timeout = httpx.Timeout(REQUEST_TIMEOUT_SECONDS)
+    async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=timeout) as client:
+
+        async def lookup(_slot: int, lon: float, lat: float) -> tuple[float, str | None]:
+            """One HTTP lookup; the clock stops when the body has arrived, before parsing."""
+            start = time.perf_counter()
+            response = await client.get(
+                "/lookup", params={"lon": lon, "lat": lat, "edition": edition}
+            )
+            elapsed = (time.perf_counter() - start) * 1000
+            if response.status_code != 200:
+                raise RuntimeError(f"HTTP {response.status_code}: {response.text[:120]}")
+            return elapsed, response.json()["lsoa"]["code"]
+
+        await drive(points[:warmup], concurrency, lookup)
+        server_cpu = process_cpu_seconds(server.pid)
+        batch = await drive(points, concurrency, lookup)
+        server_cpu = process_cpu_seconds(server.pid) - server_cpu
+    run = lookup_run("http", edition, concurrency, batch)
+    run.server_cpu_seconds = server_cpu
+    return run
+
+
+async def sql_lookup(conn: AsyncConnection, edition: str, lon: float, lat: float) -> str | None:
+    """Run the service's three statements for one point, as geo.areas.lsoa_at_point does."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(EDITION_SQL, {"edition": edition})
+        found = await cur.fetchone()
+    if found is None:
+        return None
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(POINT_SQL, {"vintage": found["lsoa_vintage"], "lon": lon, "lat": lat})
+        hit = await cur.fetchone()
+    if hit is None:
+        return None
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            PROFILE_SQL,
+            {"edition": found["code"], "vintage": found["lsoa_vintage"], "code": hit["code"]},
+        )
+        profile = await cur.fetchone()
+    return None if profile is None else str(profile["code"])
+
+
+async def sql_run(
+    url: str, edition: str, points: Sequence[Point], warmup: int, concurrency: int
+) -> LookupRun:
+    """Time the same lookups as raw SQL, one autocommit connection per worker."""
+    conns = [await AsyncConnection.connect(url, autocommit=True) for _ in range(concurrency)]
+    try:
+
+        async def lookup(slot: int, lon: float, lat: float) -> tuple[float, str | None]:
+            """One raw-SQL lookup on the worker's own connection."""
+            start = time.perf_counter()
+            code = await sql_lookup(conns[slot], edition, lon, lat)
+            return (time.perf_counter() - start) * 1000, code
+
+        await drive(points[:warmup], concurrency, lookup)
+        batch = await drive(points, concurrency, lookup)
+    finally:
+        for conn in conns:
+            await conn.close()
+    return lookup_run("sql", edition, concurrency, batch)
+
+
+def free_port() -> int:
+    """Return a loopback TCP port that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running ``platoons serve`` subprocess: its base URL and process id."""
+
+    url: str
+    pid: int
+
+
+@contextmanager
+def running_server(url: str, log_path: Path) -> Iterator[Server]:
+    """Start ``platoons serve`` on a free loopback port, wait for /health, stop it on exit."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with log_path.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [platoons_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=child_env(url),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_health(proc, base_url, log_path)
+            yield Server(base_url, proc.pid)
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            print(f"server stopped (exit {proc.returncode})")
+
+
+def wait_for_health(proc: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+    """Poll ``/health`` until the service reports ``ok``; fail if it exits or never does."""
+    deadline = time.monotonic() + HEALTH_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
+            raise SystemExit(f"`platoons serve` exited {proc.returncode}:\n{tail}")
+        try:
+            response = httpx.get(f"{base_url}/health", timeout=2.0)
+        except httpx.HTTPError:
+            time.sleep(0.2)
+            continue
+        if response.status_code == 200 and response.json().get("status") == "ok":
+            return
+        if response.status_code == 200:
+            raise SystemExit(f"service is up but not loaded: {response.text[:300]}")
+        time.sleep(0.2)
+    raise SystemExit(f"`platoons serve` did not become healthy within {HEALTH_WAIT_SECONDS:.0f} s")
+
+
+async def lookup_runs(
+    server: Server,
+    url: str,
+    editions: Sequence[str],
+    points: Sequence[Point],
+    warmup: int,
+    levels: Sequence[int],
+) -> list[LookupRun]:
+    """Run raw SQL then HTTP for each edition and concurrency, back to back."""
+    runs: list[LookupRun] = []
+    for edition in editions:
+        for concurrency in levels:
+            for path in ("sql", "http"):
+                if path == "sql":
+                    run = await sql_run(url, edition, points, warmup, concurrency)
+                else:
+                    run = await http_run(server, edition, points, warmup, concurrency)
+                s = run.summary()
+                print(
+                    f"  {path:4} {edition} c={concurrency:<3} p50 {s['p50_ms']:7.2f} ms  "
+                    f"p99 {s['p99_ms']:7.2f} ms  {s['req_per_s']:7.1f} req/s  "
+                    f"errors {s['errors']}"
+                )
+                runs.append(run)
+    return runs
+
+
+def mismatches(runs: Sequence[LookupRun]) -> int:
+    """Count points whose HTTP and raw-SQL answers named different LSOAs."""
+    by_key: dict[tuple[str, int], dict[str, list[str | None]]] = {}
+    for run in runs:
+        by_key.setdefault((run.edition, run.concurrency), {})[run.path] = run.codes
+    return sum(
+        1
+        for pair in by_key.values()
+        if "http" in pair and "sql" in pair
+        for http_code, sql_code in zip(pair["http"], pair["sql"], strict=True)
+        if http_code != sql_code
+    )
+
+
+def machine_facts() -> dict[str, Any]:
+    """Return CPU count, memory, CPU model, OS and Python version."""
+    mem_kib = 0
+    model = platform.processor()
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(mem_kib / 2**20, 1),
+        "cpu_model": model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+def verdict(ok: bool) -> str:
+    """Return PASS or FAIL."""
+    return "PASS" if ok else "FAIL"
+
+
+def targets(
+    loads: dict[str, Any] | None, summaries: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Judge the issue's targets: full load <= 60 s; lookup p50 <= 5 ms over HTTP at c=1."""
+    checks: list[dict[str, Any]] = []
+    if loads is not None:
+        for label in ("first_load", "reload"):
+            seconds = loads[label]["wall_seconds"]
+            checks.append(
+                {
+                    "target": f"full load ({label.replace('_', ' ')}) <= "
+                    f"{TARGET_LOAD_SECONDS:.0f} s",
+                    "measured": f"{seconds:.1f} s",
+                    "result": verdict(seconds <= TARGET_LOAD_SECONDS),
+                }
+            )
+    for s in summaries:
+        if s["path"] == "http" and s["concurrency"] == 1:
+            checks.append(
+                {
+                    "target": f"lookup p50 <= {TARGET_LOOKUP_P50_MS:.0f} ms "
+                    f"(HTTP, {s['edition']}, c=1)",
+                    "measured": f"{s['p50_ms']:.2f} ms",
+                    "result": verdict(s["p50_ms"] <= TARGET_LOOKUP_P50_MS),
+                }
+            )
+    return checks
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Render a GitHub markdown table, right-aligning every column after the first."""
+    align = ["---"] + ["---:"] * (len(header) - 1)
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def report(result: dict[str, Any]) -> str:
+    """Return the markdown tables of one benchmark result."""
+    parts: list[str] = []
+    loads = result.get("load")
+    if loads:
+        parts.append(
+            markdown_table(
+                ["load (platoons load england)", "wall s", "loader-reported s", "peak RSS MiB"],
+                [
+                    [
+                        label.replace("_", " "),
+                        f"{loads[label]['wall_seconds']:.1f}",
+                        loads[label]["loader_reported_seconds"],
+                        f"{loads[label]['peak_rss_mib']:.0f}",
+                    ]
+                    for label in ("first_load", "reload")
+                ],
+            )
+        )
+    summaries = result["lookups"]
+    pairs: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
+    for s in summaries:
+        pairs.setdefault((s["edition"], s["concurrency"]), {})[s["path"]] = s
+    rows = []
+    for (edition, concurrency), pair in pairs.items():
+        h, q = pair["http"], pair["sql"]
+        rows.append(
+            [
+                edition,
+                concurrency,
+                f"{h['p50_ms']:.2f}",
+                f"{q['p50_ms']:.2f}",
+                f"{h['p50_ms'] / q['p50_ms']:.2f}",
+                f"{h['p99_ms']:.2f}",
+                f"{q['p99_ms']:.2f}",
+                f"{h['p99_ms'] / q['p99_ms']:.2f}",
+                f"{h['mean_ms']:.2f}",
+                f"{q['mean_ms']:.2f}",
+                f"{h['mean_ms'] / q['mean_ms']:.2f}",
+                f"{h['req_per_s']:.0f}",
+                f"{q['req_per_s']:.0f}",
+                f"{q['req_per_s'] / h['req_per_s']:.2f}",
+                f"{h['errors']}/{q['errors']}",
+            ]
+        )
+    parts.append(
+        markdown_table(
+            [
+                "edition",
+                "c",
+                "HTTP p50 ms",
+                "SQL p50 ms",
+                "p50 ×",
+                "HTTP p99 ms",
+                "SQL p99 ms",
+                "p99 ×",
+                "HTTP mean ms",
+                "SQL mean ms",
+                "mean ×",
+                "HTTP req/s",
+                "SQL req/s",
+                "req/s ×",
+                "errors HTTP/SQL",
+            ],
+            rows,
+        )
+    )
+    parts.append(
+        markdown_table(
+            [
+                "CPU ms per lookup",
+                "c",
+                "HTTP: bench client",
+                "HTTP: server process",
+                "SQL: bench client",
+            ],
+            [
+                [
+                    edition,
+                    concurrency,
+                    f"{pair['http']['client_cpu_ms_per_lookup']:.2f}",
+                    f"{pair['http']['server_cpu_ms_per_lookup']:.2f}",
+                    f"{pair['sql']['client_cpu_ms_per_lookup']:.2f}",
+                ]
+                for (edition, concurrency), pair in pairs.items()
+            ],
+        )
+    )
+    parts.append(
+        markdown_table(
+            ["target", "measured", "result"],
+            [[t["target"], t["measured"], t["result"]] for t in result["targets"]],
+        )
+    )
+    return "\n\n".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the whole benchmark; return 0 when every target passes, 1 otherwise."""
+    args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the server subprocess is always stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    admin_url, url = database_urls()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    source = args.source.resolve()
+
+    loads: dict[str, Any] | None = None
+    if args.skip_load:
+        print(f"--skip-load: reusing {BENCH_DB}")
+        run_platoons(
+            ["db", "upgrade"], child_env(url), RESULTS_DIR / f"foundation-{stamp}-upgrade.log"
+        )
+    else:
+        loads = load_twice(source, admin_url, url, RESULTS_DIR, stamp)
+    facts = database_facts(url)
+    vintages = edition_vintages(url, args.editions)
+    points = sample_points(url, list(vintages.values()), args.points, args.seed)
+    print(f"{len(points)} points sampled (seed {args.seed}, digest {points_digest(points)})")
+
+    with running_server(url, RESULTS_DIR / f"foundation-{stamp}-server.log") as server:
+        print(f"service at {server.url}; warm-up {args.warmup} lookups before each run")
+        runs = asyncio.run(
+            lookup_runs(server, url, args.editions, points, args.warmup, args.concurrency)
+        )
+
+    summaries = [run.summary() for run in runs]
+    result: dict[str, Any] = {
+        "benchmark": "foundation",
+        "started_utc": started.isoformat(),
+        "finished_utc": datetime.now(UTC).isoformat(),
+        "command": " ".join(
+            [
+                Path(sys.executable).name,
+                "-m",
+                "bench.foundation",
+                *(argv if argv is not None else sys.argv[1:]),
+            ]
+        ),
+        "machine": machine_facts(),
+        "database": {"name": BENCH_DB, **facts},
+        "settings": {
+            "source": str(source),
+            "skip_load": args.skip_load,
+            "points": len(points),
+            "points_digest": points_digest(points),
+            "warmup": args.warmup,
+            "seed": args.seed,
+            "concurrency": args.concurrency,
+            "editions": vintages,
+        },
+        "load": loads,
+        "lookups": summaries,
+        "http_sql_mismatches": mismatches(runs),
+        "targets": targets(loads, summaries),
+    }
+    out = RESULTS_DIR / f"foundation-{stamp}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+    print()
+    print(report(result))
+    print()
+    print(f"HTTP and raw SQL named different LSOAs for {result['http_sql_mismatches']} lookups")
+    print(f"results written to {out}")
+    return 0 if all(t["result"] == "PASS" for t in result["targets"]) else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; the server subprocess was stopped", file=sys.stderr)
+        sys.exit(130)
