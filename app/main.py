@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from app.db import create_pool
 from app.problems import register_problem_handlers
-from app.routers import areas, health
+from app.routers import areas, health, ogc
 from app.settings import DatabaseSettings
 
 logger = logging.getLogger("platoons")
@@ -26,6 +26,7 @@ def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
         # wait=False: the service starts even while the database is down; /health says so.
         await pool.open(wait=False)
         app.state.pool = pool
+        app.state.extent_cache = {}
         try:
             yield
         finally:
@@ -47,4 +48,5 @@ def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
     register_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(areas.router)
+    app.include_router(ogc.router)
     return app

@@ -84,6 +84,15 @@ else
     echo "$WANT_HASH" >"$STAMP"
 fi
 
+# ---------------------------------------------------------------- GIS clients
+# GDAL's ogrinfo/ogr2ogr (OAPIF driver) are the independent OGC API client the tests use.
+if ! command -v ogrinfo >/dev/null 2>&1; then
+    say "installing gdal-bin (Debian) for the GIS client tests"
+    apt_install gdal-bin
+else
+    say "gdal-bin present ($(ogrinfo --version 2>/dev/null | cut -d, -f1))"
+fi
+
 # ---------------------------------------------------------------- b. Database
 DB_URL=${PLATOONS_DATABASE_URL:-${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/platoons}}
 PARSED=$("$SYS_PY" - "$DB_URL" <<'PY'

@@ -1,0 +1,223 @@
+"""The collection registry: every layer Platoons serves, declared once.
+
+A :class:`Collection` says which serving table holds the layer's features, which rows belong
+to it, its properties (each queryable, sortable and selectable), and how it tiles. The OGC API
+Features and Tiles routers, TileJSON and the maps are generic over this registry: a new layer
+(grant eligibility, assets, groups, coverage) becomes a collection by calling
+:func:`register`, not by writing routes.
+
+Identifiers (table and column names) come only from these declarations and are quoted with
+``psycopg.sql.Identifier`` wherever they reach SQL; values are always bound parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+PropertyType = Literal["string", "integer", "number", "boolean"]
+
+IOD_DOMAINS: tuple[tuple[str, str], ...] = (
+    ("imd", "Index of Multiple Deprivation"),
+    ("income", "Income Deprivation"),
+    ("employment", "Employment Deprivation"),
+    ("education", "Education, Skills and Training Deprivation"),
+    ("health", "Health Deprivation and Disability"),
+    ("crime", "Crime"),
+    ("barriers", "Barriers to Housing and Services"),
+    ("living_environment", "Living Environment Deprivation"),
+    ("idaci", "Income Deprivation Affecting Children Index"),
+    ("idaopi", "Income Deprivation Affecting Older People Index"),
+)
+LAD_MEASURES: tuple[tuple[str, str], ...] = (
+    ("average_rank", "population-weighted average of LSOA ranks (most deprived LSOA = N)"),
+    ("average_score", "population-weighted average of LSOA scores"),
+    ("extent", "weighted share of the population in the most deprived 30% of LSOAs"),
+    ("local_concentration", "average rank of the most deprived LSOAs holding 10% of people"),
+    ("proportion_most_deprived_10pct", "share of LSOAs in the most deprived 10% nationally"),
+)
+
+
+@dataclass(frozen=True)
+class Property:
+    """One attribute of a collection's features (a column of its serving table)."""
+
+    name: str
+    type: PropertyType
+    description: str
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A layer served as an OGC API collection and as vector tiles."""
+
+    id: str
+    title: str
+    description: str
+    table: str
+    # Rows of the table that belong to this collection: column -> required value.
+    where: dict[str, str]
+    properties: tuple[Property, ...]
+    id_column: str = "code"
+    # Integer feature id for vector tiles (MVT ids must be unsigned integers).
+    tile_id_column: str = "fid"
+    geometry_type: str = "MultiPolygon"
+    # Properties carried by tiles; low zooms carry fewer to stay within the byte budget.
+    tile_properties: tuple[str, ...] = ()
+    low_zoom_tile_properties: tuple[str, ...] = ()
+    minzoom: int = 0
+    maxzoom: int = 16
+    default_sort: tuple[str, ...] = ("code",)
+    attribution: str = ""
+    keywords: tuple[str, ...] = ()
+    property_index: dict[str, Property] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "property_index", {p.name: p for p in self.properties})
+
+    def property(self, name: str) -> Property | None:
+        """Return the named property, or None if the collection has no such property."""
+        return self.property_index.get(name)
+
+
+IOD_ATTRIBUTION = (
+    "Contains public sector information licensed under the Open Government Licence v3.0 "
+    "(English Indices of Deprivation, MHCLG). Source: Office for National Statistics "
+    "licensed under the Open Government Licence v3.0. Contains OS data © Crown copyright and "
+    "database right 2011-2024."
+)
+
+_REGISTRY: dict[str, Collection] = {}
+
+
+def register(collection: Collection) -> Collection:
+    """Add a collection to the registry (its id must be new)."""
+    if collection.id in _REGISTRY:
+        raise ValueError(f"collection {collection.id!r} is already registered")
+    _REGISTRY[collection.id] = collection
+    return collection
+
+
+def get_collection(collection_id: str) -> Collection | None:
+    """Return the registered collection with this id, or None."""
+    return _REGISTRY.get(collection_id)
+
+
+def all_collections() -> list[Collection]:
+    """Return every registered collection, in registration order."""
+    return list(_REGISTRY.values())
+
+
+def _lsoa_properties(with_scores: bool, supplementary: bool) -> tuple[Property, ...]:
+    """Properties of an LSOA deprivation collection."""
+    props = [
+        Property("code", "string", "LSOA GSS code"),
+        Property("name", "string", "LSOA name"),
+        Property("lad_code", "string", "local authority district GSS code"),
+        Property("lad_name", "string", "local authority district name"),
+        Property("ward_code", "string", "electoral ward GSS code (best fit)"),
+        Property("ward_name", "string", "electoral ward name"),
+    ]
+    if not with_scores:
+        props.append(Property("population", "integer", "the edition's population denominator"))
+    for code, title in IOD_DOMAINS:
+        if code in ("idaci", "idaopi") and not supplementary:
+            continue
+        if with_scores:
+            props.append(Property(f"{code}_score", "number", f"{title}: score"))
+        props.append(Property(f"{code}_rank", "integer", f"{title}: rank (1 = most deprived)"))
+        props.append(
+            Property(f"{code}_decile", "integer", f"{title}: decile (1 = most deprived 10%)")
+        )
+    return tuple(props)
+
+
+def _lad_properties() -> tuple[Property, ...]:
+    """Properties of a LAD summary collection."""
+    props = [
+        Property("code", "string", "local authority district GSS code"),
+        Property("name", "string", "local authority district name"),
+        Property("region_code", "string", "region GSS code"),
+        Property("region_name", "string", "region name"),
+        Property("lsoa_count", "integer", "LSOAs in the district"),
+    ]
+    for measure, description in LAD_MEASURES:
+        props.append(Property(f"imd_{measure}", "number", f"IMD {description}"))
+        props.append(
+            Property(f"imd_{measure}_rank", "integer", f"rank among LADs of imd_{measure}")
+        )
+    return tuple(props)
+
+
+def _register_deprivation_collections() -> None:
+    """Declare the LSOA and LAD layers of both English index editions."""
+    editions = (
+        ("IoD2025", "2025", "LSOA 2021", "LAD 2024", True, False),
+        ("IoD2019", "2019", "LSOA 2011", "LAD 2019", False, True),
+    )
+    for edition, year, lsoa_geo, lad_geo, scores, supplementary in editions:
+        slug = edition.lower()
+        register(
+            Collection(
+                id=f"lsoa-{slug}",
+                title=f"LSOAs with the English Indices of Deprivation {year}",
+                description=(
+                    f"{lsoa_geo} boundaries (England) with the IMD and every domain's "
+                    f"{'score, ' if scores else ''}rank and decile of {edition}. Rank 1 and "
+                    "decile 1 are the most deprived."
+                ),
+                table="lsoa_deprivation",
+                where={"edition_code": edition},
+                properties=_lsoa_properties(scores, supplementary),
+                tile_properties=(
+                    "code",
+                    "name",
+                    "lad_code",
+                    "lad_name",
+                    "imd_rank",
+                    "imd_decile",
+                    "income_decile",
+                    "employment_decile",
+                    "education_decile",
+                    "health_decile",
+                    "crime_decile",
+                    "barriers_decile",
+                    "living_environment_decile",
+                ),
+                low_zoom_tile_properties=("code", "imd_decile"),
+                minzoom=5,
+                maxzoom=16,
+                attribution=IOD_ATTRIBUTION,
+                keywords=("deprivation", "LSOA", edition),
+            )
+        )
+        register(
+            Collection(
+                id=f"lad-{slug}",
+                title=f"Local authority districts with IoD {year} summary measures",
+                description=(
+                    f"{lad_geo} boundaries (England) with the IMD summary measures of {edition} "
+                    "(IoD technical report, Appendix N). Ranks among LADs are given only when "
+                    "the whole edition is loaded; measures whose inputs the sources lack are "
+                    "null."
+                ),
+                table="lad_deprivation",
+                where={"edition_code": edition},
+                properties=_lad_properties(),
+                tile_properties=(
+                    "code",
+                    "name",
+                    "imd_average_rank",
+                    "imd_extent",
+                    "imd_proportion_most_deprived_10pct",
+                ),
+                low_zoom_tile_properties=("code", "name", "imd_proportion_most_deprived_10pct"),
+                minzoom=0,
+                maxzoom=12,
+                attribution=IOD_ATTRIBUTION,
+                keywords=("deprivation", "local authority", edition),
+            )
+        )
+
+
+_register_deprivation_collections()

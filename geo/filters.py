@@ -1,0 +1,211 @@
+"""CQL2 filters (OGC API - Features Part 3) translated into parameterised SQL.
+
+Parsing and validation are done by the maintained ``cql2`` library (text and JSON
+encodings); this module walks the resulting CQL2-JSON tree and builds a
+``psycopg.sql.Composed`` in which every property is a quoted identifier checked against the
+collection's declared properties and every literal is a bound parameter. Nothing the caller
+sends is ever pasted into SQL text.
+
+Supported: logical (and, or, not), comparison (=, <>, <, <=, >, >=, like, between, in,
+isNull) and the basic spatial functions (s_intersects, s_equals, s_disjoint, s_touches,
+s_within, s_overlaps, s_crosses, s_contains) on the ``geometry`` property.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import cql2
+from psycopg import sql
+
+from geo.collections import Collection
+from geo.crs import Crs
+from geo.errors import InvalidInput
+
+GEOMETRY_PROPERTY = "geometry"
+COMPARISONS = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+SPATIAL = {
+    "s_intersects": "ST_Intersects",
+    "s_equals": "ST_Equals",
+    "s_disjoint": "ST_Disjoint",
+    "s_touches": "ST_Touches",
+    "s_within": "ST_Within",
+    "s_overlaps": "ST_Overlaps",
+    "s_crosses": "ST_Crosses",
+    "s_contains": "ST_Contains",
+}
+MAX_FILTER_LENGTH = 20_000
+MAX_DEPTH = 50
+
+
+def parse_filter(text: str, lang: str | None) -> dict[str, Any]:
+    """Parse a ``filter`` parameter in CQL2 text (default) or CQL2 JSON into CQL2-JSON."""
+    if len(text) > MAX_FILTER_LENGTH:
+        raise InvalidInput(f"filter longer than {MAX_FILTER_LENGTH} characters", parameter="filter")
+    lang = (lang or "cql2-text").lower()
+    try:
+        if lang == "cql2-text":
+            expression = cql2.Expr(text)
+        elif lang == "cql2-json":
+            expression = cql2.Expr(json.loads(text))
+        else:
+            raise InvalidInput(
+                "filter-lang must be cql2-text or cql2-json", parameter="filter-lang"
+            )
+        tree = expression.to_json()
+    except InvalidInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - cql2 raises a bare Exception with the parse error
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
+        raise InvalidInput(f"invalid CQL2 filter: {first_line}", parameter="filter") from exc
+    if not isinstance(tree, dict):
+        raise InvalidInput("a CQL2 filter must be a boolean expression", parameter="filter")
+    return tree
+
+
+def filter_to_sql(
+    tree: dict[str, Any], collection: Collection, crs: Crs, params: dict[str, Any]
+) -> sql.Composable:
+    """Translate a CQL2-JSON tree into a SQL condition on the collection's serving table.
+
+    Literals become named placeholders whose values are added to ``params``. Geometry
+    literals are in ``crs`` (``filter-crs``) and are transformed explicitly to the storage
+    CRS (EPSG:27700) of the ``geom`` column.
+    """
+    return _Translator(collection, crs, params).boolean(tree, 0)
+
+
+class _Translator:
+    """Walks one CQL2-JSON tree; raises InvalidInput naming what is not supported."""
+
+    def __init__(self, collection: Collection, crs: Crs, params: dict[str, Any]) -> None:
+        self.collection = collection
+        self.crs = crs
+        self.params = params
+
+    def param(self, value: Any) -> sql.Composable:
+        """Bind a literal: a named placeholder, its value sent apart from the SQL text."""
+        name = f"filter_{len(self.params)}"
+        self.params[name] = value
+        return sql.Placeholder(name)
+
+    def boolean(self, node: Any, depth: int) -> sql.Composable:
+        if depth > MAX_DEPTH:
+            raise InvalidInput("filter nested too deeply", parameter="filter")
+        if isinstance(node, bool):
+            return sql.SQL("TRUE" if node else "FALSE")
+        if not isinstance(node, dict) or "op" not in node:
+            raise InvalidInput("expected a predicate", parameter="filter")
+        op = str(node["op"]).lower()
+        args = node.get("args", [])
+        if op in ("and", "or"):
+            parts = [self.boolean(a, depth + 1) for a in args]
+            joiner = sql.SQL(f" {op.upper()} ")
+            return sql.SQL("({})").format(joiner.join(parts))
+        if op == "not":
+            return sql.SQL("(NOT {})").format(self.boolean(self._one(args, op), depth + 1))
+        if op in COMPARISONS:
+            left, right = self._two(args, op)
+            return sql.SQL("({} {} {})").format(
+                self.scalar(left), sql.SQL(COMPARISONS[op]), self.scalar(right, like=left)
+            )
+        if op == "like":
+            left, right = self._two(args, op)
+            self._require_string(left, op)
+            return sql.SQL("({} LIKE {})").format(self.scalar(left), self.scalar(right))
+        if op == "between":
+            if len(args) != 3:
+                raise InvalidInput("between takes three arguments", parameter="filter")
+            value, low, high = args
+            return sql.SQL("({} BETWEEN {} AND {})").format(
+                self.scalar(value), self.scalar(low, like=value), self.scalar(high, like=value)
+            )
+        if op == "in":
+            value, options = self._two(args, op)
+            if not isinstance(options, list) or not options:
+                raise InvalidInput("in needs a non-empty list", parameter="filter")
+            items = sql.SQL(", ").join(self.scalar(o, like=value) for o in options)
+            return sql.SQL("({} IN ({}))").format(self.scalar(value), items)
+        if op == "isnull":
+            return sql.SQL("({} IS NULL)").format(self.scalar(self._one(args, op)))
+        if op in SPATIAL:
+            left, right = self._two(args, op)
+            return sql.SQL("{}({}, {})").format(
+                sql.SQL(SPATIAL[op]), self.geometry(left), self.geometry(right)
+            )
+        raise InvalidInput(f"unsupported CQL2 operator {node['op']!r}", parameter="filter")
+
+    def scalar(self, node: Any, like: Any = None) -> sql.Composable:
+        """A property reference or a literal (typed like the property it is compared with)."""
+        if isinstance(node, dict) and "property" in node:
+            name = node["property"]
+            if name == GEOMETRY_PROPERTY:
+                raise InvalidInput("compare geometries with the s_* functions", parameter="filter")
+            prop = self.collection.property(name)
+            if prop is None:
+                raise InvalidInput(
+                    f"unknown property {name!r}; see /collections/{self.collection.id}/queryables",
+                    parameter="filter",
+                )
+            return sql.Identifier(name)
+        if isinstance(node, dict | list):
+            raise InvalidInput("unsupported expression in filter", parameter="filter")
+        expected = self._type_of(like)
+        if node is not None and expected is not None:
+            numeric = isinstance(node, int | float) and not isinstance(node, bool)
+            if expected in ("integer", "number") and not numeric:
+                raise InvalidInput(
+                    f"{like['property']} is numeric; got {node!r}", parameter="filter"
+                )
+            if expected == "string" and not isinstance(node, str):
+                raise InvalidInput(f"{like['property']} is text; got {node!r}", parameter="filter")
+        return sql.SQL("NULL") if node is None else self.param(node)
+
+    def geometry(self, node: Any) -> sql.Composable:
+        """The geometry column, or a GeoJSON/bbox literal transformed to EPSG:27700."""
+        if isinstance(node, dict) and node.get("property") == GEOMETRY_PROPERTY:
+            return sql.Identifier("geom")
+        if isinstance(node, dict) and "bbox" in node:
+            box = [float(v) for v in node["bbox"]]
+            if len(box) == 6:
+                box = [box[0], box[1], box[3], box[4]]
+            if len(box) != 4:
+                raise InvalidInput("a BBOX has four numbers", parameter="filter")
+            if self.crs.lat_first:
+                box = [box[1], box[0], box[3], box[2]]
+            return sql.SQL("ST_Transform(ST_MakeEnvelope({}, {}, {}, {}, {}), 27700)").format(
+                *[self.param(v) for v in box], sql.Literal(self.crs.srid)
+            )
+        if isinstance(node, dict) and "type" in node and "coordinates" in node:
+            shape = sql.SQL("ST_SetSRID(ST_GeomFromGeoJSON({}), {})").format(
+                self.param(json.dumps(node)), sql.Literal(self.crs.srid)
+            )
+            if self.crs.lat_first:
+                shape = sql.SQL("ST_FlipCoordinates({})").format(shape)
+            return sql.SQL("ST_Transform({}, 27700)").format(shape)
+        raise InvalidInput(
+            "spatial functions compare `geometry` with a geometry", parameter="filter"
+        )
+
+    def _type_of(self, node: Any) -> str | None:
+        if isinstance(node, dict) and "property" in node:
+            prop = self.collection.property(node["property"])
+            return prop.type if prop else None
+        return None
+
+    def _require_string(self, node: Any, op: str) -> None:
+        if self._type_of(node) != "string":
+            raise InvalidInput(f"{op} applies to text properties", parameter="filter")
+
+    @staticmethod
+    def _one(args: list[Any], op: str) -> Any:
+        if len(args) != 1:
+            raise InvalidInput(f"{op} takes one argument", parameter="filter")
+        return args[0]
+
+    @staticmethod
+    def _two(args: list[Any], op: str) -> tuple[Any, Any]:
+        if len(args) != 2:
+            raise InvalidInput(f"{op} takes two arguments", parameter="filter")
+        return args[0], args[1]
