@@ -436,6 +436,13 @@ def validate(staged: Staged, manifest: Manifest) -> None:
             f"LSOA {vintage} boundaries",
             staged.boundaries[("lsoa", vintage)]["code"],
         )
+    for edition in manifest.edition:
+        loaded = staged.boundaries[("lsoa", edition.lsoa_vintage)]["code"].nunique()
+        if loaded != edition.national_lsoa_count:
+            staged.warnings.append(
+                f"{edition.code}: {loaded:,} of {edition.national_lsoa_count:,} LSOAs loaded (a "
+                "partial extract): LADs are not ranked against each other"
+            )
     ward_boundaries = [key for key in staged.boundaries if key[0] == "ward"]
     for _level, vintage in ward_boundaries:
         wards = staged.boundaries[("ward", vintage)]

@@ -153,6 +153,15 @@ def test_provenance_records_every_file_with_its_sha256(conn: psycopg.Connection)
         assert "Open Government Licence" in attribution
 
 
+def test_a_partial_extract_is_reported_as_such(settings: DatabaseSettings) -> None:
+    with psycopg.connect(settings.dsn) as load_conn:
+        report = load_all(load_conn, DEMO_DIR)
+    partial = [w for w in report.warnings if "partial extract" in w]
+    assert len(partial) == 2
+    national = load_manifest().edition_by_code("IoD2019").national_lsoa_count
+    assert f"{len(sources.csv(sources.FILE_1)):,} of {national:,}" in " ".join(partial)
+
+
 def test_reload_changes_nothing_but_the_data_version(
     settings: DatabaseSettings, conn: psycopg.Connection
 ) -> None:

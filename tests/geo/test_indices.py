@@ -136,3 +136,22 @@ def test_national_percentiles_reproduce_the_published_deciles() -> None:
     file_2 = sources.csv(sources.FILE_2)
     percentiles = national_percentile(file_2.iloc[:, 4], N_2019)
     assert (np.ceil(percentiles / 10).astype(int) == file_2.iloc[:, 5]).all()
+
+
+def test_national_lad_ranks_on_all_of_england(england_client: TestClient) -> None:
+    from tests.conftest import ENGLAND_DIR
+
+    file_2 = sources.csv(sources.FILE_2, ENGLAND_DIR)
+    share = file_2.groupby(LAD)[file_2.columns[5]].apply(lambda d: (d == 1).mean()).sort_values()
+    most, least = share.index[-1], share.index[0]
+    served = {}
+    for lad in (most, least):
+        body = england_client.get(f"/areas/{lad}", params={"edition": "IoD2019"}).json()
+        served[lad] = {m["measure"]: m for m in body["summary_measures"] if m["domain"] == "imd"}
+    top = served[most]["proportion_most_deprived_10pct"]
+    assert top["value"] == pytest.approx(share[most]) and top["rank"] == 1
+    assert top["rank_unavailable_reason"] is None
+    # Districts with no LSOA in decile 1 share the last place (competition ranking).
+    tied = int((share == share[least]).sum())
+    assert served[least]["proportion_most_deprived_10pct"]["rank"] == len(share) - tied + 1
+    assert len(share) == 317
