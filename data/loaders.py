@@ -128,6 +128,7 @@ def load_all(
         rows, repaired = write(conn, staged, manifest)
         step("wrote tables")
         rows["lad_summary_measure"] = write_lad_summary_measures(conn, staged, manifest)
+        rows["lsoa_population"] = refresh_population(conn)
         rows.update(refresh_serving_tables(conn))
         data_version = bump_data_version(conn)
         write_provenance(conn, staged.provenance, repaired)
@@ -763,6 +764,15 @@ def _summary_inputs(staged: Staged, edition: Edition) -> pd.DataFrame:
         for base in ("total", "working_age", "children_0_15", "aged_60_plus"):
             frame[base] = np.nan
     return frame
+
+
+def refresh_population(conn: psycopg.Connection) -> int:
+    """Derive residents and adults per LSOA of every edition (migration 0003 says how)."""
+    with conn.cursor() as cur:
+        cur.execute(read_sql("data", "refresh_population.sql"))
+        cur.execute("SELECT count(*) FROM lsoa_population")
+        (count,) = cur.fetchone() or (0,)
+    return int(count)
 
 
 def refresh_serving_tables(conn: psycopg.Connection) -> dict[str, int]:

@@ -36,6 +36,7 @@ TABLES = (
     "postcode",
     "lsoa_deprivation",
     "lad_deprivation",
+    "lsoa_population",
 )
 
 
@@ -306,3 +307,33 @@ def test_a_killed_load_leaves_the_previous_data(
     with psycopg.connect(settings.dsn) as load_conn:  # and the next load succeeds
         load_all(load_conn, DEMO_DIR)
     assert table_fingerprints(conn) == before
+
+
+def test_population_is_apportioned_to_2021_lsoas_without_loss(conn: psycopg.Connection) -> None:
+    estimates = sources.csv("population/population_mid2019_lsoa11_syoa.csv.gz")
+    residents_2011 = dict(zip(estimates["lsoa11_code"], estimates["total_population"], strict=True))
+    changes = sources.csv("lookups/lookup_lsoa11_lsoa21_ltla22.csv")
+    served = dict(
+        conn.execute(
+            "SELECT lsoa_code, residents FROM lsoa_population WHERE edition_code = 'IoD2025'"
+        ).fetchall()
+    )
+    assert sum(served.values()) == pytest.approx(sum(residents_2011.values()))
+    for change, group in changes.groupby("change_code"):
+        if change == "U":  # unchanged: the same people
+            for row in group.itertuples():
+                assert served[row.lsoa21_code] == residents_2011[row.lsoa11_code]
+        elif change == "M":  # merged: the sum of the 2011 LSOAs
+            for code21, parts in group.groupby("lsoa21_code"):
+                expected = sum(residents_2011[c] for c in parts["lsoa11_code"])
+                assert served[code21] == pytest.approx(expected)
+        elif change == "S":  # split: the parts add up to the 2011 LSOA
+            for code11, parts in group.groupby("lsoa11_code"):
+                total = sum(served[c] for c in parts["lsoa21_code"])
+                assert total == pytest.approx(residents_2011[code11])
+    method = conn.execute(
+        "SELECT DISTINCT method FROM lsoa_population WHERE edition_code = 'IoD2025'"
+    ).fetchall()
+    assert method == [
+        ("ONS mid-2019 estimates on 2011 LSOAs, apportioned to 2021 LSOAs by shared area",)
+    ]

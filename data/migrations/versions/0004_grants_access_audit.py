@@ -1,0 +1,162 @@
+"""Grant programmes, applications and pledges; API keys; the append-only audit log.
+
+Revision ID: 0004_grants_access_audit
+Revises: 0003_population_by_edition
+Create Date: 2026-11-25
+
+Money is ``numeric(14, 2)`` in the programme's currency. A programme's ``committed`` amount
+moves only inside the transaction that approves (or releases) an application, under a row
+lock on the programme, and a CHECK keeps it within the budget: concurrent approvals cannot
+overspend. ``audit_log`` refuses UPDATE, DELETE and TRUNCATE by trigger, so history is
+append-only at the database level.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from geoalchemy2 import Geometry
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+revision = "0004_grants_access_audit"
+down_revision = "0003_population_by_edition"
+branch_labels = None
+depends_on = None
+
+MONEY = sa.Numeric(14, 2)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "grant_programme",
+        sa.Column("id", sa.Text, primary_key=True),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("description", sa.Text, nullable=False, server_default=""),
+        sa.Column("funder_name", sa.Text, nullable=False),
+        sa.Column("funder_id", sa.Text, nullable=False),
+        sa.Column("currency", sa.CHAR(3), nullable=False, server_default="GBP"),
+        sa.Column("budget", MONEY, nullable=False),
+        sa.Column("committed", MONEY, nullable=False, server_default="0"),
+        sa.Column("opens_on", sa.Date, nullable=False),
+        sa.Column("closes_on", sa.Date, nullable=False),
+        sa.Column("edition_code", sa.Text, nullable=False),
+        sa.Column("geography_level", sa.Text, nullable=False),
+        sa.Column("rule", JSONB, nullable=False),
+        sa.Column("min_population_share", sa.Float, nullable=False),
+        sa.Column("award_min", MONEY, nullable=False),
+        sa.Column("award_max", MONEY, nullable=False),
+        sa.Column("match_ratio", sa.Numeric(6, 3), nullable=False),
+        sa.Column("match_source_types", ARRAY(sa.Text), nullable=False),
+        sa.Column("is_example", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.CheckConstraint("id ~ '^[a-z0-9][a-z0-9-]{2,63}$'", name="ck_programme_id"),
+        sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name="ck_programme_currency"),
+        sa.CheckConstraint("budget > 0", name="ck_programme_budget"),
+        sa.CheckConstraint("committed >= 0 AND committed <= budget", name="ck_programme_no_overspend"),
+        sa.CheckConstraint("closes_on >= opens_on", name="ck_programme_dates"),
+        sa.CheckConstraint("geography_level IN ('lsoa', 'ward', 'lad')", name="ck_programme_level"),
+        sa.CheckConstraint("min_population_share BETWEEN 0 AND 1", name="ck_programme_share"),
+        sa.CheckConstraint("award_min > 0 AND award_min <= award_max", name="ck_programme_awards"),
+        sa.CheckConstraint("match_ratio >= 0", name="ck_programme_match_ratio"),
+    )
+
+    op.create_table(
+        "grant_application",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("programme_id", sa.Text, sa.ForeignKey("grant_programme.id"), nullable=False),
+        sa.Column("applicant_name", sa.Text, nullable=False),
+        sa.Column("applicant_org_id", sa.Text, nullable=False),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("description", sa.Text, nullable=False, server_default=""),
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("area_code", sa.Text),
+        sa.Column("area", Geometry("MULTIPOLYGON", srid=27700, spatial_index=False)),
+        sa.Column("status", sa.Text, nullable=False, server_default="draft"),
+        sa.Column("eligibility", JSONB),
+        sa.Column("decision_reason", sa.Text),
+        sa.Column("decided_by", sa.Text),
+        sa.Column("decided_at", sa.TIMESTAMP(timezone=True)),
+        sa.Column("paid_at", sa.TIMESTAMP(timezone=True)),
+        sa.Column("created_by", sa.Text, nullable=False),
+        sa.Column("owner_key_id", sa.BigInteger),
+        sa.Column("created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("updated_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.CheckConstraint("amount > 0", name="ck_application_amount"),
+        sa.CheckConstraint(
+            "status IN ('draft', 'submitted', 'approved', 'rejected', 'paid')",
+            name="ck_application_status",
+        ),
+        sa.CheckConstraint("(area_code IS NULL) <> (area IS NULL)", name="ck_application_one_area"),
+    )
+    op.create_index("ix_application_programme", "grant_application", ["programme_id", "status"])
+    op.create_index("ix_application_area", "grant_application", ["area"], postgresql_using="gist")
+
+    op.create_table(
+        "match_pledge",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column(
+            "application_id", sa.BigInteger,
+            sa.ForeignKey("grant_application.id", ondelete="CASCADE"), nullable=False,
+        ),
+        sa.Column("source_name", sa.Text, nullable=False),
+        sa.Column("source_type", sa.Text, nullable=False),
+        sa.Column("amount", MONEY, nullable=False),
+        # Evidence references are private: shown to officers and the applicant, never published.
+        sa.Column("evidence_reference", sa.Text, nullable=False),
+        sa.CheckConstraint("amount > 0", name="ck_pledge_amount"),
+    )
+    op.create_index("ix_pledge_application", "match_pledge", ["application_id"])
+
+    op.create_table(
+        "api_key",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("name", sa.Text, nullable=False),
+        # SHA-256 of the secret; the secret itself is shown once, at creation, and never stored.
+        sa.Column("key_hash", sa.Text, nullable=False, unique=True),
+        sa.Column("key_prefix", sa.Text, nullable=False),
+        sa.Column("role", sa.Text, nullable=False),
+        sa.Column("lad_codes", ARRAY(sa.Text), nullable=False, server_default="{}"),
+        sa.Column("created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("revoked_at", sa.TIMESTAMP(timezone=True)),
+        sa.CheckConstraint(
+            "role IN ('group_manager', 'officer', 'admin')", name="ck_api_key_role"
+        ),
+    )
+
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("actor", sa.Text, nullable=False),
+        sa.Column("action", sa.Text, nullable=False),
+        sa.Column("entity", sa.Text, nullable=False),
+        sa.Column("entity_id", sa.Text, nullable=False),
+        sa.Column("before", JSONB),
+        sa.Column("after", JSONB),
+    )
+    op.create_index("ix_audit_entity", "audit_log", ["entity", "entity_id", "id"])
+    op.execute(
+        """
+        CREATE FUNCTION audit_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP
+                USING ERRCODE = 'insufficient_privilege';
+        END $$;
+        CREATE TRIGGER audit_log_no_update_delete BEFORE UPDATE OR DELETE ON audit_log
+            FOR EACH ROW EXECUTE FUNCTION audit_log_is_append_only();
+        CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only();
+        """
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
+    op.execute("DROP TRIGGER IF EXISTS audit_log_no_update_delete ON audit_log")
+    op.drop_table("audit_log")
+    op.execute("DROP FUNCTION IF EXISTS audit_log_is_append_only()")
+    op.drop_table("api_key")
+    op.drop_table("match_pledge")
+    op.drop_table("grant_application")
+    op.drop_table("grant_programme")
