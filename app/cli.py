@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import psycopg
 import typer
+import yaml
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from app.settings import DatabaseSettings, ServerSettings
 from data import schema
 from data.loaders import LoadReport, count_steps, load_all
-from geo.errors import LoadError
+from geo import access, grants
+from geo.errors import LoadError, PlatoonsError
+
+T = TypeVar("T")
 
 cli = typer.Typer(help="Platoons: neighbourhood analytics for England.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema tasks.", no_args_is_help=True)
 load_cli = typer.Typer(
     help="Load boundaries, deprivation indices and lookups.", no_args_is_help=True
 )
+keys_cli = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+programmes_cli = typer.Typer(help="Grant programmes.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(load_cli, name="load")
+cli.add_typer(keys_cli, name="keys")
+cli.add_typer(programmes_cli, name="programmes")
 
 console = Console(stderr=True)
 DEMO_DIR = Path(str(files("data").joinpath("demo")))
@@ -32,7 +45,7 @@ DEFAULT_ENGLAND_DIR = Path("../shared/data/raw")
 
 def _fail(message: str) -> typer.Exit:
     """Print an error in red and return the exit to raise (status 1)."""
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code=1)
 
 
@@ -149,3 +162,86 @@ def extract_demo(
 
     counts = write_extract(source, out, lad or list(DEFAULT_LADS))
     console.print(f"wrote {len(counts)} files to {out}")
+
+
+def _with_connection(work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+    """Run async domain code on one connection, in one transaction; domain errors exit 1."""
+
+    async def run() -> T:
+        async with await psycopg.AsyncConnection.connect(DatabaseSettings().dsn) as conn:
+            async with conn.transaction():
+                return await work(conn)
+
+    try:
+        return asyncio.run(run())
+    except PlatoonsError as exc:
+        raise _fail(exc.message) from exc
+    except psycopg.OperationalError as exc:
+        raise _fail(f"cannot reach the database: {exc}") from exc
+
+
+@keys_cli.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who or what the key is for.")],
+    role: Annotated[str, typer.Option(help="group_manager, officer or admin.")],
+    lad: Annotated[
+        list[str] | None, typer.Option(help="District an officer acts for (repeat).")
+    ] = None,
+) -> None:
+    """Create an API key and print its secret (shown once; only a hash is stored)."""
+    key_id, secret = _with_connection(lambda conn: access.create_key(conn, name, role, lad))  # type: ignore[arg-type]
+    console.print(f"key {key_id} ({role}) created; store this secret now, it is not shown again:")
+    typer.echo(secret)
+
+
+@keys_cli.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id.")]) -> None:
+    """Revoke an API key at once."""
+    if not _with_connection(lambda conn: access.revoke_key(conn, key_id)):
+        raise _fail(f"no live key {key_id}")
+    console.print(f"key {key_id} revoked")
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """List keys (ids, names, roles, districts; never secrets)."""
+
+    table = Table("id", "name", "role", "districts", "prefix", "revoked")
+    for key_id, name, role, lads, prefix, revoked in _with_connection(access.list_keys):
+        table.add_row(
+            str(key_id), name, role, ", ".join(lads), prefix + "…", "yes" if revoked else ""
+        )
+    console.print(table)
+
+
+def _read_specs(path: Path) -> list[grants.ProgrammeSpec]:
+    """Read and validate programme specifications from YAML or JSON (one or a list)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise _fail(f"{path}: cannot read: {exc}") from exc
+    items = document if isinstance(document, list) else [document]
+    specs, problems = [], []
+    for number, item in enumerate(items, start=1):
+        try:
+            specs.append(grants.ProgrammeSpec.model_validate(item))
+        except (ValidationError, PlatoonsError) as exc:
+            problems.append(f"programme {number}: {exc}")
+    if problems:
+        raise _fail(f"{path}: nothing imported:\n" + "\n".join(problems))
+    return specs
+
+
+@programmes_cli.command("import")
+def programmes_import(
+    path: Annotated[Path, typer.Argument(help="YAML or JSON file of programme specifications.")],
+) -> None:
+    """Validate and store grant programmes (all or none)."""
+    specs = _read_specs(path)
+
+    async def save(conn: psycopg.AsyncConnection) -> list[grants.Programme]:
+        return [await grants.save_programme(conn, spec, actor="cli") for spec in specs]
+
+    for programme in _with_connection(save):
+        console.print(f"{programme.id}: {programme.name} (version {programme.version})")

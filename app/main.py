@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.caching import CompressionMiddleware, start_caching
 from app.db import create_pool
 from app.problems import register_problem_handlers
-from app.routers import areas, health, ogc
+from app.routers import areas, grants, health, ogc
+from app.routers import tiles as tiles_router
 from app.settings import DatabaseSettings
 
 logger = logging.getLogger("platoons")
@@ -27,9 +29,11 @@ def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
         await pool.open(wait=False)
         app.state.pool = pool
         app.state.extent_cache = {}
+        data_version = await start_caching(app, settings.dsn)
         try:
             yield
         finally:
+            await data_version.stop()
             await pool.close()
 
     app = FastAPI(
@@ -46,7 +50,10 @@ def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     register_problem_handlers(app)
+    app.add_middleware(CompressionMiddleware)
     app.include_router(health.router)
     app.include_router(areas.router)
     app.include_router(ogc.router)
+    app.include_router(tiles_router.router)
+    app.include_router(grants.router)
     return app

@@ -10,11 +10,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from geo.errors import (
+    Conflict,
     DatabaseUnavailable,
     DataUnavailable,
+    Forbidden,
     InvalidInput,
     NotFound,
     PlatoonsError,
+    Unauthenticated,
 )
 
 logger = logging.getLogger("platoons.http")
@@ -24,6 +27,9 @@ PROBLEM_JSON = "application/problem+json"
 STATUS_BY_ERROR: tuple[tuple[type[PlatoonsError], int], ...] = (
     (NotFound, 404),
     (InvalidInput, 400),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (Conflict, 409),
     (DataUnavailable, 503),
     (DatabaseUnavailable, 503),
 )
@@ -53,8 +59,13 @@ async def _platoons_error(request: Request, error: Exception) -> JSONResponse:
             error,
             exc_info=error.__cause__,
         )
-    extra = {"parameter": error.parameter} if error.parameter else {}
-    return problem(status, error.title, error.message, **extra)
+    extra: dict[str, object] = {"parameter": error.parameter} if error.parameter else {}
+    if isinstance(error, Conflict) and error.allowed:
+        extra["allowed"] = error.allowed
+    response = problem(status, error.title, error.message, **extra)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="platoons"'
+    return response
 
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:

@@ -58,3 +58,45 @@ class DatabaseUnavailable(PlatoonsError):
     """The database cannot be reached; the caller may retry later."""
 
     title = "Database unavailable"
+
+
+class CollectionNotFound(NotFound):
+    """No collection has the given id."""
+
+    title = "Collection not found"
+
+
+class TileMatrixSetNotFound(NotFound):
+    """The named tile matrix set (tiling scheme) is not served."""
+
+    title = "Tile matrix set not found"
+
+
+class TileOutOfRange(NotFound):
+    """The tile matrix, row or column lies outside the tile matrix set or the tileset's zooms."""
+
+    title = "Tile not found"
+
+
+class Unauthenticated(PlatoonsError):
+    """No valid credentials were given for something that needs them."""
+
+    title = "Authentication required"
+
+
+class Forbidden(PlatoonsError):
+    """The caller's role or scope does not allow this."""
+
+    title = "Forbidden"
+
+
+class Conflict(PlatoonsError):
+    """The request conflicts with the current state (an illegal transition, a stale version)."""
+
+    title = "Conflict"
+
+    def __init__(
+        self, message: str, *, allowed: list[str] | None = None, parameter: str | None = None
+    ) -> None:
+        super().__init__(message, parameter=parameter)
+        self.allowed = allowed or []

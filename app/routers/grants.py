@@ -1,0 +1,107 @@
+"""Grant routes: programmes (read by all, written by officers and admins) and eligibility."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, Field
+
+from app.auth import OfficerUser
+from app.db import DbDep
+from geo import grants, places
+from geo.errors import InvalidInput
+
+router = APIRouter(tags=["grants"])
+
+
+class EligibilityAnswers(BaseModel):
+    """Answers for one place: one per programme checked."""
+
+    answers: list[grants.EligibilityAnswer]
+
+
+class PolygonCheck(BaseModel):
+    """A drawn or uploaded area to check."""
+
+    geometry: dict[str, Any] = Field(
+        description="GeoJSON Polygon or MultiPolygon in longitude/latitude (EPSG:4326)",
+        examples=[
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [[-2.27, 53.455], [-2.25, 53.455], [-2.25, 53.47], [-2.27, 53.455]]
+                ],
+            }
+        ],
+    )
+    programme: str | None = Field(None, description="A programme id; all open ones if omitted.")
+
+
+def _today(on: date | None) -> date:
+    """The date programmes must be open on (today in UTC unless given)."""
+    return on or datetime.now(UTC).date()
+
+
+@router.get("/eligibility", response_model=EligibilityAnswers)
+async def eligibility_at(
+    conn: DbDep,
+    lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False)] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False)] = None,
+    postcode: Annotated[str | None, Query(max_length=16)] = None,
+    area: Annotated[
+        str | None, Query(max_length=16, description="LSOA, ward or LAD GSS code")
+    ] = None,
+    programme: Annotated[str | None, Query(max_length=64)] = None,
+    on: Annotated[date | None, Query(description="Date programmes must be open on.")] = None,
+) -> EligibilityAnswers:
+    """Is a map click, postcode or area eligible for a programme (or every open one), and why."""
+    place = places.Place(lon=lon, lat=lat, postcode=postcode, code=area)
+    return EligibilityAnswers(
+        answers=await grants.check_eligibility(conn, place, programme, _today(on))
+    )
+
+
+@router.post("/eligibility", response_model=EligibilityAnswers)
+async def eligibility_of_polygon(
+    conn: DbDep,
+    check: Annotated[PolygonCheck, Body()],
+    on: Annotated[date | None, Query()] = None,
+) -> EligibilityAnswers:
+    """Is a drawn area eligible: residents in qualifying LSOAs, area-weighted in EPSG:27700."""
+    geometry = check.geometry
+    if geometry.get("type") == "Feature":  # accept a Feature as well as a bare geometry
+        geometry = geometry.get("geometry") or {}
+    place = places.Place(geometry=geometry)
+    return EligibilityAnswers(
+        answers=await grants.check_eligibility(conn, place, check.programme, _today(on))
+    )
+
+
+@router.get("/programmes", response_model=list[grants.Programme])
+async def programmes(
+    conn: DbDep,
+    open_on: Annotated[date | None, Query(description="Only those open on a date.")] = None,
+) -> list[grants.Programme]:
+    """Every grant programme (or those open on a date)."""
+    return await grants.list_programmes(conn, open_on)
+
+
+@router.get("/programmes/{programmeId}", response_model=grants.Programme)
+async def programme(conn: DbDep, programmeId: str) -> grants.Programme:  # noqa: N803 - API name
+    """One grant programme."""
+    return await grants.get_programme(conn, programmeId)
+
+
+@router.put("/programmes/{programmeId}", response_model=grants.Programme)
+async def save_programme(
+    conn: DbDep,
+    user: OfficerUser,
+    programmeId: str,  # noqa: N803
+    spec: Annotated[grants.ProgrammeSpec, Body()],
+) -> grants.Programme:
+    """Create or replace a programme (officers and admins)."""
+    if spec.id != programmeId:
+        raise InvalidInput("the body's id differs from the path's programmeId", parameter="id")
+    return await grants.save_programme(conn, spec, actor=user.actor)

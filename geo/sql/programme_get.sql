@@ -1,0 +1,1 @@
+SELECT * FROM grant_programme WHERE id = %(id)s
