@@ -41,6 +41,7 @@ from data.readers import (
     read_csv_columns,
     sha256_of,
 )
+from geo import eligibility_layer
 from geo.errors import LoadError
 from geo.indices import lad_summary_measures
 from geo.postcodes import normalise_postcode
@@ -130,6 +131,7 @@ def load_all(
         rows["lad_summary_measure"] = write_lad_summary_measures(conn, staged, manifest)
         rows["lsoa_population"] = refresh_population(conn)
         rows.update(refresh_serving_tables(conn))
+        rows["programme_lsoa_eligibility"] = eligibility_layer.refresh_all(conn)
         data_version = bump_data_version(conn)
         write_provenance(conn, staged.provenance, repaired)
     step("computed LAD summary measures")
@@ -788,7 +790,7 @@ def refresh_serving_tables(conn: psycopg.Connection) -> dict[str, int]:
 
 def bump_data_version(conn: psycopg.Connection) -> int:
     """Increase the data version (caches key on it) and return the new value."""
-    row = conn.execute(read_sql("data", "bump_data_version.sql")).fetchone()
+    row = conn.execute(read_sql("geo", "bump_data_version.sql")).fetchone()
     assert row is not None
     return int(row[0])
 

@@ -221,3 +221,39 @@ def _register_deprivation_collections() -> None:
 
 
 _register_deprivation_collections()
+
+
+register(
+    Collection(
+        id="grant-eligibility",
+        title="Neighbourhood grant eligibility by LSOA",
+        description=(
+            "For each grant programme, every LSOA of its index edition's geography and whether "
+            "it qualifies, assessed as a map click there would be (on its own, or as part of "
+            "its ward or district for ward- and district-level programmes). Filter by "
+            "programme_id. Example programmes are labelled as such in programme_name."
+        ),
+        table="programme_lsoa_eligibility",
+        where={},
+        properties=(
+            Property("programme_id", "string", "grant programme id"),
+            Property("programme_name", "string", "grant programme name"),
+            Property("edition_code", "string", "index edition the programme uses"),
+            Property("code", "string", "LSOA GSS code"),
+            Property("name", "string", "LSOA name"),
+            Property("lad_code", "string", "local authority district GSS code"),
+            Property("ward_code", "string", "electoral ward GSS code (best fit)"),
+            Property("imd_decile", "integer", "IMD decile (1 = most deprived 10%)"),
+            Property("qualifies", "boolean", "whether the LSOA qualifies for the programme"),
+            Property("assessed_as", "string", "the unit assessed: lsoa:, ward: or lad: and code"),
+        ),
+        id_column="feature_id",
+        tile_properties=("programme_id", "code", "name", "qualifies", "imd_decile", "assessed_as"),
+        low_zoom_tile_properties=("programme_id", "code", "qualifies"),
+        minzoom=5,
+        maxzoom=16,
+        default_sort=("feature_id",),
+        attribution=IOD_ATTRIBUTION,
+        keywords=("grants", "eligibility", "deprivation"),
+    )
+)

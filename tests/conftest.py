@@ -115,11 +115,14 @@ def england_settings() -> DatabaseSettings:
     if not _database_exists(url):
         _recreate_database(url)
     england = DatabaseSettings(database_url=url)  # type: ignore[call-arg]
+    migrated_from = schema.current_revision(england.sqlalchemy_url)
     schema.upgrade(england.sqlalchemy_url)
+    # A new migration may add tables a load derives, so reload after any migration too.
+    schema_changed = migrated_from != schema.head_revision(england.sqlalchemy_url)
     expected = {d.path: sha256_of(ENGLAND_DIR / d.path) for d in load_manifest().dataset}
     with psycopg.connect(england.dsn) as conn:
         loaded = dict(conn.execute("SELECT source_file, sha256 FROM dataset_load").fetchall())
-        if loaded != expected:
+        if schema_changed or loaded != expected:
             load_all(conn, ENGLAND_DIR)
         (lsoas,) = conn.execute("SELECT count(*) FROM lsoa WHERE vintage = 2021").fetchone() or (0,)
     assert lsoas == 33755

@@ -46,13 +46,19 @@ def upgrade() -> None:
         sa.Column("match_ratio", sa.Numeric(6, 3), nullable=False),
         sa.Column("match_source_types", ARRAY(sa.Text), nullable=False),
         sa.Column("is_example", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("updated_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column(
+            "updated_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
         sa.CheckConstraint("id ~ '^[a-z0-9][a-z0-9-]{2,63}$'", name="ck_programme_id"),
         sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name="ck_programme_currency"),
         sa.CheckConstraint("budget > 0", name="ck_programme_budget"),
-        sa.CheckConstraint("committed >= 0 AND committed <= budget", name="ck_programme_no_overspend"),
+        sa.CheckConstraint(
+            "committed >= 0 AND committed <= budget", name="ck_programme_no_overspend"
+        ),
         sa.CheckConstraint("closes_on >= opens_on", name="ck_programme_dates"),
         sa.CheckConstraint("geography_level IN ('lsoa', 'ward', 'lad')", name="ck_programme_level"),
         sa.CheckConstraint("min_population_share BETWEEN 0 AND 1", name="ck_programme_share"),
@@ -79,8 +85,12 @@ def upgrade() -> None:
         sa.Column("paid_at", sa.TIMESTAMP(timezone=True)),
         sa.Column("created_by", sa.Text, nullable=False),
         sa.Column("owner_key_id", sa.BigInteger),
-        sa.Column("created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("updated_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column(
+            "created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column(
+            "updated_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
         sa.CheckConstraint("amount > 0", name="ck_application_amount"),
         sa.CheckConstraint(
@@ -96,8 +106,10 @@ def upgrade() -> None:
         "match_pledge",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
         sa.Column(
-            "application_id", sa.BigInteger,
-            sa.ForeignKey("grant_application.id", ondelete="CASCADE"), nullable=False,
+            "application_id",
+            sa.BigInteger,
+            sa.ForeignKey("grant_application.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column("source_name", sa.Text, nullable=False),
         sa.Column("source_type", sa.Text, nullable=False),
@@ -117,11 +129,11 @@ def upgrade() -> None:
         sa.Column("key_prefix", sa.Text, nullable=False),
         sa.Column("role", sa.Text, nullable=False),
         sa.Column("lad_codes", ARRAY(sa.Text), nullable=False, server_default="{}"),
-        sa.Column("created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("revoked_at", sa.TIMESTAMP(timezone=True)),
-        sa.CheckConstraint(
-            "role IN ('group_manager', 'officer', 'admin')", name="ck_api_key_role"
+        sa.Column(
+            "created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()
         ),
+        sa.Column("revoked_at", sa.TIMESTAMP(timezone=True)),
+        sa.CheckConstraint("role IN ('group_manager', 'officer', 'admin')", name="ck_api_key_role"),
     )
 
     op.create_table(

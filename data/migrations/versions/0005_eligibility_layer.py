@@ -1,0 +1,59 @@
+"""Eligibility layer: for each grant programme, which LSOAs qualify (a served collection).
+
+Revision ID: 0005_eligibility_layer
+Revises: 0004_grants_access_audit
+Create Date: 2026-11-25
+
+Rebuilt for a programme whenever it is saved, and for all programmes after every data load,
+by the same rule engine that answers eligibility checks (geo/eligibility_layer.py).
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from geoalchemy2 import Geometry
+
+revision = "0005_eligibility_layer"
+down_revision = "0004_grants_access_audit"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "programme_lsoa_eligibility",
+        sa.Column("programme_id", sa.Text, primary_key=True),
+        sa.Column("code", sa.Text, primary_key=True),
+        # OGC feature id "<programme>:<lsoa>"; integer tile id from the LSOA code's digits.
+        sa.Column("feature_id", sa.Text, nullable=False, unique=True),
+        sa.Column("fid", sa.BigInteger, nullable=False),
+        sa.Column("programme_name", sa.Text, nullable=False),
+        sa.Column("edition_code", sa.Text, nullable=False),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("lad_code", sa.Text, nullable=False),
+        sa.Column("ward_code", sa.Text),
+        sa.Column("imd_decile", sa.Integer),
+        sa.Column("qualifies", sa.Boolean, nullable=False),
+        sa.Column("assessed_as", sa.Text, nullable=False),
+        sa.Column(
+            "geom", Geometry("MULTIPOLYGON", srid=27700, spatial_index=False), nullable=False
+        ),
+        sa.Column(
+            "geom_4326", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
+        ),
+        sa.Column(
+            "geom_3857", Geometry("MULTIPOLYGON", srid=3857, spatial_index=False), nullable=False
+        ),
+        sa.Column("geom_3857_low", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
+        sa.Column("geom_3857_mid", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
+    )
+    for column in ("geom", "geom_4326", "geom_3857", "geom_3857_low", "geom_3857_mid"):
+        op.create_index(
+            f"ix_programme_lsoa_eligibility_{column}",
+            "programme_lsoa_eligibility",
+            ["programme_id", column],
+            postgresql_using="gist",
+        )
+
+
+def downgrade() -> None:
+    op.drop_table("programme_lsoa_eligibility")

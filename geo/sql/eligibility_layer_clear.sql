@@ -1,0 +1,1 @@
+DELETE FROM programme_lsoa_eligibility WHERE programme_id = %(programme)s;
