@@ -81,8 +81,16 @@ def parse_sortby(collection: Collection, value: str | None) -> tuple[tuple[str, 
     return tuple(result)
 
 
+def reject_nul(value: str, parameter: str) -> str:
+    """Refuse text with a NUL character (PostgreSQL text cannot hold one)."""
+    if "\x00" in value:
+        raise InvalidInput("text contains a NUL character", parameter=parameter)
+    return value
+
+
 def parse_equality(prop: Property, value: str) -> Any:
     """Convert a property equality filter's text to the property's type."""
+    reject_nul(value, prop.name)
     try:
         if prop.type == "integer":
             return int(value)
@@ -194,7 +202,7 @@ async def item(conn: AsyncConnection, collection: Collection, feature_id: str, c
     FeatureNotFound
         If the collection has no feature with this id.
     """
-    params: dict[str, Any] = {"feature_id": feature_id}
+    params: dict[str, Any] = {"feature_id": reject_nul(feature_id, "featureId")}
     where = _where(ItemsQuery(collection=collection), params)
     query = sql.SQL(
         "SELECT {feature}::text FROM {table} WHERE {where} AND {id} = %(feature_id)s"

@@ -14,9 +14,12 @@ s_within, s_overlaps, s_crosses, s_contains) on the ``geometry`` property.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import cql2
+import shapely
+import shapely.geometry
 from psycopg import sql
 
 from geo.collections import Collection
@@ -36,6 +39,13 @@ SPATIAL = {
     "s_contains": "ST_Contains",
 }
 MAX_FILTER_LENGTH = 20_000
+# Where coordinates are meaningful in each served CRS (x/y order), so that a literal off the
+# earth is a 400 rather than a PostGIS transformation error.
+VALID_AREA = {
+    4326: (-180.0, -90.0, 180.0, 90.0),
+    27700: (-1_000_000.0, -1_000_000.0, 2_000_000.0, 2_500_000.0),
+    3857: (-20_037_508.35, -20_048_966.11, 20_037_508.35, 20_048_966.11),
+}
 MAX_DEPTH = 50
 
 
@@ -43,6 +53,8 @@ def parse_filter(text: str, lang: str | None) -> dict[str, Any]:
     """Parse a ``filter`` parameter in CQL2 text (default) or CQL2 JSON into CQL2-JSON."""
     if len(text) > MAX_FILTER_LENGTH:
         raise InvalidInput(f"filter longer than {MAX_FILTER_LENGTH} characters", parameter="filter")
+    if "\x00" in text:
+        raise InvalidInput("filter contains a NUL character", parameter="filter")
     lang = (lang or "cql2-text").lower()
     try:
         if lang == "cql2-text":
@@ -100,6 +112,8 @@ class _Translator:
         op = str(node["op"]).lower()
         args = node.get("args", [])
         if op in ("and", "or"):
+            if not isinstance(args, list) or len(args) < 2:
+                raise InvalidInput(f"{op} needs at least two arguments", parameter="filter")
             parts = [self.boolean(a, depth + 1) for a in args]
             joiner = sql.SQL(f" {op.upper()} ")
             return sql.SQL("({})").format(joiner.join(parts))
@@ -113,7 +127,9 @@ class _Translator:
         if op == "like":
             left, right = self._two(args, op)
             self._require_string(left, op)
-            return sql.SQL("({} LIKE {})").format(self.scalar(left), self.scalar(right))
+            if not isinstance(right, str):
+                raise InvalidInput("a LIKE pattern must be a text literal", parameter="filter")
+            return sql.SQL("({} LIKE {})").format(self.scalar(left), self.scalar(right, like=left))
         if op == "between":
             if len(args) != 3:
                 raise InvalidInput("between takes three arguments", parameter="filter")
@@ -148,9 +164,19 @@ class _Translator:
                     f"unknown property {name!r}; see /collections/{self.collection.id}/queryables",
                     parameter="filter",
                 )
+            other = self._type_of(like)
+            if other is not None and _family(other) != _family(prop.type):
+                raise InvalidInput(
+                    f"cannot compare {like['property']} ({other}) with {name} ({prop.type})",
+                    parameter="filter",
+                )
             return sql.Identifier(name)
         if isinstance(node, dict | list):
             raise InvalidInput("unsupported expression in filter", parameter="filter")
+        if isinstance(node, str) and "\x00" in node:
+            raise InvalidInput("filter text contains a NUL character", parameter="filter")
+        if isinstance(node, float) and not math.isfinite(node):
+            raise InvalidInput("filter numbers must be finite", parameter="filter")
         expected = self._type_of(like)
         if node is not None and expected is not None:
             numeric = isinstance(node, int | float) and not isinstance(node, bool)
@@ -167,17 +193,32 @@ class _Translator:
         if isinstance(node, dict) and node.get("property") == GEOMETRY_PROPERTY:
             return sql.Identifier("geom")
         if isinstance(node, dict) and "bbox" in node:
-            box = [float(v) for v in node["bbox"]]
+            try:
+                box = [float(v) for v in node["bbox"]]
+            except (TypeError, ValueError) as exc:
+                raise InvalidInput("a BBOX has four numbers", parameter="filter") from exc
             if len(box) == 6:
                 box = [box[0], box[1], box[3], box[4]]
             if len(box) != 4:
                 raise InvalidInput("a BBOX has four numbers", parameter="filter")
             if self.crs.lat_first:
                 box = [box[1], box[0], box[3], box[2]]
+            self._check_range(box)
             return sql.SQL("ST_Transform(ST_MakeEnvelope({}, {}, {}, {}, {}), 27700)").format(
                 *[self.param(v) for v in box], sql.Literal(self.crs.srid)
             )
         if isinstance(node, dict) and "type" in node and "coordinates" in node:
+            try:
+                coordinates = shapely.get_coordinates(shapely.geometry.shape(node))
+            except Exception as exc:  # noqa: BLE001 - shapely raises several types
+                raise InvalidInput(
+                    f"malformed geometry in filter: {exc}", parameter="filter"
+                ) from exc
+            if len(coordinates) == 0:
+                raise InvalidInput("empty geometry in filter", parameter="filter")
+            if self.crs.lat_first:
+                coordinates = coordinates[:, ::-1]
+            self._check_range(coordinates.ravel().tolist())
             shape = sql.SQL("ST_SetSRID(ST_GeomFromGeoJSON({}), {})").format(
                 self.param(json.dumps(node)), sql.Literal(self.crs.srid)
             )
@@ -187,6 +228,16 @@ class _Translator:
         raise InvalidInput(
             "spatial functions compare `geometry` with a geometry", parameter="filter"
         )
+
+    def _check_range(self, xy: list[float]) -> None:
+        """Reject coordinates outside the CRS's valid area (PostGIS would fail on them)."""
+        xmin, ymin, xmax, ymax = VALID_AREA[self.crs.srid]
+        xs, ys = xy[0::2], xy[1::2]
+        finite = all(math.isfinite(v) for v in xy)
+        if not finite or min(xs) < xmin or max(xs) > xmax or min(ys) < ymin or max(ys) > ymax:
+            raise InvalidInput(
+                f"filter coordinates outside the valid area of {self.crs.uri}", parameter="filter"
+            )
 
     def _type_of(self, node: Any) -> str | None:
         if isinstance(node, dict) and "property" in node:
@@ -209,3 +260,8 @@ class _Translator:
         if len(args) != 2:
             raise InvalidInput(f"{op} takes two arguments", parameter="filter")
         return args[0], args[1]
+
+
+def _family(property_type: str) -> str:
+    """Types that compare with each other: numbers with numbers, text with text."""
+    return "number" if property_type in ("integer", "number") else property_type

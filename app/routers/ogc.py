@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from app.caching import etag_matches
 from app.db import DbDep
 from geo import features
 from geo.collections import Collection, all_collections, get_collection
@@ -76,6 +77,13 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def _reject_unknown(request: Request, allowed: set[str]) -> None:
+    """OGC API /req/core/query-param-unknown: a parameter the API does not define is a 400."""
+    unknown = [k for k in request.query_params if k not in allowed]
+    if unknown:
+        raise InvalidInput(f"unknown query parameters {unknown}", parameter=unknown[0])
+
+
 def _wants_html(request: Request, f: str | None) -> bool:
     """Content negotiation: ``f`` decides; else a browser's Accept asks for HTML."""
     if f is not None:
@@ -84,9 +92,9 @@ def _wants_html(request: Request, f: str | None) -> bool:
     return "text/html" in accept and "json" not in accept
 
 
-def _html(template: str, **context: Any) -> HTMLResponse:
+def _html(template: str, headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
     """Render one of the HTML encodings."""
-    return HTMLResponse(templates.get_template(template).render(**context))
+    return HTMLResponse(templates.get_template(template).render(**context), headers=headers)
 
 
 def _collection_or_404(collection_id: str) -> Collection:
@@ -108,6 +116,7 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str
 @router.get("/", summary="Landing page")
 async def landing(request: Request, f: FormatQuery = None) -> Response:
     """The OGC API landing page: links to the API definition, conformance and data."""
+    _reject_unknown(request, {"f"})
     base = _base(request)
     body = {
         "title": "Platoons",
@@ -141,6 +150,7 @@ async def landing(request: Request, f: FormatQuery = None) -> Response:
 @router.get("/conformance", summary="Conformance classes")
 async def conformance(request: Request, f: FormatQuery = None) -> Response:
     """The conformance classes this service implements."""
+    _reject_unknown(request, {"f"})
     body = {"conformsTo": CONFORMANCE}
     if _wants_html(request, f):
         return _html("conformance.html", page=body)
@@ -219,6 +229,7 @@ async def _data_version(request: Request, conn: DbDep) -> int:
 @router.get("/collections", summary="The collections")
 async def collections(request: Request, conn: DbDep, f: FormatQuery = None) -> Response:
     """Every collection Platoons serves."""
+    _reject_unknown(request, {"f"})
     base = _base(request)
     body = {
         "links": [
@@ -240,6 +251,7 @@ async def collection(
     f: FormatQuery = None,  # noqa: N803 - OGC name
 ) -> Response:
     """One collection's description, extent and links."""
+    _reject_unknown(request, {"f"})
     body = await _collection_document(request, conn, _collection_or_404(collectionId))
     if _wants_html(request, f):
         return _html("collection.html", page=body)
@@ -249,6 +261,7 @@ async def collection(
 @router.get("/collections/{collectionId}/queryables", summary="Queryables of a collection")
 async def queryables(request: Request, collectionId: str, f: FormatQuery = None) -> Response:  # noqa: N803
     """The properties a filter may use, as JSON Schema."""
+    _reject_unknown(request, {"f"})
     body = features.queryables(_collection_or_404(collectionId), _base(request))
     if _wants_html(request, f):
         return _html("queryables.html", page=body)
@@ -258,9 +271,7 @@ async def queryables(request: Request, collectionId: str, f: FormatQuery = None)
 def _items_query(request: Request, collection: Collection) -> features.ItemsQuery:
     """Parse and validate the query string of an /items request."""
     params = request.query_params
-    unknown = [k for k in params if k not in ITEMS_PARAMETERS and collection.property(k) is None]
-    if unknown:
-        raise InvalidInput(f"unknown query parameters {unknown}", parameter=unknown[0])
+    _reject_unknown(request, ITEMS_PARAMETERS | set(collection.property_index))
 
     def integer(name: str, default: int) -> int:
         value = params.get(name)
@@ -301,10 +312,10 @@ def _page_url(request: Request, offset: int, **overrides: str) -> str:
     return f"{_base(request)}{request.url.path}?{urlencode(params)}"
 
 
-def _etag(version: int, request: Request) -> str:
-    """A strong ETag: the same data version and the same request give the same body."""
-    digest = hashlib.sha256(f"{version}|{request.url.path}?{request.url.query}".encode())
-    return f'"{digest.hexdigest()[:32]}"'
+def _etag(version: int, request: Request, representation: str) -> str:
+    """A strong ETag: the same data version, request and representation give the same body."""
+    key = f"{version}|{representation}|{request.url.path}?{request.url.query}"
+    return f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
 
 
 @router.get(
@@ -323,22 +334,34 @@ async def items(
     conn: DbDep,
     collectionId: str,  # noqa: N803
     f: FormatQuery = None,
+    # Declared for the API definition; parsed and validated together in _items_query.
+    limit: Annotated[str | None, Query(description=f"1..{features.MAX_LIMIT}")] = None,
+    offset: Annotated[str | None, Query(description=f"0..{features.MAX_OFFSET}")] = None,
+    bbox: Annotated[str | None, Query(description="minx,miny,maxx,maxy")] = None,
+    bbox_crs: Annotated[str | None, Query(alias="bbox-crs")] = None,
+    crs: Annotated[str | None, Query(description="output CRS URI")] = None,
+    properties: Annotated[str | None, Query(description="comma-separated names")] = None,
+    sortby: Annotated[str | None, Query(description="+name or -name, comma-separated")] = None,
+    filter: Annotated[str | None, Query(description="CQL2 text or JSON")] = None,  # noqa: A002
+    filter_lang: Annotated[str | None, Query(alias="filter-lang")] = None,
+    filter_crs: Annotated[str | None, Query(alias="filter-crs")] = None,
 ) -> Response:
     """A page of features as GeoJSON (or HTML)."""
     collection = _collection_or_404(collectionId)
     query = _items_query(request, collection)
+    fmt = {"f": "html"} if _wants_html(request, f) else {}
     version = await _data_version(request, conn)
-    etag = _etag(version, request)
+    etag = _etag(version, request, "html" if fmt else "geojson")
     headers = {
         "ETag": etag,
         "Cache-Control": "public, max-age=60",
         "Content-Crs": f"<{query.crs.uri}>",
+        "Vary": "Accept",
     }
-    if request.headers.get("if-none-match") == etag:
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     page = await features.items(conn, query)
     base_url = f"{_base(request)}/collections/{collection.id}"
-    fmt = {"f": "html"} if _wants_html(request, f) else {}
     links = [
         _link(
             _page_url(request, query.offset, **fmt),
@@ -366,6 +389,7 @@ async def items(
     if fmt:
         return _html(
             "items.html",
+            headers=headers,
             collection=collection,
             features=json.loads(page.features_json),
             links=links,
@@ -396,6 +420,7 @@ async def feature(
     crs: Annotated[str | None, Query()] = None,
 ) -> Response:
     """One feature as GeoJSON (or HTML)."""
+    _reject_unknown(request, {"f", "crs"})
     collection = _collection_or_404(collectionId)
     output_crs = parse_crs(crs, "crs")
     text = await features.item(conn, collection, featureId, output_crs)
