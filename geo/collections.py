@@ -184,7 +184,9 @@ def _register_deprivation_collections() -> None:
                     "barriers_decile",
                     "living_environment_decile",
                 ),
-                low_zoom_tile_properties=("code", "imd_decile"),
+                # The MVT feature id encodes the code (E01006112 -> 1006112), so low zooms,
+                # where tiles hold tens of thousands of LSOAs, carry only the decile.
+                low_zoom_tile_properties=("imd_decile",),
                 minzoom=5,
                 maxzoom=16,
                 attribution=IOD_ATTRIBUTION,

@@ -100,3 +100,40 @@ class Conflict(PlatoonsError):
     ) -> None:
         super().__init__(message, parameter=parameter)
         self.allowed = allowed or []
+
+
+class ApplicationNotFound(NotFound):
+    """No grant application has the id, or the caller may not see it (existence is not leaked)."""
+
+    title = "Application not found"
+
+
+class IllegalTransition(Conflict):
+    """The application's status does not allow this step; ``allowed`` lists the steps it does."""
+
+    title = "Illegal transition"
+
+
+class BudgetExhausted(Conflict):
+    """Approving would commit more than the programme's remaining budget."""
+
+    title = "Budget exhausted"
+
+
+class StaleVersion(Conflict):
+    """The caller's version (``If-Match``) is not the current one: someone changed it first."""
+
+    title = "Precondition failed"
+
+
+class SubmissionRefused(PlatoonsError):
+    """An application fails the programme's checks; ``reasons`` lists every failure."""
+
+    title = "Application cannot be submitted"
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(
+            f"the application cannot be submitted: {len(reasons)} check(s) failed: "
+            + "; ".join(reasons)
+        )
+        self.reasons = reasons

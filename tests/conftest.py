@@ -134,3 +134,26 @@ def england_client(england_settings: DatabaseSettings) -> Iterator[TestClient]:
     """The application serving all of England."""
     with TestClient(create_app(england_settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def example_programmes(settings: DatabaseSettings) -> list[str]:
+    """The example grant programmes, saved once into the demo database; their ids."""
+    import asyncio
+
+    import yaml
+
+    from geo import grants
+
+    specs = yaml.safe_load(Path("data/programmes/examples.yaml").read_text(encoding="utf-8"))
+
+    async def save() -> list[str]:
+        async with await psycopg.AsyncConnection.connect(settings.dsn) as conn:
+            saved = [
+                await grants.save_programme(conn, grants.ProgrammeSpec.model_validate(s), "tests")
+                for s in specs
+            ]
+            await conn.commit()
+        return [p.id for p in saved]
+
+    return asyncio.run(save())

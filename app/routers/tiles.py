@@ -1,0 +1,175 @@
+"""OGC API - Tiles routes: tile matrix sets, each collection's tilesets, TileJSON and tiles."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from app.caching import (
+    DataVersionWatcher,
+    TileCache,
+    encode_async,
+    etag_matches,
+    negotiate_encoding,
+    tile_etag,
+)
+from app.db import DbDep, connection
+from geo import features, tiles
+
+router = APIRouter(tags=["tiles"])
+
+# A tile borrows a pooled connection only on a cache miss (not through DbDep, which would
+# check one out for every request, 304s and cache hits included).
+lend_connection = asynccontextmanager(connection)
+
+CollectionId = Annotated[
+    str, Path(description="A collection id, as listed at /collections.", max_length=64)
+]
+TileMatrixSetId = Annotated[
+    str, Path(description="A tile matrix set id, e.g. WebMercatorQuad.", max_length=64)
+]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such collection, tile matrix set or tile."}
+}
+TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The tile.",
+        "content": {media_type: {} for media_type in tiles.MEDIA_TYPES.values()},
+    },
+    304: {"description": "The tile is unchanged (If-None-Match)."},
+    400: {"description": "Unknown format f."},
+    **NOT_FOUND,
+}
+
+
+async def _data_version(request: Request) -> int:
+    """Return the data version the watcher follows, or read it while the watcher reconnects."""
+    watcher: DataVersionWatcher = request.app.state.data_version
+    if watcher.current is not None:
+        return watcher.current
+    async with lend_connection(request) as conn:
+        return await tiles.read_data_version(conn)
+
+
+def _base_url(request: Request) -> str:
+    """Return the service's absolute base URL as the client reached it."""
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/tileMatrixSets", summary="List the tile matrix sets (tiling schemes)")
+async def tile_matrix_sets(request: Request) -> dict[str, Any]:
+    """Return the tile matrix sets tiles are served in."""
+    return tiles.tile_matrix_sets(_base_url(request))
+
+
+@router.get(
+    "/tileMatrixSets/{tileMatrixSetId}",
+    summary="Get a tile matrix set's definition",
+    responses=NOT_FOUND,
+)
+async def tile_matrix_set(tileMatrixSetId: TileMatrixSetId) -> dict[str, Any]:
+    """Return a tile matrix set (OGC Two Dimensional Tile Matrix Set 2.0, JSON)."""
+    return tiles.tile_matrix_set(tileMatrixSetId)
+
+
+@router.get(
+    "/collections/{collectionId}/tiles",
+    summary="List a collection's vector tilesets",
+    responses=NOT_FOUND,
+)
+async def collection_tilesets(request: Request, collectionId: CollectionId) -> dict[str, Any]:
+    """Return a collection's vector tilesets, one per tile matrix set."""
+    return tiles.tilesets(tiles.find_collection(collectionId), _base_url(request))
+
+
+@router.get(
+    "/collections/{collectionId}/tiles/{tileMatrixSetId}",
+    summary="Get a vector tileset's metadata",
+    responses=NOT_FOUND,
+)
+async def collection_tileset(
+    request: Request,
+    conn: DbDep,
+    collectionId: CollectionId,
+    tileMatrixSetId: TileMatrixSetId,
+) -> dict[str, Any]:
+    """Return the tileset's metadata: tile URL template, layer and fields, limits, extent."""
+    collection = tiles.find_collection(collectionId)
+    scheme = tiles.find_tiling_scheme(tileMatrixSetId)
+    bounds = await features.extent(conn, collection)
+    return tiles.tileset(collection, scheme, _base_url(request), bounds)
+
+
+@router.get(
+    "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json",
+    summary="Get a vector tileset as TileJSON 3.0.0",
+    responses=NOT_FOUND,
+)
+async def collection_tilejson(
+    request: Request,
+    conn: DbDep,
+    collectionId: CollectionId,
+    tileMatrixSetId: TileMatrixSetId,
+) -> dict[str, Any]:
+    """Return the tileset as TileJSON 3.0.0, for MapLibre, Leaflet and QGIS."""
+    collection = tiles.find_collection(collectionId)
+    scheme = tiles.find_tiling_scheme(tileMatrixSetId)
+    bounds = await features.extent(conn, collection)
+    return tiles.tilejson(collection, scheme, _base_url(request), bounds)
+
+
+@router.get(
+    "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+    summary="Get a vector tile",
+    response_class=Response,
+    responses=TILE_RESPONSES,
+)
+async def collection_tile(
+    request: Request,
+    collectionId: CollectionId,
+    tileMatrixSetId: TileMatrixSetId,
+    tileMatrix: Annotated[str, Path(description="Tile matrix id (the zoom).")],
+    tileRow: Annotated[str, Path(description="Row, from the top (y).")],
+    tileCol: Annotated[str, Path(description="Column, from the left (x).")],
+    f: Annotated[
+        str | None,
+        Query(description="Tile format: mvt (default) or geojson.", max_length=16),
+    ] = None,
+) -> Response:
+    """Return one tile (MVT or GeoJSON), cached, compressed as accepted, with a strong ETag."""
+    # Query parameters naming the collection's properties filter the tile by equality (e.g.
+    # grant-eligibility?programme_id=...); other parameters (cache-busters) are ignored.
+    collection = tiles.find_collection(collectionId)
+    filters = {k: v for k, v in request.query_params.items() if collection.property(k)}
+    address = tiles.tile_address(
+        collectionId, tileMatrixSetId, tileMatrix, tileRow, tileCol, f, filters
+    )
+    encoding = negotiate_encoding(request.headers.get("accept-encoding"))
+    cache: TileCache = request.app.state.tile_cache
+    version = await _data_version(request)
+    identity = tiles.tile_identity(address)
+    etag = tile_etag(version, identity, encoding)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={request.app.state.cache_settings.tile_max_age_seconds}",
+        "Vary": "Accept-Encoding",
+    }
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+
+    async def render() -> bytes:
+        async with lend_connection(request) as conn:
+            return await tiles.render_tile(conn, address)
+
+    async def render_encoded() -> bytes:
+        plain = await cache.get_or_make((version, identity, "identity"), render)
+        return await encode_async(plain, encoding)
+
+    body = await cache.get_or_make(
+        (version, identity, encoding), render if encoding == "identity" else render_encoded
+    )
+    if encoding != "identity":
+        headers["Content-Encoding"] = encoding
+    return Response(body, media_type=address.media_type, headers=headers)

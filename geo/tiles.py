@@ -1,0 +1,702 @@
+"""Vector tiles of every registered collection (OGC API - Tiles, MVT 2.1 and GeoJSON).
+
+Web-free: this module turns a tile request into a validated :class:`TileAddress`, renders the
+tile in PostGIS (``ST_AsMVTGeom``/``ST_AsMVT``, SQL in ``geo/sql/tile_*.sql``), and describes
+tilesets as plain data (OGC tileset metadata, tile matrix sets, TileJSON 3.0.0). Tile bounds
+come from ``morecantile``. Table and column names come only from the collection registry and
+reach SQL through ``psycopg.sql.Identifier``; every value is a bound parameter.
+
+Byte budget: an all-England LSOA tile at zooms 5 to 8 must stay within
+:data:`TILE_BYTE_BUDGET` uncompressed (tested over every such tile). Every LSOA is kept at
+every zoom: dropping the polygons that are sub-pixel at low zooms would punch holes in the
+dense city centres, which is where deprivation concentrates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal, get_args
+from urllib.parse import quote
+
+import morecantile
+from morecantile import Tile, TileMatrixSet
+from psycopg import AsyncConnection, sql
+
+from geo.collections import Collection, PropertyType, get_collection
+from geo.errors import CollectionNotFound, InvalidInput, TileMatrixSetNotFound, TileOutOfRange
+from geo.features import parse_equality
+from geo.sqlfiles import read_sql
+
+TileFormat = Literal["mvt", "geojson"]
+TILE_FORMATS: tuple[TileFormat, ...] = get_args(TileFormat)
+MEDIA_TYPES: dict[TileFormat, str] = {
+    "mvt": "application/vnd.mapbox-vector-tile",
+    "geojson": "application/geo+json",
+}
+
+# MVT grid: 4096 units a tile side (the MVT 2.1 default, 1/16 pixel of a 256 px tile) and a
+# 64-unit buffer so that polygon outlines join up across tile edges.
+MVT_EXTENT = 4096
+MVT_BUFFER = 64
+
+# Largest uncompressed MVT allowed for the all-England LSOA layers at zooms 5-8. Zoom 5 is the
+# binding case: one tile holds about 30,000 LSOAs; with only the decile as attribute (the
+# feature id carries the code) the largest measured 1,045 KiB at z5, 543 at z6, 469 at z7 and
+# 680 at z8 (all attributes from z8). gzip halves it.
+TILE_BYTE_BUDGET = 1280 * 1024
+BUDGET_ZOOMS = range(5, 9)
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+REL_TILING_SCHEME = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
+REL_TILING_SCHEMES = "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes"
+REL_TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"
+TILEJSON_MEDIA_TYPE = "application/vnd.mapbox.tile+json"
+
+# OGC API - Tiles - Part 1: Core (OGC 20-057) conformance classes this module implements.
+TILES_CONFORMANCE: tuple[str, ...] = tuple(
+    f"http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/{name}"
+    for name in ("core", "tileset", "tilesets-list", "geodata-tilesets", "mvt", "geojson")
+)
+
+# The loader NOTIFYs this channel with the new version at commit (bump_data_version.sql).
+DATA_VERSION_CHANNEL = "platoons_data_version"
+
+# A collection's extent: longitude and latitude, min then max (geo.features.extent).
+Bounds = Sequence[float]
+# Column aliases the tile SQL uses; no tile property may take one of these names.
+_RESERVED = frozenset({"tile_fid", "tile_geom", "source_geom", "tile_box"})
+_TILE_INDEX = re.compile(r"^[0-9]{1,9}$")
+_TILEJSON_TYPES: dict[PropertyType, str] = {
+    "string": "String",
+    "integer": "Number",
+    "number": "Number",
+    "boolean": "Boolean",
+}
+
+
+@dataclass(frozen=True)
+class TilingScheme:
+    """A tile matrix set served, with the serving-table geometry that feeds each zoom.
+
+    ``geometry_bands`` lists (highest zoom, column) in ascending order; a zoom uses the
+    first band that reaches it. Zooms up to ``low_zoom_max`` carry a collection's
+    ``low_zoom_tile_properties``.
+    """
+
+    tms: TileMatrixSet
+    srid: int
+    geometry_bands: tuple[tuple[int, str], ...]
+    low_zoom_max: int
+
+    @property
+    def id(self) -> str:
+        """Return the tile matrix set's identifier (``WebMercatorQuad``)."""
+        return str(self.tms.id)
+
+    @property
+    def crs_uri(self) -> str:
+        """Return the URI of the tile matrix set's CRS."""
+        return str(self.tms.model_dump(mode="json")["crs"])
+
+    def geometry_column(self, zoom: int) -> str:
+        """Return the geometry column tiles of this zoom are made from."""
+        return next(column for top, column in self.geometry_bands if zoom <= top)
+
+
+# Web Mercator tiles read the 3857 columns simplified for their zoom (refresh_serving.sql:
+# ``geom_3857_low`` for z<=7, ``geom_3857_mid`` for z8-10, exact above).
+WEB_MERCATOR = TilingScheme(
+    tms=morecantile.tms.get("WebMercatorQuad"),
+    srid=3857,
+    geometry_bands=((7, "geom_3857_low"), (10, "geom_3857_mid"), (99, "geom_3857")),
+    low_zoom_max=7,
+)
+TILING_SCHEMES: dict[str, TilingScheme] = {scheme.id: scheme for scheme in (WEB_MERCATOR,)}
+
+
+@dataclass(frozen=True)
+class TileAddress:
+    """One tile of one collection: tiling scheme, zoom (tile matrix), row, column and format."""
+
+    collection: Collection
+    scheme: TilingScheme
+    zoom: int
+    row: int
+    col: int
+    format: TileFormat
+    # Property equality filters (name, value), e.g. (("programme_id", "example-..."),).
+    filters: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def media_type(self) -> str:
+        """Return the tile's content type."""
+        return MEDIA_TYPES[self.format]
+
+    @property
+    def tile(self) -> Tile:
+        """Return the morecantile tile (x = column, y = row, z = zoom)."""
+        return Tile(x=self.col, y=self.row, z=self.zoom)
+
+
+def find_collection(collection_id: str) -> Collection:
+    """Return the registered collection with this id.
+
+    Raises
+    ------
+    CollectionNotFound
+        If no collection has that id.
+    """
+    collection = get_collection(collection_id)
+    if collection is None:
+        raise CollectionNotFound(f"there is no collection {collection_id!r}")
+    return collection
+
+
+def find_tiling_scheme(tile_matrix_set_id: str) -> TilingScheme:
+    """Return the tiling scheme of a served tile matrix set.
+
+    Raises
+    ------
+    TileMatrixSetNotFound
+        If the tile matrix set is not served.
+    """
+    scheme = TILING_SCHEMES.get(tile_matrix_set_id)
+    if scheme is None:
+        served = ", ".join(TILING_SCHEMES)
+        raise TileMatrixSetNotFound(
+            f"tile matrix set {tile_matrix_set_id!r} is not served; served: {served}"
+        )
+    return scheme
+
+
+def tile_format(f: str | None) -> TileFormat:
+    """Return the tile format a ``f`` query parameter names (MVT when absent).
+
+    Raises
+    ------
+    InvalidInput
+        If ``f`` names no tile format.
+    """
+    if f is None:
+        return "mvt"
+    for name in TILE_FORMATS:
+        if f == name:
+            return name
+    raise InvalidInput(f"f must be one of {', '.join(TILE_FORMATS)}", parameter="f")
+
+
+def tile_address(
+    collection_id: str,
+    tile_matrix_set_id: str,
+    tile_matrix: str,
+    tile_row: str,
+    tile_col: str,
+    f: str | None = None,
+    filters: Mapping[str, str] | None = None,
+) -> TileAddress:
+    """Validate a tile request (OGC order: tileMatrix = zoom, tileRow = y, tileCol = x).
+
+    Parameters
+    ----------
+    collection_id, tile_matrix_set_id
+        The registered collection and the served tile matrix set.
+    tile_matrix, tile_row, tile_col
+        The path segments as given; they must name a tile matrix of the set and a row and
+        column inside it.
+    f
+        ``mvt`` (default) or ``geojson``.
+    filters
+        Property equality filters, e.g. ``{"programme_id": "example-most-deprived-10pct"}``;
+        names must be the collection's properties.
+
+    Raises
+    ------
+    CollectionNotFound, TileMatrixSetNotFound
+        For an unknown collection or tile matrix set.
+    InvalidInput
+        For an unknown format.
+    TileOutOfRange
+        For a tile matrix outside the set or the collection's zooms, or a row or column
+        outside the matrix.
+    """
+    collection = find_collection(collection_id)
+    scheme = find_tiling_scheme(tile_matrix_set_id)
+    fmt = tile_format(f)
+    zoom = _matrix_zoom(scheme.id).get(tile_matrix)
+    if zoom is None:
+        raise TileOutOfRange(
+            f"tile matrix {tile_matrix!r} is not in {scheme.id}", parameter="tileMatrix"
+        )
+    if not collection.minzoom <= zoom <= collection.maxzoom:
+        raise TileOutOfRange(
+            f"{collection.id} has tiles at tile matrices {collection.minzoom} to "
+            f"{collection.maxzoom} only",
+            parameter="tileMatrix",
+        )
+    matrix = scheme.tms.tileMatrices[zoom]
+    row = _tile_index(tile_row, matrix.matrixHeight, "tileRow")
+    col = _tile_index(tile_col, matrix.matrixWidth, "tileCol")
+    parsed = []
+    for name, value in sorted((filters or {}).items()):
+        prop = collection.property(name)
+        if prop is None:
+            raise InvalidInput(f"{collection.id} has no property {name!r}", parameter=name)
+        parsed.append((name, parse_equality(prop, value)))
+    return TileAddress(collection, scheme, zoom, row, col, fmt, tuple(parsed))
+
+
+@cache
+def _matrix_zoom(tile_matrix_set_id: str) -> dict[str, int]:
+    """Map each tile matrix id of a served set to its index (the zoom level)."""
+    matrices = TILING_SCHEMES[tile_matrix_set_id].tms.tileMatrices
+    return {matrix.id: zoom for zoom, matrix in enumerate(matrices)}
+
+
+def _tile_index(value: str, size: int, parameter: str) -> int:
+    """Parse a tile row or column; it must lie in ``0..size-1``."""
+    if not _TILE_INDEX.match(value) or int(value) >= size:
+        raise TileOutOfRange(
+            f"{parameter} must be an integer from 0 to {size - 1} at this tile matrix",
+            parameter=parameter,
+        )
+    return int(value)
+
+
+def tile_properties(collection: Collection, scheme: TilingScheme, zoom: int) -> tuple[str, ...]:
+    """Return the properties a tile of this zoom carries (fewer at low zooms)."""
+    if zoom <= scheme.low_zoom_max and collection.low_zoom_tile_properties:
+        return collection.low_zoom_tile_properties
+    return collection.tile_properties
+
+
+def tile_query(address: TileAddress) -> sql.Composed:
+    """Return the SQL that renders the tile (its values are in :func:`tile_parameters`)."""
+    collection = address.collection
+    return _tile_query(
+        collection.id,
+        address.scheme.geometry_column(address.zoom),
+        tile_properties(collection, address.scheme, address.zoom),
+        address.format,
+        tuple(name for name, _ in address.filters),
+    )
+
+
+@cache
+def _tile_query(
+    collection_id: str,
+    geometry: str,
+    properties: tuple[str, ...],
+    fmt: TileFormat,
+    filter_columns: tuple[str, ...] = (),
+) -> sql.Composed:
+    """Compose the tile SQL of one collection, geometry column, property list and format."""
+    collection = find_collection(collection_id)
+    for name in properties:
+        if name in _RESERVED or collection.property(name) is None:
+            raise ValueError(f"{collection.id}: {name!r} cannot be a tile property")
+    features = sql.SQL(read_sql("geo", "tile_features.sql")).format(
+        id_column=sql.Identifier(collection.tile_id_column),
+        geometry=sql.Identifier(geometry),
+        properties=sql.SQL("").join(
+            sql.SQL(", t.{0} AS {0}").format(sql.Identifier(name)) for name in properties
+        ),
+        table=sql.Identifier(collection.table),
+        filter=_row_filter(collection, "t", filter_columns),
+    )
+    if fmt == "mvt":
+        return sql.SQL(read_sql("geo", "tile_mvt.sql")).format(
+            features=features,
+            property_names=sql.SQL("").join(
+                sql.SQL(", {}").format(sql.Identifier(name)) for name in properties
+            ),
+        )
+    return sql.SQL(read_sql("geo", "tile_geojson.sql")).format(
+        features=features,
+        property_pairs=sql.SQL(", ").join(
+            sql.SQL("{}, {}").format(sql.Literal(name), sql.Identifier(name)) for name in properties
+        ),
+    )
+
+
+def _row_filter(
+    collection: Collection, alias: str, filter_columns: tuple[str, ...] = ()
+) -> sql.Composable:
+    """Return the SQL condition selecting the collection's rows (values as parameters)."""
+    conditions = [
+        sql.SQL("{}.{} = {}").format(
+            sql.Identifier(alias), sql.Identifier(column), sql.Placeholder(f"where_{i}")
+        )
+        for i, column in enumerate(collection.where)
+    ] + [
+        sql.SQL("{}.{} = {}").format(
+            sql.Identifier(alias), sql.Identifier(column), sql.Placeholder(f"filter_{i}")
+        )
+        for i, column in enumerate(filter_columns)
+    ]
+    return sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true")
+
+
+def _row_filter_parameters(address: TileAddress) -> dict[str, Any]:
+    """Return the bound values of :func:`_row_filter`."""
+    where = {f"where_{i}": v for i, v in enumerate(address.collection.where.values())}
+    return where | {f"filter_{i}": value for i, (_, value) in enumerate(address.filters)}
+
+
+def tile_parameters(address: TileAddress) -> dict[str, Any]:
+    """Return the bound parameters of :func:`tile_query`: bounds, grid and row filter."""
+    bounds = address.scheme.tms.xy_bounds(address.tile)
+    return {
+        "xmin": bounds.left,
+        "ymin": bounds.bottom,
+        "xmax": bounds.right,
+        "ymax": bounds.top,
+        "srid": address.scheme.srid,
+        "extent": MVT_EXTENT,
+        "buffer": MVT_BUFFER,
+        "layer": address.collection.id,
+        **_row_filter_parameters(address),
+    }
+
+
+async def render_tile(conn: AsyncConnection, address: TileAddress) -> bytes:
+    """Render one tile in PostGIS: MVT bytes, or a GeoJSON FeatureCollection as UTF-8.
+
+    The MVT has one layer named after the collection; feature ids are the collection's
+    ``tile_id_column`` and attributes its tile properties for the zoom. The GeoJSON tile
+    holds the same features, clipped exactly to the tile, in EPSG:4326.
+    """
+    async with conn.cursor() as cur:
+        await cur.execute(tile_query(address), tile_parameters(address))
+        row = await cur.fetchone()
+    assert row is not None  # an aggregate always returns a row
+    value = row[0]
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+def tile_identity(address: TileAddress) -> str:
+    """Name the tile's bytes for any one data version (for ETags and cache keys).
+
+    Beside the address and format it fingerprints how the tile is made (the SQL, MVT grid,
+    geometry column, properties and row filter), so a deployment that changes tiles without
+    a data reload does not reuse old names.
+    """
+    collection = address.collection
+    recipe = repr(
+        (
+            read_sql("geo", "tile_features.sql"),
+            read_sql("geo", "tile_mvt.sql" if address.format == "mvt" else "tile_geojson.sql"),
+            MVT_EXTENT,
+            MVT_BUFFER,
+            collection.table,
+            sorted(collection.where.items()),
+            collection.tile_id_column,
+            address.scheme.geometry_column(address.zoom),
+            tile_properties(collection, address.scheme, address.zoom),
+            address.filters,
+        )
+    )
+    fingerprint = hashlib.blake2b(recipe.encode("utf-8"), digest_size=8).hexdigest()
+    return (
+        f"{collection.id}/{address.scheme.id}/{address.zoom}/{address.row}/{address.col}"
+        f".{address.format}#{fingerprint}"
+    )
+
+
+async def read_data_version(conn: AsyncConnection) -> int:
+    """Return the database's data version (0 before the first load)."""
+    async with conn.cursor() as cur:
+        await cur.execute(read_sql("geo", "tile_data_version.sql"))
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def listen_for_data_version(conn: AsyncConnection) -> None:
+    """Subscribe an autocommit connection to the loader's data-version notifications."""
+    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(DATA_VERSION_CHANNEL)))
+
+
+# --- Metadata documents (plain data; URLs built on the caller's base URL) --------------------
+
+
+def _link(href: str, rel: str, media_type: str, title: str, **extra: Any) -> dict[str, Any]:
+    """Return an OGC API link object."""
+    return {"href": href, "rel": rel, "type": media_type, "title": title, **extra}
+
+
+def _tilesets_url(base_url: str, collection: Collection) -> str:
+    """Return the URL of a collection's tilesets list."""
+    return f"{base_url.rstrip('/')}/collections/{quote(collection.id, safe='')}/tiles"
+
+
+def _tileset_url(base_url: str, collection: Collection, scheme: TilingScheme) -> str:
+    """Return the URL of a collection's tileset in one tiling scheme."""
+    return f"{_tilesets_url(base_url, collection)}/{scheme.id}"
+
+
+def _tile_matrix_set_url(base_url: str, scheme: TilingScheme) -> str:
+    """Return the URL of a tile matrix set's definition."""
+    return f"{base_url.rstrip('/')}/tileMatrixSets/{scheme.id}"
+
+
+def tile_url_template(
+    base_url: str, collection: Collection, scheme: TilingScheme, *, xyz: bool = False
+) -> str:
+    """Return the tile URL template: OGC variables, or TileJSON's ``{z}/{y}/{x}``."""
+    variables = "{z}/{y}/{x}" if xyz else "{tileMatrix}/{tileRow}/{tileCol}"
+    return f"{_tileset_url(base_url, collection, scheme)}/{variables}"
+
+
+def tile_matrix_sets(base_url: str) -> dict[str, Any]:
+    """Return the list of served tile matrix sets (``/tileMatrixSets``)."""
+    return {
+        "tileMatrixSets": [
+            {
+                "id": scheme.id,
+                "title": scheme.tms.title,
+                "uri": scheme.tms.uri,
+                "crs": scheme.crs_uri,
+                "links": [
+                    _link(
+                        _tile_matrix_set_url(base_url, scheme),
+                        "self",
+                        "application/json",
+                        f"The {scheme.id} tile matrix set",
+                    )
+                ],
+            }
+            for scheme in TILING_SCHEMES.values()
+        ],
+        "links": [
+            _link(
+                f"{base_url.rstrip('/')}/tileMatrixSets",
+                "self",
+                "application/json",
+                "Tile matrix sets",
+            )
+        ],
+    }
+
+
+def tile_matrix_set(tile_matrix_set_id: str) -> dict[str, Any]:
+    """Return a served tile matrix set's definition (OGC 2D TMS 2.0 JSON).
+
+    Raises
+    ------
+    TileMatrixSetNotFound
+        If the tile matrix set is not served.
+    """
+    scheme = find_tiling_scheme(tile_matrix_set_id)
+    return _tile_matrix_set_document(scheme.id)
+
+
+@cache
+def _tile_matrix_set_document(tile_matrix_set_id: str) -> dict[str, Any]:
+    """Serialise a tile matrix set once per process."""
+    document: dict[str, Any] = TILING_SCHEMES[tile_matrix_set_id].tms.model_dump(
+        mode="json", exclude_none=True
+    )
+    return document
+
+
+def collection_tile_links(collection: Collection, base_url: str) -> list[dict[str, Any]]:
+    """Return the links a collection's description gives to its vector tilesets."""
+    return [
+        _link(
+            _tilesets_url(base_url, collection),
+            REL_TILESETS_VECTOR,
+            "application/json",
+            f"Vector tilesets of {collection.id}",
+        )
+    ]
+
+
+def landing_tile_links(base_url: str) -> list[dict[str, Any]]:
+    """Return the links a landing page gives to the tiling schemes."""
+    return [
+        _link(
+            f"{base_url.rstrip('/')}/tileMatrixSets",
+            REL_TILING_SCHEMES,
+            "application/json",
+            "Tile matrix sets (tiling schemes)",
+        )
+    ]
+
+
+def tilesets(collection: Collection, base_url: str) -> dict[str, Any]:
+    """Return a collection's list of vector tilesets, one per tiling scheme."""
+    return {
+        "tilesets": [
+            {
+                "title": f"{collection.title} ({scheme.id})",
+                "dataType": "vector",
+                "crs": scheme.crs_uri,
+                "tileMatrixSetURI": scheme.tms.uri,
+                "links": [
+                    _link(
+                        _tileset_url(base_url, collection, scheme),
+                        "self",
+                        "application/json",
+                        f"{collection.id} tileset in {scheme.id}",
+                    ),
+                    _link(
+                        _tile_matrix_set_url(base_url, scheme),
+                        REL_TILING_SCHEME,
+                        "application/json",
+                        f"The {scheme.id} tile matrix set",
+                    ),
+                ],
+            }
+            for scheme in TILING_SCHEMES.values()
+        ],
+        "links": [
+            _link(
+                _tilesets_url(base_url, collection),
+                "self",
+                "application/json",
+                f"Vector tilesets of {collection.id}",
+            )
+        ],
+    }
+
+
+def tileset(
+    collection: Collection, scheme: TilingScheme, base_url: str, bounds: Bounds | None
+) -> dict[str, Any]:
+    """Return a tileset's metadata (OGC API - Tiles tileset, 2D TMS 2.0 TileSetMetadata)."""
+    template = tile_url_template(base_url, collection, scheme)
+    document: dict[str, Any] = {
+        "title": f"{collection.title} ({scheme.id})",
+        "description": collection.description,
+        "keywords": list(collection.keywords),
+        "attribution": collection.attribution,
+        "dataType": "vector",
+        "crs": scheme.crs_uri,
+        "tileMatrixSetURI": scheme.tms.uri,
+        "links": [
+            _link(
+                _tileset_url(base_url, collection, scheme),
+                "self",
+                "application/json",
+                "This tileset",
+            ),
+            _link(
+                _tile_matrix_set_url(base_url, scheme),
+                REL_TILING_SCHEME,
+                "application/json",
+                f"The {scheme.id} tile matrix set",
+            ),
+            _link(template, "item", MEDIA_TYPES["mvt"], "Mapbox vector tiles", templated=True),
+            _link(
+                f"{template}?f=geojson",
+                "item",
+                MEDIA_TYPES["geojson"],
+                "GeoJSON tiles",
+                templated=True,
+            ),
+            _link(
+                f"{_tileset_url(base_url, collection, scheme)}/tilejson.json",
+                "describedby",
+                TILEJSON_MEDIA_TYPE,
+                "TileJSON 3.0.0",
+            ),
+        ],
+        "layers": [
+            {
+                "id": collection.id,
+                "title": collection.title,
+                "description": _layer_description(collection, scheme),
+                "dataType": "vector",
+                "geometryDimension": 2,
+                "featureType": collection.id,
+                "minTileMatrix": scheme.tms.tileMatrices[collection.minzoom].id,
+                "maxTileMatrix": scheme.tms.tileMatrices[collection.maxzoom].id,
+                "propertiesSchema": {
+                    "type": "object",
+                    "properties": {
+                        name: {"type": prop.type, "description": prop.description}
+                        for name, prop in _tile_fields(collection)
+                    },
+                },
+            }
+        ],
+    }
+    if bounds is not None:
+        document["boundingBox"] = {
+            "lowerLeft": [bounds[0], bounds[1]],
+            "upperRight": [bounds[2], bounds[3]],
+            "crs": CRS84,
+        }
+        document["tileMatrixSetLimits"] = _tile_matrix_limits(collection, scheme, bounds)
+    return document
+
+
+def tilejson(
+    collection: Collection, scheme: TilingScheme, base_url: str, bounds: Bounds | None
+) -> dict[str, Any]:
+    """Return the tileset as TileJSON 3.0.0 (absolute ``{z}/{y}/{x}`` tile URLs)."""
+    lon_min, lat_min, lon_max, lat_max = bounds or (-180.0, -85.051129, 180.0, 85.051129)
+    return {
+        "tilejson": "3.0.0",
+        "name": collection.id,
+        "description": collection.title,
+        "attribution": collection.attribution,
+        "scheme": "xyz",
+        "tiles": [tile_url_template(base_url, collection, scheme, xyz=True)],
+        "minzoom": collection.minzoom,
+        "maxzoom": collection.maxzoom,
+        "bounds": [lon_min, lat_min, lon_max, lat_max],
+        "center": [(lon_min + lon_max) / 2, (lat_min + lat_max) / 2, collection.minzoom],
+        "vector_layers": [
+            {
+                "id": collection.id,
+                "description": _layer_description(collection, scheme),
+                "minzoom": collection.minzoom,
+                "maxzoom": collection.maxzoom,
+                "fields": {
+                    name: _TILEJSON_TYPES[prop.type] for name, prop in _tile_fields(collection)
+                },
+            }
+        ],
+    }
+
+
+def _tile_fields(collection: Collection) -> Iterable[tuple[str, Any]]:
+    """Yield (name, Property) of every property a tile of some zoom carries, in order."""
+    names = dict.fromkeys((*collection.tile_properties, *collection.low_zoom_tile_properties))
+    for name in names:
+        prop = collection.property(name)
+        if prop is not None:
+            yield name, prop
+
+
+def _layer_description(collection: Collection, scheme: TilingScheme) -> str:
+    """Describe the layer's feature ids and which properties low zooms carry."""
+    text = f"{collection.title}. Feature ids are {collection.tile_id_column}."
+    low = collection.low_zoom_tile_properties
+    if low and collection.minzoom <= scheme.low_zoom_max:
+        text += f" Zooms up to {scheme.low_zoom_max} carry only {', '.join(low)}."
+    return text
+
+
+def _tile_matrix_limits(
+    collection: Collection, scheme: TilingScheme, bounds: Bounds
+) -> list[dict[str, Any]]:
+    """Return the rows and columns the collection's extent covers at each of its zooms."""
+    limits = []
+    for zoom in range(collection.minzoom, collection.maxzoom + 1):
+        upper_left = scheme.tms.tile(bounds[0], bounds[3], zoom)
+        lower_right = scheme.tms.tile(bounds[2], bounds[1], zoom)
+        limits.append(
+            {
+                "tileMatrix": scheme.tms.tileMatrices[zoom].id,
+                "minTileRow": upper_left.y,
+                "maxTileRow": lower_right.y,
+                "minTileCol": upper_left.x,
+                "maxTileCol": lower_right.x,
+            }
+        )
+    return limits

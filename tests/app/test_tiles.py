@@ -1,0 +1,364 @@
+"""OGC API - Tiles over HTTP: metadata, tiles, encodings, ETags, invalidation and byte budget."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import brotli
+import httpx
+import mapbox_vector_tile
+import morecantile
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from app.cli import DEMO_DIR
+from app.settings import DatabaseSettings
+from data.loaders import load_all
+from geo import tiles
+from geo.collections import all_collections, get_collection
+from tests.utils import sources
+
+logger = logging.getLogger("platoons.tests.tiles")
+
+WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
+TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+MVT = "application/vnd.mapbox-vector-tile"
+PROBLEM = "application/problem+json"
+IDENTITY = {"Accept-Encoding": "identity"}
+TRAFFORD_POINT = sources.points_on_surface(sources.LSOA21_BOUNDARIES, "lsoa21_code")["E01006112"]
+
+
+def tile_url(collection_id: str, tile: morecantile.Tile) -> str:
+    """OGC order: /{tileMatrix}/{tileRow}/{tileCol} = /z/y/x."""
+    return f"/collections/{collection_id}/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}"
+
+
+def trafford_tile(zoom: int) -> morecantile.Tile:
+    return WEB_MERCATOR.tile(*TRAFFORD_POINT, zoom)
+
+
+def raw_get(client: TestClient, url: str, headers: dict[str, str]) -> tuple[httpx.Response, bytes]:
+    """GET without decoding the content encoding: the bytes as sent."""
+    with client.stream("GET", url, headers=headers) as response:
+        return response, b"".join(response.iter_raw())
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body
+
+
+def extent(dsn: str, collection_id: str) -> list[float]:
+    """A collection's lon/lat extent, by SQL written here."""
+    collection = get_collection(collection_id)
+    assert collection is not None
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM ("
+            " SELECT ST_Extent(geom_4326) AS e FROM lsoa_deprivation WHERE edition_code = %s"
+            ") AS x",
+            (collection.where["edition_code"],),
+        ).fetchone()
+    assert row is not None
+    return [float(v) for v in row]
+
+
+# -- tile matrix sets and tilesets ------------------------------------------------------------
+
+
+def test_tile_matrix_sets_list_links_to_their_definitions(client: TestClient) -> None:
+    listed = client.get("/tileMatrixSets").json()["tileMatrixSets"]
+    assert [t["id"] for t in listed] == ["WebMercatorQuad"]
+    assert listed[0]["uri"] == TMS_URI
+    definition = client.get(listed[0]["links"][0]["href"]).json()
+    assert definition == WEB_MERCATOR.model_dump(mode="json", exclude_none=True)
+    assert len(definition["tileMatrices"]) == 25
+
+
+@pytest.mark.parametrize("collection_id", [c.id for c in all_collections()])
+def test_every_collection_has_a_vector_tileset(client: TestClient, collection_id: str) -> None:
+    listing = client.get(f"/collections/{collection_id}/tiles").json()
+    (entry,) = listing["tilesets"]
+    assert entry["dataType"] == "vector" and entry["tileMatrixSetURI"] == TMS_URI
+    rels = {link["rel"]: link["href"] for link in entry["links"]}
+    assert client.get(rels[tiles.REL_TILING_SCHEME]).json()["id"] == "WebMercatorQuad"
+
+    tileset = client.get(rels["self"]).json()
+    assert tileset["dataType"] == "vector"
+    assert tileset["crs"] == "http://www.opengis.net/def/crs/EPSG/0/3857"
+    items = [link for link in tileset["links"] if link["rel"] == "item"]
+    assert {link["type"] for link in items} == {MVT, "application/geo+json"}
+    template = next(link["href"] for link in items if link["type"] == MVT)
+    assert template.endswith("/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}")
+    assert all(link.get("templated") for link in items)
+    (layer,) = tileset["layers"]
+    collection = get_collection(collection_id)
+    assert collection is not None
+    assert layer["id"] == collection_id
+    assert (int(layer["minTileMatrix"]), int(layer["maxTileMatrix"])) == (
+        collection.minzoom,
+        collection.maxzoom,
+    )
+    assert set(layer["propertiesSchema"]["properties"]) == {
+        *collection.tile_properties,
+        *collection.low_zoom_tile_properties,
+    }
+
+    # The template, filled in at a zoom of the collection over Trafford, gives a tile (empty
+    # when the collection has no rows there).
+    tile = trafford_tile(max(collection.minzoom, 10))
+    url = (
+        template.replace("{tileMatrix}", str(tile.z))
+        .replace("{tileRow}", str(tile.y))
+        .replace("{tileCol}", str(tile.x))
+    )
+    response = client.get(url)
+    assert response.status_code == 200 and response.headers["content-type"] == MVT
+    assert set(mapbox_vector_tile.decode(response.content)) <= {collection_id}
+
+
+def test_tileset_bounds_and_limits_come_from_the_data(
+    client: TestClient, settings: DatabaseSettings
+) -> None:
+    bounds = extent(settings.dsn, "lsoa-iod2025")
+    tileset = client.get("/collections/lsoa-iod2025/tiles/WebMercatorQuad").json()
+    box = tileset["boundingBox"]
+    assert box["lowerLeft"] + box["upperRight"] == pytest.approx(bounds, abs=1e-6)
+    for limit in tileset["tileMatrixSetLimits"]:
+        covering = list(WEB_MERCATOR.tiles(*bounds, [int(limit["tileMatrix"])]))
+        assert (limit["minTileCol"], limit["maxTileCol"]) == (
+            min(t.x for t in covering),
+            max(t.x for t in covering),
+        )
+        assert (limit["minTileRow"], limit["maxTileRow"]) == (
+            min(t.y for t in covering),
+            max(t.y for t in covering),
+        )
+
+
+def test_tilejson(client: TestClient, settings: DatabaseSettings) -> None:
+    collection = get_collection("lsoa-iod2025")
+    assert collection is not None
+    document = client.get("/collections/lsoa-iod2025/tiles/WebMercatorQuad/tilejson.json").json()
+    assert document["tilejson"] == "3.0.0"
+    assert (document["minzoom"], document["maxzoom"]) == (collection.minzoom, collection.maxzoom)
+    assert document["bounds"] == pytest.approx(extent(settings.dsn, "lsoa-iod2025"), abs=1e-6)
+    assert document["attribution"] == collection.attribution
+    (template,) = document["tiles"]
+    assert template.startswith("http://testserver/") and template.endswith("/{z}/{y}/{x}")
+    (layer,) = document["vector_layers"]
+    assert layer["id"] == "lsoa-iod2025"
+    for name, kind in layer["fields"].items():
+        prop = collection.property(name)
+        assert prop is not None
+        assert kind == {"string": "String", "integer": "Number", "number": "Number"}[prop.type]
+
+    tile = trafford_tile(12)
+    url = template.format(z=tile.z, y=tile.y, x=tile.x).removeprefix("http://testserver")
+    features = mapbox_vector_tile.decode(client.get(url).content)["lsoa-iod2025"]["features"]
+    assert features
+    assert set().union(*(f["properties"] for f in features)) <= set(layer["fields"])
+
+
+# -- tiles ------------------------------------------------------------------------------------
+
+
+def test_tiles_in_both_formats(client: TestClient) -> None:
+    tile = trafford_tile(11)
+    mvt = client.get(tile_url("lsoa-iod2025", tile), params={"f": "mvt"})
+    default = client.get(tile_url("lsoa-iod2025", tile))
+    geojson = client.get(tile_url("lsoa-iod2025", tile), params={"f": "geojson"})
+    assert mvt.headers["content-type"] == default.headers["content-type"] == MVT
+    assert mvt.content == default.content
+    assert geojson.headers["content-type"] == "application/geo+json"
+    mvt_ids = {f["id"] for f in mapbox_vector_tile.decode(mvt.content)["lsoa-iod2025"]["features"]}
+    assert mvt_ids and mvt_ids == {f["id"] for f in geojson.json()["features"]}
+    assert mvt.headers["etag"] != geojson.headers["etag"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/collections/nope/tiles",
+        "/collections/nope/tiles/WebMercatorQuad",
+        "/collections/nope/tiles/WebMercatorQuad/tilejson.json",
+        "/collections/nope/tiles/WebMercatorQuad/10/0/0",
+        "/tileMatrixSets/nope",
+        "/collections/lsoa-iod2025/tiles/nope",
+        "/collections/lsoa-iod2025/tiles/nope/tilejson.json",
+        "/collections/lsoa-iod2025/tiles/nope/10/0/0",
+        "/collections/lsoa-iod2025/tiles/WebMercatorQuad/4/0/0",
+        "/collections/lsoa-iod2025/tiles/WebMercatorQuad/17/0/0",
+        "/collections/lad-iod2025/tiles/WebMercatorQuad/25/0/0",
+        "/collections/lsoa-iod2025/tiles/WebMercatorQuad/10/1024/0",
+        "/collections/lsoa-iod2025/tiles/WebMercatorQuad/10/0/1024",
+        "/collections/lsoa-iod2025/tiles/WebMercatorQuad/10/-1/0",
+        "/collections/lsoa-iod2025/tiles/WebMercatorQuad/10/0/0x1",
+        "/collections/lsoa-iod2025/tiles/WebMercatorQuad/ten/0/0",
+        f"/collections/lsoa-iod2025/tiles/WebMercatorQuad/10/{'9' * 5000}/0",
+        "/collections/lsoa-iod2025/tiles/WebMercatorQuad/10/0/0%00",
+    ],
+)
+def test_unknown_or_out_of_range_is_404(client: TestClient, path: str) -> None:
+    assert_problem(client.get(path), 404)
+
+
+@pytest.mark.parametrize("f", ["png", "json", "", "MVT", "mvt'--"])
+def test_an_unknown_format_is_400(client: TestClient, f: str) -> None:
+    body = assert_problem(
+        client.get(tile_url("lsoa-iod2025", trafford_tile(10)), params={"f": f}), 400
+    )
+    assert body["parameter"] == "f"
+
+
+# -- caching and encodings --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept", "encoding"),
+    [("identity", None), ("gzip", "gzip"), ("gzip, br", "br"), ("br;q=0.5, gzip", "gzip")],
+)
+def test_etag_and_304_per_encoding(client: TestClient, accept: str, encoding: str | None) -> None:
+    url = tile_url("lsoa-iod2025", trafford_tile(12))
+    plain, identity_bytes = raw_get(client, url, IDENTITY)
+    first, sent = raw_get(client, url, {"Accept-Encoding": accept})
+    assert first.status_code == 200
+    assert first.headers.get("content-encoding") == encoding
+    assert first.headers["cache-control"] == "public, max-age=60"
+    assert "accept-encoding" in first.headers["vary"].lower()
+    decoded = {None: bytes, "gzip": gzip.decompress, "br": brotli.decompress}[encoding](sent)
+    assert decoded == identity_bytes  # compressed once: no double encoding
+    etag = first.headers["etag"]
+    assert etag.startswith('"') and (etag == plain.headers["etag"]) == (encoding is None)
+
+    for if_none_match in (etag, f'"other", {etag}', f"W/{etag}", "*"):
+        again = client.get(url, headers={"Accept-Encoding": accept, "If-None-Match": if_none_match})
+        assert again.status_code == 304 and again.content == b""
+        assert again.headers["etag"] == etag
+    other = client.get(url, headers={"Accept-Encoding": accept, "If-None-Match": '"other"'})
+    assert other.status_code == 200
+
+
+def test_etag_is_known_without_the_database(client: TestClient) -> None:
+    """A 304 is answered from the data version the watcher holds: no pooled connection."""
+    url = tile_url("lsoa-iod2025", trafford_tile(13))
+    etag = client.get(url).headers["etag"]
+    pool = client.app.state.pool
+    before = pool.get_stats().get("requests_num", 0)
+    for _ in range(5):
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+        assert client.get(url).headers["etag"] == etag  # from the tile cache
+    assert pool.get_stats().get("requests_num", 0) == before
+
+
+def test_json_is_compressed_but_tiles_are_not_compressed_twice(client: TestClient) -> None:
+    url = "/collections/lsoa-iod2025/tiles/WebMercatorQuad"
+    response, sent = raw_get(client, url, {"Accept-Encoding": "br"})
+    assert response.headers["content-encoding"] == "br"
+    assert "accept-encoding" in response.headers["vary"].lower()
+    assert brotli.decompress(sent).startswith(b"{")
+    plain, _ = raw_get(client, url, IDENTITY)
+    assert "content-encoding" not in plain.headers
+
+    tile_response, tile_bytes = raw_get(
+        client, tile_url("lad-iod2025", trafford_tile(8)), {"Accept-Encoding": "gzip"}
+    )
+    assert tile_response.headers["content-encoding"] == "gzip"
+    assert mapbox_vector_tile.decode(gzip.decompress(tile_bytes))["lad-iod2025"]["features"]
+
+
+def test_a_reload_changes_the_etag_and_regenerates_tiles(
+    client: TestClient, settings: DatabaseSettings
+) -> None:
+    state = client.app.state
+    wait_until(lambda: state.data_version.current is not None)
+    url = tile_url("lsoa-iod2025", trafford_tile(11))
+    first = client.get(url, headers=IDENTITY)
+    assert first.headers["etag"].startswith(f'"{state.data_version.current}-')
+
+    with psycopg.connect(settings.dsn) as conn:
+        report = load_all(conn, DEMO_DIR)
+    wait_until(lambda: state.data_version.current == report.data_version)
+    # The old version's tiles were dropped, not merely bypassed.
+    assert state.tile_cache.versions() <= {report.data_version}
+
+    again = client.get(url, headers={**IDENTITY, "If-None-Match": first.headers["etag"]})
+    assert again.status_code == 200
+    assert again.headers["etag"] != first.headers["etag"]
+    assert again.headers["etag"].startswith(f'"{report.data_version}-')
+    assert again.content == first.content  # the same files reloaded give the same tile
+    assert state.tile_cache.versions() == {report.data_version}
+
+
+# -- byte budget ------------------------------------------------------------------------------
+
+
+def test_all_england_lsoa_tiles_fit_the_byte_budget(
+    england_client: TestClient, england_settings: DatabaseSettings
+) -> None:
+    """Every z5-z8 tile over England's LSOAs, from the data's own bounds, within budget."""
+    bounds = extent(england_settings.dsn, "lsoa-iod2025")
+    largest: dict[int, tuple[int, str]] = {}
+    lowest_zoom_ids: set[int] = set()
+    for zoom in tiles.BUDGET_ZOOMS:
+        covering = list(WEB_MERCATOR.tiles(*bounds, [zoom]))
+        assert covering
+        for tile in covering:
+            url = tile_url("lsoa-iod2025", tile)
+            response = england_client.get(url, headers=IDENTITY)
+            assert response.status_code == 200, url
+            size = len(response.content)
+            if size > largest.get(zoom, (-1, ""))[0]:
+                largest[zoom] = (size, url)
+            if zoom == min(tiles.BUDGET_ZOOMS) and response.content:
+                layer = mapbox_vector_tile.decode(response.content)["lsoa-iod2025"]
+                lowest_zoom_ids.update(f["id"] for f in layer["features"])
+    report = ", ".join(f"z{z}: {s / 1024:.0f} KiB ({u})" for z, (s, u) in largest.items())
+    logger.info("largest all-England LSOA tiles: %s", report)
+    assert all(size <= tiles.TILE_BYTE_BUDGET for size, _ in largest.values()), report
+    # No LSOA was dropped to fit: at the lowest zoom only those under about one MVT unit
+    # (about 300 m in Web Mercator at z5) collapse.
+    with psycopg.connect(england_settings.dsn) as conn:
+        (lsoas,) = conn.execute(
+            "SELECT count(*) FROM lsoa_deprivation WHERE edition_code = 'IoD2025'"
+        ).fetchone() or (0,)
+    assert len(lowest_zoom_ids) >= 0.99 * lsoas
+
+
+def test_grant_eligibility_tiles_filter_by_programme(
+    client: TestClient, conn: psycopg.Connection, example_programmes: list[str]
+) -> None:
+    programme = example_programmes[0]
+    lon, lat, in_programme = conn.execute(
+        "SELECT ST_X(c), ST_Y(c), (SELECT count(*) FROM programme_lsoa_eligibility"
+        "  WHERE programme_id = %s)"
+        " FROM (SELECT ST_PointOnSurface(geom_4326) AS c FROM programme_lsoa_eligibility"
+        "       WHERE programme_id = %s ORDER BY code LIMIT 1) AS x",
+        (programme, programme),
+    ).fetchone()
+    tile = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, 12)
+    url = f"/collections/grant-eligibility/tiles/WebMercatorQuad/12/{tile.y}/{tile.x}"
+    everyone = client.get(url)
+    filtered = client.get(url, params={"programme_id": programme})
+    all_layers = mapbox_vector_tile.decode(everyone.content)["grant-eligibility"]["features"]
+    one = mapbox_vector_tile.decode(filtered.content)["grant-eligibility"]["features"]
+    assert one and {f["properties"]["programme_id"] for f in one} == {programme}
+    assert len(one) < len(all_layers)  # other programmes' rows are in the unfiltered tile
+    assert len(one) <= in_programme
+    assert filtered.headers["etag"] != everyone.headers["etag"]
+    assert client.get(url, params={"qualifies": "maybe"}).status_code == 400
