@@ -32,7 +32,11 @@ def _test_database_url() -> str:
 
 
 # The published national files, beside the repository (as in CI and the developer machines).
-ENGLAND_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw"
+# PLATOONS_ENGLAND_DATA points elsewhere (for a checkout that is not beside shared/).
+ENGLAND_DIR = Path(
+    os.environ.get("PLATOONS_ENGLAND_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw"
+)
 
 
 def _recreate_database(url: str) -> None:
