@@ -682,6 +682,23 @@ def _layer_description(collection: Collection, scheme: TilingScheme) -> str:
     return text
 
 
+def require_within_limits(address: TileAddress, bounds: Bounds | None) -> None:
+    """Raise TileOutOfRange for a tile outside the limits the tileset metadata declares."""
+    if bounds is None:
+        raise TileOutOfRange(f"{address.collection.id} has no features, so no tiles")
+    upper_left = address.scheme.tms.tile(bounds[0], bounds[3], address.zoom)
+    lower_right = address.scheme.tms.tile(bounds[2], bounds[1], address.zoom)
+    if not (
+        upper_left.y <= address.row <= lower_right.y
+        and upper_left.x <= address.col <= lower_right.x
+    ):
+        raise TileOutOfRange(
+            f"tile {address.zoom}/{address.row}/{address.col} is outside the tileMatrixSetLimits"
+            f" of {address.collection.id}; see its tileset metadata",
+            parameter="tileRow",
+        )
+
+
 def _tile_matrix_limits(
     collection: Collection, scheme: TilingScheme, bounds: Bounds
 ) -> list[dict[str, Any]]:

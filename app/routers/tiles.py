@@ -17,6 +17,7 @@ from app.caching import (
 )
 from app.db import DbDep, connection
 from geo import features, tiles
+from geo.collections import Collection
 
 router = APIRouter(tags=["tiles"])
 
@@ -51,6 +52,16 @@ async def _data_version(request: Request) -> int:
         return watcher.current
     async with lend_connection(request) as conn:
         return await tiles.read_data_version(conn)
+
+
+async def _extent(request: Request, collection: Collection, version: int) -> list[float] | None:
+    """The collection's lon/lat extent, read once per data version (shared with /collections)."""
+    cache: dict[tuple[str, int], list[float] | None] = request.app.state.extent_cache
+    key = (collection.id, version)
+    if key not in cache:
+        async with lend_connection(request) as conn:
+            cache[key] = await features.extent(conn, collection)
+    return cache[key]
 
 
 def _base_url(request: Request) -> str:
@@ -149,6 +160,8 @@ async def collection_tile(
     encoding = negotiate_encoding(request.headers.get("accept-encoding"))
     cache: TileCache = request.app.state.tile_cache
     version = await _data_version(request)
+    # OGC API - Tiles: a tile outside the tileset's declared tileMatrixSetLimits is a 404.
+    tiles.require_within_limits(address, await _extent(request, collection, version))
     identity = tiles.tile_identity(address)
     etag = tile_etag(version, identity, encoding)
     headers = {

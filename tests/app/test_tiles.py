@@ -91,7 +91,9 @@ def test_tile_matrix_sets_list_links_to_their_definitions(client: TestClient) ->
 
 
 @pytest.mark.parametrize("collection_id", [c.id for c in all_collections()])
-def test_every_collection_has_a_vector_tileset(client: TestClient, collection_id: str) -> None:
+def test_every_collection_has_a_vector_tileset(
+    client: TestClient, collection_id: str, example_programmes: list[str]
+) -> None:
     listing = client.get(f"/collections/{collection_id}/tiles").json()
     (entry,) = listing["tilesets"]
     assert entry["dataType"] == "vector" and entry["tileMatrixSetURI"] == TMS_URI
@@ -362,3 +364,14 @@ def test_grant_eligibility_tiles_filter_by_programme(
     assert len(one) <= in_programme
     assert filtered.headers["etag"] != everyone.headers["etag"]
     assert client.get(url, params={"qualifies": "maybe"}).status_code == 400
+
+
+def test_tiles_outside_the_declared_limits_are_404(client: TestClient) -> None:
+    tileset = client.get("/collections/lsoa-iod2025/tiles/WebMercatorQuad").json()
+    limits = next(lim for lim in tileset["tileMatrixSetLimits"] if lim["tileMatrix"] == "10")
+    base = "/collections/lsoa-iod2025/tiles/WebMercatorQuad/10"
+    inside = client.get(f"{base}/{limits['minTileRow']}/{limits['minTileCol']}")
+    assert inside.status_code == 200
+    beyond = client.get(f"{base}/{limits['maxTileRow'] + 1}/{limits['minTileCol']}")
+    assert beyond.status_code == 404
+    assert "tileMatrixSetLimits" in beyond.json()["detail"]
