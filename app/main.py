@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from app.caching import CompressionMiddleware, start_caching
 from app.db import create_pool
 from app.problems import register_problem_handlers
-from app.routers import areas, grants, health, ogc
+from app.routers import applications, areas, grants, health, ogc
 from app.routers import tiles as tiles_router
 from app.settings import DatabaseSettings
 
@@ -56,4 +56,5 @@ def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
     app.include_router(ogc.router)
     app.include_router(tiles_router.router)
     app.include_router(grants.router)
+    app.include_router(applications.router)
     return app

@@ -17,6 +17,8 @@ from geo.errors import (
     InvalidInput,
     NotFound,
     PlatoonsError,
+    StaleVersion,
+    SubmissionRefused,
     Unauthenticated,
 )
 
@@ -29,7 +31,9 @@ STATUS_BY_ERROR: tuple[tuple[type[PlatoonsError], int], ...] = (
     (InvalidInput, 400),
     (Unauthenticated, 401),
     (Forbidden, 403),
+    (StaleVersion, 412),  # a Conflict, but the precondition (If-Match) is what failed
     (Conflict, 409),
+    (SubmissionRefused, 422),
     (DataUnavailable, 503),
     (DatabaseUnavailable, 503),
 )
@@ -60,8 +64,10 @@ async def _platoons_error(request: Request, error: Exception) -> JSONResponse:
             exc_info=error.__cause__,
         )
     extra: dict[str, object] = {"parameter": error.parameter} if error.parameter else {}
-    if isinstance(error, Conflict) and error.allowed:
-        extra["allowed"] = error.allowed
+    if isinstance(error, Conflict) and not isinstance(error, StaleVersion):
+        extra["allowed"] = error.allowed  # the next steps that are legal (maybe none)
+    if isinstance(error, SubmissionRefused):
+        extra["reasons"] = error.reasons
     response = problem(status, error.title, error.message, **extra)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="platoons"'

@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 import shapely
 import shapely.geometry
-import shapely.ops
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict
@@ -121,7 +120,7 @@ def polygon_in_bng(geometry: dict[str, Any]) -> tuple[shapely.Geometry, float]:
         raise InvalidInput(
             f"invalid geometry: {shapely.is_valid_reason(shape)}", parameter="geometry"
         )
-    projected = shapely.ops.transform(_TO_BNG.transform, shape)
+    projected = shapely.transform(shape, _TO_BNG.transform, interleaved=False)
     area_km2 = projected.area / 1e6
     if area_km2 > MAX_POLYGON_AREA_KM2:
         raise InvalidInput(

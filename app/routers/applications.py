@@ -1,0 +1,241 @@
+"""Grant application routes (apply, edit, submit, decide, pay) and the 360Giving export."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Path, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.auth import CurrentUser, ManagerUser, OfficerUser
+from app.db import DbDep
+from app.problems import PROBLEM_JSON, problem
+from geo import applications, giving360
+from geo.applications import Application, ApplicationChanges, ApplicationDraft
+
+router = APIRouter(tags=["applications"])
+
+ApplicationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The application's id.")]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        max_length=64,
+        description='The version last seen, as its ETag (`"3"`); a stale one gets 412.',
+    ),
+]
+_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No API key", **_PROBLEM},
+    403: {"description": "The key's role or scope does not allow this", **_PROBLEM},
+    404: {"description": "No such application, or not visible to this key", **_PROBLEM},
+    409: {"description": "The status does not allow this step (`allowed` lists those that are)"},
+    412: {"description": "If-Match names an older version", **_PROBLEM},
+}
+
+
+class Rejection(BaseModel):
+    """Why an application is rejected (shown to the applicant)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+def _etag(version: int) -> str:
+    """The ETag of an application version."""
+    return f'"{version}"'
+
+
+def _version_of(if_match: str | None) -> int | None:
+    """The version an If-Match header names; ``None`` for no header or ``*`` (any version).
+
+    A value that is not one of our ETags can never match: -1 makes the check fail (412).
+    """
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() and len(tag) < 12 else -1
+
+
+async def _answer(
+    work: Awaitable[Application], response: Response, status_code: int = 200
+) -> Application:
+    """Run one domain write and tag the answer with the new version's ETag."""
+    result = await work
+    response.status_code = status_code
+    response.headers["ETag"] = _etag(result.version)
+    return result
+
+
+@router.post(
+    "/applications",
+    status_code=201,
+    response_model=Application,
+    responses={k: v for k, v in _WRITE_RESPONSES.items() if k in (401, 403)},
+)
+async def create_application(
+    conn: DbDep,
+    user: ManagerUser,
+    draft: Annotated[ApplicationDraft, Body()],
+    response: Response,
+) -> Any:
+    """Start a draft application to a programme (group managers, officers, admins)."""
+    created = await applications.create_application(conn, draft, user)
+    response.headers["Location"] = f"/applications/{created.id}"
+    response.headers["ETag"] = _etag(created.version)
+    return created
+
+
+@router.get(
+    "/applications/{applicationId}",
+    response_model=Application,
+    responses={404: _WRITE_RESPONSES[404]},
+)
+async def get_application(
+    conn: DbDep,
+    user: CurrentUser,
+    applicationId: ApplicationId,  # noqa: N803 - the API's parameter name
+    response: Response,
+) -> Any:
+    """One application (its creator, officers of its district and admins; 404 to others)."""
+    found = await applications.get_application(conn, applicationId, user)
+    response.headers["ETag"] = _etag(found.version)
+    return found
+
+
+@router.patch(
+    "/applications/{applicationId}",
+    response_model=Application,
+    responses={**_WRITE_RESPONSES, 428: {"description": "If-Match is missing", **_PROBLEM}},
+)
+async def update_application(
+    conn: DbDep,
+    user: ManagerUser,
+    applicationId: ApplicationId,  # noqa: N803
+    changes: Annotated[ApplicationChanges, Body()],
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    """Change a draft (its creator; needs If-Match with the version's ETag)."""
+    if if_match is None:
+        return problem(
+            428,
+            "Precondition required",
+            "send If-Match with the application's ETag (from GET) so that changes made "
+            "meanwhile are not overwritten",
+        )
+    return await _answer(
+        applications.update_application(conn, applicationId, changes, user, _version_of(if_match)),
+        response,
+    )
+
+
+@router.post(
+    "/applications/{applicationId}/submit",
+    response_model=Application,
+    responses={
+        **_WRITE_RESPONSES,
+        422: {"description": "Checks failed: `reasons` lists every one", **_PROBLEM},
+    },
+)
+async def submit_application(
+    conn: DbDep,
+    user: ManagerUser,
+    applicationId: ApplicationId,  # noqa: N803
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    """Submit a draft: eligibility, dates, award limits, budget and matched funding are checked."""
+    today = datetime.now(UTC).date()
+    return await _answer(
+        applications.submit_application(conn, applicationId, user, today, _version_of(if_match)),
+        response,
+    )
+
+
+@router.post(
+    "/applications/{applicationId}/approve",
+    response_model=Application,
+    responses=_WRITE_RESPONSES,
+)
+async def approve_application(
+    conn: DbDep,
+    user: OfficerUser,
+    applicationId: ApplicationId,  # noqa: N803
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    """Approve a submitted application, committing its amount (officers of its district, admins)."""
+    return await _answer(
+        applications.approve_application(conn, applicationId, user, _version_of(if_match)),
+        response,
+    )
+
+
+@router.post(
+    "/applications/{applicationId}/reject",
+    response_model=Application,
+    responses=_WRITE_RESPONSES,
+)
+async def reject_application(
+    conn: DbDep,
+    user: OfficerUser,
+    applicationId: ApplicationId,  # noqa: N803
+    rejection: Annotated[Rejection, Body()],
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    """Reject a submitted application with a reason (officers of its district, admins)."""
+    return await _answer(
+        applications.reject_application(
+            conn, applicationId, user, rejection.reason, _version_of(if_match)
+        ),
+        response,
+    )
+
+
+@router.post(
+    "/applications/{applicationId}/pay",
+    response_model=Application,
+    responses=_WRITE_RESPONSES,
+)
+async def pay_application(
+    conn: DbDep,
+    user: OfficerUser,
+    applicationId: ApplicationId,  # noqa: N803
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    """Record payment of an approved grant (officers of its district, admins)."""
+    return await _answer(
+        applications.pay_application(conn, applicationId, user, _version_of(if_match)), response
+    )
+
+
+ProgrammeFilter = Annotated[
+    str | None, Query(max_length=64, description="Only this programme's grants.")
+]
+
+
+@router.get("/grants/360giving.json", tags=["360Giving"])
+async def grants_360giving_json(conn: DbDep, programme: ProgrammeFilter = None) -> JSONResponse:
+    """Approved and paid grants as a 360Giving data package (JSON)."""
+    return JSONResponse(await giving360.package(conn, programme))
+
+
+@router.get(
+    "/grants/360giving.csv",
+    tags=["360Giving"],
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def grants_360giving_csv(conn: DbDep, programme: ProgrammeFilter = None) -> Response:
+    """Approved and paid grants as a 360Giving flat CSV (the standard's column titles)."""
+    return Response(
+        await giving360.csv_text(conn, programme),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="360giving.csv"'},
+    )

@@ -1,0 +1,146 @@
+"""Test data on the test database: grant programmes, API keys and applications, removed after.
+
+Every programme gets a unique id, so tests never see each other's programmes, and a registry
+deletes what it made (applications and pledges first) when its fixture ends. The audit log is
+append-only by design and keeps its entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import psycopg
+
+from geo import access, grants
+from geo.access import Principal
+
+T = TypeVar("T")
+
+
+def today() -> date:
+    """Today in UTC, as the service's routes take it."""
+    return datetime.now(UTC).date()
+
+
+def programme_spec(**overrides: Any) -> grants.ProgrammeSpec:
+    """A valid programme open from 30 days ago for a year, with a unique id; override freely."""
+    values: dict[str, Any] = {
+        "id": f"test-{uuid.uuid4().hex[:12]}",
+        "name": "Test programme",
+        "description": "A programme made by the tests.",
+        "funder_name": "Test Community Foundation",
+        "funder_id": "GB-CHC-9999999",
+        "budget": Decimal("100000.00"),
+        "opens_on": today() - timedelta(days=30),
+        "closes_on": today() + timedelta(days=365),
+        "edition_code": "IoD2025",
+        "geography_level": "lsoa",
+        "rule": {"kind": "index", "domain": "imd", "decile_at_most": 10},
+        "min_population_share": 0.5,
+        "award_min": Decimal("500.00"),
+        "award_max": Decimal("25000.00"),
+        "match_ratio": Decimal("1"),
+        "is_example": False,
+    }
+    values.update(overrides)
+    return grants.ProgrammeSpec.model_validate(values)
+
+
+@dataclass(frozen=True)
+class Key:
+    """An API key made for a test: its id, secret and the principal it authenticates as."""
+
+    id: int
+    secret: str
+    principal: Principal
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Request headers presenting the key."""
+        return {"Authorization": f"Bearer {self.secret}"}
+
+
+@dataclass
+class Made:
+    """What a test created, to delete afterwards."""
+
+    programme_ids: list[str] = field(default_factory=list)
+    key_ids: list[int] = field(default_factory=list)
+
+    async def programme(self, aconn: psycopg.AsyncConnection, **overrides: Any) -> grants.Programme:
+        """Save a programme (see :func:`programme_spec`) and remember it."""
+        spec = programme_spec(**overrides)
+        self.programme_ids.append(spec.id)
+        return await grants.save_programme(aconn, spec, actor="tests")
+
+    async def key(
+        self, aconn: psycopg.AsyncConnection, role: access.Role, lads: list[str] | None = None
+    ) -> Key:
+        """Create an API key and remember it."""
+        key_id, secret = await access.create_key(
+            aconn, f"test {role} {uuid.uuid4().hex[:6]}", role, lads
+        )
+        self.key_ids.append(key_id)
+        principal = await access.authenticate(aconn, secret)
+        return Key(id=key_id, secret=secret, principal=principal)
+
+    def drop(self, conn: psycopg.Connection) -> None:
+        """Delete the programmes (with their applications and pledges) and keys made."""
+        with conn.transaction():
+            conn.execute(
+                "DELETE FROM grant_application WHERE programme_id = ANY(%s)", (self.programme_ids,)
+            )
+            conn.execute("DELETE FROM grant_programme WHERE id = ANY(%s)", (self.programme_ids,))
+            # Programmes' eligibility layers (revision 0005), where that table exists.
+            layer = conn.execute("SELECT to_regclass('programme_lsoa_eligibility')").fetchone()
+            if layer is not None and layer[0] is not None:
+                conn.execute(
+                    "DELETE FROM programme_lsoa_eligibility WHERE programme_id = ANY(%s)",
+                    (self.programme_ids,),
+                )
+            conn.execute("DELETE FROM api_key WHERE id = ANY(%s)", (self.key_ids,))
+
+
+def run(dsn: str, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+    """Run async set-up code on its own autocommit connection (from a synchronous fixture)."""
+
+    async def main() -> T:
+        aconn = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+        try:
+            return await work(aconn)
+        finally:
+            await aconn.close()
+
+    return asyncio.run(main())
+
+
+def pledge(amount: str, source_type: str = "charitable_trust", **overrides: Any) -> dict[str, Any]:
+    """A matched-funding pledge as an applicant sends it."""
+    return {
+        "source_name": "Test Trust",
+        "source_type": source_type,
+        "amount": amount,
+        "evidence_reference": "letter of 1 March",
+        **overrides,
+    }
+
+
+def draft(programme_id: str, area: dict[str, Any], amount: str, **overrides: Any) -> dict[str, Any]:
+    """An application body: a group with a charity number asking for ``amount``."""
+    return {
+        "programme": programme_id,
+        "applicant_name": "Friends of the Park",
+        "applicant_org_id": "GB-CHC-1234567",
+        "title": "Community garden",
+        "description": "Planting and tools for a community garden.",
+        "amount": amount,
+        "area": area,
+        "pledges": [pledge(amount)],
+        **overrides,
+    }
