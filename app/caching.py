@@ -15,18 +15,21 @@ import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
+from contextlib import AbstractAsyncContextManager, suppress
 from typing import Literal
 
 import anyio.to_thread
 import brotli
 import psycopg
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from psycopg import AsyncConnection
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from geo import features
+from geo.collections import Collection
 from geo.tiles import listen_for_data_version, read_data_version
 
 logger = logging.getLogger("platoons.caching")
@@ -359,3 +362,35 @@ async def start_caching(
     app.state.data_version = watcher
     await watcher.start()
     return watcher
+
+
+# How a caller lends a connection: only on a cache miss (tiles) or one it already holds.
+ConnectionLender = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+MAX_EXTENTS_CACHED = 1000
+
+
+async def current_data_version(request: Request, lend: ConnectionLender) -> int:
+    """The data version the watcher follows, or read from the database while it reconnects."""
+    watcher: DataVersionWatcher | None = getattr(request.app.state, "data_version", None)
+    if watcher is not None and watcher.current is not None:
+        return watcher.current
+    async with lend() as conn:
+        return await read_data_version(conn)
+
+
+async def collection_extent(
+    request: Request, collection: Collection, version: int, lend: ConnectionLender
+) -> list[float] | None:
+    """A collection's lon/lat extent, read once per data version (``app.state.extent_cache``).
+
+    The collection documents, tileset limits, tile requests and map pages all use it, so a
+    page bounds its tile requests with the very extent the tile route checks them against.
+    """
+    cache: dict[tuple[str, int], list[float] | None] = request.app.state.extent_cache
+    key = (collection.id, version)
+    if key not in cache:
+        if len(cache) > MAX_EXTENTS_CACHED:
+            cache.clear()
+        async with lend() as conn:
+            cache[key] = await features.extent(conn, collection)
+    return cache[key]

@@ -245,3 +245,98 @@ def programmes_import(
 
     for programme in _with_connection(save):
         console.print(f"{programme.id}: {programme.name} (version {programme.version})")
+
+
+@cli.command("export-map")
+def export_map(
+    lad: Annotated[
+        str, typer.Option(help="GSS code of a local authority district, e.g. E08000009.")
+    ],
+    out: Annotated[Path, typer.Option(help="The HTML file to write, e.g. trafford.html.")],
+    edition: Annotated[
+        str | None, typer.Option(help="Index edition, e.g. IoD2019 (default: the current one).")
+    ] = None,
+) -> None:
+    """Write a self-contained HTML map of one district's LSOAs by IMD decile (for email).
+
+    Leaflet, the map code and the LSOAs are inside the file: it opens with no server and no
+    network.
+    """
+    # Imported here: folium and the map code are only needed by this command.
+    from app import maps
+    from geo.maps_data import lad_lsoas
+
+    data = _with_connection(lambda conn: lad_lsoas(conn, lad, edition))
+    html = maps.render_page(maps.lad_export_map(data))
+    try:
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc}") from exc
+    console.print(
+        f"wrote {out}: {data.lsoa_count} LSOAs of {escape(data.lad_name)} ({data.lad_code}), "
+        f"{data.edition.code}, {len(html) / 1024:.0f} KiB"
+    )
+
+
+assets_cli = typer.Typer(
+    help="Assets of community value: import and export registers.", no_args_is_help=True
+)
+cli.add_typer(assets_cli, name="assets")
+
+
+@assets_cli.command("import")
+def assets_import(
+    path: Annotated[
+        Path,
+        typer.Argument(help="A national-format CSV/GeoJSON or a council CSV register."),
+    ],
+    example: Annotated[
+        bool, typer.Option(help="Mark the entries as illustrative example data.")
+    ] = False,
+) -> None:
+    """Import a register; rows that cannot be placed are reported (exit 1 only if none import)."""
+    from datetime import UTC, datetime
+    from typing import Literal
+
+    from geo import assets
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"{path}: cannot read: {exc}") from exc
+    fmt: Literal["csv", "geojson"] = (
+        "geojson" if path.suffix.lower() in (".geojson", ".json") else "csv"
+    )
+    today = datetime.now(UTC).date()
+    report = _with_connection(
+        lambda conn: assets.import_register(
+            conn, text, fmt, path.name, "cli", today, is_example=example
+        )
+    )
+    console.print(f"{escape(report.source)}: imported {len(report.imported)} asset(s)")
+    for line, name, reason in report.skipped:
+        console.print(f"[yellow]line {line}[/] {escape(name)}: not imported: {escape(reason)}")
+    for line, warning in report.warnings:
+        console.print(f"[cyan]line {line}[/] warning: {escape(warning)}")
+    if not report.imported:
+        raise _fail("nothing could be imported")
+
+
+@assets_cli.command("export")
+def assets_export(
+    out: Annotated[Path, typer.Argument(help="The file to write (.csv or .geojson).")],
+    lad: Annotated[str | None, typer.Option(help="Only this district (GSS code).")] = None,
+) -> None:
+    """Export the register in the national planning data format (CSV or GeoJSON)."""
+    from geo import assets
+
+    records = _with_connection(lambda conn: assets.export_register(conn, lad))
+    if out.suffix.lower() in (".geojson", ".json"):
+        text = json.dumps(assets.to_geojson(records), indent=1)
+    else:
+        text = assets.to_csv(records)
+    try:
+        out.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc}") from exc
+    console.print(f"wrote {len(records)} asset(s) to {out}")

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from psycopg import AsyncConnection, OperationalError
+from psycopg import AsyncConnection, DataError, OperationalError
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from app.settings import DatabaseSettings
-from geo.errors import DatabaseUnavailable
+from geo.errors import DatabaseUnavailable, InvalidInput
 
 
 def create_pool(settings: DatabaseSettings) -> AsyncConnectionPool:
@@ -40,6 +40,14 @@ async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
             yield conn
     except (PoolTimeout, OperationalError) as exc:
         raise DatabaseUnavailable("the database is unavailable; try again shortly") from exc
+    except (DataError, UnicodeEncodeError) as exc:
+        # Text PostgreSQL cannot hold (NUL, refused by psycopg before sending; an unpaired
+        # UTF-16 surrogate, which has no UTF-8 form) is the caller's bad input, not a 500.
+        if isinstance(exc, DataError) and exc.sqlstate not in (None, "22021", "22P05"):
+            raise
+        raise InvalidInput(
+            "text contains a character that cannot be stored (NUL or an unpaired surrogate)"
+        ) from exc
 
 
 DbDep = Annotated[AsyncConnection, Depends(connection)]

@@ -7,13 +7,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
+from app import maps
 from app.caching import CompressionMiddleware, start_caching
 from app.db import create_pool
 from app.problems import register_problem_handlers
 from app.routers import applications, areas, grants, health, ogc
+from app.routers import assets as assets_router
+from app.routers import maps as maps_router
 from app.routers import tiles as tiles_router
-from app.settings import DatabaseSettings
+from app.security import install as install_security
+from app.security import refuse_default_secrets
+from app.settings import DatabaseSettings, SecuritySettings, ServerSettings
 
 logger = logging.getLogger("platoons")
 
@@ -21,6 +27,7 @@ logger = logging.getLogger("platoons")
 def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
     """Build the application; the pool opens in the lifespan and closes after it."""
     settings = settings or DatabaseSettings()
+    refuse_default_secrets(ServerSettings().environment, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,10 +58,18 @@ def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
     )
     register_problem_handlers(app)
     app.add_middleware(CompressionMiddleware)
+    # Outside compression: request ids, security headers, CORS and the body limit.
+    install_security(app, SecuritySettings())
     app.include_router(health.router)
     app.include_router(areas.router)
     app.include_router(ogc.router)
     app.include_router(tiles_router.router)
     app.include_router(grants.router)
     app.include_router(applications.router)
+    app.include_router(assets_router.router)
+    app.include_router(maps_router.router)
+    # Map assets, served by the app itself (the maps work offline): Leaflet from the
+    # xstatic-leaflet package, then our own files. The more specific mount comes first.
+    app.mount(maps.LEAFLET_URL, StaticFiles(directory=maps.LEAFLET_DIR), name="leaflet")
+    app.mount(maps.STATIC_URL, StaticFiles(directory=maps.STATIC_DIR), name="static")
     return app

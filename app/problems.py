@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -89,7 +91,10 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    return problem(error.status_code, "HTTP error", str(error.detail))
+    response = problem(error.status_code, "HTTP error", str(error.detail))
+    # Keep the exception's headers: a 405 must say what is allowed (RFC 9110, 15.5.6).
+    response.headers.update(error.headers or {})
+    return response
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
@@ -97,9 +102,77 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details: what went wrong, safe to show to users.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "parameter": {"type": "string", "description": "The input at fault."},
+        "errors": {
+            "type": "array",
+            "description": "Each invalid input (422).",
+            "items": {
+                "type": "object",
+                "properties": {"parameter": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "allowed": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The steps the current status allows (409).",
+        },
+        "reasons": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Every failed check (422 on submission).",
+        },
+    },
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what every error is: a problem+json body.
+
+    FastAPI documents 422 as its own ``HTTPValidationError`` JSON, which this service never
+    sends, and leaves the other error statuses undocumented; every error response (and the
+    ``default`` one, for statuses an operation does not list) becomes a ``Problem``.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = build()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = PROBLEM_SCHEMA
+        content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, response in responses.items():
+                    if status.isdigit() and int(status) >= 400:
+                        response["content"] = content
+                responses.setdefault(
+                    "default", {"description": "An error (RFC 9457 problem)", "content": content}
+                )
+        for unused in ("HTTPValidationError", "ValidationError"):
+            if f'"#/components/schemas/{unused}"' not in json.dumps(document["paths"]):
+                schemas.pop(unused, None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def register_problem_handlers(app: FastAPI) -> None:
-    """Install the handlers that turn every error into a problem+json body."""
+    """Install the handlers that turn every error into a problem+json body (and say so)."""
     app.add_exception_handler(PlatoonsError, _platoons_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+    document_problems(app)

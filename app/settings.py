@@ -1,6 +1,9 @@
 """Service settings, read once from the environment (``PLATOONS_*``) or a ``.env`` file."""
 
-from pydantic import AliasChoices, Field, PostgresDsn
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, PostgresDsn, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/platoons"
@@ -41,3 +44,44 @@ class ServerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     environment: str = "development"
+
+
+class SecuritySettings(BaseSettings):
+    """The HTTP edge: body size limit, browser origins (CORS), page policy and request logs."""
+
+    model_config = SettingsConfigDict(env_prefix="PLATOONS_", env_file=".env", extra="ignore")
+
+    # Larger bodies get 413 before they are read. Drawn polygons are capped at 1 MB of GeoJSON
+    # (geo/places.py), so 2 MiB leaves room for the rest of an application.
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Browser origins that may write and read private data, as a JSON list in the environment
+    # (PLATOONS_CORS_ORIGINS='["https://grants.example.org"]'). None by default: only pages the
+    # service serves itself (same origin) and non-browser clients write.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Whether any origin may read public layers without credentials (GET/HEAD, ``*``).
+    cors_public_read: bool = True
+    # Pages that set their own Content-Security-Policy (the folium/Leaflet maps).
+    csp_exempt_prefixes: list[str] = Field(default_factory=lambda: ["/maps"])
+    log_format: Literal["json", "text"] = "json"
+    access_log: bool = True
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        """Origins are scheme://host[:port]; a wildcard would let any site write."""
+        for origin in origins:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or "*" in origin
+                or parts.path
+                or parts.query
+                or parts.fragment
+                or parts.username
+            ):
+                raise ValueError(
+                    f"{origin!r} is not an origin such as https://grants.example.org "
+                    "(scheme, host, optional port; no path; no wildcard)"
+                )
+        return [origin.lower() for origin in origins]

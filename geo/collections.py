@@ -259,3 +259,50 @@ register(
         keywords=("grants", "eligibility", "deprivation"),
     )
 )
+
+
+register(
+    Collection(
+        id="assets-of-community-value",
+        title="Assets of community value",
+        description=(
+            "Land and buildings nominated to or listed on councils' registers of assets of "
+            "community value (Localism Act 2011, Part 5 Chapter 3), with their lifecycle "
+            "status, their LSOA's IMD decile (IoD2025) and the next statutory deadline as of "
+            "the last change. Example entries are flagged is_example."
+        ),
+        table="asset_serving",
+        where={},
+        properties=(
+            Property("reference", "string", "register reference"),
+            Property("name", "string", "asset name"),
+            Property("category", "string", "pub, shop, library, park_green_space, ..."),
+            Property("owner_type", "string", "commercial, local_authority, charity, ..."),
+            Property("status", "string", "lifecycle status (nominated, listed, ...)"),
+            Property("lsoa_code", "string", "LSOA 2021 GSS code containing the asset"),
+            Property("lad_code", "string", "local authority district GSS code"),
+            Property("imd_decile", "integer", "IMD 2025 decile of the LSOA (1 = most deprived)"),
+            Property("next_deadline", "string", "next statutory deadline (ISO date)"),
+            Property("next_deadline_kind", "string", "what the next deadline is"),
+            Property("listed_on", "string", "listing date (ISO date)"),
+            Property("is_example", "boolean", "whether the entry is illustrative example data"),
+        ),
+        id_column="reference",
+        geometry_type="Point",
+        tile_properties=(
+            "reference",
+            "name",
+            "category",
+            "status",
+            "imd_decile",
+            "next_deadline",
+            "next_deadline_kind",
+        ),
+        low_zoom_tile_properties=("reference", "category", "status", "next_deadline"),
+        minzoom=0,
+        maxzoom=16,
+        default_sort=("reference",),
+        attribution=IOD_ATTRIBUTION,
+        keywords=("assets of community value", "community rights", "Localism Act 2011"),
+    )
+)

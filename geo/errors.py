@@ -137,3 +137,33 @@ class SubmissionRefused(PlatoonsError):
             + "; ".join(reasons)
         )
         self.reasons = reasons
+
+
+class AssetNotFound(NotFound):
+    """No asset of community value has the given id."""
+
+    title = "Asset not found"
+
+
+class AssetOutsideEngland(InvalidInput):
+    """An asset's point lies outside England (or outside every loaded LSOA)."""
+
+    title = "Asset outside England"
+
+
+class DateInFuture(InvalidInput):
+    """A date that must already have happened (a notice received, a decision) is after today."""
+
+    title = "Date in the future"
+
+
+class UnknownGroup(InvalidInput):
+    """The named community group is not known to Platoons (no live group key has that name)."""
+
+    title = "Unknown group"
+
+
+class OutsideStatutoryWindow(Conflict):
+    """A statutory period (moratorium, review window, listing) forbids the step on that date."""
+
+    title = "Outside the statutory window"

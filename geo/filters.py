@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import cql2
@@ -47,6 +48,31 @@ VALID_AREA = {
     3857: (-20_037_508.35, -20_048_966.11, 20_037_508.35, 20_048_966.11),
 }
 MAX_DEPTH = 50
+# The cql2 parser (pest) recurses once per nesting level and overflows the process's stack (a
+# crash, not an exception) at about 2,000 nested parentheses or 5,000 unary minuses; and on
+# text that fails to parse it backtracks through every way of reading each open parenthesis,
+# doubling the time with each level (3 s at 20 levels, an hour at 30; 17 ms at 10). CQL2 text
+# is therefore measured before it is parsed: string literals out, then the deepest
+# parentheses and the longest run of prefix operators (NOT, unary minus).
+MAX_TEXT_PARENTHESES = 10
+_CQL2_STRINGS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+_CQL2_PREFIXES = re.compile(r"(?:(?:\bNOT\b|-)\s*){2,}", re.IGNORECASE)
+
+
+def cql2_text_nesting(text: str) -> tuple[int, int]:
+    """How deeply CQL2 text nests: its deepest parentheses and longest run of NOT / minus."""
+    bare = _CQL2_STRINGS.sub("''", text)
+    depth = deepest = 0
+    for character in bare:
+        if character == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif character == ")":
+            depth = max(0, depth - 1)
+    runs = (
+        len(re.findall(r"NOT|-", m.group(0), re.IGNORECASE)) for m in _CQL2_PREFIXES.finditer(bare)
+    )
+    return deepest, max(runs, default=0)
 
 
 def parse_filter(text: str, lang: str | None) -> dict[str, Any]:
@@ -56,6 +82,14 @@ def parse_filter(text: str, lang: str | None) -> dict[str, Any]:
     if "\x00" in text:
         raise InvalidInput("filter contains a NUL character", parameter="filter")
     lang = (lang or "cql2-text").lower()
+    if lang == "cql2-text":
+        parentheses, prefixes = cql2_text_nesting(text)
+        if parentheses > MAX_TEXT_PARENTHESES or prefixes > MAX_DEPTH:
+            raise InvalidInput(
+                f"filter nests too deeply (at most {MAX_TEXT_PARENTHESES} parentheses "
+                f"and {MAX_DEPTH} NOTs or minus signs in a row)",
+                parameter="filter",
+            )
     try:
         if lang == "cql2-text":
             expression = cql2.Expr(text)

@@ -93,7 +93,7 @@ def polygon_in_bng(geometry: dict[str, Any]) -> tuple[shapely.Geometry, float]:
         raise InvalidInput(
             f"geometry larger than {MAX_GEOJSON_BYTES:,} bytes", parameter="geometry"
         )
-    if geometry.get("type") not in ("Polygon", "MultiPolygon"):
+    if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
         raise InvalidInput(
             "geometry must be a GeoJSON Polygon or MultiPolygon", parameter="geometry"
         )

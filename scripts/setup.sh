@@ -93,6 +93,15 @@ else
     say "gdal-bin present ($(ogrinfo --version 2>/dev/null | cut -d, -f1))"
 fi
 
+# Debian's chromium is the browser the map tests drive through Playwright (`playwright install`
+# would download its own browser, which needs internet beyond the package registries).
+if [ ! -x /usr/bin/chromium ]; then
+    say "installing chromium (Debian) for the browser tests"
+    apt_install chromium
+else
+    say "chromium present ($(/usr/bin/chromium --version 2>/dev/null | head -n1))"
+fi
+
 # ---------------------------------------------------------------- b. Database
 DB_URL=${PLATOONS_DATABASE_URL:-${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/platoons}}
 PARSED=$("$SYS_PY" - "$DB_URL" <<'PY'

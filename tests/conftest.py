@@ -161,3 +161,35 @@ def example_programmes(settings: DatabaseSettings) -> list[str]:
         return [p.id for p in saved]
 
     return asyncio.run(save())
+
+
+@pytest.fixture(scope="session")
+def example_assets(settings: DatabaseSettings) -> int:
+    """The example Assets of Community Value register, imported once; the assets placed."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from geo import assets
+
+    path = Path("data/examples/acv_register_example.csv")
+
+    async def load() -> int:
+        async with await psycopg.AsyncConnection.connect(settings.dsn) as conn:
+            cur = await conn.execute("SELECT count(*) FROM asset")
+            (existing,) = await cur.fetchone() or (0,)
+            if not existing:
+                await assets.import_register(
+                    conn,
+                    path.read_text(encoding="utf-8"),
+                    "csv",
+                    path.name,
+                    "tests",
+                    datetime.now(UTC).date(),
+                    is_example=True,
+                )
+            await conn.commit()
+            cur = await conn.execute("SELECT count(*) FROM asset")
+            (count,) = await cur.fetchone() or (0,)
+        return int(count)
+
+    return asyncio.run(load())

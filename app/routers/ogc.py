@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import nullcontext
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from app.caching import etag_matches
+from app.caching import collection_extent, current_data_version, etag_matches
 from app.db import DbDep
 from geo import features
 from geo.collections import Collection, all_collections, get_collection
@@ -70,6 +71,16 @@ ITEMS_PARAMETERS = {
 FormatQuery = Annotated[
     str | None, Query(description="json (default) or html", pattern="^(json|geojson|html)$")
 ]
+# The media types each route answers in (f or Accept chooses), for the API definition.
+JSON_OR_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}, "text/html": {}}}
+}
+GEOJSON_OR_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {GEOJSON: {}, "text/html": {}}}
+}
+SCHEMA_OR_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/schema+json": {}, "text/html": {}}}
+}
 
 
 def _base(request: Request) -> str:
@@ -113,7 +124,7 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str
     return link
 
 
-@router.get("/", summary="Landing page")
+@router.get("/", summary="Landing page", responses=JSON_OR_HTML)
 async def landing(request: Request, f: FormatQuery = None) -> Response:
     """The OGC API landing page: links to the API definition, conformance and data."""
     _reject_unknown(request, {"f"})
@@ -147,7 +158,7 @@ async def landing(request: Request, f: FormatQuery = None) -> Response:
     return JSONResponse(body)
 
 
-@router.get("/conformance", summary="Conformance classes")
+@router.get("/conformance", summary="Conformance classes", responses=JSON_OR_HTML)
 async def conformance(request: Request, f: FormatQuery = None) -> Response:
     """The conformance classes this service implements."""
     _reject_unknown(request, {"f"})
@@ -207,26 +218,15 @@ async def _cached_extent(
 ) -> list[float] | None:
     """A collection's extent, computed once per data version."""
     version = await _data_version(request, conn)
-    cache: dict[tuple[str, int], list[float] | None] = request.app.state.extent_cache
-    key = (collection.id, version)
-    if key not in cache:
-        if len(cache) > 1000:
-            cache.clear()
-        cache[key] = await features.extent(conn, collection)
-    return cache[key]
+    return await collection_extent(request, collection, version, lambda: nullcontext(conn))
 
 
 async def _data_version(request: Request, conn: DbDep) -> int:
     """The current data version (from the watcher when running, else from the database)."""
-    watcher = getattr(request.app.state, "data_version", None)
-    if watcher is not None and getattr(watcher, "current", None) is not None:
-        return int(watcher.current)
-    cur = await conn.execute("SELECT version FROM data_version WHERE id = 1")
-    row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    return await current_data_version(request, lambda: nullcontext(conn))
 
 
-@router.get("/collections", summary="The collections")
+@router.get("/collections", summary="The collections", responses=JSON_OR_HTML)
 async def collections(request: Request, conn: DbDep, f: FormatQuery = None) -> Response:
     """Every collection Platoons serves."""
     _reject_unknown(request, {"f"})
@@ -243,7 +243,7 @@ async def collections(request: Request, conn: DbDep, f: FormatQuery = None) -> R
     return JSONResponse(body)
 
 
-@router.get("/collections/{collectionId}", summary="One collection")
+@router.get("/collections/{collectionId}", summary="One collection", responses=JSON_OR_HTML)
 async def collection(
     request: Request,
     conn: DbDep,
@@ -258,7 +258,11 @@ async def collection(
     return JSONResponse(body)
 
 
-@router.get("/collections/{collectionId}/queryables", summary="Queryables of a collection")
+@router.get(
+    "/collections/{collectionId}/queryables",
+    summary="Queryables of a collection",
+    responses=SCHEMA_OR_HTML,
+)
 async def queryables(request: Request, collectionId: str, f: FormatQuery = None) -> Response:  # noqa: N803
     """The properties a filter may use, as JSON Schema."""
     _reject_unknown(request, {"f"})
@@ -321,6 +325,7 @@ def _etag(version: int, request: Request, representation: str) -> str:
 @router.get(
     "/collections/{collectionId}/items",
     summary="Features of a collection",
+    responses=GEOJSON_OR_HTML,
     description=(
         f"Paged with `limit` (default {features.DEFAULT_LIMIT}, maximum {features.MAX_LIMIT}) "
         "and `offset`; `next`/`prev` links follow. Filters: `bbox` (+`bbox-crs`), any property "
@@ -410,7 +415,11 @@ async def items(
     return Response(body, media_type=GEOJSON, headers=headers)
 
 
-@router.get("/collections/{collectionId}/items/{featureId}", summary="One feature")
+@router.get(
+    "/collections/{collectionId}/items/{featureId}",
+    summary="One feature",
+    responses=GEOJSON_OR_HTML,
+)
 async def feature(
     request: Request,
     conn: DbDep,

@@ -8,15 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.caching import (
-    DataVersionWatcher,
     TileCache,
+    collection_extent,
+    current_data_version,
     encode_async,
     etag_matches,
     negotiate_encoding,
     tile_etag,
 )
 from app.db import DbDep, connection
-from geo import features, tiles
+from geo import tiles
 from geo.collections import Collection
 
 router = APIRouter(tags=["tiles"])
@@ -46,22 +47,13 @@ TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 async def _data_version(request: Request) -> int:
-    """Return the data version the watcher follows, or read it while the watcher reconnects."""
-    watcher: DataVersionWatcher = request.app.state.data_version
-    if watcher.current is not None:
-        return watcher.current
-    async with lend_connection(request) as conn:
-        return await tiles.read_data_version(conn)
+    """The data version, lending a connection only if the watcher is reconnecting."""
+    return await current_data_version(request, lambda: lend_connection(request))
 
 
 async def _extent(request: Request, collection: Collection, version: int) -> list[float] | None:
-    """The collection's lon/lat extent, read once per data version (shared with /collections)."""
-    cache: dict[tuple[str, int], list[float] | None] = request.app.state.extent_cache
-    key = (collection.id, version)
-    if key not in cache:
-        async with lend_connection(request) as conn:
-            cache[key] = await features.extent(conn, collection)
-    return cache[key]
+    """The collection's extent for this data version (a connection only on a cache miss)."""
+    return await collection_extent(request, collection, version, lambda: lend_connection(request))
 
 
 def _base_url(request: Request) -> str:
@@ -109,7 +101,7 @@ async def collection_tileset(
     """Return the tileset's metadata: tile URL template, layer and fields, limits, extent."""
     collection = tiles.find_collection(collectionId)
     scheme = tiles.find_tiling_scheme(tileMatrixSetId)
-    bounds = await features.extent(conn, collection)
+    bounds = await _extent(request, collection, await _data_version(request))
     return tiles.tileset(collection, scheme, _base_url(request), bounds)
 
 
@@ -127,7 +119,7 @@ async def collection_tilejson(
     """Return the tileset as TileJSON 3.0.0, for MapLibre, Leaflet and QGIS."""
     collection = tiles.find_collection(collectionId)
     scheme = tiles.find_tiling_scheme(tileMatrixSetId)
-    bounds = await features.extent(conn, collection)
+    bounds = await _extent(request, collection, await _data_version(request))
     return tiles.tilejson(collection, scheme, _base_url(request), bounds)
 
 

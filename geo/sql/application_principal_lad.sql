@@ -9,13 +9,22 @@ WITH app AS (
     JOIN index_edition e ON e.code = p.edition_code
     WHERE a.id = %(id)s
 ), members AS (
-    SELECT l.code, l.lad_code,
-           CASE WHEN app.area IS NULL OR ST_Within(l.geom, app.area) THEN 1.0
-                ELSE ST_Area(ST_Intersection(l.geom, app.area)) / ST_Area(l.geom) END AS fraction
+    -- Two branches, each able to use its index (one CASE over both scanned every LSOA of the
+    -- vintage: 4.6 s per application read on all of England, JIT included; now under 10 ms).
+    -- A code: the LSOA it names, or every LSOA of the ward or district it names.
+    SELECT l.code, l.lad_code, 1.0::float8 AS fraction
     FROM app
     JOIN lsoa l ON l.vintage = app.lsoa_vintage
-    WHERE CASE WHEN app.area IS NOT NULL THEN ST_Intersects(l.geom, app.area)
-               ELSE app.area_code IN (l.code, l.ward_code, l.lad_code) END
+    WHERE app.area IS NULL
+      AND (l.code = app.area_code OR l.ward_code = app.area_code OR l.lad_code = app.area_code)
+    UNION ALL
+    -- A polygon: the LSOAs it touches, each by the share of its area inside.
+    SELECT l.code, l.lad_code,
+           CASE WHEN ST_Within(l.geom, app.area) THEN 1.0
+                ELSE ST_Area(ST_Intersection(l.geom, app.area)) / ST_Area(l.geom) END
+    FROM app
+    JOIN lsoa l ON l.vintage = app.lsoa_vintage AND ST_Intersects(l.geom, app.area)
+    WHERE app.area IS NOT NULL
 )
 SELECT m.lad_code
 FROM members m

@@ -92,7 +92,7 @@ def test_tile_matrix_sets_list_links_to_their_definitions(client: TestClient) ->
 
 @pytest.mark.parametrize("collection_id", [c.id for c in all_collections()])
 def test_every_collection_has_a_vector_tileset(
-    client: TestClient, collection_id: str, example_programmes: list[str]
+    client: TestClient, collection_id: str, example_programmes: list[str], example_assets: int
 ) -> None:
     listing = client.get(f"/collections/{collection_id}/tiles").json()
     (entry,) = listing["tilesets"]

@@ -144,3 +144,32 @@ def draft(programme_id: str, area: dict[str, Any], amount: str, **overrides: Any
         "pledges": [pledge(amount)],
         **overrides,
     }
+
+
+# Assets of community value (geo/assets.py): a Trafford point (postcode M32 0WR's centroid,
+# IMD decile 1) and a body for POST /assets. Assets are never deleted: their history is
+# append-only, so tests tell theirs apart by id or unique name.
+TRAFFORD_ASSET_POINT = (-2.305941, 53.445507)
+
+
+def asset_body(**overrides: Any) -> dict[str, Any]:
+    """A valid new asset in Trafford with a unique name; override freely."""
+    lon, lat = TRAFFORD_ASSET_POINT
+    return {
+        "name": f"Test Arms {uuid.uuid4().hex[:8]}",
+        "category": "pub",
+        "owner_type": "commercial",
+        "lon": lon,
+        "lat": lat,
+        "address": "1 Test Street, Stretford",
+        "postcode": "M32 0WR",
+        **overrides,
+    }
+
+
+def nomination(group: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """A nomination step body from an eligible body (a parish council)."""
+    body: dict[str, Any] = {"body_type": "parish_council", **overrides}
+    if group is not None:
+        body["group"] = group
+    return body

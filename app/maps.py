@@ -1,0 +1,615 @@
+"""Interactive maps built with folium: the deprivation and grant-eligibility pages, and the
+self-contained map of one district that ``platoons export-map`` writes.
+
+Presentation only: the router and the CLI fetch data through ``geo`` and pass it in.
+
+Offline by construction. A default folium map pulls Leaflet, jQuery, Bootstrap, Font Awesome
+and awesome-markers from public CDNs and OpenStreetMap tiles; here ``default_js`` and
+``default_css`` name only Leaflet (from the ``xstatic-leaflet`` package, served by the app
+under :data:`LEAFLET_URL`) and our own helper (``app/static/maps``), no folium plugin or
+``folium.Icon`` is used, and there is no basemap unless :class:`MapSettings` configures one.
+Layers are drawn from the service's own vector tiles (``/collections/{id}/tiles/...``) by
+``L.platoons.vectorTiles``, so no page embeds an all-England GeoJSON. The export inlines
+Leaflet, our helper and the district's LSOAs, so it opens from a file with no network at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import folium
+import xstatic.pkg.leaflet
+from branca.element import Element, MacroElement
+from folium.template import Template
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geo import tiles
+from geo.collections import IOD_ATTRIBUTION, IOD_DOMAINS, Collection, get_collection
+from geo.maps_data import LadLsoas, edition_codes, edition_collection
+from geo.models import EditionRef
+from geo.programmes import Programme
+
+STATIC_URL = "/static"
+LEAFLET_URL = f"{STATIC_URL}/leaflet"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
+MAPS_JS = STATIC_DIR / "maps" / "platoons-maps.js"
+MAPS_CSS = STATIC_DIR / "maps" / "platoons-maps.css"
+ELIGIBILITY_COLLECTION = "grant-eligibility"
+
+# ColorBrewer RdYlBu, 10 classes (colorbrewer2.org, Cynthia Brewer, Apache 2.0): decile 1,
+# the most deprived 10% of LSOAs, is dark red; decile 10 dark blue. Colour-blind safe.
+DECILE_COLOURS: tuple[str, ...] = (
+    "#a50026",
+    "#d73027",
+    "#f46d43",
+    "#fdae61",
+    "#fee090",
+    "#e0f3f8",
+    "#abd9e9",
+    "#74add1",
+    "#4575b4",
+    "#313695",
+)
+QUALIFIES_COLOUR = "#6a3d9a"
+NOT_QUALIFYING_COLOUR = "#e3e3e3"
+# Share of a district's LSOAs in the most deprived 10% nationally (ColorBrewer RdPu).
+LAD_SHARE_BREAKS: tuple[tuple[float, str, str], ...] = (
+    (0.0, "#ffffff", "none"),
+    (0.05, "#fde0dd", "up to 5%"),
+    (0.10, "#fcc5c0", "5–10%"),
+    (0.20, "#fa9fb5", "10–20%"),
+    (0.30, "#f768a1", "20–30%"),
+    (0.40, "#c51b8a", "30–40%"),
+    (1.0, "#7a0177", "over 40%"),
+)
+OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+# Leaflet stops requesting tiles just inside the collection's extent: the tile route answers
+# 404 for tiles outside it, and rounding must never make the two disagree at an edge.
+BOUNDS_INSET_DEGREES = 1e-6
+
+Bounds = Sequence[float]  # lon_min, lat_min, lon_max, lat_max (CRS84), as geo.features.extent
+
+
+class MapSettings(BaseSettings):
+    """The map pages' optional basemap: off unless configured (the maps need no network)."""
+
+    model_config = SettingsConfigDict(env_prefix="PLATOONS_", env_file=".env", extra="ignore")
+
+    basemap_url: str | None = Field(
+        default=None,
+        description="XYZ raster tile URL template, e.g. https://tiles.example.org/{z}/{x}/{y}.png",
+    )
+    basemap_attribution: str | None = Field(default=None, description="Credit shown for it.")
+    basemap_max_zoom: int = Field(default=19, ge=0, le=24)
+
+    @model_validator(mode="after")
+    def _credited_template(self) -> MapSettings:
+        """A basemap needs its {z}/{x}/{y} placeholders and a credit (most licences demand it)."""
+        if self.basemap_url is None:
+            return self
+        missing = [p for p in ("{z}", "{x}", "{y}") if p not in self.basemap_url]
+        if missing:
+            raise ValueError(f"PLATOONS_BASEMAP_URL lacks {', '.join(missing)}")
+        if not self.basemap_attribution:
+            raise ValueError("PLATOONS_BASEMAP_URL needs PLATOONS_BASEMAP_ATTRIBUTION")
+        return self
+
+
+# --- folium elements --------------------------------------------------------------------------
+
+
+class RawHtml(Element):
+    """Markup placed as it is (not parsed as a Jinja template, unlike ``Element(text)``)."""
+
+    _template = Template("{{ this.markup }}")
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self.markup = markup
+
+
+def inline(tag: str, text: str) -> RawHtml:
+    """Return a ``<script>`` or ``<style>`` element holding ``text`` inline.
+
+    Raises
+    ------
+    ValueError
+        If the text would end the element early (holds ``</script`` or ``</style``).
+    """
+    if f"</{tag}" in text.lower():
+        raise ValueError(f"cannot inline text containing </{tag}")
+    return RawHtml(f"<{tag}>\n{text}\n</{tag}>")
+
+
+class VectorTileLayer(folium.map.Layer):
+    """One collection's vector tiles from this service, drawn by ``L.platoons.vectorTiles``."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.platoons.vectorTiles({{ this.options|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        collection: Collection,
+        name: str,
+        *,
+        extent: Bounds,
+        style: dict[str, Any],
+        legend: dict[str, Any] | None = None,
+        edition: str | None = None,
+        filters: Mapping[str, str] | None = None,
+        overlay: bool = False,
+        show: bool = True,
+        base_path: str = "",
+        key: str | None = None,
+    ) -> None:
+        # Leaflet's layer control writes names as HTML: escape what officers typed.
+        super().__init__(name=html.escape(name), overlay=overlay, control=True, show=show)
+        self._name = "PlatoonsVectorTiles"
+        url = tiles.tile_url_template(base_path, collection, tiles.WEB_MERCATOR, xyz=True)
+        if filters:
+            url += "?" + urlencode(sorted(filters.items()))
+        # The layer's name in window.PlatoonsMaps.layers (tests and the benchmark use it).
+        key = key or collection.id + "".join(f":{v}" for _, v in sorted((filters or {}).items()))
+        self.key = key
+        self.options = {
+            "key": key,
+            "url": url,
+            "layerName": collection.id,  # the MVT layer is named after the collection
+            "minZoom": collection.minzoom,
+            # Past its last zoom the layer draws that zoom's tiles itself, still as vectors.
+            "dataMaxZoom": collection.maxzoom,
+            "bounds": leaflet_bounds(extent, inset=BOUNDS_INSET_DEGREES),
+            "attribution": attribution_html(collection.attribution),
+            "style": style,
+            "legend": legend,
+            "edition": edition,
+            "overlay": overlay,
+            "pane": "platoons-outlines" if style.get("fill") is False else "platoons-data",
+        }
+
+
+class EmbeddedFeatures(folium.map.Layer):
+    """A GeoJSON FeatureCollection embedded in the page (one district, for the export)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.platoons.featureLayer(
+                {{ this.data|tojson }}, {{ this.options|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self, data: dict[str, Any], name: str, *, key: str, options: dict[str, Any]
+    ) -> None:
+        super().__init__(name=html.escape(name), overlay=False, control=True, show=True)
+        self._name = "PlatoonsFeatures"
+        self.data = data
+        self.options = {"key": key, **options}
+
+
+class MapSetup(MacroElement):
+    """Legend, search box and click handling (``L.platoons.setup``); added after the layers."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            L.platoons.setup({{ this._parent.get_name() }}, {{ this.config|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "PlatoonsMapSetup"
+        self.config = config
+
+
+# --- styles and legends -----------------------------------------------------------------------
+
+
+def decile_style(prop: str = "imd_decile") -> dict[str, Any]:
+    """Fill LSOAs by decile; white outlines once they are big enough to see (zoom 11+)."""
+    return {
+        "property": prop,
+        "categories": {str(d): colour for d, colour in enumerate(DECILE_COLOURS, start=1)},
+        "stroke": "#ffffff",
+        "strokeWidth": 0.5,
+        "strokeMinZoom": 11,
+    }
+
+
+def decile_legend(title: str) -> dict[str, Any]:
+    """Legend of the decile colours (1 = most deprived 10% of LSOAs in England)."""
+    labels = {1: "1 – most deprived 10%", 10: "10 – least deprived 10%"}
+    return {
+        "title": title,
+        "items": [
+            {"colour": colour, "label": labels.get(d, str(d))}
+            for d, colour in enumerate(DECILE_COLOURS, start=1)
+        ],
+        "note": "Deciles rank LSOAs across England. Click the map for an area's values.",
+    }
+
+
+def lad_share_style() -> dict[str, Any]:
+    """Fill districts by their share of LSOAs in the most deprived 10% nationally."""
+    return {
+        "property": "imd_proportion_most_deprived_10pct",
+        "breaks": [[upper, colour] for upper, colour, _ in LAD_SHARE_BREAKS],
+        "stroke": "#555555",
+        "strokeWidth": 0.8,
+    }
+
+
+def lad_share_legend(edition: str) -> dict[str, Any]:
+    """Legend of the district summary layer."""
+    return {
+        "title": f"Districts: LSOAs in the most deprived 10% ({edition})",
+        "items": [{"colour": colour, "label": label} for _, colour, label in LAD_SHARE_BREAKS],
+        "note": "IoD technical report, Appendix N: share of a district's LSOAs in decile 1.",
+    }
+
+
+def outline_style() -> dict[str, Any]:
+    """District boundaries only, no fill."""
+    return {"property": "code", "fill": False, "stroke": "#1b1b1b", "strokeWidth": 1.2}
+
+
+def eligibility_style() -> dict[str, Any]:
+    """Qualifying LSOAs in purple, the others pale grey."""
+    return {
+        "property": "qualifies",
+        "categories": {"true": QUALIFIES_COLOUR, "false": NOT_QUALIFYING_COLOUR},
+        "stroke": "#ffffff",
+        "strokeWidth": 0.5,
+        "strokeMinZoom": 11,
+    }
+
+
+def eligibility_legend(programme: Programme, today: date) -> dict[str, Any]:
+    """Legend of one programme's eligibility layer."""
+    status = "open" if programme.is_open(today) else "closed"
+    return {
+        "title": programme.name,
+        "items": [
+            {"colour": QUALIFIES_COLOUR, "label": "qualifies"},
+            {"colour": NOT_QUALIFYING_COLOUR, "label": "does not qualify"},
+        ],
+        "note": (
+            f"{programme.edition_code}, assessed by {programme.geography_level}; {status} "
+            f"{programme.opens_on.isoformat()} to {programme.closes_on.isoformat()}. Click the "
+            "map for every open programme's verdict and the area's deciles (colours as on the "
+            "deprivation map)."
+        ),
+    }
+
+
+def attribution_html(text: str) -> str:
+    """Return a collection's plain-text attribution as HTML, the licence name linked."""
+    escaped = html.escape(text or IOD_ATTRIBUTION)
+    link = f'<a href="{OGL_URL}">Open Government Licence v3.0</a>'
+    return escaped.replace("Open Government Licence v3.0", link, 1)
+
+
+def leaflet_bounds(extent: Bounds, inset: float = 0.0) -> list[list[float]]:
+    """Return a lon/lat extent as Leaflet's ``[[south, west], [north, east]]``."""
+    lon_min, lat_min, lon_max, lat_max = extent
+    return [[lat_min + inset, lon_min + inset], [lat_max - inset, lon_max - inset]]
+
+
+# --- assets -----------------------------------------------------------------------------------
+
+
+def _served_assets(m: folium.Map, base_path: str) -> None:
+    """Point the map at Leaflet and our helper as this service serves them."""
+    m.default_js = [
+        ("leaflet", f"{base_path}{LEAFLET_URL}/leaflet.js"),
+        ("platoons_maps", f"{base_path}{STATIC_URL}/maps/platoons-maps.js"),
+    ]
+    m.default_css = [
+        ("leaflet_css", f"{base_path}{LEAFLET_URL}/leaflet.css"),
+        ("platoons_maps_css", f"{base_path}{STATIC_URL}/maps/platoons-maps.css"),
+    ]
+
+
+@cache
+def _inline_leaflet_css() -> str:
+    """Leaflet's stylesheet with its images (layer control, markers) as data: URIs."""
+    css = (LEAFLET_DIR / "leaflet.css").read_text(encoding="utf-8")
+
+    def data_uri(match: re.Match[str]) -> str:
+        image = (LEAFLET_DIR / "images" / match.group(1)).read_bytes()
+        return f"url(data:image/png;base64,{base64.b64encode(image).decode('ascii')})"
+
+    return re.sub(r"url\(images/([A-Za-z0-9_.-]+\.png)\)", data_uri, css)
+
+
+def _inline_assets(m: folium.Map) -> None:
+    """Put Leaflet and our helper inside the page itself (nothing is fetched)."""
+    m.default_js = []
+    m.default_css = []
+    header = m.get_root().header  # type: ignore[attr-defined]
+    header.add_child(inline("style", _inline_leaflet_css()))
+    header.add_child(inline("style", MAPS_CSS.read_text(encoding="utf-8")))
+    header.add_child(inline("script", (LEAFLET_DIR / "leaflet.js").read_text(encoding="utf-8")))
+    header.add_child(inline("script", MAPS_JS.read_text(encoding="utf-8")))
+
+
+# --- maps -------------------------------------------------------------------------------------
+
+
+def _new_map(
+    title: str, fit: Bounds | None, *, min_zoom: int, prefer_canvas: bool = False
+) -> folium.Map:
+    """An empty map, fitted to ``fit``, with no basemap and none of folium's CDN assets."""
+    m = folium.Map(
+        location=None,
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=prefer_canvas,
+        font_size="13px",
+        # Map options (folium passes these through; min_zoom/max_zoom only reach its tiles).
+        minZoom=min_zoom,
+        maxZoom=18,
+    )
+    header = m.get_root().header  # type: ignore[attr-defined]
+    header.add_child(RawHtml(f"<title>{html.escape(title)}</title>"))
+    # An empty icon: browsers would otherwise ask the server for /favicon.ico.
+    header.add_child(RawHtml('<link rel="icon" href="data:,">'))
+    if fit is not None:
+        # Fitted before any layer is added, so the first tiles requested are the ones shown.
+        m.fit_bounds(leaflet_bounds(fit))
+    return m
+
+
+def _add_basemap(m: folium.Map, settings: MapSettings) -> None:
+    """Add the configured basemap (an overlay under the data), if there is one."""
+    if settings.basemap_url is None:
+        return
+    folium.TileLayer(
+        tiles=settings.basemap_url,
+        attr=settings.basemap_attribution,
+        name="Basemap",
+        overlay=True,
+        control=True,
+        show=True,
+        max_zoom=settings.basemap_max_zoom,
+    ).add_to(m)
+
+
+def _service_config(title: str, click: str, edition: str, base_path: str) -> dict[str, Any]:
+    """Settings of ``L.platoons.setup`` for a page served by the app."""
+    return {
+        "title": title,
+        "click": click,
+        "defaultEdition": edition,
+        "lookupUrl": f"{base_path}/lookup",
+        "eligibilityUrl": f"{base_path}/eligibility",
+        "areasUrl": f"{base_path}/areas",
+        "collectionsUrl": f"{base_path}/collections",
+        "collections": {
+            code: {kind: edition_collection(kind, code).id for kind in ("lsoa", "lad")}
+            for code in edition_codes()
+        },
+        "decileColours": list(DECILE_COLOURS),
+        "domains": [list(d) for d in IOD_DOMAINS],
+        "search": {"mode": "service", "placeholder": "Postcode, LSOA or district code"},
+    }
+
+
+def deprivation_collections(editions: Sequence[EditionRef]) -> list[Collection]:
+    """The collections the deprivation page draws (their extents bound the tile requests)."""
+    current = _current(editions)
+    lsoas = [edition_collection("lsoa", e.code) for e in editions]
+    return [*lsoas, edition_collection("lad", current.code)]
+
+
+def eligibility_collections(current_edition: str) -> list[Collection]:
+    """The collections the eligibility page draws."""
+    collection = get_collection(ELIGIBILITY_COLLECTION)
+    assert collection is not None  # registered by geo.collections
+    return [collection, edition_collection("lad", current_edition)]
+
+
+def _current(editions: Sequence[EditionRef]) -> EditionRef:
+    """The current edition among those given (else the first)."""
+    return next((e for e in editions if e.is_current), editions[0])
+
+
+def _district_outlines(
+    current_edition: str, extents: Mapping[str, Bounds | None], base_path: str
+) -> VectorTileLayer | None:
+    """The district boundaries overlay (none if the district layer is empty)."""
+    lad = edition_collection("lad", current_edition)
+    extent = extents.get(lad.id)
+    if extent is None:
+        return None
+    return VectorTileLayer(
+        lad,
+        "District boundaries",
+        extent=extent,
+        style=outline_style(),
+        edition=current_edition,
+        overlay=True,
+        base_path=base_path,
+        key=f"{lad.id}:outlines",
+    )
+
+
+def deprivation_map(
+    editions: Sequence[EditionRef],
+    extents: Mapping[str, Bounds | None],
+    settings: MapSettings,
+    base_path: str = "",
+) -> folium.Map:
+    """The deprivation map: LSOA IMD deciles of each edition and the district summary layer.
+
+    ``editions`` are the loaded editions with map layers; ``extents`` gives each collection's
+    extent (:func:`deprivation_collections`); a layer whose collection is empty is left out.
+    """
+    current_edition = _current(editions).code
+    title = "Platoons: deprivation (English Indices of Deprivation)"
+    lad = edition_collection("lad", current_edition)
+    fit = extents.get(edition_collection("lsoa", current_edition).id) or extents.get(lad.id)
+    m = _new_map(title, fit, min_zoom=5)
+    _served_assets(m, base_path)
+    _add_basemap(m, settings)
+    for edition in sorted(editions, key=lambda e: e.code != current_edition):
+        code = edition.code
+        lsoa = edition_collection("lsoa", code)
+        extent = extents.get(lsoa.id)
+        if extent is None:
+            continue
+        VectorTileLayer(
+            lsoa,
+            f"LSOAs {edition.lsoa_vintage}: IMD deciles, {code}",
+            extent=extent,
+            style=decile_style(),
+            legend=decile_legend(f"IMD decile, {code} (LSOA {edition.lsoa_vintage})"),
+            edition=code,
+            show=code == current_edition,
+            base_path=base_path,
+        ).add_to(m)
+    lad_extent = extents.get(lad.id)
+    if lad_extent is not None:
+        VectorTileLayer(
+            lad,
+            f"Districts: share of LSOAs in the most deprived 10%, {current_edition}",
+            extent=lad_extent,
+            style=lad_share_style(),
+            legend=lad_share_legend(current_edition),
+            edition=current_edition,
+            show=False,
+            base_path=base_path,
+        ).add_to(m)
+    outlines = _district_outlines(current_edition, extents, base_path)
+    if outlines is not None:
+        outlines.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    config = _service_config(title, "lookup", current_edition, base_path)
+    config["legend"] = decile_legend(f"IMD decile, {current_edition}")
+    MapSetup(config).add_to(m)
+    return m
+
+
+def eligibility_map(
+    programmes: Sequence[Programme],
+    today: date,
+    current_edition: str,
+    extents: Mapping[str, Bounds | None],
+    settings: MapSettings,
+    base_path: str = "",
+) -> folium.Map:
+    """The grant-eligibility map: one layer per programme (open ones first) from the
+    ``grant-eligibility`` collection's tiles filtered by ``programme_id``; a click shows the
+    LSOA, its deciles and every open programme's verdict with its one-line explanation."""
+    title = "Platoons: neighbourhood grant eligibility"
+    collection = get_collection(ELIGIBILITY_COLLECTION)
+    assert collection is not None  # registered by geo.collections
+    extent = extents.get(collection.id)
+    m = _new_map(
+        title, extent or extents.get(edition_collection("lad", current_edition).id), min_zoom=5
+    )
+    _served_assets(m, base_path)
+    _add_basemap(m, settings)
+    ordered = sorted(programmes, key=lambda p: (not p.is_open(today), p.name, p.id))
+    if extent is not None:
+        for index, programme in enumerate(ordered):
+            status = "" if programme.is_open(today) else ", closed"
+            VectorTileLayer(
+                collection,
+                f"{programme.name} ({programme.edition_code}{status})",
+                extent=extent,
+                style=eligibility_style(),
+                legend=eligibility_legend(programme, today),
+                edition=programme.edition_code,
+                filters={"programme_id": programme.id},
+                show=index == 0,
+                base_path=base_path,
+            ).add_to(m)
+    outlines = _district_outlines(current_edition, extents, base_path)
+    if outlines is not None:
+        outlines.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    config = _service_config(title, "eligibility", current_edition, base_path)
+    config["legend"] = {
+        "title": "No grant programme has eligibility data yet",
+        "items": [],
+        "note": "Programmes appear here once saved (platoons programmes import).",
+    }
+    MapSetup(config).add_to(m)
+    return m
+
+
+def lad_export_map(data: LadLsoas) -> folium.Map:
+    """A self-contained map of one district's LSOAs by IMD decile, to share as a file."""
+    edition = data.edition.code
+    title = f"{data.lad_name} ({data.lad_code}): IMD deciles, {edition}"
+    m = _new_map(title, feature_bounds(data.feature_collection), min_zoom=0, prefer_canvas=True)
+    _inline_assets(m)
+    collection = edition_collection("lsoa", edition)
+    style = decile_style()
+    style.update(strokeMinZoom=0, opacity=0.9)
+    EmbeddedFeatures(
+        data.feature_collection,
+        f"LSOAs {data.edition.lsoa_vintage}: IMD deciles, {edition}",
+        key=collection.id,
+        options={
+            "style": style,
+            "legend": decile_legend(f"IMD decile, {edition} (LSOA {data.edition.lsoa_vintage})"),
+            "edition": edition,
+            "attribution": attribution_html(collection.attribution),
+        },
+    ).add_to(m)
+    MapSetup(
+        {
+            "title": title,
+            "click": "properties",
+            "edition": edition,
+            "decileColours": list(DECILE_COLOURS),
+            "domains": [list(d) for d in IOD_DOMAINS],
+            "search": {"mode": "local", "placeholder": "LSOA code or name"},
+            "legend": None,
+        }
+    ).add_to(m)
+    return m
+
+
+def feature_bounds(feature_collection: Mapping[str, Any]) -> tuple[float, float, float, float]:
+    """Return the lon/lat bounds of a GeoJSON FeatureCollection of (Multi)Polygons."""
+    xs: list[float] = []
+    ys: list[float] = []
+
+    def walk(coordinates: Any) -> None:
+        if coordinates and isinstance(coordinates[0], int | float):
+            xs.append(float(coordinates[0]))
+            ys.append(float(coordinates[1]))
+            return
+        for part in coordinates:
+            walk(part)
+
+    for feature in feature_collection["features"]:
+        walk(feature["geometry"]["coordinates"])
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def render_page(m: folium.Map) -> str:
+    """Return the map as a complete HTML document."""
+    return str(m.get_root().render())

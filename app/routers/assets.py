@@ -1,0 +1,201 @@
+"""Assets of community value: the register, lifecycle steps, deadlines and feeds."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from fastapi.responses import JSONResponse
+
+from app.auth import CurrentUser, ManagerUser
+from app.db import DbDep
+from app.problems import PROBLEM_JSON
+from geo import assets, rights
+from geo.assets import Asset, AssetEvent, AssetInput, Eligibility, StepInput, UpcomingDeadline
+
+router = APIRouter(tags=["assets of community value"])
+
+
+def today_utc() -> date:
+    """Today's date in UTC: the date every statutory window is checked against."""
+    return datetime.now(UTC).date()
+
+
+Today = Annotated[date, Depends(today_utc)]
+AssetId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The asset's id.")]
+LadQuery = Annotated[
+    str | None,
+    Query(max_length=9, pattern=r"^E0[6-9][0-9]{6}$", description="A district (LAD) code."),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(max_length=64, description='The version last seen, as its ETag (`"3"`).'),
+]
+_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+_STEP_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A date in the future, a missing reason or group", **_PROBLEM},
+    401: {"description": "No API key", **_PROBLEM},
+    403: {"description": "The key's role or district does not allow this", **_PROBLEM},
+    404: {"description": "No such asset", **_PROBLEM},
+    409: {"description": "The status or a statutory window forbids it (`allowed`)", **_PROBLEM},
+    412: {"description": "If-Match names an older version", **_PROBLEM},
+}
+
+
+def _etag(version: int) -> str:
+    """The ETag of an asset version."""
+    return f'"{version}"'
+
+
+def _expected_version(if_match: str | None) -> int | None:
+    """The version If-Match names (None for none or ``*``; -1, which never matches, if bad)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() and len(tag) < 10 else -1
+
+
+@router.post(
+    "/assets",
+    status_code=201,
+    response_model=Asset,
+    responses={k: v for k, v in _STEP_RESPONSES.items() if k in (400, 401, 403)},
+)
+async def create_asset(
+    conn: DbDep,
+    user: ManagerUser,
+    on: Today,
+    data: Annotated[AssetInput, Body()],
+    response: Response,
+) -> Any:
+    """Record an asset in the register; its LSOA, district and IMD decile are derived."""
+    created = await assets.create_asset(conn, data, user, on)
+    response.headers["Location"] = f"/assets/{created.id}"
+    response.headers["ETag"] = _etag(created.version)
+    return created
+
+
+@router.get("/assets", response_model=list[Asset])
+async def list_assets(
+    conn: DbDep,
+    on: Today,
+    lad: LadQuery = None,
+    status: Annotated[rights.Status | None, Query()] = None,
+    category: Annotated[assets.Category | None, Query()] = None,
+    max_decile: Annotated[
+        int | None, Query(ge=1, le=10, description="Only assets in IMD deciles up to this.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    """The register, filtered by district, status, category and deprivation decile."""
+    return await assets.list_assets(
+        conn, on, lad=lad, status=status, category=category, max_decile=max_decile, limit=limit
+    )
+
+
+@router.get("/assets/deadlines", response_model=list[UpcomingDeadline])
+async def upcoming_deadlines(
+    conn: DbDep,
+    on: Today,
+    lad: LadQuery = None,
+    days: Annotated[int, Query(ge=0, le=3660)] = 30,
+) -> Any:
+    """Statutory deadlines ending in the next ``days`` days (today included)."""
+    return await assets.upcoming_deadlines(conn, on, days, lad)
+
+
+@router.get(
+    "/deadlines.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}},
+)
+async def deadlines_calendar(
+    conn: DbDep,
+    on: Today,
+    lad: LadQuery = None,
+    days: Annotated[int, Query(ge=0, le=3660)] = 365,
+) -> Response:
+    """The deadlines as an iCalendar feed (RFC 5545), one all-day event per deadline."""
+    found = await assets.upcoming_deadlines(conn, on, days, lad)
+    title = f"Community asset deadlines{f' ({lad})' if lad else ''}"
+    return Response(
+        assets.deadlines_ics(found, datetime.now(UTC), title),
+        media_type="text/calendar; charset=utf-8",
+    )
+
+
+@router.get("/assets.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+async def export_csv(conn: DbDep, lad: LadQuery = None) -> Response:
+    """The register in the national planning data format (asset-of-community-value), CSV."""
+    return Response(
+        assets.to_csv(await assets.export_register(conn, lad)),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="asset-of-community-value.csv"'},
+    )
+
+
+@router.get("/assets.geojson")
+async def export_geojson(conn: DbDep, lad: LadQuery = None) -> JSONResponse:
+    """The register in the national planning data format, as GeoJSON."""
+    return JSONResponse(
+        assets.to_geojson(await assets.export_register(conn, lad)),
+        media_type="application/geo+json",
+    )
+
+
+@router.get("/assets/{assetId}", response_model=Asset, responses={404: _STEP_RESPONSES[404]})
+async def get_asset(
+    conn: DbDep,
+    on: Today,
+    assetId: AssetId,  # noqa: N803 - the API's parameter name
+    response: Response,
+) -> Any:
+    """One asset with its deadlines and the steps legal today."""
+    found = await assets.get_asset(conn, assetId, on)
+    response.headers["ETag"] = _etag(found.version)
+    return found
+
+
+@router.get(
+    "/assets/{assetId}/history",
+    response_model=list[AssetEvent],
+    responses={404: _STEP_RESPONSES[404]},
+)
+async def asset_history(conn: DbDep, assetId: AssetId) -> Any:  # noqa: N803
+    """Every step of the asset: who took it, when it took effect and when it was recorded."""
+    return await assets.history(conn, assetId)
+
+
+@router.get(
+    "/assets/{assetId}/eligibility",
+    response_model=Eligibility,
+    responses={k: v for k, v in _STEP_RESPONSES.items() if k in (400, 404)},
+)
+async def asset_eligibility(
+    conn: DbDep,
+    on: Today,
+    assetId: AssetId,  # noqa: N803
+    group: Annotated[str, Query(min_length=2, max_length=200)],
+) -> Any:
+    """Whether a group may nominate the asset, or ask to be treated as a bidder, today."""
+    return await assets.eligibility(conn, assetId, group, on)
+
+
+@router.post("/assets/{assetId}/{step}", response_model=Asset, responses=_STEP_RESPONSES)
+async def take_step(
+    conn: DbDep,
+    user: CurrentUser,
+    on: Today,
+    assetId: AssetId,  # noqa: N803
+    step: Annotated[rights.Step, Path(description="The lifecycle step (see geo/rights.py).")],
+    response: Response,
+    body: Annotated[StepInput | None, Body()] = None,
+    if_match: IfMatch = None,
+) -> Any:
+    """Take one lifecycle step; checked against the status, the statutory windows and today."""
+    done = await assets.take_step(
+        conn, assetId, step, body or StepInput(), user, on, _expected_version(if_match)
+    )
+    response.headers["ETag"] = _etag(done.version)
+    return done

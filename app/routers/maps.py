@@ -1,0 +1,108 @@
+"""Map pages: deprivation and grant eligibility, drawn from the service's own vector tiles."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from app import maps
+from app.caching import collection_extent, current_data_version
+from app.db import DbDep
+from geo import areas, grants, maps_data
+from geo.collections import Collection
+from geo.errors import DataUnavailable, EditionNotFound
+from geo.models import EditionRef
+
+router = APIRouter(tags=["maps"])
+
+
+@lru_cache
+def map_settings() -> maps.MapSettings:
+    """The map settings, read once from the environment (tests override this dependency)."""
+    return maps.MapSettings()
+
+
+MapSettingsDep = Annotated[maps.MapSettings, Depends(map_settings)]
+
+
+def _base_path(request: Request) -> str:
+    """The path the service is mounted under (empty at the root)."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+async def _extents(
+    request: Request, conn: DbDep, collections: list[Collection]
+) -> dict[str, list[float] | None]:
+    """Each collection's extent, read once per data version.
+
+    It shares ``app.state.extent_cache`` (keyed by collection and data version) with the tile
+    and collection routes, so a page bounds its tile requests with the very extent the tile
+    route checks them against.
+    """
+    version = await current_data_version(request, lambda: nullcontext(conn))
+    return {
+        c.id: await collection_extent(request, c, version, lambda: nullcontext(conn))
+        for c in collections
+    }
+
+
+async def _editions(conn: DbDep) -> list[EditionRef]:
+    """The loaded editions that have map layers."""
+    loaded = []
+    for code in maps_data.edition_codes():
+        try:
+            loaded.append(await areas.find_edition(conn, code))
+        except EditionNotFound:
+            continue
+    if not loaded:
+        raise DataUnavailable("no index edition is loaded yet; run `platoons load demo`")
+    return loaded
+
+
+def _page(html: str, settings: maps.MapSettings) -> HTMLResponse:
+    """An HTML map page; its content security policy allows this service (and the basemap)."""
+    images = "'self' data:"
+    if settings.basemap_url is not None:
+        # Leaflet's {s} subdomain placeholder becomes a CSP wildcard (https://*.tiles.example).
+        parts = urlsplit(settings.basemap_url)
+        images += f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"
+    headers = {
+        # The pages name the programmes and extents of the data loaded now: revalidate.
+        "Cache-Control": "no-cache",
+        # folium writes its map as inline script; everything else comes from this service.
+        "Content-Security-Policy": (
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+            f"style-src 'self' 'unsafe-inline'; img-src {images}; connect-src 'self'"
+        ),
+    }
+    return HTMLResponse(html, headers=headers)
+
+
+@router.get("/maps/deprivation", response_class=HTMLResponse, summary="Deprivation map")
+async def deprivation_page(request: Request, conn: DbDep, settings: MapSettingsDep) -> HTMLResponse:
+    """LSOA IMD deciles of both editions and the district summary layer, with a legend,
+    layer control, search box and click-to-inspect (from ``/lookup``)."""
+    editions = await _editions(conn)
+    extents = await _extents(request, conn, maps.deprivation_collections(editions))
+    m = maps.deprivation_map(editions, extents, settings, _base_path(request))
+    return _page(maps.render_page(m), settings)
+
+
+@router.get("/maps/eligibility", response_class=HTMLResponse, summary="Grant eligibility map")
+async def eligibility_page(request: Request, conn: DbDep, settings: MapSettingsDep) -> HTMLResponse:
+    """LSOAs shaded by each grant programme's eligibility; a click shows the LSOA's deciles
+    and every open programme's verdict with its explanation (from ``/eligibility``)."""
+    current = await areas.find_edition(conn)
+    programmes = await grants.list_programmes(conn)
+    extents = await _extents(request, conn, maps.eligibility_collections(current.code))
+    today = datetime.now(UTC).date()
+    m = maps.eligibility_map(
+        programmes, today, current.code, extents, settings, _base_path(request)
+    )
+    return _page(maps.render_page(m), settings)

@@ -1,0 +1,713 @@
+/*
+ * Platoons maps: the small Leaflet helper behind /maps/* and `platoons export-map`.
+ *
+ * - L.platoons.vectorTiles(options): a Leaflet GridLayer that fetches one collection's
+ *   Mapbox Vector Tiles (MVT 2.1) from Platoons' own OGC API - Tiles endpoint, decodes them
+ *   with the minimal protobuf reader below and fills the polygons on a canvas per tile.
+ * - L.platoons.featureLayer(geojson, options): the same styling for embedded GeoJSON
+ *   (the self-contained district export, which has no server to ask).
+ * - L.platoons.setup(map, config): legend, search box and click-to-inspect popups.
+ *
+ * Needs Leaflet 1.9 only: no jQuery, no Bootstrap, no icon fonts, no network beyond the
+ * Platoons service that served the page. Part of Platoons (MIT licence).
+ */
+(function (window, L) {
+  'use strict';
+
+  // ------------------------------------------------------------------------------------------
+  // Protobuf reading: only the wire types MVT uses (varint, 64-bit, length-delimited, 32-bit).
+
+  function Reader(bytes) {
+    this.buf = bytes;
+    this.pos = 0;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  Reader.prototype.varint = function () {
+    var buf = this.buf, result = 0, shift = 0, b;
+    do {
+      if (this.pos >= buf.length) { throw new Error('truncated varint'); }
+      b = buf[this.pos++];
+      // Bitwise maths is 32-bit: use multiplication past 28 bits (ids stay exact to 2^53).
+      if (shift < 28) { result |= (b & 0x7f) << shift; } else { result += (b & 0x7f) * Math.pow(2, shift); }
+      shift += 7;
+    } while (b & 0x80);
+    return result;
+  };
+
+  Reader.prototype.skip = function (wireType) {
+    if (wireType === 0) { this.varint(); }
+    else if (wireType === 1) { this.pos += 8; }
+    else if (wireType === 2) { var n = this.varint(); this.pos += n; }
+    else if (wireType === 5) { this.pos += 4; }
+    else { throw new Error('unsupported protobuf wire type ' + wireType); }
+  };
+
+  var utf8 = new TextDecoder('utf-8');
+
+  Reader.prototype.string = function () {
+    var n = this.varint(), start = this.pos;
+    this.pos += n;
+    return utf8.decode(this.buf.subarray(start, start + n));
+  };
+
+  Reader.prototype.packed = function (wireType) {
+    if (wireType !== 2) { return [this.varint()]; }
+    var end = this.varint() + this.pos, out = [];
+    while (this.pos < end) { out.push(this.varint()); }
+    return out;
+  };
+
+  function zigzag(n) { return (n % 2 === 1) ? -(n + 1) / 2 : n / 2; }
+
+  // vector_tile.proto: Tile.Value
+  function readValue(r, end) {
+    var value = null;
+    while (r.pos < end) {
+      var tag = r.varint(), field = tag >> 3, wt = tag & 7;
+      if (field === 1) { value = r.string(); }
+      else if (field === 2) { value = r.view.getFloat32(r.pos, true); r.pos += 4; }
+      else if (field === 3) { value = r.view.getFloat64(r.pos, true); r.pos += 8; }
+      else if (field === 4 || field === 5) { value = r.varint(); }
+      else if (field === 6) { value = zigzag(r.varint()); }
+      else if (field === 7) { value = r.varint() !== 0; }
+      else { r.skip(wt); }
+    }
+    return value;
+  }
+
+  // vector_tile.proto: Tile.Feature (id 1, tags 2, type 3, geometry 4)
+  function readFeature(r, end) {
+    var feature = { id: null, tags: [], type: 0, geometry: [] };
+    while (r.pos < end) {
+      var tag = r.varint(), field = tag >> 3, wt = tag & 7;
+      if (field === 1) { feature.id = r.varint(); }
+      else if (field === 2) { feature.tags = feature.tags.concat(r.packed(wt)); }
+      else if (field === 3) { feature.type = r.varint(); }
+      else if (field === 4) { feature.geometry = feature.geometry.concat(r.packed(wt)); }
+      else { r.skip(wt); }
+    }
+    return feature;
+  }
+
+  // vector_tile.proto: Tile.Layer (name 1, features 2, keys 3, values 4, extent 5)
+  function readLayer(r, end) {
+    var layer = { name: '', extent: 4096, keys: [], values: [], features: [] };
+    while (r.pos < end) {
+      var tag = r.varint(), field = tag >> 3, wt = tag & 7, n;
+      if (field === 1) { layer.name = r.string(); }
+      else if (field === 2) { n = r.varint(); layer.features.push(readFeature(r, r.pos + n)); }
+      else if (field === 3) { layer.keys.push(r.string()); }
+      else if (field === 4) { n = r.varint(); layer.values.push(readValue(r, r.pos + n)); }
+      else if (field === 5) { layer.extent = r.varint(); }
+      else { r.skip(wt); }
+    }
+    layer.features.forEach(function (f) {
+      var props = {};
+      for (var i = 0; i + 1 < f.tags.length; i += 2) { props[layer.keys[f.tags[i]]] = layer.values[f.tags[i + 1]]; }
+      f.properties = props;
+      delete f.tags;
+    });
+    return layer;
+  }
+
+  /** Decode an MVT into {layerName: {extent, features: [{id, type, properties, geometry}]}}. */
+  function decodeTile(bytes) {
+    var r = new Reader(bytes), layers = {};
+    while (r.pos < bytes.length) {
+      var tag = r.varint(), field = tag >> 3, wt = tag & 7;
+      if (field === 3 && wt === 2) {
+        var n = r.varint(), layer = readLayer(r, r.pos + n);
+        layers[layer.name] = layer;
+      } else { r.skip(wt); }
+    }
+    return layers;
+  }
+
+  /** Geometry commands (MVT 2.1, 4.3) to rings of tile coordinates [x0, y0, x1, y1, ...]. */
+  function rings(geometry) {
+    var out = [], ring = null, x = 0, y = 0, i = 0;
+    while (i < geometry.length) {
+      var command = geometry[i] & 7, count = geometry[i] >>> 3;
+      i += 1;
+      if (command === 1 || command === 2) {
+        for (var k = 0; k < count; k++) {
+          x += zigzag(geometry[i]); y += zigzag(geometry[i + 1]); i += 2;
+          if (command === 1) { ring = [x, y]; out.push(ring); } else { ring.push(x, y); }
+        }
+      }
+      // command 7 (ClosePath) takes no parameters: the path is closed when drawn.
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Styling shared by tiles and embedded GeoJSON.
+
+  /** The fill colour of a feature, or null to leave it unfilled. */
+  function fillColour(style, properties) {
+    var value = properties[style.property];
+    if (value === undefined || value === null) { return style.missing || null; }
+    if (style.categories) {
+      var colour = style.categories[String(value)];
+      return colour === undefined ? (style.missing || null) : colour;
+    }
+    if (style.breaks) {
+      for (var i = 0; i < style.breaks.length; i++) {
+        if (value <= style.breaks[i][0]) { return style.breaks[i][1]; }
+      }
+      return style.breaks[style.breaks.length - 1][1];
+    }
+    return null;
+  }
+
+  // MVT feature ids are the GSS code without its letter (data/sql/refresh_serving.sql:
+  // substr(code, 2)::bigint); low-zoom tiles carry no code property, so rebuild it.
+  function featureCode(feature) {
+    if (feature.properties.code) { return feature.properties.code; }
+    if (feature.id === null) { return null; }
+    var digits = String(feature.id);
+    while (digits.length < 8) { digits = '0' + digits; }
+    return 'E' + digits;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The grid layer: our tiles, drawn on canvas.
+
+  var PATH_CHUNK = 256;
+
+  function chunks(list) {
+    var out = [];
+    for (var i = 0; i < list.length; i += PATH_CHUNK) { out.push(list.slice(i, i + PATH_CHUNK)); }
+    return out;
+  }
+
+  var registry = { map: null, layers: {}, firstFeaturesAt: null, searches: 0 };
+  window.PlatoonsMaps = registry;
+
+  // The first meaningful render: the first features of a data layer (not an outline overlay)
+  // on screen. The benchmark reads this mark.
+  function markFirstFeatures(layer) {
+    if (registry.firstFeaturesAt !== null || layer.options.overlay) { return; }
+    registry.firstFeaturesAt = window.performance.now();
+    if (window.performance.mark) { window.performance.mark('platoons:first-features'); }
+    registry.firstLayer = layer.options.key;
+  }
+
+  var VectorTiles = L.GridLayer.extend({
+    options: {
+      url: '',
+      layerName: '',
+      key: '',
+      dataMaxZoom: 16,
+      style: null,
+      legend: null,
+      edition: null,
+      pane: 'platoons-data',
+      updateWhenZooming: false,
+      keepBuffer: 1
+    },
+
+    initialize: function (options) {
+      L.GridLayer.prototype.initialize.call(this, options);
+      this._requests = {};
+      this._shared = {};
+      this._sharedKeys = [];
+      this.tilesDrawn = 0;
+      this.featuresDrawn = 0;
+      this.tileErrors = 0;
+      this.decodeMs = 0;  // main-thread time spent decoding and drawing (benchmark figures)
+      this.drawMs = 0;
+      registry.layers[this.options.key] = this;
+      // When every tile in view has been drawn (the benchmark's "settled" time).
+      this.on('load', function () { this.loadedAt = window.performance.now(); });
+      this.on('tileunload', function (e) {
+        var key = this._tileCoordsToKey(e.coords), request = this._requests[key];
+        if (request) { request.abort(); delete this._requests[key]; }
+      });
+    },
+
+    onAdd: function (map) {
+      if (!map.getPane(this.options.pane)) {
+        var pane = map.createPane(this.options.pane);
+        pane.style.zIndex = this.options.pane === 'platoons-outlines' ? 360 : 350;
+        pane.style.pointerEvents = 'none';
+      }
+      L.GridLayer.prototype.onAdd.call(this, map);
+    },
+
+    createTile: function (coords, done) {
+      var tile = L.DomUtil.create('canvas', 'platoons-tile'), size = this.getTileSize();
+      var ratio = window.devicePixelRatio || 1, self = this;
+      tile.width = Math.round(size.x * ratio);
+      tile.height = Math.round(size.y * ratio);
+      tile.style.width = size.x + 'px';
+      tile.style.height = size.y + 'px';
+      tile.platoonsCodes = [];
+      // Past the collection's last zoom, draw the part of its deepest tile under this one, at
+      // full resolution (Leaflet's own overscaling would stretch the pixels).
+      var dz = Math.max(0, coords.z - this.options.dataMaxZoom);
+      var source = dz ? { z: coords.z - dz, x: coords.x >> dz, y: coords.y >> dz } : coords;
+      var part = { dz: dz, dx: coords.x - (source.x << dz), dy: coords.y - (source.y << dz) };
+      this._source(source, dz === 0 ? this._tileCoordsToKey(coords) : null)
+        .then(function (layer) {
+          var started = window.performance.now();
+          var drawn = layer ? self._draw(tile, layer, coords.z, part) : 0;
+          self.drawMs += window.performance.now() - started;
+          self.tilesDrawn += 1;
+          self.featuresDrawn += drawn;
+          if (drawn > 0) { markFirstFeatures(self); }
+          done(null, tile);
+        })
+        .catch(function (error) {
+          if (error.name === 'AbortError') { return; }
+          self.tileErrors += 1;
+          done(error, tile);
+        });
+      return tile;
+    },
+
+    /** Fetch and decode one tile of the collection: this layer's part of it, or undefined.
+     *  ``abortKey`` names a tile whose unloading cancels the request; deepest-zoom tiles
+     *  shared by several overscaled tiles are kept (a few) and never cancelled. */
+    _source: function (coords, abortKey) {
+      var key = coords.z + '/' + coords.x + '/' + coords.y, self = this;
+      if (!abortKey && this._shared[key]) { return this._shared[key]; }
+      var url = L.Util.template(this.options.url, { z: coords.z, x: coords.x, y: coords.y });
+      var controller = abortKey ? new AbortController() : null;
+      if (controller) { this._requests[abortKey] = controller; }
+      var loaded = window.fetch(url, { signal: controller ? controller.signal : undefined, credentials: 'same-origin' })
+        .then(function (response) {
+          if (!response.ok) { throw new Error('tile ' + url + ': HTTP ' + response.status); }
+          return response.arrayBuffer();
+        })
+        .then(function (buffer) {
+          var started = window.performance.now();
+          var layer = decodeTile(new Uint8Array(buffer))[self.options.layerName];
+          self.decodeMs += window.performance.now() - started;
+          return layer;
+        })
+        .finally(function () { if (abortKey) { delete self._requests[abortKey]; } });
+      if (!abortKey) {
+        this._sharedKeys.push(key);
+        this._shared[key] = loaded;
+        if (this._sharedKeys.length > 32) { delete this._shared[this._sharedKeys.shift()]; }
+        loaded.catch(function () { delete self._shared[key]; });
+      }
+      return loaded;
+    },
+
+    _draw: function (canvas, layer, zoom, part) {
+      var style = this.options.style, ctx = canvas.getContext('2d'), drawn = 0;
+      var span = layer.extent / (1 << part.dz);  // source units across this tile
+      var scale = canvas.width / span, x0 = part.dx * span, y0 = part.dy * span;
+      var byColour = {}, outline = [];
+      layer.features.forEach(function (feature) {
+        if (feature.type !== 3) { return; }  // polygons only
+        var parts = rings(feature.geometry);
+        if (style.fill !== false) {
+          var colour = fillColour(style, feature.properties);
+          if (colour === null) { return; }
+          (byColour[colour] = byColour[colour] || []).push(parts);
+        }
+        outline.push(parts);
+        canvas.platoonsCodes.push(featureCode(feature));
+        drawn += 1;
+      });
+      function trace(list) {
+        ctx.beginPath();
+        list.forEach(function (parts) {
+          parts.forEach(function (ring) {
+            ctx.moveTo((ring[0] - x0) * scale, (ring[1] - y0) * scale);
+            for (var i = 2; i < ring.length; i += 2) { ctx.lineTo((ring[i] - x0) * scale, (ring[i + 1] - y0) * scale); }
+            ctx.closePath();
+          });
+        });
+      }
+      // A few hundred polygons per path: one fill per LSOA is slow, and so is one enormous
+      // path (the rasteriser's cost grows faster than its edge count).
+      ctx.globalAlpha = style.opacity === undefined ? 1 : style.opacity;
+      Object.keys(byColour).forEach(function (colour) {
+        ctx.fillStyle = colour;
+        chunks(byColour[colour]).forEach(function (chunk) { trace(chunk); ctx.fill('evenodd'); });
+      });
+      ctx.globalAlpha = 1;
+      if (style.stroke && zoom >= (style.strokeMinZoom || 0)) {
+        ctx.strokeStyle = style.stroke;
+        ctx.lineWidth = (style.strokeWidth || 1) * (window.devicePixelRatio || 1);
+        ctx.lineJoin = 'round';
+        chunks(outline).forEach(function (chunk) { trace(chunk); ctx.stroke(); });
+      }
+      return drawn;
+    },
+
+    /** The codes of the features drawn in the tiles on screen now (for tests and checks). */
+    visibleCodes: function () {
+      var codes = {};
+      if (!this._map) { return []; }
+      var view = this._map.getBounds();
+      for (var key in this._tiles) {
+        var entry = this._tiles[key];
+        if (!entry.loaded || !entry.current) { continue; }
+        if (!view.overlaps(this._tileCoordsToBounds(entry.coords))) { continue; }
+        entry.el.platoonsCodes.forEach(function (code) { codes[code] = true; });
+      }
+      return Object.keys(codes).sort();
+    },
+
+    /** The colour drawn at a container point, as '#rrggbb', or null where nothing is drawn. */
+    colourAt: function (point) {
+      for (var key in this._tiles) {
+        var entry = this._tiles[key], canvas = entry.el;
+        if (!entry.loaded || !entry.current) { continue; }
+        var rect = canvas.getBoundingClientRect(), box = this._map.getContainer().getBoundingClientRect();
+        var x = point.x + box.left - rect.left, y = point.y + box.top - rect.top;
+        if (x < 0 || y < 0 || x >= rect.width || y >= rect.height) { continue; }
+        var ratio = canvas.width / rect.width;
+        var px = canvas.getContext('2d').getImageData(Math.floor(x * ratio), Math.floor(y * ratio), 1, 1).data;
+        if (px[3] === 0) { return null; }
+        return '#' + [px[0], px[1], px[2]].map(function (v) { return (v < 16 ? '0' : '') + v.toString(16); }).join('');
+      }
+      return null;
+    }
+  });
+
+  // ------------------------------------------------------------------------------------------
+  // Embedded GeoJSON (the district export): same styles, popups from the feature's own values.
+
+  function featureLayer(geojson, options) {
+    var style = options.style;
+    var layer = L.geoJSON(geojson, {
+      style: function (feature) {
+        var colour = fillColour(style, feature.properties);
+        return {
+          fillColor: colour || '#ffffff', fillOpacity: colour ? (style.opacity || 1) : 0,
+          color: style.stroke || '#ffffff', weight: style.strokeWidth || 0.5, opacity: 1
+        };
+      },
+      attribution: options.attribution
+    });
+    layer.options.key = options.key;
+    layer.options.legend = options.legend;
+    layer.options.edition = options.edition;
+    layer.featuresDrawn = layer.getLayers().length;
+    layer.visibleCodes = function () {
+      return layer.getLayers().map(function (l) { return l.feature.properties.code; }).sort();
+    };
+    registry.layers[options.key] = layer;
+    if (layer.featuresDrawn > 0) { markFirstFeatures(layer); }
+    return layer;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Controls: legend, search, popups.
+
+  function el(tag, className, text, parent) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    if (parent) { parent.appendChild(node); }
+    return node;
+  }
+
+  var Legend = L.Control.extend({
+    options: { position: 'bottomright' },
+    initialize: function (config, options) { L.setOptions(this, options); this._config = config; },
+    onAdd: function () {
+      this._div = el('div', 'platoons-legend leaflet-bar');
+      L.DomEvent.disableClickPropagation(this._div);
+      L.DomEvent.disableScrollPropagation(this._div);
+      return this._div;
+    },
+    show: function (legend) {
+      var div = this._div, config = this._config;
+      div.textContent = '';
+      el('h1', 'platoons-title', config.title, div);
+      if (!legend) { return; }
+      el('h2', null, legend.title, div);
+      var list = el('ul', null, null, div);
+      legend.items.forEach(function (item) {
+        var li = el('li', null, null, list);
+        var swatch = el('span', 'platoons-swatch', null, li);
+        swatch.style.background = item.colour;
+        el('span', null, item.label, li);
+      });
+      if (legend.note) { el('p', 'platoons-note', legend.note, div); }
+    }
+  });
+
+  function decileChip(decile, colours, parent) {
+    var chip = el('span', 'platoons-chip', decile === null || decile === undefined ? '–' : decile, parent);
+    if (colours && colours[decile - 1]) {
+      chip.style.background = colours[decile - 1];
+      chip.style.color = decile <= 2 || decile >= 9 ? '#ffffff' : '#1b1b1b';
+    }
+    return chip;
+  }
+
+  /** An LSOA's values as a popup block: code, name, district, IMD and domain deciles. */
+  function lsoaBlock(lsoa, config) {
+    var block = el('div', 'platoons-lsoa');
+    block.dataset.lsoaCode = lsoa.code;
+    block.dataset.imdDecile = lsoa.imdDecile;
+    block.dataset.edition = lsoa.edition || '';
+    var head = el('h3', null, null, block);
+    el('span', 'platoons-lsoa-name', lsoa.name, head);
+    el('span', 'platoons-lsoa-code', lsoa.code, head);
+    el('p', 'platoons-where', [lsoa.lad, lsoa.ward ? lsoa.ward + ' ward' : null, lsoa.edition].filter(Boolean).join(' · '), block);
+    var table = el('table', 'platoons-deciles', null, block);
+    lsoa.deciles.forEach(function (row) {
+      var tr = el('tr', row.domain === 'imd' ? 'platoons-imd' : null, null, table);
+      tr.dataset.domain = row.domain;
+      el('th', null, row.title, tr);
+      decileChip(row.decile, config.decileColours, el('td', null, null, tr));
+    });
+    el('p', 'platoons-note', 'Decile 1 = most deprived 10% of LSOAs in England.', block);
+    return block;
+  }
+
+  function lsoaFromLookup(body) {
+    var imd = body.indices.filter(function (v) { return v.domain === 'imd'; })[0];
+    return {
+      code: body.lsoa.code, name: body.lsoa.name, lad: body.lad.name,
+      ward: body.ward ? body.ward.name : null, edition: body.edition.code,
+      imdDecile: imd ? imd.decile : null,
+      deciles: body.indices.map(function (v) { return { domain: v.domain, title: v.title, decile: v.decile }; })
+    };
+  }
+
+  function lsoaFromProperties(p, config) {
+    return {
+      code: p.code, name: p.name, lad: p.lad_name, ward: p.ward_name, edition: config.edition,
+      imdDecile: p.imd_decile,
+      deciles: config.domains.filter(function (d) { return p[d[0] + '_decile'] !== undefined && p[d[0] + '_decile'] !== null; })
+        .map(function (d) { return { domain: d[0], title: d[1], decile: p[d[0] + '_decile'] }; })
+    };
+  }
+
+  function programmesBlock(answers) {
+    var block = el('div', 'platoons-programmes');
+    el('h4', null, 'Grant programmes open today', block);
+    if (answers.length === 0) { el('p', 'platoons-note', 'No grant programme is open today.', block); return block; }
+    var list = el('ul', null, null, block);
+    answers.forEach(function (answer) {
+      var li = el('li', answer.eligible ? 'platoons-eligible' : 'platoons-not-eligible', null, list);
+      li.dataset.programme = answer.programme.id;
+      li.dataset.eligible = answer.eligible ? 'true' : 'false';
+      el('strong', 'platoons-verdict', answer.eligible ? 'Eligible' : 'Not eligible', li);
+      el('span', 'platoons-programme-name', ' ' + answer.programme.name, li);
+      el('div', 'platoons-explanation', answer.explanation, li);
+    });
+    return block;
+  }
+
+  function getJson(url) {
+    return window.fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(function (response) {
+        return response.json().then(function (body) { return { ok: response.ok, status: response.status, body: body }; },
+          function () { return { ok: false, status: response.status, body: {} }; });
+      });
+  }
+
+  function problemText(result) {
+    return (result.body && (result.body.detail || result.body.title)) || ('HTTP ' + result.status);
+  }
+
+  function query(params) {
+    return Object.keys(params).filter(function (k) { return params[k] !== null && params[k] !== undefined; })
+      .map(function (k) { return encodeURIComponent(k) + '=' + encodeURIComponent(params[k]); }).join('&');
+  }
+
+  function activeBaseLayer(map) {
+    var found = null;
+    Object.keys(registry.layers).forEach(function (key) {
+      var layer = registry.layers[key];
+      if (!found && !layer.options.overlay && map.hasLayer(layer)) { found = layer; }
+    });
+    return found;
+  }
+
+  function activeEdition(map, config) {
+    var layer = activeBaseLayer(map);
+    return (layer && layer.options.edition) || config.defaultEdition || null;
+  }
+
+  function inspect(map, config, latlng) {
+    var popup = L.popup({ maxWidth: 380, maxHeight: 440, className: 'platoons-popup' })
+      .setLatLng(latlng).setContent('Looking up…').openOn(map);
+    var content = el('div', 'platoons-popup-content');
+    var lon = latlng.lng.toFixed(6), lat = latlng.lat.toFixed(6);
+    content.dataset.lon = lon;
+    content.dataset.lat = lat;
+    var lookup = getJson(config.lookupUrl + '?' + query({ lon: lon, lat: lat, edition: activeEdition(map, config) }));
+    var eligibility = config.click === 'eligibility'
+      ? getJson(config.eligibilityUrl + '?' + query({ lon: lon, lat: lat })) : Promise.resolve(null);
+    return Promise.all([lookup, eligibility]).then(function (results) {
+      var place = results[0], grants = results[1];
+      if (!place.ok) {
+        el('p', 'platoons-error', problemText(place), content);
+      } else {
+        content.appendChild(lsoaBlock(lsoaFromLookup(place.body), config));
+      }
+      if (grants !== null) {
+        if (grants.ok) { content.appendChild(programmesBlock(grants.body.answers)); }
+        else { el('p', 'platoons-error', 'Eligibility: ' + problemText(grants), content); }
+      }
+      popup.setContent(content);
+      registry.lastPopup = content;
+      content.dataset.ready = 'true';
+      return content;
+    });
+  }
+
+  var GSS = /^[EW][0-9]{8}$/i;
+
+  var Search = L.Control.extend({
+    options: { position: 'topleft' },
+    initialize: function (config, options) { L.setOptions(this, options); this._config = config; },
+    onAdd: function (map) {
+      var form = el('form', 'platoons-search leaflet-bar'), config = this._config, self = this;
+      form.setAttribute('role', 'search');
+      var input = el('input', null, null, form);
+      input.type = 'search';
+      input.name = 'q';
+      input.placeholder = config.search.placeholder;
+      input.setAttribute('aria-label', config.search.placeholder);
+      el('button', null, 'Find', form).type = 'submit';
+      this._status = el('div', 'platoons-search-status', null, form);
+      this._status.setAttribute('aria-live', 'polite');
+      this._highlight = L.featureGroup().addTo(map);
+      L.DomEvent.disableClickPropagation(form);
+      L.DomEvent.disableScrollPropagation(form);
+      L.DomEvent.on(form, 'submit', function (e) {
+        L.DomEvent.preventDefault(e);
+        self.find(map, input.value);
+      });
+      return form;
+    },
+
+    find: function (map, text) {
+      var q = String(text || '').trim(), self = this, config = this._config;
+      registry.searches += 1;
+      if (!q) { this._say(''); return Promise.resolve(null); }
+      this._say('Searching…');
+      var found = config.search.mode === 'local' ? this._local(q)
+        : (GSS.test(q) ? this._byCode(map, q.toUpperCase()) : this._byPostcode(q));
+      return found.then(function (result) {
+        if (!result.feature) { self._say(result.message); return null; }
+        self._highlight.clearLayers();
+        var outline = L.geoJSON(result.feature, { style: { color: '#111111', weight: 3, fill: false } });
+        self._highlight.addLayer(outline);
+        map.fitBounds(outline.getBounds(), { maxZoom: 15, padding: [20, 20], animate: false });
+        self._say(result.message);
+        self._container.dataset.found = result.code;
+        return result;
+      }, function (error) { self._say('Search failed: ' + error.message); return null; });
+    },
+
+    _say: function (message) { this._status.textContent = message; },
+
+    _collection: function (kind, edition) {
+      var editions = this._config.collections[edition] || {};
+      return editions[kind];
+    },
+
+    _item: function (kind, edition, code, label) {
+      var collection = this._collection(kind, edition);
+      if (!collection) { return Promise.resolve({ feature: null, message: 'No ' + kind + ' layer for ' + edition }); }
+      return getJson(this._config.collectionsUrl + '/' + encodeURIComponent(collection) + '/items/' + encodeURIComponent(code))
+        .then(function (item) {
+          if (!item.ok) { return { feature: null, message: problemText(item) }; }
+          return { feature: item.body, code: code, message: label };
+        });
+    },
+
+    _byCode: function (map, code) {
+      var self = this, edition = activeEdition(map, this._config);
+      return getJson(this._config.areasUrl + '/' + encodeURIComponent(code) + '?' + query({ edition: edition }))
+        .then(function (area) {
+          if (!area.ok) { return { feature: null, message: problemText(area) }; }
+          var body = area.body, ref = body.type === 'lsoa' ? body.lsoa : body.lad;
+          return self._item(body.type, body.edition.code, ref.code, ref.name + ' (' + ref.code + ')');
+        });
+    },
+
+    _byPostcode: function (postcode) {
+      var self = this, config = this._config;
+      return getJson(config.eligibilityUrl + '?' + query({ postcode: postcode })).then(function (result) {
+        if (!result.ok) { return { feature: null, message: problemText(result) }; }
+        // The postcode's LSOA comes from the postcode directory, as an LSOA-level programme
+        // assesses it; a ward- or district-level answer still places it in that area.
+        var rank = { lsoa: 0, ward: 1, lad: 2 }, best = null;
+        result.body.answers.forEach(function (answer) {
+          if (!best || rank[answer.area.kind] < rank[best.area.kind]) { best = answer; }
+        });
+        if (!best) { return { feature: null, message: 'No grant programme is open to place this postcode; search by LSOA or district code.' }; }
+        var area = best.area, edition = best.programme.edition, label = postcode.toUpperCase() + ': ' + area.name + ' (' + area.code + ')';
+        if (area.kind === 'ward') {
+          var collection = self._collection('lsoa', edition);
+          return getJson(config.collectionsUrl + '/' + encodeURIComponent(collection) + '/items?' + query({ ward_code: area.code, limit: 1000 }))
+            .then(function (items) {
+              if (!items.ok) { return { feature: null, message: problemText(items) }; }
+              return { feature: items.body, code: area.code, message: label };
+            });
+        }
+        return self._item(area.kind, edition, area.code, label);
+      });
+    },
+
+    _local: function (q) {
+      var needle = q.toUpperCase(), match = null;
+      Object.keys(registry.layers).forEach(function (key) {
+        var layer = registry.layers[key];
+        if (match || !layer.eachLayer) { return; }
+        layer.eachLayer(function (l) {
+          var p = l.feature && l.feature.properties;
+          if (!match && p && (String(p.code).toUpperCase() === needle || String(p.name).toUpperCase() === needle)) { match = l.feature; }
+        });
+      });
+      if (!match) { return Promise.resolve({ feature: null, message: 'No LSOA ' + q + ' in this map' }); }
+      return Promise.resolve({ feature: match, code: match.properties.code, message: match.properties.name + ' (' + match.properties.code + ')' });
+    }
+  });
+
+  /** Wire the legend, search and click handling onto a folium-built map. */
+  function setup(map, config) {
+    registry.map = map;
+    registry.config = config;
+    var legend = new Legend(config).addTo(map);
+    var current = activeBaseLayer(map);
+    legend.show(current ? current.options.legend : config.legend);
+    map.on('baselayerchange', function (e) {
+      if (e.layer.options.legend) { legend.show(e.layer.options.legend); }
+    });
+    if (config.search) { registry.search = new Search(config).addTo(map); }
+    if (config.click === 'lookup' || config.click === 'eligibility') {
+      map.on('click', function (e) { inspect(map, config, e.latlng); });
+    } else if (config.click === 'properties') {
+      Object.keys(registry.layers).forEach(function (key) {
+        var layer = registry.layers[key];
+        if (!layer.eachLayer) { return; }
+        layer.eachLayer(function (l) {
+          l.on('click', function (e) {
+            var content = el('div', 'platoons-popup-content');
+            content.appendChild(lsoaBlock(lsoaFromProperties(l.feature.properties, config), config));
+            content.dataset.ready = 'true';
+            registry.lastPopup = content;
+            L.popup({ maxWidth: 380, className: 'platoons-popup' }).setLatLng(e.latlng).setContent(content).openOn(map);
+          });
+        });
+      });
+    }
+    registry.inspect = function (lat, lon) { return inspect(map, config, L.latLng(lat, lon)); };
+    return registry;
+  }
+
+  L.platoons = {
+    vectorTiles: function (options) { return new VectorTiles(options); },
+    featureLayer: featureLayer,
+    setup: setup,
+    decodeTile: decodeTile,
+    rings: rings
+  };
+})(window, L);

@@ -1,0 +1,977 @@
+"""Grant eligibility benchmark (issue 5): map clicks and drawn polygons against all England.
+
+Run with ``.venv/bin/python -m bench.eligibility``. It uses the ``platoons_bench`` database
+(see ``bench/foundation.py``): the schema is upgraded, all England is loaded only when the
+database lacks it (or with ``--load``), and the example programmes
+(``data/programmes/examples.yaml``) are imported when missing. Then, against a
+``platoons serve`` subprocess on a free loopback port, it times
+
+* clicks: ``GET /eligibility?lon&lat`` at a fixed, seeded list of points inside random
+  English LSOAs (``ST_PointOnSurface``), for one programme and for every open programme;
+* polygons: ``POST /eligibility`` with a fixed, seeded list of valid 200-vertex polygons of
+  1-5 km2 around points in England, for one programme and for every open programme;
+
+each at concurrency 1 and 20, beside the same database work done as raw SQL over psycopg
+(the statements ``geo.grants.check_eligibility`` runs, ``geo/sql/place_lsoas.sql`` among them,
+with the same parameters), so the HTTP/SQL ratio shows what the service adds. Results are
+printed as markdown and written to ``bench/results/eligibility-<UTC timestamp>.json``; the
+exit status is 1 when a target of issue 5 fails (HTTP p50: click <= 5 ms, polygon <= 50 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import math
+import os
+import random
+import signal
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import shapely
+import yaml
+from psycopg import AsyncConnection, AsyncCursor, sql
+from psycopg.rows import dict_row
+from pyproj import Transformer
+
+from bench.foundation import (
+    BENCH_DB,
+    COVERED_POINTS_SQL,
+    DEFAULT_SOURCE,
+    REQUEST_TIMEOUT_SECONDS,
+    RESULTS_DIR,
+    Server,
+    child_env,
+    database_facts,
+    database_urls,
+    machine_facts,
+    markdown_table,
+    percentile,
+    process_cpu_seconds,
+    run_platoons,
+    running_server,
+    verdict,
+)
+from geo.places import polygon_in_bng
+from geo.sqlfiles import read_sql
+
+EXAMPLES_FILE = Path(__file__).resolve().parent.parent / "data" / "programmes" / "examples.yaml"
+ONE_PROGRAMME = "example-most-deprived-10pct"
+DEFAULT_ON = date(2026, 11, 25)  # a date on which every example programme is open
+SAMPLE_EDITION = "IoD2025"  # clicks and polygon centres come from its (2021) LSOAs
+TARGET_P50_MS = {"click": 5.0, "polygon": 50.0}
+POLYGON_VERTICES = 200
+POLYGON_AREA_KM2 = (1.0, 5.0)
+COORDINATE_DECIMALS = 7  # about 1 cm, as a web map would send
+BATCH_TIMEOUT_SECONDS = 900.0  # a whole timed batch; each request also times out
+
+# The statements check_eligibility runs (geo/grants.py, geo/places.py, geo/areas.py), read
+# from the same packaged files the service reads.
+STATEMENTS = (
+    "programme_get.sql",
+    "programme_list.sql",
+    "edition.sql",
+    "lsoa_code_at_point.sql",
+    "place_unit.sql",
+    "place_lsoas.sql",
+    "lad_measures_for.sql",
+)
+SQL = {name: read_sql("geo", name) for name in STATEMENTS}
+
+# ST_PointOnSurface of each sampled LSOA (in EPSG:27700, where the polygons are held), in the
+# order the codes were sampled, with the point also given in lon/lat.
+SURFACE_POINTS_SQL = """
+SELECT ST_X(p.geom) AS x, ST_Y(p.geom) AS y,
+       ST_X(ST_Transform(p.geom, 4326)) AS lon, ST_Y(ST_Transform(p.geom, 4326)) AS lat
+FROM unnest(%(codes)s::text[]) WITH ORDINALITY AS s(code, ord)
+JOIN lsoa l ON l.vintage = %(vintage)s AND l.code = s.code
+CROSS JOIN LATERAL ST_PointOnSurface(l.geom) AS p(geom)
+ORDER BY s.ord
+"""
+
+_FROM_BNG = Transformer.from_crs(27700, 4326, always_xy=True)
+
+# One answer in comparable form: per (edition, geography level) assessed, the LSOA codes.
+Signature = tuple[tuple[str, str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Click:
+    """A map click in lon/lat."""
+
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True)
+class DrawnPolygon:
+    """A drawn polygon: GeoJSON in lon/lat, its request body, and its EPSG:27700 WKB.
+
+    The WKB is what ``geo.places.polygon_in_bng`` makes of the GeoJSON (the service's own
+    validation and transformation), computed once so the raw-SQL peer sends the same bytes.
+    """
+
+    geometry: dict[str, Any]
+    wkb: bytes
+    area_km2: float
+    bodies: dict[str | None, bytes]
+
+
+Item = Click | DrawnPolygon
+
+
+@dataclass(frozen=True)
+class Case:
+    """What is checked: clicks or polygons, against one programme or every open one."""
+
+    kind: str
+    programme: str | None
+
+    @property
+    def label(self) -> str:
+        """A short name, e.g. ``click, one programme``."""
+        return f"{self.kind}, {'one programme' if self.programme else 'all open'}"
+
+
+@dataclass
+class Batch:
+    """What one batch of checks measured, item by item and in total."""
+
+    latencies_ms: list[float]
+    signatures: list[Signature | None]
+    wall_seconds: float
+    cpu_seconds: float
+    errors: list[str]
+
+
+@dataclass
+class CheckRun:
+    """One timed batch of checks through one path (HTTP or raw SQL) at one concurrency."""
+
+    path: str
+    case: Case
+    concurrency: int
+    batch: Batch
+    load_average: float
+    server_cpu_seconds: float | None = None
+    response_bytes: list[int] = field(default_factory=list)
+    eligible_answers: int = 0
+    answers: int = 0
+    statement_ms: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """Return p50, p99, mean, throughput, errors and CPU per check (ms and req/s)."""
+        lat = sorted(self.batch.latencies_ms)
+        n = len(lat)
+        return {
+            "path": self.path,
+            "kind": self.case.kind,
+            "programme": self.case.programme,
+            "case": self.case.label,
+            "concurrency": self.concurrency,
+            "requests": n,
+            "errors": len(self.batch.errors),
+            "p50_ms": round(statistics.median(lat), 3),
+            "p99_ms": round(percentile(lat, 99), 3),
+            "mean_ms": round(statistics.fmean(lat), 3),
+            "max_ms": round(lat[-1], 3),
+            "req_per_s": round(n / self.batch.wall_seconds, 1),
+            "wall_seconds": round(self.batch.wall_seconds, 3),
+            "client_cpu_ms_per_check": round(self.batch.cpu_seconds * 1000 / n, 3),
+            "server_cpu_ms_per_check": (
+                None
+                if self.server_cpu_seconds is None
+                else round(self.server_cpu_seconds * 1000 / n, 3)
+            ),
+            "mean_response_bytes": (
+                round(statistics.fmean(self.response_bytes)) if self.response_bytes else None
+            ),
+            "answers": self.answers or None,
+            "eligible_answers": self.eligible_answers if self.answers else None,
+            # Raw SQL only: client-timed ms per check spent in each statement (execute+fetch).
+            "statement_ms_per_check": {
+                name: round(total / n, 3) for name, total in sorted(self.statement_ms.items())
+            },
+            "load_average_1min": round(self.load_average, 2),
+            "error_samples": self.batch.errors[:5],
+        }
+
+
+Check = Callable[[int, Item], Awaitable[tuple[float, Signature]]]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.eligibility", description=__doc__)
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=DEFAULT_SOURCE,
+        help="raw data directory for `platoons load england` (default %(default)s)",
+    )
+    parser.add_argument(
+        "--load",
+        action="store_true",
+        help=f"reload England and re-import the examples into {BENCH_DB} even if present",
+    )
+    parser.add_argument("--clicks", type=int, default=500, help="clicks per run (%(default)s)")
+    parser.add_argument("--polygons", type=int, default=200, help="polygons per run (%(default)s)")
+    parser.add_argument(
+        "--warmup-clicks",
+        type=int,
+        default=50,
+        help="uncounted clicks (not in the timed list) before each run (%(default)s)",
+    )
+    parser.add_argument(
+        "--warmup-polygons",
+        type=int,
+        default=20,
+        help="uncounted polygons (not in the timed list) before each run (%(default)s)",
+    )
+    parser.add_argument("--seed", type=int, default=5, help="sampling seed (%(default)s)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        nargs="+",
+        default=[1, 20],
+        help="concurrency levels (default 1 20)",
+    )
+    parser.add_argument(
+        "--on",
+        type=date.fromisoformat,
+        default=DEFAULT_ON,
+        help="date programmes must be open on, passed as ?on= (default %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    if min(args.clicks, args.polygons) < 10 or min(args.concurrency) < 1:
+        parser.error("need --clicks >= 10, --polygons >= 10 and --concurrency >= 1")
+    if min(args.warmup_clicks, args.warmup_polygons) < 0:
+        parser.error("warm-up counts must be >= 0")
+    return args
+
+
+# ---------------------------------------------------------------------------------------------
+# Database preparation
+
+
+def ensure_database(admin_url: str) -> bool:
+    """Create the benchmark database if it does not exist; return whether it was created."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DB,)).fetchone():
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+    return True
+
+
+def england_loaded(url: str) -> bool:
+    """Whether both editions, all England's LSOAs and residents per edition are loaded."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM index_edition WHERE code IN ('IoD2019', 'IoD2025')),"
+            " (SELECT count(*) FROM lsoa),"
+            " (SELECT count(DISTINCT edition_code) FROM lsoa_population)"
+        ).fetchone()
+    assert row is not None
+    editions, lsoas, population_editions = row
+    return editions == 2 and lsoas > 60_000 and population_editions == 2
+
+
+def example_ids() -> list[str]:
+    """The ids of the example programmes in ``data/programmes/examples.yaml``."""
+    return [str(p["id"]) for p in yaml.safe_load(EXAMPLES_FILE.read_text(encoding="utf-8"))]
+
+
+def missing_programmes(url: str) -> list[str]:
+    """The example programmes not (yet) stored."""
+    wanted = example_ids()
+    with psycopg.connect(url) as conn:
+        have = {
+            r[0]
+            for r in conn.execute("SELECT id FROM grant_programme WHERE id = ANY(%s)", (wanted,))
+        }
+    return [p for p in wanted if p not in have]
+
+
+def prepare_database(
+    admin_url: str, url: str, source: Path, force: bool, stamp: str
+) -> dict[str, Any]:
+    """Bring ``platoons_bench`` to the latest schema, England's data and the example programmes.
+
+    Loading happens only when needed (or forced); its wall time is recorded but is not what
+    this benchmark measures.
+    """
+    env = child_env(url)
+    log = RESULTS_DIR / f"eligibility-{stamp}"
+    done: dict[str, Any] = {"created": ensure_database(admin_url)}
+    upgrade = run_platoons(["db", "upgrade"], env, Path(f"{log}-upgrade.log"))
+    done["db_upgrade_seconds"] = round(upgrade.wall_seconds, 2)
+    if force or not england_loaded(url):
+        print(f"loading England into {BENCH_DB} (platoons load england)")
+        run = run_platoons(
+            ["load", "england", "--source", str(source)], env, Path(f"{log}-load.log")
+        )
+        done["load_seconds"] = round(run.wall_seconds, 2)
+        print(f"  {run.wall_seconds:.1f} s")
+    missing = missing_programmes(url)
+    if force or missing:
+        print(f"importing example programmes ({', '.join(missing) or 'all, forced'})")
+        run = run_platoons(
+            ["programmes", "import", str(EXAMPLES_FILE)], env, Path(f"{log}-programmes.log")
+        )
+        done["programmes_import_seconds"] = round(run.wall_seconds, 2)
+    return done
+
+
+def open_programmes(url: str, on: date) -> list[dict[str, Any]]:
+    """The programmes open on ``on`` (what a check without ``programme`` assesses)."""
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        rows = conn.execute(SQL["programme_list.sql"], {"open_on": on}).fetchall()
+    return [
+        {"id": r["id"], "edition": r["edition_code"], "level": r["geography_level"]} for r in rows
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling
+
+
+def sample_surface_points(
+    conn: psycopg.Connection[Any], vintage: int, count: int, rng: random.Random
+) -> list[tuple[float, float, float, float]]:
+    """Return ``(x, y, lon, lat)`` of ``ST_PointOnSurface`` of ``count`` random LSOAs."""
+    codes = [
+        r[0]
+        for r in conn.execute("SELECT code FROM lsoa WHERE vintage = %s ORDER BY code", (vintage,))
+    ]
+    chosen = rng.sample(codes, min(count, len(codes)))
+    rows = conn.execute(SURFACE_POINTS_SQL, {"codes": chosen, "vintage": vintage}).fetchall()
+    return [(float(x), float(y), float(lon), float(lat)) for x, y, lon, lat in rows]
+
+
+def sample_clicks(url: str, vintages: Sequence[int], count: int, seed: int) -> list[Click]:
+    """Return ``count`` seeded clicks inside random LSOAs of the sample edition's geography.
+
+    Points not inside an LSOA of every geography the open programmes assess (the generalised
+    coastlines of 2011 and 2021 differ) are dropped, so every check should succeed.
+    """
+    rng = random.Random(seed)
+    with psycopg.connect(url) as conn:
+        vintage = edition_vintage(conn, SAMPLE_EDITION)
+        points = sample_surface_points(conn, vintage, count + count // 10 + 20, rng)
+        lons = [p[2] for p in points]
+        lats = [p[3] for p in points]
+        covered = [
+            r[0]
+            for r in conn.execute(
+                COVERED_POINTS_SQL,
+                {"lon": lons, "lat": lats, "vintages": sorted({vintage, *vintages})},
+            )
+        ]
+    clicks = [Click(lons[k - 1], lats[k - 1]) for k in covered][:count]
+    if len(clicks) < count:
+        raise SystemExit(f"only {len(clicks)} usable click points")
+    return clicks
+
+
+def edition_vintage(conn: psycopg.Connection[Any], edition: str) -> int:
+    """The LSOA vintage of an edition, failing if it is not loaded."""
+    row = conn.execute("SELECT lsoa_vintage FROM index_edition WHERE code = %s", (edition,))
+    found = row.fetchone()
+    if found is None:
+        raise SystemExit(f"edition {edition} is not loaded in {BENCH_DB}")
+    return int(found[0])
+
+
+def wobbly_ring(
+    x: float, y: float, area_km2: float, rng: random.Random
+) -> list[tuple[float, float]]:
+    """A closed, star-shaped ring of ``POLYGON_VERTICES`` vertices around (x, y) in metres.
+
+    The radius varies as ``r0 * (1 + a sin(k t + phase))`` (a < 1, so the ring never crosses
+    itself), with ``r0`` chosen so the enclosed area is close to ``area_km2``. Vertices run
+    anticlockwise, as RFC 7946 asks of exterior rings.
+    """
+    amplitude = rng.uniform(0.05, 0.25)
+    lobes = rng.randint(3, 9)
+    phase = rng.uniform(0, 2 * math.pi)
+    r0 = math.sqrt(area_km2 * 1e6 / (math.pi * (1 + amplitude**2 / 2)))
+    ring = []
+    for i in range(POLYGON_VERTICES):
+        t = 2 * math.pi * i / POLYGON_VERTICES
+        r = r0 * (1 + amplitude * math.sin(lobes * t + phase))
+        ring.append((x + r * math.cos(t), y + r * math.sin(t)))
+    return [*ring, ring[0]]
+
+
+def sample_polygons(url: str, count: int, seed: int) -> list[DrawnPolygon]:
+    """Return ``count`` seeded, valid 200-vertex polygons of 1-5 km2 around English LSOAs.
+
+    Each is built in EPSG:27700 around ``ST_PointOnSurface`` of a random LSOA, transformed to
+    lon/lat with pyproj and rounded to 7 decimals, then validated and projected back by
+    ``geo.places.polygon_in_bng`` exactly as the service does.
+    """
+    rng = random.Random(seed + 1_000_003)  # a stream independent of the clicks'
+    with psycopg.connect(url) as conn:
+        vintage = edition_vintage(conn, SAMPLE_EDITION)
+        centres = sample_surface_points(conn, vintage, count + count // 10 + 10, rng)
+    polygons: list[DrawnPolygon] = []
+    for x, y, _lon, _lat in centres:
+        ring = wobbly_ring(x, y, rng.uniform(*POLYGON_AREA_KM2), rng)
+        lons, lats = _FROM_BNG.transform([p[0] for p in ring], [p[1] for p in ring])
+        coordinates = [
+            [round(lon, COORDINATE_DECIMALS), round(lat, COORDINATE_DECIMALS)]
+            for lon, lat in zip(lons, lats, strict=True)
+        ]
+        geometry = {"type": "Polygon", "coordinates": [coordinates]}
+        try:
+            projected, area_km2 = polygon_in_bng(geometry)
+        except Exception as exc:  # noqa: BLE001 - a rejected polygon is skipped, and said so
+            print(f"  skipped a generated polygon the service would reject: {exc}")
+            continue
+        polygons.append(
+            DrawnPolygon(geometry, shapely.to_wkb(projected), area_km2, polygon_bodies(geometry))
+        )
+        if len(polygons) == count:
+            return polygons
+    raise SystemExit(f"only {len(polygons)} usable polygons")
+
+
+def polygon_bodies(geometry: dict[str, Any]) -> dict[str | None, bytes]:
+    """The POST bodies for a polygon, with and without ``programme``, encoded in advance."""
+    return {
+        programme: json.dumps({"geometry": geometry, "programme": programme}).encode()
+        for programme in (ONE_PROGRAMME, None)
+    }
+
+
+def items_digest(items: Sequence[Item]) -> str:
+    """A short hash of a click or polygon list, to tell whether two runs used the same input."""
+    text = "\n".join(
+        f"{i.lon:.9f},{i.lat:.9f}" if isinstance(i, Click) else json.dumps(i.geometry)
+        for i in items
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------------
+# Driving checks
+
+
+async def drive(items: Sequence[Item], concurrency: int, check: Check) -> Batch:
+    """Check every item with ``concurrency`` workers; time each check and the batch."""
+    latencies = [0.0] * len(items)
+    signatures: list[Signature | None] = [None] * len(items)
+    errors: list[str] = []
+    queue = iter(range(len(items)))
+
+    async def worker(slot: int) -> None:
+        """Take the next item until none are left."""
+        for i in queue:
+            start = time.perf_counter()
+            try:
+                latencies[i], signatures[i] = await check(slot, items[i])
+            except Exception as exc:  # noqa: BLE001 - a failed check is counted, not fatal
+                latencies[i] = (time.perf_counter() - start) * 1000
+                errors.append(f"{type(exc).__name__}: {exc}"[:200])
+
+    cpu_start, start = time.process_time(), time.perf_counter()
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(worker(slot) for slot in range(concurrency))), BATCH_TIMEOUT_SECONDS
+        )
+    except TimeoutError:
+        raise SystemExit(f"a batch took over {BATCH_TIMEOUT_SECONDS:.0f} s; stopped") from None
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return Batch(latencies, signatures, wall, cpu, errors)
+
+
+def http_signature(answers: list[dict[str, Any]]) -> Signature:
+    """The LSOAs the service assessed, per (edition, geography level)."""
+    return tuple(
+        sorted(
+            {
+                (
+                    a["programme"]["edition"],
+                    a["programme"]["geography_level"],
+                    tuple(lsoa["code"] for lsoa in a["lsoas"]),
+                )
+                for a in answers
+            }
+        )
+    )
+
+
+async def http_run(
+    server: Server,
+    case: Case,
+    items: Sequence[Item],
+    warmup: Sequence[Item],
+    concurrency: int,
+    on: date,
+) -> CheckRun:
+    """Time ``GET``/``POST /eligibility`` for every item over keep-alive connections."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    timeout = httpx.Timeout(REQUEST_TIMEOUT_SECONDS)
+    sizes: list[int] = []
+    verdicts: list[tuple[int, int]] = []
+    base_params: dict[str, str] = {"on": on.isoformat()}
+    if case.programme is not None:
+        base_params["programme"] = case.programme
+    headers = {"content-type": "application/json"}
+    async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=timeout) as client:
+
+        async def check(_slot: int, item: Item) -> tuple[float, Signature]:
+            """One HTTP check; the clock stops when the body has arrived, before parsing."""
+            start = time.perf_counter()
+            if isinstance(item, Click):
+                params = {**base_params, "lon": repr(item.lon), "lat": repr(item.lat)}
+                response = await client.get("/eligibility", params=params)
+            else:
+                response = await client.post(
+                    "/eligibility",
+                    params={"on": base_params["on"]},
+                    content=item.bodies[case.programme],
+                    headers=headers,
+                )
+            elapsed = (time.perf_counter() - start) * 1000
+            if response.status_code != 200:
+                raise RuntimeError(f"HTTP {response.status_code}: {response.text[:150]}")
+            answers = response.json()["answers"]
+            if not answers:
+                raise RuntimeError("no answers")
+            verdicts.append((len(answers), sum(1 for a in answers if a["eligible"])))
+            sizes.append(len(response.content))
+            return elapsed, http_signature(answers)
+
+        await drive(warmup, concurrency, check)
+        verdicts.clear()
+        sizes.clear()
+        server_cpu = process_cpu_seconds(server.pid)
+        load = os.getloadavg()[0]
+        batch = await drive(items, concurrency, check)
+        server_cpu = process_cpu_seconds(server.pid) - server_cpu
+    return CheckRun(
+        "http",
+        case,
+        concurrency,
+        batch,
+        load,
+        server_cpu_seconds=server_cpu,
+        response_bytes=sizes,
+        answers=sum(v[0] for v in verdicts),
+        eligible_answers=sum(v[1] for v in verdicts),
+    )
+
+
+def uses_lad_measures(rule: Any) -> bool:
+    """Whether a stored rule (JSON) has a ``lad_measure`` anywhere, as the service checks."""
+    if isinstance(rule, dict):
+        return rule.get("kind") == "lad_measure" or any(uses_lad_measures(v) for v in rule.values())
+    if isinstance(rule, list):
+        return any(uses_lad_measures(v) for v in rule)
+    return False
+
+
+async def timed(
+    cur: AsyncCursor[dict[str, Any]], name: str, params: dict[str, Any], spent: dict[str, float]
+) -> list[dict[str, Any]]:
+    """Execute one packaged statement and fetch its rows, adding its time to ``spent``."""
+    start = time.perf_counter()
+    await cur.execute(SQL[name], params)
+    rows = await cur.fetchall()
+    spent[name] = spent.get(name, 0.0) + (time.perf_counter() - start) * 1000
+    return rows
+
+
+async def sql_check(
+    conn: AsyncConnection, case: Case, item: Item, on: date, spent: dict[str, float]
+) -> Signature:
+    """Run the statements ``geo.grants.check_eligibility`` runs for one check, in its order.
+
+    The programme (or the open ones), then per (edition, geography level) assessed: the
+    edition; for a click the LSOA at the point (and its ward for ward-level programmes);
+    ``place_lsoas.sql`` with the same parameters; district measures where a rule uses them.
+    Rules are not evaluated and nothing is serialised: that is the service's own work.
+    """
+    async with conn.cursor(row_factory=dict_row) as cur:
+        if case.programme is not None:
+            programmes = await timed(cur, "programme_get.sql", {"id": case.programme}, spent)
+            if not programmes:
+                raise LookupError(f"no programme {case.programme}")
+        else:
+            programmes = await timed(cur, "programme_list.sql", {"open_on": on}, spent)
+        seen: dict[tuple[str, str], tuple[str, ...]] = {}
+        for programme in programmes:
+            key = (programme["edition_code"], programme["geography_level"])
+            if key in seen:
+                continue
+            editions = await timed(cur, "edition.sql", {"edition": key[0]}, spent)
+            vintage = editions[0]["lsoa_vintage"]
+            params: dict[str, Any] = {
+                "edition": key[0],
+                "vintage": vintage,
+                "wkb": None,
+                "lon": None,
+                "lat": None,
+                "unit_level": None,
+                "unit_code": None,
+            }
+            if isinstance(item, DrawnPolygon):
+                params["wkb"] = item.wkb
+            else:
+                point = {"vintage": vintage, "lon": item.lon, "lat": item.lat}
+                hits = await timed(cur, "lsoa_code_at_point.sql", point, spent)
+                if not hits:
+                    raise LookupError(f"no {key[0]} LSOA at ({item.lon}, {item.lat})")
+                unit_level, unit_code = "lsoa", hits[0]["code"]
+                if key[1] != "lsoa":
+                    unit = {"level": key[1], "vintage": vintage, "lsoa": unit_code}
+                    units = await timed(cur, "place_unit.sql", unit, spent)
+                    if not units or units[0]["code"] is None:
+                        raise LookupError(f"{unit_code} has no {key[1]}")
+                    unit_level, unit_code = key[1], units[0]["code"]
+                params["unit_level"], params["unit_code"] = unit_level, unit_code
+            rows = await timed(cur, "place_lsoas.sql", params, spent)
+            if not rows:
+                raise LookupError(f"no {key[0]} LSOAs in the area")
+            if uses_lad_measures(programme["rule"]):
+                lads = sorted({r["lad_code"] for r in rows})
+                await timed(cur, "lad_measures_for.sql", {"edition": key[0], "lads": lads}, spent)
+            seen[key] = tuple(r["code"] for r in rows)
+    return tuple(sorted((edition, level, codes) for (edition, level), codes in seen.items()))
+
+
+async def sql_run(
+    url: str,
+    case: Case,
+    items: Sequence[Item],
+    warmup: Sequence[Item],
+    concurrency: int,
+    on: date,
+) -> CheckRun:
+    """Time the same checks as raw SQL, one autocommit connection per worker."""
+    conns = [
+        await AsyncConnection.connect(
+            url,
+            autocommit=True,
+            options=f"-c statement_timeout={int(REQUEST_TIMEOUT_SECONDS * 1000)}",
+        )
+        for _ in range(concurrency)
+    ]
+    spent: dict[str, float] = {}
+    try:
+
+        async def check(slot: int, item: Item) -> tuple[float, Signature]:
+            """One raw-SQL check on the worker's own connection."""
+            start = time.perf_counter()
+            signature = await sql_check(conns[slot], case, item, on, spent)
+            return (time.perf_counter() - start) * 1000, signature
+
+        await drive(warmup, concurrency, check)
+        spent.clear()
+        load = os.getloadavg()[0]
+        batch = await drive(items, concurrency, check)
+    finally:
+        for conn in conns:
+            await conn.close()
+    return CheckRun("sql", case, concurrency, batch, load, statement_ms=dict(spent))
+
+
+CASES = (
+    Case("click", ONE_PROGRAMME),
+    Case("click", None),
+    Case("polygon", ONE_PROGRAMME),
+    Case("polygon", None),
+)
+
+
+async def check_runs(
+    server: Server,
+    url: str,
+    inputs: dict[str, tuple[list[Item], list[Item]]],
+    levels: Sequence[int],
+    on: date,
+) -> list[CheckRun]:
+    """Run raw SQL then HTTP for each case and concurrency, back to back."""
+    runs: list[CheckRun] = []
+    for case in CASES:
+        items, warmup = inputs[case.kind]
+        for concurrency in levels:
+            for path in ("sql", "http"):
+                if path == "sql":
+                    run = await sql_run(url, case, items, warmup, concurrency, on)
+                else:
+                    run = await http_run(server, case, items, warmup, concurrency, on)
+                s = run.summary()
+                print(
+                    f"  {path:4} {case.label:22} c={concurrency:<3} p50 {s['p50_ms']:8.2f} ms  "
+                    f"p99 {s['p99_ms']:8.2f} ms  mean {s['mean_ms']:8.2f} ms  "
+                    f"{s['req_per_s']:7.1f} req/s  errors {s['errors']}"
+                )
+                runs.append(run)
+    return runs
+
+
+def mismatches(runs: Sequence[CheckRun]) -> int:
+    """Count checks where HTTP and raw SQL assessed different LSOAs (both succeeding)."""
+    by_key: dict[tuple[str, int], dict[str, list[Signature | None]]] = {}
+    for run in runs:
+        by_key.setdefault((run.case.label, run.concurrency), {})[run.path] = run.batch.signatures
+    return sum(
+        1
+        for pair in by_key.values()
+        if "http" in pair and "sql" in pair
+        for h, q in zip(pair["http"], pair["sql"], strict=True)
+        if h is not None and q is not None and h != q
+    )
+
+
+def spread(values: Sequence[float], digits: int = 2) -> dict[str, float]:
+    """Minimum, median and maximum."""
+    return {
+        "min": round(min(values), digits),
+        "median": round(statistics.median(values), digits),
+        "max": round(max(values), digits),
+    }
+
+
+def polygon_lsoa_counts(runs: Sequence[CheckRun]) -> dict[str, float] | None:
+    """How many IoD2025 LSOAs each polygon touched (from the first raw-SQL polygon run)."""
+    for run in runs:
+        if run.path == "sql" and run.case.kind == "polygon" and run.case.programme:
+            counts = [len(s[0][2]) for s in run.batch.signatures if s]
+            return spread(counts, 1) if counts else None
+    return None
+
+
+def targets(summaries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Judge issue 5's targets on every HTTP run: p50 <= 5 ms (click), <= 50 ms (polygon)."""
+    return [
+        {
+            "target": f"{s['case']}: HTTP p50 <= {TARGET_P50_MS[s['kind']]:.0f} ms "
+            f"(c={s['concurrency']})",
+            "measured": f"{s['p50_ms']:.2f} ms",
+            "result": verdict(s["p50_ms"] <= TARGET_P50_MS[s["kind"]]),
+        }
+        for s in summaries
+        if s["path"] == "http"
+    ]
+
+
+def _ratio(a: float, b: float) -> str:
+    """``a / b`` to two places (``-`` when b is 0)."""
+    return f"{a / b:.2f}" if b else "-"
+
+
+def report(result: dict[str, Any]) -> str:
+    """Return the markdown tables of one benchmark result."""
+    pairs: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
+    for s in result["checks"]:
+        pairs.setdefault((s["case"], s["concurrency"]), {})[s["path"]] = s
+    rows = []
+    for (label, concurrency), pair in pairs.items():
+        h, q = pair["http"], pair["sql"]
+        rows.append(
+            [
+                label,
+                concurrency,
+                f"{h['p50_ms']:.2f}",
+                f"{q['p50_ms']:.2f}",
+                _ratio(h["p50_ms"], q["p50_ms"]),
+                f"{h['p99_ms']:.2f}",
+                f"{q['p99_ms']:.2f}",
+                _ratio(h["p99_ms"], q["p99_ms"]),
+                f"{h['mean_ms']:.2f}",
+                f"{q['mean_ms']:.2f}",
+                _ratio(h["mean_ms"], q["mean_ms"]),
+                f"{h['req_per_s']:.0f}",
+                f"{q['req_per_s']:.0f}",
+                _ratio(q["req_per_s"], h["req_per_s"]),
+                f"{h['errors']}/{q['errors']}",
+            ]
+        )
+    parts = [
+        markdown_table(
+            [
+                "case",
+                "c",
+                "HTTP p50 ms",
+                "SQL p50 ms",
+                "p50 ×",
+                "HTTP p99 ms",
+                "SQL p99 ms",
+                "p99 ×",
+                "HTTP mean ms",
+                "SQL mean ms",
+                "mean ×",
+                "HTTP req/s",
+                "SQL req/s",
+                "req/s ×",
+                "errors HTTP/SQL",
+            ],
+            rows,
+        )
+    ]
+    parts.append(
+        markdown_table(
+            [
+                "CPU ms per check",
+                "c",
+                "HTTP: bench client",
+                "HTTP: server process",
+                "SQL: bench client",
+                "response KiB (mean)",
+                "eligible answers",
+            ],
+            [
+                [
+                    label,
+                    concurrency,
+                    f"{pair['http']['client_cpu_ms_per_check']:.2f}",
+                    f"{pair['http']['server_cpu_ms_per_check']:.2f}",
+                    f"{pair['sql']['client_cpu_ms_per_check']:.2f}",
+                    f"{pair['http']['mean_response_bytes'] / 1024:.1f}",
+                    f"{pair['http']['eligible_answers']}/{pair['http']['answers']}",
+                ]
+                for (label, concurrency), pair in pairs.items()
+            ],
+        )
+    )
+    used = [
+        n for n in STATEMENTS if any(n in s["statement_ms_per_check"] for s in result["checks"])
+    ]
+    parts.append(
+        markdown_table(
+            ["raw SQL ms per check", "c", *used],
+            [
+                [
+                    label,
+                    concurrency,
+                    *(
+                        f"{pair['sql']['statement_ms_per_check'].get(n, 0):.2f}"
+                        if n in pair["sql"]["statement_ms_per_check"]
+                        else "-"
+                        for n in used
+                    ),
+                ]
+                for (label, concurrency), pair in pairs.items()
+            ],
+        )
+    )
+    parts.append(
+        markdown_table(
+            ["target", "measured", "result"],
+            [[t["target"], t["measured"], t["result"]] for t in result["targets"]],
+        )
+    )
+    return "\n\n".join(parts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the whole benchmark; return 0 when every target passes, 1 otherwise."""
+    args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the server subprocess is always stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    admin_url, url = database_urls()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    source = args.source.resolve()
+
+    prepared = prepare_database(admin_url, url, source, args.load, stamp)
+    facts = database_facts(url)
+    programmes = open_programmes(url, args.on)
+    if not programmes or ONE_PROGRAMME not in {p["id"] for p in programmes}:
+        raise SystemExit(f"{ONE_PROGRAMME} is not open on {args.on}; pass --on")
+    with psycopg.connect(url) as conn:
+        vintages = sorted({edition_vintage(conn, p["edition"]) for p in programmes})
+    print(f"open on {args.on}: {', '.join(p['id'] for p in programmes)}")
+
+    clicks = sample_clicks(url, vintages, args.clicks + args.warmup_clicks, args.seed)
+    polygons = sample_polygons(url, args.polygons + args.warmup_polygons, args.seed)
+    # Warm-up items come after the timed ones and are never timed.
+    inputs: dict[str, tuple[list[Item], list[Item]]] = {
+        "click": (list(clicks[: args.clicks]), list(clicks[args.clicks :])),
+        "polygon": (list(polygons[: args.polygons]), list(polygons[args.polygons :])),
+    }
+    timed_polygons = polygons[: args.polygons]
+    print(
+        f"{args.clicks} clicks (digest {items_digest(inputs['click'][0])}), "
+        f"{args.polygons} polygons (digest {items_digest(inputs['polygon'][0])}), seed {args.seed}"
+    )
+
+    with running_server(url, RESULTS_DIR / f"eligibility-{stamp}-server.log") as server:
+        print(
+            f"service at {server.url}; warm-up {args.warmup_clicks} clicks / "
+            f"{args.warmup_polygons} polygons before each run"
+        )
+        runs = asyncio.run(check_runs(server, url, inputs, args.concurrency, args.on))
+
+    summaries = [run.summary() for run in runs]
+    result: dict[str, Any] = {
+        "benchmark": "eligibility",
+        "started_utc": started.isoformat(),
+        "finished_utc": datetime.now(UTC).isoformat(),
+        "command": " ".join(
+            [
+                Path(sys.executable).name,
+                "-m",
+                "bench.eligibility",
+                *(argv if argv is not None else sys.argv[1:]),
+            ]
+        ),
+        "machine": machine_facts(),
+        "database": {"name": BENCH_DB, **facts, "prepared": prepared},
+        "settings": {
+            "source": str(source),
+            "on": args.on.isoformat(),
+            "one_programme": ONE_PROGRAMME,
+            "open_programmes": programmes,
+            "clicks": args.clicks,
+            "clicks_digest": items_digest(inputs["click"][0]),
+            "polygons": args.polygons,
+            "polygons_digest": items_digest(inputs["polygon"][0]),
+            "polygon_vertices": POLYGON_VERTICES,
+            "polygon_area_km2": spread([p.area_km2 for p in timed_polygons]),
+            "warmup_clicks": args.warmup_clicks,
+            "warmup_polygons": args.warmup_polygons,
+            "seed": args.seed,
+            "concurrency": args.concurrency,
+        },
+        "polygon_iod2025_lsoas": polygon_lsoa_counts(runs),
+        "checks": summaries,
+        "http_sql_mismatches": mismatches(runs),
+        "targets": targets(summaries),
+    }
+    out = RESULTS_DIR / f"eligibility-{stamp}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+    print()
+    print(report(result))
+    print()
+    print(
+        f"polygons: {result['settings']['polygon_area_km2']} km², "
+        f"IoD2025 LSOAs touched {result['polygon_iod2025_lsoas']}"
+    )
+    print(f"HTTP and raw SQL assessed different LSOAs for {result['http_sql_mismatches']} checks")
+    print(f"results written to {out}")
+    return 0 if all(t["result"] == "PASS" for t in result["targets"]) else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; the server subprocess was stopped", file=sys.stderr)
+        sys.exit(130)

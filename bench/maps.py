@@ -1,0 +1,288 @@
+"""Map pages benchmark (issue 8): each map page's first meaningful render in Chromium.
+
+Run with ``.venv/bin/python -m bench.maps``. It serves all of England from ``platoons_bench``
+(loaded by ``python -m bench.foundation``; reused, never reloaded here) through
+``platoons serve``, and opens each map page (``/maps/deprivation``, ``/maps/eligibility``) in
+headless Debian chromium through Playwright, at 1280 x 800 CSS pixels. From the browser's
+navigation start it reads:
+
+* ``html_ms``: the page's HTML received (Navigation Timing ``responseEnd``);
+* ``first_features_ms``: the first vector tile with features drawn on its canvas (the
+  ``platoons:first-features`` performance mark set by ``app/static/maps/platoons-maps.js``):
+  the first meaningful render;
+* ``settled_ms``: every tile in view of every layer on the map drawn (the layers' ``load``).
+
+*Cold* runs restart the server before each page load (empty tile and extent caches: every tile
+is rendered by PostGIS); *warm* runs load the page again on that server. Every run uses a new
+browser context, so the browser's HTTP cache is always empty. Results are printed as markdown
+and written to ``bench/results/maps-<UTC timestamp>.json``; exit status 1 if a median first
+render exceeds the 2 s target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from playwright.sync_api import Browser, sync_playwright
+
+from bench.foundation import (
+    BENCH_DB,
+    RESULTS_DIR,
+    database_urls,
+    machine_facts,
+    markdown_table,
+    running_server,
+    verdict,
+)
+
+PAGES = ("/maps/deprivation", "/maps/eligibility")
+TARGET_FIRST_RENDER_MS = 2000.0
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+PAGE_TIMEOUT_MS = 60_000
+
+FIRST_FEATURES = "() => window.PlatoonsMaps && window.PlatoonsMaps.firstFeaturesAt !== null"
+SETTLED = """() => {
+  const layers = Object.values(window.PlatoonsMaps.layers).filter((l) => l._map);
+  return layers.length > 0 && layers.every((l) => l.loadedAt !== undefined && !l.isLoading());
+}"""
+TIMINGS = """() => {
+  const maps = window.PlatoonsMaps;
+  const nav = performance.getEntriesByType('navigation')[0];
+  const mark = performance.getEntriesByName('platoons:first-features')[0];
+  const layers = Object.values(maps.layers).filter((l) => l._map);
+  const tiles = performance.getEntriesByType('resource').filter((r) => r.name.includes('/tiles/'));
+  return {
+    html_ms: nav.responseEnd,
+    dom_content_loaded_ms: nav.domContentLoadedEventEnd,
+    first_features_ms: mark ? mark.startTime : null,
+    first_layer: maps.firstLayer,
+    settled_ms: Math.max(...layers.map((l) => l.loadedAt)),
+    zoom: maps.map.getZoom(),
+    layers_on_map: layers.map((l) => l.options.key),
+    tiles_drawn: layers.reduce((n, l) => n + l.tilesDrawn, 0),
+    features_drawn: layers.reduce((n, l) => n + l.featuresDrawn, 0),
+    tile_requests: tiles.length,
+    tile_bytes_transferred: tiles.reduce((n, r) => n + r.transferSize, 0),
+    tile_bytes_decoded: tiles.reduce((n, r) => n + r.decodedBodySize, 0),
+    tile_errors: layers.reduce((n, l) => n + l.tileErrors, 0),
+  };
+}"""
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.maps", description=__doc__)
+    parser.add_argument(
+        "--cold", type=int, default=3, help="cold loads per page, each on a restarted server"
+    )
+    parser.add_argument("--warm", type=int, default=5, help="warm loads per page (%(default)s)")
+    args = parser.parse_args(argv)
+    if args.cold < 1 or args.warm < 1:
+        parser.error("need --cold >= 1 and --warm >= 1")
+    return args
+
+
+def database_facts(url: str) -> dict[str, Any]:
+    """What the benchmark database holds; fail clearly if it is not a loaded England."""
+    try:
+        with psycopg.connect(url) as conn:
+            lsoas = dict(
+                conn.execute(
+                    "SELECT edition_code, count(*) FROM lsoa_deprivation GROUP BY 1"
+                ).fetchall()
+            )
+            programmes = [
+                row[0] for row in conn.execute("SELECT id FROM grant_programme ORDER BY id")
+            ]
+            server = conn.execute("SHOW server_version").fetchone()
+    except psycopg.Error as exc:
+        raise SystemExit(
+            f"{BENCH_DB} is not usable ({exc}); run `.venv/bin/python -m bench.foundation` first"
+        ) from None
+    if lsoas.get("IoD2025", 0) < 30_000:
+        raise SystemExit(f"{BENCH_DB} does not hold all of England ({lsoas}); run bench.foundation")
+    if not programmes:
+        raise SystemExit(
+            f"{BENCH_DB} has no grant programmes for the eligibility page: "
+            "PLATOONS_DATABASE_URL=... platoons programmes import data/programmes/examples.yaml"
+        )
+    return {
+        "lsoas": lsoas,
+        "programmes": programmes,
+        "postgresql": server[0] if server else None,
+    }
+
+
+def load_page(browser: Browser, url: str) -> dict[str, Any]:
+    """Open a page in a fresh context (empty cache) and return its timings."""
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        started = time.perf_counter()
+        page.goto(url, timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_function(FIRST_FEATURES, timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_function(SETTLED, timeout=PAGE_TIMEOUT_MS)
+        timings: dict[str, Any] = page.evaluate(TIMINGS)
+        timings["wall_ms"] = (time.perf_counter() - started) * 1000
+        timings["console_errors"] = errors
+        return timings
+    finally:
+        context.close()
+
+
+def summarise(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Median and maximum of each timing over runs."""
+    out: dict[str, Any] = {"runs": len(runs)}
+    for key in ("html_ms", "first_features_ms", "settled_ms"):
+        values = [float(r[key]) for r in runs]
+        out[key] = {"median": round(statistics.median(values), 1), "max": round(max(values), 1)}
+    first = runs[0]
+    for key in ("zoom", "layers_on_map", "tiles_drawn", "features_drawn", "tile_requests"):
+        out[key] = first[key]
+    out["tile_mib_decoded"] = round(first["tile_bytes_decoded"] / 2**20, 2)
+    out["console_errors"] = sorted({e for r in runs for e in r["console_errors"]})
+    out["tile_errors"] = sum(r["tile_errors"] for r in runs)
+    return out
+
+
+def measure(url: str, stamp: str, cold: int, warm: int) -> tuple[dict[str, Any], str]:
+    """Cold runs (a server restart before each) and warm runs, per page; and the browser."""
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {p: {"cold": [], "warm": []} for p in PAGES}
+    assert CHROMIUM.exists(), "Debian chromium is missing: run scripts/setup.sh"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        version = browser.version
+        try:
+            for path in PAGES:
+                for i in range(cold):
+                    slug = path.strip("/").replace("/", "-")
+                    log = RESULTS_DIR / f"maps-{stamp}-{slug}-{i + 1}-server.log"
+                    with running_server(url, log) as server:
+                        run = load_page(browser, server.url + path)
+                        runs[path]["cold"].append(run)
+                        print(f"{path} cold {i + 1}: first {run['first_features_ms']:.0f} ms")
+                        if i == cold - 1:
+                            for j in range(warm):
+                                run = load_page(browser, server.url + path)
+                                runs[path]["warm"].append(run)
+                                print(
+                                    f"{path} warm {j + 1}: first {run['first_features_ms']:.0f} ms"
+                                )
+        finally:
+            browser.close()
+    pages = {
+        path: {phase: summarise(r) for phase, r in phases.items()} | {"raw": phases}
+        for path, phases in runs.items()
+    }
+    return pages, version
+
+
+def targets(pages: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's target: first meaningful render <= 2 s (median, cold and warm)."""
+    checks = []
+    for path, phases in pages.items():
+        for phase in ("cold", "warm"):
+            median = phases[phase]["first_features_ms"]["median"]
+            checks.append(
+                {
+                    "target": f"{path} first render <= {TARGET_FIRST_RENDER_MS / 1000:.0f} s "
+                    f"({phase}, median)",
+                    "measured": f"{median:.0f} ms",
+                    "result": verdict(median <= TARGET_FIRST_RENDER_MS),
+                }
+            )
+    return checks
+
+
+def report(result: dict[str, Any]) -> str:
+    """The markdown tables of one result."""
+    rows = []
+    for path, phases in result["pages"].items():
+        for phase in ("cold", "warm"):
+            s = phases[phase]
+            rows.append(
+                [
+                    f"`{path}` {phase}",
+                    s["runs"],
+                    f"{s['html_ms']['median']:.0f}",
+                    f"{s['first_features_ms']['median']:.0f} / {s['first_features_ms']['max']:.0f}",
+                    f"{s['settled_ms']['median']:.0f} / {s['settled_ms']['max']:.0f}",
+                    s["zoom"],
+                    s["tile_requests"],
+                    f"{s['tile_mib_decoded']:.2f}",
+                    s["features_drawn"],
+                ]
+            )
+    table = markdown_table(
+        [
+            "page",
+            "runs",
+            "HTML ms (median)",
+            "first features ms (median / max)",
+            "all tiles drawn ms (median / max)",
+            "zoom",
+            "tiles",
+            "tile MiB",
+            "features drawn",
+        ],
+        rows,
+    )
+    checks = markdown_table(
+        ["target", "measured", "result"],
+        [[c["target"], c["measured"], c["result"]] for c in result["targets"]],
+    )
+    return f"{table}\n\n{checks}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; print and save the results; 1 if a target fails."""
+    args = parse_args(argv)
+    _, url = database_urls()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    facts = database_facts(url)
+    pages, version = measure(url, stamp, args.cold, args.warm)
+    result: dict[str, Any] = {
+        "benchmark": "maps",
+        "started": stamp,
+        "command": "python -m bench.maps " + " ".join(argv or sys.argv[1:]),
+        "machine": machine_facts(),
+        "browser": f"{CHROMIUM} {version} (Debian), headless",
+        "viewport": VIEWPORT,
+        "database": facts,
+        "pages": pages,
+    }
+    result["targets"] = targets(pages)
+    path = RESULTS_DIR / f"maps-{stamp}.json"
+    path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(report(result))
+    print(f"\nresults: {path}")
+    return 0 if all(c["result"] == "PASS" for c in result["targets"]) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,395 @@
+"""The map pages and the district export, over HTTP and the CLI: assets, layers, settings."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import mapbox_vector_tile
+import morecantile
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from app import maps
+from app.cli import cli
+from app.maps import DECILE_COLOURS, MapSettings
+from app.routers.maps import map_settings
+from app.settings import DatabaseSettings
+from geo.collections import IOD_DOMAINS
+from geo.models import EditionRef
+from tests.utils import sources
+
+PAGES = ["/maps/deprivation", "/maps/eligibility"]
+WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
+TRAFFORD = "E08000009"
+# Hosts folium's defaults would pull from; none may appear in a page.
+CDN_MARKERS = (
+    "cdn.jsdelivr.net",
+    "code.jquery.com",
+    "cdnjs.cloudflare.com",
+    "bootstrapcdn",
+    "fontawesome",
+    "openstreetmap",
+    "unpkg.com",
+)
+IOD2025 = sources.csv(sources.IOD2025).set_index("lsoa21_code")
+LOOKUP_2021 = sources.csv(sources.LOOKUP_2021).set_index("lsoa21_code")
+FILE_1 = sources.csv(sources.FILE_1).set_index("LSOA code (2011)")
+
+
+class AssetParser(HTMLParser):
+    """Collect what a page makes the browser fetch (scripts, stylesheets, icons, images)."""
+
+    FETCHING = {"script": "src", "link": "href", "img": "src", "iframe": "src", "source": "src"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetched: list[str] = []
+        self.inline_scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        url = dict(attrs).get(self.FETCHING.get(tag, ""))
+        if url:
+            self.fetched.append(url)
+        self._in_script = tag == "script" and url is None
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.inline_scripts.append(data)
+
+
+def parse(html: str) -> AssetParser:
+    parser = AssetParser()
+    parser.feed(html)
+    return parser
+
+
+def js_calls(html: str, call: str) -> list[Any]:
+    """The JSON argument after ``call`` (a regex ending where the JSON starts), per call."""
+    decoder = json.JSONDecoder()
+    # Only calls with a literal argument (the helper's own comments name the calls too).
+    return [decoder.raw_decode(html, m.end())[0] for m in re.finditer(call + r"(?=\{)", html)]
+
+
+def layers(html: str) -> dict[str, dict[str, Any]]:
+    return {options["key"]: options for options in js_calls(html, r"L\.platoons\.vectorTiles\(")}
+
+
+def tile_path(template: str, lon: float, lat: float, zoom: int) -> str:
+    tile = WEB_MERCATOR.tile(lon, lat, zoom)
+    return (
+        template.replace("{z}", str(zoom)).replace("{y}", str(tile.y)).replace("{x}", str(tile.x))
+    )
+
+
+@pytest.fixture
+def configured_client(client: TestClient) -> Iterator[TestClient]:
+    """The app with a basemap configured (as PLATOONS_BASEMAP_URL would)."""
+    settings = MapSettings(
+        basemap_url="https://{s}.tiles.example.org/{z}/{x}/{y}.png",
+        basemap_attribution="© Example Tiles",
+    )
+    client.app.dependency_overrides[map_settings] = lambda: settings  # type: ignore[attr-defined]
+    try:
+        yield client
+    finally:
+        client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_fetch_only_what_the_service_serves(
+    client: TestClient, example_programmes: list[str], path: str
+) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert not [marker for marker in CDN_MARKERS if marker in html]
+    fetched = parse(html).fetched
+    assert "/static/leaflet/leaflet.js" in fetched
+    assert "/static/leaflet/leaflet.css" in fetched
+    for url in fetched:
+        if url.startswith("data:"):
+            continue
+        assert url.startswith("/") and not url.startswith("//"), url
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "connect-src 'self'" in csp
+    assert "img-src 'self' data:;" in csp  # no basemap host unless configured
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_embed_no_features_and_credit_the_data(
+    client: TestClient, example_programmes: list[str], path: str
+) -> None:
+    html = client.get(path).text
+    assert "FeatureCollection" not in html
+    assert len(html) < 60_000  # options and legends only: the features come from tiles
+    assert "L.tileLayer" not in html  # no basemap unless configured
+    for options in layers(html).values():
+        assert "Open Government Licence v3.0</a>" in options["attribution"]
+        assert "Crown copyright" in options["attribution"]
+
+
+def test_leaflet_is_the_packaged_version_with_its_licence_noted(client: TestClient) -> None:
+    script = client.get("/static/leaflet/leaflet.js")
+    assert script.headers["content-type"].startswith(("application/javascript", "text/javascript"))
+    assert "Leaflet 1.9.3" in script.text[:300]
+    notes = Path("app/static/LICENSES.md").read_text(encoding="utf-8")
+    assert "BSD 2-Clause" in notes and "xstatic-leaflet" in notes
+
+
+def test_deprivation_layers_are_both_editions_and_the_district_summary(
+    client: TestClient, settings: DatabaseSettings
+) -> None:
+    html = client.get("/maps/deprivation").text
+    found = layers(html)
+    assert set(found) == {"lsoa-iod2025", "lsoa-iod2019", "lad-iod2025", "lad-iod2025:outlines"}
+    assert not found["lad-iod2025:outlines"]["style"].get("fill", True)
+    assert [o["overlay"] for o in found.values()].count(True) == 1
+    # A Trafford LSOA in the page's own tile URL, decoded: the decile the source file gives.
+    code = "E01006112"
+    lon, lat = sources.points_on_surface(sources.LSOA21_BOUNDARIES, "lsoa21_code")[code]
+    options = found["lsoa-iod2025"]
+    assert options["url"] == "/collections/lsoa-iod2025/tiles/WebMercatorQuad/{z}/{y}/{x}"
+    assert options["style"]["categories"] == {str(d): c for d, c in enumerate(DECILE_COLOURS, 1)}
+    tile = client.get(tile_path(options["url"], lon, lat, 13))
+    assert tile.status_code == 200
+    features = mapbox_vector_tile.decode(tile.content)["lsoa-iod2025"]["features"]
+    by_code = {f["properties"]["code"]: f["properties"] for f in features}
+    assert by_code[code]["imd_decile"] == IOD2025.loc[code, "IMD_decile"]
+    # The legend lists the ten decile colours, most deprived first.
+    legend = options["legend"]
+    assert [item["colour"] for item in legend["items"]] == list(DECILE_COLOURS)
+    assert legend["items"][0]["label"].startswith("1 – most deprived")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_layer_bounds_never_ask_for_a_tile_the_service_refuses(
+    client: TestClient, example_programmes: list[str], path: str
+) -> None:
+    """Leaflet requests no tile outside a layer's bounds; every tile at their corners exists."""
+    for options in layers(client.get(path).text).values():
+        (south, west), (north, east) = options["bounds"]
+        extent = client.get(
+            f"/collections/{options['layerName']}/tiles/WebMercatorQuad/tilejson.json"
+        ).json()["bounds"]
+        assert extent[0] < west < east < extent[2] and extent[1] < south < north < extent[3]
+        for zoom in (options["minZoom"], options["dataMaxZoom"]):
+            for lon, lat in ((west, south), (west, north), (east, south), (east, north)):
+                url = tile_path(options["url"], lon, lat, zoom)
+                assert client.get(url).status_code == 200, url
+
+
+def test_eligibility_page_has_a_layer_per_programme_filtered_by_id(
+    client: TestClient, example_programmes: list[str]
+) -> None:
+    html = client.get("/maps/eligibility").text
+    found = layers(html)
+    programmes = {p["id"]: p for p in client.get("/programmes").json()}
+    eligibility = {k: v for k, v in found.items() if v["layerName"] == "grant-eligibility"}
+    assert set(eligibility) == {f"grant-eligibility:{pid}" for pid in programmes}
+    assert set(example_programmes) <= set(programmes)
+    shown = [k for k, v in eligibility.items() if not v["overlay"]]
+    assert len(shown) == len(eligibility)  # base layers: one programme at a time
+    # The 10%-most-deprived example: a decile-1 LSOA qualifies in its tile, a decile-10 does not.
+    options = eligibility["grant-eligibility:example-most-deprived-10pct"]
+    assert options["url"].endswith("?programme_id=example-most-deprived-10pct")
+    assert options["edition"] == programmes["example-most-deprived-10pct"]["edition_code"]
+    points = sources.points_on_surface(sources.LSOA21_BOUNDARIES, "lsoa21_code")
+    for decile, qualifies in ((1, True), (10, False)):
+        code = str(IOD2025[IOD2025["IMD_decile"] == decile].index.sort_values()[0])
+        tile = client.get(tile_path(options["url"], *points[code], 13))
+        features = mapbox_vector_tile.decode(tile.content)["grant-eligibility"]["features"]
+        verdict = {f["properties"]["code"]: f["properties"]["qualifies"] for f in features}
+        assert verdict[code] is qualifies
+    (setup,) = js_calls(html, r"L\.platoons\.setup\(\w+, ")
+    assert setup["click"] == "eligibility" and setup["eligibilityUrl"] == "/eligibility"
+
+
+def test_page_names_are_escaped_for_the_layer_control(client: TestClient) -> None:
+    from app.maps import VectorTileLayer
+    from geo.collections import get_collection
+
+    collection = get_collection("lsoa-iod2025")
+    assert collection is not None
+    layer = VectorTileLayer(
+        collection, "<img src=x onerror=alert(1)>", extent=(-3, 51, -2, 52), style={}
+    )
+    assert layer.layer_name == "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def test_a_configured_basemap_is_added_and_allowed(configured_client: TestClient) -> None:
+    response = configured_client.get("/maps/deprivation")
+    html = response.text
+    assert "https://{s}.tiles.example.org/{z}/{x}/{y}.png" in html
+    assert "\\u00a9 Example Tiles" in html  # the credit, JSON-escaped in the script
+    assert (
+        "img-src 'self' data: https://*.tiles.example.org"
+        in (response.headers["content-security-policy"])
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"basemap_url": "https://tiles.example.org/{z}/{x}/{y}.png"}, "ATTRIBUTION"),
+        (
+            {"basemap_url": "https://tiles.example.org/{z}/{x}.png", "basemap_attribution": "x"},
+            "{y}",
+        ),
+    ],
+)
+def test_basemap_settings_are_checked(values: dict[str, str], message: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        MapSettings(**values)
+
+
+def test_basemap_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLATOONS_BASEMAP_URL", "https://t.example/{z}/{x}/{y}.png")
+    monkeypatch.setenv("PLATOONS_BASEMAP_ATTRIBUTION", "© T")
+    assert MapSettings().basemap_url == "https://t.example/{z}/{x}/{y}.png"
+    monkeypatch.delenv("PLATOONS_BASEMAP_URL")
+    assert MapSettings().basemap_url is None
+
+
+# --- platoons export-map ---------------------------------------------------------------------
+
+
+def export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: DatabaseSettings, *args: str
+) -> tuple[int, str, Path]:
+    monkeypatch.setenv("PLATOONS_DATABASE_URL", settings.dsn)
+    out = tmp_path / "map.html"
+    result = CliRunner().invoke(cli, ["export-map", *args, "--out", str(out)])
+    return result.exit_code, result.output, out
+
+
+def embedded_features(html: str) -> list[dict[str, Any]]:
+    (data,) = js_calls(html, r"L\.platoons\.featureLayer\(\s*")
+    return list(data["features"])
+
+
+@pytest.mark.parametrize(
+    ("edition", "expected"),
+    [
+        (
+            None,
+            {
+                str(code): int(IOD2025.loc[code, "IMD_decile"])
+                for code in LOOKUP_2021[LOOKUP_2021["ltla24_code"] == TRAFFORD].index
+            },
+        ),
+        (
+            "IoD2019",
+            {
+                str(code): int(row["Index of Multiple Deprivation (IMD) Decile"])
+                for code, row in FILE_1[
+                    FILE_1["Local Authority District code (2019)"] == TRAFFORD
+                ].iterrows()
+            },
+        ),
+    ],
+)
+def test_export_map_is_one_self_contained_district(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: DatabaseSettings,
+    edition: str | None,
+    expected: dict[str, int],
+) -> None:
+    args = ["--lad", TRAFFORD] + (["--edition", edition] if edition else [])
+    code, output, out = export(tmp_path, monkeypatch, settings, *args)
+    assert code == 0, output
+    html = out.read_text(encoding="utf-8")
+    page = parse(html)
+    assert page.fetched == ["data:,"]  # only the empty icon: scripts and styles are inline
+    # Stylesheet images are data: URIs (url(#default#VML) is an old-IE fragment, never fetched).
+    assert not re.search(r"url\((?!data:|#default#VML\))", html)
+    assert not [marker for marker in CDN_MARKERS if marker in html]
+    assert any("Leaflet 1.9.3" in script for script in page.inline_scripts)
+    assert any("L.platoons" in script for script in page.inline_scripts)
+    features = embedded_features(html)
+    deciles = {f["properties"]["code"]: f["properties"]["imd_decile"] for f in features}
+    assert deciles == expected
+    first = features[0]["properties"]
+    domain_deciles = {f"{d}_decile" for d, _ in IOD_DOMAINS} & set(first)
+    assert len(domain_deciles) >= 8
+    assert "Trafford" in output and f"{len(expected)} LSOAs" in output
+    assert "Open Government Licence v3.0\\u003c/a\\u003e" in html  # the linked credit, in JSON
+
+
+@pytest.mark.parametrize(
+    ("lad", "message"),
+    [
+        ("E08000099", "is not a loaded local authority district"),
+        ("E01006112", "is an LSOA code"),
+        ("nonsense", "is not a GSS code"),
+    ],
+)
+def test_export_map_refuses_what_is_not_a_loaded_district(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: DatabaseSettings,
+    lad: str,
+    message: str,
+) -> None:
+    code, output, out = export(tmp_path, monkeypatch, settings, "--lad", lad)
+    assert code == 1
+    assert message in " ".join(output.split())
+    assert not out.exists()
+
+
+def test_export_map_refuses_an_unloaded_edition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: DatabaseSettings
+) -> None:
+    code, output, _ = export(
+        tmp_path, monkeypatch, settings, "--lad", TRAFFORD, "--edition", "IoD2010"
+    )
+    assert code == 1
+    assert "'IoD2010' is not loaded" in output
+
+
+def test_eligibility_map_without_programmes_still_draws_districts() -> None:
+    extents = {"grant-eligibility": None, "lad-iod2025": [-3.1, 51.3, -0.7, 53.9]}
+    html = maps.render_page(
+        maps.eligibility_map([], date(2026, 11, 25), "IoD2025", extents, MapSettings())
+    )
+    assert set(layers(html)) == {"lad-iod2025:outlines"}
+    (setup,) = js_calls(html, r"L\.platoons\.setup\(\w+, ")
+    assert setup["legend"]["title"] == "No grant programme has eligibility data yet"
+
+
+def test_pages_under_a_path_prefix_keep_every_url_under_it() -> None:
+    edition = EditionRef(
+        code="IoD2025",
+        title="English Indices of Deprivation 2025",
+        country="England",
+        published="2025-10",
+        lsoa_vintage=2021,
+        lad_vintage=2024,
+        national_lsoa_count=33755,
+        is_current=True,
+    )
+    extent = [-3.1, 51.3, -0.7, 53.9]
+    extents = {c.id: extent for c in maps.deprivation_collections([edition])}
+    html = maps.render_page(
+        maps.deprivation_map([edition], extents, MapSettings(), base_path="/platoons")
+    )
+    fetched = [u for u in parse(html).fetched if not u.startswith("data:")]
+    assert fetched and all(u.startswith("/platoons/static/") for u in fetched)
+    assert all(o["url"].startswith("/platoons/collections/") for o in layers(html).values())
+    (setup,) = js_calls(html, r"L\.platoons\.setup\(\w+, ")
+    assert setup["lookupUrl"] == "/platoons/lookup"

@@ -1,0 +1,239 @@
+"""The security suite's cast: a programme, a key for every role and scope, and a revoked key.
+
+Private fields are seeded with unique markers (``MARKER`` + a tag), so that a scan can look
+for them in every public answer, error body and log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.security import JsonFormatter, RequestIdFilter
+from app.settings import DatabaseSettings
+from geo import access, grants
+from tests.utils import factories, sources
+
+TRAFFORD, BLACKPOOL = "E08000009", "E06000009"
+_LOOKUP = sources.csv(sources.LOOKUP_2021).set_index("lsoa21_code")
+_IMD = sources.csv(sources.IOD2025).set_index("lsoa21_code")["IMD_decile"]
+# A Trafford LSOA in the most deprived decile: eligible for the cast's programme.
+AREA = min(c for c in _LOOKUP.index[_LOOKUP["ltla24_code"] == TRAFFORD] if _IMD[c] == 1)
+MARKER = "PLTSECRET"  # every seeded private value starts with it, so one search finds all
+
+# The tables a request could write; "nothing was written" means none of them changed.
+WATCHED_TABLES = (
+    "grant_programme",
+    "grant_application",
+    "match_pledge",
+    "api_key",
+    "audit_log",
+    "programme_lsoa_eligibility",
+    "asset",
+    "asset_event",
+    "asset_serving",
+    "data_version",
+)
+
+
+def marker(tag: str) -> str:
+    """A unique private value that a scan can find."""
+    return f"{MARKER}-{tag}-{uuid.uuid4().hex[:10]}"
+
+
+@dataclass
+class Cast:
+    """The programme and the callers of the security tests (and the markers seeded)."""
+
+    programme: grants.Programme
+    keys: dict[str, factories.Key]
+    revoked: factories.Key
+    markers: set[str] = field(default_factory=set)
+
+    def headers(self, who: str) -> dict[str, str]:
+        """Request headers presenting ``who``'s key (none for ``anonymous``)."""
+        if who == "anonymous":
+            return {}
+        if who == "revoked":
+            return self.revoked.headers
+        return self.keys[who].headers
+
+
+CALLERS = ("anonymous", "revoked", "owner", "other_group", "officer", "other_officer", "admin")
+
+
+@pytest.fixture(scope="session")
+def cast(settings: DatabaseSettings) -> Iterator[Cast]:
+    made = factories.Made()
+
+    async def setup(aconn: psycopg.AsyncConnection) -> Cast:
+        programme = await made.programme(
+            aconn,
+            name="Security test grants",
+            budget=Decimal("5000000"),
+            award_max=Decimal("20000"),
+            rule={"kind": "index", "domain": "imd", "decile_at_most": 10},
+        )
+        keys = {
+            "owner": await made.key(aconn, "group_manager"),
+            "other_group": await made.key(aconn, "group_manager"),
+            "officer": await made.key(aconn, "officer", [TRAFFORD]),
+            "other_officer": await made.key(aconn, "officer", [BLACKPOOL]),
+            "admin": await made.key(aconn, "admin"),
+        }
+        revoked = await made.key(aconn, "admin")
+        assert await access.revoke_key(aconn, revoked.id)
+        return Cast(programme=programme, keys=keys, revoked=revoked)
+
+    found = factories.run(settings.dsn, setup)
+    # Key secrets are private; so are their stored hashes (a hash is a password equivalent
+    # for anyone who can query by it).
+    for key in (*found.keys.values(), found.revoked):
+        found.markers.add(key.secret)
+        found.markers.add(access.hash_secret(key.secret))
+    yield found
+    with psycopg.connect(settings.dsn, autocommit=True) as conn:
+        made.drop(conn)
+
+
+def draft(cast: Cast, amount: str = "3000.00", **overrides: Any) -> dict[str, Any]:
+    """An application body for the cast's programme and area."""
+    return factories.draft(cast.programme.id, {"code": AREA}, amount, **overrides)
+
+
+def etag_version(response: httpx.Response) -> int:
+    """The version an application's ETag names (W/ when compressed)."""
+    return int(response.headers["etag"].removeprefix("W/").strip('"'))
+
+
+def application_in(
+    client: TestClient, cast: Cast, state: str, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An application of the owner's taken to ``state`` over HTTP."""
+    created = client.post("/applications", json=body or draft(cast), headers=cast.headers("owner"))
+    assert created.status_code == 201, created.text
+    application: dict[str, Any] = created.json()
+    steps = {
+        "draft": (),
+        "submitted": ("submit",),
+        "approved": ("submit", "approve"),
+        "rejected": ("submit", "reject"),
+        "paid": ("submit", "approve", "pay"),
+    }[state]
+    for step in steps:
+        who = "owner" if step == "submit" else "officer"
+        payload = {"reason": f"{marker('reason')} not in the aims"} if step == "reject" else None
+        response = client.post(
+            f"/applications/{application['id']}/{step}", json=payload, headers=cast.headers(who)
+        )
+        assert response.status_code == 200, response.text
+        application = response.json()
+    assert application["status"] == state
+    return application
+
+
+def db_fingerprint(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
+    """Row count and a content digest of every watched table that exists."""
+    state: dict[str, tuple[int, str]] = {}
+    for table in WATCHED_TABLES:
+        exists = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+        if exists is None or exists[0] is None:
+            continue
+        row = conn.execute(
+            psycopg.sql.SQL(
+                "SELECT count(*), md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)),"
+                " '')) FROM {} t"
+            ).format(psycopg.sql.Identifier(table))
+        ).fetchone()
+        assert row is not None
+        state[table] = (int(row[0]), str(row[1]))
+    return state
+
+
+# ---------------------------------------------------------------------------------------------
+# A real server whose logs are kept
+
+
+class KeptLogs(logging.Handler):
+    """Keep every record as the service's JSON line (message, fields, traceback)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(JsonFormatter())
+        self.addFilter(RequestIdFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@dataclass
+class Served:
+    """A uvicorn server of the app, on loopback, with its logs."""
+
+    url: str
+    logs: KeptLogs
+
+
+@pytest.fixture(scope="session")
+def logged_server(settings: DatabaseSettings) -> Iterator[Served]:
+    """Serve the app with uvicorn (access log on) and keep every log record it writes."""
+    kept = KeptLogs()
+    loggers = [logging.getLogger(n) for n in ("uvicorn", "uvicorn.error", "uvicorn.access")]
+    loggers.append(logging.getLogger("platoons"))
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(kept)
+        lg.setLevel(logging.DEBUG if lg.name == "platoons" else logging.INFO)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings),
+        log_config=None,  # leave logging alone: the handler above keeps what is written
+        log_level="info",
+        access_log=True,
+        lifespan="on",
+        http="h11",
+        ws="none",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="logged-server", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield Served(f"http://127.0.0.1:{port}", kept)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        sock.close()
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.removeHandler(kept)
+            lg.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def lenient(settings: DatabaseSettings) -> Iterator[TestClient]:
+    """A client that sees an unhandled error as the 500 a real client gets (not a raise)."""
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client

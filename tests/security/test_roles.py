@@ -1,0 +1,244 @@
+"""Every write route, enumerated from the application, against every kind of caller.
+
+Each route is tried with no credentials, a revoked key, each role, and an officer of another
+district. A refusal must be the designed 401/403/404 problem and must leave every table a
+request could write (the audit log included) exactly as it was. A write route that is not in
+``POLICY`` fails the suite until someone decides who may call it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import DatabaseSettings
+from tests.security.conftest import (
+    CALLERS,
+    Cast,
+    application_in,
+    db_fingerprint,
+    draft,
+)
+from tests.utils import factories
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PROBLEM = "application/problem+json"
+
+
+def write_routes() -> list[str]:
+    """``METHOD /path`` of every route that takes a write method, from the app itself.
+
+    Walked through included routers (FastAPI includes them lazily), mounts included.
+    """
+    app = create_app(DatabaseSettings())
+    return sorted(
+        f"{method} {context.path}"
+        for context in iter_route_contexts(app.routes)
+        for method in (context.methods or set()) & WRITE_METHODS
+    )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One request to make."""
+
+    method: str
+    url: str
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+# Callers in CALLERS order: anonymous, revoked, owner (a group manager, who created the
+# application), other_group, officer (of the application's district), other_officer, admin.
+APPLICANT_STEP = (401, 401, 200, 404, 403, 404, 403)
+OFFICER_STEP = (401, 401, 403, 403, 200, 404, 200)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who gets what from one write route (one status per caller), and how to call it."""
+
+    statuses: tuple[int, ...]
+    prepare: Callable[[TestClient, Cast, str], Attempt]
+    writes: bool = True  # False for a read that takes a body (POST /eligibility)
+
+
+def _programme(client: TestClient, cast: Cast, who: str) -> Attempt:
+    spec = factories.programme_spec(id=f"test-sec-{uuid.uuid4().hex[:10]}")
+    return Attempt("PUT", f"/programmes/{spec.id}", spec.model_dump(mode="json"))
+
+
+def _eligibility(client: TestClient, cast: Cast, who: str) -> Attempt:
+    square = [[-2.27, 53.455], [-2.25, 53.455], [-2.25, 53.47], [-2.27, 53.455]]
+    return Attempt(
+        "POST",
+        "/eligibility",
+        {"geometry": {"type": "Polygon", "coordinates": [square]}, "programme": cast.programme.id},
+    )
+
+
+def _create(client: TestClient, cast: Cast, who: str) -> Attempt:
+    return Attempt("POST", "/applications", draft(cast))
+
+
+def _edit(client: TestClient, cast: Cast, who: str) -> Attempt:
+    application = application_in(client, cast, "draft")
+    return Attempt(
+        "PATCH",
+        f"/applications/{application['id']}",
+        {"title": "Changed by someone"},
+        {"If-Match": f'"{application["version"]}"'},
+    )
+
+
+def _step(state: str, name: str) -> Callable[[TestClient, Cast, str], Attempt]:
+    def prepare(client: TestClient, cast: Cast, who: str) -> Attempt:
+        application = application_in(client, cast, state)
+        body = {"reason": "outside the programme's aims"} if name == "reject" else None
+        return Attempt("POST", f"/applications/{application['id']}/{name}", body)
+
+    return prepare
+
+
+def _new_asset(client: TestClient, cast: Cast, who: str) -> Attempt:
+    return Attempt("POST", "/assets", factories.asset_body())
+
+
+def _asset(client: TestClient, cast: Cast, nominated: bool) -> int:
+    created = client.post("/assets", json=factories.asset_body(), headers=cast.headers("officer"))
+    assert created.status_code == 201, created.text
+    asset_id = int(created.json()["id"])
+    if nominated:
+        response = client.post(
+            f"/assets/{asset_id}/nominate",
+            json=factories.nomination(),
+            headers=cast.headers("owner"),
+        )
+        assert response.status_code == 200, response.text
+    return asset_id
+
+
+def _nominate(client: TestClient, cast: Cast, who: str) -> Attempt:
+    asset_id = _asset(client, cast, nominated=False)
+    # A group manager nominates as its own group; officers record a named group's nomination.
+    group = None if who in ("owner", "other_group") else "Stretford Parish Council"
+    return Attempt("POST", f"/assets/{asset_id}/nominate", factories.nomination(group))
+
+
+def _list(client: TestClient, cast: Cast, who: str) -> Attempt:
+    return Attempt("POST", f"/assets/{_asset(client, cast, nominated=True)}/list")
+
+
+# Who may call each write route, as designed (geo/access.py, geo/applications.py,
+# geo/assets.py). Programmes are national, so an officer of any district may save one.
+POLICY: dict[str, list[Rule]] = {
+    "POST /eligibility": [Rule((200,) * 7, _eligibility, writes=False)],
+    "PUT /programmes/{programmeId}": [Rule((401, 401, 403, 403, 200, 200, 200), _programme)],
+    "POST /applications": [Rule((401, 401, 201, 201, 201, 201, 201), _create)],
+    "PATCH /applications/{applicationId}": [Rule(APPLICANT_STEP, _edit)],
+    "POST /applications/{applicationId}/submit": [Rule(APPLICANT_STEP, _step("draft", "submit"))],
+    "POST /applications/{applicationId}/approve": [
+        Rule(OFFICER_STEP, _step("submitted", "approve"))
+    ],
+    "POST /applications/{applicationId}/reject": [Rule(OFFICER_STEP, _step("submitted", "reject"))],
+    "POST /applications/{applicationId}/pay": [Rule(OFFICER_STEP, _step("approved", "pay"))],
+    # Assets are recorded in Trafford: officers act only in their districts.
+    "POST /assets": [Rule((401, 401, 201, 201, 201, 403, 201), _new_asset)],
+    "POST /assets/{assetId}/{step}": [
+        Rule((401, 401, 200, 200, 200, 403, 200), _nominate),  # a group's step
+        Rule((401, 401, 403, 403, 200, 403, 200), _list),  # an officer's step
+    ],
+}
+ROUTES = write_routes()
+
+
+def test_every_write_route_has_a_designed_policy() -> None:
+    unclassified = sorted(set(ROUTES) - set(POLICY))
+    assert not unclassified, f"decide who may call {unclassified} and add them to POLICY"
+    assert sorted(set(POLICY) - set(ROUTES)) == [], "POLICY names routes the app no longer has"
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_each_caller_gets_the_designed_answer_and_refusals_write_nothing(
+    client: TestClient, cast: Cast, conn: psycopg.Connection, route: str
+) -> None:
+    rules = POLICY.get(route)
+    # An unclassified route still must refuse the anonymous and revoked callers.
+    rules = rules or [Rule((401, 401), lambda c, k, w: _unclassified(route))]
+    made_programmes: list[str] = []
+    failures: list[str] = []
+    try:
+        for rule in rules:
+            for who, expected in zip(CALLERS, rule.statuses, strict=False):
+                attempt = rule.prepare(client, cast, who)
+                if attempt.method == "PUT" and attempt.url.startswith("/programmes/"):
+                    made_programmes.append(attempt.url.rsplit("/", 1)[1])
+                before = db_fingerprint(conn)
+                response = client.request(
+                    attempt.method,
+                    attempt.url,
+                    json=attempt.body,
+                    headers={**attempt.headers, **cast.headers(who)},
+                )
+                after = db_fingerprint(conn)
+                where = f"{route} as {who}"
+                if response.status_code != expected:
+                    failures.append(f"{where}: {response.status_code}, not {expected}")
+                    continue
+                if expected >= 400:
+                    assert response.headers["content-type"] == PROBLEM, where
+                    assert response.json()["status"] == expected, where
+                    if expected == 401:
+                        assert response.headers["www-authenticate"].startswith("Bearer"), where
+                    changed = [t for t in after if after[t] != before.get(t)]
+                    if changed:
+                        failures.append(f"{where}: refused with {expected} but wrote {changed}")
+                elif rule.writes and after == before:
+                    failures.append(f"{where}: answered {expected} but wrote nothing")
+                elif not rule.writes and after != before:
+                    failures.append(f"{where}: a read that wrote something")
+    finally:
+        if made_programmes:
+            conn.execute(
+                "DELETE FROM programme_lsoa_eligibility WHERE programme_id = ANY(%s)",
+                (made_programmes,),
+            )
+            conn.execute("DELETE FROM grant_programme WHERE id = ANY(%s)", (made_programmes,))
+    assert not failures, "\n".join(failures)
+
+
+def _unclassified(route: str) -> Attempt:
+    method, path = route.split(" ", 1)
+    url = path.replace("{", "").replace("}", "")  # placeholders as literal segments
+    return Attempt(method, url.replace("Id", "1"), {})
+
+
+def test_an_application_is_invisible_to_those_who_may_not_act_on_it(
+    client: TestClient, cast: Cast
+) -> None:
+    application = application_in(client, cast, "submitted")
+    url = f"/applications/{application['id']}"
+    statuses = {who: client.get(url, headers=cast.headers(who)).status_code for who in CALLERS}
+    assert statuses == {
+        "anonymous": 404,  # the public learns nothing, not even that it exists
+        "revoked": 401,
+        "owner": 200,
+        "other_group": 404,
+        "officer": 200,
+        "other_officer": 404,
+        "admin": 200,
+    }
+    missing = client.get("/applications/999999999", headers=cast.headers("other_group"))
+    hidden = client.get(url, headers=cast.headers("other_group"))
+    # A hidden application and one that does not exist are told apart by nothing but the id.
+    assert hidden.json()["detail"].replace(str(application["id"]), "N") == missing.json()[
+        "detail"
+    ].replace("999999999", "N")
