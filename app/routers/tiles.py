@@ -16,7 +16,7 @@ from app.caching import (
     negotiate_encoding,
     tile_etag,
 )
-from app.db import DbDep, connection
+from app.db import connection
 from geo import tiles
 from geo.collections import Collection
 
@@ -56,6 +56,16 @@ async def _extent(request: Request, collection: Collection, version: int) -> lis
     return await collection_extent(request, collection, version, lambda: lend_connection(request))
 
 
+async def _tileset_inputs(
+    request: Request, collection_id: str, tile_matrix_set_id: str
+) -> tuple[Collection, tiles.TilingScheme, str, list[float] | None]:
+    """What a tileset document is built from: collection, scheme, base URL and extent."""
+    collection = tiles.find_collection(collection_id)
+    scheme = tiles.find_tiling_scheme(tile_matrix_set_id)
+    bounds = await _extent(request, collection, await _data_version(request))
+    return collection, scheme, _base_url(request), bounds
+
+
 def _base_url(request: Request) -> str:
     """Return the service's absolute base URL as the client reached it."""
     return str(request.base_url).rstrip("/")
@@ -93,16 +103,10 @@ async def collection_tilesets(request: Request, collectionId: CollectionId) -> d
     responses=NOT_FOUND,
 )
 async def collection_tileset(
-    request: Request,
-    conn: DbDep,
-    collectionId: CollectionId,
-    tileMatrixSetId: TileMatrixSetId,
+    request: Request, collectionId: CollectionId, tileMatrixSetId: TileMatrixSetId
 ) -> dict[str, Any]:
     """Return the tileset's metadata: tile URL template, layer and fields, limits, extent."""
-    collection = tiles.find_collection(collectionId)
-    scheme = tiles.find_tiling_scheme(tileMatrixSetId)
-    bounds = await _extent(request, collection, await _data_version(request))
-    return tiles.tileset(collection, scheme, _base_url(request), bounds)
+    return tiles.tileset(*await _tileset_inputs(request, collectionId, tileMatrixSetId))
 
 
 @router.get(
@@ -111,16 +115,10 @@ async def collection_tileset(
     responses=NOT_FOUND,
 )
 async def collection_tilejson(
-    request: Request,
-    conn: DbDep,
-    collectionId: CollectionId,
-    tileMatrixSetId: TileMatrixSetId,
+    request: Request, collectionId: CollectionId, tileMatrixSetId: TileMatrixSetId
 ) -> dict[str, Any]:
     """Return the tileset as TileJSON 3.0.0, for MapLibre, Leaflet and QGIS."""
-    collection = tiles.find_collection(collectionId)
-    scheme = tiles.find_tiling_scheme(tileMatrixSetId)
-    bounds = await _extent(request, collection, await _data_version(request))
-    return tiles.tilejson(collection, scheme, _base_url(request), bounds)
+    return tiles.tilejson(*await _tileset_inputs(request, collectionId, tileMatrixSetId))
 
 
 @router.get(
