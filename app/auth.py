@@ -32,4 +32,5 @@ def requires(*roles: Role):  # noqa: ANN201 - returns a FastAPI dependency
 
 
 OfficerUser = Annotated[Principal, Depends(requires("officer", "admin"))]
+AdminUser = Annotated[Principal, Depends(requires("admin"))]
 ManagerUser = Annotated[Principal, Depends(requires("group_manager", "officer", "admin"))]

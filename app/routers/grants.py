@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
-from app.auth import OfficerUser
+from app.auth import AdminUser
 from app.db import DbDep
 from geo import grants, places
 from geo.errors import InvalidInput
@@ -97,11 +97,11 @@ async def programme(conn: DbDep, programmeId: str) -> grants.Programme:  # noqa:
 @router.put("/programmes/{programmeId}", response_model=grants.Programme)
 async def save_programme(
     conn: DbDep,
-    user: OfficerUser,
+    user: AdminUser,
     programmeId: str,  # noqa: N803
     spec: Annotated[grants.ProgrammeSpec, Body()],
 ) -> grants.Programme:
-    """Create or replace a programme (officers and admins)."""
+    """Create or replace a programme (admins: programmes are national, budgets included)."""
     if spec.id != programmeId:
         raise InvalidInput("the body's id differs from the path's programmeId", parameter="id")
     return await grants.save_programme(conn, spec, actor=user.actor)

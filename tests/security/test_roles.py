@@ -138,10 +138,10 @@ def _list(client: TestClient, cast: Cast, who: str) -> Attempt:
 
 
 # Who may call each write route, as designed (geo/access.py, geo/applications.py,
-# geo/assets.py). Programmes are national, so an officer of any district may save one.
+# geo/assets.py). Programmes are national (their budgets included), so only admins save them.
 POLICY: dict[str, list[Rule]] = {
     "POST /eligibility": [Rule((200,) * 7, _eligibility, writes=False)],
-    "PUT /programmes/{programmeId}": [Rule((401, 401, 403, 403, 200, 200, 200), _programme)],
+    "PUT /programmes/{programmeId}": [Rule((401, 401, 403, 403, 403, 403, 200), _programme)],
     "POST /applications": [Rule((401, 401, 201, 201, 201, 201, 201), _create)],
     "PATCH /applications/{applicationId}": [Rule(APPLICANT_STEP, _edit)],
     "POST /applications/{applicationId}/submit": [Rule(APPLICANT_STEP, _step("draft", "submit"))],
