@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query, Response
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth import CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
+from app.http import today_utc
 from app.problems import PROBLEM_JSON, problem
 from geo import applications, giving360
 from geo.applications import Application, ApplicationChanges, ApplicationDraft
@@ -149,7 +149,7 @@ async def submit_application(
     if_match: IfMatch = None,
 ) -> Any:
     """Submit a draft: eligibility, dates, award limits, budget and matched funding are checked."""
-    today = datetime.now(UTC).date()
+    today = today_utc()
     return await _answer(
         applications.submit_application(conn, applicationId, user, today, _version_of(if_match)),
         response,

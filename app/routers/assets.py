@@ -10,16 +10,12 @@ from fastapi.responses import JSONResponse
 
 from app.auth import CurrentUser, ManagerUser
 from app.db import DbDep
+from app.http import today_utc
 from app.problems import PROBLEM_JSON
 from geo import assets, rights
 from geo.assets import Asset, AssetEvent, AssetInput, Eligibility, StepInput, UpcomingDeadline
 
 router = APIRouter(tags=["assets of community value"])
-
-
-def today_utc() -> date:
-    """Today's date in UTC: the date every statutory window is checked against."""
-    return datetime.now(UTC).date()
 
 
 Today = Annotated[date, Depends(today_utc)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.auth import AdminUser
 from app.db import DbDep
+from app.http import today_utc
 from geo import grants, places
 from geo.errors import InvalidInput
 
@@ -41,7 +42,7 @@ class PolygonCheck(BaseModel):
 
 def _today(on: date | None) -> date:
     """The date programmes must be open on (today in UTC unless given)."""
-    return on or datetime.now(UTC).date()
+    return on or today_utc()
 
 
 @router.get("/eligibility", response_model=EligibilityAnswers)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
-from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -14,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from app import maps
 from app.caching import collection_extent, current_data_version
 from app.db import DbDep
+from app.http import today_utc
 from geo import areas, grants, maps_data
 from geo.collections import Collection
 from geo.errors import DataUnavailable, EditionNotFound
@@ -101,7 +101,7 @@ async def eligibility_page(request: Request, conn: DbDep, settings: MapSettingsD
     current = await areas.find_edition(conn)
     programmes = await grants.list_programmes(conn)
     extents = await _extents(request, conn, maps.eligibility_collections(current.code))
-    today = datetime.now(UTC).date()
+    today = today_utc()
     m = maps.eligibility_map(
         programmes, today, current.code, extents, settings, _base_path(request)
     )

@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.caching import collection_extent, current_data_version, etag_matches
 from app.db import DbDep
+from app.http import base_url
 from geo import features
 from geo.collections import Collection, all_collections, get_collection
 from geo.crs import STORAGE_CRS, SUPPORTED, parse_bbox, parse_crs
@@ -83,11 +84,6 @@ SCHEMA_OR_HTML: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _base(request: Request) -> str:
-    """The service's base URL as the client sees it (no trailing slash)."""
-    return str(request.base_url).rstrip("/")
-
-
 def _reject_unknown(request: Request, allowed: set[str]) -> None:
     """OGC API /req/core/query-param-unknown: a parameter the API does not define is a 400."""
     unknown = [k for k in request.query_params if k not in allowed]
@@ -128,7 +124,7 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str
 async def landing(request: Request, f: FormatQuery = None) -> Response:
     """The OGC API landing page: links to the API definition, conformance and data."""
     _reject_unknown(request, {"f"})
-    base = _base(request)
+    base = base_url(request)
     body = {
         "title": "Platoons",
         "description": "Neighbourhood analytics for England: LSOAs and local authorities with the "
@@ -172,7 +168,7 @@ async def _collection_document(
     request: Request, conn: DbDep, collection: Collection
 ) -> dict[str, Any]:
     """The JSON description of one collection, with its extent from the data."""
-    base = _base(request)
+    base = base_url(request)
     url = f"{base}/collections/{collection.id}"
     bbox = await _cached_extent(request, conn, collection)
     document: dict[str, Any] = {
@@ -230,7 +226,7 @@ async def _data_version(request: Request, conn: DbDep) -> int:
 async def collections(request: Request, conn: DbDep, f: FormatQuery = None) -> Response:
     """Every collection Platoons serves."""
     _reject_unknown(request, {"f"})
-    base = _base(request)
+    base = base_url(request)
     body = {
         "links": [
             _link(f"{base}/collections", "self", "application/json", "this document"),
@@ -266,7 +262,7 @@ async def collection(
 async def queryables(request: Request, collectionId: str, f: FormatQuery = None) -> Response:  # noqa: N803
     """The properties a filter may use, as JSON Schema."""
     _reject_unknown(request, {"f"})
-    body = features.queryables(_collection_or_404(collectionId), _base(request))
+    body = features.queryables(_collection_or_404(collectionId), base_url(request))
     if _wants_html(request, f):
         return _html("queryables.html", page=body)
     return JSONResponse(body, media_type="application/schema+json")
@@ -313,7 +309,7 @@ def _page_url(request: Request, offset: int, **overrides: str) -> str:
     params = dict(request.query_params)
     params["offset"] = str(offset)
     params.update(overrides)
-    return f"{_base(request)}{request.url.path}?{urlencode(params)}"
+    return f"{base_url(request)}{request.url.path}?{urlencode(params)}"
 
 
 def _etag(version: int, request: Request, representation: str) -> str:
@@ -366,7 +362,7 @@ async def items(
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     page = await features.items(conn, query)
-    base_url = f"{_base(request)}/collections/{collection.id}"
+    collection_url = f"{base_url(request)}/collections/{collection.id}"
     links = [
         _link(
             _page_url(request, query.offset, **fmt),
@@ -380,7 +376,7 @@ async def items(
             "text/html",
             "this page as HTML",
         ),
-        _link(base_url, "collection", "application/json", collection.title),
+        _link(collection_url, "collection", "application/json", collection.title),
     ]
     if query.offset + page.number_returned < page.number_matched:
         links.append(
@@ -433,14 +429,16 @@ async def feature(
     collection = _collection_or_404(collectionId)
     output_crs = parse_crs(crs, "crs")
     text = await features.item(conn, collection, featureId, output_crs)
-    base_url = f"{_base(request)}/collections/{collection.id}"
+    collection_url = f"{base_url(request)}/collections/{collection.id}"
     if _wants_html(request, f):
         return _html("item.html", collection=collection, feature=json.loads(text))
     links = json.dumps(
         [
-            _link(f"{base_url}/items/{featureId}", "self", GEOJSON, "this feature"),
-            _link(f"{base_url}/items/{featureId}?f=html", "alternate", "text/html", "as HTML"),
-            _link(base_url, "collection", "application/json", collection.title),
+            _link(f"{collection_url}/items/{featureId}", "self", GEOJSON, "this feature"),
+            _link(
+                f"{collection_url}/items/{featureId}?f=html", "alternate", "text/html", "as HTML"
+            ),
+            _link(collection_url, "collection", "application/json", collection.title),
         ]
     ).encode()
     body = text.encode()[:-1] + b',"links":' + links + b"}"

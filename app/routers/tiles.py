@@ -17,6 +17,7 @@ from app.caching import (
     tile_etag,
 )
 from app.db import connection
+from app.http import base_url
 from geo import tiles
 from geo.collections import Collection
 
@@ -63,18 +64,13 @@ async def _tileset_inputs(
     collection = tiles.find_collection(collection_id)
     scheme = tiles.find_tiling_scheme(tile_matrix_set_id)
     bounds = await _extent(request, collection, await _data_version(request))
-    return collection, scheme, _base_url(request), bounds
-
-
-def _base_url(request: Request) -> str:
-    """Return the service's absolute base URL as the client reached it."""
-    return str(request.base_url).rstrip("/")
+    return collection, scheme, base_url(request), bounds
 
 
 @router.get("/tileMatrixSets", summary="List the tile matrix sets (tiling schemes)")
 async def tile_matrix_sets(request: Request) -> dict[str, Any]:
     """Return the tile matrix sets tiles are served in."""
-    return tiles.tile_matrix_sets(_base_url(request))
+    return tiles.tile_matrix_sets(base_url(request))
 
 
 @router.get(
@@ -94,7 +90,7 @@ async def tile_matrix_set(tileMatrixSetId: TileMatrixSetId) -> dict[str, Any]:
 )
 async def collection_tilesets(request: Request, collectionId: CollectionId) -> dict[str, Any]:
     """Return a collection's vector tilesets, one per tile matrix set."""
-    return tiles.tilesets(tiles.find_collection(collectionId), _base_url(request))
+    return tiles.tilesets(tiles.find_collection(collectionId), base_url(request))
 
 
 @router.get(
