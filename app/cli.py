@@ -38,7 +38,7 @@ cli.add_typer(load_cli, name="load")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(programmes_cli, name="programmes")
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # never break a path across lines
 DEMO_DIR = Path(str(files("data").joinpath("demo")))
 DEFAULT_ENGLAND_DIR = Path("../shared/data/raw")
 

@@ -306,3 +306,191 @@ register(
         keywords=("assets of community value", "community rights", "Localism Act 2011"),
     )
 )
+
+
+GROUP_ATTRIBUTION = (
+    "Neighbourhood groups and organisers: Platoons register (entries flagged is_synthetic are "
+    "generated test data on the real geography). Boundaries: Source: Office for National "
+    "Statistics licensed under the Open Government Licence v3.0. Contains OS data © Crown "
+    "copyright and database right 2011-2024."
+)
+
+register(
+    Collection(
+        id="neighbourhood-groups",
+        title="Neighbourhood groups",
+        description=(
+            "Registered neighbourhood groups and the areas they cover, with their public "
+            "listing only (the leader's contact details are never served). A group is active "
+            "when it is listed and has recorded a meeting, project or event in the last 12 "
+            "months (configurable). Generated groups are flagged is_synthetic."
+        ),
+        table="group_serving",
+        where={},
+        properties=(
+            Property("reference", "string", "group reference"),
+            Property("name", "string", "group name"),
+            Property("kind", "string", "new_group, residents_association, charity, ..."),
+            Property("description", "string", "what the group does"),
+            Property("meeting_place", "string", "where the group meets"),
+            Property("leader_name", "string", "the group's named leader"),
+            Property("principal_lad_code", "string", "district holding most of the area"),
+            Property("area_km2", "number", "area covered, km²"),
+            Property("active", "boolean", "activity recorded in the last 12 months"),
+            Property("last_activity_on", "string", "date of the latest activity (ISO date)"),
+            Property("rating_average", "number", "average of published ratings (1-5)"),
+            Property("rating_count", "integer", "number of published ratings"),
+            Property("is_synthetic", "boolean", "whether the group is generated test data"),
+        ),
+        id_column="reference",
+        tile_properties=("reference", "name", "kind", "active", "rating_average"),
+        low_zoom_tile_properties=("reference", "active"),
+        minzoom=5,
+        maxzoom=16,
+        default_sort=("reference",),
+        attribution=GROUP_ATTRIBUTION,
+        keywords=("neighbourhood groups", "community", "coverage"),
+    )
+)
+
+register(
+    Collection(
+        id="community-organisers",
+        title="Community organisers' patches",
+        description=(
+            "Trained community organisers and the patches they work, with their training "
+            "centre and the number of groups they helped start (no contact details). "
+            "Generated organisers are flagged is_synthetic."
+        ),
+        table="organiser_serving",
+        where={},
+        properties=(
+            Property("reference", "string", "organiser reference"),
+            Property("name", "string", "organiser's name"),
+            Property("training_centre", "string", "where the organiser trained"),
+            Property("trained_on", "string", "training completion date (ISO date)"),
+            Property("active", "boolean", "whether the organiser is working"),
+            Property("groups_started", "integer", "groups the organiser helped start"),
+            Property("patch_area_km2", "number", "area of the patch, km²"),
+            Property("is_synthetic", "boolean", "whether the organiser is generated test data"),
+        ),
+        id_column="reference",
+        tile_properties=("reference", "name", "active", "groups_started"),
+        low_zoom_tile_properties=("reference", "active"),
+        minzoom=5,
+        maxzoom=16,
+        default_sort=("reference",),
+        attribution=GROUP_ATTRIBUTION,
+        keywords=("community organisers", "coverage"),
+    )
+)
+
+
+def _coverage_properties() -> tuple[Property, ...]:
+    return (
+        Property("code", "string", "LSOA 2021 GSS code"),
+        Property("name", "string", "LSOA name"),
+        Property("lad_code", "string", "local authority district GSS code"),
+        Property("lad_name", "string", "local authority district name"),
+        Property("imd_decile", "integer", "IMD 2025 decile (1 = most deprived 10%)"),
+        Property("adults", "number", "adults (18+), apportioned to LSOA 2021 (see population)"),
+        Property("covered_share", "number", "share of the area (and adults) in an active group"),
+        Property("adults_covered", "number", "adults living where at least one group works"),
+        Property("adults_uncovered", "number", "adults no active group reaches"),
+        Property("active_groups", "integer", "active groups working in the LSOA"),
+        Property("organiser_share", "number", "share of the area in an organiser's patch"),
+        Property("adults_organiser_covered", "number", "adults inside an organiser's patch"),
+        Property("organisers", "integer", "organisers whose patch touches the LSOA"),
+        Property("cold_spot", "boolean", "IMD decile 1-2 with coverage below the threshold"),
+        Property("as_of", "string", "date the 12-month activity test used (ISO date)"),
+    )
+
+
+_COVERAGE_DESCRIPTION = (
+    "For each LSOA (IoD2025 geography), the share of its adults living inside the area of at "
+    "least one active neighbourhood group, area-weighted in EPSG:27700 with the adult "
+    "population loaded with the indices (mid-2019 estimates apportioned to 2021 LSOAs)."
+)
+_COVERAGE_TILE_PROPERTIES = (
+    "code",
+    "name",
+    "imd_decile",
+    "adults",
+    "covered_share",
+    "adults_uncovered",
+    "active_groups",
+    "cold_spot",
+)
+
+register(
+    Collection(
+        id="coverage-lsoa",
+        title="Neighbourhood group coverage by LSOA",
+        description=_COVERAGE_DESCRIPTION,
+        table="lsoa_coverage",
+        where={},
+        properties=_coverage_properties(),
+        tile_properties=_COVERAGE_TILE_PROPERTIES,
+        low_zoom_tile_properties=("covered_share", "cold_spot"),
+        minzoom=5,
+        maxzoom=16,
+        attribution=IOD_ATTRIBUTION,
+        keywords=("coverage", "neighbourhood groups", "LSOA"),
+    )
+)
+
+register(
+    Collection(
+        id="coverage-cold-spots",
+        title="Cold spots: deprived LSOAs no group reaches",
+        description=(
+            "LSOAs in IMD 2025 deciles 1-2 whose coverage by active neighbourhood groups is "
+            "below the default threshold; sort by -adults_uncovered for the ranking. "
+            "/coverage/cold-spots takes other thresholds. " + _COVERAGE_DESCRIPTION
+        ),
+        table="lsoa_coverage",
+        where={"cold_spot": "true"},
+        properties=_coverage_properties(),
+        tile_properties=_COVERAGE_TILE_PROPERTIES,
+        low_zoom_tile_properties=("code", "adults_uncovered"),
+        minzoom=5,
+        maxzoom=16,
+        default_sort=("code",),
+        attribution=IOD_ATTRIBUTION,
+        keywords=("coverage", "cold spots", "deprivation"),
+    )
+)
+
+for _resolution in (6, 7, 8, 9):
+    register(
+        Collection(
+            id=f"coverage-h3-r{_resolution}",
+            title=f"Neighbourhood group coverage on the H3 grid, resolution {_resolution}",
+            description=(
+                f"Adults covered by active neighbourhood groups in each H3 cell of resolution "
+                f"{_resolution}. Each resolution-9 cell holds the adults of the LSOA its centre "
+                "falls in, shared equally among that LSOA's cells, and counts as covered when "
+                "its centre lies in an active group's area; coarser cells sum their children."
+            ),
+            table="h3_coverage",
+            where={"resolution": str(_resolution)},
+            properties=(
+                Property("cell", "string", "H3 cell index"),
+                Property("adults", "number", "adults (18+) in the cell"),
+                Property("adults_covered", "number", "adults inside an active group's area"),
+                Property("covered_share", "number", "adults_covered / adults"),
+                Property("deprived_adults", "number", "adults in IMD deciles 1-2"),
+                Property("deprived_adults_covered", "number", "of those, covered"),
+                Property("adults_organiser_covered", "number", "adults in an organiser's patch"),
+            ),
+            id_column="cell",
+            geometry_type="Polygon",
+            tile_properties=("cell", "adults", "covered_share", "deprived_adults"),
+            low_zoom_tile_properties=("covered_share",),
+            minzoom={6: 5, 7: 7, 8: 9, 9: 10}[_resolution],
+            maxzoom=16,
+            default_sort=("cell",),
+            attribution=IOD_ATTRIBUTION,
+            keywords=("coverage", "H3", "neighbourhood groups"),
+        )
+    )

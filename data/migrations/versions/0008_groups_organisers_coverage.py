@@ -1,0 +1,375 @@
+"""Neighbourhood groups, community organisers and coverage of adults by active groups.
+
+Revision ID: 0008_groups_organisers_coverage
+Revises: 0007_eligibility_indexes
+Create Date: 2026-11-25
+
+Private and public data live in different tables. ``community_group`` holds everything about a
+group, including its leader's contact details; ``group_serving`` (the public map layer,
+collection ``neighbourhood-groups``) has no column that could hold them, so no tile, feature
+or export built from it can leak them.
+
+Coverage is computed on the IoD2025 geography (LSOA 2021) with the adults apportioned in
+``lsoa_population`` (geo/coverage.py):
+
+- ``group_lsoa`` / ``organiser_lsoa``: each area's piece inside each LSOA it touches, cut once
+  when the area is written, so a change recomputes only the LSOAs it touches.
+- ``lsoa_coverage``: per LSOA, the share of its area (so of its adults, area-weighted) inside at
+  least one active group's area and inside at least one organiser's patch; served as a
+  collection with the LSOA boundary.
+- ``h3_cell_adults``: the H3 resolution-9 cells, each with the adults of the LSOA its centre
+  falls in, shared equally among that LSOA's cells; ``h3_coverage`` sums them to resolutions
+  6-9 with the adults whose cell centre lies in an active group's area.
+- ``coverage_snapshot``: England and LAD totals on a date, for trends.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from geoalchemy2 import Geometry
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+revision = "0008_groups_organisers_coverage"
+down_revision = "0007_eligibility_indexes"
+branch_labels = None
+depends_on = None
+
+GROUP_KINDS = (
+    "new_group",
+    "residents_association",
+    "tenants_association",
+    "scouts_guides",
+    "social_enterprise",
+    "charity",
+    "community_interest_company",
+    "faith_group",
+    "other_not_for_dividend",
+)
+ACTIVITY_KINDS = ("meeting", "project", "event")
+RATING_STATUSES = ("pending", "published", "rejected")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _created_updated() -> list[sa.Column]:
+    return [
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+    ]
+
+
+def _serving_geometries(kind: str) -> list[sa.Column]:
+    """Geometry columns of a served layer: exact, then simplified for low and middle zooms."""
+    return [
+        sa.Column("geom", Geometry(kind, srid=27700, spatial_index=False), nullable=False),
+        sa.Column("geom_4326", Geometry(kind, srid=4326, spatial_index=False), nullable=False),
+        sa.Column("geom_3857", Geometry(kind, srid=3857, spatial_index=False), nullable=False),
+        sa.Column("geom_3857_low", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
+        sa.Column("geom_3857_mid", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
+    ]
+
+
+def _serving_indexes(table: str, leading: list[str] | None = None) -> None:
+    for column in ("geom", "geom_4326", "geom_3857", "geom_3857_low", "geom_3857_mid"):
+        op.create_index(
+            f"ix_{table}_{column}", table, [*(leading or []), column], postgresql_using="gist"
+        )
+
+
+def upgrade() -> None:
+    op.create_table(
+        "organiser",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("reference", sa.Text, nullable=False, unique=True),
+        sa.Column("name", sa.Text, nullable=False),
+        # Private: shown only to officers of the patch's districts and to admins.
+        sa.Column("email", sa.Text),
+        sa.Column("phone", sa.Text),
+        sa.Column("training_centre", sa.Text, nullable=False),
+        sa.Column("trained_on", sa.Date, nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column(
+            "patch", Geometry("MULTIPOLYGON", srid=27700, spatial_index=True), nullable=False
+        ),
+        sa.Column("patch_area_km2", sa.Float, nullable=False),
+        sa.Column("lad_codes", ARRAY(sa.Text), nullable=False),
+        sa.Column("is_synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("created_by", sa.Text, nullable=False),
+        *_created_updated(),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    )
+    op.create_index("ix_organiser_lad_codes", "organiser", ["lad_codes"], postgresql_using="gin")
+
+    op.create_table(
+        "community_group",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("reference", sa.Text, nullable=False, unique=True),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("registration_number", sa.Text),
+        sa.Column("description", sa.Text, nullable=False, server_default=""),
+        sa.Column("meeting_place", sa.Text),
+        sa.Column("how_to_join", sa.Text),
+        sa.Column("website", sa.Text),
+        # The leader is named publicly; their contact details and address are private.
+        sa.Column("leader_name", sa.Text, nullable=False),
+        sa.Column("leader_email", sa.Text, nullable=False),
+        sa.Column("leader_phone", sa.Text),
+        sa.Column("leader_address", sa.Text),
+        sa.Column("code_of_conduct_version", sa.Text, nullable=False),
+        sa.Column("code_of_conduct_accepted_on", sa.Date, nullable=False),
+        sa.Column("area", Geometry("MULTIPOLYGON", srid=27700, spatial_index=True), nullable=False),
+        sa.Column("area_km2", sa.Float, nullable=False),
+        # How the area was given: a drawn polygon, or the LSOA codes whose union it is.
+        sa.Column("area_lsoa_codes", ARRAY(sa.Text)),
+        # Districts the area touches (officer scope) and the one holding most of it.
+        sa.Column("lad_codes", ARRAY(sa.Text), nullable=False),
+        sa.Column("principal_lad_code", sa.Text, nullable=False),
+        sa.Column("started_by_organiser_id", sa.BigInteger, sa.ForeignKey("organiser.id")),
+        sa.Column("listed", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("last_activity_on", sa.Date),
+        sa.Column("is_synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("created_by", sa.Text, nullable=False),
+        *_created_updated(),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.CheckConstraint(_in("kind", GROUP_KINDS), name="ck_group_kind"),
+        sa.CheckConstraint("area_km2 > 0", name="ck_group_area_positive"),
+    )
+    op.create_index("ix_group_lad_codes", "community_group", ["lad_codes"], postgresql_using="gin")
+    op.create_index("ix_group_organiser", "community_group", ["started_by_organiser_id"])
+
+    # Which group-manager keys manage which groups (the creating key, and any an admin adds).
+    op.create_table(
+        "group_manager",
+        sa.Column(
+            "group_id",
+            sa.BigInteger,
+            sa.ForeignKey("community_group.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("key_id", sa.BigInteger, sa.ForeignKey("api_key.id"), primary_key=True),
+    )
+    op.create_index("ix_group_manager_key", "group_manager", ["key_id"])
+
+    op.create_table(
+        "group_activity",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column(
+            "group_id",
+            sa.BigInteger,
+            sa.ForeignKey("community_group.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("held_on", sa.Date, nullable=False),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("description", sa.Text, nullable=False, server_default=""),
+        sa.Column("attendance", sa.Integer),
+        sa.Column("recorded_by", sa.Text, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.CheckConstraint(_in("kind", ACTIVITY_KINDS), name="ck_activity_kind"),
+        sa.CheckConstraint("attendance IS NULL OR attendance >= 0", name="ck_activity_attendance"),
+    )
+    op.create_index("ix_group_activity_group", "group_activity", ["group_id", "held_on"])
+
+    op.create_table(
+        "group_rating",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column(
+            "group_id",
+            sa.BigInteger,
+            sa.ForeignKey("community_group.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("stars", sa.SmallInteger, nullable=False),
+        sa.Column("comment", sa.Text, nullable=False, server_default=""),
+        # A keyed hash of the rater's address, for abuse limits; never the address itself.
+        sa.Column("rater_fingerprint", sa.Text, nullable=False),
+        sa.Column("status", sa.Text, nullable=False, server_default="pending"),
+        sa.Column("moderated_by", sa.Text),
+        sa.Column("moderated_at", sa.DateTime(timezone=True)),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.CheckConstraint("stars BETWEEN 1 AND 5", name="ck_rating_stars"),
+        sa.CheckConstraint(_in("status", RATING_STATUSES), name="ck_rating_status"),
+    )
+    op.create_index("ix_group_rating_group", "group_rating", ["group_id", "status"])
+    op.create_index("ix_group_rating_rater", "group_rating", ["rater_fingerprint", "created_at"])
+
+    # The relay form: people ask to join without seeing the leader's address.
+    op.create_table(
+        "group_message",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column(
+            "group_id",
+            sa.BigInteger,
+            sa.ForeignKey("community_group.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("sender_name", sa.Text, nullable=False),
+        sa.Column("sender_email", sa.Text, nullable=False),
+        sa.Column("message", sa.Text, nullable=False),
+        sa.Column("sender_fingerprint", sa.Text, nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column("read_at", sa.DateTime(timezone=True)),
+    )
+    op.create_index("ix_group_message_group", "group_message", ["group_id", "created_at"])
+    op.create_index(
+        "ix_group_message_sender", "group_message", ["sender_fingerprint", "created_at"]
+    )
+
+    # The public map layer of groups (collection neighbourhood-groups): public fields only.
+    op.create_table(
+        "group_serving",
+        sa.Column("fid", sa.BigInteger, primary_key=True),
+        sa.Column("reference", sa.Text, nullable=False, unique=True),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("description", sa.Text, nullable=False),
+        sa.Column("meeting_place", sa.Text),
+        sa.Column("leader_name", sa.Text, nullable=False),
+        sa.Column("principal_lad_code", sa.Text, nullable=False),
+        sa.Column("area_km2", sa.Float, nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("last_activity_on", sa.Text),
+        sa.Column("rating_average", sa.Float),
+        sa.Column("rating_count", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("is_synthetic", sa.Boolean, nullable=False),
+        *_serving_geometries("MULTIPOLYGON"),
+    )
+    _serving_indexes("group_serving")
+
+    # Organisers' patches as a public layer (collection community-organisers): no contacts.
+    op.create_table(
+        "organiser_serving",
+        sa.Column("fid", sa.BigInteger, primary_key=True),
+        sa.Column("reference", sa.Text, nullable=False, unique=True),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("training_centre", sa.Text, nullable=False),
+        sa.Column("trained_on", sa.Text, nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("groups_started", sa.Integer, nullable=False),
+        sa.Column("patch_area_km2", sa.Float, nullable=False),
+        sa.Column("is_synthetic", sa.Boolean, nullable=False),
+        *_serving_geometries("MULTIPOLYGON"),
+    )
+    _serving_indexes("organiser_serving")
+
+    # Each group's (or organiser's) area cut by the LSOAs it touches (IoD2025 geography).
+    for owner, table in (("group_id", "group_lsoa"), ("organiser_id", "organiser_lsoa")):
+        parent = "community_group" if owner == "group_id" else "organiser"
+        op.create_table(
+            table,
+            sa.Column(
+                owner,
+                sa.BigInteger,
+                sa.ForeignKey(f"{parent}.id", ondelete="CASCADE"),
+                primary_key=True,
+            ),
+            sa.Column("lsoa_code", sa.Text, primary_key=True),
+            sa.Column(
+                "piece", Geometry("MULTIPOLYGON", srid=27700, spatial_index=False), nullable=False
+            ),
+        )
+        op.create_index(f"ix_{table}_lsoa", table, ["lsoa_code"])
+
+    op.create_table(
+        "lsoa_coverage",
+        sa.Column("code", sa.Text, primary_key=True),
+        sa.Column("fid", sa.BigInteger, nullable=False),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("lad_code", sa.Text, nullable=False),
+        sa.Column("lad_name", sa.Text, nullable=False),
+        sa.Column("imd_decile", sa.Integer),
+        sa.Column("adults", sa.Float, nullable=False),
+        sa.Column("covered_share", sa.Float, nullable=False, server_default="0"),
+        sa.Column("adults_covered", sa.Float, nullable=False, server_default="0"),
+        sa.Column("adults_uncovered", sa.Float, nullable=False),
+        sa.Column("active_groups", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("organiser_share", sa.Float, nullable=False, server_default="0"),
+        sa.Column("adults_organiser_covered", sa.Float, nullable=False, server_default="0"),
+        sa.Column("organisers", sa.Integer, nullable=False, server_default="0"),
+        # IMD decile 1-2 and covered_share below the default threshold (geo/coverage.py);
+        # /coverage/cold-spots takes other thresholds.
+        sa.Column("cold_spot", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("as_of", sa.Text, nullable=False),  # ISO date the activity test used
+        *_serving_geometries("MULTIPOLYGON"),
+        sa.CheckConstraint("covered_share BETWEEN 0 AND 1", name="ck_coverage_share"),
+        sa.CheckConstraint("organiser_share BETWEEN 0 AND 1", name="ck_coverage_organiser"),
+    )
+    _serving_indexes("lsoa_coverage")
+    op.create_index("ix_lsoa_coverage_lad", "lsoa_coverage", ["lad_code"])
+    op.create_index("ix_lsoa_coverage_cold", "lsoa_coverage", ["imd_decile", "covered_share"])
+
+    op.create_table(
+        "h3_cell_adults",
+        sa.Column("cell", sa.BigInteger, primary_key=True),
+        sa.Column("lsoa_code", sa.Text, nullable=False),
+        sa.Column("adults", sa.Float, nullable=False),
+        sa.Column("imd_decile", sa.Integer),
+        sa.Column("centre", Geometry("POINT", srid=27700, spatial_index=True), nullable=False),
+    )
+    op.create_index("ix_h3_cell_adults_lsoa", "h3_cell_adults", ["lsoa_code"])
+
+    op.create_table(
+        "h3_coverage",
+        sa.Column("resolution", sa.SmallInteger, primary_key=True),
+        sa.Column("cell", sa.Text, primary_key=True),
+        sa.Column("fid", sa.BigInteger, nullable=False),
+        sa.Column("adults", sa.Float, nullable=False),
+        sa.Column("adults_covered", sa.Float, nullable=False, server_default="0"),
+        sa.Column("covered_share", sa.Float, nullable=False, server_default="0"),
+        sa.Column("deprived_adults", sa.Float, nullable=False, server_default="0"),
+        sa.Column("deprived_adults_covered", sa.Float, nullable=False, server_default="0"),
+        sa.Column("adults_organiser_covered", sa.Float, nullable=False, server_default="0"),
+        *_serving_geometries("POLYGON"),
+        sa.CheckConstraint("resolution BETWEEN 6 AND 9", name="ck_h3_resolution"),
+    )
+    _serving_indexes("h3_coverage", ["resolution"])
+    op.create_index("ix_h3_coverage_fid", "h3_coverage", ["fid"], unique=True)
+
+    op.create_table(
+        "coverage_snapshot",
+        sa.Column("taken_on", sa.Date, primary_key=True),
+        sa.Column("scope", sa.Text, primary_key=True),  # 'england' or 'lad'
+        sa.Column("code", sa.Text, primary_key=True),  # 'E92000001' or the LAD code
+        sa.Column("adults", sa.Float, nullable=False),
+        sa.Column("adults_covered", sa.Float, nullable=False),
+        sa.Column("deprived_adults", sa.Float, nullable=False),
+        sa.Column("deprived_adults_covered", sa.Float, nullable=False),
+        sa.Column("adults_organiser_covered", sa.Float, nullable=False),
+        sa.Column("active_groups", sa.Integer, nullable=False),
+        sa.Column("active_organisers", sa.Integer, nullable=False),
+        sa.Column("cold_spots", sa.Integer, nullable=False),
+        sa.Column("details", JSONB, nullable=False, server_default="{}"),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.CheckConstraint("scope IN ('england', 'lad')", name="ck_snapshot_scope"),
+    )
+
+
+def downgrade() -> None:
+    for table in (
+        "coverage_snapshot",
+        "h3_coverage",
+        "h3_cell_adults",
+        "lsoa_coverage",
+        "organiser_lsoa",
+        "group_lsoa",
+        "organiser_serving",
+        "group_serving",
+        "group_message",
+        "group_rating",
+        "group_activity",
+        "group_manager",
+        "community_group",
+        "organiser",
+    ):
+        op.drop_table(table)
