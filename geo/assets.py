@@ -405,7 +405,7 @@ async def eligibility(conn: AsyncConnection, asset_id: int, group: str, on: date
     AssetNotFound
         If there is no such asset.
     """
-    if not await _group_known(conn, group):
+    if not await group_known(conn, group):
         raise UnknownGroup(f"no community group named {group!r} is known", parameter="group")
     row = await _one(conn, asset_id)
     life = _lifecycle(row)
@@ -446,7 +446,7 @@ async def eligibility(conn: AsyncConnection, asset_id: int, group: str, on: date
     )
 
 
-async def _group_known(conn: AsyncConnection, group: str) -> bool:
+async def group_known(conn: AsyncConnection, group: str) -> bool:
     """Whether a live group manager key carries the group's name."""
     cur = await conn.execute(read_sql("geo", "asset_group_known.sql"), {"group": group})
     row = await cur.fetchone()
@@ -521,7 +521,7 @@ async def _insert(
     return int(row[0]), str(row[1])
 
 
-async def _refresh_serving(conn: AsyncConnection, asset_id: int, on: date) -> None:
+async def refresh_serving(conn: AsyncConnection, asset_id: int, on: date) -> None:
     """Rewrite the asset's map feature and bump the data version (drops cached tiles)."""
     row = await _one(conn, asset_id)
     upcoming = rights.next_deadline(_lifecycle(row), on)
@@ -607,7 +607,7 @@ async def create_asset(
         await _record_event(
             conn, asset_id, "record", None, row, on, on, principal.actor, {"source": "api"}
         )
-        await _refresh_serving(conn, asset_id, on)
+        await refresh_serving(conn, asset_id, on)
     return _asset(row, on)
 
 
@@ -696,7 +696,7 @@ async def take_step(
         await _record_event(
             conn, asset_id, step, row, after, life.last_step_on, on, principal.actor, details
         )
-        await _refresh_serving(conn, asset_id, on)
+        await refresh_serving(conn, asset_id, on)
     return _asset(after, on)
 
 
@@ -999,7 +999,7 @@ async def _import_row(
         actor,
         {"source": source, "line": row.line, "warnings": warnings},
     )
-    await _refresh_serving(conn, asset_id, on)
+    await refresh_serving(conn, asset_id, on)
     return str(after["reference"])
 
 

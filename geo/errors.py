@@ -167,3 +167,61 @@ class OutsideStatutoryWindow(Conflict):
     """A statutory period (moratorium, review window, listing) forbids the step on that date."""
 
     title = "Outside the statutory window"
+
+
+class GroupNotFound(NotFound):
+    """No neighbourhood group has the reference, or the caller may not see it (it is unlisted)."""
+
+    title = "Group not found"
+
+
+class OrganiserNotFound(NotFound):
+    """No community organiser has the reference."""
+
+    title = "Organiser not found"
+
+
+class RatingNotFound(NotFound):
+    """The group has no rating with that id."""
+
+    title = "Rating not found"
+
+
+class InvalidArea(InvalidInput):
+    """A group's area or an organiser's patch is not a valid polygon (the reason says why)."""
+
+    title = "Invalid area"
+
+
+class AreaOutsideEngland(InvalidInput):
+    """Too much of an area lies outside the loaded English districts."""
+
+    title = "Area outside England"
+
+
+class AreaOutOfRange(InvalidInput):
+    """An area is larger than a neighbourhood (or a patch) may be, or too small to be one."""
+
+    title = "Area out of range"
+
+
+class CodeOfConductNotAccepted(InvalidInput):
+    """A group must accept the current neighbourhood code of conduct."""
+
+    title = "Code of conduct not accepted"
+
+
+class TooManyRequests(PlatoonsError):
+    """An abuse limit is reached; ``retry_after`` says in how many seconds to try again."""
+
+    title = "Too many requests"
+
+    def __init__(self, message: str, *, retry_after: int, parameter: str | None = None) -> None:
+        super().__init__(message, parameter=parameter)
+        self.retry_after = max(1, int(retry_after))
+
+
+class AmenityBidNotFound(NotFound):
+    """No bid to run a threatened amenity has the given id."""
+
+    title = "Amenity bid not found"

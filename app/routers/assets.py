@@ -12,7 +12,8 @@ from app.auth import CurrentUser, ManagerUser
 from app.db import DbDep
 from app.http import today_utc
 from app.problems import PROBLEM_JSON
-from geo import assets, rights
+from geo import amenity_bids, assets, rights
+from geo.amenity_bids import AmenityBid, AmenityBidEvent, BidInput, BidStatus, BidStepInput
 from geo.assets import Asset, AssetEvent, AssetInput, Eligibility, StepInput, UpcomingDeadline
 
 router = APIRouter(tags=["assets of community value"])
@@ -131,13 +132,16 @@ async def export_csv(conn: DbDep, lad: LadQuery = None) -> Response:
     )
 
 
-@router.get("/assets.geojson")
+class GeoJSONResponse(JSONResponse):
+    """A JSON response documented and sent as GeoJSON (RFC 7946)."""
+
+    media_type = "application/geo+json"
+
+
+@router.get("/assets.geojson", response_class=GeoJSONResponse)
 async def export_geojson(conn: DbDep, lad: LadQuery = None) -> JSONResponse:
     """The register in the national planning data format, as GeoJSON."""
-    return JSONResponse(
-        assets.to_geojson(await assets.export_register(conn, lad)),
-        media_type="application/geo+json",
-    )
+    return GeoJSONResponse(assets.to_geojson(await assets.export_register(conn, lad)))
 
 
 @router.get("/assets/{assetId}", response_model=Asset, responses={404: _STEP_RESPONSES[404]})
@@ -176,6 +180,125 @@ async def asset_eligibility(
 ) -> Any:
     """Whether a group may nominate the asset, or ask to be treated as a bidder, today."""
     return await assets.eligibility(conn, assetId, group, on)
+
+
+@router.post(
+    "/assets/{assetId}/history",
+    include_in_schema=False,
+    responses={405: {"description": "The history is read-only", **_PROBLEM}},
+)
+@router.post("/assets/{assetId}/eligibility", include_in_schema=False)
+async def read_only_subresource() -> JSONResponse:
+    """405 for a POST to a read-only part of an asset (not a lifecycle step named so)."""
+    return JSONResponse(
+        {
+            "type": "about:blank",
+            "title": "Method not allowed",
+            "status": 405,
+            "detail": "this resource is read-only: use GET",
+        },
+        status_code=405,
+        media_type=PROBLEM_JSON,
+        headers={"Allow": "GET"},
+    )
+
+
+BidId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The bid's id.")]
+_BID_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_STEP_RESPONSES,
+    400: {"description": "Not a state-owned amenity, a missing reason or terms", **_PROBLEM},
+    404: {"description": "No such asset or bid", **_PROBLEM},
+    409: {"description": "The bid's status forbids it (`allowed`), or a duplicate", **_PROBLEM},
+}
+
+
+@router.post(
+    "/assets/{assetId}/amenity-bids",
+    status_code=201,
+    response_model=AmenityBid,
+    tags=["threatened amenity bids"],
+    responses={k: v for k, v in _BID_RESPONSES.items() if k != 412},
+)
+async def express_interest(
+    conn: DbDep,
+    user: ManagerUser,
+    on: Today,
+    assetId: AssetId,  # noqa: N803
+    body: BidInput,
+    response: Response,
+) -> Any:
+    """A group's expression of interest in running a threatened state-owned amenity."""
+    bid = await amenity_bids.express_interest(conn, assetId, body, user, on)
+    response.headers["ETag"] = _etag(bid.version)
+    response.headers["Location"] = f"/amenity-bids/{bid.id}"
+    return bid
+
+
+@router.get(
+    "/assets/{assetId}/amenity-bids",
+    response_model=list[AmenityBid],
+    tags=["threatened amenity bids"],
+    responses={404: _BID_RESPONSES[404]},
+)
+async def asset_bids(conn: DbDep, on: Today, assetId: AssetId) -> Any:  # noqa: N803
+    """Every bid to run one amenity, newest first."""
+    return await amenity_bids.list_bids(conn, on, asset_id=assetId)
+
+
+@router.get("/amenity-bids", response_model=list[AmenityBid], tags=["threatened amenity bids"])
+async def list_bids(
+    conn: DbDep, on: Today, lad: LadQuery = None, status: BidStatus | None = None
+) -> Any:
+    """Bids to run threatened amenities, newest first, by district or status."""
+    return await amenity_bids.list_bids(conn, on, lad=lad, status=status)
+
+
+@router.get(
+    "/amenity-bids/{bidId}",
+    response_model=AmenityBid,
+    tags=["threatened amenity bids"],
+    responses={404: _BID_RESPONSES[404]},
+)
+async def get_bid(conn: DbDep, on: Today, bidId: BidId, response: Response) -> Any:  # noqa: N803
+    """One bid with its decision date and the steps legal now."""
+    bid = await amenity_bids.get_bid(conn, bidId, on)
+    response.headers["ETag"] = _etag(bid.version)
+    return bid
+
+
+@router.get(
+    "/amenity-bids/{bidId}/history",
+    response_model=list[AmenityBidEvent],
+    tags=["threatened amenity bids"],
+    responses={404: _BID_RESPONSES[404]},
+)
+async def bid_history(conn: DbDep, bidId: BidId) -> Any:  # noqa: N803
+    """Every step of a bid: who took it and when."""
+    return await amenity_bids.history(conn, bidId)
+
+
+@router.post(
+    "/amenity-bids/{bidId}/{step}",
+    response_model=AmenityBid,
+    tags=["threatened amenity bids"],
+    responses=_BID_RESPONSES,
+)
+async def take_bid_step(
+    conn: DbDep,
+    user: CurrentUser,
+    on: Today,
+    bidId: BidId,  # noqa: N803
+    step: Annotated[amenity_bids.BidStep, Path(description="accept, reject, withdraw, ...")],
+    response: Response,
+    body: Annotated[BidStepInput | None, Body()] = None,
+    if_match: IfMatch = None,
+) -> Any:
+    """Take one step on a bid (officers decide; the group may withdraw)."""
+    bid = await amenity_bids.take_bid_step(
+        conn, bidId, step, body or BidStepInput(), user, on, _expected_version(if_match)
+    )
+    response.headers["ETag"] = _etag(bid.version)
+    return bid
 
 
 @router.post("/assets/{assetId}/{step}", response_model=Asset, responses=_STEP_RESPONSES)

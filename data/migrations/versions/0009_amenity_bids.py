@@ -1,0 +1,103 @@
+"""Bids to run threatened amenities: a second process over assets, beside the ACV lifecycle.
+
+Revision ID: 0009_amenity_bids
+Revises: 0008_groups_organisers_coverage
+Create Date: 2026-11-25
+
+A group expresses interest in running a state-owned amenity (a park, a library) that faces
+closure or disposal; an officer accepts or rejects it; an accepted bid ends transferred or
+fallen through; the group may withdraw. The steps and dates are geo/amenity_bids.py's.
+``amenity_bid_event`` is append-only like ``asset_event``; ``asset_serving`` gains the number
+of open bids so the map shows them.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+revision = "0009_amenity_bids"
+down_revision = "0008_groups_organisers_coverage"
+branch_labels = None
+depends_on = None
+
+STATUSES = ("expressed", "accepted", "rejected", "withdrawn", "transferred", "fell_through")
+THREATS = ("closure", "disposal", "reduced_service", "other")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "amenity_bid",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("asset_id", sa.BigInteger, sa.ForeignKey("asset.id"), nullable=False),
+        sa.Column("group_name", sa.Text, nullable=False),
+        sa.Column("threat", sa.Text, nullable=False),
+        sa.Column("proposal", sa.Text, nullable=False),
+        sa.Column("status", sa.Text, nullable=False),
+        sa.Column("expressed_on", sa.Date, nullable=False),
+        sa.Column("decided_on", sa.Date),
+        sa.Column("ended_on", sa.Date),
+        sa.Column("reason", sa.Text),
+        sa.Column("terms", sa.Text),
+        sa.Column("last_step_on", sa.Date, nullable=False),
+        sa.Column("created_by", sa.Text, nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.CheckConstraint(_in("status", STATUSES), name="ck_amenity_bid_status"),
+        sa.CheckConstraint(_in("threat", THREATS), name="ck_amenity_bid_threat"),
+    )
+    op.create_index("ix_amenity_bid_asset", "amenity_bid", ["asset_id", "status"])
+    # One open bid per group per asset: a second expression of interest is a duplicate.
+    op.create_index(
+        "ux_amenity_bid_open_per_group",
+        "amenity_bid",
+        ["asset_id", sa.text("lower(group_name)")],
+        unique=True,
+        postgresql_where=sa.text("status IN ('expressed', 'accepted')"),
+    )
+    op.create_table(
+        "amenity_bid_event",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("bid_id", sa.BigInteger, sa.ForeignKey("amenity_bid.id"), nullable=False),
+        sa.Column("step", sa.Text, nullable=False),
+        sa.Column("from_status", sa.Text),
+        sa.Column("to_status", sa.Text, nullable=False),
+        sa.Column("effective_on", sa.Date, nullable=False),
+        sa.Column("recorded_on", sa.Date, nullable=False),
+        sa.Column("actor", sa.Text, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("details", JSONB, nullable=False, server_default="{}"),
+    )
+    op.create_index("ix_amenity_bid_event_bid", "amenity_bid_event", ["bid_id", "id"])
+    op.execute(
+        """
+        CREATE FUNCTION amenity_bid_event_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'amenity_bid_event is append-only: % refused', TG_OP
+                USING ERRCODE = 'insufficient_privilege';
+        END $$;
+        CREATE TRIGGER amenity_bid_event_no_update_delete
+            BEFORE UPDATE OR DELETE ON amenity_bid_event
+            FOR EACH ROW EXECUTE FUNCTION amenity_bid_event_is_append_only();
+        CREATE TRIGGER amenity_bid_event_no_truncate BEFORE TRUNCATE ON amenity_bid_event
+            FOR EACH STATEMENT EXECUTE FUNCTION amenity_bid_event_is_append_only();
+        """
+    )
+    op.add_column(
+        "asset_serving",
+        sa.Column("open_amenity_bids", sa.Integer, nullable=False, server_default="0"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("asset_serving", "open_amenity_bids")
+    op.execute("DROP TRIGGER IF EXISTS amenity_bid_event_no_truncate ON amenity_bid_event")
+    op.execute("DROP TRIGGER IF EXISTS amenity_bid_event_no_update_delete ON amenity_bid_event")
+    op.drop_table("amenity_bid_event")
+    op.execute("DROP FUNCTION IF EXISTS amenity_bid_event_is_append_only()")
+    op.drop_table("amenity_bid")
