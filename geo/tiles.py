@@ -683,9 +683,13 @@ def _layer_description(collection: Collection, scheme: TilingScheme) -> str:
 
 
 def require_within_limits(address: TileAddress, bounds: Bounds | None) -> None:
-    """Raise TileOutOfRange for a tile outside the limits the tileset metadata declares."""
+    """Raise TileOutOfRange for a tile outside the limits the tileset metadata declares.
+
+    A layer with no features yet (no groups registered, say) declares no limits: its tiles are
+    empty, not missing, so a map showing it stays quiet until it fills.
+    """
     if bounds is None:
-        raise TileOutOfRange(f"{address.collection.id} has no features, so no tiles")
+        return
     upper_left = address.scheme.tms.tile(bounds[0], bounds[3], address.zoom)
     lower_right = address.scheme.tms.tile(bounds[2], bounds[1], address.zoom)
     if not (
