@@ -340,3 +340,15 @@ def assets_export(
     except OSError as exc:
         raise _fail(f"cannot write {out}: {exc}") from exc
     console.print(f"wrote {len(records)} asset(s) to {out}")
+
+
+@assets_cli.command("refresh-deadlines")
+def assets_refresh_deadlines() -> None:
+    """Move the map layer's next deadline on for assets whose stored one has passed."""
+    from datetime import UTC, datetime
+
+    from geo import assets
+
+    today = datetime.now(UTC).date()
+    moved = _with_connection(lambda conn: assets.refresh_passed_deadlines(conn, today))
+    console.print(f"{moved} asset(s) had a passed deadline on the map; moved on as of {today}")

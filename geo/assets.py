@@ -523,6 +523,12 @@ async def _insert(
 
 async def refresh_serving(conn: AsyncConnection, asset_id: int, on: date) -> None:
     """Rewrite the asset's map feature and bump the data version (drops cached tiles)."""
+    await _upsert_serving(conn, asset_id, on)
+    await conn.execute(read_sql("geo", "bump_data_version.sql"))
+
+
+async def _upsert_serving(conn: AsyncConnection, asset_id: int, on: date) -> None:
+    """Write the asset's row of the map layer with its next deadline as of ``on``."""
     row = await _one(conn, asset_id)
     upcoming = rights.next_deadline(_lifecycle(row), on)
     await conn.execute(
@@ -533,7 +539,28 @@ async def refresh_serving(conn: AsyncConnection, asset_id: int, on: date) -> Non
             "next_deadline_kind": None if upcoming is None else upcoming.kind,
         },
     )
-    await conn.execute(read_sql("geo", "bump_data_version.sql"))
+
+
+async def refresh_passed_deadlines(conn: AsyncConnection, on: date) -> int:
+    """Move the map layer's next deadline on for assets whose stored one has passed by ``on``.
+
+    The layer's ``next_deadline`` is computed at each write; when no step follows, the day
+    after it passes it is stale (an interim moratorium has ended, say, and the protected
+    period's end is next). The service runs this daily (app/housekeeping.py) and
+    ``platoons assets refresh-deadlines`` runs it on demand. Returns the rows rewritten; the
+    data version is bumped once, only when there were any.
+    """
+    async with conn.transaction():
+        cur = await conn.execute(
+            "SELECT fid FROM asset_serving WHERE next_deadline < %s ORDER BY fid FOR UPDATE",
+            (on.isoformat(),),
+        )
+        stale = [int(fid) for (fid,) in await cur.fetchall()]
+        for asset_id in stale:
+            await _upsert_serving(conn, asset_id, on)
+        if stale:
+            await conn.execute(read_sql("geo", "bump_data_version.sql"))
+    return len(stale)
 
 
 def _audit_view(row: dict[str, Any]) -> dict[str, Any]:

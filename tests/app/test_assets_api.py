@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from app.routers.assets import today_utc
 from app.settings import DatabaseSettings
+from geo import assets
 from tests.utils import factories
 
 TRAFFORD, BLACKPOOL = "E08000009", "E06000009"
@@ -364,6 +365,35 @@ def test_map_layer_and_tiles_carry_status_and_deadline(
     assert mine[0]["id"] == asset_id
     mvt = client.get(url)
     assert mvt.status_code == 200 and len(mvt.content) > 0
+
+
+def test_map_deadline_moves_on_once_it_passes_without_a_step(
+    client: TestClient, people: People, freeze: Freeze, settings: DatabaseSettings
+) -> None:
+    asset_id = listed_asset(client, people, freeze, date(2026, 3, 2))
+    reference = ok(client.get(f"/assets/{asset_id}"))["reference"]
+    url = f"/collections/assets-of-community-value/items/{reference}"
+
+    # Not yet passed on the review deadline itself: nothing to do for this asset.
+    factories.run(
+        settings.dsn, lambda aconn: assets.refresh_passed_deadlines(aconn, date(2026, 4, 26))
+    )
+    assert ok(client.get(url))["properties"]["next_deadline"] == "2026-04-26"
+    moved = factories.run(
+        settings.dsn, lambda aconn: assets.refresh_passed_deadlines(aconn, date(2026, 4, 27))
+    )
+    assert moved >= 1
+    props = ok(client.get(url))["properties"]
+    # Five years beginning with 2 March 2026 end on 1 March 2031.
+    assert props["next_deadline"] == "2031-03-01" and props["next_deadline_kind"] == (
+        "listing_expires"
+    )
+    assert (
+        factories.run(
+            settings.dsn, lambda aconn: assets.refresh_passed_deadlines(aconn, date(2026, 4, 27))
+        )
+        == 0
+    )
 
 
 def test_deadlines_list_and_calendar(client: TestClient, people: People, freeze: Freeze) -> None:
