@@ -1,5 +1,6 @@
-"""Interactive maps built with folium: the deprivation and grant-eligibility pages, and the
-self-contained map of one district that ``platoons export-map`` writes.
+"""Interactive maps built with folium: the deprivation, grant-eligibility, assets of community
+value and group coverage pages, and the self-contained map of one district that
+``platoons export-map`` writes (deprivation only).
 
 Presentation only: the router and the CLI fetch data through ``geo`` and pass it in.
 
@@ -9,7 +10,8 @@ and awesome-markers from public CDNs and OpenStreetMap tiles; here ``default_js`
 under :data:`LEAFLET_URL`) and our own helper (``app/static/maps``), no folium plugin or
 ``folium.Icon`` is used, and there is no basemap unless :class:`MapSettings` configures one.
 Layers are drawn from the service's own vector tiles (``/collections/{id}/tiles/...``) by
-``L.platoons.vectorTiles``, so no page embeds an all-England GeoJSON. The export inlines
+``L.platoons.vectorTiles`` (points, the assets, by ``L.platoons.pointTiles`` as clickable
+markers), so no page embeds an all-England GeoJSON. The export inlines
 Leaflet, our helper and the district's LSOAs, so it opens from a file with no network at all.
 """
 
@@ -19,10 +21,11 @@ import base64
 import html
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlencode
 
 import folium
@@ -33,6 +36,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geo import tiles
+from geo.assets import Category, OwnerType
 from geo.collections import IOD_ATTRIBUTION, IOD_DOMAINS, Collection, get_collection
 from geo.maps_data import LadLsoas, edition_codes, edition_collection
 from geo.models import EditionRef
@@ -45,6 +49,7 @@ LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
 MAPS_JS = STATIC_DIR / "maps" / "platoons-maps.js"
 MAPS_CSS = STATIC_DIR / "maps" / "platoons-maps.css"
 ELIGIBILITY_COLLECTION = "grant-eligibility"
+ASSETS_COLLECTION = "assets-of-community-value"
 
 # ColorBrewer RdYlBu, 10 classes (colorbrewer2.org, Cynthia Brewer, Apache 2.0): decile 1,
 # the most deprived 10% of LSOAs, is dark red; decile 10 dark blue. Colour-blind safe.
@@ -72,6 +77,24 @@ LAD_SHARE_BREAKS: tuple[tuple[float, str, str], ...] = (
     (0.40, "#c51b8a", "30–40%"),
     (1.0, "#7a0177", "over 40%"),
 )
+# Assets of community value by lifecycle status (geo/rights.py): the Okabe-Ito palette (Okabe and
+# Ito 2008, "Color Universal Design"), distinguishable with every common colour-vision
+# deficiency, plus grey for assets recorded but not yet nominated; in geo.rights.Status order. Markers have a dark ring so
+# they stand out on any decile colour.
+STATUS_STYLES: tuple[tuple[str, str, str], ...] = (
+    ("recorded", "#999999", "recorded, not nominated"),
+    ("nominated", "#e69f00", "nominated: decision due"),
+    ("listed", "#0072b2", "listed"),
+    ("not_listed", "#f0e442", "not listed"),
+    ("under_review", "#56b4e9", "listed, owner's review"),
+    ("disposal_notified", "#d55e00", "disposal notified: interim moratorium"),
+    ("full_moratorium", "#cc79a7", "full moratorium: a group will bid"),
+    ("disposed", "#009e73", "disposed of"),
+    ("removed", "#000000", "removed from the list"),
+)
+STATUS_COLOURS: dict[str, str] = {status: colour for status, colour, _ in STATUS_STYLES}
+STATUS_LABELS: dict[str, str] = {status: label for status, _, label in STATUS_STYLES}
+MARKER_RING = "#1b1b1b"
 OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
 # Leaflet stops requesting tiles just inside the collection's extent: the tile route answers
 # 404 for tiles outside it, and rounding must never make the two disagree at an edge.
@@ -156,13 +179,14 @@ class VectorTileLayer(folium.map.Layer):
         show: bool = True,
         base_path: str = "",
         key: str | None = None,
+        first_render: bool | None = None,
+        pane: str | None = None,
+        sources: Sequence[ZoomSource] = (),
     ) -> None:
         # Leaflet's layer control writes names as HTML: escape what officers typed.
         super().__init__(name=html.escape(name), overlay=overlay, control=True, show=show)
         self._name = "PlatoonsVectorTiles"
-        url = tiles.tile_url_template(base_path, collection, tiles.WEB_MERCATOR, xyz=True)
-        if filters:
-            url += "?" + urlencode(sorted(filters.items()))
+        url = _tile_url(collection, filters, base_path)
         # The layer's name in window.PlatoonsMaps.layers (tests and the benchmark use it).
         key = key or collection.id + "".join(f":{v}" for _, v in sorted((filters or {}).items()))
         self.key = key
@@ -179,8 +203,59 @@ class VectorTileLayer(folium.map.Layer):
             "legend": legend,
             "edition": edition,
             "overlay": overlay,
-            "pane": "platoons-outlines" if style.get("fill") is False else "platoons-data",
+            "pane": pane
+            or ("platoons-outlines" if style.get("fill") is False else "platoons-data"),
         }
+        if first_render is not None:
+            # Whether its first features mark the page's first meaningful render (default:
+            # base layers do, overlays do not).
+            self.options["firstRender"] = first_render
+        if sources:
+            # One layer drawing a different collection at each zoom band (H3 resolutions).
+            ordered = sorted(sources, key=lambda s: s.min_zoom)
+            self.options["sources"] = [
+                {
+                    "minZoom": s.min_zoom,
+                    "url": _tile_url(s.collection, filters, base_path),
+                    "layerName": s.collection.id,
+                    "key": s.collection.id,
+                }
+                for s in ordered
+            ]
+            self.options["minZoom"] = ordered[0].min_zoom
+            self.options["dataMaxZoom"] = min(s.collection.maxzoom for s in ordered)
+
+
+@dataclass(frozen=True)
+class ZoomSource:
+    """A collection a zoom-switching layer draws from ``min_zoom`` (until the next one's)."""
+
+    min_zoom: int
+    collection: Collection
+
+
+def _tile_url(collection: Collection, filters: Mapping[str, str] | None, base_path: str) -> str:
+    """The XYZ template of a collection's Web Mercator vector tiles, with its filters."""
+    url = tiles.tile_url_template(base_path, collection, tiles.WEB_MERCATOR, xyz=True)
+    if filters:
+        url += "?" + urlencode(sorted(filters.items()))
+    return url
+
+
+class PointTileLayer(VectorTileLayer):
+    """A point collection's vector tiles drawn as clickable circle markers (assets)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.platoons.pointTiles({{ this.options|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, collection: Collection, name: str, **kwargs: Any) -> None:
+        super().__init__(collection, name, pane="platoons-point-tiles", **kwargs)
+        self._name = "PlatoonsPointTiles"
 
 
 class EmbeddedFeatures(folium.map.Layer):
@@ -248,6 +323,18 @@ def decile_legend(title: str) -> dict[str, Any]:
     }
 
 
+def compact_decile_legend(title: str) -> dict[str, Any]:
+    """The decile colours on one row, for a map whose subject is another layer."""
+    return {
+        "title": title,
+        "compact": True,
+        "items": [
+            {"colour": colour, "label": str(d)} for d, colour in enumerate(DECILE_COLOURS, start=1)
+        ],
+        "note": "1 = most deprived 10% of LSOAs in England; 10 = least deprived.",
+    }
+
+
 def lad_share_style() -> dict[str, Any]:
     """Fill districts by their share of LSOAs in the most deprived 10% nationally."""
     return {
@@ -270,6 +357,32 @@ def lad_share_legend(edition: str) -> dict[str, Any]:
 def outline_style() -> dict[str, Any]:
     """District boundaries only, no fill."""
     return {"property": "code", "fill": False, "stroke": "#1b1b1b", "strokeWidth": 1.2}
+
+
+def status_style() -> dict[str, Any]:
+    """Asset markers filled by lifecycle status, with a dark ring."""
+    return {
+        "property": "status",
+        "categories": dict(STATUS_COLOURS),
+        "radius": 7,
+        "stroke": MARKER_RING,
+        "strokeWidth": 1.5,
+    }
+
+
+def status_legend() -> dict[str, Any]:
+    """Legend of the asset markers."""
+    return {
+        "title": "Assets of community value, by status",
+        "items": [
+            {"colour": colour, "label": label, "shape": "dot", "border": MARKER_RING}
+            for _, colour, label in STATUS_STYLES
+        ],
+        "note": (
+            "Localism Act 2011, Part 5 Chapter 3. Click an asset for its next statutory deadline "
+            "and, for the group in the Group box, whether it may nominate or bid."
+        ),
+    }
 
 
 def eligibility_style() -> dict[str, Any]:
@@ -403,6 +516,7 @@ def _service_config(title: str, click: str, edition: str, base_path: str) -> dic
         "lookupUrl": f"{base_path}/lookup",
         "eligibilityUrl": f"{base_path}/eligibility",
         "areasUrl": f"{base_path}/areas",
+        "postcodeUrl": f"{base_path}/maps/postcode",
         "collectionsUrl": f"{base_path}/collections",
         "collections": {
             code: {kind: edition_collection(kind, code).id for kind in ("lsoa", "lad")}
@@ -553,6 +667,108 @@ def eligibility_map(
         "title": "No grant programme has eligibility data yet",
         "items": [],
         "note": "Programmes appear here once saved (platoons programmes import).",
+    }
+    MapSetup(config).add_to(m)
+    return m
+
+
+def assets_collections(current_edition: str) -> list[Collection]:
+    """The collections the assets page draws."""
+    return [
+        _registered(ASSETS_COLLECTION),
+        edition_collection("lsoa", current_edition),
+        edition_collection("lad", current_edition),
+    ]
+
+
+def _registered(collection_id: str) -> Collection:
+    """A collection geo.collections registers (a missing one is a programming error)."""
+    collection = get_collection(collection_id)
+    assert collection is not None, collection_id
+    return collection
+
+
+def _labels(values: Sequence[str]) -> dict[str, str]:
+    """Readable labels of code values ("park_green_space" -> "park green space")."""
+    return {value: value.replace("_", " ") for value in values}
+
+
+def assets_map(
+    current_edition: str,
+    extents: Mapping[str, Bounds | None],
+    settings: MapSettings,
+    base_path: str = "",
+    group_names: Sequence[str] = (),
+) -> folium.Map:
+    """The assets of community value map: markers by status over the LSOAs' IMD deciles.
+
+    A click on a marker shows the asset's card (``/maps/assets/{id}/card``: category, owner,
+    status, next statutory deadline) and, for the group typed in the page's Group box (or
+    picked from ``group_names``), the service's answer to whether it may nominate the asset or
+    ask to be treated as a bidder (``/assets/{id}/eligibility``). A click beside the markers
+    shows the LSOA there, as on the deprivation map. Markers come from the collection's own
+    vector tiles as the map moves; nothing is embedded.
+    """
+    title = "Platoons: assets of community value"
+    collection = _registered(ASSETS_COLLECTION)
+    lsoa = edition_collection("lsoa", current_edition)
+    lad = edition_collection("lad", current_edition)
+    m = _new_map(title, extents.get(lsoa.id) or extents.get(lad.id), min_zoom=5)
+    _served_assets(m, base_path)
+    _add_basemap(m, settings)
+    # The subject first: its entries lead the layer control and the legend.
+    asset_extent = extents.get(collection.id)
+    if asset_extent is not None:
+        PointTileLayer(
+            collection,
+            "Assets of community value",
+            extent=asset_extent,
+            style=status_style(),
+            legend=status_legend(),
+            edition=current_edition,
+            overlay=True,
+            first_render=True,
+            base_path=base_path,
+        ).add_to(m)
+    lsoa_extent = extents.get(lsoa.id)
+    if lsoa_extent is not None:
+        style = decile_style()
+        style["opacity"] = 0.75  # the markers are the subject; the deciles stay readable
+        VectorTileLayer(
+            lsoa,
+            f"LSOA deprivation: IMD deciles, {current_edition}",
+            extent=lsoa_extent,
+            style=style,
+            legend=compact_decile_legend(f"LSOA IMD decile, {current_edition}"),
+            edition=current_edition,
+            overlay=True,
+            first_render=False,
+            base_path=base_path,
+        ).add_to(m)
+    outlines = _district_outlines(current_edition, extents, base_path)
+    if outlines is not None:
+        outlines.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    config = _service_config(title, "assets", current_edition, base_path)
+    config["legend"] = {
+        "title": "No asset of community value is in the register yet",
+        "items": [],
+        "note": "Assets appear here once recorded (POST /assets or platoons assets import).",
+    }
+    config["assets"] = {
+        "cardUrl": f"{base_path}/maps/assets/{{id}}/card",
+        "eligibilityUrl": f"{base_path}/assets/{{id}}/eligibility",
+        "statusColours": dict(STATUS_COLOURS),
+        "labels": {
+            "status": dict(STATUS_LABELS),
+            "category": _labels(get_args(Category)),
+            "owner_type": _labels(get_args(OwnerType)),
+        },
+    }
+    config["groupField"] = {
+        "label": "Group",
+        "placeholder": "a community group's name",
+        "options": sorted(group_names),
     }
     MapSetup(config).add_to(m)
     return m

@@ -1,23 +1,29 @@
-"""What the maps draw: which collection holds each edition's layers, and one district's LSOAs.
+"""What the maps draw and answer: which collection holds each edition's layers, one district's
+LSOAs, an asset's card for the assets map, and the LSOA a postcode names for the search box.
 
 Web-free and SQL-free: the district's LSOAs come through the OGC features query
 (:func:`geo.features.items`) and its name through :func:`geo.areas.area_by_code`, so an
-exported map shows exactly what ``/collections/.../items`` serves.
+exported map shows exactly what ``/collections/.../items`` serves; an asset's card comes from
+:func:`geo.assets.get_asset` with its next deadline from :func:`geo.rights.next_deadline`; a
+postcode is placed by :func:`geo.places.resolve`, as the eligibility answers place it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
+from datetime import date
 from typing import Any, Literal
 
 from psycopg import AsyncConnection
+from pydantic import BaseModel
 
-from geo import features
+from geo import assets, features, places, rights
 from geo.areas import area_by_code, find_edition
 from geo.collections import IOD_DOMAINS, Collection, all_collections
 from geo.errors import AreaNotFound, CollectionNotFound, InvalidInput
 from geo.models import EditionRef
+from geo.postcodes import normalise_postcode
 
 LayerKind = Literal["lsoa", "lad"]
 # The serving table behind each kind of deprivation layer (geo/collections.py).
@@ -126,4 +132,120 @@ async def lad_lsoas(
             "type": "FeatureCollection",
             "features": json.loads(page.features_json),
         },
+    )
+
+
+# --- the assets map ---------------------------------------------------------------------------
+
+# The stored facts that drive an asset's deadlines (rights.Lifecycle), all on the public Asset
+# but ``last_step_on``, which no deadline uses.
+_LIFECYCLE_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(rights.Lifecycle) if f.name != "last_step_on"
+)
+
+
+class AssetCard(BaseModel):
+    """What a click on an asset shows: what it is, where, its status and next deadline."""
+
+    id: int
+    reference: str
+    name: str
+    category: str
+    owner_type: str
+    status: rights.Status
+    address: str | None
+    lsoa_code: str
+    lad_code: str
+    imd_decile: int | None
+    is_example: bool
+    on: date
+    next_deadline: assets.DeadlineOut | None
+    next_steps: list[str]
+
+
+async def asset_card(conn: AsyncConnection, asset_id: int, on: date) -> AssetCard:
+    """Return an asset's card as of ``on``: its public facts and its next statutory deadline.
+
+    The map layer's ``next_deadline`` is computed when the asset last changed; the card's is
+    computed for ``on`` by :func:`geo.rights.next_deadline` (the first deadline of the current
+    status ending on or after ``on``), so a click never shows a deadline already past.
+
+    Parameters
+    ----------
+    conn
+        An open connection to the Platoons database.
+    asset_id
+        The asset's id (the map layer's feature id).
+    on
+        The date asked about (today, UTC, in the service).
+
+    Raises
+    ------
+    AssetNotFound
+        If there is no such asset.
+    """
+    asset = await assets.get_asset(conn, asset_id, on)
+    life = rights.Lifecycle(**{name: getattr(asset, name) for name in _LIFECYCLE_FIELDS})
+    upcoming = rights.next_deadline(life, on)
+    return AssetCard(
+        id=asset.id,
+        reference=asset.reference,
+        name=asset.name,
+        category=asset.category,
+        owner_type=asset.owner_type,
+        status=asset.status,
+        address=asset.address,
+        lsoa_code=asset.lsoa_code,
+        lad_code=asset.lad_code,
+        imd_decile=asset.imd_decile,
+        is_example=asset.is_example,
+        on=on,
+        next_deadline=None if upcoming is None else assets.DeadlineOut(**asdict(upcoming)),
+        next_steps=asset.next_steps,
+    )
+
+
+# --- the search box ---------------------------------------------------------------------------
+
+
+class PostcodePlace(BaseModel):
+    """The LSOA a postcode lies in, by the postcode directory, in one edition's geography."""
+
+    postcode: str
+    edition: str
+    lsoa_code: str
+    lsoa_name: str
+
+
+async def postcode_place(
+    conn: AsyncConnection, postcode: str, edition_code: str | None = None
+) -> PostcodePlace:
+    """Return the LSOA of a postcode, as the postcode directory gives it (not point-in-polygon).
+
+    Parameters
+    ----------
+    conn
+        An open connection to the Platoons database.
+    postcode
+        A UK postcode, in any case and spacing.
+    edition_code
+        Index edition whose LSOA geography answers; the current edition when None.
+
+    Raises
+    ------
+    InvalidInput
+        If the text is not a UK postcode.
+    PostcodeNotCovered
+        If the loaded postcode directory does not hold it.
+    EditionNotFound
+        If the edition is not loaded.
+    """
+    edition = await find_edition(conn, edition_code)
+    area, facts = await places.resolve(conn, places.Place(postcode=postcode), edition, "lsoa")
+    assert area.code is not None  # a postcode stands for one LSOA
+    return PostcodePlace(
+        postcode=normalise_postcode(postcode) or postcode,
+        edition=edition.code,
+        lsoa_code=area.code,
+        lsoa_name=area.name or facts.lsoas[0].name,
     )

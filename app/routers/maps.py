@@ -1,19 +1,22 @@
-"""Map pages: deprivation and grant eligibility, drawn from the service's own vector tiles."""
+"""Map pages (deprivation, grant eligibility, assets of community value, group coverage) drawn
+from the service's own vector tiles, and the small JSON answers their clicks and search use."""
 
 from __future__ import annotations
 
 from contextlib import nullcontext
+from datetime import date
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from app import maps
 from app.caching import collection_extent, current_data_version
 from app.db import DbDep
 from app.http import today_utc
+from app.problems import PROBLEM_JSON
 from geo import areas, grants, maps_data
 from geo.collections import Collection
 from geo.errors import DataUnavailable, EditionNotFound
@@ -106,3 +109,50 @@ async def eligibility_page(request: Request, conn: DbDep, settings: MapSettingsD
         programmes, today, current.code, extents, settings, _base_path(request)
     )
     return _page(maps.render_page(m), settings)
+
+
+@router.get("/maps/assets", response_class=HTMLResponse, summary="Assets of community value map")
+async def assets_page(request: Request, conn: DbDep, settings: MapSettingsDep) -> HTMLResponse:
+    """Assets of community value as markers by status over the LSOAs' IMD deciles; a click on
+    an asset shows its card and what the group in the page's Group box may do."""
+    current = await areas.find_edition(conn)
+    extents = await _extents(request, conn, maps.assets_collections(current.code))
+    m = maps.assets_map(current.code, extents, settings, _base_path(request))
+    return _page(maps.render_page(m), settings)
+
+
+Today = Annotated[date, Depends(today_utc)]
+_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+
+
+@router.get(
+    "/maps/assets/{assetId}/card",
+    response_model=maps_data.AssetCard,
+    responses={404: {"description": "No such asset", **_PROBLEM}},
+    summary="An asset as the assets map shows it",
+)
+async def asset_card(
+    conn: DbDep,
+    on: Today,
+    assetId: Annotated[int, Path(ge=1, le=2**63 - 1)],  # noqa: N803 - the API's parameter name
+) -> Any:
+    """An asset's public facts, status and next statutory deadline as of today (UTC)."""
+    return await maps_data.asset_card(conn, assetId, on)
+
+
+@router.get(
+    "/maps/postcode",
+    response_model=maps_data.PostcodePlace,
+    responses={
+        400: {"description": "Not a UK postcode", **_PROBLEM},
+        404: {"description": "Postcode not in the loaded directory", **_PROBLEM},
+    },
+    summary="The LSOA of a postcode, for the maps' search box",
+)
+async def postcode_place(
+    conn: DbDep,
+    postcode: Annotated[str, Query(min_length=2, max_length=16)],
+    edition: Annotated[str | None, Query(max_length=16)] = None,
+) -> Any:
+    """The LSOA a postcode lies in, from the postcode directory, in an edition's geography."""
+    return await maps_data.postcode_place(conn, postcode, edition)

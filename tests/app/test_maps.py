@@ -1,32 +1,41 @@
-"""The map pages and the district export, over HTTP and the CLI: assets, layers, settings."""
+"""The map pages and the district export, over HTTP and the CLI: assets, layers, settings; the
+assets map's card and the search box's postcode answers."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import mapbox_vector_tile
 import morecantile
+import pandas as pd
+import psycopg
 import pytest
+import shapely
+import shapely.geometry
+import shapely.wkt
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from app import maps
 from app.cli import cli
+from app.http import today_utc
 from app.maps import DECILE_COLOURS, MapSettings
 from app.routers.maps import map_settings
 from app.settings import DatabaseSettings
+from geo import rights
 from geo.collections import IOD_DOMAINS
 from geo.models import EditionRef
 from tests.utils import sources
 
-PAGES = ["/maps/deprivation", "/maps/eligibility"]
+PAGES = ["/maps/deprivation", "/maps/eligibility", "/maps/assets"]
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
 TRAFFORD = "E08000009"
 # Hosts folium's defaults would pull from; none may appear in a page.
@@ -83,7 +92,8 @@ def js_calls(html: str, call: str) -> list[Any]:
 
 
 def layers(html: str) -> dict[str, dict[str, Any]]:
-    return {options["key"]: options for options in js_calls(html, r"L\.platoons\.vectorTiles\(")}
+    calls = js_calls(html, r"L\.platoons\.(?:vectorTiles|pointTiles)\(")
+    return {options["key"]: options for options in calls}
 
 
 def tile_path(template: str, lon: float, lat: float, zoom: int) -> str:
@@ -109,7 +119,7 @@ def configured_client(client: TestClient) -> Iterator[TestClient]:
 
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_fetch_only_what_the_service_serves(
-    client: TestClient, example_programmes: list[str], path: str
+    client: TestClient, example_programmes: list[str], example_assets: int, path: str
 ) -> None:
     response = client.get(path)
     assert response.status_code == 200
@@ -132,7 +142,7 @@ def test_pages_fetch_only_what_the_service_serves(
 
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_embed_no_features_and_credit_the_data(
-    client: TestClient, example_programmes: list[str], path: str
+    client: TestClient, example_programmes: list[str], example_assets: int, path: str
 ) -> None:
     html = client.get(path).text
     assert "FeatureCollection" not in html
@@ -178,7 +188,7 @@ def test_deprivation_layers_are_both_editions_and_the_district_summary(
 
 @pytest.mark.parametrize("path", PAGES)
 def test_layer_bounds_never_ask_for_a_tile_the_service_refuses(
-    client: TestClient, example_programmes: list[str], path: str
+    client: TestClient, example_programmes: list[str], example_assets: int, path: str
 ) -> None:
     """Leaflet requests no tile outside a layer's bounds; every tile at their corners exists."""
     for options in layers(client.get(path).text).values():
@@ -393,3 +403,213 @@ def test_pages_under_a_path_prefix_keep_every_url_under_it() -> None:
     assert all(o["url"].startswith("/platoons/collections/") for o in layers(html).values())
     (setup,) = js_calls(html, r"L\.platoons\.setup\(\w+, ")
     assert setup["lookupUrl"] == "/platoons/lookup"
+
+
+# --- the assets map ---------------------------------------------------------------------------
+
+EXAMPLE_REGISTER = pd.read_csv(
+    "data/examples/acv_register_example.csv", dtype=str, keep_default_na=False
+).set_index("reference")
+ASSETS = "assets-of-community-value"
+
+
+def register_status(reference: str) -> str:
+    """The lifecycle status the example register's columns state for an entry (the Act's terms:
+    a listed asset whose owner notified a disposal is in the interim moratorium, or in the full
+    one once a community interest group has asked to bid)."""
+    row = EXAMPLE_REGISTER.loc[reference]
+    if row["decision"] == "listed":
+        if row["interested-group"]:
+            return "full_moratorium"
+        return "disposal_notified" if row["notification-to-sell-date"] else "listed"
+    if row["decision"] == "not-listed":
+        return "not_listed"
+    return "nominated" if row["nomination-date"] else "recorded"
+
+
+def lsoa_containing(lon: float, lat: float) -> str:
+    """The LSOA 2021 whose boundary (in the source file) contains a point, by shapely."""
+    point = shapely.Point(lon, lat)
+    with gzip.open(sources.DEMO_DIR / sources.LSOA21_BOUNDARIES, "rt", encoding="utf-8") as f:
+        boundaries = json.load(f)["features"]
+    (code,) = [
+        f["properties"]["lsoa21_code"]
+        for f in boundaries
+        if shapely.geometry.shape(f["geometry"]).contains(point)
+    ]
+    return str(code)
+
+
+def asset_id(conn: psycopg.Connection, reference: str) -> int:
+    row = conn.execute("SELECT id FROM asset WHERE reference = %s", (reference,)).fetchone()
+    assert row is not None, reference
+    return int(row[0])
+
+
+@pytest.fixture
+def freeze(client: TestClient) -> Iterator[Callable[[date], None]]:
+    """Set the date the service takes as today (restored after the test)."""
+    app: Any = client.app
+
+    def set_today(day: date) -> None:
+        app.dependency_overrides[today_utc] = lambda: day
+
+    yield set_today
+    app.dependency_overrides.pop(today_utc, None)
+
+
+def test_assets_page_draws_the_register_from_its_tiles(
+    client: TestClient, example_assets: int
+) -> None:
+    html = client.get("/maps/assets").text
+    found = layers(html)
+    assert set(found) == {ASSETS, "lsoa-iod2025", "lad-iod2025:outlines"}
+    assert list(found)[0] == ASSETS  # the subject leads the layer control and the legend
+    points = found[ASSETS]
+    assert [o["key"] for o in js_calls(html, r"L\.platoons\.pointTiles\(")] == [ASSETS]
+    assert points["url"] == f"/collections/{ASSETS}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
+    assert points["overlay"] and points["firstRender"] is True
+    underlay = found["lsoa-iod2025"]
+    assert underlay["overlay"] and underlay["firstRender"] is False
+    # Every lifecycle status has its own colour and legend entry, in the statute's order.
+    statuses = list(get_args(rights.Status))
+    assert set(points["style"]["categories"]) == set(statuses)
+    assert len(set(points["style"]["categories"].values())) == len(statuses)
+    legend = points["legend"]["items"]
+    assert [i["colour"] for i in legend] == [points["style"]["categories"][s] for s in statuses]
+    # Each placed example entry is in its tile with the status the register states.
+    for reference in ("EXAMPLE-ACV-001", "EXAMPLE-ACV-004"):
+        lon, lat = shapely.wkt.loads(EXAMPLE_REGISTER.loc[reference, "point"]).coords[0]
+        tile = client.get(tile_path(points["url"], lon, lat, 14))
+        assert tile.status_code == 200
+        features = mapbox_vector_tile.decode(tile.content)[ASSETS]["features"]
+        by_reference = {f["properties"]["reference"]: f["properties"] for f in features}
+        assert by_reference[reference]["status"] == register_status(reference)
+    (setup,) = js_calls(html, r"L\.platoons\.setup\(\w+, ")
+    assert setup["click"] == "assets"
+    assert setup["assets"]["cardUrl"] == "/maps/assets/{id}/card"
+    assert setup["assets"]["eligibilityUrl"] == "/assets/{id}/eligibility"
+    assert setup["groupField"]["label"] == "Group"
+
+
+def test_assets_map_of_an_empty_register_says_so() -> None:
+    extent = [-3.1, 51.3, -0.7, 53.9]
+    extents = {ASSETS: None, "lsoa-iod2025": extent, "lad-iod2025": extent}
+    html = maps.render_page(maps.assets_map("IoD2025", extents, MapSettings()))
+    assert set(layers(html)) == {"lsoa-iod2025", "lad-iod2025:outlines"}
+    assert "pointTiles({" not in html
+    (setup,) = js_calls(html, r"L\.platoons\.setup\(\w+, ")
+    assert setup["legend"]["title"].startswith("No asset of community value")
+
+
+def test_assets_map_offers_the_group_names_given() -> None:
+    extent = [-3.1, 51.3, -0.7, 53.9]
+    extents = {ASSETS: extent, "lsoa-iod2025": extent, "lad-iod2025": extent}
+    html = maps.render_page(
+        maps.assets_map("IoD2025", extents, MapSettings(), group_names=["Zeta", "</script>"])
+    )
+    (setup,) = js_calls(html, r"L\.platoons\.setup\(\w+, ")
+    assert setup["groupField"]["options"] == ["</script>", "Zeta"]
+    assert '</script>"' not in html  # folium's tojson escapes what would end the script
+
+
+ON = date(2026, 11, 25)
+
+
+@pytest.mark.parametrize(
+    ("reference", "on", "kind", "ends"),
+    [
+        # Nominated 2026-10-19: the decision is due 8 weeks beginning with that day.
+        ("EXAMPLE-ACV-003", ON, "decision_due", date(2026, 10, 19) + timedelta(weeks=8, days=-1)),
+        ("EXAMPLE-ACV-003", date(2026, 12, 14), None, None),  # overdue: nothing ahead
+        # Listed: the register's own expiry-date column.
+        ("EXAMPLE-ACV-001", ON, "listing_expires", date.fromisoformat("2030-02-23")),
+        # Notice 2026-11-02 and a group's request: 6 months, then 18, beginning with the notice.
+        ("EXAMPLE-ACV-002", ON, "full_moratorium_ends", date(2027, 5, 2) - timedelta(days=1)),
+        ("EXAMPLE-ACV-002", date(2027, 5, 2), "protected_period_ends", date(2028, 5, 1)),
+        ("EXAMPLE-ACV-004", ON, None, None),  # not listed: no statutory date runs
+    ],
+)
+def test_asset_card_gives_the_next_deadline_on_the_day_asked(
+    client: TestClient,
+    conn: psycopg.Connection,
+    freeze: Callable[[date], None],
+    example_assets: int,
+    reference: str,
+    on: date,
+    kind: str | None,
+    ends: date | None,
+) -> None:
+    identifier = asset_id(conn, reference)
+    freeze(on)
+    card = client.get(f"/maps/assets/{identifier}/card")
+    assert card.status_code == 200, card.text
+    body = card.json()
+    assert body["on"] == on.isoformat()
+    assert body["reference"] == reference and body["status"] == register_status(reference)
+    if kind is None:
+        assert body["next_deadline"] is None
+    else:
+        assert (body["next_deadline"]["kind"], body["next_deadline"]["ends"]) == (
+            kind,
+            ends.isoformat() if ends else None,
+        )
+    # The card agrees with the register's API and with the source files about the place.
+    full = client.get(f"/assets/{identifier}").json()
+    for field in ("name", "category", "owner_type", "status", "lsoa_code", "imd_decile"):
+        assert body[field] == full[field], field
+    assert body["imd_decile"] == IOD2025.loc[body["lsoa_code"], "IMD_decile"]
+    assert body["is_example"] is True
+
+
+def test_asset_card_place_is_the_lsoa_containing_the_point(
+    client: TestClient, conn: psycopg.Connection, example_assets: int
+) -> None:
+    lon, lat = shapely.wkt.loads(EXAMPLE_REGISTER.loc["EXAMPLE-ACV-004", "point"]).coords[0]
+    card = client.get(f"/maps/assets/{asset_id(conn, 'EXAMPLE-ACV-004')}/card").json()
+    assert card["lsoa_code"] == lsoa_containing(lon, lat)
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/maps/assets/999999999/card", 404), ("/maps/assets/0/card", 422)],
+)
+def test_asset_card_refuses_what_is_not_an_asset(
+    client: TestClient, path: str, status: int
+) -> None:
+    response = client.get(path)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+# --- the search box ---------------------------------------------------------------------------
+
+POSTCODES = sources.csv(sources.POSTCODES)
+
+
+@pytest.mark.parametrize("row", [0, len(POSTCODES) // 2, len(POSTCODES) - 1])
+def test_postcode_search_gives_the_directory_lsoa(client: TestClient, row: int) -> None:
+    entry = POSTCODES.iloc[row]
+    typed = str(entry["postcode"]).lower().replace(" ", "")
+    body = client.get("/maps/postcode", params={"postcode": typed}).json()
+    assert body["postcode"] == entry["postcode"]
+    assert body["lsoa_code"] == entry["lsoa_code"] and body["edition"] == "IoD2025"
+    assert body["lsoa_name"] == LOOKUP_2021.loc[entry["lsoa_code"], "lsoa21_name"]
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"postcode": "not a postcode"}, 400),
+        ({"postcode": "SW1A 1AA"}, 404),  # a real postcode outside the loaded directory
+        ({"postcode": "M32 0WR", "edition": "IoD2010"}, 404),
+        ({}, 422),
+    ],
+)
+def test_postcode_search_says_why_it_cannot_place(
+    client: TestClient, params: dict[str, str], status: int
+) -> None:
+    response = client.get("/maps/postcode", params=params)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"]

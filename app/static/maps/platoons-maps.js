@@ -4,9 +4,16 @@
  * - L.platoons.vectorTiles(options): a Leaflet GridLayer that fetches one collection's
  *   Mapbox Vector Tiles (MVT 2.1) from Platoons' own OGC API - Tiles endpoint, decodes them
  *   with the minimal protobuf reader below and fills the polygons on a canvas per tile.
+ *   With ``sources`` it switches collection by zoom (the coverage map's H3 resolutions).
+ * - L.platoons.pointTiles(options): the same tiles for a point collection (assets of
+ *   community value), drawn as clickable circle markers on one canvas over the map, so a
+ *   marker near a tile edge is never cut and a click finds every marker under it.
  * - L.platoons.featureLayer(geojson, options): the same styling for embedded GeoJSON
  *   (the self-contained district export, which has no server to ask).
- * - L.platoons.setup(map, config): legend, search box and click-to-inspect popups.
+ * - L.platoons.setup(map, config): legend, search box, the group field of the assets map and
+ *   click-to-inspect popups (an LSOA's deciles, grant verdicts, an asset's card and what a
+ *   group may do, or an LSOA's coverage and the groups working there). Every answer in a
+ *   popup comes from the service; nothing is decided here.
  *
  * Needs Leaflet 1.9 only: no jQuery, no Bootstrap, no icon fonts, no network beyond the
  * Platoons service that served the page. Part of Platoons (MIT licence).
@@ -182,13 +189,30 @@
     return out;
   }
 
-  var registry = { map: null, layers: {}, firstFeaturesAt: null, searches: 0 };
+  var registry = { map: null, layers: {}, firstFeaturesAt: null, searches: 0, group: '' };
   window.PlatoonsMaps = registry;
 
-  // The first meaningful render: the first features of a data layer (not an outline overlay)
-  // on screen. The benchmark reads this mark.
+  // Panes above Leaflet's tile pane (200) and below its overlay pane (400): filled areas, then
+  // translucent overlays (group areas), then outlines, then the asset markers (clickable).
+  var PANE_Z = { 'platoons-data': 350, 'platoons-overlays': 355, 'platoons-outlines': 360, 'platoons-point-tiles': 361, 'platoons-points': 380 };
+
+  function ensurePane(map, name, interactive) {
+    var pane = map.getPane(name);
+    if (!pane) {
+      pane = map.createPane(name);
+      pane.style.zIndex = PANE_Z[name] || 350;
+      if (!interactive) { pane.style.pointerEvents = 'none'; }
+    }
+    return pane;
+  }
+
+  // The first meaningful render: the first features of a data layer on screen (base layers,
+  // and overlays flagged firstRender such as the assets; not outline overlays). The benchmark
+  // reads this mark, and each layer's own firstDrawnAt.
   function markFirstFeatures(layer) {
-    if (registry.firstFeaturesAt !== null || layer.options.overlay) { return; }
+    if (layer.firstDrawnAt === undefined) { layer.firstDrawnAt = window.performance.now(); }
+    var counts = layer.options.firstRender === undefined ? !layer.options.overlay : layer.options.firstRender;
+    if (registry.firstFeaturesAt !== null || !counts) { return; }
     registry.firstFeaturesAt = window.performance.now();
     if (window.performance.mark) { window.performance.mark('platoons:first-features'); }
     registry.firstLayer = layer.options.key;
@@ -228,11 +252,7 @@
     },
 
     onAdd: function (map) {
-      if (!map.getPane(this.options.pane)) {
-        var pane = map.createPane(this.options.pane);
-        pane.style.zIndex = this.options.pane === 'platoons-outlines' ? 360 : 350;
-        pane.style.pointerEvents = 'none';
-      }
+      ensurePane(map, this.options.pane, false);
       L.GridLayer.prototype.onAdd.call(this, map);
     },
 
@@ -270,10 +290,18 @@
     /** Fetch and decode one tile of the collection: this layer's part of it, or undefined.
      *  ``abortKey`` names a tile whose unloading cancels the request; deepest-zoom tiles
      *  shared by several overscaled tiles are kept (a few) and never cancelled. */
+    /** The collection drawn at a zoom: ``sources`` (by minZoom, ascending) or the one url. */
+    sourceAt: function (zoom) {
+      var found = { url: this.options.url, layerName: this.options.layerName, key: this.options.key };
+      (this.options.sources || []).forEach(function (s) { if (zoom >= s.minZoom) { found = s; } });
+      return found;
+    },
+
     _source: function (coords, abortKey) {
-      var key = coords.z + '/' + coords.x + '/' + coords.y, self = this;
+      var source = this.sourceAt(coords.z), self = this;
+      var key = source.layerName + ':' + coords.z + '/' + coords.x + '/' + coords.y;
       if (!abortKey && this._shared[key]) { return this._shared[key]; }
-      var url = L.Util.template(this.options.url, { z: coords.z, x: coords.x, y: coords.y });
+      var url = L.Util.template(source.url, { z: coords.z, x: coords.x, y: coords.y });
       var controller = abortKey ? new AbortController() : null;
       if (controller) { this._requests[abortKey] = controller; }
       var loaded = window.fetch(url, { signal: controller ? controller.signal : undefined, credentials: 'same-origin' })
@@ -283,7 +311,7 @@
         })
         .then(function (buffer) {
           var started = window.performance.now();
-          var layer = decodeTile(new Uint8Array(buffer))[self.options.layerName];
+          var layer = decodeTile(new Uint8Array(buffer))[source.layerName];
           self.decodeMs += window.performance.now() - started;
           return layer;
         })
@@ -336,6 +364,7 @@
         ctx.strokeStyle = style.stroke;
         ctx.lineWidth = (style.strokeWidth || 1) * (window.devicePixelRatio || 1);
         ctx.lineJoin = 'round';
+        if (style.dash) { ctx.setLineDash(style.dash.map(function (d) { return d * (window.devicePixelRatio || 1); })); }
         chunks(outline).forEach(function (chunk) { trace(chunk); ctx.stroke(); });
       }
       return drawn;
@@ -369,6 +398,144 @@
         return '#' + [px[0], px[1], px[2]].map(function (v) { return (v < 16 ? '0' : '') + v.toString(16); }).join('');
       }
       return null;
+    }
+  });
+
+  // ------------------------------------------------------------------------------------------
+  // Point tiles: the same MVT tiles, each point a circle marker on one canvas over the map.
+
+  var MARKER_TOLERANCE_PX = 3;
+
+  var PointTiles = VectorTiles.extend({
+    options: { pane: 'platoons-point-tiles', markerPane: 'platoons-points' },
+
+    initialize: function (options) {
+      VectorTiles.prototype.initialize.call(this, options);
+      this._markers = {};    // feature id -> circle marker (shared by the tiles holding it)
+      this._tileIds = {};    // tile key -> feature ids it placed
+      this.on('tileunload', function (e) { this._release(this._tileCoordsToKey(e.coords)); });
+    },
+
+    onAdd: function (map) {
+      ensurePane(map, this.options.markerPane, true);
+      this._renderer = this._renderer || L.canvas({ pane: this.options.markerPane, tolerance: MARKER_TOLERANCE_PX });
+      this._group = L.layerGroup().addTo(map);
+      VectorTiles.prototype.onAdd.call(this, map);
+    },
+
+    onRemove: function (map) {
+      VectorTiles.prototype.onRemove.call(this, map);
+      map.removeLayer(this._group);
+      this._markers = {};
+      this._tileIds = {};
+    },
+
+    createTile: function (coords, done) {
+      var tile = L.DomUtil.create('div', 'platoons-tile'), self = this;
+      var key = this._tileCoordsToKey(coords);
+      tile.platoonsCodes = [];
+      var dz = Math.max(0, coords.z - this.options.dataMaxZoom);
+      var source = dz ? { z: coords.z - dz, x: coords.x >> dz, y: coords.y >> dz } : coords;
+      this._source(source, dz === 0 ? key : null)
+        .then(function (layer) {
+          var started = window.performance.now();
+          // A tile unloaded while its request was shared (overscaled) places nothing.
+          var drawn = layer && self._tiles[key] ? self._place(key, layer, source) : 0;
+          self.drawMs += window.performance.now() - started;
+          self.tilesDrawn += 1;
+          self.featuresDrawn += drawn;
+          if (drawn > 0) { markFirstFeatures(self); }
+          done(null, tile);
+        })
+        .catch(function (error) {
+          if (error.name === 'AbortError') { return; }
+          self.tileErrors += 1;
+          done(error, tile);
+        });
+      return tile;
+    },
+
+    /** Add (or share) a marker for each point of a decoded tile; return how many it holds. */
+    _place: function (key, layer, source) {
+      var style = this.options.style, map = this._map, ids = [], self = this, size = this.getTileSize().x;
+      layer.features.forEach(function (feature) {
+        if (feature.type !== 1 || feature.id === null) { return; }  // points with ids only
+        rings(feature.geometry).forEach(function (point) {
+          var pixel = L.point((source.x + point[0] / layer.extent) * size, (source.y + point[1] / layer.extent) * size);
+          var latlng = map.unproject(pixel, source.z), marker = self._markers[feature.id];
+          if (!marker) {
+            var colour = fillColour(style, feature.properties) || style.missing || '#777777';
+            marker = L.circleMarker(latlng, {
+              renderer: self._renderer, pane: self.options.markerPane, radius: style.radius || 6,
+              color: style.stroke || '#1b1b1b', weight: style.strokeWidth || 1.5, opacity: 1,
+              fillColor: colour, fillOpacity: 1, bubblingMouseEvents: false
+            });
+            marker.feature = { id: feature.id, properties: feature.properties, zoom: source.z };
+            marker.holders = 0;
+            marker.on('click', function (e) { self.fire('featureclick', { marker: marker, latlng: e.latlng, containerPoint: e.containerPoint }); });
+            self._markers[feature.id] = marker;
+            self._group.addLayer(marker);
+          } else if (source.z > marker.feature.zoom) {
+            // A deeper tile places the point more exactly and carries more properties.
+            marker.setLatLng(latlng);
+            marker.feature.zoom = source.z;
+            marker.feature.properties = L.extend({}, marker.feature.properties, feature.properties);
+          }
+          marker.holders += 1;
+          ids.push(feature.id);
+        });
+      });
+      this._tileIds[key] = ids;
+      return ids.length;
+    },
+
+    _release: function (key) {
+      var self = this;
+      (this._tileIds[key] || []).forEach(function (id) {
+        var marker = self._markers[id];
+        if (!marker) { return; }
+        marker.holders -= 1;
+        if (marker.holders <= 0) { self._group.removeLayer(marker); delete self._markers[id]; }
+      });
+      delete this._tileIds[key];
+    },
+
+    /** The markers within reach of a container point (a click), nearest first. */
+    markersNear: function (point) {
+      var map = this._map, found = [], self = this;
+      Object.keys(this._markers).forEach(function (id) {
+        var marker = self._markers[id];
+        var distance = map.latLngToContainerPoint(marker.getLatLng()).distanceTo(point);
+        if (distance <= marker.options.radius + marker.options.weight / 2 + MARKER_TOLERANCE_PX) {
+          found.push({ marker: marker, distance: distance });
+        }
+      });
+      found.sort(function (a, b) { return a.distance - b.distance || a.marker.feature.id - b.marker.feature.id; });
+      return found.map(function (f) { return f.marker; });
+    },
+
+    /** The references of the markers in view (for tests and checks). */
+    visibleCodes: function () {
+      if (!this._map) { return []; }
+      var view = this._map.getBounds(), self = this, codes = {};
+      Object.keys(this._markers).forEach(function (id) {
+        var marker = self._markers[id];
+        if (view.contains(marker.getLatLng())) { codes[marker.feature.properties.reference || id] = true; }
+      });
+      return Object.keys(codes).sort();
+    },
+
+    /** The colour drawn on the markers' canvas at a container point, or null. */
+    colourAt: function (point) {
+      if (!this._map || !this._renderer._container) { return null; }
+      var canvas = this._renderer._container, rect = canvas.getBoundingClientRect();
+      var box = this._map.getContainer().getBoundingClientRect();
+      var x = point.x + box.left - rect.left, y = point.y + box.top - rect.top;
+      if (x < 0 || y < 0 || x >= rect.width || y >= rect.height) { return null; }
+      var ratio = canvas.width / rect.width;
+      var px = canvas.getContext('2d').getImageData(Math.floor(x * ratio), Math.floor(y * ratio), 1, 1).data;
+      if (px[3] === 0) { return null; }
+      return '#' + [px[0], px[1], px[2]].map(function (v) { return (v < 16 ? '0' : '') + v.toString(16); }).join('');
     }
   });
 
@@ -419,22 +586,38 @@
       L.DomEvent.disableScrollPropagation(this._div);
       return this._div;
     },
-    show: function (legend) {
+    /** Show one legend, or several (one section each: the base layer's, then overlays'). */
+    show: function (legends) {
       var div = this._div, config = this._config;
       div.textContent = '';
       el('h1', 'platoons-title', config.title, div);
-      if (!legend) { return; }
-      el('h2', null, legend.title, div);
-      var list = el('ul', null, null, div);
-      legend.items.forEach(function (item) {
-        var li = el('li', null, null, list);
-        var swatch = el('span', 'platoons-swatch', null, li);
-        swatch.style.background = item.colour;
-        el('span', null, item.label, li);
+      [].concat(legends || []).forEach(function (legend) {
+        if (!legend) { return; }
+        var section = el('section', 'platoons-legend-section', null, div);
+        el('h2', null, legend.title, section);
+        var list = el('ul', legend.compact ? 'platoons-compact' : null, null, section);
+        legend.items.forEach(function (item) {
+          var li = el('li', null, null, list);
+          var swatch = el('span', 'platoons-swatch' + (item.shape ? ' platoons-swatch-' + item.shape : ''), null, li);
+          swatch.style.background = item.colour;
+          if (item.border) { swatch.style.borderColor = item.border; }
+          el('span', null, item.label, li);
+        });
+        if (legend.note) { el('p', 'platoons-note', legend.note, section); }
       });
-      if (legend.note) { el('p', 'platoons-note', legend.note, div); }
     }
   });
+
+  /** The legends of what is on the map: the base layer's, then each overlay's that has one. */
+  function activeLegends(map, config) {
+    var base = activeBaseLayer(map), found = [];
+    if (base && base.options.legend) { found.push(base.options.legend); }
+    Object.keys(registry.layers).forEach(function (key) {
+      var layer = registry.layers[key];
+      if (layer.options.overlay && layer.options.legend && map.hasLayer(layer)) { found.push(layer.options.legend); }
+    });
+    return found.length ? found : [config.legend];
+  }
 
   function decileChip(decile, colours, parent) {
     var chip = el('span', 'platoons-chip', decile === null || decile === undefined ? '–' : decile, parent);
@@ -560,6 +743,173 @@
     });
   }
 
+  // ------------------------------------------------------------------------------------------
+  // The assets map: an asset's card and what the chosen group may do (both from the service).
+
+  var MAX_ASSETS_IN_POPUP = 6;
+
+  function urlFor(template, id) { return template.replace('{id}', encodeURIComponent(id)); }
+
+  function label(labels, value) {
+    return (labels && labels[value]) || String(value === null || value === undefined ? '–' : value).replace(/_/g, ' ');
+  }
+
+  function factRow(table, heading) {
+    var tr = el('tr', null, null, table);
+    el('th', null, heading, tr);
+    return el('td', null, null, tr);
+  }
+
+  function verdictBlock(group, result) {
+    var block = el('div', 'platoons-group-verdict');
+    block.dataset.group = group;
+    el('h4', null, 'What ' + group + ' may do today', block);
+    if (!result.ok) {
+      block.dataset.error = 'true';
+      el('p', 'platoons-error', problemText(result), block);
+      return block;
+    }
+    var answer = result.body, list = el('ul', null, null, block);
+    block.dataset.mayNominate = answer.may_nominate ? 'true' : 'false';
+    block.dataset.mayBid = answer.may_request_to_bid ? 'true' : 'false';
+    [['may_nominate', 'Nominate the asset for listing'],
+     ['may_request_to_bid', 'Ask to be treated as a potential bidder']].forEach(function (pair) {
+      var yes = answer[pair[0]], li = el('li', yes ? 'platoons-eligible' : 'platoons-not-eligible', null, list);
+      el('strong', 'platoons-verdict', yes ? 'Yes' : 'No', li);
+      el('span', null, ' ' + pair[1] + (yes && pair[0] === 'may_request_to_bid' && answer.window_ends ? ' (until ' + answer.window_ends + ')' : ''), li);
+    });
+    var reasons = el('ul', 'platoons-reasons', null, block);
+    answer.reasons.forEach(function (reason) { el('li', 'platoons-explanation', reason, reasons); });
+    return block;
+  }
+
+  function assetBlock(config, id, group) {
+    var card = getJson(urlFor(config.assets.cardUrl, id));
+    var verdict = group ? getJson(urlFor(config.assets.eligibilityUrl, id) + '?' + query({ group: group })) : Promise.resolve(null);
+    return Promise.all([card, verdict]).then(function (results) {
+      var block = el('div', 'platoons-asset'), result = results[0];
+      block.dataset.assetId = id;
+      if (!result.ok) { el('p', 'platoons-error', problemText(result), block); return block; }
+      var a = result.body, next = a.next_deadline, labels = config.assets.labels;
+      block.dataset.reference = a.reference;
+      block.dataset.status = a.status;
+      block.dataset.nextDeadline = next ? next.ends : '';
+      block.dataset.nextDeadlineKind = next ? next.kind : '';
+      var head = el('h3', null, null, block);
+      el('span', 'platoons-asset-name', a.name, head);
+      el('span', 'platoons-lsoa-code', a.reference, head);
+      if (a.is_example) { el('p', 'platoons-example', 'Example data: not a real register entry', block); }
+      var table = el('table', 'platoons-facts', null, block);
+      factRow(table, 'Category').textContent = label(labels.category, a.category);
+      factRow(table, 'Owner').textContent = label(labels.owner_type, a.owner_type);
+      var status = factRow(table, 'Status');
+      var dot = el('span', 'platoons-status-dot', null, status);
+      dot.style.background = config.assets.statusColours[a.status] || '#777777';
+      el('span', 'platoons-status', label(labels.status, a.status), status);
+      var deadline = factRow(table, 'Next deadline');
+      if (next) {
+        el('span', 'platoons-deadline', next.period + ' ends ' + next.ends, deadline);
+        el('div', 'platoons-note', next.authority, deadline);
+      } else {
+        el('span', 'platoons-deadline', 'none in this status', deadline);
+      }
+      var area = factRow(table, 'LSOA');
+      el('span', null, a.lsoa_code + ' ', area);
+      decileChip(a.imd_decile, config.decileColours, area).title = 'IMD decile (1 = most deprived 10%)';
+      if (results[1] !== null) {
+        block.appendChild(verdictBlock(group, results[1]));
+      } else {
+        el('p', 'platoons-note platoons-group-hint', 'Enter a group in the “Group” box to see whether it may nominate this asset or ask to bid.', block);
+      }
+      return block;
+    });
+  }
+
+  function inspectAssets(map, config, layer, clicked, containerPoint) {
+    var near = layer.markersNear(containerPoint);
+    if (near.indexOf(clicked) < 0) { near.unshift(clicked); }
+    var shown = near.slice(0, MAX_ASSETS_IN_POPUP), group = registry.group;
+    var popup = L.popup({ maxWidth: 400, maxHeight: 460, className: 'platoons-popup' })
+      .setLatLng(clicked.getLatLng()).setContent('Looking up…').openOn(map);
+    registry.lastPopup = null;
+    registry.reopen = function () {
+      if (map.hasLayer(popup)) { inspectAssets(map, config, layer, clicked, map.latLngToContainerPoint(clicked.getLatLng())); }
+    };
+    return Promise.all(shown.map(function (m) { return assetBlock(config, m.feature.id, group); })).then(function (blocks) {
+      var content = el('div', 'platoons-popup-content');
+      content.dataset.kind = 'assets';
+      content.dataset.assets = String(near.length);
+      content.dataset.group = group;
+      if (near.length > 1) { el('p', 'platoons-note', near.length + ' assets here' + (near.length > shown.length ? ' (the nearest ' + shown.length + ' shown; zoom in for the rest)' : ''), content); }
+      blocks.forEach(function (block) { content.appendChild(block); });
+      popup.setContent(content);
+      registry.lastPopup = content;
+      content.dataset.ready = 'true';
+      return content;
+    });
+  }
+
+  var GroupField = L.Control.extend({
+    options: { position: 'topleft' },
+    initialize: function (config, options) { L.setOptions(this, options); this._config = config; },
+    onAdd: function () {
+      var field = this._config.groupField, self = this;
+      var form = el('form', 'platoons-group leaflet-bar');
+      var caption = el('label', null, null, form);
+      el('span', null, field.label + ' ', caption);
+      var input = el('input', null, null, caption);
+      input.type = 'text';
+      input.name = 'group';
+      input.maxLength = 200;
+      input.autocomplete = 'off';
+      input.placeholder = field.placeholder;
+      if (field.options && field.options.length) {
+        var list = el('datalist', null, null, form);
+        list.id = 'platoons-groups';
+        field.options.forEach(function (name) { el('option', null, null, list).value = name; });
+        input.setAttribute('list', list.id);
+      }
+      el('button', null, 'Use', form).type = 'submit';
+      var initial = new URLSearchParams(window.location.search).get('group');
+      if (initial) { input.value = initial; registry.group = initial.trim(); }
+      L.DomEvent.disableClickPropagation(form);
+      L.DomEvent.disableScrollPropagation(form);
+      L.DomEvent.on(form, 'submit', function (e) { L.DomEvent.preventDefault(e); self.use(input.value); });
+      L.DomEvent.on(input, 'change', function () { self.use(input.value); });
+      this._input = input;
+      return form;
+    },
+    /** Answer for this group from now on (and again in an open asset popup). */
+    use: function (value) {
+      var group = String(value || '').trim();
+      if (group === registry.group) { return; }
+      registry.group = group;
+      if (registry.reopen) { registry.reopen(); }
+    }
+  });
+
+  // ------------------------------------------------------------------------------------------
+  // The coverage map: adults covered and the groups working where the click falls.
+
+  function inspectCoverage(map, config, latlng) {
+    var popup = L.popup({ maxWidth: 400, maxHeight: 460, className: 'platoons-popup' })
+      .setLatLng(latlng).setContent('Looking up…').openOn(map);
+    var content = el('div', 'platoons-popup-content');
+    var lon = latlng.lng.toFixed(6), lat = latlng.lat.toFixed(6);
+    content.dataset.lon = lon;
+    content.dataset.lat = lat;
+    content.dataset.kind = 'coverage';
+    registry.lastPopup = null;
+    return getJson(config.coverage.atUrl + '?' + query({ lon: lon, lat: lat })).then(function (result) {
+      if (!result.ok) { el('p', 'platoons-error', problemText(result), content); }
+      else { content.appendChild(coverageBlock(result.body, config)); }
+      popup.setContent(content);
+      registry.lastPopup = content;
+      content.dataset.ready = 'true';
+      return content;
+    });
+  }
+
   var GSS = /^[EW][0-9]{8}$/i;
 
   var Search = L.Control.extend({
@@ -633,27 +983,16 @@
     },
 
     _byPostcode: function (postcode) {
+      // The postcode's LSOA comes from the postcode directory (GET /maps/postcode), not from
+      // the generalised boundaries its centroid may fall just outside of.
       var self = this, config = this._config;
-      return getJson(config.eligibilityUrl + '?' + query({ postcode: postcode })).then(function (result) {
-        if (!result.ok) { return { feature: null, message: problemText(result) }; }
-        // The postcode's LSOA comes from the postcode directory, as an LSOA-level programme
-        // assesses it; a ward- or district-level answer still places it in that area.
-        var rank = { lsoa: 0, ward: 1, lad: 2 }, best = null;
-        result.body.answers.forEach(function (answer) {
-          if (!best || rank[answer.area.kind] < rank[best.area.kind]) { best = answer; }
+      return getJson(config.postcodeUrl + '?' + query({ postcode: postcode, edition: activeEdition(registry.map, config) }))
+        .then(function (result) {
+          if (!result.ok) { return { feature: null, message: problemText(result) }; }
+          var place = result.body;
+          var label = place.postcode + ': ' + place.lsoa_name + ' (' + place.lsoa_code + ')';
+          return self._item('lsoa', place.edition, place.lsoa_code, label);
         });
-        if (!best) { return { feature: null, message: 'No grant programme is open to place this postcode; search by LSOA or district code.' }; }
-        var area = best.area, edition = best.programme.edition, label = postcode.toUpperCase() + ': ' + area.name + ' (' + area.code + ')';
-        if (area.kind === 'ward') {
-          var collection = self._collection('lsoa', edition);
-          return getJson(config.collectionsUrl + '/' + encodeURIComponent(collection) + '/items?' + query({ ward_code: area.code, limit: 1000 }))
-            .then(function (items) {
-              if (!items.ok) { return { feature: null, message: problemText(items) }; }
-              return { feature: items.body, code: area.code, message: label };
-            });
-        }
-        return self._item(area.kind, edition, area.code, label);
-      });
     },
 
     _local: function (q) {
@@ -676,14 +1015,23 @@
     registry.map = map;
     registry.config = config;
     var legend = new Legend(config).addTo(map);
-    var current = activeBaseLayer(map);
-    legend.show(current ? current.options.legend : config.legend);
-    map.on('baselayerchange', function (e) {
-      if (e.layer.options.legend) { legend.show(e.layer.options.legend); }
-    });
+    var showLegends = function () { legend.show(activeLegends(map, config)); };
+    showLegends();
+    map.on('baselayerchange overlayadd overlayremove', showLegends);
     if (config.search) { registry.search = new Search(config).addTo(map); }
-    if (config.click === 'lookup' || config.click === 'eligibility') {
+    if (config.groupField) { registry.groupField = new GroupField(config).addTo(map); }
+    if (config.click === 'lookup' || config.click === 'eligibility' || config.click === 'assets') {
+      // On the assets map a click beside the markers shows the LSOA underneath.
       map.on('click', function (e) { inspect(map, config, e.latlng); });
+    }
+    if (config.click === 'assets') {
+      Object.keys(registry.layers).forEach(function (key) {
+        var layer = registry.layers[key];
+        if (!layer.markersNear) { return; }
+        layer.on('featureclick', function (e) { inspectAssets(map, config, layer, e.marker, e.containerPoint); });
+      });
+    } else if (config.click === 'coverage') {
+      map.on('click', function (e) { inspectCoverage(map, config, e.latlng); });
     } else if (config.click === 'properties') {
       Object.keys(registry.layers).forEach(function (key) {
         var layer = registry.layers[key];
@@ -705,6 +1053,7 @@
 
   L.platoons = {
     vectorTiles: function (options) { return new VectorTiles(options); },
+    pointTiles: function (options) { return new PointTiles(options); },
     featureLayer: featureLayer,
     setup: setup,
     decodeTile: decodeTile,
