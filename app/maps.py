@@ -77,10 +77,10 @@ LAD_SHARE_BREAKS: tuple[tuple[float, str, str], ...] = (
     (0.40, "#c51b8a", "30–40%"),
     (1.0, "#7a0177", "over 40%"),
 )
-# Assets of community value by lifecycle status (geo/rights.py): the Okabe-Ito palette (Okabe and
-# Ito 2008, "Color Universal Design"), distinguishable with every common colour-vision
-# deficiency, plus grey for assets recorded but not yet nominated; in geo.rights.Status order. Markers have a dark ring so
-# they stand out on any decile colour.
+# Assets of community value by lifecycle status, in geo.rights.Status order: the Okabe-Ito
+# palette (Okabe and Ito 2008, "Color Universal Design"), distinguishable with every common
+# colour-vision deficiency, plus grey for assets recorded but not yet nominated. Markers have a
+# dark ring so they stand out on any decile colour.
 STATUS_STYLES: tuple[tuple[str, str, str], ...] = (
     ("recorded", "#999999", "recorded, not nominated"),
     ("nominated", "#e69f00", "nominated: decision due"),
