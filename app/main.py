@@ -15,11 +15,13 @@ from app.db import create_pool
 from app.problems import register_problem_handlers
 from app.routers import applications, areas, grants, health, ogc
 from app.routers import assets as assets_router
+from app.routers import groups as groups_router
 from app.routers import maps as maps_router
+from app.routers import organisers as organisers_router
 from app.routers import tiles as tiles_router
 from app.security import install as install_security
 from app.security import refuse_default_secrets
-from app.settings import DatabaseSettings, SecuritySettings, ServerSettings
+from app.settings import DatabaseSettings, GroupSettings, SecuritySettings, ServerSettings
 
 logger = logging.getLogger("platoons")
 
@@ -27,7 +29,7 @@ logger = logging.getLogger("platoons")
 def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
     """Build the application; the pool opens in the lifespan and closes after it."""
     settings = settings or DatabaseSettings()
-    refuse_default_secrets(ServerSettings().environment, settings)
+    refuse_default_secrets(ServerSettings().environment, settings, GroupSettings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +69,8 @@ def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
     app.include_router(grants.router)
     app.include_router(applications.router)
     app.include_router(assets_router.router)
+    app.include_router(groups_router.router)
+    app.include_router(organisers_router.router)
     app.include_router(maps_router.router)
     # Map assets, served by the app itself (the maps work offline): Leaflet from the
     # xstatic-leaflet package, then our own files. The more specific mount comes first.

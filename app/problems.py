@@ -21,6 +21,7 @@ from geo.errors import (
     PlatoonsError,
     StaleVersion,
     SubmissionRefused,
+    TooManyRequests,
     Unauthenticated,
 )
 
@@ -36,6 +37,7 @@ STATUS_BY_ERROR: tuple[tuple[type[PlatoonsError], int], ...] = (
     (StaleVersion, 412),  # a Conflict, but the precondition (If-Match) is what failed
     (Conflict, 409),
     (SubmissionRefused, 422),
+    (TooManyRequests, 429),
     (DataUnavailable, 503),
     (DatabaseUnavailable, 503),
 )
@@ -73,6 +75,8 @@ async def _platoons_error(request: Request, error: Exception) -> JSONResponse:
     response = problem(status, error.title, error.message, **extra)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="platoons"'
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after)  # RFC 9110, 10.2.3
     return response
 
 

@@ -3,7 +3,7 @@
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, PostgresDsn, field_validator
+from pydantic import AliasChoices, Field, PostgresDsn, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/platoons"
@@ -85,3 +85,35 @@ class SecuritySettings(BaseSettings):
                     "(scheme, host, optional port; no path; no wildcard)"
                 )
         return [origin.lower() for origin in origins]
+
+
+class GroupSettings(BaseSettings):
+    """Neighbourhood groups and organisers: activity window, area and abuse limits, HMAC key."""
+
+    model_config = SettingsConfigDict(env_prefix="PLATOONS_", env_file=".env", extra="ignore")
+
+    # A group is active when it recorded activity in the last N calendar months.
+    group_active_months: int = Field(default=12, ge=1, le=120)
+    # A neighbourhood, not a county: a group's area in km² (computed in EPSG:27700).
+    group_max_area_km2: float = Field(default=50.0, gt=0)
+    group_min_area_km2: float = Field(default=0.001, gt=0)
+    # An organiser's patch spans several neighbourhoods.
+    organiser_max_area_km2: float = Field(default=500.0, gt=0)
+    # Abuse limits per sender (a keyed hash of the client address): one rating of a group per
+    # this many days, ratings per rolling day, relay messages per rolling hour and day.
+    group_rating_repeat_days: int = Field(default=30, ge=1)
+    group_ratings_per_day: int = Field(default=5, ge=1)
+    group_messages_per_hour: int = Field(default=5, ge=1)
+    group_messages_per_day: int = Field(default=20, ge=1)
+    # Key of the HMAC that turns a client address into the fingerprint kept for those limits
+    # (the address itself is never stored). Must be set outside development.
+    fingerprint_secret: SecretStr = SecretStr("development-only-fingerprint-key")
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> "GroupSettings":
+        """The minimum area is below the maximum; a day allows at least an hour's messages."""
+        if self.group_min_area_km2 >= self.group_max_area_km2:
+            raise ValueError("group_min_area_km2 must be below group_max_area_km2")
+        if self.group_messages_per_day < self.group_messages_per_hour:
+            raise ValueError("group_messages_per_day must be at least group_messages_per_hour")
+        return self

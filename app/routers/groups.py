@@ -1,0 +1,407 @@
+"""Neighbourhood group routes: the registry, finding a group, activity, ratings and the relay."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+
+from app.auth import AdminUser, CurrentUser, ManagerUser, OfficerUser
+from app.db import DbDep
+from app.http import today_utc
+from app.problems import PROBLEM_JSON
+from app.settings import GroupSettings
+from geo import groups
+from geo.errors import InvalidInput
+from geo.groups import (
+    ActivityInput,
+    ActivityPrivate,
+    ActivityPublic,
+    CodeOfConduct,
+    GroupChanges,
+    GroupInput,
+    GroupKind,
+    GroupPage,
+    GroupPrivate,
+    GroupPublic,
+    GroupRules,
+    GroupsNear,
+    ManagerInput,
+    Managers,
+    Message,
+    MessageInput,
+    MessageReceipt,
+    ModerationInput,
+    RatingInput,
+    RatingPrivate,
+    RatingPublic,
+    RatingStatus,
+)
+
+router = APIRouter(tags=["neighbourhood groups"])
+
+
+@cache
+def group_settings() -> GroupSettings:
+    """The groups' settings, read once per process (tests override this dependency)."""
+    return GroupSettings()
+
+
+Settings = Annotated[GroupSettings, Depends(group_settings)]
+
+
+def group_rules(settings: Settings) -> GroupRules:
+    """The registry's limits, from the settings."""
+    return GroupRules(
+        active_months=settings.group_active_months,
+        max_area_km2=settings.group_max_area_km2,
+        min_area_km2=settings.group_min_area_km2,
+        organiser_max_area_km2=settings.organiser_max_area_km2,
+        rating_repeat_days=settings.group_rating_repeat_days,
+        ratings_per_day=settings.group_ratings_per_day,
+        messages_per_hour=settings.group_messages_per_hour,
+        messages_per_day=settings.group_messages_per_day,
+    )
+
+
+def sender_fingerprint(request: Request, settings: Settings) -> str:
+    """The keyed hash of the client's address (the address is never stored)."""
+    address = request.client.host if request.client else "unknown"
+    return groups.client_fingerprint(
+        address, settings.fingerprint_secret.get_secret_value().encode()
+    )
+
+
+Rules = Annotated[GroupRules, Depends(group_rules)]
+Fingerprint = Annotated[str, Depends(sender_fingerprint)]
+Today = Annotated[date, Depends(today_utc)]
+Reference = Annotated[
+    str,
+    Path(
+        max_length=21,
+        pattern=r"^NG-[0-9]{6,18}$",
+        description="The group's reference, e.g. NG-000042.",
+    ),
+]
+RatingId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The rating's id.")]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        max_length=64,
+        description='The version last seen, as its ETag (`"3"`); a stale one gets 412.',
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=groups.MAX_PAGE)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Invalid input (the area, the code of conduct, a date)", **_PROBLEM},
+    401: {"description": "No API key, or an unknown or revoked one", **_PROBLEM},
+    403: {"description": "The key's role or districts do not allow this", **_PROBLEM},
+    404: {"description": "No such group (or it is unlisted and hidden from you)", **_PROBLEM},
+    412: {"description": "If-Match names an older version", **_PROBLEM},
+    429: {
+        "description": "An abuse limit is reached; retry after `Retry-After` seconds",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        **_PROBLEM,
+    },
+}
+
+
+def _only(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {k: v for k, v in _RESPONSES.items() if k in statuses}
+
+
+def _etag(version: int) -> str:
+    """The ETag of a group version."""
+    return f'"{version}"'
+
+
+def _version_of(if_match: str | None) -> int | None:
+    """The version an If-Match header names (None for none or ``*``; -1, never matching, if
+    it is not one of our ETags)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() and len(tag) < 12 else -1
+
+
+def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    """A ``bbox`` query parameter: four numbers separated by commas."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError as exc:
+        raise InvalidInput("bbox must be four numbers", parameter="bbox") from exc
+    if len(values) != 4:
+        raise InvalidInput("bbox must be four numbers", parameter="bbox")
+    return values[0], values[1], values[2], values[3]
+
+
+@router.get("/groups/code-of-conduct", response_model=CodeOfConduct)
+async def code_of_conduct() -> CodeOfConduct:
+    """The neighbourhood code of conduct a group's leader accepts (its current version)."""
+    return groups.CODE_OF_CONDUCT
+
+
+@router.get("/groups/near", response_model=GroupsNear, responses=_only(400, 404))
+async def groups_near(
+    conn: DbDep,
+    on: Today,
+    rules: Rules,
+    lon: Annotated[
+        float | None,
+        Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude (EPSG:4326)."),
+    ] = None,
+    lat: Annotated[
+        float | None,
+        Query(ge=-90, le=90, allow_inf_nan=False, description="Latitude (EPSG:4326)."),
+    ] = None,
+    postcode: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> GroupsNear:
+    """Find a group: the active groups whose area covers a point or postcode, nearest first."""
+    return await groups.groups_near(
+        conn, on, rules, lon=lon, lat=lat, postcode=postcode, limit=limit
+    )
+
+
+@router.get("/groups", response_model=GroupPage, responses=_only(400))
+async def list_groups(
+    conn: DbDep,
+    on: Today,
+    rules: Rules,
+    lad: Annotated[
+        str | None,
+        Query(max_length=9, pattern=r"^E0[6-9][0-9]{6}$", description="A district (LAD) code."),
+    ] = None,
+    active: Annotated[bool | None, Query(description="Only active (or inactive) groups.")] = None,
+    kind: Annotated[GroupKind | None, Query()] = None,
+    bbox: Annotated[
+        str | None,
+        Query(max_length=200, description="min lon, min lat, max lon, max lat (CRS84)."),
+    ] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in name/description.")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> GroupPage:
+    """The public listing of groups, filtered and paged (oldest first)."""
+    return await groups.list_groups(
+        conn,
+        on,
+        rules,
+        lad=lad,
+        active=active,
+        kind=kind,
+        bbox=_bbox(bbox),
+        q=q,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post(
+    "/groups", status_code=201, response_model=GroupPrivate, responses=_only(400, 401, 403, 404)
+)
+async def create_group(
+    conn: DbDep,
+    user: ManagerUser,
+    on: Today,
+    rules: Rules,
+    data: Annotated[GroupInput, Body()],
+    response: Response,
+) -> GroupPrivate:
+    """Register a neighbourhood group; a group manager's key becomes its manager."""
+    created = await groups.create_group(conn, data, user, on, rules)
+    response.headers["Location"] = f"/groups/{created.reference}"
+    response.headers["ETag"] = _etag(created.version)
+    return created
+
+
+@router.get(
+    "/groups/{reference}",
+    response_model=GroupPublic | GroupPrivate,
+    responses=_only(401, 404),
+)
+async def get_group(
+    conn: DbDep, user: CurrentUser, on: Today, rules: Rules, reference: Reference
+) -> GroupPublic | GroupPrivate:
+    """A group: its public listing, or with private fields for its managers, its districts'
+    officers and admins."""
+    return await groups.get_group(conn, reference, user, on, rules)
+
+
+@router.patch(
+    "/groups/{reference}",
+    response_model=GroupPrivate,
+    responses=_only(400, 401, 403, 404, 412),
+)
+async def update_group(
+    conn: DbDep,
+    user: ManagerUser,
+    on: Today,
+    rules: Rules,
+    reference: Reference,
+    changes: Annotated[GroupChanges, Body()],
+    response: Response,
+    if_match: IfMatch = None,
+) -> GroupPrivate:
+    """Edit a group (only the fields given), checked against `If-Match`."""
+    updated = await groups.update_group(
+        conn, reference, changes, user, on, rules, _version_of(if_match)
+    )
+    response.headers["ETag"] = _etag(updated.version)
+    return updated
+
+
+@router.post(
+    "/groups/{reference}/managers",
+    response_model=Managers,
+    responses=_only(400, 401, 403, 404),
+)
+async def add_manager(
+    conn: DbDep,
+    user: AdminUser,
+    on: Today,
+    reference: Reference,
+    data: Annotated[ManagerInput, Body()],
+) -> Managers:
+    """Make a group manager's key a manager of the group (admins)."""
+    return await groups.add_manager(conn, reference, data.key_id, user, on)
+
+
+@router.post(
+    "/groups/{reference}/activities",
+    status_code=201,
+    response_model=ActivityPrivate,
+    responses=_only(400, 401, 403, 404),
+)
+async def record_activity(
+    conn: DbDep,
+    user: ManagerUser,
+    on: Today,
+    rules: Rules,
+    reference: Reference,
+    data: Annotated[ActivityInput, Body()],
+) -> ActivityPrivate:
+    """Record a meeting, project or event (what keeps a group active)."""
+    return await groups.record_activity(conn, reference, data, user, on, rules)
+
+
+@router.get(
+    "/groups/{reference}/activities",
+    response_model=list[ActivityPublic] | list[ActivityPrivate],
+    responses=_only(401, 404),
+)
+async def list_activities(
+    conn: DbDep,
+    user: CurrentUser,
+    on: Today,
+    rules: Rules,
+    reference: Reference,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Any:
+    """A group's activity, latest first (kind, date and title for the public)."""
+    return await groups.list_activities(
+        conn, reference, user, on, rules, limit=limit, offset=offset
+    )
+
+
+@router.post(
+    "/groups/{reference}/messages",
+    status_code=202,
+    response_model=MessageReceipt,
+    responses=_only(404, 429),
+)
+async def send_message(
+    conn: DbDep,
+    on: Today,
+    rules: Rules,
+    fingerprint: Fingerprint,
+    reference: Reference,
+    data: Annotated[MessageInput, Body()],
+) -> MessageReceipt:
+    """Ask to join (or ask a question) through the relay form; the leader replies by e-mail."""
+    return await groups.send_message(conn, reference, data, fingerprint, on, rules)
+
+
+@router.get(
+    "/groups/{reference}/messages",
+    response_model=list[Message],
+    responses=_only(401, 403, 404),
+)
+async def list_messages(
+    conn: DbDep,
+    user: ManagerUser,
+    on: Today,
+    rules: Rules,
+    reference: Reference,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[Message]:
+    """Messages sent through the relay form (the group's managers, officers and admins)."""
+    return await groups.list_messages(conn, reference, user, on, rules, limit=limit, offset=offset)
+
+
+@router.post(
+    "/groups/{reference}/ratings",
+    status_code=201,
+    response_model=RatingPublic,
+    responses=_only(404, 429),
+)
+async def submit_rating(
+    conn: DbDep,
+    on: Today,
+    rules: Rules,
+    fingerprint: Fingerprint,
+    reference: Reference,
+    data: Annotated[RatingInput, Body()],
+) -> RatingPublic:
+    """Rate a group (1-5, with feedback); shown once an officer publishes it."""
+    return await groups.submit_rating(conn, reference, data, fingerprint, on, rules)
+
+
+@router.get(
+    "/groups/{reference}/ratings",
+    response_model=list[RatingPublic] | list[RatingPrivate],
+    responses=_only(401, 404),
+)
+async def list_ratings(
+    conn: DbDep,
+    user: CurrentUser,
+    on: Today,
+    rules: Rules,
+    reference: Reference,
+    status: Annotated[
+        RatingStatus | None, Query(description="Moderators only: ratings of one status.")
+    ] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Any:
+    """A group's published ratings (every rating, for its moderators and managers)."""
+    return await groups.list_ratings(
+        conn, reference, user, on, rules, status=status, limit=limit, offset=offset
+    )
+
+
+@router.post(
+    "/groups/{reference}/ratings/{ratingId}/moderation",
+    response_model=RatingPrivate,
+    responses=_only(400, 401, 403, 404),
+)
+async def moderate_rating(
+    conn: DbDep,
+    user: OfficerUser,
+    on: Today,
+    rules: Rules,
+    reference: Reference,
+    ratingId: RatingId,  # noqa: N803 - the API's parameter name
+    data: Annotated[ModerationInput, Body()],
+) -> RatingPrivate:
+    """Publish or reject a rating (officers of the group's districts, admins)."""
+    return await groups.moderate_rating(conn, reference, ratingId, data.decision, user, on, rules)

@@ -1,0 +1,2 @@
+-- The id of the organiser with a reference.
+SELECT id FROM organiser WHERE reference = %(reference)s;
