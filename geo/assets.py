@@ -43,6 +43,7 @@ from geo.errors import (
     AssetOutsideEngland,
     DateInFuture,
     Forbidden,
+    GroupNotFound,
     InvalidInput,
     PlatoonsError,
     StaleVersion,
@@ -289,12 +290,20 @@ async def _select(
     statuses: list[str] | None = None,
     category: str | None = None,
     max_decile: int | None = None,
+    group: str | None = None,
     limit: int = 1000,
     lock: bool = False,
 ) -> list[dict[str, Any]]:
     """Rows of ``asset_select.sql`` (optionally locking them for update)."""
     query = read_sql("geo", "asset_select.sql") + (" FOR UPDATE OF a" if lock else "")
+    if group is not None:
+        found = await conn.execute(
+            "SELECT 1 FROM community_group WHERE reference = %s AND listed", (group,)
+        )
+        if await found.fetchone() is None:
+            raise GroupNotFound(f"no listed neighbourhood group has reference {group!r}")
     params = {
+        "group": group,
         "id": asset_id,
         "lad": lad,
         "statuses": statuses,
@@ -334,14 +343,22 @@ async def list_assets(
     status: str | None = None,
     category: str | None = None,
     max_decile: int | None = None,
+    group: str | None = None,
     limit: int = 100,
 ) -> list[Asset]:
     """Return assets filtered by district, status, category and most deprived deciles.
 
-    ``max_decile=2`` keeps assets in LSOAs of the two most deprived IMD deciles.
+    ``max_decile=2`` keeps assets in LSOAs of the two most deprived IMD deciles; ``group`` (a
+    neighbourhood group's reference) keeps those inside its area or nominated or bid for by it.
+
+    Raises
+    ------
+    GroupNotFound
+        If ``group`` names no listed group.
     """
     rows = await _select(
         conn,
+        group=group,
         lad=lad,
         statuses=None if status is None else [status],
         category=category,
@@ -366,14 +383,21 @@ async def history(conn: AsyncConnection, asset_id: int) -> list[AssetEvent]:
 
 
 async def upcoming_deadlines(
-    conn: AsyncConnection, on: date, days: int, lad: str | None = None
+    conn: AsyncConnection, on: date, days: int, lad: str | None = None, group: str | None = None
 ) -> list[UpcomingDeadline]:
     """Return the statutory deadlines ending within ``days`` days from ``on`` (inclusive).
 
-    Deadlines are computed by :func:`geo.rights.deadlines` from each asset's stored dates.
+    Deadlines are computed by :func:`geo.rights.deadlines` from each asset's stored dates. By
+    district (``lad``) or by neighbourhood group (``group``, its reference: the assets in its
+    area or that it nominated or bid for).
+
+    Raises
+    ------
+    GroupNotFound
+        If ``group`` names no listed group.
     """
     active = ["nominated", "listed", "under_review", "disposal_notified", "full_moratorium"]
-    rows = await _select(conn, lad=lad, statuses=[*active, "disposed"], limit=100_000)
+    rows = await _select(conn, lad=lad, group=group, statuses=[*active, "disposed"], limit=100_000)
     found: list[UpcomingDeadline] = []
     last = date.fromordinal(on.toordinal() + days)
     for row in rows:

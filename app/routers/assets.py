@@ -25,6 +25,14 @@ LadQuery = Annotated[
     str | None,
     Query(max_length=9, pattern=r"^E0[6-9][0-9]{6}$", description="A district (LAD) code."),
 ]
+GroupQuery = Annotated[
+    str | None,
+    Query(
+        max_length=20,
+        pattern=r"^NG-[0-9]{6,18}$",
+        description="A neighbourhood group's reference: assets in its area or that it acted on.",
+    ),
+]
 IfMatch = Annotated[
     str | None,
     Header(max_length=64, description='The version last seen, as its ETag (`"3"`).'),
@@ -83,11 +91,19 @@ async def list_assets(
     max_decile: Annotated[
         int | None, Query(ge=1, le=10, description="Only assets in IMD deciles up to this.")
     ] = None,
+    group: GroupQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
-    """The register, filtered by district, status, category and deprivation decile."""
+    """The register, filtered by district, group, status, category and deprivation decile."""
     return await assets.list_assets(
-        conn, on, lad=lad, status=status, category=category, max_decile=max_decile, limit=limit
+        conn,
+        on,
+        lad=lad,
+        status=status,
+        category=category,
+        max_decile=max_decile,
+        group=group,
+        limit=limit,
     )
 
 
@@ -96,10 +112,11 @@ async def upcoming_deadlines(
     conn: DbDep,
     on: Today,
     lad: LadQuery = None,
+    group: GroupQuery = None,
     days: Annotated[int, Query(ge=0, le=3660)] = 30,
 ) -> Any:
     """Statutory deadlines ending in the next ``days`` days (today included)."""
-    return await assets.upcoming_deadlines(conn, on, days, lad)
+    return await assets.upcoming_deadlines(conn, on, days, lad, group)
 
 
 @router.get(
@@ -111,11 +128,13 @@ async def deadlines_calendar(
     conn: DbDep,
     on: Today,
     lad: LadQuery = None,
+    group: GroupQuery = None,
     days: Annotated[int, Query(ge=0, le=3660)] = 365,
 ) -> Response:
     """The deadlines as an iCalendar feed (RFC 5545), one all-day event per deadline."""
-    found = await assets.upcoming_deadlines(conn, on, days, lad)
-    title = f"Community asset deadlines{f' ({lad})' if lad else ''}"
+    found = await assets.upcoming_deadlines(conn, on, days, lad, group)
+    scope = ", ".join(code for code in (lad, group) if code)
+    title = f"Community asset deadlines{f' ({scope})' if scope else ''}"
     return Response(
         assets.deadlines_ics(found, datetime.now(UTC), title),
         media_type="text/calendar; charset=utf-8",

@@ -396,6 +396,49 @@ def test_map_deadline_moves_on_once_it_passes_without_a_step(
     )
 
 
+def test_assets_and_deadlines_of_a_neighbourhood_group(
+    client: TestClient, people: People, freeze: Freeze, conn: psycopg.Connection
+) -> None:
+    reference = f"NG-{uuid.uuid4().int % 10**12:012d}"
+    lon, lat = factories.TRAFFORD_ASSET_POINT
+    # A group working 400 m around the test point (inserted directly: this tests the asset
+    # queries, not the group registry).
+    conn.execute(
+        "INSERT INTO community_group (reference, name, kind, leader_name, leader_email,"
+        " code_of_conduct_version, code_of_conduct_accepted_on, area, area_km2, lad_codes,"
+        " principal_lad_code, created_by)"
+        " SELECT %(ref)s, %(ref)s, 'residents_association', 'A Leader', 'l@example.invalid',"
+        " '2026-1', DATE '2026-01-01', ST_Multi(ST_Buffer(p, 400)), ST_Area(ST_Buffer(p, 400))"
+        " / 1e6, ARRAY['E08000009'], 'E08000009', 'tests'"
+        " FROM ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 27700) AS p",
+        {"ref": reference, "lon": lon, "lat": lat},
+    )
+    try:
+        inside = listed_asset(client, people, freeze, date(2026, 3, 2))
+        far = ok(
+            client.post(
+                "/assets",
+                json=factories.asset_body(lon=lon, lat=lat - 0.03),  # about 3.3 km south
+                headers=people.officer.headers,
+            ),
+            201,
+        )["id"]
+        found = {
+            a["id"] for a in ok(client.get("/assets", params={"group": reference, "limit": 1000}))
+        }
+        assert inside in found and far not in found
+        deadlines = ok(client.get("/assets/deadlines", params={"group": reference, "days": 60}))
+        # Other tests' assets share the test point; none outside the group's area appears.
+        assert (inside, "review_request_due") in {(d["asset_id"], d["kind"]) for d in deadlines}
+        assert {d["asset_id"] for d in deadlines} <= found
+        calendar = client.get("/deadlines.ics", params={"group": reference})
+        assert calendar.status_code == 200 and reference in calendar.text
+        assert problem(client.get("/assets", params={"group": "NG-999999999999"}), 404)
+        assert client.get("/assets", params={"group": "nobody"}).status_code == 422
+    finally:
+        conn.execute("DELETE FROM community_group WHERE reference = %s", (reference,))
+
+
 def test_deadlines_list_and_calendar(client: TestClient, people: People, freeze: Freeze) -> None:
     name = f"Pub, Bar; and \\ Grill {uuid.uuid4().hex[:6]}"
     freeze(date(2027, 5, 1))
