@@ -137,8 +137,9 @@ def square_bng(x: float, y: float, side: float) -> shapely.Geometry:
 
 
 def square(x: float, y: float, side: float) -> dict[str, Any]:
-    """The same square as a GeoJSON polygon in lon/lat, edges densified every 10 m."""
-    return to_geojson(shapely.segmentize(square_bng(x, y, side), 10.0))
+    """The same square as a GeoJSON polygon in lon/lat, each edge densified (40 segments or
+    10 m ones, whichever are longer) so that it stays straight in British National Grid."""
+    return to_geojson(shapely.segmentize(square_bng(x, y, side), max(10.0, side / 40)))
 
 
 def as_drawn(geometry: dict[str, Any]) -> shapely.Geometry:
