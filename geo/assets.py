@@ -436,28 +436,18 @@ async def eligibility(conn: AsyncConnection, asset_id: int, group: str, on: date
     allowed = rights.allowed_steps(life, on)
     reasons: list[str] = []
     window_ends = None
+    unconnected = await local_connection_problem(conn, group, row["lad_code"])
+    if unconnected:  # the lifecycle may allow the steps; this group may not take them
+        allowed = [s for s in allowed if s not in ("nominate", "request_to_bid")]
     may_nominate = "nominate" in allowed
-    if may_nominate:
-        reasons.append("the asset is not listed or nominated: an eligible body may nominate it")
-    elif life.status == "nominated":
-        reasons.append(f"already nominated on {life.nominated_on} by {life.nominating_group}")
-    elif life.status in rights.LISTED_FAMILY:
-        reasons.append("the asset is already listed: it cannot be nominated again")
     may_bid = "request_to_bid" in allowed
-    if life.notice_received_on and life.status == "disposal_notified":
-        window_ends = rights.period_end(life.notice_received_on, rights.INTERIM_MORATORIUM)
-        if may_bid:
-            reasons.append(
-                f"a disposal was notified on {life.notice_received_on}: a community interest "
-                f"group may ask to be treated as a potential bidder until {window_ends}"
-            )
-        else:
-            problem = rights.window_problem(life, "request_to_bid", on, rights.StepRequest())
-            reasons.append(problem or "a request to bid is not possible now")
-    elif life.status == "full_moratorium":
-        reasons.append(f"{life.interest_group} has already asked to bid: the full moratorium runs")
+    if unconnected:
+        reasons.append(unconnected)
     else:
-        reasons.append("no disposal has been notified: there is nothing to bid for")
+        reasons.append(_nomination_reason(life, may_nominate))
+        if life.notice_received_on and life.status == "disposal_notified":
+            window_ends = rights.period_end(life.notice_received_on, rights.INTERIM_MORATORIUM)
+        reasons.append(_bid_reason(life, may_bid, window_ends, on))
     return Eligibility(
         asset_id=asset_id,
         group=group,
@@ -467,6 +457,52 @@ async def eligibility(conn: AsyncConnection, asset_id: int, group: str, on: date
         may_request_to_bid=may_bid,
         window_ends=window_ends,
         reasons=reasons,
+    )
+
+
+def _nomination_reason(life: rights.Lifecycle, may_nominate: bool) -> str:
+    """Why the asset may or may not be nominated now."""
+    if may_nominate:
+        return "the asset is not listed or nominated: an eligible body may nominate it"
+    if life.status == "nominated":
+        return f"already nominated on {life.nominated_on} by {life.nominating_group}"
+    if life.status in rights.LISTED_FAMILY:
+        return "the asset is already listed: it cannot be nominated again"
+    return f"an asset that is {life.status.replace('_', ' ')} cannot be nominated"
+
+
+def _bid_reason(life: rights.Lifecycle, may_bid: bool, window_ends: date | None, on: date) -> str:
+    """Why a community interest group may or may not ask to be treated as a bidder now."""
+    if life.notice_received_on and life.status == "disposal_notified":
+        if may_bid:
+            return (
+                f"a disposal was notified on {life.notice_received_on}: a community interest "
+                f"group may ask to be treated as a potential bidder until {window_ends}"
+            )
+        problem = rights.window_problem(life, "request_to_bid", on, rights.StepRequest())
+        return problem or "a request to bid is not possible now"
+    if life.status == "full_moratorium":
+        return f"{life.interest_group} has already asked to bid: the full moratorium runs"
+    return "no disposal has been notified: there is nothing to bid for"
+
+
+async def local_connection_problem(conn: AsyncConnection, group: str, lad_code: str) -> str | None:
+    """Why a registered neighbourhood group may not act for an asset in ``lad_code``, or None.
+
+    A group of the register has a local connection (2012 Regulations reg. 4(1)) when its area
+    lies partly in the asset's district or in a neighbouring one. Groups known only by a key
+    (parish councils, charities) are not checked here: their connection is the officer's call.
+    """
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            read_sql("geo", "asset_group_connection.sql"), {"group": group, "lad": lad_code}
+        )
+        found = await cur.fetchone()
+    if found is None or found["local_connection"]:
+        return None
+    return (
+        f"{found['name']} ({found['reference']}) works in {', '.join(found['lad_codes'])}: no "
+        f"local connection with {lad_code} or a neighbouring district (2012 Regulations reg. 4)"
     )
 
 
@@ -708,6 +744,10 @@ async def take_step(
             )
         if step == "nominate":
             rights.check_nominating_body(request.body_type, request.local_electors)
+        if step in ("nominate", "request_to_bid") and group:
+            problem = await local_connection_problem(conn, group, row["lad_code"])
+            if problem:
+                raise InvalidInput(problem, parameter="group")
         life = rights.apply(
             _lifecycle(row),
             step,

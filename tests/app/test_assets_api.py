@@ -243,6 +243,54 @@ def test_eligibility_says_who_may_nominate_or_bid(
     assert answer["may_request_to_bid"] is True and answer["window_ends"] == "2026-04-19"
 
 
+def registered_group(conn: psycopg.Connection, lon: float, lat: float, lad: str) -> str:
+    """A listed neighbourhood group working 500 m around a point (inserted directly: these
+    tests are of the asset rules, not the group registry); returns its reference."""
+    reference = f"NG-{uuid.uuid4().int % 10**12:012d}"
+    conn.execute(
+        "INSERT INTO community_group (reference, name, kind, leader_name, leader_email,"
+        " code_of_conduct_version, code_of_conduct_accepted_on, area, area_km2, lad_codes,"
+        " principal_lad_code, created_by)"
+        " SELECT %(ref)s, 'Group ' || %(ref)s, 'residents_association', 'A Leader',"
+        " 'l@example.invalid', '2026-1', DATE '2026-01-01', ST_Multi(ST_Buffer(p, 500)),"
+        " ST_Area(ST_Buffer(p, 500)) / 1e6, ARRAY[%(lad)s], %(lad)s, 'tests'"
+        " FROM ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 27700) AS p",
+        {"ref": reference, "lon": lon, "lat": lat, "lad": lad},
+    )
+    return reference
+
+
+def test_a_registered_group_needs_a_local_connection(
+    client: TestClient, people: People, freeze: Freeze, conn: psycopg.Connection
+) -> None:
+    # Trafford's asset; a group in Manchester (a neighbouring district) and one in Blackpool.
+    neighbour = registered_group(conn, -2.2426, 53.4808, "E08000003")
+    distant = registered_group(conn, -3.0357, 53.8175, BLACKPOOL)
+    try:
+        freeze(date(2026, 3, 2))
+        asset_id = new_asset(client, people)["id"]
+        url = f"/assets/{asset_id}/eligibility"
+        near = ok(client.get(url, params={"group": neighbour}))
+        assert near["may_nominate"] is True
+        far = ok(client.get(url, params={"group": distant}))
+        assert far["may_nominate"] is False and far["may_request_to_bid"] is False
+        assert far["reasons"] == [
+            f"Group {distant} ({distant}) works in {BLACKPOOL}: no local connection with "
+            f"{TRAFFORD} or a neighbouring district (2012 Regulations reg. 4)"
+        ]
+        refused = step(
+            client, people.officer, asset_id, "nominate", **factories.nomination(distant)
+        )
+        assert "no local connection" in problem(refused, 400)["detail"]
+        assert ok(client.get(f"/assets/{asset_id}"))["status"] == "recorded"
+        done = step(client, people.officer, asset_id, "nominate", **factories.nomination(neighbour))
+        assert ok(done)["status"] == "nominated"
+    finally:
+        conn.execute(
+            "DELETE FROM community_group WHERE reference = ANY(%s)", ([neighbour, distant],)
+        )
+
+
 def test_bad_input_gets_reasons(client: TestClient, people: People, freeze: Freeze) -> None:
     freeze(date(2026, 3, 2))
     paris = problem(
@@ -399,20 +447,8 @@ def test_map_deadline_moves_on_once_it_passes_without_a_step(
 def test_assets_and_deadlines_of_a_neighbourhood_group(
     client: TestClient, people: People, freeze: Freeze, conn: psycopg.Connection
 ) -> None:
-    reference = f"NG-{uuid.uuid4().int % 10**12:012d}"
     lon, lat = factories.TRAFFORD_ASSET_POINT
-    # A group working 400 m around the test point (inserted directly: this tests the asset
-    # queries, not the group registry).
-    conn.execute(
-        "INSERT INTO community_group (reference, name, kind, leader_name, leader_email,"
-        " code_of_conduct_version, code_of_conduct_accepted_on, area, area_km2, lad_codes,"
-        " principal_lad_code, created_by)"
-        " SELECT %(ref)s, %(ref)s, 'residents_association', 'A Leader', 'l@example.invalid',"
-        " '2026-1', DATE '2026-01-01', ST_Multi(ST_Buffer(p, 400)), ST_Area(ST_Buffer(p, 400))"
-        " / 1e6, ARRAY['E08000009'], 'E08000009', 'tests'"
-        " FROM ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 27700) AS p",
-        {"ref": reference, "lon": lon, "lat": lat},
-    )
+    reference = registered_group(conn, lon, lat, TRAFFORD)
     try:
         inside = listed_asset(client, people, freeze, date(2026, 3, 2))
         far = ok(
