@@ -425,7 +425,8 @@ async def eligibility(conn: AsyncConnection, asset_id: int, group: str, on: date
     Raises
     ------
     UnknownGroup
-        If no live group manager key carries the group's name.
+        If no live group manager key carries the group's name and no listed neighbourhood
+        group has that name or reference.
     AssetNotFound
         If there is no such asset.
     """
@@ -507,7 +508,7 @@ async def local_connection_problem(conn: AsyncConnection, group: str, lad_code: 
 
 
 async def group_known(conn: AsyncConnection, group: str) -> bool:
-    """Whether a live group manager key carries the group's name."""
+    """Whether a live group manager key, or a listed neighbourhood group, has that name."""
     cur = await conn.execute(read_sql("geo", "asset_group_known.sql"), {"group": group})
     row = await cur.fetchone()
     return bool(row and row[0])
