@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from geo import audit, coverage
 from geo.access import Principal
 from geo.areas import find_edition
+from geo.assets import ENGLAND_BOUNDS
 from geo.coverage import ACTIVE_MONTHS_DEFAULT, active_since
 from geo.errors import (
     AreaOutOfRange,
@@ -554,6 +555,15 @@ def _drawn_wkb(geometry: Any, max_vertices: int, parameter: str) -> bytes:
         raise InvalidArea(
             "coordinates must be longitude, latitude (CRS84 / EPSG:4326)", parameter=parameter
         )
+    # A cheap first test (and a guard: British National Grid is meaningless far away); the
+    # exact one, against the loaded districts, follows in measure_area.
+    west, south, east, north = ENGLAND_BOUNDS
+    if lon.min() < west or lon.max() > east or lat.min() < south or lat.max() > north:
+        raise AreaOutsideEngland(
+            f"the area reaches beyond England ({west}..{east} E, {south}..{north} N); "
+            "give longitude then latitude",
+            parameter=parameter,
+        )
     return bytes(shapely.to_wkb(shapely.force_2d(shape)))
 
 
@@ -840,6 +850,16 @@ async def list_groups(
             )
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise InvalidInput(f"limit is 1 to {MAX_PAGE} and offset at least 0", parameter="limit")
+    if bbox is not None:
+        # Only England's part of the box matters (and keeps the projection meaningful).
+        bbox = (
+            max(bbox[0], ENGLAND_BOUNDS[0]),
+            max(bbox[1], ENGLAND_BOUNDS[1]),
+            min(bbox[2], ENGLAND_BOUNDS[2]),
+            min(bbox[3], ENGLAND_BOUNDS[3]),
+        )
+        if bbox[0] >= bbox[2] or bbox[1] >= bbox[3]:
+            return GroupPage(number_matched=0, limit=limit, offset=offset, as_of=on, groups=[])
     matched, rows = await _select(
         conn,
         lad=lad,
@@ -904,6 +924,11 @@ async def groups_near(
         lon, lat = float(point["lon"]), float(point["lat"])
     assert lon is not None and lat is not None
     edition = await find_edition(conn, None)
+    west, south, east, north = ENGLAND_BOUNDS
+    if not (west <= lon <= east and south <= lat <= north):
+        raise PointOutsideCoverage(
+            f"({lon}, {lat}) is outside England: give longitude then latitude (EPSG:4326)"
+        )
     inside = await conn.execute(
         read_sql("geo", "lsoa_code_at_point.sql"),
         {"vintage": edition.lsoa_vintage, "lon": lon, "lat": lat},

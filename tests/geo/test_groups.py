@@ -364,14 +364,12 @@ def _bad_areas() -> dict[str, tuple[dict[str, Any], type[Exception], str]]:
         "too many vertices": (_circle(x, y, 5_001), InvalidArea, "at most 5,000"),
         "a county, not a neighbourhood": (square(x, y, 8_000), AreaOutOfRange, "at most 50.00"),
         "a house, not a neighbourhood": (square(x, y, 20), AreaOutOfRange, "at least 1,000 m²"),
-        "Edinburgh": (
-            {
-                "type": "Polygon",
-                "coordinates": [[[-3.2, 55.95], [-3.19, 55.95], [-3.19, 55.955], [-3.2, 55.95]]],
-            },
+        "Cardiff": (
+            square(318_000, 176_000, 500),
             AreaOutsideEngland,
             "4 districts of the IoD2025 geography are loaded",
         ),
+        "Edinburgh": (square(325_000, 673_000, 500), AreaOutsideEngland, "beyond England"),
         "half in the sea off Blackpool": (
             square(coast_x, by, 600),
             AreaOutsideEngland,
