@@ -102,9 +102,11 @@ class WatchedPage:
         return dict(self.evaluate("() => ({...window.PlatoonsMaps.lastPopup.dataset})"))
 
     def colour_at(self, layer: str, lon: float, lat: float) -> str | None:
-        """The colour a tile layer drew at a point (sampled from its canvas)."""
+        """The colour a layer drew at a point (sampled from its canvas once Leaflet has drawn
+        what it queued: marker canvases redraw on the next animation frame)."""
         return self.evaluate(
-            """([key, lat, lon]) => {
+            """async ([key, lat, lon]) => {
+              await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
               const maps = window.PlatoonsMaps;
               return maps.layers[key].colourAt(maps.map.latLngToContainerPoint([lat, lon]));
             }""",

@@ -418,7 +418,9 @@
 
     onAdd: function (map) {
       ensurePane(map, this.options.markerPane, true);
-      this._renderer = this._renderer || L.canvas({ pane: this.options.markerPane, tolerance: MARKER_TOLERANCE_PX });
+      // A new renderer each time: a Leaflet 1.9 canvas renderer removed from the map keeps a
+      // cancelled redraw request and never draws again once re-added.
+      this._renderer = L.canvas({ pane: this.options.markerPane, tolerance: MARKER_TOLERANCE_PX });
       this._group = L.layerGroup().addTo(map);
       VectorTiles.prototype.onAdd.call(this, map);
     },
@@ -426,6 +428,7 @@
     onRemove: function (map) {
       VectorTiles.prototype.onRemove.call(this, map);
       map.removeLayer(this._group);
+      map.removeLayer(this._renderer);  // its canvas too: nothing of the layer stays drawn
       this._markers = {};
       this._tileIds = {};
     },
