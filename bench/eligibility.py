@@ -79,7 +79,7 @@ BATCH_TIMEOUT_SECONDS = 900.0  # a whole timed batch; each request also times ou
 # The statements check_eligibility runs (geo/grants.py, geo/places.py, geo/areas.py), read
 # from the same packaged files the service reads.
 STATEMENTS = (
-    "programme_get.sql",
+    "tile_data_version.sql",
     "programme_list.sql",
     "edition.sql",
     "lsoa_code_at_point.sql",
@@ -595,29 +595,39 @@ async def timed(
 
 
 async def sql_check(
-    conn: AsyncConnection, case: Case, item: Item, on: date, spent: dict[str, float]
+    conn: AsyncConnection,
+    case: Case,
+    item: Item,
+    on: date,
+    spent: dict[str, float],
+    catalogue: dict[str, Any],
 ) -> Signature:
     """Run the statements ``geo.grants.check_eligibility`` runs for one check, in its order.
 
-    The programme (or the open ones), then per (edition, geography level) assessed: the
-    edition; for a click the LSOA at the point (and its ward for ward-level programmes);
-    ``place_lsoas.sql`` with the same parameters; district measures where a rule uses them.
-    Rules are not evaluated and nothing is serialised: that is the service's own work.
+    The data version (the service keeps its programmes and editions per version, so like it
+    this peer reads them once, in ``catalogue``); then the programme (or the open ones), the
+    LSOA at a click once per edition, and per (edition, geography level) assessed: its ward
+    for ward-level programmes; ``place_lsoas.sql`` with the same parameters; district
+    measures where a rule uses them. Rules are not evaluated and nothing is serialised: that
+    is the service's own work.
     """
     async with conn.cursor(row_factory=dict_row) as cur:
+        await timed(cur, "tile_data_version.sql", {}, spent)
         if case.programme is not None:
-            programmes = await timed(cur, "programme_get.sql", {"id": case.programme}, spent)
+            programmes = [p for p in catalogue["programmes"] if p["id"] == case.programme]
             if not programmes:
                 raise LookupError(f"no programme {case.programme}")
         else:
-            programmes = await timed(cur, "programme_list.sql", {"open_on": on}, spent)
+            programmes = [
+                p for p in catalogue["programmes"] if p["opens_on"] <= on <= p["closes_on"]
+            ]
         seen: dict[tuple[str, str], tuple[str, ...]] = {}
+        located: dict[str, str] = {}
         for programme in programmes:
             key = (programme["edition_code"], programme["geography_level"])
             if key in seen:
                 continue
-            editions = await timed(cur, "edition.sql", {"edition": key[0]}, spent)
-            vintage = editions[0]["lsoa_vintage"]
+            vintage = catalogue["editions"][key[0]]["lsoa_vintage"]
             params: dict[str, Any] = {
                 "edition": key[0],
                 "vintage": vintage,
@@ -630,11 +640,13 @@ async def sql_check(
             if isinstance(item, DrawnPolygon):
                 params["wkb"] = item.wkb
             else:
-                point = {"vintage": vintage, "lon": item.lon, "lat": item.lat}
-                hits = await timed(cur, "lsoa_code_at_point.sql", point, spent)
-                if not hits:
-                    raise LookupError(f"no {key[0]} LSOA at ({item.lon}, {item.lat})")
-                unit_level, unit_code = "lsoa", hits[0]["code"]
+                if key[0] not in located:
+                    point = {"vintage": vintage, "lon": item.lon, "lat": item.lat}
+                    hits = await timed(cur, "lsoa_code_at_point.sql", point, spent)
+                    if not hits:
+                        raise LookupError(f"no {key[0]} LSOA at ({item.lon}, {item.lat})")
+                    located[key[0]] = hits[0]["code"]
+                unit_level, unit_code = "lsoa", located[key[0]]
                 if key[1] != "lsoa":
                     unit = {"level": key[1], "vintage": vintage, "lsoa": unit_code}
                     units = await timed(cur, "place_unit.sql", unit, spent)
@@ -650,6 +662,17 @@ async def sql_check(
                 await timed(cur, "lad_measures_for.sql", {"edition": key[0], "lads": lads}, spent)
             seen[key] = tuple(r["code"] for r in rows)
     return tuple(sorted((edition, level, codes) for (edition, level), codes in seen.items()))
+
+
+async def load_catalogue(conn: AsyncConnection) -> dict[str, Any]:
+    """The programmes and their editions, read once as the service reads them per version."""
+    spent: dict[str, float] = {}
+    async with conn.cursor(row_factory=dict_row) as cur:
+        programmes = await timed(cur, "programme_list.sql", {"open_on": None}, spent)
+        editions = {}
+        for code in sorted({p["edition_code"] for p in programmes}):
+            editions[code] = (await timed(cur, "edition.sql", {"edition": code}, spent))[0]
+    return {"programmes": programmes, "editions": editions}
 
 
 async def sql_run(
@@ -671,11 +694,12 @@ async def sql_run(
     ]
     spent: dict[str, float] = {}
     try:
+        catalogue = await load_catalogue(conns[0])
 
         async def check(slot: int, item: Item) -> tuple[float, Signature]:
             """One raw-SQL check on the worker's own connection."""
             start = time.perf_counter()
-            signature = await sql_check(conns[slot], case, item, on, spent)
+            signature = await sql_check(conns[slot], case, item, on, spent, catalogue)
             return (time.perf_counter() - start) * 1000, signature
 
         await drive(warmup, concurrency, check)

@@ -8,6 +8,7 @@ returns every rule's result with the area's actual values and a one-line explana
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -17,13 +18,14 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
 from geo import audit, eligibility, eligibility_layer, places
-from geo.areas import find_edition
+from geo.areas import EditionRef, find_edition
 from geo.errors import InvalidInput
 from geo.programmes import MATCH_SOURCE_TYPES, Programme, ProgrammeNotFound, ProgrammeSpec
 from geo.sqlfiles import read_sql
 
 __all__ = [
     "MATCH_SOURCE_TYPES",
+    "Catalogue",
     "EligibilityAnswer",
     "Programme",
     "ProgrammeNotFound",
@@ -31,6 +33,7 @@ __all__ = [
     "check_eligibility",
     "get_programme",
     "list_programmes",
+    "load_catalogue",
     "save_programme",
 ]
 
@@ -125,21 +128,68 @@ async def list_programmes(conn: AsyncConnection, open_on: date | None = None) ->
     return [Programme.model_validate(r) for r in rows]
 
 
+@dataclass(frozen=True)
+class Catalogue:
+    """Every programme and the editions they use: what each check reads before any place.
+
+    The service keeps one per data version (a programme save or a load bumps it), so a click
+    costs only the queries about the place itself.
+    """
+
+    programmes: tuple[Programme, ...]
+    editions: dict[str, EditionRef]
+
+    def programme(self, programme_id: str) -> Programme:
+        """Return one programme; ProgrammeNotFound if there is none."""
+        for programme in self.programmes:
+            if programme.id == programme_id:
+                return programme
+        raise ProgrammeNotFound(f"no grant programme {programme_id!r}", parameter="programme")
+
+    def open_on(self, today: date) -> list[Programme]:
+        """The programmes open on ``today``, by id."""
+        return [p for p in self.programmes if p.is_open(today)]
+
+
+async def load_catalogue(conn: AsyncConnection) -> Catalogue:
+    """Read every programme and the editions they use (loaded editions only)."""
+    programmes = await list_programmes(conn)
+    editions: dict[str, EditionRef] = {}
+    for code in sorted({p.edition_code for p in programmes}):
+        editions[code] = await find_edition(conn, code)
+    return Catalogue(programmes=tuple(programmes), editions=editions)
+
+
 async def check_eligibility(
-    conn: AsyncConnection, place: places.Place, programme_id: str | None, today: date
+    conn: AsyncConnection,
+    place: places.Place,
+    programme_id: str | None,
+    today: date,
+    catalogue: Catalogue | None = None,
 ) -> list[EligibilityAnswer]:
-    """Check a place against one programme, or against every programme open ``today``."""
+    """Check a place against one programme, or against every programme open ``today``.
+
+    ``catalogue`` is the programmes and editions as of the current data version (read now
+    when not given). The place is resolved once per edition and geography level, and a click or
+    postcode is located once per edition.
+    """
+    catalogue = catalogue or await load_catalogue(conn)
     if programme_id is not None:
-        programmes = [await get_programme(conn, programme_id)]
+        programmes = [catalogue.programme(programme_id)]
     else:
-        programmes = await list_programmes(conn, open_on=today)
+        programmes = catalogue.open_on(today)
     answers = []
     resolved: dict[tuple[str, str], tuple[places.AssessedArea, eligibility.AreaFacts]] = {}
+    located: dict[str, str] = {}  # edition -> the LSOA a click or postcode falls in
     for programme in programmes:
         key = (programme.edition_code, programme.geography_level)
         if key not in resolved:
-            edition = await find_edition(conn, programme.edition_code)
-            area, facts = await places.resolve(conn, place, edition, programme.geography_level)
+            edition = catalogue.editions[programme.edition_code]
+            if place.geometry is None and edition.code not in located:
+                located[edition.code] = await places.lsoa_of(conn, place, edition)
+            area, facts = await places.resolve(
+                conn, place, edition, programme.geography_level, located.get(edition.code)
+            )
             if _uses_lad_measures(programme.rule):
                 facts = await places.with_lad_measures(conn, facts, edition)
             resolved[key] = (area, facts)

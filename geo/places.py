@@ -131,13 +131,18 @@ def polygon_in_bng(geometry: dict[str, Any]) -> tuple[shapely.Geometry, float]:
 
 
 async def resolve(
-    conn: AsyncConnection, place: Place, edition: EditionRef, level: Level
+    conn: AsyncConnection,
+    place: Place,
+    edition: EditionRef,
+    level: Level,
+    lsoa_code: str | None = None,
 ) -> tuple[AssessedArea, AreaFacts]:
     """Resolve a place to the area a programme at ``level`` assesses, with its facts.
 
     A click or postcode stands for the LSOA it falls in, widened to its ward or district
     for ward- and district-level programmes; a code names its own unit (an LSOA code is
-    widened likewise); a polygon is assessed as drawn.
+    widened likewise); a polygon is assessed as drawn. ``lsoa_code`` is :func:`lsoa_of` the
+    place, when the caller has it already.
     """
     params: dict[str, Any] = {
         "edition": edition.code,
@@ -157,7 +162,7 @@ async def resolve(
         params["wkb"] = shapely.to_wkb(projected)
         kind = "polygon"
     else:
-        lsoa_code = await _lsoa_of(conn, place, edition)
+        lsoa_code = lsoa_code or await lsoa_of(conn, place, edition)
         if level == "lsoa" or (place.code and not LSOA_CODE.match(place.code.upper())):
             kind, code = (level, lsoa_code) if place.code is None else _unit_kind(lsoa_code)
         else:
@@ -235,7 +240,7 @@ def _unit_kind(code: str) -> tuple[Literal["lsoa", "ward", "lad"], str]:
     )
 
 
-async def _lsoa_of(conn: AsyncConnection, place: Place, edition: EditionRef) -> str:
+async def lsoa_of(conn: AsyncConnection, place: Place, edition: EditionRef) -> str:
     """The LSOA a click, postcode or code stands for (a ward/LAD code stands for itself)."""
     if place.code is not None:
         code = place.code.strip().upper()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
 
 from app.auth import AdminUser
@@ -13,6 +13,7 @@ from app.db import DbDep
 from app.http import today_utc
 from geo import grants, places
 from geo.errors import InvalidInput
+from geo.tiles import read_data_version
 
 router = APIRouter(tags=["grants"])
 
@@ -40,6 +41,22 @@ class PolygonCheck(BaseModel):
     programme: str | None = Field(None, description="A programme id; all open ones if omitted.")
 
 
+async def _catalogue(request: Request, conn: Any) -> grants.Catalogue:
+    """The programmes and editions of the current data version, read again after any change.
+
+    Checking the version is one indexed read; the catalogue it saves is one per edition and
+    the programme list, on every click.
+    """
+    version = await read_data_version(conn)
+    cached: tuple[int, grants.Catalogue] | None = getattr(
+        request.app.state, "grant_catalogue", None
+    )
+    if cached is None or cached[0] != version:
+        cached = (version, await grants.load_catalogue(conn))
+        request.app.state.grant_catalogue = cached
+    return cached[1]
+
+
 def _today(on: date | None) -> date:
     """The date programmes must be open on (today in UTC unless given)."""
     return on or today_utc()
@@ -47,6 +64,7 @@ def _today(on: date | None) -> date:
 
 @router.get("/eligibility", response_model=EligibilityAnswers)
 async def eligibility_at(
+    request: Request,
     conn: DbDep,
     lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False)] = None,
@@ -60,12 +78,15 @@ async def eligibility_at(
     """Is a map click, postcode or area eligible for a programme (or every open one), and why."""
     place = places.Place(lon=lon, lat=lat, postcode=postcode, code=area)
     return EligibilityAnswers(
-        answers=await grants.check_eligibility(conn, place, programme, _today(on))
+        answers=await grants.check_eligibility(
+            conn, place, programme, _today(on), await _catalogue(request, conn)
+        )
     )
 
 
 @router.post("/eligibility", response_model=EligibilityAnswers)
 async def eligibility_of_polygon(
+    request: Request,
     conn: DbDep,
     check: Annotated[PolygonCheck, Body()],
     on: Annotated[date | None, Query()] = None,
@@ -76,7 +97,9 @@ async def eligibility_of_polygon(
         geometry = geometry.get("geometry") or {}
     place = places.Place(geometry=geometry)
     return EligibilityAnswers(
-        answers=await grants.check_eligibility(conn, place, check.programme, _today(on))
+        answers=await grants.check_eligibility(
+            conn, place, check.programme, _today(on), await _catalogue(request, conn)
+        )
     )
 
 
