@@ -536,6 +536,35 @@ class BodySizeLimitMiddleware:
         await self.app(scope, counted, send)
 
 
+class HeadMiddleware:
+    """Answer HEAD as GET without the body (RFC 9110, 9.3.2): same status and headers.
+
+    FastAPI routes declare GET only; map clients and caches probe tiles and documents with
+    HEAD (the ETag, the length) and would otherwise get 405.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request as GET and send only the response's start."""
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        ended = False
+
+        async def without_body(message: Message) -> None:
+            nonlocal ended
+            if message["type"] == "http.response.body":
+                if ended:
+                    return
+                ended = True
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
 # ---------------------------------------------------------------------------------------------
 # Installation
 
@@ -547,5 +576,6 @@ def install(app: FastAPI, settings: SecuritySettings | None = None) -> None:
     docs = tuple(p for p in (app.docs_url, app.redoc_url) if p)
     # add_middleware puts each one outside the previous: the body limit is innermost.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(CorsMiddleware, settings=settings)
     app.add_middleware(EdgeMiddleware, settings=settings, docs_paths=docs)

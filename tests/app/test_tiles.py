@@ -256,6 +256,27 @@ def test_etag_and_304_per_encoding(client: TestClient, accept: str, encoding: st
     assert other.status_code == 200
 
 
+@pytest.mark.parametrize("accept", ["identity", "gzip, br"])
+def test_head_answers_as_get_without_the_body(client: TestClient, accept: str) -> None:
+    url = tile_url("lsoa-iod2025", trafford_tile(12))
+    got = client.get(url, headers={"Accept-Encoding": accept})
+    head = client.head(url, headers={"Accept-Encoding": accept})
+    assert head.status_code == 200 and head.content == b""
+    for name in ("etag", "content-type", "content-length", "cache-control", "content-encoding"):
+        assert head.headers.get(name) == got.headers.get(name), name
+    etag = got.headers["etag"]
+    assert (
+        client.head(url, headers={"If-None-Match": etag, "Accept-Encoding": accept}).status_code
+        == 304
+    )
+    for document in ("/collections/lsoa-iod2025/tiles/WebMercatorQuad", "/collections"):
+        probe = client.head(document)
+        assert probe.status_code == 200 and probe.content == b""
+    # A route with no GET is still refused, with what it allows.
+    refused = client.head("/applications/1/submit")
+    assert refused.status_code == 405 and refused.headers["allow"] == "POST"
+
+
 def test_etag_is_known_without_the_database(client: TestClient) -> None:
     """A 304 is answered from the data version the watcher holds: no pooled connection."""
     url = tile_url("lsoa-iod2025", trafford_tile(13))
