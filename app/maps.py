@@ -698,16 +698,16 @@ def assets_map(
     extents: Mapping[str, Bounds | None],
     settings: MapSettings,
     base_path: str = "",
-    group_names: Sequence[str] = (),
 ) -> folium.Map:
     """The assets of community value map: markers by status over the LSOAs' IMD deciles.
 
     A click on a marker shows the asset's card (``/maps/assets/{id}/card``: category, owner,
-    status, next statutory deadline) and, for the group typed in the page's Group box (or
-    picked from ``group_names``), the service's answer to whether it may nominate the asset or
-    ask to be treated as a bidder (``/assets/{id}/eligibility``). A click beside the markers
-    shows the LSOA there, as on the deprivation map. Markers come from the collection's own
-    vector tiles as the map moves; nothing is embedded.
+    status, next statutory deadline) and, for the group typed in the page's Group box (the
+    registry's listed groups are offered as one types, from ``/groups?q=``), the service's
+    answer to whether it may nominate the asset or ask to be treated as a bidder
+    (``/assets/{id}/eligibility``, which also checks a registered group's local connection).
+    A click beside the markers shows the LSOA there, as on the deprivation map. Markers come
+    from the collection's own vector tiles as the map moves; nothing is embedded.
     """
     title = "Platoons: assets of community value"
     collection = _registered(ASSETS_COLLECTION)
@@ -768,7 +768,7 @@ def assets_map(
     config["groupField"] = {
         "label": "Group",
         "placeholder": "a community group's name",
-        "options": sorted(group_names),
+        "searchUrl": f"{base_path}/groups",
     }
     MapSetup(config).add_to(m)
     return m

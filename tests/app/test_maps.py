@@ -490,6 +490,8 @@ def test_assets_page_draws_the_register_from_its_tiles(
     assert setup["assets"]["cardUrl"] == "/maps/assets/{id}/card"
     assert setup["assets"]["eligibilityUrl"] == "/assets/{id}/eligibility"
     assert setup["groupField"]["label"] == "Group"
+    assert setup["groupField"]["searchUrl"] == "/groups"
+    assert client.get("/groups", params={"q": "EXAMPLE", "limit": 10}).status_code == 200
 
 
 def test_assets_map_of_an_empty_register_says_so() -> None:
@@ -502,15 +504,16 @@ def test_assets_map_of_an_empty_register_says_so() -> None:
     assert setup["legend"]["title"].startswith("No asset of community value")
 
 
-def test_assets_map_offers_the_group_names_given() -> None:
+def test_assets_map_group_box_searches_the_registry_under_the_prefix() -> None:
     extent = [-3.1, 51.3, -0.7, 53.9]
     extents = {ASSETS: extent, "lsoa-iod2025": extent, "lad-iod2025": extent}
-    html = maps.render_page(
-        maps.assets_map("IoD2025", extents, MapSettings(), group_names=["Zeta", "</script>"])
-    )
+    html = maps.render_page(maps.assets_map("IoD2025", extents, MapSettings(), "/platoons"))
     (setup,) = js_calls(html, r"L\.platoons\.setup\(\w+, ")
-    assert setup["groupField"]["options"] == ["</script>", "Zeta"]
-    assert '</script>"' not in html  # folium's tojson escapes what would end the script
+    assert setup["groupField"]["searchUrl"] == "/platoons/groups"
+    assert setup["assets"]["cardUrl"] == "/platoons/maps/assets/{id}/card"
+    assert setup["assets"]["eligibilityUrl"] == "/platoons/assets/{id}/eligibility"
+    assert setup["postcodeUrl"] == "/platoons/maps/postcode"
+    assert all(o["url"].startswith("/platoons/collections/") for o in layers(html).values())
 
 
 ON = date(2026, 11, 25)

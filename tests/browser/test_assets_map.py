@@ -3,8 +3,11 @@
 The register is the example file (``example_assets``, every entry labelled EXAMPLE) and one
 asset this module records through :mod:`geo.assets` as a council and a group would (recorded,
 nominated, listed, disposal notified a week ago), so the interim moratorium is open today and
-a group may ask to be treated as a bidder. Expected statuses and dates are computed here from
-the register file and the statute's periods (``dateutil``), not by the service's functions.
+a group may ask to be treated as a bidder. Two neighbourhood groups are registered through
+:mod:`geo.groups` (one working in Trafford, one in Blackpool, which does not border it), so the
+Group box's suggestions and the local-connection rule are seen in the page. Expected statuses
+and dates are computed here from the register file and the statute's periods (``dateutil``),
+not by the service's functions.
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ from dateutil.relativedelta import relativedelta
 
 from app.maps import STATUS_COLOURS
 from app.settings import DatabaseSettings
-from geo import assets
+from geo import assets, groups
 from tests.app.test_maps import EXAMPLE_REGISTER, register_status
 from tests.browser.conftest import WatchedPage, off_the_browser_thread
 from tests.utils import factories, sources
 
-TRAFFORD = "E08000009"
+TRAFFORD, BLACKPOOL = "E08000009", "E06000009"
 LAYER = "assets-of-community-value"
 POINTS_2021 = sources.points_on_surface(sources.LSOA21_BOUNDARIES, "lsoa21_code")
 IOD2025 = sources.csv(sources.IOD2025).set_index("lsoa21_code")
@@ -63,6 +66,8 @@ class MapAsset:
     group: str
     listed_on: date
     notice_on: date
+    near_group: str  # registered, its area in the asset's district
+    far_group: str  # registered, its area in Blackpool only
 
 
 def trafford_lsoas_without_assets() -> list[str]:
@@ -73,6 +78,21 @@ def trafford_lsoas_without_assets() -> list[str]:
 
 
 MAP_LSOA, BESIDE_LSOA = trafford_lsoas_without_assets()[:2]
+BLACKPOOL_LSOA = sorted(LOOKUP_2021.index[LOOKUP_2021["ltla24_code"] == BLACKPOOL])[0]
+
+
+def group_input(name: str, lsoa: str) -> groups.GroupInput:
+    """A neighbourhood group working in one LSOA, its leader's contacts invented (EXAMPLE)."""
+    return groups.GroupInput(
+        name=name,
+        kind="residents_association",
+        description="EXAMPLE DATA registered by the browser tests",
+        lsoa_codes=[lsoa],
+        leader=groups.LeaderInput(name="Example Leader", email="leader@example.org"),
+        code_of_conduct=groups.CodeOfConductAcceptance(
+            version=groups.CODE_OF_CONDUCT_VERSION, accepted_on=factories.today()
+        ),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +104,21 @@ def map_asset(settings: DatabaseSettings, example_assets: int) -> Iterator[MapAs
 
     async def record(aconn: psycopg.AsyncConnection) -> MapAsset:
         officer = await made.key(aconn, "officer", [TRAFFORD])
+        blackpool_officer = await made.key(aconn, "officer", [BLACKPOOL])
         group = await made.key(aconn, "group_manager")
+        tag = uuid.uuid4().hex[:6]
+        near = await groups.create_group(
+            aconn,
+            group_input(f"EXAMPLE Map Test Neighbours {tag}", MAP_LSOA),
+            officer.principal,
+            today,
+        )
+        far = await groups.create_group(
+            aconn,
+            group_input(f"EXAMPLE Map Test Seafront {tag}", BLACKPOOL_LSOA),
+            blackpool_officer.principal,
+            today,
+        )
         data = assets.AssetInput(
             name=f"EXAMPLE Map Test Hall {uuid.uuid4().hex[:6]}",
             category="community_centre",
@@ -119,6 +153,8 @@ def map_asset(settings: DatabaseSettings, example_assets: int) -> Iterator[MapAs
             group=group.principal.name,
             listed_on=today - 30 * DAY,
             notice_on=today - 7 * DAY,
+            near_group=near.name,
+            far_group=far.name,
         )
 
     yield off_the_browser_thread(lambda: factories.run(settings.dsn, record))
@@ -402,3 +438,45 @@ def test_postcode_search_on_the_assets_map(watched: WatchedPage, live_server: st
         "([lon, lat]) => window.PlatoonsMaps.map.getBounds().contains([lat, lon])", [lon, lat]
     )
     assert watched.errors == [] and watched.off_host(live_server) == []
+
+
+def test_the_group_box_offers_registered_groups_and_the_service_checks_their_connection(
+    watched: WatchedPage, live_server: str, map_asset: MapAsset
+) -> None:
+    open_assets_map(watched, live_server)
+    box = watched.page.locator(".platoons-group input")
+    box.fill("Map Test Neighbours")  # typed; the registry's matching groups are offered
+    watched.page.wait_for_function(
+        "(name) => (window.PlatoonsMaps.groupSuggestions || []).includes(name)",
+        arg=map_asset.near_group,
+    )
+    offered = watched.evaluate(
+        "() => [...document.querySelectorAll('#platoons-groups option')].map((o) => o.value)"
+    )
+    assert map_asset.near_group in offered and map_asset.far_group not in offered
+    use_group(watched, map_asset.near_group)
+    watched.show(map_asset.lon, map_asset.lat, 16)
+    watched.click_map(map_asset.lon, map_asset.lat)
+    said = verdict(watched, map_asset.reference)
+    assert (said["mayNominate"], said["mayBid"]) == ("false", "true")
+    watched.screenshot("assets-registered-group-may-bid")
+
+    # A group working only in Blackpool has no local connection with a Trafford asset.
+    watched.evaluate("() => { window.PlatoonsMaps.lastPopup = null; }")
+    use_group(watched, map_asset.far_group)
+    watched.page.wait_for_function(
+        "() => window.PlatoonsMaps.lastPopup && window.PlatoonsMaps.lastPopup.dataset.ready"
+    )
+    said = verdict(watched, map_asset.reference)
+    assert (said["group"], said["mayNominate"], said["mayBid"]) == (
+        map_asset.far_group,
+        "false",
+        "false",
+    )
+    answer = httpx.get(
+        f"{live_server}/assets/{map_asset.id}/eligibility", params={"group": map_asset.far_group}
+    ).json()
+    assert said["reasons"] == answer["reasons"]
+    assert any("local connection" in reason for reason in answer["reasons"])
+    assert watched.errors == [] and watched.off_host(live_server) == []
+    watched.screenshot("assets-registered-group-no-connection")

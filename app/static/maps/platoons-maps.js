@@ -866,12 +866,7 @@
       input.maxLength = 200;
       input.autocomplete = 'off';
       input.placeholder = field.placeholder;
-      if (field.options && field.options.length) {
-        var list = el('datalist', null, null, form);
-        list.id = 'platoons-groups';
-        field.options.forEach(function (name) { el('option', null, null, list).value = name; });
-        input.setAttribute('list', list.id);
-      }
+      if (field.searchUrl) { this._suggest(input, el('datalist', null, null, form), field.searchUrl); }
       el('button', null, 'Use', form).type = 'submit';
       var initial = new URLSearchParams(window.location.search).get('group');
       if (initial) { input.value = initial; registry.group = initial.trim(); }
@@ -882,6 +877,31 @@
       this._input = input;
       return form;
     },
+    /** Offer the registry's listed groups whose name (or description) holds what is typed. */
+    _suggest: function (input, list, url) {
+      var timer = null, asked = '';
+      list.id = 'platoons-groups';
+      input.setAttribute('list', list.id);
+      L.DomEvent.on(input, 'input', function () {
+        var text = input.value.trim();
+        window.clearTimeout(timer);
+        if (text.length < 2 || text === asked) { return; }
+        timer = window.setTimeout(function () {
+          asked = text;
+          getJson(url + '?' + query({ q: text, limit: 10 })).then(function (result) {
+            if (!result.ok || input.value.trim() !== text) { return; }
+            list.textContent = '';
+            result.body.groups.forEach(function (group) {
+              var option = el('option', null, null, list);
+              option.value = group.name;
+              option.label = group.reference + ' · ' + group.principal_lad_code + (group.active ? '' : ' · not active');
+            });
+            registry.groupSuggestions = result.body.groups.map(function (group) { return group.name; });
+          });
+        }, 250);
+      });
+    },
+
     /** Answer for this group from now on (and again in an open asset popup). */
     use: function (value) {
       var group = String(value || '').trim();
