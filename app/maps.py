@@ -38,6 +38,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from geo import tiles
 from geo.assets import Category, OwnerType
 from geo.collections import IOD_ATTRIBUTION, IOD_DOMAINS, Collection, get_collection
+from geo.coverage import ACTIVE_MONTHS_DEFAULT, COLD_SPOT_THRESHOLD
 from geo.maps_data import LadLsoas, edition_codes, edition_collection
 from geo.models import EditionRef
 from geo.programmes import Programme
@@ -50,6 +51,10 @@ MAPS_JS = STATIC_DIR / "maps" / "platoons-maps.js"
 MAPS_CSS = STATIC_DIR / "maps" / "platoons-maps.css"
 ELIGIBILITY_COLLECTION = "grant-eligibility"
 ASSETS_COLLECTION = "assets-of-community-value"
+COVERAGE_COLLECTION = "coverage-lsoa"
+COLD_SPOTS_COLLECTION = "coverage-cold-spots"
+GROUPS_COLLECTION = "neighbourhood-groups"
+ORGANISERS_COLLECTION = "community-organisers"
 
 # ColorBrewer RdYlBu, 10 classes (colorbrewer2.org, Cynthia Brewer, Apache 2.0): decile 1,
 # the most deprived 10% of LSOAs, is dark red; decile 10 dark blue. Colour-blind safe.
@@ -95,6 +100,24 @@ STATUS_STYLES: tuple[tuple[str, str, str], ...] = (
 STATUS_COLOURS: dict[str, str] = {status: colour for status, colour, _ in STATUS_STYLES}
 STATUS_LABELS: dict[str, str] = {status: label for status, _, label in STATUS_STYLES}
 MARKER_RING = "#1b1b1b"
+# Share of adults living where an active neighbourhood group works: ColorBrewer YlGn, 6 classes
+# (pale: no group reaches anyone; dark green: every adult is covered).
+COVERAGE_BREAKS: tuple[tuple[float, str, str], ...] = (
+    (0.0, "#ffffcc", "none"),
+    (0.25, "#d9f0a3", "up to 25%"),
+    (0.5, "#addd8e", "25–50%"),
+    (0.75, "#78c679", "50–75%"),
+    (0.999, "#31a354", "75–99.9%"),
+    (1.0, "#006837", "all"),
+)
+COLD_SPOT_COLOUR = "#d7191c"
+ACTIVE_GROUP_COLOUR = "#6a3d9a"
+INACTIVE_GROUP_COLOUR = "#9e9e9e"
+GROUP_AREA_OPACITY = 0.35
+ORGANISER_COLOUR = "#e66101"
+# H3 resolution drawn from each zoom: cells stay some 10-40 pixels across (an r6 cell is about
+# 7 km across, r7 2.6 km, r8 1 km, r9 0.37 km); never before the collection's first zoom.
+H3_RESOLUTION_FROM_ZOOM: tuple[tuple[int, int], ...] = ((5, 6), (9, 7), (11, 8), (13, 9))
 OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
 # Leaflet stops requesting tiles just inside the collection's extent: the tile route answers
 # 404 for tiles outside it, and rounding must never make the two disagree at an edge.
@@ -219,6 +242,9 @@ class VectorTileLayer(folium.map.Layer):
                     "url": _tile_url(s.collection, filters, base_path),
                     "layerName": s.collection.id,
                     "key": s.collection.id,
+                    # Each collection's own extent bounds its tile requests (the tile route
+                    # refuses tiles outside it).
+                    "bounds": leaflet_bounds(s.extent, inset=BOUNDS_INSET_DEGREES),
                 }
                 for s in ordered
             ]
@@ -232,6 +258,7 @@ class ZoomSource:
 
     min_zoom: int
     collection: Collection
+    extent: Bounds
 
 
 def _tile_url(collection: Collection, filters: Mapping[str, str] | None, base_path: str) -> str:
@@ -382,6 +409,115 @@ def status_legend() -> dict[str, Any]:
             "Localism Act 2011, Part 5 Chapter 3. Click an asset for its next statutory deadline "
             "and, for the group in the Group box, whether it may nominate or bid."
         ),
+    }
+
+
+def coverage_style() -> dict[str, Any]:
+    """Fill areas by the share of their adults an active group reaches."""
+    return {
+        "property": "covered_share",
+        "breaks": [[upper, colour] for upper, colour, _ in COVERAGE_BREAKS],
+        "stroke": "#ffffff",
+        "strokeWidth": 0.5,
+        "strokeMinZoom": 12,
+    }
+
+
+def coverage_legend(title: str, note: str) -> dict[str, Any]:
+    """Legend of a coverage choropleth."""
+    return {
+        "title": title,
+        "items": [{"colour": colour, "label": label} for _, colour, label in COVERAGE_BREAKS],
+        "note": note,
+    }
+
+
+def cold_spot_style() -> dict[str, Any]:
+    """Cold spots outlined in red over the coverage fill."""
+    return {
+        "property": "code",
+        "fill": False,
+        "stroke": COLD_SPOT_COLOUR,
+        "strokeWidth": 2.5,
+    }
+
+
+def cold_spot_legend(threshold: float) -> dict[str, Any]:
+    """Legend of the cold spots overlay."""
+    return {
+        "title": "Cold spots",
+        "items": [
+            {
+                "colour": COLD_SPOT_COLOUR,
+                "label": f"IMD decile 1–2, under {threshold:.0%} of adults covered",
+                "shape": "line",
+                "border": COLD_SPOT_COLOUR,
+            }
+        ],
+        "note": "Deprived LSOAs few active groups reach (GET /coverage/cold-spots ranks them).",
+    }
+
+
+def group_area_style() -> dict[str, Any]:
+    """Groups' areas: translucent purple where active, grey where not, outlined."""
+    return {
+        "property": "active",
+        "categories": {"true": ACTIVE_GROUP_COLOUR, "false": INACTIVE_GROUP_COLOUR},
+        "opacity": GROUP_AREA_OPACITY,
+        "stroke": ACTIVE_GROUP_COLOUR,
+        "strokeCategories": {"true": ACTIVE_GROUP_COLOUR, "false": INACTIVE_GROUP_COLOUR},
+        "strokeWidth": 2,
+    }
+
+
+def group_area_legend(active_months: int) -> dict[str, Any]:
+    """Legend of the groups' areas overlay."""
+    return {
+        "title": "Neighbourhood groups' areas",
+        "items": [
+            {
+                "colour": ACTIVE_GROUP_COLOUR,
+                "label": "active group",
+                "border": ACTIVE_GROUP_COLOUR,
+                "opacity": GROUP_AREA_OPACITY,
+            },
+            {
+                "colour": INACTIVE_GROUP_COLOUR,
+                "label": "listed, not active",
+                "border": INACTIVE_GROUP_COLOUR,
+                "opacity": GROUP_AREA_OPACITY,
+            },
+        ],
+        "note": (
+            f"Active: a meeting, project or event recorded in the last {active_months} months."
+        ),
+    }
+
+
+def organiser_style() -> dict[str, Any]:
+    """Organisers' patches as dashed outlines."""
+    return {
+        "property": "reference",
+        "fill": False,
+        "stroke": ORGANISER_COLOUR,
+        "strokeWidth": 2,
+        "dash": [6, 4],
+    }
+
+
+def organiser_legend() -> dict[str, Any]:
+    """Legend of the organisers' patches overlay."""
+    return {
+        "title": "Community organisers' patches",
+        "items": [
+            {
+                "colour": ORGANISER_COLOUR,
+                "label": "an organiser's patch",
+                "shape": "line",
+                "border": ORGANISER_COLOUR,
+            }
+        ],
+        "note": "Where trained community organisers work (no contact details are shown).",
     }
 
 
@@ -769,6 +905,150 @@ def assets_map(
         "label": "Group",
         "placeholder": "a community group's name",
         "searchUrl": f"{base_path}/groups",
+    }
+    MapSetup(config).add_to(m)
+    return m
+
+
+def h3_collection_ids() -> list[str]:
+    """The coverage collections of the H3 grid, coarsest first."""
+    return [f"coverage-h3-r{resolution}" for _, resolution in H3_RESOLUTION_FROM_ZOOM]
+
+
+def coverage_collections(current_edition: str) -> list[Collection]:
+    """The collections the coverage page draws."""
+    ids = [COVERAGE_COLLECTION, COLD_SPOTS_COLLECTION, *h3_collection_ids()]
+    ids += [GROUPS_COLLECTION, ORGANISERS_COLLECTION]
+    return [*(_registered(i) for i in ids), edition_collection("lad", current_edition)]
+
+
+def _union(extents: Sequence[Bounds]) -> list[float]:
+    """The lon/lat box holding every extent given."""
+    return [
+        min(e[0] for e in extents),
+        min(e[1] for e in extents),
+        max(e[2] for e in extents),
+        max(e[3] for e in extents),
+    ]
+
+
+def coverage_map(
+    current_edition: str,
+    extents: Mapping[str, Bounds | None],
+    settings: MapSettings,
+    base_path: str = "",
+    *,
+    cold_spot_threshold: float = COLD_SPOT_THRESHOLD,
+    active_months: int = ACTIVE_MONTHS_DEFAULT,
+) -> folium.Map:
+    """The coverage map: how many adults live where an active neighbourhood group works.
+
+    Base layers: coverage by LSOA (the share of each LSOA's adults inside an active group's
+    area) and the same on the H3 grid, whose resolution follows the zoom (6 to 9). Overlays:
+    cold spots (deprived LSOAs little covered), groups' areas, organisers' patches, district
+    boundaries. A click shows the LSOA's adults covered and not covered and the groups working
+    there, public fields only (``/coverage/at``).
+    """
+    title = "Platoons: neighbourhood group coverage"
+    coverage = _registered(COVERAGE_COLLECTION)
+    lad = edition_collection("lad", current_edition)
+    m = _new_map(title, extents.get(coverage.id) or extents.get(lad.id), min_zoom=5)
+    _served_assets(m, base_path)
+    _add_basemap(m, settings)
+    note = (
+        "Share of adults (18+) living inside the area of at least one active group, "
+        "area-weighted within each LSOA. Click the map for the adults covered and the groups."
+    )
+    extent = extents.get(coverage.id)
+    if extent is not None:
+        VectorTileLayer(
+            coverage,
+            "Coverage by LSOA",
+            extent=extent,
+            style=coverage_style(),
+            legend=coverage_legend("Adults covered by active groups, by LSOA", note),
+            edition=current_edition,
+            base_path=base_path,
+        ).add_to(m)
+    sources: list[ZoomSource] = []
+    for zoom, resolution in H3_RESOLUTION_FROM_ZOOM:
+        cells = _registered(f"coverage-h3-r{resolution}")
+        cells_extent = extents.get(cells.id)
+        if cells_extent is not None:  # a resolution not computed yet is left out
+            sources.append(ZoomSource(zoom, cells, cells_extent))
+    if sources:
+        resolutions = ", ".join(f"r{r} from zoom {z}" for z, r in H3_RESOLUTION_FROM_ZOOM)
+        VectorTileLayer(
+            sources[0].collection,
+            "Coverage on the H3 grid (resolution by zoom)",
+            extent=_union([s.extent for s in sources]),
+            style={**coverage_style(), "strokeMinZoom": 14},
+            legend=coverage_legend(
+                "Adults covered by active groups, H3 cells",
+                f"H3 hexagons ({resolutions}); each cell holds the adults of the LSOA its "
+                "centre falls in, shared among that LSOA's cells.",
+            ),
+            edition=current_edition,
+            show=extent is None,
+            base_path=base_path,
+            key="coverage-h3",
+            sources=sources,
+        ).add_to(m)
+    overlays: tuple[tuple[str, str, dict[str, Any], dict[str, Any], bool, str], ...] = (
+        (
+            COLD_SPOTS_COLLECTION,
+            "Cold spots",
+            cold_spot_style(),
+            cold_spot_legend(cold_spot_threshold),
+            True,
+            "platoons-outlines",
+        ),
+        (
+            GROUPS_COLLECTION,
+            "Neighbourhood groups' areas",
+            group_area_style(),
+            group_area_legend(active_months),
+            True,
+            "platoons-overlays",
+        ),
+        (
+            ORGANISERS_COLLECTION,
+            "Community organisers' patches",
+            organiser_style(),
+            organiser_legend(),
+            False,
+            "platoons-outlines",
+        ),
+    )
+    for collection_id, name, style, legend, show, pane in overlays:
+        collection = _registered(collection_id)
+        layer_extent = extents.get(collection.id)
+        if layer_extent is None:
+            continue
+        VectorTileLayer(
+            collection,
+            name,
+            extent=layer_extent,
+            style=style,
+            legend=legend,
+            overlay=True,
+            show=show,
+            pane=pane,
+            base_path=base_path,
+        ).add_to(m)
+    outlines = _district_outlines(current_edition, extents, base_path)
+    if outlines is not None:
+        outlines.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    config = _service_config(title, "coverage", current_edition, base_path)
+    config["legend"] = {
+        "title": "Coverage has not been computed yet",
+        "items": [],
+        "note": "It is computed with every load and every group or organiser written.",
+    }
+    config["coverage"] = {
+        "atUrl": f"{base_path}/coverage/at",
+        "coldSpotThreshold": cold_spot_threshold,
     }
     MapSetup(config).add_to(m)
     return m

@@ -17,6 +17,7 @@ from app.caching import collection_extent, current_data_version
 from app.db import DbDep
 from app.http import today_utc
 from app.problems import PROBLEM_JSON
+from app.routers.groups import Rules
 from geo import areas, grants, maps_data
 from geo.collections import Collection
 from geo.errors import DataUnavailable, EditionNotFound
@@ -118,6 +119,25 @@ async def assets_page(request: Request, conn: DbDep, settings: MapSettingsDep) -
     current = await areas.find_edition(conn)
     extents = await _extents(request, conn, maps.assets_collections(current.code))
     m = maps.assets_map(current.code, extents, settings, _base_path(request))
+    return _page(maps.render_page(m), settings)
+
+
+@router.get("/maps/coverage", response_class=HTMLResponse, summary="Group coverage map")
+async def coverage_page(
+    request: Request, conn: DbDep, settings: MapSettingsDep, rules: Rules
+) -> HTMLResponse:
+    """Adults covered by active neighbourhood groups, by LSOA and on the H3 grid, with cold
+    spots, groups' areas and organisers' patches; a click shows the adults covered there and
+    the groups working there (from ``/coverage/at``)."""
+    current = await areas.find_edition(conn)
+    extents = await _extents(request, conn, maps.coverage_collections(current.code))
+    m = maps.coverage_map(
+        current.code,
+        extents,
+        settings,
+        _base_path(request),
+        active_months=rules.active_months,
+    )
     return _page(maps.render_page(m), settings)
 
 

@@ -31,11 +31,12 @@ from app.maps import DECILE_COLOURS, MapSettings
 from app.routers.maps import map_settings
 from app.settings import DatabaseSettings
 from geo import rights
-from geo.collections import IOD_DOMAINS
+from geo.collections import IOD_DOMAINS, get_collection
 from geo.models import EditionRef
-from tests.utils import sources
+from tests.browser.coverage_data import CoverageExample, record_coverage_example
+from tests.utils import factories, sources
 
-PAGES = ["/maps/deprivation", "/maps/eligibility", "/maps/assets"]
+PAGES = ["/maps/deprivation", "/maps/eligibility", "/maps/assets", "/maps/coverage"]
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
 TRAFFORD = "E08000009"
 # Hosts folium's defaults would pull from; none may appear in a page.
@@ -119,7 +120,11 @@ def configured_client(client: TestClient) -> Iterator[TestClient]:
 
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_fetch_only_what_the_service_serves(
-    client: TestClient, example_programmes: list[str], example_assets: int, path: str
+    client: TestClient,
+    example_programmes: list[str],
+    example_assets: int,
+    coverage_example: CoverageExample,
+    path: str,
 ) -> None:
     response = client.get(path)
     assert response.status_code == 200
@@ -142,7 +147,11 @@ def test_pages_fetch_only_what_the_service_serves(
 
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_embed_no_features_and_credit_the_data(
-    client: TestClient, example_programmes: list[str], example_assets: int, path: str
+    client: TestClient,
+    example_programmes: list[str],
+    example_assets: int,
+    coverage_example: CoverageExample,
+    path: str,
 ) -> None:
     html = client.get(path).text
     assert "FeatureCollection" not in html
@@ -188,7 +197,11 @@ def test_deprivation_layers_are_both_editions_and_the_district_summary(
 
 @pytest.mark.parametrize("path", PAGES)
 def test_layer_bounds_never_ask_for_a_tile_the_service_refuses(
-    client: TestClient, example_programmes: list[str], example_assets: int, path: str
+    client: TestClient,
+    example_programmes: list[str],
+    example_assets: int,
+    coverage_example: CoverageExample,
+    path: str,
 ) -> None:
     """Leaflet requests no tile outside a layer's bounds; every tile at their corners exists."""
     for options in layers(client.get(path).text).values():
@@ -616,3 +629,77 @@ def test_postcode_search_says_why_it_cannot_place(
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["detail"]
+
+
+# --- the coverage map -------------------------------------------------------------------------
+
+COVERAGE_LAYERS = {
+    "coverage-lsoa",
+    "coverage-h3",
+    "coverage-cold-spots",
+    "neighbourhood-groups",
+    "community-organisers",
+    "lad-iod2025:outlines",
+}
+
+
+@pytest.fixture(scope="module")
+def coverage_example(settings: DatabaseSettings) -> Iterator[CoverageExample]:
+    """Groups and an organiser registered through geo.groups and geo.organisers."""
+    made = factories.Made()
+    yield record_coverage_example(settings.dsn, made)
+    with psycopg.connect(settings.dsn, autocommit=True) as conn:
+        made.drop(conn)
+
+
+def test_coverage_page_draws_every_coverage_layer_from_tiles(
+    client: TestClient, coverage_example: CoverageExample
+) -> None:
+    response = client.get("/maps/coverage")
+    assert response.status_code == 200
+    html = response.text
+    found = layers(html)
+    assert set(found) == COVERAGE_LAYERS
+    base = [k for k, o in found.items() if not o["overlay"]]
+    assert base == ["coverage-lsoa", "coverage-h3"]
+    # The H3 layer switches resolution with the zoom, each from its own collection's tiles,
+    # never before that collection's first zoom.
+    grid = found["coverage-h3"]["sources"]
+    assert [s["layerName"] for s in grid] == [f"coverage-h3-r{r}" for r in (6, 7, 8, 9)]
+    assert [s["minZoom"] for s in grid] == sorted(s["minZoom"] for s in grid)
+    for source in grid:
+        collection = get_collection(source["layerName"])
+        assert collection is not None and collection.minzoom <= source["minZoom"]
+        assert source["url"] == (
+            f"/collections/{source['layerName']}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
+        )
+    # The LSOA wholly inside the active group's area is drawn covered in its tile.
+    options = found["coverage-lsoa"]
+    lon, lat = sources.points_on_surface(sources.LSOA21_BOUNDARIES, "lsoa21_code")[
+        coverage_example.covered
+    ]
+    tile = client.get(tile_path(options["url"], lon, lat, 14))
+    features = mapbox_vector_tile.decode(tile.content)["coverage-lsoa"]["features"]
+    by_code = {f["properties"]["code"]: f["properties"] for f in features}
+    assert by_code[coverage_example.covered]["covered_share"] == pytest.approx(1.0, abs=1e-6)
+    (setup,) = js_calls(html, r"L\.platoons\.setup\(\w+, ")
+    assert setup["click"] == "coverage" and setup["coverage"]["atUrl"] == "/coverage/at"
+
+
+def test_coverage_map_leaves_out_what_is_not_computed_yet() -> None:
+    extent = [-3.1, 51.3, -0.7, 53.9]
+    html = maps.render_page(maps.coverage_map("IoD2025", {"lad-iod2025": extent}, MapSettings()))
+    assert set(layers(html)) == {"lad-iod2025:outlines"}
+    (setup,) = js_calls(html, r"L\.platoons\.setup\(\w+, ")
+    assert setup["legend"]["title"] == "Coverage has not been computed yet"
+
+
+def test_coverage_map_h3_resolutions_each_keep_their_own_bounds() -> None:
+    wide, narrow = [-3.1, 51.3, -0.7, 53.9], [-2.5, 53.3, -2.2, 53.5]
+    extents = {"coverage-h3-r6": wide, "coverage-h3-r9": narrow, "lad-iod2025": wide}
+    html = maps.render_page(maps.coverage_map("IoD2025", extents, MapSettings()))
+    grid = layers(html)["coverage-h3"]
+    # r7 and r8 are not computed: r6 serves until r9's first zoom; each keeps its extent.
+    assert [s["layerName"] for s in grid["sources"]] == ["coverage-h3-r6", "coverage-h3-r9"]
+    assert grid["sources"][1]["bounds"] == maps.leaflet_bounds(narrow, maps.BOUNDS_INSET_DEGREES)
+    assert grid["bounds"] == maps.leaflet_bounds(wide, maps.BOUNDS_INSET_DEGREES)

@@ -172,6 +172,9 @@
   // substr(code, 2)::bigint); low-zoom tiles carry no code property, so rebuild it.
   function featureCode(feature) {
     if (feature.properties.code) { return feature.properties.code; }
+    // Groups, organisers and H3 cells are known by their reference or cell index.
+    if (feature.properties.reference) { return feature.properties.reference; }
+    if (feature.properties.cell) { return feature.properties.cell; }
     if (feature.id === null) { return null; }
     var digits = String(feature.id);
     while (digits.length < 8) { digits = '0' + digits; }
@@ -290,6 +293,13 @@
     /** Fetch and decode one tile of the collection: this layer's part of it, or undefined.
      *  ``abortKey`` names a tile whose unloading cancels the request; deepest-zoom tiles
      *  shared by several overscaled tiles are kept (a few) and never cancelled. */
+    /** Leaflet's test, and the test of the zoom's own collection's extent (``sources``). */
+    _isValidTile: function (coords) {
+      if (!L.GridLayer.prototype._isValidTile.call(this, coords)) { return false; }
+      var source = this.sourceAt(coords.z);
+      return !source.bounds || L.latLngBounds(source.bounds).overlaps(this._tileCoordsToBounds(coords));
+    },
+
     /** The collection drawn at a zoom: ``sources`` (by minZoom, ascending) or the one url. */
     sourceAt: function (zoom) {
       var found = { url: this.options.url, layerName: this.options.layerName, key: this.options.key };
@@ -329,7 +339,7 @@
       var style = this.options.style, ctx = canvas.getContext('2d'), drawn = 0;
       var span = layer.extent / (1 << part.dz);  // source units across this tile
       var scale = canvas.width / span, x0 = part.dx * span, y0 = part.dy * span;
-      var byColour = {}, outline = [];
+      var byColour = {}, outlines = {};
       layer.features.forEach(function (feature) {
         if (feature.type !== 3) { return; }  // polygons only
         var parts = rings(feature.geometry);
@@ -338,7 +348,9 @@
           if (colour === null) { return; }
           (byColour[colour] = byColour[colour] || []).push(parts);
         }
-        outline.push(parts);
+        // An outline colour per category (active groups purple, the others grey), or one.
+        var stroke = (style.strokeCategories && style.strokeCategories[String(feature.properties[style.property])]) || style.stroke;
+        (outlines[stroke] = outlines[stroke] || []).push(parts);
         canvas.platoonsCodes.push(featureCode(feature));
         drawn += 1;
       });
@@ -361,11 +373,13 @@
       });
       ctx.globalAlpha = 1;
       if (style.stroke && zoom >= (style.strokeMinZoom || 0)) {
-        ctx.strokeStyle = style.stroke;
         ctx.lineWidth = (style.strokeWidth || 1) * (window.devicePixelRatio || 1);
         ctx.lineJoin = 'round';
         if (style.dash) { ctx.setLineDash(style.dash.map(function (d) { return d * (window.devicePixelRatio || 1); })); }
-        chunks(outline).forEach(function (chunk) { trace(chunk); ctx.stroke(); });
+        Object.keys(outlines).forEach(function (colour) {
+          ctx.strokeStyle = colour;
+          chunks(outlines[colour]).forEach(function (chunk) { trace(chunk); ctx.stroke(); });
+        });
       }
       return drawn;
     },
@@ -604,12 +618,19 @@
           var swatch = el('span', 'platoons-swatch' + (item.shape ? ' platoons-swatch-' + item.shape : ''), null, li);
           swatch.style.background = item.colour;
           if (item.border) { swatch.style.borderColor = item.border; }
+          if (item.opacity !== undefined) { swatch.style.background = translucent(item.colour, item.opacity); }
           el('span', null, item.label, li);
         });
         if (legend.note) { el('p', 'platoons-note', legend.note, section); }
       });
     }
   });
+
+  /** '#rrggbb' at an opacity, as CSS (a legend swatch of a translucent fill). */
+  function translucent(colour, opacity) {
+    var n = parseInt(colour.slice(1), 16);
+    return 'rgba(' + [(n >> 16) & 255, (n >> 8) & 255, n & 255, opacity].join(', ') + ')';
+  }
 
   /** The legends of what is on the map: the base layer's, then each overlay's that has one. */
   function activeLegends(map, config) {
@@ -913,6 +934,50 @@
 
   // ------------------------------------------------------------------------------------------
   // The coverage map: adults covered and the groups working where the click falls.
+
+  function people(n) { return Math.round(n).toLocaleString('en-GB'); }
+  function percent(share) { return (Math.round(share * 1000) / 10) + '%'; }
+
+  /** An LSOA's coverage (GET /coverage/at): adults covered and not, and the groups there. */
+  function coverageBlock(c, config) {
+    var block = el('div', 'platoons-coverage');
+    block.dataset.lsoaCode = c.code;
+    block.dataset.adults = c.adults;
+    block.dataset.adultsCovered = c.adults_covered;
+    block.dataset.adultsUncovered = c.adults_uncovered;
+    block.dataset.coveredShare = c.covered_share;
+    block.dataset.coldSpot = c.cold_spot ? 'true' : 'false';
+    block.dataset.groups = c.groups.map(function (g) { return g.reference; }).join(' ');
+    var head = el('h3', null, null, block);
+    el('span', 'platoons-lsoa-name', c.name, head);
+    el('span', 'platoons-lsoa-code', c.code, head);
+    el('p', 'platoons-where', [c.lad_name, 'activity to ' + c.as_of].join(' · '), block);
+    var table = el('table', 'platoons-facts', null, block);
+    factRow(table, 'Adults (18+)').textContent = people(c.adults);
+    factRow(table, 'Covered').textContent = people(c.adults_covered) + ' (' + percent(c.covered_share) + ')';
+    factRow(table, 'Not covered').textContent = people(c.adults_uncovered);
+    factRow(table, 'Organisers').textContent = c.organisers + (c.organisers ? ' (' + percent(c.organiser_share) + ' of the area)' : '');
+    var decile = factRow(table, 'IMD decile');
+    decileChip(c.imd_decile, config.decileColours, decile);
+    if (c.cold_spot) {
+      el('p', 'platoons-error platoons-cold-spot', 'Cold spot: among the most deprived 20% of LSOAs and under ' + percent(config.coverage.coldSpotThreshold) + ' of adults covered.', block);
+    }
+    el('h4', null, c.groups.length ? 'Groups working here' : 'No listed group works here', block);
+    var list = el('ul', 'platoons-groups-list', null, block);
+    c.groups.forEach(function (g) {
+      var li = el('li', g.active ? 'platoons-eligible' : 'platoons-not-eligible', null, list);
+      li.dataset.reference = g.reference;
+      li.dataset.active = g.active ? 'true' : 'false';
+      el('strong', null, g.name, li);
+      el('span', 'platoons-lsoa-code', g.reference, li);
+      var facts = [label(null, g.kind), g.active ? 'active' : 'not active',
+        percent(g.share_of_lsoa) + ' of this LSOA'];
+      if (g.meeting_place) { facts.push('meets at ' + g.meeting_place); }
+      if (g.last_activity_on) { facts.push('last activity ' + g.last_activity_on); }
+      el('div', 'platoons-explanation', facts.join(' · '), li);
+    });
+    return block;
+  }
 
   function inspectCoverage(map, config, latlng) {
     var popup = L.popup({ maxWidth: 400, maxHeight: 460, className: 'platoons-popup' })
