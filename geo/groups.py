@@ -1564,17 +1564,17 @@ async def record_activity(
             conn,
             principal.actor,
             "group.activity",
-            "community_group",
-            reference,
-            {"reference": reference, "last_activity_on": _iso(row["last_activity_on"])},
+            "group_activity",
+            str(activity["id"]),
+            None,
             {
-                "reference": reference,
-                "last_activity_on": _iso(latest[0]),
-                "activity": {
-                    "id": activity["id"],
-                    "kind": data.kind,
-                    "held_on": data.held_on.isoformat(),
-                    "title": activity["title"],
+                "group": reference,
+                "kind": data.kind,
+                "held_on": data.held_on.isoformat(),
+                "title": activity["title"],
+                "group_last_activity_on": {
+                    "before": _iso(row["last_activity_on"]),
+                    "after": _iso(latest[0]),
                 },
             },
         )

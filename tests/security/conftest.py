@@ -6,6 +6,7 @@ for them in every public answer, error body and log line.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -19,13 +20,17 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import shapely
 import uvicorn
 from fastapi.testclient import TestClient
+from pyproj import Transformer
 
 from app.main import create_app
+from app.routers.groups import group_settings
 from app.security import JsonFormatter, RequestIdFilter
-from app.settings import DatabaseSettings
+from app.settings import DatabaseSettings, GroupSettings
 from geo import access, grants
+from geo.groups import CODE_OF_CONDUCT_VERSION
 from tests.utils import factories, sources
 
 TRAFFORD, BLACKPOOL = "E08000009", "E06000009"
@@ -47,6 +52,16 @@ WATCHED_TABLES = (
     "asset_event",
     "asset_serving",
     "data_version",
+    "community_group",
+    "group_manager",
+    "group_activity",
+    "group_rating",
+    "group_message",
+    "group_serving",
+    "group_lsoa",
+    "organiser",
+    "organiser_serving",
+    "organiser_lsoa",
 )
 
 
@@ -107,12 +122,96 @@ def cast(settings: DatabaseSettings) -> Iterator[Cast]:
         found.markers.add(access.hash_secret(key.secret))
     yield found
     with psycopg.connect(settings.dsn, autocommit=True) as conn:
+        # Groups outlive the keys that managed them (their history is kept).
+        conn.execute("DELETE FROM group_manager WHERE key_id = ANY(%s)", (made.key_ids,))
         made.drop(conn)
 
 
 def draft(cast: Cast, amount: str = "3000.00", **overrides: Any) -> dict[str, Any]:
     """An application body for the cast's programme and area."""
     return factories.draft(cast.programme.id, {"code": AREA}, amount, **overrides)
+
+
+# Neighbourhood groups and organisers (geo/groups.py, geo/organisers.py): a small square in AREA
+# (so that the tiles the scans fetch hold it), with every private field a marker.
+_AREA_POINT = sources.points_on_surface(sources.LSOA21_BOUNDARIES, "lsoa21_code")[AREA]
+_TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
+_TO_LONLAT = Transformer.from_crs(27700, 4326, always_xy=True)
+
+
+def area_point() -> tuple[float, float]:
+    """The point (lon, lat) inside AREA that the groups' squares are centred on."""
+    return _AREA_POINT
+
+
+def area_square(side: float = 250.0) -> dict[str, Any]:
+    """A GeoJSON square (lon/lat) of ``side`` metres around a point inside AREA."""
+    x, y = _TO_BNG.transform(*_AREA_POINT)
+    box = shapely.segmentize(
+        shapely.box(x - side / 2, y - side / 2, x + side / 2, y + side / 2), 25
+    )
+    lonlat = shapely.transform(box, _TO_LONLAT.transform, interleaved=False)
+    return dict(json.loads(shapely.to_geojson(lonlat)))
+
+
+def group_body(cast: Cast, **overrides: Any) -> dict[str, Any]:
+    """A new group in AREA whose leader's contact details and address are markers."""
+    leader = {
+        "name": "Pat Leader",
+        "email": f"{marker('leader-email')}@example.invalid",
+        "phone": f"0161 {uuid.uuid4().int % 10**7:07d}",
+        "address": f"{marker('leader-address')}, 2 Test Road",
+    }
+    cast.markers.update({leader["email"], leader["phone"], leader["address"]})
+    return {
+        "name": f"Security test group {uuid.uuid4().hex[:8]}",
+        "kind": "new_group",
+        "description": "Neighbours meeting to look after the street.",
+        "leader": leader,
+        "code_of_conduct": {"version": CODE_OF_CONDUCT_VERSION, "accepted_on": "2026-11-01"},
+        "geometry": area_square(),
+        **overrides,
+    }
+
+
+def new_group(
+    client: TestClient, cast: Cast, who: str = "owner", **overrides: Any
+) -> dict[str, Any]:
+    """A group registered over HTTP by ``who``."""
+    response = client.post("/groups", json=group_body(cast, **overrides), headers=cast.headers(who))
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def organiser_body(cast: Cast, **overrides: Any) -> dict[str, Any]:
+    """A new organiser working AREA whose e-mail and phone are markers."""
+    email, phone = (
+        f"{marker('organiser-email')}@example.invalid",
+        f"0161 {uuid.uuid4().int % 10**7:07d}",
+    )
+    cast.markers.update({email, phone})
+    return {
+        "name": f"Security test organiser {uuid.uuid4().hex[:6]}",
+        "email": email,
+        "phone": phone,
+        "training_centre": "Test Organising Centre",
+        "trained_on": "2026-06-01",
+        "geometry": area_square(1500.0),
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="module")
+def generous_limits(client: TestClient) -> Iterator[None]:
+    """Abuse limits high enough for every caller to rate and write from the one test client."""
+    app: Any = client.app
+    generous = GroupSettings(
+        group_ratings_per_day=10_000, group_messages_per_hour=10_000, group_messages_per_day=10_000
+    )
+    app.dependency_overrides[group_settings] = lambda: generous
+    yield
+    app.dependency_overrides.pop(group_settings, None)
 
 
 def etag_version(response: httpx.Response) -> int:

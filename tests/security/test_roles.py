@@ -26,8 +26,14 @@ from tests.security.conftest import (
     application_in,
     db_fingerprint,
     draft,
+    group_body,
+    new_group,
+    organiser_body,
 )
 from tests.utils import factories
+
+# Every caller rates and writes from the one test client: abuse limits are tested elsewhere.
+pytestmark = pytest.mark.usefixtures("generous_limits")
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PROBLEM = "application/problem+json"
@@ -137,6 +143,56 @@ def _list(client: TestClient, cast: Cast, who: str) -> Attempt:
     return Attempt("POST", f"/assets/{_asset(client, cast, nominated=True)}/list")
 
 
+def _new_group(client: TestClient, cast: Cast, who: str) -> Attempt:
+    return Attempt("POST", "/groups", group_body(cast))
+
+
+def _group_url(client: TestClient, cast: Cast, tail: str = "") -> str:
+    return f"/groups/{new_group(client, cast)['reference']}{tail}"
+
+
+def _edit_group(client: TestClient, cast: Cast, who: str) -> Attempt:
+    url = _group_url(client, cast)
+    return Attempt("PATCH", url, {"description": "Changed by someone"}, {"If-Match": '"1"'})
+
+
+def _add_manager(client: TestClient, cast: Cast, who: str) -> Attempt:
+    url = _group_url(client, cast, "/managers")
+    return Attempt("POST", url, {"key_id": cast.keys["other_group"].id})
+
+
+def _activity(client: TestClient, cast: Cast, who: str) -> Attempt:
+    body = {"kind": "meeting", "held_on": factories.today().isoformat(), "title": "Meeting"}
+    return Attempt("POST", _group_url(client, cast, "/activities"), body)
+
+
+def _message(client: TestClient, cast: Cast, who: str) -> Attempt:
+    body = {"name": "Jo", "email": "jo@example.invalid", "message": "May I join?"}
+    return Attempt("POST", _group_url(client, cast, "/messages"), body)
+
+
+def _rating(client: TestClient, cast: Cast, who: str) -> Attempt:
+    return Attempt("POST", _group_url(client, cast, "/ratings"), {"stars": 4, "comment": "Good"})
+
+
+def _moderation(client: TestClient, cast: Cast, who: str) -> Attempt:
+    ratings = _group_url(client, cast, "/ratings")
+    rated = client.post(ratings, json={"stars": 2, "comment": "Meh"})
+    assert rated.status_code == 201, rated.text
+    return Attempt("POST", f"{ratings}/{rated.json()['id']}/moderation", {"decision": "publish"})
+
+
+def _new_organiser(client: TestClient, cast: Cast, who: str) -> Attempt:
+    return Attempt("POST", "/organisers", organiser_body(cast))
+
+
+def _edit_organiser(client: TestClient, cast: Cast, who: str) -> Attempt:
+    created = client.post("/organisers", json=organiser_body(cast), headers=cast.headers("admin"))
+    assert created.status_code == 201, created.text
+    url = f"/organisers/{created.json()['reference']}"
+    return Attempt("PATCH", url, {"active": False}, {"If-Match": '"1"'})
+
+
 # Who may call each write route, as designed (geo/access.py, geo/applications.py,
 # geo/assets.py). Programmes are national (their budgets included), so only admins save them.
 POLICY: dict[str, list[Rule]] = {
@@ -156,6 +212,22 @@ POLICY: dict[str, list[Rule]] = {
         Rule((401, 401, 200, 200, 200, 403, 200), _nominate),  # a group's step
         Rule((401, 401, 403, 403, 200, 403, 200), _list),  # an officer's step
     ],
+    # Groups (in Trafford, registered by the owner): geo/groups.py. Anyone rates a group and
+    # writes through its relay form (keys are not needed, so a revoked one is not looked at);
+    # its managers, its districts' officers and admins edit it and record its activity;
+    # officers of its districts and admins moderate ratings; admins add managers.
+    "POST /groups": [Rule((401, 401, 201, 201, 201, 403, 201), _new_group)],
+    "PATCH /groups/{reference}": [Rule((401, 401, 200, 403, 200, 403, 200), _edit_group)],
+    "POST /groups/{reference}/managers": [Rule((401, 401, 403, 403, 403, 403, 200), _add_manager)],
+    "POST /groups/{reference}/activities": [Rule((401, 401, 201, 403, 201, 403, 201), _activity)],
+    "POST /groups/{reference}/messages": [Rule((202,) * 7, _message)],
+    "POST /groups/{reference}/ratings": [Rule((201,) * 7, _rating)],
+    "POST /groups/{reference}/ratings/{ratingId}/moderation": [
+        Rule((401, 401, 403, 403, 200, 403, 200), _moderation)
+    ],
+    # Organisers: admins only (geo/organisers.py).
+    "POST /organisers": [Rule((401, 401, 403, 403, 403, 403, 201), _new_organiser)],
+    "PATCH /organisers/{reference}": [Rule((401, 401, 403, 403, 403, 403, 200), _edit_organiser)],
 }
 ROUTES = write_routes()
 
