@@ -1,4 +1,5 @@
-"""Property-based tests: generated geometries for POST /eligibility, generated CQL2 filters.
+"""Property-based tests: generated geometries for POST /eligibility and for a group's area
+(PATCH /groups/{reference}), generated CQL2 filters.
 
 Whatever is sent, the answer is a 200 or a 4xx problem; never a 5xx, never a trace, and
 never a crash of the process (the CQL2 parser used to overflow its stack on deep nesting).
@@ -10,9 +11,12 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.security.conftest import Cast, group_body
 
 PROBLEM = "application/problem+json"
 BOUNDED = settings(
@@ -101,6 +105,29 @@ def test_any_geometry_gets_an_answer_or_a_problem(
         "/eligibility", content=body.encode(), headers={"content-type": "application/json"}
     )
     _answered(response, {200, 400, 404, 422})
+
+
+@pytest.fixture(scope="module")
+def fuzzed_group(lenient: TestClient, cast: Cast) -> str:
+    """A group whose area the fuzz below keeps trying to move (its URL)."""
+    created = lenient.post("/groups", json=group_body(cast), headers=cast.headers("owner"))
+    assert created.status_code == 201, created.text
+    return f"/groups/{created.json()['reference']}"
+
+
+@BOUNDED
+@given(geometry=geometries)
+def test_any_group_area_gets_an_answer_or_a_problem(
+    lenient: TestClient, cast: Cast, fuzzed_group: str, geometry: Any
+) -> None:
+    body = json.dumps({"geometry": geometry}, allow_nan=True)
+    response = lenient.patch(
+        fuzzed_group,
+        content=body.encode(),
+        headers={"content-type": "application/json", **cast.headers("owner")},
+    )
+    # A valid square in the loaded districts moves the group; anything else is refused.
+    _answered(response, {200, 400, 422})
 
 
 # ---------------------------------------------------------------------------------------------

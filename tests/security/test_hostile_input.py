@@ -18,11 +18,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from app.routers.groups import group_settings
 from app.security import BodySizeLimitMiddleware, RequestTooLarge
-from app.settings import SecuritySettings
+from app.settings import GroupSettings, SecuritySettings
 from geo.filters import MAX_DEPTH, MAX_FILTER_LENGTH
 from geo.places import MAX_GEOJSON_BYTES, MAX_POLYGON_VERTICES
-from tests.security.conftest import Cast, draft
+from tests.security.conftest import Cast, area_square, draft, group_body, organiser_body
 
 ITEMS = "/collections/lsoa-iod2025/items"
 MAX_BODY = SecuritySettings().max_body_bytes
@@ -255,6 +256,145 @@ def hostile_applications(cast: Cast) -> dict[str, Case]:
             headers={"content-type": "application/json"},
         )
     return cases
+
+
+def _group_raw(text: str, url: str = "/groups", method: str = "POST") -> Case:
+    return Case(
+        method,
+        url,
+        (400, 422),
+        content=raw(text),
+        headers={"content-type": "application/json"},
+        who="owner",
+    )
+
+
+@pytest.fixture(scope="module")
+def hostile_groups(lenient: TestClient, cast: Cast) -> dict[str, Case]:
+    """Hostile input through every door of the group registry (a real group to aim at)."""
+    created = lenient.post("/groups", json=group_body(cast), headers=cast.headers("owner"))
+    assert created.status_code == 201, created.text
+    group = f"/groups/{created.json()['reference']}"
+    valid = group_body(cast)
+
+    def body_with(name: str, json_text: str) -> str:
+        """The valid body with one field's value replaced by raw JSON text."""
+        return json.dumps(valid | {name: "__RAW__"}).replace('"__RAW__"', json_text)
+
+    nan_polygon = (
+        '{"type": "Polygon", "coordinates": '
+        "[[[NaN, 53.4], [-2.3, 53.41], [-2.29, 53.4], [NaN, 53.4]]]}"
+    )
+    organiser = json.dumps(organiser_body(cast) | {"geometry": "__RAW__"})
+    return {
+        "NaN in a group's area": _group_raw(body_with("geometry", nan_polygon)),
+        "1e400 in a group's area": _group_raw(
+            '{"geometry": {"type": "Polygon", "coordinates": [[[1e400, 1], [2, 2], [3, 1], '
+            "[1e400, 1]]]}}",
+            group,
+            "PATCH",
+        ),
+        "arrays 500 deep as a group's area": _group_raw(
+            '{"geometry": {"type": "Polygon", "coordinates": ' + "[" * 500 + "]" * 500 + "}}",
+            group,
+            "PATCH",
+        ),
+        "a group's area over 1 MB": Case(
+            "PATCH",
+            group,
+            (400,),
+            json_body={"geometry": {**area_square(), "padding": "x" * (MAX_GEOJSON_BYTES + 10)}},
+            who="owner",
+        ),
+        "a group's area of too many vertices": Case(
+            "PATCH",
+            group,
+            (400,),
+            json_body={"geometry": circle(MAX_POLYGON_VERTICES + 10)},
+            who="owner",
+        ),
+        "100,000 LSOA codes": Case(
+            "PATCH",
+            group,
+            (422,),
+            json_body={"lsoa_codes": ["E01005061"] * 100_000},
+            who="owner",
+        ),
+        "SQL as an LSOA code": Case(
+            "PATCH",
+            group,
+            (422,),
+            json_body={"lsoa_codes": ["E01'; DROP TABLE lsoa;--"]},
+            who="owner",
+        ),
+        "NUL in a group's name": _group_raw(body_with("name", '"Garden\\u0000"')),
+        "unpaired surrogate in a meeting place": _group_raw(
+            body_with("meeting_place", '"Hall \\ud800"')
+        ),
+        "NUL in a relay message": Case(
+            "POST",
+            f"{group}/messages",
+            (400, 422),
+            content=raw('{"name": "Jo", "email": "jo@example.invalid", "message": "hi\\u0000"}'),
+            headers={"content-type": "application/json"},
+        ),
+        "stars of 1e400": Case(
+            "POST",
+            f"{group}/ratings",
+            (422,),
+            content=b'{"stars": 1e400}',
+            headers={"content-type": "application/json"},
+        ),
+        "stars of NaN": Case(
+            "POST",
+            f"{group}/ratings",
+            (422,),
+            content=b'{"stars": NaN}',
+            headers={"content-type": "application/json"},
+        ),
+        "a rating id of 2^63": Case(
+            "POST",
+            f"{group}/ratings/9223372036854775808/moderation",
+            (422,),
+            json_body={"decision": "publish"},
+            who="officer",
+        ),
+        "a reference of 40 digits": Case("GET", "/groups/NG-" + "9" * 40, (422,)),
+        "NUL in a reference": Case("GET", "/groups/NG-000001%00", (422,)),
+        "SQL in a reference": Case("GET", "/groups/NG-1%27%20OR%201=1", (422,)),
+        "NUL in a search": Case("GET", "/groups?q=%00", (400,)),
+        "SQL in a search": Case("GET", "/groups?q=" + quote("x' OR '1'='1"), (200,)),
+        "a box of NaN": Case("GET", "/groups?bbox=nan,nan,nan,nan", (400,)),
+        "a box of infinities": Case("GET", "/groups?bbox=-inf,-inf,inf,inf", (400,)),
+        "a box of 1e300": Case("GET", "/groups?bbox=-1e300,-1e300,1e300,1e300", (400,)),
+        "the whole world as a box": Case("GET", "/groups?bbox=-180,-90,180,90", (200,)),
+        "a page of 10^30": Case("GET", "/groups?limit=1000000000000000000000000000000", (422,)),
+        "finding a group at infinity": Case("GET", "/groups/near?lon=inf&lat=53.4", (422,)),
+        "finding a group at the pole": Case("GET", "/groups/near?lon=180&lat=-90", (404,)),
+        "finding a group by a NUL postcode": Case("GET", "/groups/near?postcode=%00", (400,)),
+        "an organiser's patch of NaN": Case(
+            "POST",
+            "/organisers",
+            (400, 422),
+            content=raw(organiser.replace('"__RAW__"', nan_polygon)),
+            headers={"content-type": "application/json"},
+            who="admin",
+        ),
+    }
+
+
+def test_hostile_input_to_groups_is_a_4xx_problem(
+    lenient: TestClient, cast: Cast, hostile_groups: dict[str, Case]
+) -> None:
+    app: Any = lenient.app
+    app.dependency_overrides[group_settings] = lambda: GroupSettings(
+        group_messages_per_hour=10_000, group_messages_per_day=10_000
+    )
+    try:
+        for name, case in hostile_groups.items():
+            _check(name, case, _send(lenient, cast, case))
+    finally:
+        app.dependency_overrides.pop(group_settings, None)
 
 
 def _send(client: TestClient, cast: Cast, case: Case) -> httpx.Response:
