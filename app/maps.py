@@ -394,6 +394,8 @@ def status_style() -> dict[str, Any]:
         "radius": 7,
         "stroke": MARKER_RING,
         "strokeWidth": 1.5,
+        # (from zoom, radius, ring width): dots over a country, rings over a town.
+        "sizeByZoom": [[0, 2.5, 0.5], [8, 4, 1], [11, 6, 1.5], [14, 7, 1.5]],
     }
 
 

@@ -436,10 +436,12 @@
       // cancelled redraw request and never draws again once re-added.
       this._renderer = L.canvas({ pane: this.options.markerPane, tolerance: MARKER_TOLERANCE_PX });
       this._group = L.layerGroup().addTo(map);
+      map.on('zoomend', this._resize, this);
       VectorTiles.prototype.onAdd.call(this, map);
     },
 
     onRemove: function (map) {
+      map.off('zoomend', this._resize, this);
       VectorTiles.prototype.onRemove.call(this, map);
       map.removeLayer(this._group);
       map.removeLayer(this._renderer);  // its canvas too: nothing of the layer stays drawn
@@ -472,9 +474,27 @@
       return tile;
     },
 
+    /** Marker radius and ring width at a zoom: small dots over a country, rings close up. */
+    _size: function (zoom) {
+      var style = this.options.style, size = { radius: style.radius || 6, weight: style.strokeWidth || 1.5 };
+      (style.sizeByZoom || []).forEach(function (step) {
+        if (zoom >= step[0]) { size = { radius: step[1], weight: step[2] }; }
+      });
+      return size;
+    },
+
+    _resize: function () {
+      var size = this._size(this._map.getZoom()), markers = this._markers;
+      Object.keys(markers).forEach(function (id) {
+        markers[id].setRadius(size.radius);
+        markers[id].setStyle({ weight: size.weight });
+      });
+    },
+
     /** Add (or share) a marker for each point of a decoded tile; return how many it holds. */
     _place: function (key, layer, source) {
       var style = this.options.style, map = this._map, ids = [], self = this, size = this.getTileSize().x;
+      var marked = this._size(map.getZoom());
       layer.features.forEach(function (feature) {
         if (feature.type !== 1 || feature.id === null) { return; }  // points with ids only
         rings(feature.geometry).forEach(function (point) {
@@ -483,8 +503,8 @@
           if (!marker) {
             var colour = fillColour(style, feature.properties) || style.missing || '#777777';
             marker = L.circleMarker(latlng, {
-              renderer: self._renderer, pane: self.options.markerPane, radius: style.radius || 6,
-              color: style.stroke || '#1b1b1b', weight: style.strokeWidth || 1.5, opacity: 1,
+              renderer: self._renderer, pane: self.options.markerPane, radius: marked.radius,
+              color: style.stroke || '#1b1b1b', weight: marked.weight, opacity: 1,
               fillColor: colour, fillOpacity: 1, bubblingMouseEvents: false
             });
             marker.feature = { id: feature.id, properties: feature.properties, zoom: source.z };
