@@ -51,6 +51,8 @@ WATCHED_TABLES = (
     "asset",
     "asset_event",
     "asset_serving",
+    "amenity_bid",
+    "amenity_bid_event",
     "data_version",
     "community_group",
     "group_manager",

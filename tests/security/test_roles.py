@@ -8,6 +8,7 @@ request could write (the audit log included) exactly as it was. A write route th
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from tests.utils import factories
 # Every caller rates and writes from the one test client: abuse limits are tested elsewhere.
 pytestmark = pytest.mark.usefixtures("generous_limits")
 
+CONVERTOR = re.compile(r"{(\w+):\w+}")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PROBLEM = "application/problem+json"
 
@@ -46,7 +48,8 @@ def write_routes() -> list[str]:
     """
     app = create_app(DatabaseSettings())
     return sorted(
-        f"{method} {context.path}"
+        # Paths as the OpenAPI document writes them: {reference}, not {reference:convertor}.
+        f"{method} {CONVERTOR.sub(r'{\1}', context.path)}"
         for context in iter_route_contexts(app.routes)
         for method in (context.methods or set()) & WRITE_METHODS
     )
@@ -147,6 +150,35 @@ def _new_group(client: TestClient, cast: Cast, who: str) -> Attempt:
     return Attempt("POST", "/groups", group_body(cast))
 
 
+def _library(client: TestClient, cast: Cast) -> int:
+    body = factories.asset_body(category="library", owner_type="local_authority")
+    created = client.post("/assets", json=body, headers=cast.headers("officer"))
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
+def _interest(client: TestClient, cast: Cast, who: str) -> Attempt:
+    # A group's key acts as its own group; officers and admins record a known group's interest.
+    group = None if who in ("owner", "other_group") else cast.keys["owner"].principal.name
+    body = {"threat": "closure", "proposal": "Volunteers would run it.", "group": group}
+    return Attempt("POST", f"/assets/{_library(client, cast)}/amenity-bids", body)
+
+
+def _bid_step(name: str) -> Callable[[TestClient, Cast, str], Attempt]:
+    def prepare(client: TestClient, cast: Cast, who: str) -> Attempt:
+        url = f"/assets/{_library(client, cast)}/amenity-bids"
+        body = {"threat": "closure", "proposal": "Volunteers would run it."}
+        bid = client.post(url, json=body, headers=cast.headers("owner"))
+        assert bid.status_code == 201, bid.text
+        return Attempt("POST", f"/amenity-bids/{bid.json()['id']}/{name}", {"reason": "merged"})
+
+    return prepare
+
+
+def _read_only(tail: str) -> Callable[[TestClient, Cast, str], Attempt]:
+    return lambda client, cast, who: Attempt("POST", f"/assets/{_library(client, cast)}/{tail}")
+
+
 def _group_url(client: TestClient, cast: Cast, tail: str = "") -> str:
     return f"/groups/{new_group(client, cast)['reference']}{tail}"
 
@@ -212,6 +244,16 @@ POLICY: dict[str, list[Rule]] = {
         Rule((401, 401, 200, 200, 200, 403, 200), _nominate),  # a group's step
         Rule((401, 401, 403, 403, 200, 403, 200), _list),  # an officer's step
     ],
+    # Bids to run threatened amenities (geo/amenity_bids.py): a group bids as itself or an
+    # officer of the district records it; officers decide; the group itself may withdraw.
+    "POST /assets/{assetId}/amenity-bids": [Rule((401, 401, 201, 201, 201, 403, 201), _interest)],
+    "POST /amenity-bids/{bidId}/{step}": [
+        Rule((401, 401, 403, 403, 200, 403, 200), _bid_step("accept")),
+        Rule((401, 401, 200, 403, 200, 403, 200), _bid_step("withdraw")),
+    ],
+    # An asset's history and eligibility are read-only, whoever asks.
+    "POST /assets/{assetId}/history": [Rule((405,) * 7, _read_only("history"))],
+    "POST /assets/{assetId}/eligibility": [Rule((405,) * 7, _read_only("eligibility"))],
     # Groups (in Trafford, registered by the owner): geo/groups.py. Anyone rates a group and
     # writes through its relay form (keys are not needed, so a revoked one is not looked at);
     # its managers, its districts' officers and admins edit it and record its activity;
