@@ -429,6 +429,8 @@ def coverage_legend(title: str, note: str) -> dict[str, Any]:
     """Legend of a coverage choropleth."""
     return {
         "title": title,
+        "compact": True,
+        "columns": 2,
         "items": [{"colour": colour, "label": label} for _, colour, label in COVERAGE_BREAKS],
         "note": note,
     }
@@ -456,7 +458,7 @@ def cold_spot_legend(threshold: float) -> dict[str, Any]:
                 "border": COLD_SPOT_COLOUR,
             }
         ],
-        "note": "Deprived LSOAs few active groups reach (GET /coverage/cold-spots ranks them).",
+        "note": "GET /coverage/cold-spots ranks them by adults not covered.",
     }
 
 

@@ -633,6 +633,7 @@
         var section = el('section', 'platoons-legend-section', null, div);
         el('h2', null, legend.title, section);
         var list = el('ul', legend.compact ? 'platoons-compact' : null, null, section);
+        if (legend.compact && legend.columns) { list.style.gridTemplateColumns = 'repeat(' + legend.columns + ', auto)'; }
         legend.items.forEach(function (item) {
           var li = el('li', null, null, list);
           var swatch = el('span', 'platoons-swatch' + (item.shape ? ' platoons-swatch-' + item.shape : ''), null, li);
