@@ -7,6 +7,7 @@ from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from starlette.convertors import Convertor, register_url_convertor
 
 from app.auth import AdminUser, CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
@@ -41,6 +42,32 @@ from geo.groups import (
 )
 
 router = APIRouter(tags=["neighbourhood groups"])
+
+
+class ReferenceConvertor(Convertor[str]):
+    """A path segment shaped like a reference (a prefix, a hyphen, digits).
+
+    Routes match it only, so ``PATCH /groups/code-of-conduct`` is a 405 (that path has GET
+    only), not an attempt to edit a group called "code-of-conduct"; the reference's length
+    and exact shape are then checked like any parameter's.
+    """
+
+    def convert(self, value: str) -> str:
+        """The segment as it is."""
+        return value
+
+    def to_string(self, value: str) -> str:
+        """The reference as a segment."""
+        return value
+
+
+class GroupReferenceConvertor(ReferenceConvertor):
+    """A group's reference: ``NG-`` and digits."""
+
+    regex = "NG-[0-9]+"
+
+
+register_url_convertor("group_reference", GroupReferenceConvertor())
 
 
 @cache
@@ -223,7 +250,7 @@ async def create_group(
 
 
 @router.get(
-    "/groups/{reference}",
+    "/groups/{reference:group_reference}",
     response_model=GroupPublic | GroupPrivate,
     responses=_only(401, 404),
 )
@@ -236,7 +263,7 @@ async def get_group(
 
 
 @router.patch(
-    "/groups/{reference}",
+    "/groups/{reference:group_reference}",
     response_model=GroupPrivate,
     responses=_only(400, 401, 403, 404, 412),
 )
@@ -259,7 +286,7 @@ async def update_group(
 
 
 @router.post(
-    "/groups/{reference}/managers",
+    "/groups/{reference:group_reference}/managers",
     response_model=Managers,
     responses=_only(400, 401, 403, 404),
 )
@@ -275,7 +302,7 @@ async def add_manager(
 
 
 @router.post(
-    "/groups/{reference}/activities",
+    "/groups/{reference:group_reference}/activities",
     status_code=201,
     response_model=ActivityPrivate,
     responses=_only(400, 401, 403, 404),
@@ -293,7 +320,7 @@ async def record_activity(
 
 
 @router.get(
-    "/groups/{reference}/activities",
+    "/groups/{reference:group_reference}/activities",
     response_model=list[ActivityPublic] | list[ActivityPrivate],
     responses=_only(401, 404),
 )
@@ -313,7 +340,7 @@ async def list_activities(
 
 
 @router.post(
-    "/groups/{reference}/messages",
+    "/groups/{reference:group_reference}/messages",
     status_code=202,
     response_model=MessageReceipt,
     responses=_only(404, 429),
@@ -331,7 +358,7 @@ async def send_message(
 
 
 @router.get(
-    "/groups/{reference}/messages",
+    "/groups/{reference:group_reference}/messages",
     response_model=list[Message],
     responses=_only(401, 403, 404),
 )
@@ -349,7 +376,7 @@ async def list_messages(
 
 
 @router.post(
-    "/groups/{reference}/ratings",
+    "/groups/{reference:group_reference}/ratings",
     status_code=201,
     response_model=RatingPublic,
     responses=_only(404, 429),
@@ -367,7 +394,7 @@ async def submit_rating(
 
 
 @router.get(
-    "/groups/{reference}/ratings",
+    "/groups/{reference:group_reference}/ratings",
     response_model=list[RatingPublic] | list[RatingPrivate],
     responses=_only(401, 404),
 )
@@ -390,7 +417,7 @@ async def list_ratings(
 
 
 @router.post(
-    "/groups/{reference}/ratings/{ratingId}/moderation",
+    "/groups/{reference:group_reference}/ratings/{ratingId}/moderation",
     response_model=RatingPrivate,
     responses=_only(400, 401, 403, 404),
 )

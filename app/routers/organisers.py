@@ -6,12 +6,13 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from starlette.convertors import register_url_convertor
 
 from app.auth import AdminUser, CurrentUser
 from app.db import DbDep
 from app.http import today_utc
 from app.problems import PROBLEM_JSON
-from app.routers.groups import Rules
+from app.routers.groups import ReferenceConvertor, Rules
 from geo import organisers
 from geo.groups import MAX_PAGE
 from geo.organisers import (
@@ -24,6 +25,15 @@ from geo.organisers import (
 )
 
 router = APIRouter(tags=["community organisers"])
+
+
+class OrganiserReferenceConvertor(ReferenceConvertor):
+    """An organiser's reference: ``CO-`` and digits (``/organisers/progress`` is not one)."""
+
+    regex = "CO-[0-9]+"
+
+
+register_url_convertor("organiser_reference", OrganiserReferenceConvertor())
 
 Today = Annotated[date, Depends(today_utc)]
 Reference = Annotated[
@@ -116,7 +126,7 @@ async def create_organiser(
 
 
 @router.get(
-    "/organisers/{reference}",
+    "/organisers/{reference:organiser_reference}",
     response_model=OrganiserPublic | OrganiserPrivate,
     responses=_only(401, 404),
 )
@@ -128,7 +138,7 @@ async def get_organiser(
 
 
 @router.patch(
-    "/organisers/{reference}",
+    "/organisers/{reference:organiser_reference}",
     response_model=OrganiserPrivate,
     responses=_only(400, 401, 403, 404, 412),
 )

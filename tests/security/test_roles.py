@@ -36,7 +36,7 @@ from tests.utils import factories
 # Every caller rates and writes from the one test client: abuse limits are tested elsewhere.
 pytestmark = pytest.mark.usefixtures("generous_limits")
 
-CONVERTOR = re.compile(r"{(\w+):\w+}")
+CONVERTOR, PLAIN = re.compile(r"{(\w+):\w+}"), r"{\1}"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PROBLEM = "application/problem+json"
 
@@ -49,7 +49,7 @@ def write_routes() -> list[str]:
     app = create_app(DatabaseSettings())
     return sorted(
         # Paths as the OpenAPI document writes them: {reference}, not {reference:convertor}.
-        f"{method} {CONVERTOR.sub(r'{\1}', context.path)}"
+        f"{method} {CONVERTOR.sub(PLAIN, context.path)}"
         for context in iter_route_contexts(app.routes)
         for method in (context.methods or set()) & WRITE_METHODS
     )
