@@ -2,16 +2,69 @@
 
 A group is **active** on a date when it is listed and its latest recorded activity (a meeting,
 project or event) is no older than the activity window (12 months unless configured): see
-:func:`active_since`.
+:func:`active_since`. An organiser counts while ``organiser.active`` is true.
+
+Coverage is computed on the IoD2025 geography (LSOA 2021) with the adults apportioned in
+``lsoa_population`` (migration 0008 describes the tables):
+
+- **LSOA**: the share of an LSOA's area inside at least one active group's area, measured in
+  EPSG:27700 as the area of the union of the active groups' pieces in that LSOA (so
+  overlapping groups are not counted twice), clipped to [0, 1]; adults are assumed spread
+  evenly over the LSOA, so ``adults_covered = adults x covered_share``.
+- **H3 grid** (resolutions 6-9): each resolution-9 cell whose centre lies in an LSOA holds an
+  equal share of that LSOA's adults (an LSOA too small to hold any cell centre gives its
+  adults to the cell containing its point on surface); a cell is covered when its centre lies
+  in an active group's area; coarser cells sum their resolution-9 descendants.
+- **Cold spots**: LSOAs in IMD deciles 1-2 whose covered share is below a threshold
+  (:data:`COLD_SPOT_THRESHOLD` for the stored flag), ranked by adults not covered.
+
+A write to one group or organiser re-cuts its pieces and recomputes only the LSOAs and cells
+they touch (:func:`refresh_group`, :func:`refresh_organiser`); :func:`refresh_all` recomputes
+everything set-based (after a data load, and daily, since the activity window moves with
+time). Each refresh runs in one transaction (a savepoint inside the caller's).
 """
 
 from __future__ import annotations
 
+import struct
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any, Literal
 
+import h3
+import numpy as np
+import psycopg
+import shapely
 from dateutil.relativedelta import relativedelta
+from h3.api import basic_int as h3i
+from psycopg import AsyncConnection, sql
+from psycopg.rows import dict_row
+from pydantic import BaseModel, Field
+from pyproj import Transformer
+
+from geo.sqlfiles import read_sql
 
 ACTIVE_MONTHS_DEFAULT = 12
+# The IoD edition whose geography (LSOA 2021) and adults coverage is computed on.
+COVERAGE_EDITION = "IoD2025"
+COVERAGE_VINTAGE = 2021
+# An LSOA is a cold spot when it is deprived and less than this share of it is covered; the
+# stored ``cold_spot`` column and the collection use this value, /coverage/cold-spots others.
+COLD_SPOT_THRESHOLD = 0.5
+# Deprived: IMD deciles 1-2 (the most deprived 20% of LSOAs nationally).
+DEPRIVED_DECILE_MAX = 2
+H3_BASE_RESOLUTION = 9
+H3_RESOLUTIONS = (6, 7, 8, 9)
+ENGLAND_CODE = "E92000001"
+MAX_COLD_SPOTS = 10_000
+# Tile geometry bands (geo/tiles.py): low for zooms <= 7, mid for 8-10. The coverage-h3
+# collections start at zoom 5 (r6), 7 (r7), 9 (r8) and 10 (r9), so only r6-r7 cells need a
+# low-zoom copy; every resolution needs a mid-zoom one. Hexagons have nothing to simplify.
+H3_LOW_ZOOM_RESOLUTIONS = (6, 7)
+_TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
+_TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
 
 
 def active_since(as_of: date, months: int = ACTIVE_MONTHS_DEFAULT) -> date:
@@ -32,3 +85,763 @@ def active_since(as_of: date, months: int = ACTIVE_MONTHS_DEFAULT) -> date:
     if months < 1:
         raise ValueError(f"the activity window must be at least 1 month, not {months}")
     return as_of - relativedelta(months=months)
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class RefreshSummary:
+    """What a national recompute did, and England's coverage after it."""
+
+    as_of: date
+    active_since: date
+    groups: int
+    active_groups: int
+    organisers: int
+    active_organisers: int
+    group_pieces: int
+    organiser_pieces: int
+    lsoas: int
+    lsoas_changed: int
+    cells_changed: int
+    adults: float
+    adults_covered: float
+    seconds: float
+
+
+class CoverageTotals(BaseModel):
+    """Coverage of an area (England or a district), summed over its LSOAs."""
+
+    scope: Literal["england", "lad"]
+    code: str
+    name: str
+    lsoas: int
+    adults: float = Field(description="Adults (18+) living in the area.")
+    adults_covered: float = Field(description="Of those, living where an active group works.")
+    covered_share: float
+    deprived_adults: float = Field(description="Adults in LSOAs of IMD deciles 1-2.")
+    deprived_adults_covered: float
+    deprived_covered_share: float
+    adults_organiser_covered: float = Field(description="Adults inside an organiser's patch.")
+    organiser_share: float
+    active_groups: int = Field(description="Active groups working in the area.")
+    active_organisers: int = Field(description="Active organisers whose patch touches it.")
+    cold_spots: int = Field(description=f"LSOAs flagged cold spots (threshold {0.5}).")
+    cold_spot_threshold: float = COLD_SPOT_THRESHOLD
+    as_of: str | None = Field(description="Latest date the activity test used (ISO date).")
+
+
+class GroupWorking(BaseModel):
+    """A listed group working in an LSOA: its public fields only."""
+
+    reference: str
+    name: str
+    kind: str
+    active: bool
+    meeting_place: str | None
+    last_activity_on: date | None
+    share_of_lsoa: float = Field(description="Share of the LSOA's area inside the group's area.")
+
+
+class LsoaCoverage(BaseModel):
+    """One LSOA's coverage, with the groups working there."""
+
+    code: str
+    name: str
+    lad_code: str
+    lad_name: str
+    imd_decile: int | None
+    adults: float
+    covered_share: float
+    adults_covered: float
+    adults_uncovered: float
+    active_groups: int
+    organiser_share: float
+    adults_organiser_covered: float
+    organisers: int = Field(description="Active organisers whose patch touches the LSOA.")
+    cold_spot: bool
+    as_of: str
+    groups: list[GroupWorking]
+
+
+class ColdSpot(BaseModel):
+    """A deprived LSOA little covered by active groups, in ranking order."""
+
+    rank: int
+    code: str
+    name: str
+    lad_code: str
+    lad_name: str
+    imd_decile: int
+    adults: float
+    covered_share: float
+    adults_covered: float
+    adults_uncovered: float
+    active_groups: int
+    organisers: int
+
+
+class Snapshot(BaseModel):
+    """England's or a district's coverage on a date."""
+
+    taken_on: date
+    scope: Literal["england", "lad"]
+    code: str
+    adults: float
+    adults_covered: float
+    covered_share: float
+    deprived_adults: float
+    deprived_adults_covered: float
+    deprived_covered_share: float
+    adults_organiser_covered: float
+    active_groups: int
+    active_organisers: int
+    cold_spots: int
+    details: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# The H3 base grid (built in Python with the h3 library; PostgreSQL here has no H3 extension)
+
+
+@dataclass(frozen=True)
+class GridLsoa:
+    """What the grid needs of one LSOA: its boundary in WGS84, a point inside, its adults."""
+
+    code: str
+    boundary_wkb: bytes
+    inside_lon: float
+    inside_lat: float
+    adults: float
+    imd_decile: int | None
+
+
+@dataclass(frozen=True)
+class GridCells:
+    """The resolution-9 cells of a set of LSOAs and the adults each holds.
+
+    ``lsoa_codes[i]`` is the LSOA whose area holds cell ``cells[i]``'s centre (for a cell
+    holding no LSOA's centre but given to an LSOA too small to hold one, that LSOA).
+    ``adults`` and ``deprived_adults`` sum every LSOA's share given to the cell.
+    """
+
+    cells: np.ndarray
+    lsoa_codes: np.ndarray
+    adults: np.ndarray
+    deprived_adults: np.ndarray
+    imd_deciles: np.ndarray  # 0 where the LSOA has no decile
+    lsoas_without_centre: list[str]
+
+
+# A resolution-9 descendant's centre lies within this many degrees of its resolution-7
+# ancestor's hexagon (descendants overhang their ancestor by under a resolution-8 edge, about
+# 0.5 km; 0.03 degrees is at least 2 km in England).
+_ANCESTOR_MARGIN_DEGREES = 0.03
+_SEARCH_RESOLUTION = 7
+
+
+def _centre_cells(boundaries: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every H3 cell whose centre lies in one of ``boundaries`` (lon/lat), with that one's index.
+
+    The result equals ``h3.polygon_to_cells`` run on each boundary (a cell belongs to a polygon
+    when its centre does; tests compare both), but searches once: the resolution-7 cells near
+    any boundary are found from a coarse cover of their extent, their resolution-9 descendants'
+    centres are then placed in the boundaries with one vectorised spatial-index query.
+    """
+    tree = shapely.STRtree(boundaries)
+    west, south, east, north = shapely.total_bounds(boundaries)
+    margin = 2 * _ANCESTOR_MARGIN_DEGREES
+    extent = h3.LatLngPoly(
+        [
+            (south - margin, west - margin),
+            (south - margin, east + margin),
+            (north + margin, east + margin),
+            (north + margin, west - margin),
+        ]
+    )
+    coarse = np.array(h3i.h3shape_to_cells(extent, _SEARCH_RESOLUTION), dtype=np.int64)
+    hexagons = shapely.polygons(
+        [[(lng, lat) for lat, lng in h3i.cell_to_boundary(c)] for c in coarse.tolist()]
+    )
+    near, _ = tree.query(hexagons, predicate="dwithin", distance=_ANCESTOR_MARGIN_DEGREES)
+    candidates = np.array(
+        [
+            child
+            for parent in coarse[np.unique(near)].tolist()
+            for child in h3i.cell_to_children(parent, resolution)
+        ],
+        dtype=np.int64,
+    )
+    centres = np.array([h3i.cell_to_latlng(c) for c in candidates.tolist()], dtype=np.float64)
+    points = shapely.points(centres[:, 1], centres[:, 0])
+    point_index, boundary_index = tree.query(points, predicate="intersects")
+    # A centre on the edge between two LSOAs goes to the first (in the given order).
+    order = np.lexsort((boundary_index, point_index))
+    point_index, boundary_index = point_index[order], boundary_index[order]
+    first = np.unique(point_index, return_index=True)[1]
+    return candidates[point_index[first]], boundary_index[first]
+
+
+def grid_cells(lsoas: Sequence[GridLsoa], resolution: int = H3_BASE_RESOLUTION) -> GridCells:
+    """Share each LSOA's adults equally among the H3 cells whose centres it holds.
+
+    An LSOA holding no cell centre gives its adults to the cell containing its point on
+    surface (that cell keeps the LSOA holding its centre, if one does, as its own).
+
+    Parameters
+    ----------
+    lsoas
+        The LSOAs, with boundaries in EPSG:4326.
+    resolution
+        The H3 resolution of the cells (9 in the service).
+    """
+    if not lsoas:
+        empty = np.array([], dtype=np.int64)
+        return GridCells(empty, np.array([], dtype="S9"), empty * 1.0, empty * 1.0, empty, [])
+    boundaries = shapely.from_wkb([lsoa.boundary_wkb for lsoa in lsoas])
+    cells, owner = _centre_cells(boundaries, resolution)
+    counts = np.bincount(owner, minlength=len(lsoas))
+    orphans = np.flatnonzero(counts == 0)
+    orphan_cells = np.array(
+        [
+            h3i.latlng_to_cell(lsoas[i].inside_lat, lsoas[i].inside_lon, resolution)
+            for i in orphans.tolist()
+        ],
+        dtype=np.int64,
+    )
+    # Each (cell, LSOA) share: every centre cell, then each orphan's cell.
+    share_cell = np.concatenate([cells, orphan_cells])
+    share_lsoa = np.concatenate([owner, orphans])
+    counts[orphans] = 1
+    adults = np.array([lsoa.adults for lsoa in lsoas], dtype=np.float64)
+    deciles = np.array([lsoa.imd_decile or 0 for lsoa in lsoas], dtype=np.int32)
+    deprived = (deciles >= 1) & (deciles <= DEPRIVED_DECILE_MAX)
+    share = adults[share_lsoa] / counts[share_lsoa]
+    unique, index = np.unique(share_cell, return_inverse=True)
+    cell_adults = np.bincount(index, weights=share, minlength=len(unique))
+    cell_deprived = np.bincount(index, weights=share * deprived[share_lsoa], minlength=len(unique))
+    # The cell's own LSOA: the one holding its centre, else the orphan given it.
+    cell_owner = np.full(len(unique), -1, dtype=np.int64)
+    cell_owner[index[len(cells) :][::-1]] = orphans[::-1]
+    cell_owner[index[: len(cells)]] = owner
+    codes = np.array([lsoa.code for lsoa in lsoas], dtype="S9")
+    return GridCells(
+        cells=unique,
+        lsoa_codes=codes[cell_owner],
+        adults=cell_adults,
+        deprived_adults=cell_deprived,
+        imd_deciles=deciles[cell_owner],
+        lsoas_without_centre=[lsoas[i].code for i in orphans.tolist()],
+    )
+
+
+def h3_parents(cells: np.ndarray, resolution: int) -> np.ndarray:
+    """The parents at ``resolution`` of H3 cells (as 64-bit integers) of a finer resolution.
+
+    An H3 index holds its resolution in bits 52-55 and one 3-bit digit per resolution below
+    that, unused digits set to 7 (H3 index specification); a parent keeps the leading digits.
+    coverage_h3_parents.sql computes the same in SQL.
+    """
+    unused = np.int64((1 << (3 * (15 - resolution))) - 1)
+    cleared = cells & ~np.int64(0xF << 52)
+    return cleared | np.int64(resolution << 52) | unused
+
+
+def _mercator(lng: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """EPSG:3857 (spherical Web Mercator, R = 6,378,137 m) from EPSG:4326, vectorised."""
+    radius = 6_378_137.0
+    x = radius * np.radians(lng)
+    y = radius * np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))
+    return x, y
+
+
+def _polygon_ewkb(xy: np.ndarray, srid: int) -> np.ndarray:
+    """EWKB (little endian, with SRID) of one-ring polygons, from (n, k, 2) open rings."""
+    count, vertices = xy.shape[0], xy.shape[1] + 1
+    record = np.dtype(
+        [
+            ("order", "u1"),
+            ("type", "<u4"),
+            ("srid", "<u4"),
+            ("rings", "<u4"),
+            ("points", "<u4"),
+            ("xy", "<f8", (vertices, 2)),
+        ]
+    )
+    out = np.empty(count, dtype=record)
+    out["order"], out["type"], out["srid"] = 1, 3 | 0x20000000, srid
+    out["rings"], out["points"] = 1, vertices
+    out["xy"][:, :-1] = xy
+    out["xy"][:, -1] = xy[:, 0]
+    return out.view(f"V{record.itemsize}")
+
+
+def _point_ewkb(x: np.ndarray, y: np.ndarray, srid: int) -> np.ndarray:
+    """EWKB (little endian, with SRID) of points."""
+    record = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("xy", "<f8", (2,))])
+    out = np.empty(len(x), dtype=record)
+    out["order"], out["type"], out["srid"] = 1, 1 | 0x20000000, srid
+    out["xy"][:, 0], out["xy"][:, 1] = x, y
+    return out.view(f"V{record.itemsize}")
+
+
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+_COPY_TRAILER = struct.pack(">h", -1)
+
+
+def _copy_tuples(columns: Sequence[np.ndarray | None], count: int) -> bytes:
+    """PostgreSQL binary COPY tuples of fixed-width fields (None: a column of NULLs).
+
+    Integers and floats are sent big-endian as int2/int4/int8/float8, ``S`` arrays as text,
+    ``V`` arrays (EWKB) as geometry, which the server reads with its binary input functions.
+    """
+    fields: list[tuple[str, Any]] = [("fields", ">i2")]
+    for number, column in enumerate(columns):
+        fields.append((f"length{number}", ">i4"))
+        if column is not None:
+            dtype = column.dtype if column.dtype.kind in "SV" else column.dtype.newbyteorder(">")
+            fields.append((f"value{number}", dtype))
+    out = np.empty(count, dtype=np.dtype(fields))
+    out["fields"] = len(columns)
+    for number, column in enumerate(columns):
+        if column is None:
+            out[f"length{number}"] = -1
+        else:
+            out[f"length{number}"] = column.dtype.itemsize
+            out[f"value{number}"] = column
+    return out.tobytes()
+
+
+def _copy_binary(cur: psycopg.Cursor[Any], statement: str, chunks: Iterable[bytes]) -> None:
+    """Run ``COPY ... FROM STDIN (FORMAT binary)`` with the given tuple chunks."""
+    with cur.copy(statement) as copy:
+        copy.write(_COPY_HEADER)
+        for chunk in chunks:
+            copy.write(chunk)
+        copy.write(_COPY_TRAILER)
+
+
+def _cell_rows(
+    cells: np.ndarray, resolution: int, adults: np.ndarray, deprived: np.ndarray
+) -> Iterable[bytes]:
+    """Binary COPY tuples of new ``h3_coverage`` rows, grouped by the cells' vertex counts."""
+    boundaries = [h3i.cell_to_boundary(c) for c in cells.tolist()]
+    sizes = np.array([len(b) for b in boundaries])
+    names = np.array([h3i.int_to_str(c) for c in cells.tolist()], dtype="S15")
+    for size in np.unique(sizes).tolist():
+        pick = np.flatnonzero(sizes == size)
+        lat_lng = np.array([boundaries[i] for i in pick.tolist()], dtype=np.float64)
+        lng, lat = lat_lng[..., 1], lat_lng[..., 0]
+        east, north = _TO_BNG.transform(lng, lat)
+        mx, my = _mercator(lng, lat)
+        mercator = _polygon_ewkb(np.stack([mx, my], axis=-1), 3857)
+        low = mercator if resolution in H3_LOW_ZOOM_RESOLUTIONS else None
+        yield _copy_tuples(
+            [
+                np.full(len(pick), resolution, dtype=np.int16),
+                names[pick],
+                cells[pick],
+                adults[pick],
+                deprived[pick],
+                _polygon_ewkb(np.stack([east, north], axis=-1), 27700),
+                _polygon_ewkb(np.stack([lng, lat], axis=-1), 4326),
+                mercator,
+                low,
+                mercator,
+            ],
+            len(pick),
+        )
+
+
+def _centre_rows(grid: GridCells, pick: np.ndarray) -> bytes:
+    """Binary COPY tuples of new ``h3_cell_adults`` rows (centres in EPSG:27700)."""
+    centres = np.array([h3i.cell_to_latlng(c) for c in grid.cells[pick].tolist()])
+    east, north = _TO_BNG.transform(centres[:, 1], centres[:, 0])
+    return _copy_tuples(
+        [
+            grid.cells[pick],
+            grid.lsoa_codes[pick],
+            grid.adults[pick],
+            grid.imd_deciles[pick],
+            _point_ewkb(east, north, 27700),
+        ],
+        len(pick),
+    )
+
+
+def _grid_inputs(cur: psycopg.Cursor[Any]) -> str:
+    """A fingerprint of what the grid is made from (LSOA codes, boundaries, adults, deciles)."""
+    cur.execute(read_sql("geo", "coverage_grid_fingerprint.sql"))
+    row = cur.fetchone()
+    return str(row[0]) if row else ""
+
+
+def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """Bring ``h3_cell_adults`` and the cells of ``h3_coverage`` in line with ``lsoa_coverage``.
+
+    Runs in the caller's transaction (the load's) on a synchronous connection. The new grid
+    is computed in Python and compared with the stored one: cells that left are deleted,
+    cells whose adults changed are updated (their coverage reset for the recompute that
+    follows), and only new cells get geometries, so a reload of the same boundaries writes
+    nothing. Returns the rows written per table.
+    """
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(read_sql("geo", "coverage_base_grid_lsoas.sql"))
+        lsoas = [GridLsoa(**row) for row in cur.fetchall()]
+    grid = grid_cells(lsoas)
+    levels: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {
+        H3_BASE_RESOLUTION: (grid.cells, grid.adults, grid.deprived_adults)
+    }
+    for resolution in H3_RESOLUTIONS:
+        if resolution != H3_BASE_RESOLUTION:
+            parents, index = np.unique(h3_parents(grid.cells, resolution), return_inverse=True)
+            levels[resolution] = (
+                parents,
+                np.bincount(index, weights=grid.adults, minlength=len(parents)),
+                np.bincount(index, weights=grid.deprived_adults, minlength=len(parents)),
+            )
+    written = {"h3_cell_adults": 0, "h3_coverage": 0}
+    with conn.cursor() as cur:
+        cur.execute(read_sql("geo", "coverage_grid_stage.sql"))
+        _copy_binary(
+            cur,
+            "COPY coverage_grid_stage (resolution, fid, adults, deprived_adults)"
+            " FROM STDIN (FORMAT binary)",
+            (
+                _copy_tuples([np.full(len(c), r, dtype=np.int16), c, a, d], len(c))
+                for r, (c, a, d) in levels.items()
+            ),
+        )
+        _copy_binary(
+            cur,
+            "COPY coverage_grid_cell_stage (cell, lsoa_code, adults, imd_decile)"
+            " FROM STDIN (FORMAT binary)",
+            [
+                _copy_tuples(
+                    [grid.cells, grid.lsoa_codes, grid.adults, grid.imd_deciles],
+                    len(grid.cells),
+                )
+            ],
+        )
+        cur.execute("ANALYZE coverage_grid_stage, coverage_grid_cell_stage")
+        for name, table in (
+            ("coverage_grid_delete.sql", "h3_coverage"),
+            ("coverage_grid_update.sql", "h3_coverage"),
+            ("coverage_grid_cells_delete.sql", "h3_cell_adults"),
+            ("coverage_grid_cells_update.sql", "h3_cell_adults"),
+        ):
+            cur.execute(read_sql("geo", name))
+            written[table] += max(cur.rowcount, 0)
+        cur.execute(read_sql("geo", "coverage_grid_new_cells.sql"))
+        new = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
+        if len(new):
+            pick = np.flatnonzero(np.isin(grid.cells, new))
+            _copy_binary(
+                cur,
+                "COPY coverage_grid_new_cell (cell, lsoa_code, adults, imd_decile, centre)"
+                " FROM STDIN (FORMAT binary)",
+                [_centre_rows(grid, pick)],
+            )
+            cur.execute(read_sql("geo", "coverage_grid_cells_insert.sql"))
+            written["h3_cell_adults"] += len(pick)
+        for resolution, (cells, adults, deprived) in sorted(levels.items()):
+            cur.execute(read_sql("geo", "coverage_grid_new_fids.sql"), {"resolution": resolution})
+            new = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
+            if not len(new):
+                continue
+            pick = np.flatnonzero(np.isin(cells, new))
+            _copy_binary(
+                cur,
+                "COPY h3_coverage (resolution, cell, fid, adults, deprived_adults, geom,"
+                " geom_4326, geom_3857, geom_3857_low, geom_3857_mid) FROM STDIN (FORMAT binary)",
+                _cell_rows(cells[pick], resolution, adults[pick], deprived[pick]),
+            )
+            written["h3_coverage"] += len(pick)
+    return written
+
+
+# ---------------------------------------------------------------------------------------------
+# Recomputing coverage
+
+# Fixed SQL fragments choosing what a statement covers (never built from input).
+_ALL_LSOAS = "SELECT code FROM lsoa_coverage"
+_SOME_LSOAS = "SELECT DISTINCT unnest(%(codes)s::text[]) AS code"
+_ALL_CELLS = "SELECT fid AS cell FROM h3_coverage WHERE resolution = 9"
+_CHANGED_CELLS = "SELECT cell FROM coverage_changed_cell"
+_SOME_CELLS = "SELECT DISTINCT unnest(%(cells)s::bigint[]) AS cell"
+_ALL_OWNERS = "TRUE"
+_ONE_OWNER = "o.id = %(id)s"
+# The recompute's plans are cheap to make and dearer to JIT-compile than to run.
+_NO_JIT = "SET LOCAL jit = off"
+_Query = sql.SQL | sql.Composed
+_OWNERS: dict[str, dict[str, str]] = {
+    "group": {
+        "pieces": "group_lsoa",
+        "owner": "group_id",
+        "table": "community_group",
+        "area": "area",
+    },
+    "organiser": {
+        "pieces": "organiser_lsoa",
+        "owner": "organiser_id",
+        "table": "organiser",
+        "area": "patch",
+    },
+}
+
+
+def _statement(name: str, **fragments: str) -> _Query:
+    """A SQL file with its ``{placeholders}`` filled by fixed fragments of this module."""
+    text = read_sql("geo", name)
+    if not fragments:
+        return sql.SQL(text)
+    return sql.SQL(text).format(**{k: sql.SQL(v) for k, v in fragments.items()})
+
+
+def _h3_update(name: str) -> _Query:
+    """coverage_h3_cells.sql or coverage_h3_all.sql with the shared update inserted."""
+    return _statement(name, update=read_sql("geo", "coverage_h3_update.sql"))
+
+
+def _params(as_of: date, active_months: int) -> dict[str, Any]:
+    """The parameters the recompute statements draw from."""
+    return {
+        "as_of": as_of.isoformat(),
+        "since": active_since(as_of, active_months),
+        "threshold": COLD_SPOT_THRESHOLD,
+        "deprived_decile_max": DEPRIVED_DECILE_MAX,
+        "edition": COVERAGE_EDITION,
+    }
+
+
+def _national_steps(recut: bool, all_parents: bool) -> list[tuple[str, _Query, bool]]:
+    """The statements of a national recompute, in order: (name, statement, takes params)."""
+    steps: list[tuple[str, _Query, bool]] = [("jit", sql.SQL(_NO_JIT), False)]
+    if recut:
+        steps += [
+            ("uncut groups", sql.SQL("DELETE FROM group_lsoa"), False),
+            ("group pieces", _statement("coverage_cut_groups.sql", owners=_ALL_OWNERS), False),
+            ("uncut organisers", sql.SQL("DELETE FROM organiser_lsoa"), False),
+            (
+                "organiser pieces",
+                _statement("coverage_cut_organisers.sql", owners=_ALL_OWNERS),
+                False,
+            ),
+        ]
+    steps += [
+        ("lsoas", _statement("coverage_lsoa.sql", scope=_ALL_LSOAS), True),
+        ("stage", _statement("coverage_changed_cells.sql"), False),
+        ("cells", _h3_update("coverage_h3_all.sql"), True),
+        (
+            "parents",
+            _statement(
+                "coverage_h3_parents.sql", cells=_ALL_CELLS if all_parents else _CHANGED_CELLS
+            ),
+            False,
+        ),
+        ("group serving", _statement("coverage_group_serving_active.sql"), True),
+    ]
+    return steps
+
+
+def _summary(
+    row: dict[str, Any], params: dict[str, Any], changed: dict[str, int], started: float
+) -> RefreshSummary:
+    """The summary of a national recompute from its counts."""
+    return RefreshSummary(
+        as_of=date.fromisoformat(params["as_of"]),
+        active_since=params["since"],
+        groups=int(row["groups"]),
+        active_groups=int(row["active_groups"]),
+        organisers=int(row["organisers"]),
+        active_organisers=int(row["active_organisers"]),
+        group_pieces=int(row["group_pieces"]),
+        organiser_pieces=int(row["organiser_pieces"]),
+        lsoas=int(row["lsoas"]),
+        lsoas_changed=changed.get("lsoas", 0),
+        cells_changed=changed.get("cells", 0),
+        adults=float(row["adults"]),
+        adults_covered=float(row["adults_covered"]),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def refresh_all_sync(
+    conn: psycopg.Connection[Any],
+    *,
+    as_of: date,
+    active_months: int = ACTIVE_MONTHS_DEFAULT,
+    recut: bool = True,
+    all_parents: bool = False,
+) -> RefreshSummary:
+    """:func:`refresh_all` on a synchronous connection (the loader's); no data-version bump.
+
+    ``all_parents`` recomputes every resolution 6-8 cell (after the grid itself changed).
+    """
+    started = time.perf_counter()
+    params = _params(as_of, active_months)
+    changed: dict[str, int] = {}
+    with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        for name, statement, takes_params in _national_steps(recut, all_parents):
+            cur.execute(statement, params if takes_params else None)
+            changed[name] = cur.rowcount
+        cur.execute(read_sql("geo", "coverage_refresh_counts.sql"), params)
+        row = cur.fetchone()
+    assert row is not None
+    return _summary(row, params, changed, started)
+
+
+async def refresh_all(
+    conn: AsyncConnection[Any],
+    *,
+    as_of: date,
+    active_months: int = ACTIVE_MONTHS_DEFAULT,
+    recut: bool = True,
+) -> RefreshSummary:
+    """Recompute all coverage, set-based in SQL, in one transaction; bump the data version.
+
+    Every group's area and organiser's patch is cut again by the LSOAs (unless ``recut`` is
+    false: writes and loads keep the pieces current, so only the activity window's move needs
+    recomputing); the coverage of every LSOA and of every H3 cell whose coverage may change is
+    recomputed on ``as_of``; the public group layer's ``active`` flag follows the window.
+
+    Parameters
+    ----------
+    conn
+        A connection; its open transaction, if any, holds the work (as a savepoint).
+    as_of
+        The date activity is judged on (today, in the service).
+    active_months
+        The activity window (see :func:`active_since`).
+    recut
+        Whether to cut every area by the LSOAs again.
+    """
+    started = time.perf_counter()
+    params = _params(as_of, active_months)
+    changed: dict[str, int] = {}
+    async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        for name, statement, takes_params in _national_steps(recut, False):
+            await cur.execute(statement, params if takes_params else None)
+            changed[name] = cur.rowcount
+        await cur.execute(read_sql("geo", "coverage_refresh_counts.sql"), params)
+        row = await cur.fetchone()
+        await cur.execute(read_sql("geo", "bump_data_version.sql"))
+    assert row is not None
+    return _summary(row, params, changed, started)
+
+
+def rebuild_after_load(conn: psycopg.Connection[Any], *, as_of: date) -> dict[str, int]:
+    """Bring the coverage tables in line with freshly loaded data, in the load's transaction.
+
+    ``lsoa_coverage`` gets one row per IoD2025 LSOA (rows changed, added or removed only),
+    the H3 grid is rebuilt when its inputs (LSOA boundaries, adults, deciles) changed, then
+    every group and organiser is cut again and all coverage recomputed on ``as_of``. Returns
+    rows written per table.
+    """
+    params = _params(as_of, ACTIVE_MONTHS_DEFAULT)
+    fresh = read_sql("geo", "coverage_lsoa_base_fresh.sql")
+    rows = {"lsoa_coverage": 0}
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(_NO_JIT)
+        before = _grid_inputs(cur)
+        for name in (
+            "coverage_lsoa_base_delete.sql",
+            "coverage_lsoa_base_update.sql",
+            "coverage_lsoa_base_insert.sql",
+        ):
+            cur.execute(_statement(name, fresh=fresh), params)
+            rows["lsoa_coverage"] += max(cur.rowcount, 0)
+        after = _grid_inputs(cur)
+        cur.execute("SELECT EXISTS (SELECT 1 FROM h3_cell_adults)")
+        has_grid = bool((cur.fetchone() or (False,))[0])
+        grid = (
+            rebuild_grid(conn)
+            if before != after or not has_grid
+            else {"h3_cell_adults": 0, "h3_coverage": 0}
+        )
+        rows.update(grid)
+        summary = refresh_all_sync(conn, as_of=as_of, all_parents=any(grid.values()))
+    rows["group_lsoa"] = summary.group_pieces
+    rows["organiser_lsoa"] = summary.organiser_pieces
+    return rows
+
+
+async def _refresh_owner(
+    conn: AsyncConnection[Any],
+    kind: Literal["group", "organiser"],
+    owner_id: int,
+    as_of: date,
+    active_months: int,
+) -> None:
+    """Re-cut one group's or organiser's area; recompute what it touched, before and after."""
+    names = _OWNERS[kind]
+    params = {**_params(as_of, active_months), "id": owner_id}
+    async with conn.transaction(), conn.cursor() as cur:
+        await cur.execute(_NO_JIT)
+        await cur.execute(_statement("coverage_uncut.sql", **names), params)
+        old = await cur.fetchone()
+        await cur.execute(_statement(f"coverage_cut_{kind}s.sql", owners=_ONE_OWNER), params)
+        await cur.execute(_statement("coverage_touched.sql", **names), params)
+        new = await cur.fetchone()
+        assert old is not None and new is not None
+        codes = sorted(set(old[0]) | set(new[0]))
+        cells = sorted(set(old[1]) | set(new[1]))
+        if codes:
+            await cur.execute(
+                _statement("coverage_lsoa.sql", scope=_SOME_LSOAS), {**params, "codes": codes}
+            )
+        if cells:
+            await cur.execute(_h3_update("coverage_h3_cells.sql"), {**params, "cells": cells})
+            changed = [fid for (fid,) in await cur.fetchall()]
+            if changed:
+                await cur.execute(
+                    _statement("coverage_h3_parents.sql", cells=_SOME_CELLS), {"cells": changed}
+                )
+
+
+async def refresh_group(
+    conn: AsyncConnection[Any],
+    group_id: int,
+    *,
+    as_of: date,
+    active_months: int = ACTIVE_MONTHS_DEFAULT,
+) -> None:
+    """Recompute coverage after one group was added or changed (in the caller's transaction).
+
+    The group's pieces are cut again from its current area; the LSOAs its old and new pieces
+    touch and the H3 cells whose centres lie in its old or new area (and their parents) are
+    recomputed on ``as_of``. A group that is unlisted or no longer active keeps its pieces and
+    covers nothing. A group deleted outright takes its pieces with it (ON DELETE CASCADE), so
+    unlist it, or call this after unlisting and before deleting. Does not bump the data
+    version: the caller's write does.
+
+    Parameters
+    ----------
+    conn
+        The caller's connection; its open transaction holds the work (as a savepoint).
+    group_id
+        The ``community_group.id`` written.
+    as_of
+        The date activity is judged on (today, in the service).
+    active_months
+        The activity window (see :func:`active_since`).
+    """
+    await _refresh_owner(conn, "group", group_id, as_of, active_months)
+
+
+async def refresh_organiser(
+    conn: AsyncConnection[Any],
+    organiser_id: int,
+    *,
+    as_of: date,
+    active_months: int = ACTIVE_MONTHS_DEFAULT,
+) -> None:
+    """Recompute coverage after one organiser was added or changed (as :func:`refresh_group`).
+
+    Organisers count while ``organiser.active`` is true. The LSOAs touched have their group
+    coverage recomputed too (on ``as_of`` with ``active_months``), which changes nothing
+    unless the activity window moved since their last recompute.
+    """
+    await _refresh_owner(conn, "organiser", organiser_id, as_of, active_months)

@@ -304,10 +304,14 @@ def upgrade() -> None:
         *_serving_geometries("MULTIPOLYGON"),
         sa.CheckConstraint("covered_share BETWEEN 0 AND 1", name="ck_coverage_share"),
         sa.CheckConstraint("organiser_share BETWEEN 0 AND 1", name="ck_coverage_organiser"),
+        # Room on each page for a new version of every row: a recompute then updates rows in
+        # place (heap-only tuples), without new entries in the five GiST indexes.
+        postgresql_with={"fillfactor": 50},
     )
     _serving_indexes("lsoa_coverage")
     op.create_index("ix_lsoa_coverage_lad", "lsoa_coverage", ["lad_code"])
-    op.create_index("ix_lsoa_coverage_cold", "lsoa_coverage", ["imd_decile", "covered_share"])
+    # No coverage column is indexed (an indexed column that changes forbids in-place updates).
+    op.create_index("ix_lsoa_coverage_cold", "lsoa_coverage", ["imd_decile"])
 
     op.create_table(
         "h3_cell_adults",
@@ -332,8 +336,25 @@ def upgrade() -> None:
         sa.Column("adults_organiser_covered", sa.Float, nullable=False, server_default="0"),
         *_serving_geometries("POLYGON"),
         sa.CheckConstraint("resolution BETWEEN 6 AND 9", name="ck_h3_resolution"),
+        # Coverage changes update rows in place (see lsoa_coverage).
+        postgresql_with={"fillfactor": 50},
     )
-    _serving_indexes("h3_coverage", ["resolution"])
+    # One plain GiST index per resolution and geometry a query uses (bbox and CQL2 filters use
+    # geom; tiles the 3857 bands a resolution's zooms reach: low only for r6-r7, which start at
+    # zooms 5 and 7): cheaper to build and maintain than (resolution, geometry) btree_gist
+    # indexes (measured: 1.6 million cells are inserted about four times faster).
+    for resolution in (6, 7, 8, 9):
+        columns = ["geom", "geom_3857", "geom_3857_mid"]
+        if resolution <= 7:
+            columns.append("geom_3857_low")
+        for column in columns:
+            op.create_index(
+                f"ix_h3_coverage_r{resolution}_{column}",
+                "h3_coverage",
+                [column],
+                postgresql_using="gist",
+                postgresql_where=sa.text(f"resolution = {resolution}"),
+            )
     op.create_index("ix_h3_coverage_fid", "h3_coverage", ["fid"], unique=True)
 
     op.create_table(

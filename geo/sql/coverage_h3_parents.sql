@@ -1,0 +1,40 @@
+-- Recompute the resolution 6-8 ancestors of the changed resolution-9 cells {cells} names (a
+-- fixed fragment: coverage_changed_cell, or unnest(:cells)) as sums of their resolution-9
+-- descendants. H3 index bits (H3 specification): resolution in bits 52-55, then one 3-bit
+-- digit per resolution 1-15, unused digits 7. A parent at resolution r keeps the digits up to
+-- r; its resolution-9 descendants are the contiguous id range with the parent's digits, any
+-- digits r+1..9 and digits 10-15 set to 7 (read through the unique index on fid).
+WITH changed AS ({cells}),
+parents AS (
+    SELECT DISTINCT r.resolution,
+           ((c.cell & ~(15::bigint << 52)) | (r.resolution::bigint << 52))
+               | ((1::bigint << (3 * (15 - r.resolution))) - 1) AS fid
+    FROM changed c
+    CROSS JOIN (VALUES (6), (7), (8)) AS r (resolution)
+),
+ranges AS (
+    SELECT p.fid,
+           (((p.fid & ~(15::bigint << 52)) | (9::bigint << 52))
+               & ~((1::bigint << (3 * (15 - p.resolution))) - 1))
+               | ((1::bigint << 18) - 1) AS first_child,
+           ((p.fid & ~(15::bigint << 52)) | (9::bigint << 52)) AS last_child
+    FROM parents p
+),
+sums AS (
+    SELECT r.fid,
+           coalesce(sum(h.adults_covered), 0) AS adults_covered,
+           coalesce(sum(h.deprived_adults_covered), 0) AS deprived_adults_covered,
+           coalesce(sum(h.adults_organiser_covered), 0) AS adults_organiser_covered
+    FROM ranges r
+    JOIN h3_coverage h ON h.fid BETWEEN r.first_child AND r.last_child
+    GROUP BY r.fid
+)
+UPDATE h3_coverage h
+SET adults_covered = s.adults_covered,
+    covered_share = CASE WHEN h.adults > 0 THEN least(1.0, s.adults_covered / h.adults) ELSE 0 END,
+    deprived_adults_covered = s.deprived_adults_covered,
+    adults_organiser_covered = s.adults_organiser_covered
+FROM sums s
+WHERE h.fid = s.fid
+  AND (h.adults_covered, h.deprived_adults_covered, h.adults_organiser_covered)
+      IS DISTINCT FROM (s.adults_covered, s.deprived_adults_covered, s.adults_organiser_covered);
