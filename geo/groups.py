@@ -1610,7 +1610,8 @@ async def submit_rating(
 
     Abuse limits per sender fingerprint (a keyed hash of their address): one rating of a
     group per ``rating_repeat_days`` days, and ``ratings_per_day`` ratings in any rolling day.
-    Parallel requests of one sender queue on a lock, so none slips past a limit.
+    Parallel requests of one sender queue on a lock, so none slips past a limit. The map
+    layer changes only when the rating is published (:func:`moderate_rating`).
 
     Raises
     ------
@@ -1670,7 +1671,9 @@ async def submit_rating(
             None,
             {"group": reference, "stars": data.stars, "status": rating["status"]},
         )
-        await _after_write(conn, int(row["id"]), on, rules, coverage_changed=False)
+        # A pending rating changes nothing the map layer shows, so the layer is left alone
+        # here (moderation rewrites it): rewriting would bump the data version and drop every
+        # cached tile on each public POST.
     return _rating_public(rating)
 
 

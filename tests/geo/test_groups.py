@@ -628,6 +628,33 @@ async def test_edits_check_the_version_the_editor_and_the_new_area(
         GroupChanges.model_validate({"name": None})
 
 
+async def test_parallel_edits_of_one_version_one_wins_the_other_is_stale(
+    settings: DatabaseSettings, aconn: psycopg.AsyncConnection, keys: Keys
+) -> None:
+    made = await create(aconn, keys.manager.principal, group_body(*inside(TRAFFORD)))
+
+    async def edit(name: str) -> str:
+        async with await psycopg.AsyncConnection.connect(settings.dsn, autocommit=True) as own:
+            try:
+                await groups.update_group(
+                    own,
+                    made.reference,
+                    GroupChanges(name=name),
+                    keys.manager.principal,
+                    TODAY,
+                    expected_version=made.version,
+                )
+            except StaleVersion:
+                return "stale"
+            return name
+
+    outcomes = await asyncio.gather(*(edit(f"Edit {i}") for i in range(4)))
+    winners = [o for o in outcomes if o != "stale"]
+    assert len(winners) == 1 and outcomes.count("stale") == 3
+    seen = await groups.get_group(aconn, made.reference, keys.manager.principal, TODAY)
+    assert isinstance(seen, GroupPrivate) and (seen.name, seen.version) == (winners[0], 2)
+
+
 async def test_the_audit_log_records_writes_but_never_private_values(
     aconn: psycopg.AsyncConnection, conn: psycopg.Connection, keys: Keys
 ) -> None:
