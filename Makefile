@@ -5,7 +5,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup lint pytest load-england bench lock
+.PHONY: run test setup lint pytest load-england bench bench-coverage lock
 
 setup:
 	bash scripts/setup.sh
@@ -30,6 +30,10 @@ load-england: setup
 
 bench: setup
 	$(BIN)/python -m bench.foundation
+
+# National and incremental coverage with 10,000 synthetic groups, beside dask-geopandas.
+bench-coverage: setup
+	$(BIN)/python -m bench.coverage
 
 # Re-pin the lock file from the current environment.
 lock:
