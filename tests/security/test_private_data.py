@@ -202,6 +202,8 @@ def _path_values(client: TestClient, cast: Cast, seeded: Seeded) -> dict[str, li
         "tile": [f"{t.z}/{t.y}/{t.x}" for t in tiles],
         "assetId": [str(seeded.asset_id)],
         "reference": [*seeded.groups, *seeded.organisers],
+        "ladCode": [TRAFFORD],
+        "lsoaCode": [AREA],
         "bidId": seeded.bids,
     }
 
