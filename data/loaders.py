@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ from data.readers import (
     read_csv_columns,
     sha256_of,
 )
-from geo import eligibility_layer
+from geo import coverage, eligibility_layer
 from geo.errors import LoadError
 from geo.indices import lad_summary_measures
 from geo.postcodes import normalise_postcode
@@ -132,6 +133,8 @@ def load_all(
         rows["lsoa_population"] = refresh_population(conn)
         rows.update(refresh_serving_tables(conn))
         rows["programme_lsoa_eligibility"] = eligibility_layer.refresh_all(conn)
+        # Coverage layers follow the new LSOAs and adults (geo/coverage.py), recomputed today.
+        rows.update(coverage.rebuild_after_load(conn, as_of=datetime.now(UTC).date()))
         data_version = bump_data_version(conn)
         write_provenance(conn, staged.provenance, repaired)
     step("computed LAD summary measures")

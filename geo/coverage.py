@@ -26,10 +26,12 @@ time). Each refresh runs in one transaction (a savepoint inside the caller's).
 
 from __future__ import annotations
 
+import math
+import re
 import struct
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any, Literal
 
@@ -41,9 +43,14 @@ from dateutil.relativedelta import relativedelta
 from h3.api import basic_int as h3i
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 from pyproj import Transformer
 
+from geo import audit
+from geo.errors import AreaNotFound, DataUnavailable, InvalidInput, PointOutsideCoverage
+from geo.places import PostcodeNotCovered
+from geo.postcodes import normalise_postcode
 from geo.sqlfiles import read_sql
 
 ACTIVE_MONTHS_DEFAULT = 12
@@ -699,6 +706,7 @@ async def refresh_all(
     as_of: date,
     active_months: int = ACTIVE_MONTHS_DEFAULT,
     recut: bool = True,
+    actor: str | None = None,
 ) -> RefreshSummary:
     """Recompute all coverage, set-based in SQL, in one transaction; bump the data version.
 
@@ -717,6 +725,8 @@ async def refresh_all(
         The activity window (see :func:`active_since`).
     recut
         Whether to cut every area by the LSOAs again.
+    actor
+        Who asked (recorded in the audit log with the summary), if anyone.
     """
     started = time.perf_counter()
     params = _params(as_of, active_months)
@@ -727,9 +737,15 @@ async def refresh_all(
             changed[name] = cur.rowcount
         await cur.execute(read_sql("geo", "coverage_refresh_counts.sql"), params)
         row = await cur.fetchone()
+        assert row is not None
+        summary = _summary(row, params, changed, started)
+        if actor is not None:
+            after = {k: str(v) if isinstance(v, date) else v for k, v in asdict(summary).items()}
+            await audit.record(
+                conn, actor, "coverage.refresh", "coverage", ENGLAND_CODE, None, after
+            )
         await cur.execute(read_sql("geo", "bump_data_version.sql"))
-    assert row is not None
-    return _summary(row, params, changed, started)
+    return summary
 
 
 def rebuild_after_load(conn: psycopg.Connection[Any], *, as_of: date) -> dict[str, int]:
@@ -762,6 +778,8 @@ def rebuild_after_load(conn: psycopg.Connection[Any], *, as_of: date) -> dict[st
             else {"h3_cell_adults": 0, "h3_coverage": 0}
         )
         rows.update(grid)
+        if rows["lsoa_coverage"] or any(grid.values()):
+            cur.execute("ANALYZE lsoa_coverage, h3_cell_adults, h3_coverage")
         summary = refresh_all_sync(conn, as_of=as_of, all_parents=any(grid.values()))
     rows["group_lsoa"] = summary.group_pieces
     rows["organiser_lsoa"] = summary.organiser_pieces
@@ -845,3 +863,318 @@ async def refresh_organiser(
     unless the activity window moved since their last recompute.
     """
     await _refresh_owner(conn, "organiser", organiser_id, as_of, active_months)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading coverage
+
+LSOA_CODE = re.compile(r"^E01[0-9]{6}$")
+LAD_CODE = re.compile(r"^E0[6-9][0-9]{6}$")
+
+
+def _lad(code: str) -> str:
+    """A district code, checked for form."""
+    code = code.strip().upper()
+    if not LAD_CODE.match(code):
+        raise InvalidInput(f"{code!r} is not a district (LAD) code (E06-E09)", parameter="lad")
+    return code
+
+
+async def _since(conn: AsyncConnection[Any]) -> tuple[date, str]:
+    """The activity window's start the stored coverage used, and its date (ISO)."""
+    cur = await conn.execute(read_sql("geo", "coverage_latest_as_of.sql"))
+    row = await cur.fetchone()
+    if row is None or row[0] is None:
+        raise DataUnavailable("coverage has not been computed: load the data first")
+    as_of = str(row[0])
+    return active_since(date.fromisoformat(as_of)), as_of
+
+
+async def _totals(conn: AsyncConnection[Any], lad: str | None) -> list[dict[str, Any]]:
+    """Totals rows of coverage_totals.sql: England first (or one district's LSOAs), districts."""
+    since, _ = await _since(conn)
+    statement = _statement("coverage_totals.sql", filter="lad_code = %(lad)s" if lad else "TRUE")
+    params = {
+        "lad": lad,
+        "since": since,
+        "england": ENGLAND_CODE,
+        "deprived_decile_max": DEPRIVED_DECILE_MAX,
+    }
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(statement, params)
+        return list(await cur.fetchall())
+
+
+def _share(part: float, whole: float) -> float:
+    """``part / whole``, 0 for an empty whole, at most 1."""
+    return min(1.0, part / whole) if whole > 0 else 0.0
+
+
+def _coverage_totals(row: dict[str, Any], scope: Literal["england", "lad"]) -> CoverageTotals:
+    adults = float(row["adults"])
+    deprived = float(row["deprived_adults"])
+    return CoverageTotals(
+        scope=scope,
+        code=row["code"],
+        name=row["name"],
+        lsoas=int(row["lsoas"]),
+        adults=adults,
+        adults_covered=float(row["adults_covered"]),
+        covered_share=_share(float(row["adults_covered"]), adults),
+        deprived_adults=deprived,
+        deprived_adults_covered=float(row["deprived_adults_covered"]),
+        deprived_covered_share=_share(float(row["deprived_adults_covered"]), deprived),
+        adults_organiser_covered=float(row["adults_organiser_covered"]),
+        organiser_share=_share(float(row["adults_organiser_covered"]), adults),
+        active_groups=int(row["active_groups"]),
+        active_organisers=int(row["active_organisers"]),
+        cold_spots=int(row["cold_spots"]),
+        as_of=row["as_of"],
+    )
+
+
+async def england_coverage(conn: AsyncConnection[Any]) -> CoverageTotals:
+    """England's coverage: adults (and deprived adults) living where an active group works.
+
+    Raises
+    ------
+    DataUnavailable
+        If coverage has not been computed (nothing loaded).
+    """
+    rows = await _totals(conn, None)
+    return _coverage_totals(next(r for r in rows if r["scope"] == "england"), "england")
+
+
+async def lad_coverage(conn: AsyncConnection[Any], lad_code: str) -> CoverageTotals:
+    """One district's coverage, summed over its LSOAs.
+
+    Raises
+    ------
+    InvalidInput
+        If the code is not a district code.
+    AreaNotFound
+        If no LSOA of the coverage layer is in that district.
+    """
+    lad = _lad(lad_code)
+    rows = [r for r in await _totals(conn, lad) if r["scope"] == "lad"]
+    if not rows:
+        raise AreaNotFound(f"no LSOA of the {COVERAGE_EDITION} geography is in district {lad}")
+    return _coverage_totals(rows[0], "lad")
+
+
+async def lsoa_coverage_by_code(conn: AsyncConnection[Any], code: str) -> LsoaCoverage:
+    """One LSOA's coverage with the listed groups working there (public fields).
+
+    Raises
+    ------
+    InvalidInput
+        If the code is not an LSOA code.
+    AreaNotFound
+        If the coverage layer has no such LSOA.
+    """
+    code = code.strip().upper()
+    if not LSOA_CODE.match(code):
+        raise InvalidInput(f"{code!r} is not an LSOA code (E01)", parameter="code")
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(read_sql("geo", "coverage_lsoa_get.sql"), {"code": code})
+        row = await cur.fetchone()
+        if row is None:
+            raise AreaNotFound(f"{code} is not an LSOA of the {COVERAGE_EDITION} geography")
+        since = active_since(date.fromisoformat(row["as_of"]))
+        await cur.execute(
+            read_sql("geo", "coverage_lsoa_groups_list.sql"), {"code": code, "since": since}
+        )
+        groups = [GroupWorking(**g) for g in await cur.fetchall()]
+    return LsoaCoverage(**row, groups=groups)
+
+
+async def lsoa_coverage_at(conn: AsyncConnection[Any], lon: float, lat: float) -> LsoaCoverage:
+    """The coverage of the LSOA containing a WGS84 point (a map click).
+
+    Raises
+    ------
+    InvalidInput
+        If the coordinates are not finite longitude/latitude.
+    PointOutsideCoverage
+        If no LSOA of the coverage layer contains the point.
+    """
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidInput("lon and lat must be a WGS84 longitude and latitude", parameter="lon")
+    cur = await conn.execute(
+        read_sql("geo", "coverage_lsoa_at_point.sql"), {"lon": lon, "lat": lat}
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise PointOutsideCoverage(
+            f"no LSOA of the {COVERAGE_EDITION} geography contains ({lon}, {lat}): the point "
+            "is outside England or outside the loaded area"
+        )
+    return await lsoa_coverage_by_code(conn, str(row[0]))
+
+
+async def lsoa_coverage_for_postcode(conn: AsyncConnection[Any], postcode: str) -> LsoaCoverage:
+    """The coverage of a postcode's LSOA (from the postcode directory, not its centroid).
+
+    Raises
+    ------
+    InvalidInput
+        If the text is not a UK postcode.
+    PostcodeNotCovered
+        If the loaded postcode data does not hold it.
+    """
+    normal = normalise_postcode(postcode)
+    if normal is None:
+        raise InvalidInput(f"{postcode!r} is not a UK postcode", parameter="postcode")
+    cur = await conn.execute(
+        read_sql("geo", "postcode_lsoa.sql"), {"postcode": normal, "vintage": COVERAGE_VINTAGE}
+    )
+    row = await cur.fetchone()
+    if row is None or row[0] is None:
+        raise PostcodeNotCovered(
+            f"postcode {normal} is not covered: the postcode data loaded covers only some areas "
+            "(Trafford); use a map click or an LSOA code instead"
+        )
+    return await lsoa_coverage_by_code(conn, str(row[0]))
+
+
+async def cold_spots(
+    conn: AsyncConnection[Any],
+    *,
+    threshold: float = COLD_SPOT_THRESHOLD,
+    lad_code: str | None = None,
+    limit: int = 100,
+) -> list[ColdSpot]:
+    """Deprived LSOAs (IMD deciles 1-2) covered less than ``threshold``, most uncovered first.
+
+    Parameters
+    ----------
+    threshold
+        Covered share (0-1) below which a deprived LSOA is a cold spot.
+    lad_code
+        Only this district's LSOAs (ranked among themselves).
+    limit
+        At most this many (1 to 10,000).
+
+    Raises
+    ------
+    InvalidInput
+        For a threshold outside [0, 1], a limit out of range or a malformed district code.
+    AreaNotFound
+        If the district has no LSOA in the coverage layer.
+    """
+    if not (math.isfinite(threshold) and 0 <= threshold <= 1):
+        raise InvalidInput("threshold must be a share between 0 and 1", parameter="threshold")
+    if not 1 <= limit <= MAX_COLD_SPOTS:
+        raise InvalidInput(f"limit must be between 1 and {MAX_COLD_SPOTS}", parameter="limit")
+    lad = _lad(lad_code) if lad_code is not None else None
+    async with conn.cursor(row_factory=dict_row) as cur:
+        if lad is not None:
+            await cur.execute(read_sql("geo", "coverage_lad_known.sql"), {"lad": lad})
+            known = await cur.fetchone()
+            if not known or not next(iter(known.values())):
+                raise AreaNotFound(f"no LSOA of the coverage layer is in district {lad}")
+        await cur.execute(
+            read_sql("geo", "coverage_cold_spots.sql"),
+            {
+                "threshold": threshold,
+                "lad": lad,
+                "limit": limit,
+                "deprived_decile_max": DEPRIVED_DECILE_MAX,
+            },
+        )
+        return [ColdSpot(**row) for row in await cur.fetchall()]
+
+
+def _snapshot(row: dict[str, Any]) -> Snapshot:
+    adults, deprived = float(row["adults"]), float(row["deprived_adults"])
+    return Snapshot(
+        taken_on=row["taken_on"],
+        scope=row["scope"],
+        code=row["code"],
+        adults=adults,
+        adults_covered=float(row["adults_covered"]),
+        covered_share=_share(float(row["adults_covered"]), adults),
+        deprived_adults=deprived,
+        deprived_adults_covered=float(row["deprived_adults_covered"]),
+        deprived_covered_share=_share(float(row["deprived_adults_covered"]), deprived),
+        adults_organiser_covered=float(row["adults_organiser_covered"]),
+        active_groups=int(row["active_groups"]),
+        active_organisers=int(row["active_organisers"]),
+        cold_spots=int(row["cold_spots"]),
+        details=dict(row["details"]),
+    )
+
+
+async def take_snapshot(
+    conn: AsyncConnection[Any], taken_on: date, *, actor: str | None = None
+) -> list[Snapshot]:
+    """Record England's and every district's coverage as it stands, dated ``taken_on``.
+
+    A second snapshot on the same day replaces the first (one per day). The figures are those
+    of the stored coverage (recomputed by the last write or :func:`refresh_all`; its date is
+    in ``details.coverage_as_of``); ``actor``, if given, is recorded in the audit log. Returns
+    the rows written, England first.
+    """
+    async with conn.transaction():
+        rows = await _totals(conn, None)
+        written = []
+        for row in rows:
+            snapshot = {
+                **row,
+                "taken_on": taken_on,
+                "details": {
+                    "name": row["name"],
+                    "lsoas": int(row["lsoas"]),
+                    "coverage_as_of": row["as_of"],
+                    "cold_spot_threshold": COLD_SPOT_THRESHOLD,
+                    "deprived_deciles": f"1-{DEPRIVED_DECILE_MAX}",
+                    "edition": COVERAGE_EDITION,
+                },
+            }
+            written.append(snapshot)
+        async with conn.cursor() as cur:
+            await cur.execute(
+                read_sql("geo", "coverage_snapshot_clear.sql"), {"taken_on": taken_on}
+            )
+            await cur.executemany(
+                read_sql("geo", "coverage_snapshot_insert.sql"),
+                [{**w, "details": Jsonb(w["details"])} for w in written],
+            )
+        if actor is not None:
+            await audit.record(
+                conn,
+                actor,
+                "coverage.snapshot",
+                "coverage_snapshot",
+                taken_on.isoformat(),
+                None,
+                {"rows": len(written), "coverage_as_of": rows[0]["as_of"] if rows else None},
+            )
+    return [_snapshot(w) for w in written]
+
+
+async def snapshots(
+    conn: AsyncConnection[Any], scope: Literal["england", "lad"], code: str | None = None
+) -> list[Snapshot]:
+    """England's (``code`` omitted) or a district's snapshots, oldest first.
+
+    Raises
+    ------
+    InvalidInput
+        For a malformed district code, or a district scope without one.
+    AreaNotFound
+        If the district has no LSOA in the coverage layer.
+    """
+    if scope == "england":
+        code = ENGLAND_CODE
+    else:
+        if code is None:
+            raise InvalidInput("a district's snapshots need its code", parameter="lad")
+        code = _lad(code)
+        cur = await conn.execute(read_sql("geo", "coverage_lad_known.sql"), {"lad": code})
+        known = await cur.fetchone()
+        if not known or not known[0]:
+            raise AreaNotFound(f"no LSOA of the coverage layer is in district {code}")
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(read_sql("geo", "coverage_snapshots.sql"), {"scope": scope, "code": code})
+        return [_snapshot(row) for row in await cur.fetchall()]

@@ -1,0 +1,126 @@
+"""Coverage of adults by active neighbourhood groups: England, districts, LSOAs, cold spots."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+
+from app.auth import AdminUser
+from app.db import DbDep
+from app.http import today_utc
+from app.problems import PROBLEM_JSON
+from geo import coverage
+from geo.coverage import ColdSpot, CoverageTotals, LsoaCoverage, RefreshSummary, Snapshot
+from geo.errors import InvalidInput
+
+router = APIRouter(prefix="/coverage", tags=["coverage"])
+
+Today = Annotated[date, Depends(today_utc)]
+_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+_Responses = dict[int | str, dict[str, Any]]
+_BAD: _Responses = {400: {"description": "Malformed code or parameter out of range", **_PROBLEM}}
+_UNKNOWN: _Responses = {404: {"description": "No such area in the coverage layer", **_PROBLEM}}
+_ADMIN: _Responses = {
+    401: {"description": "No API key", **_PROBLEM},
+    403: {"description": "Not an admin key", **_PROBLEM},
+}
+
+
+class ColdSpots(BaseModel):
+    """Cold spots in ranking order, with the threshold used."""
+
+    threshold: float
+    lad_code: str | None
+    cold_spots: list[ColdSpot]
+
+
+class SnapshotTaken(BaseModel):
+    """A snapshot just recorded: England's row and how many district rows."""
+
+    taken_on: date
+    england: Snapshot
+    districts: int = Field(description="District rows recorded with it.")
+
+
+@router.get("/england", response_model=CoverageTotals)
+async def england(conn: DbDep) -> CoverageTotals:
+    """England's adults living where an active neighbourhood group works, with cold spots."""
+    return await coverage.england_coverage(conn)
+
+
+@router.get("/lads/{ladCode}", response_model=CoverageTotals, responses={**_BAD, **_UNKNOWN})
+async def district(
+    conn: DbDep,
+    ladCode: Annotated[str, Path(max_length=16, description="A district (LAD) GSS code.")],  # noqa: N803
+) -> CoverageTotals:
+    """One district's coverage, summed over its LSOAs."""
+    return await coverage.lad_coverage(conn, ladCode)
+
+
+@router.get("/lsoas/{lsoaCode}", response_model=LsoaCoverage, responses={**_BAD, **_UNKNOWN})
+async def lsoa(
+    conn: DbDep,
+    lsoaCode: Annotated[str, Path(max_length=16, description="An LSOA 2021 GSS code.")],  # noqa: N803
+) -> LsoaCoverage:
+    """One LSOA's coverage, the listed groups working there (public fields) and organisers."""
+    return await coverage.lsoa_coverage_by_code(conn, lsoaCode)
+
+
+@router.get("/at", response_model=LsoaCoverage, responses={**_BAD, **_UNKNOWN})
+async def at(
+    conn: DbDep,
+    lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False)] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False)] = None,
+    postcode: Annotated[str | None, Query(max_length=16)] = None,
+) -> LsoaCoverage:
+    """The coverage of the LSOA at a map click (lon/lat, WGS84) or of a postcode's LSOA."""
+    if postcode is not None and lon is None and lat is None:
+        return await coverage.lsoa_coverage_for_postcode(conn, postcode)
+    if postcode is not None or lon is None or lat is None:
+        raise InvalidInput("give either lon and lat, or a postcode", parameter="lon")
+    return await coverage.lsoa_coverage_at(conn, lon, lat)
+
+
+@router.get("/cold-spots", response_model=ColdSpots, responses={**_BAD, **_UNKNOWN})
+async def cold_spots(
+    conn: DbDep,
+    threshold: Annotated[
+        float, Query(description="Covered share (0-1) below which a deprived LSOA is cold.")
+    ] = coverage.COLD_SPOT_THRESHOLD,
+    lad: Annotated[str | None, Query(max_length=16, description="Only this district.")] = None,
+    limit: Annotated[int, Query(description="At most this many (1-10,000).")] = 100,
+) -> ColdSpots:
+    """LSOAs in IMD deciles 1-2 little covered by active groups, most adults uncovered first."""
+    found = await coverage.cold_spots(conn, threshold=threshold, lad_code=lad, limit=limit)
+    return ColdSpots(
+        threshold=threshold, lad_code=lad.strip().upper() if lad else None, cold_spots=found
+    )
+
+
+@router.get("/snapshots", response_model=list[Snapshot], responses={**_BAD, **_UNKNOWN})
+async def snapshots(
+    conn: DbDep,
+    lad: Annotated[
+        str | None, Query(max_length=16, description="A district; else England.")
+    ] = None,
+) -> list[Snapshot]:
+    """England's (or a district's) recorded coverage over time, oldest first."""
+    if lad is None:
+        return await coverage.snapshots(conn, "england")
+    return await coverage.snapshots(conn, "lad", lad)
+
+
+@router.post("/snapshots", status_code=201, response_model=SnapshotTaken, responses=_ADMIN)
+async def take_snapshot(conn: DbDep, user: AdminUser, on: Today) -> SnapshotTaken:
+    """Record today's coverage of England and every district (replacing today's, if any)."""
+    written = await coverage.take_snapshot(conn, on, actor=user.actor)
+    return SnapshotTaken(taken_on=on, england=written[0], districts=len(written) - 1)
+
+
+@router.post("/refresh", response_model=RefreshSummary, responses=_ADMIN)
+async def refresh(conn: DbDep, user: AdminUser, on: Today) -> RefreshSummary:
+    """Recompute all coverage nationally on today's date (admins)."""
+    return await coverage.refresh_all(conn, as_of=on, actor=user.actor)
