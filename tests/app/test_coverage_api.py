@@ -7,7 +7,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+import httpx
 import mapbox_vector_tile
 import morecantile
 import psycopg
@@ -90,13 +92,13 @@ def setup(settings: DatabaseSettings) -> Iterator[Setup]:
         made.drop(conn)
 
 
-def problem(response: object, status: int) -> dict[str, object]:
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     """Assert a problem+json response of the status; return its body."""
-    assert response.status_code == status, response.text  # type: ignore[attr-defined]
-    assert response.headers["content-type"] == PROBLEM  # type: ignore[attr-defined]
-    body = response.json()  # type: ignore[attr-defined]
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
     assert body["status"] == status and body["detail"]
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def test_england_and_district(client: TestClient, setup: Setup) -> None:

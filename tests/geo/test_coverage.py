@@ -83,7 +83,13 @@ def _plan() -> list[dict[str, Any]]:
     return [
         {**base, "key": "disc", "area": _DISC, "lad": MANCHESTER, "radius": 500},
         {**base, "key": "overlap", "area": _SHIFTED_DISC, "lad": MANCHESTER, "radius": 500},
-        {**base, "key": "lsoas", "area": _LSOA_UNION, "lad": MANCHESTER, "lsoas": list(UNION_LSOAS)},
+        {
+            **base,
+            "key": "lsoas",
+            "area": _LSOA_UNION,
+            "lad": MANCHESTER,
+            "lsoas": list(UNION_LSOAS),
+        },
         # Latest activity exactly 12 months ago: still active today (both ends included).
         {
             **base,
@@ -125,13 +131,13 @@ def built(settings: DatabaseSettings) -> Iterator[Built]:
         for spec in _plan():
             params = {**spec, "reference": f"{run}-{spec['key']}", "name": f"Test {spec['key']}"}
             sql = _GROUP.format(area=spec["area"])
-            cur = await aconn.execute(sql, params)  # type: ignore[arg-type]
+            cur = await aconn.execute(sql, params)
             (groups[spec["key"]],) = await cur.fetchone() or (0,)
             async with aconn.transaction():
                 await coverage.refresh_group(aconn, groups[spec["key"]], as_of=TODAY)
         params = {"reference": f"{run}-patch", "today": TODAY, "lad": MANCHESTER}
         params |= {"lsoa": DISC_LSOA, "radius": 1500}
-        cur = await aconn.execute(_ORGANISER.format(area=_DISC), params)  # type: ignore[arg-type]
+        cur = await aconn.execute(_ORGANISER.format(area=_DISC), params)
         (organiser,) = await cur.fetchone() or (0,)
         await coverage.refresh_organiser(aconn, organiser, as_of=TODAY)
         return Built(groups=groups, organisers={"patch": organiser})
@@ -372,7 +378,7 @@ def test_group_given_as_lsoas_covers_them_whole(built: Built, conn: psycopg.Conn
 
 def test_lapsed_and_unlisted_groups_cover_nothing(built: Built, conn: psycopg.Connection) -> None:
     lapsed, unlisted, edge = (built.groups[k] for k in ("lapsed", "unlisted", "edge"))
-    pieces = dict(
+    pieces: dict[int, list[str]] = dict(
         conn.execute(
             "SELECT group_id, array_agg(lsoa_code) FROM group_lsoa WHERE group_id = ANY(%s)"
             " GROUP BY group_id",
