@@ -972,7 +972,7 @@
     var head = el('h3', null, null, block);
     el('span', 'platoons-lsoa-name', c.name, head);
     el('span', 'platoons-lsoa-code', c.code, head);
-    el('p', 'platoons-where', [c.lad_name, 'activity to ' + c.as_of].join(' · '), block);
+    el('p', 'platoons-where', [c.lad_name, 'coverage as of ' + c.as_of].join(' · '), block);
     var table = el('table', 'platoons-facts', null, block);
     factRow(table, 'Adults (18+)').textContent = people(c.adults);
     factRow(table, 'Covered').textContent = people(c.adults_covered) + ' (' + percent(c.covered_share) + ')';
