@@ -44,11 +44,21 @@ AUDITED: dict[str, tuple[str, str] | None] = {
     ),
     "POST /organisers": ("organiser.create", "organiser"),
     "PATCH /organisers/{reference}": ("organiser.edit", "organiser"),
+    "POST /coverage/refresh": ("coverage.refresh", "coverage"),
+    "POST /coverage/snapshots": ("coverage.snapshot", "coverage_snapshot"),
 }
 # Writes anyone makes without a key: the log names the actor "public".
 PUBLIC_WRITES = {"POST /groups/{reference}/messages", "POST /groups/{reference}/ratings"}
 # Actions that create what they log (no state before them).
-CREATING = (".create", ".activity", ".rate", ".message", ".express_interest")
+CREATING = (
+    ".create",
+    ".activity",
+    ".rate",
+    ".message",
+    ".express_interest",
+    ".refresh",
+    ".snapshot",
+)
 APPEND_ONLY = ("audit_log", "asset_event", "amenity_bid_event")
 
 

@@ -270,6 +270,19 @@ POLICY: dict[str, list[Rule]] = {
     # Organisers: admins only (geo/organisers.py).
     "POST /organisers": [Rule((401, 401, 403, 403, 403, 403, 201), _new_organiser)],
     "PATCH /organisers/{reference}": [Rule((401, 401, 403, 403, 403, 403, 200), _edit_organiser)],
+    # Coverage (geo/coverage.py): national recomputes and snapshots are admins' alone.
+    "POST /coverage/refresh": [
+        Rule(
+            (401, 401, 403, 403, 403, 403, 200),
+            lambda c, k, w: Attempt("POST", "/coverage/refresh"),
+        )
+    ],
+    "POST /coverage/snapshots": [
+        Rule(
+            (401, 401, 403, 403, 403, 403, 201),
+            lambda c, k, w: Attempt("POST", "/coverage/snapshots"),
+        )
+    ],
 }
 ROUTES = write_routes()
 
