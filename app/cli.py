@@ -424,3 +424,25 @@ def coverage_snapshot(
         f"snapshot {taken_on}: England {england.covered_share:.1%} of adults covered, "
         f"{england.cold_spots:,} cold spots; {len(written) - 1} districts recorded"
     )
+
+
+@cli.command("housekeeping")
+def housekeeping() -> None:
+    """Run today's daily jobs (deadlines, coverage, snapshot) that are not done yet, for cron."""
+    from app.housekeeping import daily_jobs, run_daily_jobs
+    from app.http import today_utc
+    from app.settings import GroupSettings
+
+    async def run() -> tuple[list[str], list[str]]:
+        url = DatabaseSettings().dsn
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            jobs = daily_jobs(GroupSettings().group_active_months)
+            return await run_daily_jobs(conn, today_utc(), jobs)
+
+    try:
+        ran, failed = asyncio.run(run())
+    except psycopg.OperationalError as exc:
+        raise _fail(f"cannot reach the database: {exc}") from exc
+    console.print(f"ran: {', '.join(ran) or 'nothing (done today, or another process runs it)'}")
+    if failed:
+        raise _fail(f"failed: {', '.join(failed)} (see the log)")

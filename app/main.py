@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from app import maps
 from app.caching import CompressionMiddleware, start_caching
 from app.db import create_pool
+from app.housekeeping import Housekeeper, daily_jobs
 from app.problems import register_problem_handlers
 from app.routers import applications, areas, grants, health, ogc
 from app.routers import assets as assets_router
@@ -40,9 +41,18 @@ def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
         app.state.pool = pool
         app.state.extent_cache = {}
         data_version = await start_caching(app, settings.dsn)
+        server = ServerSettings()
+        housekeeper = None
+        if server.housekeeping:
+            jobs = daily_jobs(GroupSettings().group_active_months)
+            housekeeper = Housekeeper(pool, jobs, server.housekeeping_check_seconds)
+            housekeeper.start()
+        app.state.housekeeper = housekeeper
         try:
             yield
         finally:
+            if housekeeper is not None:
+                await housekeeper.stop()
             await data_version.stop()
             await pool.close()
 

@@ -44,6 +44,10 @@ class ServerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     environment: str = "development"
+    # Daily jobs in the service (app/housekeeping.py): deadlines, coverage, snapshot. Turn off
+    # where cron runs `platoons housekeeping` instead (and in the test suite).
+    housekeeping: bool = True
+    housekeeping_check_seconds: float = Field(default=600.0, ge=1.0)
 
 
 class SecuritySettings(BaseSettings):

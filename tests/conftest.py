@@ -21,6 +21,10 @@ from data.manifest import load_manifest
 from data.readers import sha256_of
 from tests.utils import sources
 
+# The service's daily jobs write in the background; the suite runs them explicitly
+# (tests/app/test_housekeeping.py), so no test sees writes it did not make.
+os.environ["PLATOONS_HOUSEKEEPING"] = "false"
+
 
 def _test_database_url() -> str:
     """Return the test database URL: PLATOONS_TEST_DATABASE_URL, else '<configured db>_test'."""
