@@ -610,6 +610,8 @@ async def write_plan(
         group_ids = [int(r[0]) for r in await cur.fetchall()]
         await cur.execute(read_sql("data", "synthetic_insert_activities.sql"), params)
         activities = cur.rowcount
+        # Fresh statistics, so the coverage statements below plan for thousands of areas.
+        await cur.execute("ANALYZE community_group, organiser, group_activity")
         seconds["insert"] = time.perf_counter() - started
         if len(organiser_ids) != len(plan.organisers) or len(group_ids) != len(plan.groups):
             # Every planned area starts at a point inside an LSOA, so none can come out empty.
