@@ -253,7 +253,12 @@ def public_urls(client: TestClient, cast: Cast, seeded: Seeded) -> list[str]:
                 filled = filled.replace(f"{{{name}}}", value)
             if "{featureId}" in filled:
                 collection = dict(zip(names, combination, strict=True))["collectionId"]
-                features = _feature_ids(client, collection)
+                # The first features, and the seeded groups and organiser (wherever they page).
+                seeded_ids = {
+                    "neighbourhood-groups": seeded.groups,
+                    "community-organisers": seeded.organisers,
+                }.get(collection, [])
+                features = dict.fromkeys([*_feature_ids(client, collection), *seeded_ids])
                 targets = [filled.replace("{featureId}", f) for f in features]
             else:
                 targets = [filled]
@@ -318,8 +323,10 @@ def test_no_public_answer_tile_or_export_carries_private_data(
             404,
         ), tail
     assert statuses[f"/organisers/{seeded.organisers[0]}"] == 200
-    feature = f"/collections/neighbourhood-groups/items/{listed}?"
-    assert [v for k, v in statuses.items() if k.startswith(feature)] == [200, 200]  # JSON, HTML
+    # The listed group is a feature (JSON and HTML); the unlisted one is not.
+    for reference, status in ((listed, 200), (hidden, 404)):
+        feature = f"/collections/neighbourhood-groups/items/{reference}?"
+        assert [v for k, v in statuses.items() if k.startswith(feature)] == [status, status]
     # The published grants are exported (so the export was really searched), privately pledged
     export = client.get("/grants/360giving.json", params={"programme": cast.programme.id}).json()
     exported = {g["id"].rsplit("-", 1)[1] for g in export["grants"]}
