@@ -387,12 +387,16 @@ def coverage_refresh(
     ] = True,
 ) -> None:
     """Recompute coverage nationally (run daily: the 12-month activity window moves)."""
+    from app.settings import GroupSettings
     from geo import coverage
 
     on = _date_option(as_of, "as-of")
+    months = GroupSettings().group_active_months
 
     async def work(conn: psycopg.AsyncConnection) -> coverage.RefreshSummary:
-        summary = await coverage.refresh_all(conn, as_of=on, recut=recut, actor="cli")
+        summary = await coverage.refresh_all(
+            conn, as_of=on, active_months=months, recut=recut, actor="cli"
+        )
         if snapshot:
             await coverage.take_snapshot(conn, on, actor="cli")
         return summary

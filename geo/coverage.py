@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
+from itertools import chain
 from typing import Any, Literal
 
 import h3
@@ -239,6 +240,7 @@ class GridCells:
     adults: np.ndarray
     deprived_adults: np.ndarray
     imd_deciles: np.ndarray  # 0 where the LSOA has no decile
+    centres: np.ndarray  # (n, 2): latitude, longitude of each cell's centre
     lsoas_without_centre: list[str]
 
 
@@ -247,10 +249,16 @@ class GridCells:
 # 0.5 km; 0.03 degrees is at least 2 km in England).
 _ANCESTOR_MARGIN_DEGREES = 0.03
 _SEARCH_RESOLUTION = 7
+# When more than this share of the grid is new, its spatial indexes are built after the rows.
+_BULK_SHARE = 0.2
+_INDEX_BUILD_MEMORY = "256MB"
 
 
-def _centre_cells(boundaries: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every H3 cell whose centre lies in one of ``boundaries`` (lon/lat), with that one's index.
+def _centre_cells(
+    boundaries: np.ndarray, resolution: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every H3 cell whose centre lies in one of ``boundaries`` (lon/lat): the cells, the
+    index of the boundary holding each, and the centres (lat, lng).
 
     The result equals ``h3.polygon_to_cells`` run on each boundary (a cell belongs to a polygon
     when its centre does; tests compare both), but searches once: the resolution-7 cells near
@@ -269,10 +277,15 @@ def _centre_cells(boundaries: np.ndarray, resolution: int) -> tuple[np.ndarray, 
         ]
     )
     coarse = np.array(h3i.h3shape_to_cells(extent, _SEARCH_RESOLUTION), dtype=np.int64)
-    hexagons = shapely.polygons(
-        [[(lng, lat) for lat, lng in h3i.cell_to_boundary(c)] for c in coarse.tolist()]
+    corners = np.array([h3i.cell_to_boundary(c) for c in coarse.tolist()])  # (n, 6, lat/lng)
+    # Bounding boxes widened by the margin: a generous, cheap first filter (envelopes only).
+    boxes = shapely.box(
+        corners[..., 1].min(axis=1) - _ANCESTOR_MARGIN_DEGREES,
+        corners[..., 0].min(axis=1) - _ANCESTOR_MARGIN_DEGREES,
+        corners[..., 1].max(axis=1) + _ANCESTOR_MARGIN_DEGREES,
+        corners[..., 0].max(axis=1) + _ANCESTOR_MARGIN_DEGREES,
     )
-    near, _ = tree.query(hexagons, predicate="dwithin", distance=_ANCESTOR_MARGIN_DEGREES)
+    near, _ = tree.query(boxes)
     candidates = np.array(
         [
             child
@@ -288,7 +301,8 @@ def _centre_cells(boundaries: np.ndarray, resolution: int) -> tuple[np.ndarray, 
     order = np.lexsort((boundary_index, point_index))
     point_index, boundary_index = point_index[order], boundary_index[order]
     first = np.unique(point_index, return_index=True)[1]
-    return candidates[point_index[first]], boundary_index[first]
+    chosen = point_index[first]
+    return candidates[chosen], boundary_index[first], centres[chosen]
 
 
 def grid_cells(lsoas: Sequence[GridLsoa], resolution: int = H3_BASE_RESOLUTION) -> GridCells:
@@ -306,9 +320,11 @@ def grid_cells(lsoas: Sequence[GridLsoa], resolution: int = H3_BASE_RESOLUTION) 
     """
     if not lsoas:
         empty = np.array([], dtype=np.int64)
-        return GridCells(empty, np.array([], dtype="S9"), empty * 1.0, empty * 1.0, empty, [])
+        return GridCells(
+            empty, np.array([], dtype="S9"), empty * 1.0, empty * 1.0, empty, np.empty((0, 2)), []
+        )
     boundaries = shapely.from_wkb([lsoa.boundary_wkb for lsoa in lsoas])
-    cells, owner = _centre_cells(boundaries, resolution)
+    cells, owner, centres = _centre_cells(boundaries, resolution)
     counts = np.bincount(owner, minlength=len(lsoas))
     orphans = np.flatnonzero(counts == 0)
     orphan_cells = np.array(
@@ -318,15 +334,19 @@ def grid_cells(lsoas: Sequence[GridLsoa], resolution: int = H3_BASE_RESOLUTION) 
         ],
         dtype=np.int64,
     )
+    orphan_centres = np.array(
+        [h3i.cell_to_latlng(c) for c in orphan_cells.tolist()], dtype=np.float64
+    ).reshape(-1, 2)
     # Each (cell, LSOA) share: every centre cell, then each orphan's cell.
     share_cell = np.concatenate([cells, orphan_cells])
+    share_centre = np.concatenate([centres, orphan_centres])
     share_lsoa = np.concatenate([owner, orphans])
     counts[orphans] = 1
     adults = np.array([lsoa.adults for lsoa in lsoas], dtype=np.float64)
     deciles = np.array([lsoa.imd_decile or 0 for lsoa in lsoas], dtype=np.int32)
     deprived = (deciles >= 1) & (deciles <= DEPRIVED_DECILE_MAX)
     share = adults[share_lsoa] / counts[share_lsoa]
-    unique, index = np.unique(share_cell, return_inverse=True)
+    unique, first, index = np.unique(share_cell, return_index=True, return_inverse=True)
     cell_adults = np.bincount(index, weights=share, minlength=len(unique))
     cell_deprived = np.bincount(index, weights=share * deprived[share_lsoa], minlength=len(unique))
     # The cell's own LSOA: the one holding its centre, else the orphan given it.
@@ -340,6 +360,7 @@ def grid_cells(lsoas: Sequence[GridLsoa], resolution: int = H3_BASE_RESOLUTION) 
         adults=cell_adults,
         deprived_adults=cell_deprived,
         imd_deciles=deciles[cell_owner],
+        centres=share_centre[first],
         lsoas_without_centre=[lsoas[i].code for i in orphans.tolist()],
     )
 
@@ -435,13 +456,20 @@ def _cell_rows(
 ) -> Iterable[bytes]:
     """Binary COPY tuples of new ``h3_coverage`` rows, grouped by the cells' vertex counts."""
     boundaries = [h3i.cell_to_boundary(c) for c in cells.tolist()]
-    sizes = np.array([len(b) for b in boundaries])
+    sizes = np.fromiter(map(len, boundaries), dtype=np.int64, count=len(boundaries))
+    vertices = np.fromiter(
+        chain.from_iterable(chain.from_iterable(boundaries)),
+        dtype=np.float64,
+        count=2 * int(sizes.sum()),
+    ).reshape(-1, 2)
+    first_vertex = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     names = np.array([h3i.int_to_str(c) for c in cells.tolist()], dtype="S15")
+    all_east, all_north = _TO_BNG.transform(vertices[:, 1], vertices[:, 0])
     for size in np.unique(sizes).tolist():
         pick = np.flatnonzero(sizes == size)
-        lat_lng = np.array([boundaries[i] for i in pick.tolist()], dtype=np.float64)
-        lng, lat = lat_lng[..., 1], lat_lng[..., 0]
-        east, north = _TO_BNG.transform(lng, lat)
+        take = first_vertex[pick][:, None] + np.arange(size)
+        lng, lat = vertices[take, 1], vertices[take, 0]
+        east, north = all_east[take], all_north[take]
         mx, my = _mercator(lng, lat)
         mercator = _polygon_ewkb(np.stack([mx, my], axis=-1), 3857)
         low = mercator if resolution in H3_LOW_ZOOM_RESOLUTIONS else None
@@ -464,7 +492,7 @@ def _cell_rows(
 
 def _centre_rows(grid: GridCells, pick: np.ndarray) -> bytes:
     """Binary COPY tuples of new ``h3_cell_adults`` rows (centres in EPSG:27700)."""
-    centres = np.array([h3i.cell_to_latlng(c) for c in grid.cells[pick].tolist()])
+    centres = grid.centres[pick]
     east, north = _TO_BNG.transform(centres[:, 1], centres[:, 0])
     return _copy_tuples(
         [
@@ -542,9 +570,26 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
             cur.execute(read_sql("geo", name))
             written[table] += max(cur.rowcount, 0)
         cur.execute(read_sql("geo", "coverage_grid_new_cells.sql"))
-        new = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
-        if len(new):
-            pick = np.flatnonzero(np.isin(grid.cells, new))
+        new_cells = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
+        new_fids: dict[int, np.ndarray] = {}
+        for resolution in H3_RESOLUTIONS:
+            cur.execute(read_sql("geo", "coverage_grid_new_fids.sql"), {"resolution": resolution})
+            new_fids[resolution] = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
+        # A first build (or a new geography): build the spatial indexes once, afterwards. The
+        # tables' readers wait for the load's commit meanwhile; they had nothing to read.
+        bulk = len(new_cells) > _BULK_SHARE * len(grid.cells)
+        if bulk:
+            cur.execute(read_sql("geo", "coverage_grid_gist_indexes.sql"))
+            indexes = list(cur.fetchall())
+            cur.execute(f"SET LOCAL maintenance_work_mem = '{_INDEX_BUILD_MEMORY}'")
+            for name, _ in indexes:
+                cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        if len(new_cells):
+            pick = (
+                np.arange(len(grid.cells))
+                if len(new_cells) == len(grid.cells)
+                else np.flatnonzero(np.isin(grid.cells, new_cells))
+            )
             _copy_binary(
                 cur,
                 "COPY coverage_grid_new_cell (cell, lsoa_code, adults, imd_decile, centre)"
@@ -554,11 +599,13 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
             cur.execute(read_sql("geo", "coverage_grid_cells_insert.sql"))
             written["h3_cell_adults"] += len(pick)
         for resolution, (cells, adults, deprived) in sorted(levels.items()):
-            cur.execute(read_sql("geo", "coverage_grid_new_fids.sql"), {"resolution": resolution})
-            new = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
-            if not len(new):
+            if not len(new_fids[resolution]):
                 continue
-            pick = np.flatnonzero(np.isin(cells, new))
+            pick = (
+                np.arange(len(cells))
+                if len(new_fids[resolution]) == len(cells)
+                else np.flatnonzero(np.isin(cells, new_fids[resolution]))
+            )
             _copy_binary(
                 cur,
                 "COPY h3_coverage (resolution, cell, fid, adults, deprived_adults, geom,"
@@ -566,6 +613,9 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
                 _cell_rows(cells[pick], resolution, adults[pick], deprived[pick]),
             )
             written["h3_coverage"] += len(pick)
+        if bulk:
+            for _, definition in indexes:
+                cur.execute(definition)
     return written
 
 

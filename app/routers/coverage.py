@@ -12,6 +12,7 @@ from app.auth import AdminUser
 from app.db import DbDep
 from app.http import today_utc
 from app.problems import PROBLEM_JSON
+from app.routers.groups import Settings
 from geo import coverage
 from geo.coverage import ColdSpot, CoverageTotals, LsoaCoverage, RefreshSummary, Snapshot
 from geo.errors import InvalidInput
@@ -121,6 +122,8 @@ async def take_snapshot(conn: DbDep, user: AdminUser, on: Today) -> SnapshotTake
 
 
 @router.post("/refresh", response_model=RefreshSummary, responses=_ADMIN)
-async def refresh(conn: DbDep, user: AdminUser, on: Today) -> RefreshSummary:
-    """Recompute all coverage nationally on today's date (admins)."""
-    return await coverage.refresh_all(conn, as_of=on, actor=user.actor)
+async def refresh(conn: DbDep, user: AdminUser, on: Today, settings: Settings) -> RefreshSummary:
+    """Recompute all coverage nationally on today's date (admins): areas cut again by LSOAs."""
+    return await coverage.refresh_all(
+        conn, as_of=on, active_months=settings.group_active_months, actor=user.actor
+    )
