@@ -86,7 +86,8 @@ RESET_SQL = (
     " active_groups = 0, organiser_share = 0, adults_organiser_covered = 0, organisers = 0,"
     " cold_spot = false, as_of = ''",
     "UPDATE h3_coverage SET adults_covered = 0, covered_share = 0, deprived_adults_covered = 0,"
-    " adults_organiser_covered = 0",
+    " adults_organiser_covered = 0 WHERE adults_covered <> 0 OR covered_share <> 0"
+    " OR deprived_adults_covered <> 0 OR adults_organiser_covered <> 0",
 )
 VACUUM_TABLES = ("group_lsoa", "organiser_lsoa", "lsoa_coverage", "h3_coverage", "community_group")
 
@@ -359,17 +360,19 @@ async def national(
 
 
 async def explain_national(url: str, as_of: date, stamp: str) -> list[dict[str, Any]]:
-    """EXPLAIN (ANALYZE, BUFFERS) each statement of a national recompute, then roll back.
+    """EXPLAIN (ANALYZE, BUFFERS) each statement of a national recompute from reset; roll back.
 
     Uses the statement list of ``geo.coverage`` (a private helper: diagnosis only), so the
     plans are those of the real recompute. The plans are saved beside the results.
     """
-    reset_derived(url)
     steps = coverage._national_steps(True, False)  # noqa: SLF001 - the real statements
     params = coverage._params(as_of, coverage.ACTIVE_MONTHS_DEFAULT)  # noqa: SLF001
     timings: list[dict[str, Any]] = []
     plans: list[str] = []
     async with await AsyncConnection.connect(url) as conn:
+        # The reset happens inside the rolled-back transaction: the stored coverage stays.
+        for statement in RESET_SQL:
+            await conn.execute(statement)
         for name, statement, takes_params in steps:
             text = statement.as_string(conn)
             body = " ".join(
@@ -809,7 +812,6 @@ async def measure(args: argparse.Namespace, url: str, stamp: str) -> dict[str, A
         result["explain"] = await explain_national(url, as_of, stamp)
         for step in result["explain"]:
             print(f"  {step['step']}: {step['seconds']:.2f} s")
-        await national(url, as_of, 1, reset=True)  # leave the stored coverage complete
 
     if not args.skip_engines:
         print("the same computation: PostGIS SQL, geopandas, dask-geopandas")
