@@ -625,8 +625,6 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
 # Fixed SQL fragments choosing what a statement covers (never built from input).
 _ALL_LSOAS = "SELECT code FROM lsoa_coverage"
 _SOME_LSOAS = "SELECT DISTINCT unnest(%(codes)s::text[]) AS code"
-_ALL_CELLS = "SELECT fid AS cell FROM h3_coverage WHERE resolution = 9"
-_CHANGED_CELLS = "SELECT cell FROM coverage_changed_cell"
 _SOME_CELLS = "SELECT DISTINCT unnest(%(cells)s::bigint[]) AS cell"
 _ALL_OWNERS = "TRUE"
 _ONE_OWNER = "o.id = %(id)s"
@@ -673,7 +671,7 @@ def _params(as_of: date, active_months: int) -> dict[str, Any]:
     }
 
 
-def _national_steps(recut: bool, all_parents: bool) -> list[tuple[str, _Query, bool]]:
+def _national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
     """The statements of a national recompute, in order: (name, statement, takes params)."""
     steps: list[tuple[str, _Query, bool]] = [("jit", sql.SQL(_NO_JIT), False)]
     if recut:
@@ -690,14 +688,9 @@ def _national_steps(recut: bool, all_parents: bool) -> list[tuple[str, _Query, b
     steps += [
         ("lsoas", _statement("coverage_lsoa.sql", scope=_ALL_LSOAS), True),
         ("stage", _statement("coverage_changed_cells.sql"), False),
-        ("cells", _h3_update("coverage_h3_all.sql"), True),
-        (
-            "parents",
-            _statement(
-                "coverage_h3_parents.sql", cells=_ALL_CELLS if all_parents else _CHANGED_CELLS
-            ),
-            False,
-        ),
+        ("candidate cells", _statement("coverage_h3_stage_all.sql"), True),
+        ("cells", _h3_update("coverage_h3_all.sql"), False),
+        ("parents", _statement("coverage_h3_parents_all.sql"), False),
         ("group serving", _statement("coverage_group_serving_active.sql"), True),
     ]
     return steps
@@ -731,17 +724,13 @@ def refresh_all_sync(
     as_of: date,
     active_months: int = ACTIVE_MONTHS_DEFAULT,
     recut: bool = True,
-    all_parents: bool = False,
 ) -> RefreshSummary:
-    """:func:`refresh_all` on a synchronous connection (the loader's); no data-version bump.
-
-    ``all_parents`` recomputes every resolution 6-8 cell (after the grid itself changed).
-    """
+    """:func:`refresh_all` on a synchronous connection (the loader's); no data-version bump."""
     started = time.perf_counter()
     params = _params(as_of, active_months)
     changed: dict[str, int] = {}
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        for name, statement, takes_params in _national_steps(recut, all_parents):
+        for name, statement, takes_params in _national_steps(recut):
             cur.execute(statement, params if takes_params else None)
             changed[name] = cur.rowcount
         cur.execute(read_sql("geo", "coverage_refresh_counts.sql"), params)
@@ -782,7 +771,7 @@ async def refresh_all(
     params = _params(as_of, active_months)
     changed: dict[str, int] = {}
     async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        for name, statement, takes_params in _national_steps(recut, False):
+        for name, statement, takes_params in _national_steps(recut):
             await cur.execute(statement, params if takes_params else None)
             changed[name] = cur.rowcount
         await cur.execute(read_sql("geo", "coverage_refresh_counts.sql"), params)
@@ -830,7 +819,7 @@ def rebuild_after_load(conn: psycopg.Connection[Any], *, as_of: date) -> dict[st
         rows.update(grid)
         if rows["lsoa_coverage"] or any(grid.values()):
             cur.execute("ANALYZE lsoa_coverage, h3_cell_adults, h3_coverage")
-        summary = refresh_all_sync(conn, as_of=as_of, all_parents=any(grid.values()))
+        summary = refresh_all_sync(conn, as_of=as_of)
     rows["group_lsoa"] = summary.group_pieces
     rows["organiser_lsoa"] = summary.organiser_pieces
     return rows

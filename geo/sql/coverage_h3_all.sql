@@ -1,29 +1,3 @@
--- Recompute every resolution-9 H3 cell whose coverage may be, or may have been, non-zero: those
--- whose centres lie in any group's area or organiser's patch, active or not (found from the
--- areas through the index on the centres; every write re-cuts its area, so a cell covered
--- before lies in one of them). Covered: in an active group's area (listed, latest activity on
--- or after :since); organised: in an active organiser's patch. The changed cells go to
--- coverage_changed_cell (coverage_changed_cells.sql) for coverage_h3_parents.sql.
-WITH group_cells AS (
-    SELECT a.cell, bool_or(g.listed AND coalesce(g.last_activity_on >= %(since)s, false)) AS covered
-    FROM community_group g
-    JOIN h3_cell_adults a ON ST_Intersects(g.area, a.centre)
-    GROUP BY a.cell
-),
-organiser_cells AS (
-    SELECT a.cell, bool_or(o.active) AS organised
-    FROM organiser o
-    JOIN h3_cell_adults a ON ST_Intersects(o.patch, a.centre)
-    GROUP BY a.cell
-),
-computed AS (
-    SELECT coalesce(g.cell, o.cell) AS cell,
-           coalesce(g.covered, false) AS covered,
-           coalesce(o.organised, false) AS organised
-    FROM group_cells g
-    FULL JOIN organiser_cells o ON o.cell = g.cell
-),
-changed AS (
-    {update}
-)
-INSERT INTO coverage_changed_cell SELECT fid FROM changed;
+-- Write the staged resolution-9 cells (coverage_h3_stage_all.sql) whose coverage changed.
+WITH computed AS (SELECT cell, covered, organised FROM coverage_cell_state)
+{update};

@@ -15,4 +15,5 @@ WITH computed AS (
     FROM h3_cell_adults a
     WHERE a.cell = ANY(%(cells)s::bigint[])
 )
-{update};
+{update}
+RETURNING h.fid;

@@ -1,6 +1,5 @@
--- Recompute the resolution 6-8 ancestors of the changed resolution-9 cells {cells} names (a
--- fixed fragment: coverage_changed_cell, or unnest(:cells)) as sums of their resolution-9
--- descendants. H3 index bits (H3 specification): resolution in bits 52-55, then one 3-bit
+-- Recompute the resolution 6-8 ancestors of the changed resolution-9 cells {cells} names (the
+-- cells one write changed) as sums of all their resolution-9 descendants. H3 index bits (H3 specification): resolution in bits 52-55, then one 3-bit
 -- digit per resolution 1-15, unused digits 7. A parent at resolution r keeps the digits up to
 -- r; its resolution-9 descendants are the contiguous id range with the parent's digits, any
 -- digits r+1..9 and digits 10-15 set to 7 (read through the unique index on fid).

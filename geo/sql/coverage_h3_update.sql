@@ -11,4 +11,3 @@ WHERE h.resolution = 9 AND h.fid = n.cell
       CASE WHEN n.covered THEN h.adults ELSE 0 END,
       CASE WHEN n.covered THEN h.deprived_adults ELSE 0 END,
       CASE WHEN n.organised THEN h.adults ELSE 0 END)
-RETURNING h.fid
