@@ -656,7 +656,7 @@ def _statement(name: str, **fragments: str) -> _Query:
 
 
 def _h3_update(name: str) -> _Query:
-    """coverage_h3_cells.sql or coverage_h3_all.sql with the shared update inserted."""
+    """coverage_h3_cells.sql with the update it shares inserted."""
     return _statement(name, update=read_sql("geo", "coverage_h3_update.sql"))
 
 
@@ -689,7 +689,7 @@ def _national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
         ("lsoas", _statement("coverage_lsoa.sql", scope=_ALL_LSOAS), True),
         ("stage", _statement("coverage_changed_cells.sql"), False),
         ("candidate cells", _statement("coverage_h3_stage_all.sql"), True),
-        ("cells", _h3_update("coverage_h3_all.sql"), False),
+        ("cells", _statement("coverage_h3_all.sql"), False),
         ("parents", _statement("coverage_h3_parents_all.sql"), False),
         ("group serving", _statement("coverage_group_serving_active.sql"), True),
     ]
@@ -820,6 +820,9 @@ def rebuild_after_load(conn: psycopg.Connection[Any], *, as_of: date) -> dict[st
         if rows["lsoa_coverage"] or any(grid.values()):
             cur.execute("ANALYZE lsoa_coverage, h3_cell_adults, h3_coverage")
         summary = refresh_all_sync(conn, as_of=as_of)
+        if any(grid.values()):
+            # Cells came, went or changed their adults: their ancestors' sums are redone.
+            cur.execute(read_sql("geo", "coverage_h3_parents_exact.sql"))
     rows["group_lsoa"] = summary.group_pieces
     rows["organiser_lsoa"] = summary.organiser_pieces
     return rows

@@ -1,23 +1,35 @@
--- After a national recompute: the resolution 6-8 ancestors of the staged cells, as sums over
--- them (every other descendant covers nothing: it lies in no area). H3 index bits (H3
--- specification): resolution in bits 52-55, one 3-bit digit per finer resolution, unused
--- digits 7; a parent keeps the digits up to its resolution (coverage_h3_parents.sql).
+-- After a national recompute: add what changed in the resolution-9 cells to their resolution
+-- 6-8 ancestors (sums move by the changes of their descendants; less than a millionth of an
+-- adult left by rounding is nothing). H3 index bits (H3 specification): resolution in bits
+-- 52-55, one 3-bit digit per finer resolution, unused digits 7; a parent keeps the digits up
+-- to its resolution (as in coverage_h3_parents.sql).
 WITH sums AS (
-    SELECT ((s.cell & ~(15::bigint << 52)) | (r.resolution::bigint << 52))
+    SELECT ((d.cell & ~(15::bigint << 52)) | (r.resolution::bigint << 52))
                | ((1::bigint << (3 * (15 - r.resolution))) - 1) AS fid,
-           sum(CASE WHEN s.covered THEN s.adults ELSE 0 END) AS adults_covered,
-           sum(CASE WHEN s.covered THEN s.deprived_adults ELSE 0 END) AS deprived_adults_covered,
-           sum(CASE WHEN s.organised THEN s.adults ELSE 0 END) AS adults_organiser_covered
-    FROM coverage_cell_state s
+           sum(d.adults_covered) AS adults_covered,
+           sum(d.deprived_adults_covered) AS deprived_adults_covered,
+           sum(d.adults_organiser_covered) AS adults_organiser_covered
+    FROM coverage_cell_delta d
     CROSS JOIN (VALUES (6), (7), (8)) AS r (resolution)
     GROUP BY 1
+),
+moved AS (
+    SELECT h.fid,
+           CASE WHEN h.adults_covered + s.adults_covered < 1e-6 THEN 0
+                ELSE h.adults_covered + s.adults_covered END AS adults_covered,
+           CASE WHEN h.deprived_adults_covered + s.deprived_adults_covered < 1e-6 THEN 0
+                ELSE h.deprived_adults_covered + s.deprived_adults_covered END
+               AS deprived_adults_covered,
+           CASE WHEN h.adults_organiser_covered + s.adults_organiser_covered < 1e-6 THEN 0
+                ELSE h.adults_organiser_covered + s.adults_organiser_covered END
+               AS adults_organiser_covered
+    FROM sums s
+    JOIN h3_coverage h ON h.fid = s.fid
 )
 UPDATE h3_coverage h
-SET adults_covered = s.adults_covered,
-    covered_share = CASE WHEN h.adults > 0 THEN least(1.0, s.adults_covered / h.adults) ELSE 0 END,
-    deprived_adults_covered = s.deprived_adults_covered,
-    adults_organiser_covered = s.adults_organiser_covered
-FROM sums s
-WHERE h.fid = s.fid
-  AND (h.adults_covered, h.deprived_adults_covered, h.adults_organiser_covered)
-      IS DISTINCT FROM (s.adults_covered, s.deprived_adults_covered, s.adults_organiser_covered);
+SET adults_covered = m.adults_covered,
+    covered_share = CASE WHEN h.adults > 0 THEN least(1.0, m.adults_covered / h.adults) ELSE 0 END,
+    deprived_adults_covered = m.deprived_adults_covered,
+    adults_organiser_covered = m.adults_organiser_covered
+FROM moved m
+WHERE h.fid = m.fid;

@@ -1,4 +1,4 @@
--- The write shared by coverage_h3_cells.sql and coverage_h3_all.sql (inserted as {update}):
+-- The write of coverage_h3_cells.sql (inserted as {update}; coverage_h3_all.sql does the same):
 -- a covered cell counts all its adults (and its deprived adults), an uncovered one none.
 UPDATE h3_coverage h
 SET adults_covered = CASE WHEN n.covered THEN h.adults ELSE 0 END,

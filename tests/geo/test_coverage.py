@@ -430,7 +430,8 @@ def test_h3_cells_are_covered_by_their_centres(built: Built, conn: psycopg.Conne
     assert covered >= 20
 
 
-def test_h3_parents_sum_their_children(built: Built, conn: psycopg.Connection) -> None:
+def assert_parents_sum_their_children(conn: psycopg.Connection) -> None:
+    """Every resolution 6-8 cell holds the sums of its resolution-9 descendants (h3 library)."""
     cells = stored_cells(conn)
     sums: dict[int, np.ndarray] = defaultdict(lambda: np.zeros(4))
     for cell, (resolution, adults, covered, _, _, deprived_cov, organised) in cells.items():
@@ -441,12 +442,47 @@ def test_h3_parents_sum_their_children(built: Built, conn: psycopg.Connection) -
     parents = {c: v for c, v in cells.items() if v[0] != 9}
     assert set(parents) == set(sums)
     for cell, (_, adults, covered, share, _, deprived_cov, organised) in parents.items():
-        assert np.array([adults, covered, deprived_cov, organised]) == pytest.approx(sums[cell])
-        assert share == pytest.approx(covered / adults if adults else 0)
-    lsoa_adults = sum(a for _, a, _, _ in lsoas(conn).values())
+        assert np.array([adults, covered, deprived_cov, organised]) == pytest.approx(
+            sums[cell], rel=1e-9, abs=1e-6
+        )
+        assert share == pytest.approx(covered / adults if adults else 0, rel=1e-9, abs=1e-9)
+    lsoa_adults = conn.execute(
+        "SELECT sum(adults_18_plus) FROM lsoa_population WHERE edition_code = 'IoD2025'"
+    ).fetchone()
+    assert lsoa_adults is not None
     for resolution in (6, 7, 8, 9):
         total = sum(v[1] for v in cells.values() if v[0] == resolution)
-        assert total == pytest.approx(lsoa_adults, rel=1e-12)
+        assert total == pytest.approx(lsoa_adults[0], rel=1e-12)
+
+
+def test_h3_parents_sum_their_children(built: Built, conn: psycopg.Connection) -> None:
+    assert_parents_sum_their_children(conn)
+    assert any(v[2] > 0 for v in stored_cells(conn).values() if v[0] == 6)
+
+
+def test_changed_adults_rebuild_their_cells(built: Built, settings: DatabaseSettings) -> None:
+    """A load that changes an LSOA's adults updates its cells and their ancestors."""
+    with psycopg.connect(settings.dsn) as conn:
+        before = stored_cells(conn)
+        query = "SELECT cell FROM h3_cell_adults WHERE lsoa_code = %s"
+        cells = [c for (c,) in conn.execute(query, (DISC_LSOA,)).fetchall()]
+        conn.execute(
+            "UPDATE lsoa_population SET adults_18_plus = adults_18_plus * 2"
+            " WHERE edition_code = 'IoD2025' AND lsoa_code = %s",
+            (DISC_LSOA,),
+        )
+        rows = coverage.rebuild_after_load(conn, as_of=TODAY)
+        assert rows["lsoa_coverage"] == 1 and rows["h3_coverage"] >= len(cells) > 0
+        after = stored_cells(conn)
+        for cell in cells:
+            assert after[cell][1] == pytest.approx(2 * before[cell][1])
+            assert after[cell][2] == (after[cell][1] if before[cell][2] else 0)
+        covered = stored(conn)[DISC_LSOA]
+        assert covered["adults_covered"] == pytest.approx(
+            covered["adults"] * covered["covered_share"]
+        )
+        assert_parents_sum_their_children(conn)
+        conn.rollback()
 
 
 async def test_incremental_equals_national(
@@ -498,9 +534,11 @@ async def test_the_window_moves_with_the_date(
         rows = stored(conn)
         assert all(rows[code]["covered_share"] == 0 for code in edge)
         assert all(rows[code]["as_of"] == (TODAY + timedelta(days=1)).isoformat() for code in edge)
+        assert_parents_sum_their_children(conn)
     finally:
         await coverage.refresh_all(aconn, as_of=TODAY, recut=False)
     assert all(stored(conn)[code]["covered_share"] > 0 for code in edge)
+    assert_parents_sum_their_children(conn)
 
 
 async def test_public_listing_follows_the_window(

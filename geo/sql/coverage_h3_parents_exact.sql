@@ -1,0 +1,31 @@
+-- Every resolution 6-8 cell recomputed as the sum of its resolution-9 descendants, read once
+-- (only covered or organised ones add anything). Run after the grid itself changed, when
+-- updating by differences is not enough. H3 index bits as in coverage_h3_parents.sql.
+WITH sums AS (
+    SELECT ((h.fid & ~(15::bigint << 52)) | (r.resolution::bigint << 52))
+               | ((1::bigint << (3 * (15 - r.resolution))) - 1) AS fid,
+           sum(h.adults_covered) AS adults_covered,
+           sum(h.deprived_adults_covered) AS deprived_adults_covered,
+           sum(h.adults_organiser_covered) AS adults_organiser_covered
+    FROM h3_coverage h
+    CROSS JOIN (VALUES (6), (7), (8)) AS r (resolution)
+    WHERE h.resolution = 9 AND (h.adults_covered > 0 OR h.adults_organiser_covered > 0)
+    GROUP BY 1
+),
+exact AS (
+    SELECT p.fid, coalesce(s.adults_covered, 0) AS adults_covered,
+           coalesce(s.deprived_adults_covered, 0) AS deprived_adults_covered,
+           coalesce(s.adults_organiser_covered, 0) AS adults_organiser_covered
+    FROM h3_coverage p
+    LEFT JOIN sums s ON s.fid = p.fid
+    WHERE p.resolution < 9
+)
+UPDATE h3_coverage h
+SET adults_covered = e.adults_covered,
+    covered_share = CASE WHEN h.adults > 0 THEN least(1.0, e.adults_covered / h.adults) ELSE 0 END,
+    deprived_adults_covered = e.deprived_adults_covered,
+    adults_organiser_covered = e.adults_organiser_covered
+FROM exact e
+WHERE h.fid = e.fid
+  AND (h.adults_covered, h.deprived_adults_covered, h.adults_organiser_covered)
+      IS DISTINCT FROM (e.adults_covered, e.deprived_adults_covered, e.adults_organiser_covered);
