@@ -838,25 +838,31 @@ async def _refresh_owner(
     """Re-cut one group's or organiser's area; recompute what it touched, before and after."""
     names = _OWNERS[kind]
     params = {**_params(as_of, active_months), "id": owner_id}
+
+    async def run(statement: _Query, values: dict[str, Any] | None = None) -> None:
+        # Never prepared: a generic plan cannot see how few LSOAs and cells are in the arrays
+        # and would scan the national tables (seconds instead of milliseconds).
+        await cur.execute(statement, values, prepare=False)
+
     async with conn.transaction(), conn.cursor() as cur:
-        await cur.execute(_NO_JIT)
-        await cur.execute(_statement("coverage_uncut.sql", **names), params)
+        await run(sql.SQL(_NO_JIT))
+        await run(_statement("coverage_uncut.sql", **names), params)
         old = await cur.fetchone()
-        await cur.execute(_statement(f"coverage_cut_{kind}s.sql", owners=_ONE_OWNER), params)
-        await cur.execute(_statement("coverage_touched.sql", **names), params)
+        await run(_statement(f"coverage_cut_{kind}s.sql", owners=_ONE_OWNER), params)
+        await run(_statement("coverage_touched.sql", **names), params)
         new = await cur.fetchone()
         assert old is not None and new is not None
         codes = sorted(set(old[0]) | set(new[0]))
         cells = sorted(set(old[1]) | set(new[1]))
         if codes:
-            await cur.execute(
+            await run(
                 _statement("coverage_lsoa.sql", scope=_SOME_LSOAS), {**params, "codes": codes}
             )
         if cells:
-            await cur.execute(_h3_update("coverage_h3_cells.sql"), {**params, "cells": cells})
+            await run(_h3_update("coverage_h3_cells.sql"), {**params, "cells": cells})
             changed = [fid for (fid,) in await cur.fetchall()]
             if changed:
-                await cur.execute(
+                await run(
                     _statement("coverage_h3_parents.sql", cells=_SOME_CELLS), {"cells": changed}
                 )
 

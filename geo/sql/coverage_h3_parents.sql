@@ -1,6 +1,7 @@
 -- Recompute the resolution 6-8 ancestors of the changed resolution-9 cells {cells} names (the
--- cells one write changed) as sums of all their resolution-9 descendants. H3 index bits (H3 specification): resolution in bits 52-55, then one 3-bit
--- digit per resolution 1-15, unused digits 7. A parent at resolution r keeps the digits up to
+-- cells one write changed) as sums of all their resolution-9 descendants. H3 index bits (H3
+-- specification): resolution in bits 52-55, then one 3-bit digit per resolution 1-15, unused
+-- digits 7. A parent at resolution r keeps the digits up to
 -- r; its resolution-9 descendants are the contiguous id range with the parent's digits, any
 -- digits r+1..9 and digits 10-15 set to 7 (read through the unique index on fid).
 WITH changed AS ({cells}),
@@ -11,22 +12,21 @@ parents AS (
     FROM changed c
     CROSS JOIN (VALUES (6), (7), (8)) AS r (resolution)
 ),
-ranges AS (
-    SELECT p.fid,
-           (((p.fid & ~(15::bigint << 52)) | (9::bigint << 52))
-               & ~((1::bigint << (3 * (15 - p.resolution))) - 1))
-               | ((1::bigint << 18) - 1) AS first_child,
-           ((p.fid & ~(15::bigint << 52)) | (9::bigint << 52)) AS last_child
-    FROM parents p
-),
 sums AS (
-    SELECT r.fid,
-           coalesce(sum(h.adults_covered), 0) AS adults_covered,
-           coalesce(sum(h.deprived_adults_covered), 0) AS deprived_adults_covered,
-           coalesce(sum(h.adults_organiser_covered), 0) AS adults_organiser_covered
-    FROM ranges r
-    JOIN h3_coverage h ON h.fid BETWEEN r.first_child AND r.last_child
-    GROUP BY r.fid
+    -- One index range scan per parent (LATERAL): a join on the ranges would be planned as a
+    -- scan of the whole table, the planner knowing nothing of how narrow each range is.
+    SELECT p.fid, x.adults_covered, x.deprived_adults_covered, x.adults_organiser_covered
+    FROM parents p
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(h.adults_covered), 0) AS adults_covered,
+               coalesce(sum(h.deprived_adults_covered), 0) AS deprived_adults_covered,
+               coalesce(sum(h.adults_organiser_covered), 0) AS adults_organiser_covered
+        FROM h3_coverage h
+        WHERE h.fid BETWEEN (((p.fid & ~(15::bigint << 52)) | (9::bigint << 52))
+                             & ~((1::bigint << (3 * (15 - p.resolution))) - 1))
+                            | ((1::bigint << 18) - 1)
+                        AND ((p.fid & ~(15::bigint << 52)) | (9::bigint << 52))
+    ) x
 )
 UPDATE h3_coverage h
 SET adults_covered = s.adults_covered,
