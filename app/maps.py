@@ -236,29 +236,44 @@ class VectorTileLayer(folium.map.Layer):
         if sources:
             # One layer drawing a different collection at each zoom band (H3 resolutions).
             ordered = sorted(sources, key=lambda s: s.min_zoom)
-            self.options["sources"] = [
-                {
-                    "minZoom": s.min_zoom,
-                    "url": _tile_url(s.collection, filters, base_path),
-                    "layerName": s.collection.id,
-                    "key": s.collection.id,
-                    # Each collection's own extent bounds its tile requests (the tile route
-                    # refuses tiles outside it).
-                    "bounds": leaflet_bounds(s.extent, inset=BOUNDS_INSET_DEGREES),
-                }
-                for s in ordered
-            ]
+            self.options["sources"] = [_zoom_source(s, filters, base_path) for s in ordered]
+            self.options["boundsInset"] = BOUNDS_INSET_DEGREES
             self.options["minZoom"] = ordered[0].min_zoom
             self.options["dataMaxZoom"] = min(s.collection.maxzoom for s in ordered)
 
 
 @dataclass(frozen=True)
 class ZoomSource:
-    """A collection a zoom-switching layer draws from ``min_zoom`` (until the next one's)."""
+    """A collection a zoom-switching layer draws from ``min_zoom`` (until the next one's).
+
+    Each collection's own extent bounds its tile requests (the tile route refuses tiles outside
+    it). Without ``extent`` the page reads it from the collection's TileJSON when the zoom
+    first needs that collection: the extent of 1.4 million resolution-9 cells costs more than
+    the rest of the page, and the H3 layer is not the one shown first.
+    """
 
     min_zoom: int
     collection: Collection
-    extent: Bounds
+    extent: Bounds | None = None
+
+
+def _zoom_source(
+    source: ZoomSource, filters: Mapping[str, str] | None, base_path: str
+) -> dict[str, Any]:
+    """The options of one collection of a zoom-switching layer."""
+    url = _tile_url(source.collection, filters, base_path)
+    found: dict[str, Any] = {
+        "minZoom": source.min_zoom,
+        "url": url,
+        "layerName": source.collection.id,
+        "key": source.collection.id,
+    }
+    if source.extent is not None:
+        found["bounds"] = leaflet_bounds(source.extent, inset=BOUNDS_INSET_DEGREES)
+    else:
+        template = tiles.tile_url_template(base_path, source.collection, tiles.WEB_MERCATOR)
+        found["tilejson"] = template.split("/{tileMatrix}", 1)[0] + "/tilejson.json"
+    return found
 
 
 def _tile_url(collection: Collection, filters: Mapping[str, str] | None, base_path: str) -> str:
@@ -914,26 +929,11 @@ def assets_map(
     return m
 
 
-def h3_collection_ids() -> list[str]:
-    """The coverage collections of the H3 grid, coarsest first."""
-    return [f"coverage-h3-r{resolution}" for _, resolution in H3_RESOLUTION_FROM_ZOOM]
-
-
 def coverage_collections(current_edition: str) -> list[Collection]:
-    """The collections the coverage page draws."""
-    ids = [COVERAGE_COLLECTION, COLD_SPOTS_COLLECTION, *h3_collection_ids()]
-    ids += [GROUPS_COLLECTION, ORGANISERS_COLLECTION]
+    """The collections whose extents the coverage page needs (not the H3 grid's: see
+    :class:`ZoomSource`)."""
+    ids = [COVERAGE_COLLECTION, COLD_SPOTS_COLLECTION, GROUPS_COLLECTION, ORGANISERS_COLLECTION]
     return [*(_registered(i) for i in ids), edition_collection("lad", current_edition)]
-
-
-def _union(extents: Sequence[Bounds]) -> list[float]:
-    """The lon/lat box holding every extent given."""
-    return [
-        min(e[0] for e in extents),
-        min(e[1] for e in extents),
-        max(e[2] for e in extents),
-        max(e[3] for e in extents),
-    ]
 
 
 def coverage_map(
@@ -974,18 +974,18 @@ def coverage_map(
             edition=current_edition,
             base_path=base_path,
         ).add_to(m)
-    sources: list[ZoomSource] = []
-    for zoom, resolution in H3_RESOLUTION_FROM_ZOOM:
-        cells = _registered(f"coverage-h3-r{resolution}")
-        cells_extent = extents.get(cells.id)
-        if cells_extent is not None:  # a resolution not computed yet is left out
-            sources.append(ZoomSource(zoom, cells, cells_extent))
-    if sources:
+    if extent is not None:
+        # Each resolution's extent is read from its TileJSON when its zooms are first shown;
+        # the layer itself stays within the LSOAs' extent.
+        sources = [
+            ZoomSource(zoom, _registered(f"coverage-h3-r{resolution}"))
+            for zoom, resolution in H3_RESOLUTION_FROM_ZOOM
+        ]
         resolutions = ", ".join(f"r{r} from zoom {z}" for z, r in H3_RESOLUTION_FROM_ZOOM)
         VectorTileLayer(
             sources[0].collection,
             "Coverage on the H3 grid (resolution by zoom)",
-            extent=_union([s.extent for s in sources]),
+            extent=extent,
             style={**coverage_style(), "strokeMinZoom": 14},
             legend=coverage_legend(
                 "Adults covered by active groups, H3 cells",
@@ -993,7 +993,7 @@ def coverage_map(
                 "centre falls in, shared among that LSOA's cells.",
             ),
             edition=current_edition,
-            show=extent is None,
+            show=False,
             base_path=base_path,
             key="coverage-h3",
             sources=sources,

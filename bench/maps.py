@@ -41,6 +41,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from playwright.sync_api import Browser, sync_playwright
@@ -113,6 +114,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warm", type=int, default=5, help="warm loads per page (%(default)s)")
     parser.add_argument(
         "--pages", nargs="+", choices=PAGES, default=list(PAGES), help="pages to open (all)"
+    )
+    parser.add_argument(
+        "--database",
+        default=None,
+        help=f"an all-England database other than {BENCH_DB} on the same server "
+        "(another benchmark may be using that one)",
     )
     parser.add_argument(
         "--seed-assets",
@@ -222,6 +229,7 @@ def seed_assets(url: str, n: int) -> dict[str, Any]:
 
 def database_facts(url: str, pages: Sequence[str]) -> dict[str, Any]:
     """What the benchmark database holds; fail clearly if it is not a loaded England."""
+    name = urlsplit(url).path.lstrip("/")
     try:
         with psycopg.connect(url) as conn:
             lsoas: dict[str, int] = dict(
@@ -244,27 +252,28 @@ def database_facts(url: str, pages: Sequence[str]) -> dict[str, Any]:
             }
     except psycopg.Error as exc:
         raise SystemExit(
-            f"{BENCH_DB} is not usable ({exc}); run `.venv/bin/python -m bench.foundation` first"
+            f"{name} is not usable ({exc}); run `.venv/bin/python -m bench.foundation` first"
         ) from None
     if lsoas.get("IoD2025", 0) < 30_000:
-        raise SystemExit(f"{BENCH_DB} does not hold all of England ({lsoas}); run bench.foundation")
+        raise SystemExit(f"{name} does not hold all of England ({lsoas}); run bench.foundation")
     if "/maps/assets" in pages and not counts["asset"]:
         raise SystemExit(
-            f"{BENCH_DB} has no assets of community value for the assets page: give "
+            f"{name} has no assets of community value for the assets page: give "
             "--seed-assets N, or PLATOONS_DATABASE_URL=... platoons assets import FILE"
         )
     if "/maps/coverage" in pages and not counts["lsoa_coverage"]:
         raise SystemExit(
-            f"{BENCH_DB} has no coverage computed for the coverage page: a load computes it "
+            f"{name} has no coverage computed for the coverage page: a load computes it "
             "(geo.coverage.rebuild_after_load)"
         )
     if "/maps/eligibility" in pages and not programmes:
         raise SystemExit(
-            f"{BENCH_DB} has no grant programmes for the eligibility page: "
+            f"{name} has no grant programmes for the eligibility page: "
             "PLATOONS_DATABASE_URL=... platoons programmes import data/programmes/examples.yaml"
         )
     return {
         "lsoas": lsoas,
+        "name": name,
         "programmes": programmes,
         "rows": counts,
         "postgresql": server[0] if server else None,
@@ -409,6 +418,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print and save the results; 1 if a target fails."""
     args = parse_args(argv)
     _, url = database_urls()
+    if args.database:
+        url = urlunsplit(urlsplit(url)._replace(path=f"/{args.database}"))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     seeded = seed_assets(url, args.seed_assets) if args.seed_assets else None

@@ -203,17 +203,31 @@ def test_layer_bounds_never_ask_for_a_tile_the_service_refuses(
     coverage_example: CoverageExample,
     path: str,
 ) -> None:
-    """Leaflet requests no tile outside a layer's bounds; every tile at their corners exists."""
+    """Leaflet requests no tile outside a layer's bounds; every tile at their corners exists.
+
+    A layer switching collection by zoom requests, in each zoom band, the tiles within both its
+    own bounds and that collection's extent, which the page reads from the TileJSON named.
+    """
     for options in layers(client.get(path).text).values():
         (south, west), (north, east) = options["bounds"]
-        extent = client.get(
-            f"/collections/{options['layerName']}/tiles/WebMercatorQuad/tilejson.json"
-        ).json()["bounds"]
-        assert extent[0] < west < east < extent[2] and extent[1] < south < north < extent[3]
-        for zoom in (options["minZoom"], options["dataMaxZoom"]):
-            for lon, lat in ((west, south), (west, north), (east, south), (east, north)):
-                url = tile_path(options["url"], lon, lat, zoom)
-                assert client.get(url).status_code == 200, url
+        bands = [(options["minZoom"], options["dataMaxZoom"], options)]
+        if "sources" in options:
+            starts = [s["minZoom"] for s in options["sources"]]
+            ends = [z - 1 for z in starts[1:]] + [options["dataMaxZoom"]]
+            bands = list(zip(starts, ends, options["sources"], strict=True))
+        for first, last, source in bands:
+            tilejson = source.get("tilejson") or (
+                f"/collections/{source['layerName']}/tiles/WebMercatorQuad/tilejson.json"
+            )
+            extent = client.get(tilejson).json()["bounds"]
+            if "sources" in options:  # the page keeps to both boxes
+                west, south = max(west, extent[0]), max(south, extent[1])
+                east, north = min(east, extent[2]), min(north, extent[3])
+            assert extent[0] <= west < east <= extent[2] and extent[1] <= south < north <= extent[3]
+            for zoom in (first, last):
+                for lon, lat in ((west, south), (west, north), (east, south), (east, north)):
+                    url = tile_path(source["url"], lon, lat, zoom)
+                    assert client.get(url).status_code == 200, url
 
 
 def test_eligibility_page_has_a_layer_per_programme_filtered_by_id(
@@ -694,12 +708,22 @@ def test_coverage_map_leaves_out_what_is_not_computed_yet() -> None:
     assert setup["legend"]["title"] == "Coverage has not been computed yet"
 
 
-def test_coverage_map_h3_resolutions_each_keep_their_own_bounds() -> None:
-    wide, narrow = [-3.1, 51.3, -0.7, 53.9], [-2.5, 53.3, -2.2, 53.5]
-    extents = {"coverage-h3-r6": wide, "coverage-h3-r9": narrow, "lad-iod2025": wide}
-    html = maps.render_page(maps.coverage_map("IoD2025", extents, MapSettings()))
-    grid = layers(html)["coverage-h3"]
-    # r7 and r8 are not computed: r6 serves until r9's first zoom; each keeps its extent.
-    assert [s["layerName"] for s in grid["sources"]] == ["coverage-h3-r6", "coverage-h3-r9"]
-    assert grid["sources"][1]["bounds"] == maps.leaflet_bounds(narrow, maps.BOUNDS_INSET_DEGREES)
-    assert grid["bounds"] == maps.leaflet_bounds(wide, maps.BOUNDS_INSET_DEGREES)
+def test_coverage_map_reads_each_h3_extent_only_when_its_zooms_are_shown(
+    client: TestClient, coverage_example: CoverageExample
+) -> None:
+    grid = layers(client.get("/maps/coverage").text)["coverage-h3"]
+    for source, (zoom, resolution) in zip(
+        grid["sources"], maps.H3_RESOLUTION_FROM_ZOOM, strict=True
+    ):
+        assert source["minZoom"] == zoom and "bounds" not in source
+        assert source["tilejson"] == (
+            f"/collections/coverage-h3-r{resolution}/tiles/WebMercatorQuad/tilejson.json"
+        )
+        document = client.get(source["tilejson"]).json()
+        assert document["tiles"][0].endswith(source["url"].split("?")[0])
+        west, south, east, north = document["bounds"]
+        assert west < east and south < north
+    # The coverage page no longer reads any H3 extent itself.
+    assert not {c.id for c in maps.coverage_collections("IoD2025")} & {
+        f"coverage-h3-r{r}" for _, r in maps.H3_RESOLUTION_FROM_ZOOM
+    }

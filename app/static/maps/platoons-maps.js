@@ -297,7 +297,28 @@
     _isValidTile: function (coords) {
       if (!L.GridLayer.prototype._isValidTile.call(this, coords)) { return false; }
       var source = this.sourceAt(coords.z);
+      if (source.tilejson && !source.bounds) { this._readBounds(source); return false; }
       return !source.bounds || L.latLngBounds(source.bounds).overlaps(this._tileCoordsToBounds(coords));
+    },
+
+    /** Read a collection's extent from its TileJSON, then draw the tiles it bounds. */
+    _readBounds: function (source) {
+      if (source.reading) { return; }
+      var self = this, inset = this.options.boundsInset || 0;
+      source.reading = true;
+      this._boundsPending = (this._boundsPending || 0) + 1;
+      getJson(source.tilejson).then(function (result) {
+        self._boundsPending -= 1;
+        if (!result.ok) { self.tileErrors += 1; source.reading = false; return; }
+        var b = result.body.bounds;  // west, south, east, north
+        source.bounds = [[b[1] + inset, b[0] + inset], [b[3] - inset, b[2] - inset]];
+        if (self._map) { self.redraw(); }
+      });
+    },
+
+    /** Loading while tiles, or the extent that decides which tiles, are on their way. */
+    isLoading: function () {
+      return this._boundsPending > 0 || L.GridLayer.prototype.isLoading.call(this);
     },
 
     /** The collection drawn at a zoom: ``sources`` (by minZoom, ascending) or the one url. */
