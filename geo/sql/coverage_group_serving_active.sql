@@ -5,7 +5,7 @@ SET active = n.active, last_activity_on = n.last_activity_on
 FROM (
     SELECT g.reference,
            g.listed AND coalesce(g.last_activity_on >= %(since)s, false) AS active,
-           g.last_activity_on::text AS last_activity_on
+           to_char(g.last_activity_on, 'YYYY-MM-DD') AS last_activity_on
     FROM community_group g
 ) n
 WHERE s.reference = n.reference

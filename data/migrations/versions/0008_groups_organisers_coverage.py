@@ -342,7 +342,8 @@ def upgrade() -> None:
     # One plain GiST index per resolution and geometry a query uses (bbox and CQL2 filters use
     # geom; tiles the 3857 bands a resolution's zooms reach: low only for r6-r7, which start at
     # zooms 5 and 7): cheaper to build and maintain than (resolution, geometry) btree_gist
-    # indexes (measured: 1.6 million cells are inserted about four times faster).
+    # indexes (measured on 200,000 cells: 2.6 s added to the insert by a plain index, 9.4 s
+    # by a (resolution, geometry) one); geom_4326 is only read, never searched.
     for resolution in (6, 7, 8, 9):
         columns = ["geom", "geom_3857", "geom_3857_mid"]
         if resolution <= 7:
