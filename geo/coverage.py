@@ -136,7 +136,7 @@ class CoverageTotals(BaseModel):
     organiser_share: float
     active_groups: int = Field(description="Active groups working in the area.")
     active_organisers: int = Field(description="Active organisers whose patch touches it.")
-    cold_spots: int = Field(description=f"LSOAs flagged cold spots (threshold {0.5}).")
+    cold_spots: int = Field(description="LSOAs flagged cold spots (at cold_spot_threshold).")
     cold_spot_threshold: float = COLD_SPOT_THRESHOLD
     as_of: str | None = Field(description="Latest date the activity test used (ISO date).")
 
@@ -520,7 +520,9 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
     is computed in Python and compared with the stored one: cells that left are deleted,
     cells whose adults changed are updated (their coverage reset for the recompute that
     follows), and only new cells get geometries, so a reload of the same boundaries writes
-    nothing. Returns the rows written per table.
+    nothing. When most of the grid is new (the first load), the resolution-9 spatial indexes
+    are dropped and built again after the rows, in the same transaction (readers of the H3
+    layers wait for the load's commit meanwhile). Returns the rows written per table.
     """
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(read_sql("geo", "coverage_base_grid_lsoas.sql"))
