@@ -43,26 +43,13 @@ async def _never_done(conn: AsyncConnection, day: date) -> bool:
     return False
 
 
-async def _coverage_done(conn: AsyncConnection, day: date) -> bool:
-    # Every LSOA recomputed on ``day`` or later means a national recompute already ran.
-    cur = await conn.execute("SELECT min(as_of) >= %s FROM lsoa_coverage", (day.isoformat(),))
-    row = await cur.fetchone()
-    return bool(row and row[0])
-
-
-async def _snapshot_done(conn: AsyncConnection, day: date) -> bool:
-    cur = await conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM coverage_snapshot WHERE taken_on = %s)", (day,)
-    )
-    row = await cur.fetchone()
-    return bool(row and row[0])
-
-
 def daily_jobs(active_months: int) -> tuple[Job, ...]:
     """The jobs, in order: deadlines, then coverage, then the snapshot of that coverage."""
 
     async def recompute(conn: AsyncConnection, day: date) -> object:
-        return await coverage.refresh_all(conn, as_of=day, active_months=active_months)
+        # Only the activity window moved: every write and every load keeps the areas' pieces
+        # cut by the LSOAs current, so they are not cut again (coverage.refresh_all).
+        return await coverage.refresh_all(conn, as_of=day, active_months=active_months, recut=False)
 
     async def snapshot(conn: AsyncConnection, day: date) -> object:
         return await coverage.take_snapshot(conn, day, actor="housekeeping")
@@ -70,8 +57,8 @@ def daily_jobs(active_months: int) -> tuple[Job, ...]:
     return (
         # Cheap and idempotent: only rows whose stored deadline has passed are rewritten.
         Job("asset deadlines", _never_done, assets.refresh_passed_deadlines),
-        Job("coverage", _coverage_done, recompute),
-        Job("coverage snapshot", _snapshot_done, snapshot),
+        Job("coverage", coverage.computed_since, recompute),
+        Job("coverage snapshot", coverage.snapshot_taken, snapshot),
     )
 
 

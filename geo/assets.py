@@ -297,10 +297,9 @@ async def _select(
     """Rows of ``asset_select.sql`` (optionally locking them for update)."""
     query = read_sql("geo", "asset_select.sql") + (" FOR UPDATE OF a" if lock else "")
     if group is not None:
-        found = await conn.execute(
-            "SELECT 1 FROM community_group WHERE reference = %s AND listed", (group,)
-        )
-        if await found.fetchone() is None:
+        found = await conn.execute(read_sql("geo", "asset_group_listed.sql"), {"group": group})
+        listed = await found.fetchone()
+        if not (listed and listed[0]):
             raise GroupNotFound(f"no listed neighbourhood group has reference {group!r}")
     params = {
         "group": group,
@@ -613,8 +612,7 @@ async def refresh_passed_deadlines(conn: AsyncConnection, on: date) -> int:
     """
     async with conn.transaction():
         cur = await conn.execute(
-            "SELECT fid FROM asset_serving WHERE next_deadline < %s ORDER BY fid FOR UPDATE",
-            (on.isoformat(),),
+            read_sql("geo", "asset_serving_passed.sql"), {"day": on.isoformat()}
         )
         stale = [int(fid) for (fid,) in await cur.fetchall()]
         for asset_id in stale:

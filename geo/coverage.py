@@ -1228,3 +1228,19 @@ async def snapshots(
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(read_sql("geo", "coverage_snapshots.sql"), {"scope": scope, "code": code})
         return [_snapshot(row) for row in await cur.fetchall()]
+
+
+async def computed_since(conn: AsyncConnection[Any], day: date) -> bool:
+    """Whether every LSOA's coverage was computed on ``day`` or later (a national recompute)."""
+    cur = await conn.execute(
+        read_sql("geo", "coverage_computed_since.sql"), {"day": day.isoformat()}
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def snapshot_taken(conn: AsyncConnection[Any], day: date) -> bool:
+    """Whether a coverage snapshot is dated ``day``."""
+    cur = await conn.execute(read_sql("geo", "coverage_snapshot_taken.sql"), {"day": day})
+    row = await cur.fetchone()
+    return bool(row and row[0])
