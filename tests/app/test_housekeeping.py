@@ -4,6 +4,7 @@ time, a failing job not stopping the others, and the service's checker retrying 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import date
 
 import psycopg
@@ -16,10 +17,24 @@ from app.housekeeping import LOCK_KEY, Housekeeper, Job, daily_jobs, run_daily_j
 from app.http import today_utc
 from app.main import create_app
 from app.settings import DatabaseSettings
+from geo import coverage
+from tests.utils import factories
 
 pytestmark = pytest.mark.anyio
 
 DAY = date(2031, 6, 2)  # a day no other test uses, so "done today" starts false
+
+
+@pytest.fixture(autouse=True)
+def coverage_as_of_today(settings: DatabaseSettings) -> Iterator[None]:
+    """Leave coverage as the other tests expect it: computed today, no snapshot of DAY."""
+    yield
+
+    async def restore(aconn: AsyncConnection) -> None:
+        await coverage.refresh_all(aconn, as_of=today_utc())
+        await aconn.execute("DELETE FROM coverage_snapshot WHERE taken_on = %s", (DAY,))
+
+    factories.run(settings.dsn, restore)
 
 
 async def _connect(settings: DatabaseSettings) -> AsyncConnection:
