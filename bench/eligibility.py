@@ -1,9 +1,10 @@
 """Grant eligibility benchmark (issue 5): map clicks and drawn polygons against all England.
 
 Run with ``.venv/bin/python -m bench.eligibility``. It uses the ``platoons_bench`` database
-(see ``bench/foundation.py``): the schema is upgraded, all England is loaded only when the
-database lacks it (or with ``--load``), and the example programmes
-(``data/programmes/examples.yaml``) are imported when missing. Then, against a
+(see ``bench/foundation.py``), or another on the same server named by ``--database``: the
+schema is upgraded, all England is loaded only when the database lacks it (or with
+``--load``), and the example programmes (``data/programmes/examples.yaml``) are imported
+when missing. Then, against a
 ``platoons serve`` subprocess on a free loopback port, it times
 
 * clicks: ``GET /eligibility?lon&lat`` at a fixed, seeded list of points inside random
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
@@ -223,7 +225,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--load",
         action="store_true",
-        help=f"reload England and re-import the examples into {BENCH_DB} even if present",
+        help="reload England and re-import the examples into the database even if present",
+    )
+    parser.add_argument(
+        "--database",
+        default=BENCH_DB,
+        help="database on the configured server to use, created and loaded if need be "
+        "(default %(default)s; another benchmark may be using that one)",
     )
     parser.add_argument("--clicks", type=int, default=500, help="clicks per run (%(default)s)")
     parser.add_argument("--polygons", type=int, default=200, help="polygons per run (%(default)s)")
@@ -265,12 +273,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 # Database preparation
 
 
-def ensure_database(admin_url: str) -> bool:
+def ensure_database(admin_url: str, name: str) -> bool:
     """Create the benchmark database if it does not exist; return whether it was created."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DB,)).fetchone():
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return False
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return True
 
 
@@ -306,18 +314,19 @@ def missing_programmes(url: str) -> list[str]:
 def prepare_database(
     admin_url: str, url: str, source: Path, force: bool, stamp: str
 ) -> dict[str, Any]:
-    """Bring ``platoons_bench`` to the latest schema, England's data and the example programmes.
+    """Bring the database to the latest schema, England's data and the example programmes.
 
     Loading happens only when needed (or forced); its wall time is recorded but is not what
     this benchmark measures.
     """
     env = child_env(url)
     log = RESULTS_DIR / f"eligibility-{stamp}"
-    done: dict[str, Any] = {"created": ensure_database(admin_url)}
+    name = urlsplit(url).path.lstrip("/")
+    done: dict[str, Any] = {"created": ensure_database(admin_url, name)}
     upgrade = run_platoons(["db", "upgrade"], env, Path(f"{log}-upgrade.log"))
     done["db_upgrade_seconds"] = round(upgrade.wall_seconds, 2)
     if force or not england_loaded(url):
-        print(f"loading England into {BENCH_DB} (platoons load england)")
+        print(f"loading England into {name} (platoons load england)")
         run = run_platoons(
             ["load", "england", "--source", str(source)], env, Path(f"{log}-load.log")
         )
@@ -389,7 +398,7 @@ def edition_vintage(conn: psycopg.Connection[Any], edition: str) -> int:
     row = conn.execute("SELECT lsoa_vintage FROM index_edition WHERE code = %s", (edition,))
     found = row.fetchone()
     if found is None:
-        raise SystemExit(f"edition {edition} is not loaded in {BENCH_DB}")
+        raise SystemExit(f"edition {edition} is not loaded in the benchmark database")
     return int(found[0])
 
 
@@ -908,6 +917,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so the server subprocess is always stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin_url, url = database_urls()
+    url = urlunsplit(urlsplit(url)._replace(path=f"/{args.database}"))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
@@ -956,7 +966,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ]
         ),
         "machine": machine_facts(),
-        "database": {"name": BENCH_DB, **facts, "prepared": prepared},
+        "database": {"name": args.database, **facts, "prepared": prepared},
         "settings": {
             "source": str(source),
             "on": args.on.isoformat(),
