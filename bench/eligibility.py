@@ -65,7 +65,7 @@ from bench.foundation import (
     running_server,
     verdict,
 )
-from geo.places import polygon_in_bng
+from geo.places import polygon_in_bng, unit_lsoas_statement
 from geo.sqlfiles import read_sql
 
 EXAMPLES_FILE = Path(__file__).resolve().parent.parent / "data" / "programmes" / "examples.yaml"
@@ -84,8 +84,8 @@ STATEMENTS = (
     "tile_data_version.sql",
     "programme_list.sql",
     "edition.sql",
-    "lsoa_code_at_point.sql",
-    "place_unit.sql",
+    "lsoa_codes_at_point.sql",
+    "place_unit_lsoas.sql",
     "place_lsoas.sql",
     "lad_measures_for.sql",
 )
@@ -593,11 +593,16 @@ def uses_lad_measures(rule: Any) -> bool:
 
 
 async def timed(
-    cur: AsyncCursor[dict[str, Any]], name: str, params: dict[str, Any], spent: dict[str, float]
+    cur: AsyncCursor[dict[str, Any]],
+    name: str,
+    params: dict[str, Any],
+    spent: dict[str, float],
+    query: sql.Composed | None = None,
 ) -> list[dict[str, Any]]:
-    """Execute one packaged statement and fetch its rows, adding its time to ``spent``."""
+    """Execute one packaged statement (or ``query``, filed under ``name``) and fetch its rows,
+    adding its time to ``spent``."""
     start = time.perf_counter()
-    await cur.execute(SQL[name], params)
+    await cur.execute(query if query is not None else SQL[name], params)
     rows = await cur.fetchall()
     spent[name] = spent.get(name, 0.0) + (time.perf_counter() - start) * 1000
     return rows
@@ -613,63 +618,68 @@ async def sql_check(
 ) -> Signature:
     """Run the statements ``geo.grants.check_eligibility`` runs for one check, in its order.
 
-    The data version (the service keeps its programmes and editions per version, so like it
-    this peer reads them once, in ``catalogue``); then the programme (or the open ones), the
-    LSOA at a click once per edition, and per (edition, geography level) assessed: its ward
-    for ward-level programmes; ``place_lsoas.sql`` with the same parameters; district
-    measures where a rule uses them. Rules are not evaluated and nothing is serialised: that
-    is the service's own work.
+    The service keeps its programmes and editions per data version, so like it this peer
+    reads them once (``catalogue``) and takes the programme (or the open ones) from there.
+    A click: ``lsoa_codes_at_point.sql`` for every LSOA vintage assessed at once, then per
+    (edition, geography level) ``place_unit_lsoas.sql`` (which also returns the data version
+    the service checks its catalogue against, and district measures where a programme of
+    that pair uses them). A polygon: the data version first, then per (edition, level)
+    ``place_lsoas.sql`` and ``lad_measures_for.sql`` where a rule uses district measures.
+    Rules are not evaluated and nothing is serialised: that is the service's own work.
     """
+    if case.programme is not None:
+        programmes = [p for p in catalogue["programmes"] if p["id"] == case.programme]
+        if not programmes:
+            raise LookupError(f"no programme {case.programme}")
+    else:
+        programmes = [p for p in catalogue["programmes"] if p["opens_on"] <= on <= p["closes_on"]]
+    # Per (edition, level): whether any of its programmes uses district measures.
+    pairs: dict[tuple[str, str], bool] = {}
+    for programme in programmes:
+        key = (programme["edition_code"], programme["geography_level"])
+        pairs[key] = pairs.get(key, False) or uses_lad_measures(programme["rule"])
+    vintages = {edition: catalogue["editions"][edition]["lsoa_vintage"] for edition, _ in pairs}
+    seen: dict[tuple[str, str], tuple[str, ...]] = {}
     async with conn.cursor(row_factory=dict_row) as cur:
-        await timed(cur, "tile_data_version.sql", {}, spent)
-        if case.programme is not None:
-            programmes = [p for p in catalogue["programmes"] if p["id"] == case.programme]
-            if not programmes:
-                raise LookupError(f"no programme {case.programme}")
+        if isinstance(item, DrawnPolygon):
+            await timed(cur, "tile_data_version.sql", {}, spent)
+            for (edition, level), lad_measures in pairs.items():
+                params: dict[str, Any] = {
+                    "edition": edition,
+                    "vintage": vintages[edition],
+                    "wkb": item.wkb,
+                }
+                rows = await timed(cur, "place_lsoas.sql", params, spent)
+                if not rows:
+                    raise LookupError(f"no {edition} LSOAs in the area")
+                if lad_measures:
+                    lads = sorted({r["lad_code"] for r in rows})
+                    await timed(
+                        cur, "lad_measures_for.sql", {"edition": edition, "lads": lads}, spent
+                    )
+                seen[(edition, level)] = tuple(r["code"] for r in rows)
         else:
-            programmes = [
-                p for p in catalogue["programmes"] if p["opens_on"] <= on <= p["closes_on"]
-            ]
-        seen: dict[tuple[str, str], tuple[str, ...]] = {}
-        located: dict[str, str] = {}
-        for programme in programmes:
-            key = (programme["edition_code"], programme["geography_level"])
-            if key in seen:
-                continue
-            vintage = catalogue["editions"][key[0]]["lsoa_vintage"]
-            params: dict[str, Any] = {
-                "edition": key[0],
-                "vintage": vintage,
-                "wkb": None,
-                "lon": None,
-                "lat": None,
-                "unit_level": None,
-                "unit_code": None,
+            point = {"lon": item.lon, "lat": item.lat, "vintages": sorted(set(vintages.values()))}
+            located = {
+                r["vintage"]: r["code"]
+                for r in await timed(cur, "lsoa_codes_at_point.sql", point, spent)
             }
-            if isinstance(item, DrawnPolygon):
-                params["wkb"] = item.wkb
-            else:
-                if key[0] not in located:
-                    point = {"vintage": vintage, "lon": item.lon, "lat": item.lat}
-                    hits = await timed(cur, "lsoa_code_at_point.sql", point, spent)
-                    if not hits:
-                        raise LookupError(f"no {key[0]} LSOA at ({item.lon}, {item.lat})")
-                    located[key[0]] = hits[0]["code"]
-                unit_level, unit_code = "lsoa", located[key[0]]
-                if key[1] != "lsoa":
-                    unit = {"level": key[1], "vintage": vintage, "lsoa": unit_code}
-                    units = await timed(cur, "place_unit.sql", unit, spent)
-                    if not units or units[0]["code"] is None:
-                        raise LookupError(f"{unit_code} has no {key[1]}")
-                    unit_level, unit_code = key[1], units[0]["code"]
-                params["unit_level"], params["unit_code"] = unit_level, unit_code
-            rows = await timed(cur, "place_lsoas.sql", params, spent)
-            if not rows:
-                raise LookupError(f"no {key[0]} LSOAs in the area")
-            if uses_lad_measures(programme["rule"]):
-                lads = sorted({r["lad_code"] for r in rows})
-                await timed(cur, "lad_measures_for.sql", {"edition": key[0], "lads": lads}, spent)
-            seen[key] = tuple(r["code"] for r in rows)
+            for (edition, level), lad_measures in pairs.items():
+                lsoa = located.get(vintages[edition])
+                if lsoa is None:
+                    raise LookupError(f"no {edition} LSOA at ({item.lon}, {item.lat})")
+                params = {
+                    "edition": edition,
+                    "vintage": vintages[edition],
+                    "level": level,
+                    "lsoa": lsoa,
+                    "unit_code": None,
+                }
+                query = unit_lsoas_statement(level, lad_measures)
+                rows = await timed(cur, "place_unit_lsoas.sql", params, spent, query)
+                if rows[0]["code"] is None:
+                    raise LookupError(f"no {edition} LSOAs in the {level} of {lsoa}")
+                seen[(edition, level)] = tuple(r["code"] for r in rows)
     return tuple(sorted((edition, level, codes) for (edition, level), codes in seen.items()))
 
 

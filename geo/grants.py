@@ -19,13 +19,15 @@ from pydantic import BaseModel
 
 from geo import audit, eligibility, eligibility_layer, places
 from geo.areas import EditionRef, find_edition
-from geo.errors import InvalidInput
+from geo.errors import InvalidInput, PlatoonsError
 from geo.programmes import MATCH_SOURCE_TYPES, Programme, ProgrammeNotFound, ProgrammeSpec
 from geo.sqlfiles import read_sql
+from geo.tiles import read_data_version
 
 __all__ = [
     "MATCH_SOURCE_TYPES",
     "Catalogue",
+    "CatalogueCache",
     "EligibilityAnswer",
     "Programme",
     "ProgrammeNotFound",
@@ -130,14 +132,13 @@ async def list_programmes(conn: AsyncConnection, open_on: date | None = None) ->
 
 @dataclass(frozen=True)
 class Catalogue:
-    """Every programme and the editions they use: what each check reads before any place.
-
-    The service keeps one per data version (a programme save or a load bumps it), so a click
-    costs only the queries about the place itself.
+    """Every programme and the editions they use, as of one data version: what each check
+    reads before any place.
     """
 
     programmes: tuple[Programme, ...]
     editions: dict[str, EditionRef]
+    data_version: int = 0
 
     def programme(self, programme_id: str) -> Programme:
         """Return one programme; ProgrammeNotFound if there is none."""
@@ -153,11 +154,33 @@ class Catalogue:
 
 async def load_catalogue(conn: AsyncConnection) -> Catalogue:
     """Read every programme and the editions they use (loaded editions only)."""
+    # The version first: rows saved after it make the catalogue newer than its version, so
+    # the next check sees the version move and reads again (never the other way round).
+    version = await read_data_version(conn)
     programmes = await list_programmes(conn)
     editions: dict[str, EditionRef] = {}
     for code in sorted({p.edition_code for p in programmes}):
         editions[code] = await find_edition(conn, code)
-    return Catalogue(programmes=tuple(programmes), editions=editions)
+    return Catalogue(programmes=tuple(programmes), editions=editions, data_version=version)
+
+
+class CatalogueCache:
+    """The catalogue of the latest data version seen (a programme save or a load bumps it).
+
+    The service keeps one per process, so a check costs only the queries about the place. A
+    click, postcode or code is checked against the cached catalogue and the data version read
+    in the same statement as the place; a check that finds the version moved (or fails) is
+    done again on a catalogue read afresh. A polygon reads the version first.
+    """
+
+    def __init__(self) -> None:
+        self.latest: Catalogue | None = None
+
+    async def current(self, conn: AsyncConnection) -> Catalogue:
+        """The catalogue of the database's current data version (one indexed read if cached)."""
+        if self.latest is None or self.latest.data_version != await read_data_version(conn):
+            self.latest = await load_catalogue(conn)
+        return self.latest
 
 
 async def check_eligibility(
@@ -165,37 +188,54 @@ async def check_eligibility(
     place: places.Place,
     programme_id: str | None,
     today: date,
-    catalogue: Catalogue | None = None,
+    catalogues: CatalogueCache | None = None,
 ) -> list[EligibilityAnswer]:
     """Check a place against one programme, or against every programme open ``today``.
 
-    ``catalogue`` is the programmes and editions as of the current data version (read now
-    when not given). The place is resolved once per edition and geography level, and a click or
-    postcode is located once per edition.
+    ``catalogues`` holds the programmes and editions of the data version last seen (read now
+    when not given, or when the data version has moved since). The place is resolved once per
+    edition and geography level; a click, postcode or code in one statement for all of them.
     """
-    catalogue = catalogue or await load_catalogue(conn)
+    catalogues = catalogues or CatalogueCache()
+    catalogue = catalogues.latest
+    if catalogue is not None and place.geometry is None:
+        try:
+            answers, version = await _check(conn, place, programme_id, today, catalogue)
+        except PlatoonsError:
+            version = None  # perhaps a stale catalogue: decide on a fresh one
+        if version == catalogue.data_version:
+            return answers
+    answers, _ = await _check(conn, place, programme_id, today, await catalogues.current(conn))
+    return answers
+
+
+async def _check(
+    conn: AsyncConnection,
+    place: places.Place,
+    programme_id: str | None,
+    today: date,
+    catalogue: Catalogue,
+) -> tuple[list[EligibilityAnswer], int | None]:
+    """Check against a catalogue; also return the data version the place was read at."""
     if programme_id is not None:
         programmes = [catalogue.programme(programme_id)]
     else:
         programmes = catalogue.open_on(today)
-    answers = []
-    resolved: dict[tuple[str, str], tuple[places.AssessedArea, eligibility.AreaFacts]] = {}
-    located: dict[str, str] = {}  # edition -> the LSOA a click or postcode falls in
+    # One area per (edition, level); district measures if any of its programmes needs them.
+    queries: dict[tuple[str, str], places.AreaQuery] = {}
     for programme in programmes:
         key = (programme.edition_code, programme.geography_level)
-        if key not in resolved:
-            edition = catalogue.editions[programme.edition_code]
-            if place.geometry is None and edition.code not in located:
-                located[edition.code] = await places.lsoa_of(conn, place, edition)
-            area, facts = await places.resolve(
-                conn, place, edition, programme.geography_level, located.get(edition.code)
+        needs = _uses_lad_measures(programme.rule)
+        if key not in queries or (needs and not queries[key].lad_measures):
+            queries[key] = places.AreaQuery(
+                catalogue.editions[programme.edition_code], programme.geography_level, needs
             )
-            if _uses_lad_measures(programme.rule):
-                facts = await places.with_lad_measures(conn, facts, edition)
-            resolved[key] = (area, facts)
-        area, facts = resolved[key]
-        answers.append(_answer(programme, area, facts, today))
-    return answers
+    if not queries:
+        return [], None
+    resolved = await places.resolve_all(conn, place, list(queries.values()))
+    areas = dict(zip(queries, resolved.areas, strict=True))
+    answers = [_answer(p, *areas[(p.edition_code, p.geography_level)], today) for p in programmes]
+    return answers, resolved.data_version
 
 
 def _answer(

@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import shapely
 import shapely.geometry
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict
 from pyproj import Transformer
@@ -130,86 +132,217 @@ def polygon_in_bng(geometry: dict[str, Any]) -> tuple[shapely.Geometry, float]:
     return projected, area_km2
 
 
+@dataclass(frozen=True)
+class AreaQuery:
+    """One area to resolve a place to: an edition's geography at a level (with district
+    summary measures when a rule needs them)."""
+
+    edition: EditionRef
+    level: Level
+    lad_measures: bool = False
+
+
+@dataclass(frozen=True)
+class ResolvedAreas:
+    """What :func:`resolve_all` found: per query, the assessed area and its facts.
+
+    ``data_version`` is the database's data version read in the same snapshot as the areas
+    (None for a polygon, resolved statement by statement).
+    """
+
+    areas: tuple[tuple[AssessedArea, AreaFacts], ...]
+    data_version: int | None
+
+
 async def resolve(
-    conn: AsyncConnection,
-    place: Place,
-    edition: EditionRef,
-    level: Level,
-    lsoa_code: str | None = None,
+    conn: AsyncConnection, place: Place, edition: EditionRef, level: Level
 ) -> tuple[AssessedArea, AreaFacts]:
     """Resolve a place to the area a programme at ``level`` assesses, with its facts.
 
     A click or postcode stands for the LSOA it falls in, widened to its ward or district
     for ward- and district-level programmes; a code names its own unit (an LSOA code is
-    widened likewise); a polygon is assessed as drawn. ``lsoa_code`` is :func:`lsoa_of` the
-    place, when the caller has it already.
+    widened likewise); a polygon is assessed as drawn.
     """
-    params: dict[str, Any] = {
-        "edition": edition.code,
-        "vintage": edition.lsoa_vintage,
-        "wkb": None,
-        "lon": None,
-        "lat": None,
-        "unit_level": None,
-        "unit_code": None,
-    }
-    kind: Literal["lsoa", "ward", "lad", "polygon"]
-    code: str | None = None
-    name: str | None = None
-    area_km2: float | None = None
+    return (await resolve_all(conn, place, [AreaQuery(edition, level)])).areas[0]
+
+
+async def resolve_all(
+    conn: AsyncConnection, place: Place, queries: Sequence[AreaQuery]
+) -> ResolvedAreas:
+    """Resolve a place to several areas at once (see :func:`resolve`), in the queries' order.
+
+    A click is located in every LSOA vintage the queries use by one statement (a postcode
+    is read from the directory once per vintage), then each query's unit, its LSOAs and,
+    where asked, their districts' summary measures by one statement (``place_unit_lsoas.sql``,
+    which PostgreSQL runs on a cached plan). A polygon takes one statement per query, and one
+    more for district measures.
+
+    Raises
+    ------
+    PointOutsideCoverage
+        If a click is in no LSOA of a query's geography, or a polygon covers none.
+    PostcodeNotCovered
+        If the postcode directory does not hold the postcode.
+    NotFound
+        If the place has no unit at a query's level, or the unit has no loaded LSOA (the
+        first query that fails, in order).
+    """
     if place.geometry is not None:
         projected, area_km2 = polygon_in_bng(place.geometry)
-        params["wkb"] = shapely.to_wkb(projected)
-        kind = "polygon"
-    else:
-        lsoa_code = lsoa_code or await lsoa_of(conn, place, edition)
-        if level == "lsoa" or (place.code and not LSOA_CODE.match(place.code.upper())):
-            kind, code = (level, lsoa_code) if place.code is None else _unit_kind(lsoa_code)
+        wkb = shapely.to_wkb(projected)
+        drawn = []
+        for query in queries:
+            area, facts = await _resolve_polygon(conn, wkb, area_km2, query.edition)
+            if query.lad_measures:
+                facts = await with_lad_measures(conn, facts, query.edition)
+            drawn.append((area, facts))
+        return ResolvedAreas(tuple(drawn), None)
+    code = place.code.strip().upper() if place.code is not None else None
+    located = await _locate(conn, place, {q.edition.lsoa_vintage for q in queries})
+    areas = []
+    version = None
+    # Errors are raised in the queries' order, as when each was resolved in turn.
+    for query in queries:
+        level, lsoa, unit_code = query.level, None, None
+        if code is not None and (level == "lsoa" or not LSOA_CODE.match(code)):
+            level, unit_code = _unit_kind(code)
+        elif code is not None:
+            lsoa = code
         else:
-            row = await _one(
-                conn,
-                "place_unit.sql",
-                {"level": level, "vintage": edition.lsoa_vintage, "lsoa": lsoa_code},
-            )
-            if row is None or row["code"] is None:
-                raise NotFound(f"{lsoa_code} has no {level} in the {edition.code} geography")
-            kind, code, name = level, row["code"], row["name"]
-        params["unit_level"], params["unit_code"] = kind, code
+            found = located[query.edition.lsoa_vintage]
+            if isinstance(found, Exception):
+                raise found
+            if found is None:
+                raise PointOutsideCoverage(
+                    f"no LSOA of the {query.edition.code} geography contains ({place.lon}, "
+                    f"{place.lat}): the point is outside England or outside the loaded area"
+                )
+            lsoa = found
+        params = {
+            "edition": query.edition.code,
+            "vintage": query.edition.lsoa_vintage,
+            "level": level,
+            "lsoa": lsoa,
+            "unit_code": unit_code,
+        }
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(unit_lsoas_statement(level, query.lad_measures), params)
+            rows = await cur.fetchall()
+        areas.append(_unit_area(query, rows, level, lsoa))
+        version = int(rows[0]["data_version"])
+    return ResolvedAreas(tuple(areas), version)
+
+
+# The lsoa column holding each level's unit code (the fixed registry place_unit_lsoas.sql's
+# {unit_column} is filled from).
+_UNIT_COLUMNS: dict[str, str] = {"lsoa": "code", "ward": "ward_code", "lad": "lad_code"}
+
+
+@cache
+def unit_lsoas_statement(level: str, lad_measures: bool) -> sql.Composed:
+    """``place_unit_lsoas.sql`` for units of a level, with or without district measures.
+
+    One text per variant, so each prepared variant keeps one plan (the benchmark's raw-SQL
+    peer runs the same texts).
+    """
+    return sql.SQL(read_sql("geo", "place_unit_lsoas.sql")).format(
+        unit_column=sql.Identifier(_UNIT_COLUMNS[level]),
+        with_lad_measures=sql.Literal(lad_measures),
+    )
+
+
+async def _locate(
+    conn: AsyncConnection, place: Place, vintages: set[int]
+) -> dict[int, str | Exception | None]:
+    """The LSOA a click or postcode falls in, per vintage: None where no LSOA holds the
+    click, the error to raise where the postcode directory gives none."""
+    found: dict[int, str | Exception | None] = {}
+    if place.postcode is not None:
+        for vintage in sorted(vintages):
+            try:
+                found[vintage] = await _postcode_lsoa(conn, place.postcode, vintage)
+            except (InvalidInput, PostcodeNotCovered) as exc:
+                found[vintage] = exc
+    elif place.lon is not None and place.lat is not None:
+        params = {"lon": place.lon, "lat": place.lat, "vintages": sorted(vintages)}
+        async with conn.cursor() as cur:
+            await cur.execute(read_sql("geo", "lsoa_codes_at_point.sql"), params)
+            for vintage, code in await cur.fetchall():
+                found[vintage] = code
+    return found
+
+
+def _unit_area(
+    query: AreaQuery, rows: list[dict[str, Any]], kind: Level, lsoa: str | None
+) -> tuple[AssessedArea, AreaFacts]:
+    """One query's rows of ``place_unit_lsoas.sql`` as the assessed area and its facts."""
+    edition, first = query.edition, rows[0]
+    code = first["unit_code"]
+    if code is None:
+        raise NotFound(f"{lsoa} has no {kind} in the {edition.code} geography")
+    if first["code"] is None:
+        raise NotFound(f"{code} is not a loaded {kind} of the {edition.code} geography")
+    lsoas = tuple(_lsoa_facts(r, 1.0) for r in rows)
+    measures: dict[tuple[str, str, str], tuple[float | None, int | None]] = {}
+    if query.lad_measures:
+        for r in rows:
+            for domain, measure, value, rank in r["lad_measures"] or ():
+                measures[(r["lad_code"], domain, measure)] = (value, rank)
+    facts = AreaFacts(
+        lsoas=lsoas, national_lsoa_count=edition.national_lsoa_count, lad_measures=measures
+    )
+    name = first["unit_name"] if kind != "lsoa" else lsoas[0].name
+    return _assessed(kind, code, name, facts, None, first["method"]), facts
+
+
+async def _resolve_polygon(
+    conn: AsyncConnection, wkb: bytes, area_km2: float, edition: EditionRef
+) -> tuple[AssessedArea, AreaFacts]:
+    """A drawn polygon's LSOAs (EPSG:27700 WKB), each with the fraction of it inside."""
+    params = {"edition": edition.code, "vintage": edition.lsoa_vintage, "wkb": wkb}
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(read_sql("geo", "place_lsoas.sql"), params)
         rows = await cur.fetchall()
     if not rows:
-        if kind == "polygon":
-            raise PointOutsideCoverage(
-                "the polygon covers no loaded LSOA: it is outside England or outside the "
-                "loaded area"
-            )
-        raise NotFound(f"{code} is not a loaded {kind} of the {edition.code} geography")
-    lsoas = tuple(
-        LsoaFacts(
-            code=r["code"],
-            name=r["name"],
-            lad_code=r["lad_code"],
-            residents=float(r["residents"]),
-            fraction_in_area=min(1.0, float(r["fraction"])),
-            ranks={d: v[0] for d, v in r["values"].items()},
-            deciles={d: v[1] for d, v in r["values"].items()},
+        raise PointOutsideCoverage(
+            "the polygon covers no loaded LSOA: it is outside England or outside the loaded area"
         )
-        for r in rows
-    )
-    if kind == "lsoa" and name is None:
-        name = lsoas[0].name
+    lsoas = tuple(_lsoa_facts(r, min(1.0, float(r["fraction"]))) for r in rows)
     facts = AreaFacts(lsoas=lsoas, national_lsoa_count=edition.national_lsoa_count)
-    assessed = AssessedArea(
+    return _assessed("polygon", None, None, facts, area_km2, rows[0]["method"]), facts
+
+
+def _lsoa_facts(row: dict[str, Any], fraction: float) -> LsoaFacts:
+    """An LSOA row (code, name, district, residents, index values) as facts."""
+    return LsoaFacts(
+        code=row["code"],
+        name=row["name"],
+        lad_code=row["lad_code"],
+        residents=float(row["residents"]),
+        fraction_in_area=fraction,
+        ranks={d: v[0] for d, v in row["values"].items()},
+        deciles={d: v[1] for d, v in row["values"].items()},
+    )
+
+
+def _assessed(
+    kind: Literal["lsoa", "ward", "lad", "polygon"],
+    code: str | None,
+    name: str | None,
+    facts: AreaFacts,
+    area_km2: float | None,
+    method: str,
+) -> AssessedArea:
+    """The area an answer is about."""
+    return AssessedArea(
         kind=kind,
         code=code,
         name=name,
-        lsoa_count=len(lsoas),
+        lsoa_count=len(facts.lsoas),
         residents=round(facts.residents, 1),
         area_km2=round(area_km2, 4) if area_km2 is not None else None,
-        population_method=rows[0]["method"],
+        population_method=method,
     )
-    return assessed, facts
 
 
 async def with_lad_measures(
@@ -240,36 +373,18 @@ def _unit_kind(code: str) -> tuple[Literal["lsoa", "ward", "lad"], str]:
     )
 
 
-async def lsoa_of(conn: AsyncConnection, place: Place, edition: EditionRef) -> str:
-    """The LSOA a click, postcode or code stands for (a ward/LAD code stands for itself)."""
-    if place.code is not None:
-        code = place.code.strip().upper()
-        return _unit_kind(code)[1]
-    if place.postcode is not None:
-        postcode = normalise_postcode(place.postcode)
-        if postcode is None:
-            raise InvalidInput(f"{place.postcode!r} is not a UK postcode", parameter="postcode")
-        row = await _one(
-            conn, "postcode_lsoa.sql", {"postcode": postcode, "vintage": edition.lsoa_vintage}
+async def _postcode_lsoa(conn: AsyncConnection, text: str, vintage: int) -> str:
+    """The LSOA of a geography vintage the postcode directory gives for a postcode."""
+    postcode = normalise_postcode(text)
+    if postcode is None:
+        raise InvalidInput(f"{text!r} is not a UK postcode", parameter="postcode")
+    row = await _one(conn, "postcode_lsoa.sql", {"postcode": postcode, "vintage": vintage})
+    if row is None or row["lsoa_code"] is None:
+        raise PostcodeNotCovered(
+            f"postcode {postcode} is not covered: the postcode data loaded covers only "
+            "some areas (Trafford); use a map click or an area code instead"
         )
-        if row is None or row["lsoa_code"] is None:
-            raise PostcodeNotCovered(
-                f"postcode {postcode} is not covered: the postcode data loaded covers only "
-                "some areas (Trafford); use a map click or an area code instead"
-            )
-        return str(row["lsoa_code"])
-    assert place.lon is not None and place.lat is not None
-    row = await _one(
-        conn,
-        "lsoa_code_at_point.sql",
-        {"vintage": edition.lsoa_vintage, "lon": place.lon, "lat": place.lat},
-    )
-    if row is None:
-        raise PointOutsideCoverage(
-            f"no LSOA of the {edition.code} geography contains ({place.lon}, {place.lat}): "
-            "the point is outside England or outside the loaded area"
-        )
-    return str(row["code"])
+    return str(row["lsoa_code"])
 
 
 async def _one(conn: AsyncConnection, query: str, params: dict[str, Any]) -> dict[str, Any] | None:

@@ -13,7 +13,6 @@ from app.db import DbDep
 from app.http import today_utc
 from geo import grants, places
 from geo.errors import InvalidInput
-from geo.tiles import read_data_version
 
 router = APIRouter(tags=["grants"])
 
@@ -41,20 +40,12 @@ class PolygonCheck(BaseModel):
     programme: str | None = Field(None, description="A programme id; all open ones if omitted.")
 
 
-async def _catalogue(request: Request, conn: Any) -> grants.Catalogue:
-    """The programmes and editions of the current data version, read again after any change.
-
-    Checking the version is one indexed read; the catalogue it saves is one per edition and
-    the programme list, on every click.
-    """
-    version = await read_data_version(conn)
-    cached: tuple[int, grants.Catalogue] | None = getattr(
-        request.app.state, "grant_catalogue", None
-    )
-    if cached is None or cached[0] != version:
-        cached = (version, await grants.load_catalogue(conn))
-        request.app.state.grant_catalogue = cached
-    return cached[1]
+def _catalogues(request: Request) -> grants.CatalogueCache:
+    """The process's grant catalogue (programmes and editions of the latest data version)."""
+    cache: grants.CatalogueCache | None = getattr(request.app.state, "grant_catalogues", None)
+    if cache is None:
+        cache = request.app.state.grant_catalogues = grants.CatalogueCache()
+    return cache
 
 
 def _today(on: date | None) -> date:
@@ -79,7 +70,7 @@ async def eligibility_at(
     place = places.Place(lon=lon, lat=lat, postcode=postcode, code=area)
     return EligibilityAnswers(
         answers=await grants.check_eligibility(
-            conn, place, programme, _today(on), await _catalogue(request, conn)
+            conn, place, programme, _today(on), _catalogues(request)
         )
     )
 
@@ -98,7 +89,7 @@ async def eligibility_of_polygon(
     place = places.Place(geometry=geometry)
     return EligibilityAnswers(
         answers=await grants.check_eligibility(
-            conn, place, check.programme, _today(on), await _catalogue(request, conn)
+            conn, place, check.programme, _today(on), _catalogues(request)
         )
     )
 

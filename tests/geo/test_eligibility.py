@@ -468,3 +468,114 @@ async def test_ward_and_district_programmes_widen_a_click_or_code_to_the_unit(
             assert set(answer.qualifying_lsoas) == {
                 c for c in members if values[c].deciles["imd"] <= 2
             }
+
+
+# ---------------------------------------------------------------------------------------------
+# Several programmes at once, the cached catalogue, and points on a boundary
+
+
+async def test_every_programme_of_an_area_gets_district_measures_whichever_comes_first(
+    aconn: psycopg.AsyncConnection, made: factories.Made
+) -> None:
+    # Both programmes assess IoD2025 LSOAs; the first by id has no district rule, the
+    # second has one. The area is read once for both, with the measures the second needs.
+    suffix = random.Random().getrandbits(32)
+    plain = await made.programme(aconn, id=f"aaa-plain-{suffix:08x}")
+    district = await made.programme(
+        aconn,
+        id=f"aaa-rule-{suffix:08x}",
+        rule={
+            "kind": "lad_measure",
+            "domain": "imd",
+            "measure": "proportion_most_deprived_10pct",
+            "at_least": 0.0,
+        },
+    )
+    code = min(IOD2025.values)
+    lon, lat = IOD2025.points[code]
+    answers = await grants.check_eligibility(
+        aconn, places.Place(lon=lon, lat=lat), None, factories.today()
+    )
+    by_id = {a.programme.id: a for a in answers}
+    assert by_id[plain.id].area.code == by_id[district.id].area.code == code
+    assert "unavailable" not in by_id[district.id].rules.actual
+    assert by_id[district.id].rules.actual.startswith(f"{IOD2025.values[code].lad}: ")
+    assert by_id[district.id].eligible
+
+
+async def test_a_cached_catalogue_is_read_again_when_a_programme_is_saved(
+    aconn: psycopg.AsyncConnection, made: factories.Made
+) -> None:
+    catalogues = grants.CatalogueCache()
+    code = min(IOD2025.values)
+    lon, lat = IOD2025.points[code]
+    place = places.Place(lon=lon, lat=lat)
+    first = await made.programme(aconn)
+    before = await grants.check_eligibility(aconn, place, None, factories.today(), catalogues)
+    assert first.id in {a.programme.id for a in before}
+    cached = catalogues.latest
+    second = await made.programme(aconn, rule=index_rule("imd", decile_at_most=1))
+    # Named or among the open ones, the new programme is found through the same cache.
+    [named] = await grants.check_eligibility(aconn, place, second.id, factories.today(), catalogues)
+    assert named.programme.id == second.id
+    assert catalogues.latest is not cached
+    after = await grants.check_eligibility(aconn, place, None, factories.today(), catalogues)
+    assert {first.id, second.id} <= {a.programme.id for a in after}
+    # Unchanged data: the cache is kept, and answers are the same as without it.
+    kept = catalogues.latest
+    again = await grants.check_eligibility(aconn, place, None, factories.today(), catalogues)
+    assert catalogues.latest is kept
+    fresh = await grants.check_eligibility(aconn, place, None, factories.today())
+    assert [a.model_dump() for a in again] == [a.model_dump() for a in fresh]
+
+
+@pytest.mark.parametrize("level", ["lsoa", "ward"])
+async def test_a_click_in_two_lsoas_is_assessed_in_the_lowest_coded_one(
+    aconn: psycopg.AsyncConnection, made: factories.Made, level: str
+) -> None:
+    # Boundaries touch, so a click on one lies in both LSOAs. A copy of an LSOA under a lower
+    # code makes every point inside it such a click (rolled back at the end).
+    programme = await made.programme(
+        aconn, geography_level=level, rule=index_rule("imd", decile_at_most=10)
+    )
+    code = max(IOD2025.values)
+    twin = "E01000000"
+    lon, lat = IOD2025.points[code]
+    async with aconn.transaction(force_rollback=True):
+        await aconn.execute(
+            "INSERT INTO lsoa (vintage, code, name, lad_vintage, lad_code, ward_vintage, "
+            "ward_code, msoa_code, geom, geom_4326, geom_3857, geom_repaired) "
+            "SELECT vintage, %(twin)s, name || ' twin', lad_vintage, lad_code, ward_vintage, "
+            "ward_code, msoa_code, geom, geom_4326, geom_3857, geom_repaired "
+            "FROM lsoa WHERE vintage = 2021 AND code = %(code)s",
+            {"twin": twin, "code": code},
+        )
+        for table, columns in (
+            ("lsoa_population", "edition_code, residents, adults_18_plus, reference_year, method"),
+            ("lsoa_index_value", "edition_code, domain_code, score, rank, decile"),
+        ):
+            await aconn.execute(  # table and column names are the fixed ones above
+                f"INSERT INTO {table} (lsoa_code, {columns}) "
+                f"SELECT %(twin)s, {columns} FROM {table} "
+                "WHERE edition_code = 'IoD2025' AND lsoa_code = %(code)s",
+                {"twin": twin, "code": code},
+            )
+        answer = await check(aconn, places.Place(lon=lon, lat=lat), programme)
+        if level == "lsoa":
+            assert (answer.area.kind, answer.area.code) == ("lsoa", twin)
+            assert [lsoa.code for lsoa in answer.lsoas] == [twin]
+        else:
+            assert (answer.area.kind, answer.area.code) == ("ward", IOD2025.values[code].ward)
+            assert {twin, code} <= {lsoa.code for lsoa in answer.lsoas}
+
+
+async def test_an_lsoa_code_is_widened_to_its_ward_however_it_is_typed(
+    aconn: psycopg.AsyncConnection, made: factories.Made
+) -> None:
+    programme = await made.programme(
+        aconn, geography_level="ward", rule=index_rule("imd", decile_at_most=10)
+    )
+    code = min(IOD2025.values)
+    for typed in (code, code.lower(), f" {code.lower()} "):
+        answer = await check(aconn, places.Place(code=typed), programme)
+        assert (answer.area.kind, answer.area.code) == ("ward", IOD2025.values[code].ward)
