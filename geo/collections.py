@@ -474,7 +474,7 @@ for _resolution in (6, 7, 8, 9):
                 "falls in, shared equally among that LSOA's cells, and counts as covered when "
                 "its centre lies in an active group's area; coarser cells sum their children."
             ),
-            table="h3_coverage",
+            table="h3_coverage_serving",
             where={"resolution": str(_resolution)},
             properties=(
                 Property("cell", "string", "H3 cell index"),

@@ -451,10 +451,19 @@ def _copy_binary(cur: psycopg.Cursor[Any], statement: str, chunks: Iterable[byte
         copy.write(_COPY_TRAILER)
 
 
-def _cell_rows(
+def _figure_rows(
     cells: np.ndarray, resolution: int, adults: np.ndarray, deprived: np.ndarray
-) -> Iterable[bytes]:
-    """Binary COPY tuples of new ``h3_coverage`` rows, grouped by the cells' vertex counts."""
+) -> bytes:
+    """Binary COPY tuples of new ``h3_coverage`` rows (the figures; coverage starts at 0)."""
+    names = np.array([h3i.int_to_str(c) for c in cells.tolist()], dtype="S15")
+    return _copy_tuples(
+        [np.full(len(cells), resolution, dtype=np.int16), names, cells, adults, deprived],
+        len(cells),
+    )
+
+
+def _geometry_rows(cells: np.ndarray, resolution: int) -> Iterable[bytes]:
+    """Binary COPY tuples of new ``h3_cell_geometry`` rows, grouped by the cells' vertex counts."""
     boundaries = [h3i.cell_to_boundary(c) for c in cells.tolist()]
     sizes = np.fromiter(map(len, boundaries), dtype=np.int64, count=len(boundaries))
     vertices = np.fromiter(
@@ -463,7 +472,6 @@ def _cell_rows(
         count=2 * int(sizes.sum()),
     ).reshape(-1, 2)
     first_vertex = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    names = np.array([h3i.int_to_str(c) for c in cells.tolist()], dtype="S15")
     all_east, all_north = _TO_BNG.transform(vertices[:, 1], vertices[:, 0])
     for size in np.unique(sizes).tolist():
         pick = np.flatnonzero(sizes == size)
@@ -475,11 +483,8 @@ def _cell_rows(
         low = mercator if resolution in H3_LOW_ZOOM_RESOLUTIONS else None
         yield _copy_tuples(
             [
-                np.full(len(pick), resolution, dtype=np.int16),
-                names[pick],
                 cells[pick],
-                adults[pick],
-                deprived[pick],
+                np.full(len(pick), resolution, dtype=np.int16),
                 _polygon_ewkb(np.stack([east, north], axis=-1), 27700),
                 _polygon_ewkb(np.stack([lng, lat], axis=-1), 4326),
                 mercator,
@@ -514,7 +519,7 @@ def _grid_inputs(cur: psycopg.Cursor[Any]) -> str:
 
 
 def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
-    """Bring ``h3_cell_adults`` and the cells of ``h3_coverage`` in line with ``lsoa_coverage``.
+    """Bring ``h3_cell_adults`` and the H3 cells and their geometries in line with the LSOAs.
 
     Runs in the caller's transaction (the load's) on a synchronous connection. The new grid
     is computed in Python and compared with the stored one: cells that left are deleted,
@@ -610,9 +615,15 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
             )
             _copy_binary(
                 cur,
-                "COPY h3_coverage (resolution, cell, fid, adults, deprived_adults, geom,"
-                " geom_4326, geom_3857, geom_3857_low, geom_3857_mid) FROM STDIN (FORMAT binary)",
-                _cell_rows(cells[pick], resolution, adults[pick], deprived[pick]),
+                "COPY h3_coverage (resolution, cell, fid, adults, deprived_adults)"
+                " FROM STDIN (FORMAT binary)",
+                [_figure_rows(cells[pick], resolution, adults[pick], deprived[pick])],
+            )
+            _copy_binary(
+                cur,
+                "COPY h3_cell_geometry (fid, resolution, geom, geom_4326, geom_3857,"
+                " geom_3857_low, geom_3857_mid) FROM STDIN (FORMAT binary)",
+                _geometry_rows(cells[pick], resolution),
             )
             written["h3_coverage"] += len(pick)
         if bulk:
@@ -673,20 +684,36 @@ def _params(as_of: date, active_months: int) -> dict[str, Any]:
     }
 
 
+def _cut(kind: Literal["group", "organiser"], owners: str) -> _Query:
+    """coverage_cut.sql for groups or organisers, choosing the owners by a fixed fragment."""
+    names = _OWNERS[kind]
+    return _statement("coverage_cut.sql", table=names["table"], area=names["area"], owners=owners)
+
+
 def _national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
     """The statements of a national recompute, in order: (name, statement, takes params)."""
-    steps: list[tuple[str, _Query, bool]] = [("jit", sql.SQL(_NO_JIT), False)]
+    steps: list[tuple[str, _Query, bool]] = [
+        ("settings", _statement("coverage_national_settings.sql"), False)
+    ]
     if recut:
-        steps += [
-            ("uncut groups", sql.SQL("DELETE FROM group_lsoa"), False),
-            ("group pieces", _statement("coverage_cut_groups.sql", owners=_ALL_OWNERS), False),
-            ("uncut organisers", sql.SQL("DELETE FROM organiser_lsoa"), False),
-            (
-                "organiser pieces",
-                _statement("coverage_cut_organisers.sql", owners=_ALL_OWNERS),
-                False,
-            ),
-        ]
+        for kind in ("group", "organiser"):
+            names = _OWNERS[kind]
+            steps += [
+                (
+                    f"{kind} pieces",
+                    sql.SQL(read_sql("geo", "coverage_cut_stage.sql")).format(
+                        cut=_cut(kind, _ALL_OWNERS)
+                    ),
+                    False,
+                ),
+                (
+                    f"{kind} pieces stored",
+                    _statement(
+                        "coverage_cut_store.sql", pieces=names["pieces"], owner=names["owner"]
+                    ),
+                    False,
+                ),
+            ]
     steps += [
         ("lsoas", _statement("coverage_lsoa.sql", scope=_ALL_LSOAS), True),
         ("stage", _statement("coverage_changed_cells.sql"), False),
@@ -820,7 +847,7 @@ def rebuild_after_load(conn: psycopg.Connection[Any], *, as_of: date) -> dict[st
         )
         rows.update(grid)
         if rows["lsoa_coverage"] or any(grid.values()):
-            cur.execute("ANALYZE lsoa_coverage, h3_cell_adults, h3_coverage")
+            cur.execute("ANALYZE lsoa_coverage, h3_cell_adults, h3_coverage, h3_cell_geometry")
         summary = refresh_all_sync(conn, as_of=as_of)
         if any(grid.values()):
             # Cells came, went or changed their adults: their ancestors' sums are redone.
@@ -850,7 +877,14 @@ async def _refresh_owner(
         await run(sql.SQL(_NO_JIT))
         await run(_statement("coverage_uncut.sql", **names), params)
         old = await cur.fetchone()
-        await run(_statement(f"coverage_cut_{kind}s.sql", owners=_ONE_OWNER), params)
+        await run(
+            sql.SQL(read_sql("geo", "coverage_cut_insert.sql")).format(
+                pieces=sql.SQL(names["pieces"]),
+                owner=sql.SQL(names["owner"]),
+                cut=_cut(kind, _ONE_OWNER),
+            ),
+            params,
+        )
         await run(_statement("coverage_touched.sql", **names), params)
         new = await cur.fetchone()
         assert old is not None and new is not None

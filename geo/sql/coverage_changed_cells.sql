@@ -5,7 +5,7 @@ CREATE TEMP TABLE IF NOT EXISTS coverage_cell_state (
     cell bigint, covered boolean, organised boolean
 ) ON COMMIT DROP;
 CREATE TEMP TABLE IF NOT EXISTS coverage_cell_delta (
-    cell bigint, adults_covered float8, deprived_adults_covered float8,
-    adults_organiser_covered float8
+    cell bigint, covered boolean, organised boolean, adults_covered float8,
+    deprived_adults_covered float8, adults_organiser_covered float8
 ) ON COMMIT DROP;
 TRUNCATE coverage_cell_state, coverage_cell_delta;

@@ -7,5 +7,5 @@ FROM pg_indexes
 WHERE schemaname = current_schema()
   AND indexdef LIKE '%% USING gist %%'
   AND (tablename = 'h3_cell_adults'
-       OR (tablename = 'h3_coverage' AND indexdef LIKE '%%(resolution = 9)%%'))
+       OR (tablename = 'h3_cell_geometry' AND indexdef LIKE '%%(resolution = 9)%%'))
 ORDER BY indexname;

@@ -1,23 +1,24 @@
--- Write the staged resolution-9 cells whose coverage changed (as coverage_h3_update.sql does)
--- and keep what changed in each (new minus old, read from the row before the update) for
--- coverage_h3_parents_all.sql.
-WITH changed AS (
-    UPDATE h3_coverage h
-    SET adults_covered = CASE WHEN n.covered THEN h.adults ELSE 0 END,
-        covered_share = CASE WHEN n.covered AND h.adults > 0 THEN 1 ELSE 0 END,
-        deprived_adults_covered = CASE WHEN n.covered THEN h.deprived_adults ELSE 0 END,
-        adults_organiser_covered = CASE WHEN n.organised THEN h.adults ELSE 0 END
-    FROM coverage_cell_state n
-    JOIN h3_coverage old ON old.fid = n.cell
-    WHERE h.resolution = 9 AND h.fid = n.cell
-      AND (old.adults_covered, old.deprived_adults_covered, old.adults_organiser_covered)
-          IS DISTINCT FROM (
-              CASE WHEN n.covered THEN old.adults ELSE 0 END,
-              CASE WHEN n.covered THEN old.deprived_adults ELSE 0 END,
-              CASE WHEN n.organised THEN old.adults ELSE 0 END)
-    RETURNING h.fid,
-              h.adults_covered - old.adults_covered,
-              h.deprived_adults_covered - old.deprived_adults_covered,
-              h.adults_organiser_covered - old.adults_organiser_covered
-)
-INSERT INTO coverage_cell_delta SELECT * FROM changed;
+-- Write the staged resolution-9 cells whose coverage changed (as coverage_h3_update.sql does),
+-- keeping what changed in each (new minus old) for coverage_h3_parents_all.sql. The changes
+-- are found first, in one join, and the cells then written from them: cheaper than an UPDATE
+-- joining the table to itself again to return the old values.
+INSERT INTO coverage_cell_delta
+SELECT n.cell, n.covered, n.organised,
+       CASE WHEN n.covered THEN h.adults ELSE 0 END - h.adults_covered,
+       CASE WHEN n.covered THEN h.deprived_adults ELSE 0 END - h.deprived_adults_covered,
+       CASE WHEN n.organised THEN h.adults ELSE 0 END - h.adults_organiser_covered
+FROM coverage_cell_state n
+JOIN h3_coverage h ON h.fid = n.cell
+WHERE h.resolution = 9
+  AND (h.adults_covered, h.deprived_adults_covered, h.adults_organiser_covered)
+      IS DISTINCT FROM (
+          CASE WHEN n.covered THEN h.adults ELSE 0 END,
+          CASE WHEN n.covered THEN h.deprived_adults ELSE 0 END,
+          CASE WHEN n.organised THEN h.adults ELSE 0 END);
+UPDATE h3_coverage h
+SET adults_covered = CASE WHEN d.covered THEN h.adults ELSE 0 END,
+    covered_share = CASE WHEN d.covered AND h.adults > 0 THEN 1 ELSE 0 END,
+    deprived_adults_covered = CASE WHEN d.covered THEN h.deprived_adults ELSE 0 END,
+    adults_organiser_covered = CASE WHEN d.organised THEN h.adults ELSE 0 END
+FROM coverage_cell_delta d
+WHERE h.fid = d.cell;

@@ -312,7 +312,7 @@ def test_cell_geometries_are_the_h3_boundaries(conn: psycopg.Connection) -> None
     rows = conn.execute(
         "SELECT resolution, cell, fid, ST_AsBinary(geom_4326), ST_AsBinary(geom_3857),"
         " ST_AsBinary(geom), geom_3857_low IS NOT NULL, ST_Equals(geom_3857, geom_3857_mid)"
-        " FROM h3_coverage WHERE fid % 97 = 0 OR resolution = 6"
+        " FROM h3_coverage_serving WHERE fid % 97 = 0 OR resolution = 6"
     ).fetchall()
     assert {r[0] for r in rows} == {6, 7, 8, 9}
     for resolution, cell, fid, wgs84, mercator, bng, has_low, mid_equal in rows:
