@@ -92,8 +92,8 @@ RESET_SQL = (
 VACUUM_TABLES = ("group_lsoa", "organiser_lsoa", "lsoa_coverage", "h3_coverage", "community_group")
 
 # The groups' LSOA coverage from scratch in one read-only statement: the same cut as
-# geo/sql/coverage_cut_groups.sql (only active groups), the same union as
-# coverage_lsoa_groups.sql, nothing written.
+# geo/sql/coverage_cut.sql (only active groups), the same union as
+# coverage_lsoa.sql, nothing written.
 SAME_SQL = """
 WITH active AS (
     SELECT id, area FROM community_group WHERE listed AND last_activity_on >= %(since)s
@@ -221,7 +221,7 @@ def prepare(args: argparse.Namespace, admin_url: str, url: str, stamp: str) -> d
     if args.load:
         print(f"recreating database {BENCH_DB}")
         recreate_database(admin_url)
-    done: dict[str, Any] = {"created": args.load or ensure_database(admin_url)}
+    done: dict[str, Any] = {"created": args.load or ensure_database(admin_url, BENCH_DB)}
     upgrade = run_platoons(["db", "upgrade"], env, Path(f"{log}-upgrade.log"))
     done["db_upgrade_seconds"] = round(upgrade.wall_seconds, 2)
     if args.load or not england_loaded(url):
