@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.http import base_url
 from geo import features
 from geo.collections import Collection
 from geo.tiles import listen_for_data_version, read_data_version
@@ -213,6 +214,16 @@ def tile_etag(version: int, identity: str, encoding: Encoding) -> str:
     digest = hashlib.blake2b(identity.encode("utf-8"), digest_size=10).hexdigest()
     suffix = "" if encoding == "identity" else f"-{encoding}"
     return f'"{version}-{digest}{suffix}"'
+
+
+def document_etag(version: int, request: Request, representation: str) -> str:
+    """A strong ETag for a document built from the data and the request alone.
+
+    The same data version, base URL (links are absolute), path, query and representation give
+    the same body, so they name it.
+    """
+    key = f"{version}|{representation}|{base_url(request)}{request.url.path}?{request.url.query}"
+    return f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:

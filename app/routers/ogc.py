@@ -6,7 +6,6 @@ request, calls ``geo.features`` and encodes the answer as GeoJSON/JSON or HTML.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from contextlib import nullcontext
 from typing import Annotated, Any
@@ -16,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from app.caching import collection_extent, current_data_version, etag_matches
+from app.caching import collection_extent, current_data_version, document_etag, etag_matches
 from app.db import DbDep
 from app.http import base_url
 from geo import features
@@ -312,12 +311,6 @@ def _page_url(request: Request, offset: int, **overrides: str) -> str:
     return f"{base_url(request)}{request.url.path}?{urlencode(params)}"
 
 
-def _etag(version: int, request: Request, representation: str) -> str:
-    """A strong ETag: the same data version, request and representation give the same body."""
-    key = f"{version}|{representation}|{request.url.path}?{request.url.query}"
-    return f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
-
-
 @router.get(
     "/collections/{collectionId}/items",
     summary="Features of a collection",
@@ -352,7 +345,7 @@ async def items(
     query = _items_query(request, collection)
     fmt = {"f": "html"} if _wants_html(request, f) else {}
     version = await _data_version(request, conn)
-    etag = _etag(version, request, "html" if fmt else "geojson")
+    etag = document_etag(version, request, "html" if fmt else "geojson")
     headers = {
         "ETag": etag,
         "Cache-Control": "public, max-age=60",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from app.caching import (
     TileCache,
     collection_extent,
     current_data_version,
+    document_etag,
     encode_async,
     etag_matches,
     negotiate_encoding,
@@ -36,6 +39,12 @@ TileMatrixSetId = Annotated[
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such collection, tile matrix set or tile."}
 }
+DOCUMENT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    304: {"description": "The document is unchanged (If-None-Match)."},
+    **NOT_FOUND,
+}
+# Tileset documents change with the data (extent, limits): revalidated after a minute.
+DOCUMENT_CACHE_CONTROL = "public, max-age=60"
 TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The tile.",
@@ -57,14 +66,27 @@ async def _extent(request: Request, collection: Collection, version: int) -> lis
     return await collection_extent(request, collection, version, lambda: lend_connection(request))
 
 
-async def _tileset_inputs(
-    request: Request, collection_id: str, tile_matrix_set_id: str
-) -> tuple[Collection, tiles.TilingScheme, str, list[float] | None]:
-    """What a tileset document is built from: collection, scheme, base URL and extent."""
+async def _tileset_document(
+    request: Request,
+    collection_id: str,
+    tile_matrix_set_id: str,
+    build: Callable[[Collection, tiles.TilingScheme, str, list[float] | None], dict[str, Any]],
+    representation: str,
+) -> Response:
+    """A tileset document (OGC metadata or TileJSON), with an ETag of the data version.
+
+    Its extent and limits follow the data, so it is revalidated like the items: 304 when the
+    client's ETag names the same version, request and representation.
+    """
     collection = tiles.find_collection(collection_id)
     scheme = tiles.find_tiling_scheme(tile_matrix_set_id)
-    bounds = await _extent(request, collection, await _data_version(request))
-    return collection, scheme, base_url(request), bounds
+    version = await _data_version(request)
+    etag = document_etag(version, request, representation)
+    headers = {"ETag": etag, "Cache-Control": DOCUMENT_CACHE_CONTROL}
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    bounds = await _extent(request, collection, version)
+    return JSONResponse(build(collection, scheme, base_url(request), bounds), headers=headers)
 
 
 @router.get("/tileMatrixSets", summary="List the tile matrix sets (tiling schemes)")
@@ -96,25 +118,27 @@ async def collection_tilesets(request: Request, collectionId: CollectionId) -> d
 @router.get(
     "/collections/{collectionId}/tiles/{tileMatrixSetId}",
     summary="Get a vector tileset's metadata",
-    responses=NOT_FOUND,
+    responses=DOCUMENT_RESPONSES,
 )
 async def collection_tileset(
     request: Request, collectionId: CollectionId, tileMatrixSetId: TileMatrixSetId
-) -> dict[str, Any]:
+) -> Response:
     """Return the tileset's metadata: tile URL template, layer and fields, limits, extent."""
-    return tiles.tileset(*await _tileset_inputs(request, collectionId, tileMatrixSetId))
+    return await _tileset_document(request, collectionId, tileMatrixSetId, tiles.tileset, "tileset")
 
 
 @router.get(
     "/collections/{collectionId}/tiles/{tileMatrixSetId}/tilejson.json",
     summary="Get a vector tileset as TileJSON 3.0.0",
-    responses=NOT_FOUND,
+    responses=DOCUMENT_RESPONSES,
 )
 async def collection_tilejson(
     request: Request, collectionId: CollectionId, tileMatrixSetId: TileMatrixSetId
-) -> dict[str, Any]:
+) -> Response:
     """Return the tileset as TileJSON 3.0.0, for MapLibre, Leaflet and QGIS."""
-    return tiles.tilejson(*await _tileset_inputs(request, collectionId, tileMatrixSetId))
+    return await _tileset_document(
+        request, collectionId, tileMatrixSetId, tiles.tilejson, "tilejson"
+    )
 
 
 @router.get(

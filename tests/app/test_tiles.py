@@ -328,6 +328,33 @@ def test_a_reload_changes_the_etag_and_regenerates_tiles(
     assert state.tile_cache.versions() == {report.data_version}
 
 
+@pytest.mark.parametrize("document", ["", "/tilejson.json"])
+def test_tileset_documents_are_revalidated_by_data_version(
+    client: TestClient, settings: DatabaseSettings, document: str
+) -> None:
+    state = client.app.state
+    wait_until(lambda: state.data_version.current is not None)
+    url = f"/collections/lsoa-iod2025/tiles/WebMercatorQuad{document}"
+    first = client.get(url)
+    assert first.status_code == 200 and first.json()
+    assert first.headers["cache-control"] == "public, max-age=60"
+    etag = first.headers["etag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    # Another document, or the same one on another host, is another representation.
+    other = client.get("/collections/lad-iod2025/tiles/WebMercatorQuad" + document)
+    assert other.headers["etag"] != etag
+    moved = client.get(url, headers={"Host": "maps.example.org"})
+    assert moved.headers["etag"] != etag and "maps.example.org" in moved.text
+
+    with psycopg.connect(settings.dsn) as conn:
+        report = load_all(conn, DEMO_DIR)
+    wait_until(lambda: state.data_version.current == report.data_version)
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 200
+    assert again.headers["etag"] != etag
+    assert again.json() == first.json()  # the same files reloaded give the same document
+
+
 # -- byte budget ------------------------------------------------------------------------------
 
 
