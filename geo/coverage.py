@@ -31,7 +31,7 @@ import re
 import struct
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from itertools import chain
 from typing import Any, Literal
@@ -117,6 +117,8 @@ class RefreshSummary:
     adults: float
     adults_covered: float
     seconds: float
+    # Seconds per statement of the recompute, by step name, in order (see _national_steps).
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 class CoverageTotals(BaseModel):
@@ -726,7 +728,11 @@ def _national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
 
 
 def _summary(
-    row: dict[str, Any], params: dict[str, Any], changed: dict[str, int], started: float
+    row: dict[str, Any],
+    params: dict[str, Any],
+    changed: dict[str, int],
+    started: float,
+    steps: dict[str, float],
 ) -> RefreshSummary:
     """The summary of a national recompute from its counts."""
     return RefreshSummary(
@@ -744,6 +750,7 @@ def _summary(
         adults=float(row["adults"]),
         adults_covered=float(row["adults_covered"]),
         seconds=time.perf_counter() - started,
+        step_seconds={name: round(seconds, 3) for name, seconds in steps.items()},
     )
 
 
@@ -758,14 +765,17 @@ def refresh_all_sync(
     started = time.perf_counter()
     params = _params(as_of, active_months)
     changed: dict[str, int] = {}
+    steps: dict[str, float] = {}
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         for name, statement, takes_params in _national_steps(recut):
+            step_started = time.perf_counter()
             cur.execute(statement, params if takes_params else None)
+            steps[name] = time.perf_counter() - step_started
             changed[name] = cur.rowcount
         cur.execute(read_sql("geo", "coverage_refresh_counts.sql"), params)
         row = cur.fetchone()
     assert row is not None
-    return _summary(row, params, changed, started)
+    return _summary(row, params, changed, started, steps)
 
 
 async def refresh_all(
@@ -799,14 +809,17 @@ async def refresh_all(
     started = time.perf_counter()
     params = _params(as_of, active_months)
     changed: dict[str, int] = {}
+    steps: dict[str, float] = {}
     async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         for name, statement, takes_params in _national_steps(recut):
+            step_started = time.perf_counter()
             await cur.execute(statement, params if takes_params else None)
+            steps[name] = time.perf_counter() - step_started
             changed[name] = cur.rowcount
         await cur.execute(read_sql("geo", "coverage_refresh_counts.sql"), params)
         row = await cur.fetchone()
         assert row is not None
-        summary = _summary(row, params, changed, started)
+        summary = _summary(row, params, changed, started, steps)
         if actor is not None:
             after = {k: str(v) if isinstance(v, date) else v for k, v in asdict(summary).items()}
             await audit.record(
