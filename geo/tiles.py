@@ -15,6 +15,7 @@ dense city centres, which is where deprivation concentrates.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -91,6 +92,9 @@ class TilingScheme:
     srid: int
     geometry_bands: tuple[tuple[int, str], ...]
     low_zoom_max: int
+    # Collections declare their zooms in Web Mercator terms; this scheme's zoom z shows about
+    # the ground resolution of Web Mercator zoom z + zoom_offset over England.
+    zoom_offset: int = 0
 
     @property
     def id(self) -> str:
@@ -106,6 +110,14 @@ class TilingScheme:
         """Return the geometry column tiles of this zoom are made from."""
         return next(column for top, column in self.geometry_bands if zoom <= top)
 
+    def zooms(self, collection: Collection) -> tuple[int, int]:
+        """Return the collection's lowest and highest zoom (tile matrix index) here."""
+        top = len(self.tms.tileMatrices) - 1
+        return (
+            min(top, max(0, collection.minzoom - self.zoom_offset)),
+            min(top, max(0, collection.maxzoom - self.zoom_offset)),
+        )
+
 
 # Web Mercator tiles read the 3857 columns simplified for their zoom (refresh_serving.sql:
 # ``geom_3857_low`` for z<=7, ``geom_3857_mid`` for z8-10, exact above).
@@ -115,7 +127,59 @@ WEB_MERCATOR = TilingScheme(
     geometry_bands=((7, "geom_3857_low"), (10, "geom_3857_mid"), (99, "geom_3857")),
     low_zoom_max=7,
 )
-TILING_SCHEMES: dict[str, TilingScheme] = {scheme.id: scheme for scheme in (WEB_MERCATOR,)}
+
+
+def _os_british_national_grid() -> TileMatrixSet:
+    """The Ordnance Survey's tiling of the British National Grid (EPSG:27700).
+
+    As the OS Maps API's EPSG:27700 ZXY tiles use it: 256-pixel tiles from the top-left origin
+    (-238375, 1376256), 896 m a pixel at zoom 0, halved at each of zooms 1-13. The matrices
+    cover eastings -238,375 to 900,000 and northings 0 to 1,376,256 (all of Great Britain).
+    There is no OGC-registered British National Grid tile matrix set to reuse.
+    """
+    origin_east, origin_north, east_max = -238_375.0, 1_376_256.0, 900_000.0
+    matrices = []
+    for zoom in range(14):
+        cell = 896.0 / 2**zoom
+        span = 256 * cell
+        matrices.append(
+            {
+                "id": str(zoom),
+                "scaleDenominator": cell / 0.00028,  # the OGC standard pixel of 0.28 mm
+                "cellSize": cell,
+                "cornerOfOrigin": "topLeft",
+                "pointOfOrigin": [origin_east, origin_north],
+                "tileWidth": 256,
+                "tileHeight": 256,
+                "matrixWidth": math.ceil((east_max - origin_east) / span),
+                "matrixHeight": math.ceil(origin_north / span),
+            }
+        )
+    return TileMatrixSet.model_validate(
+        {
+            "id": "OSBritishNationalGrid",
+            "title": "British National Grid (EPSG:27700), the Ordnance Survey's tiling",
+            "crs": "http://www.opengis.net/def/crs/EPSG/0/27700",
+            "orderedAxes": ["E", "N"],
+            "tileMatrices": matrices,
+        }
+    )
+
+
+# British National Grid tiles read the exact EPSG:27700 geometry at every zoom (the simplified
+# columns are in EPSG:3857; MVT encoding snaps to the tile's grid anyway). Zoom 0 (896 m a
+# pixel) is about Web Mercator zoom 7 over England (1,223 m a pixel at the equator, ~740 m at
+# 53 degrees north), so collections' zooms shift by 7.
+BRITISH_NATIONAL_GRID = TilingScheme(
+    tms=_os_british_national_grid(),
+    srid=27700,
+    geometry_bands=((99, "geom"),),
+    low_zoom_max=0,
+    zoom_offset=7,
+)
+TILING_SCHEMES: dict[str, TilingScheme] = {
+    scheme.id: scheme for scheme in (WEB_MERCATOR, BRITISH_NATIONAL_GRID)
+}
 
 
 @dataclass(frozen=True)
@@ -231,10 +295,10 @@ def tile_address(
         raise TileOutOfRange(
             f"tile matrix {tile_matrix!r} is not in {scheme.id}", parameter="tileMatrix"
         )
-    if not collection.minzoom <= zoom <= collection.maxzoom:
+    lowest, highest = scheme.zooms(collection)
+    if not lowest <= zoom <= highest:
         raise TileOutOfRange(
-            f"{collection.id} has tiles at tile matrices {collection.minzoom} to "
-            f"{collection.maxzoom} only",
+            f"{collection.id} has {scheme.id} tiles at tile matrices {lowest} to {highest} only",
             parameter="tileMatrix",
         )
     matrix = scheme.tms.tileMatrices[zoom]
@@ -450,6 +514,11 @@ def tile_url_template(
     return f"{_tileset_url(base_url, collection, scheme)}/{variables}"
 
 
+def _uri(key: str, scheme: TilingScheme) -> dict[str, str]:
+    """``{key: URI}`` of a registered tile matrix set; nothing for ours (it has no URI)."""
+    return {key: scheme.tms.uri} if scheme.tms.uri else {}
+
+
 def tile_matrix_sets(base_url: str) -> dict[str, Any]:
     """Return the list of served tile matrix sets (``/tileMatrixSets``)."""
     return {
@@ -457,7 +526,7 @@ def tile_matrix_sets(base_url: str) -> dict[str, Any]:
             {
                 "id": scheme.id,
                 "title": scheme.tms.title,
-                "uri": scheme.tms.uri,
+                **_uri("uri", scheme),
                 "crs": scheme.crs_uri,
                 "links": [
                     _link(
@@ -534,7 +603,7 @@ def tilesets(collection: Collection, base_url: str) -> dict[str, Any]:
                 "title": f"{collection.title} ({scheme.id})",
                 "dataType": "vector",
                 "crs": scheme.crs_uri,
-                "tileMatrixSetURI": scheme.tms.uri,
+                **_uri("tileMatrixSetURI", scheme),
                 "links": [
                     _link(
                         _tileset_url(base_url, collection, scheme),
@@ -575,7 +644,7 @@ def tileset(
         "attribution": collection.attribution,
         "dataType": "vector",
         "crs": scheme.crs_uri,
-        "tileMatrixSetURI": scheme.tms.uri,
+        **_uri("tileMatrixSetURI", scheme),
         "links": [
             _link(
                 _tileset_url(base_url, collection, scheme),
@@ -597,12 +666,6 @@ def tileset(
                 "GeoJSON tiles",
                 templated=True,
             ),
-            _link(
-                f"{_tileset_url(base_url, collection, scheme)}/tilejson.json",
-                "describedby",
-                TILEJSON_MEDIA_TYPE,
-                "TileJSON 3.0.0",
-            ),
         ],
         "layers": [
             {
@@ -612,8 +675,8 @@ def tileset(
                 "dataType": "vector",
                 "geometryDimension": 2,
                 "featureType": collection.id,
-                "minTileMatrix": scheme.tms.tileMatrices[collection.minzoom].id,
-                "maxTileMatrix": scheme.tms.tileMatrices[collection.maxzoom].id,
+                "minTileMatrix": scheme.tms.tileMatrices[scheme.zooms(collection)[0]].id,
+                "maxTileMatrix": scheme.tms.tileMatrices[scheme.zooms(collection)[1]].id,
                 "propertiesSchema": {
                     "type": "object",
                     "properties": {
@@ -624,6 +687,15 @@ def tileset(
             }
         ],
     }
+    if scheme is WEB_MERCATOR:  # TileJSON's tiles are Web Mercator ones
+        document["links"].append(
+            _link(
+                f"{_tileset_url(base_url, collection, scheme)}/tilejson.json",
+                "describedby",
+                TILEJSON_MEDIA_TYPE,
+                "TileJSON 3.0.0",
+            )
+        )
     if bounds is not None:
         document["boundingBox"] = {
             "lowerLeft": [bounds[0], bounds[1]],
@@ -637,7 +709,18 @@ def tileset(
 def tilejson(
     collection: Collection, scheme: TilingScheme, base_url: str, bounds: Bounds | None
 ) -> dict[str, Any]:
-    """Return the tileset as TileJSON 3.0.0 (absolute ``{z}/{y}/{x}`` tile URLs)."""
+    """Return the tileset as TileJSON 3.0.0 (absolute ``{z}/{y}/{x}`` tile URLs).
+
+    Raises
+    ------
+    TileMatrixSetNotFound
+        For a scheme other than WebMercatorQuad: TileJSON clients assume Web Mercator tiles.
+    """
+    if scheme is not WEB_MERCATOR:
+        raise TileMatrixSetNotFound(
+            f"TileJSON describes {WEB_MERCATOR.id} tiles only; {scheme.id} tiles are described"
+            " by the tileset metadata"
+        )
     lon_min, lat_min, lon_max, lat_max = bounds or (-180.0, -85.051129, 180.0, 85.051129)
     return {
         "tilejson": "3.0.0",
@@ -677,7 +760,7 @@ def _layer_description(collection: Collection, scheme: TilingScheme) -> str:
     """Describe the layer's feature ids and which properties low zooms carry."""
     text = f"{collection.title}. Feature ids are {collection.tile_id_column}."
     low = collection.low_zoom_tile_properties
-    if low and collection.minzoom <= scheme.low_zoom_max:
+    if low and scheme.zooms(collection)[0] <= scheme.low_zoom_max:
         text += f" Zooms up to {scheme.low_zoom_max} carry only {', '.join(low)}."
     return text
 
@@ -708,7 +791,8 @@ def _tile_matrix_limits(
 ) -> list[dict[str, Any]]:
     """Return the rows and columns the collection's extent covers at each of its zooms."""
     limits = []
-    for zoom in range(collection.minzoom, collection.maxzoom + 1):
+    lowest, highest = scheme.zooms(collection)
+    for zoom in range(lowest, highest + 1):
         upper_left = scheme.tms.tile(bounds[0], bounds[3], zoom)
         lower_right = scheme.tms.tile(bounds[2], bounds[1], zoom)
         limits.append(

@@ -81,12 +81,16 @@ async def _tileset_document(
     collection = tiles.find_collection(collection_id)
     scheme = tiles.find_tiling_scheme(tile_matrix_set_id)
     version = await _data_version(request)
+    # Built first (cheap: the extent is cached per data version) so a document that does not
+    # exist is a 404 whatever the client's ETag.
+    document = build(
+        collection, scheme, base_url(request), await _extent(request, collection, version)
+    )
     etag = document_etag(version, request, representation)
     headers = {"ETag": etag, "Cache-Control": DOCUMENT_CACHE_CONTROL}
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-    bounds = await _extent(request, collection, version)
-    return JSONResponse(build(collection, scheme, base_url(request), bounds), headers=headers)
+    return JSONResponse(document, headers=headers)
 
 
 @router.get("/tileMatrixSets", summary="List the tile matrix sets (tiling schemes)")

@@ -13,6 +13,7 @@ import httpx
 import mapbox_vector_tile
 import morecantile
 import psycopg
+import pyproj
 import pytest
 from fastapi.testclient import TestClient
 
@@ -27,6 +28,8 @@ logger = logging.getLogger("platoons.tests.tiles")
 
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
 TMS_URI = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+BNG_CRS = "http://www.opengis.net/def/crs/EPSG/0/27700"
+BNG = tiles.BRITISH_NATIONAL_GRID.tms
 MVT = "application/vnd.mapbox-vector-tile"
 PROBLEM = "application/problem+json"
 IDENTITY = {"Accept-Encoding": "identity"}
@@ -83,11 +86,20 @@ def extent(dsn: str, collection_id: str) -> list[float]:
 
 def test_tile_matrix_sets_list_links_to_their_definitions(client: TestClient) -> None:
     listed = client.get("/tileMatrixSets").json()["tileMatrixSets"]
-    assert [t["id"] for t in listed] == ["WebMercatorQuad"]
+    assert [t["id"] for t in listed] == ["WebMercatorQuad", "OSBritishNationalGrid"]
     assert listed[0]["uri"] == TMS_URI
     definition = client.get(listed[0]["links"][0]["href"]).json()
     assert definition == WEB_MERCATOR.model_dump(mode="json", exclude_none=True)
     assert len(definition["tileMatrices"]) == 25
+
+    # The British National Grid set has no registered URI; its definition is served in full
+    # and morecantile reads it back as the same grid as OS's: 896 m a pixel at zoom 0.
+    assert "uri" not in listed[1] and listed[1]["crs"] == BNG_CRS
+    bng = morecantile.TileMatrixSet.model_validate(client.get(listed[1]["links"][0]["href"]).json())
+    assert [m.cellSize for m in bng.tileMatrices] == [896.0 / 2**z for z in range(14)]
+    assert bng.xy_bounds(morecantile.Tile(0, 0, 0)) == pytest.approx(
+        (-238375.0, 1376256.0 - 229376.0, -238375.0 + 229376.0, 1376256.0)
+    )
 
 
 @pytest.mark.parametrize("collection_id", [c.id for c in all_collections()])
@@ -95,8 +107,9 @@ def test_every_collection_has_a_vector_tileset(
     client: TestClient, collection_id: str, example_programmes: list[str], example_assets: int
 ) -> None:
     listing = client.get(f"/collections/{collection_id}/tiles").json()
-    (entry,) = listing["tilesets"]
+    entry, bng_entry = listing["tilesets"]
     assert entry["dataType"] == "vector" and entry["tileMatrixSetURI"] == TMS_URI
+    assert bng_entry["crs"] == BNG_CRS and "tileMatrixSetURI" not in bng_entry
     rels = {link["rel"]: link["href"] for link in entry["links"]}
     assert client.get(rels[tiles.REL_TILING_SCHEME]).json()["id"] == "WebMercatorQuad"
 
@@ -151,6 +164,70 @@ def test_tileset_bounds_and_limits_come_from_the_data(
             min(t.y for t in covering),
             max(t.y for t in covering),
         )
+
+
+def test_british_national_grid_tiles_hold_the_lsoas_they_cover(
+    client: TestClient, settings: DatabaseSettings
+) -> None:
+    # Zoom 6 of the OS grid (14 m a pixel, 3.6 km tiles) over Trafford, in EPSG:27700.
+    tile = BNG.tile(*TRAFFORD_POINT, 6)
+    left, bottom, right, top = BNG.xy_bounds(tile)
+    with psycopg.connect(settings.dsn) as conn:
+        expected = {
+            fid
+            for (fid,) in conn.execute(
+                "SELECT fid FROM lsoa_deprivation WHERE edition_code = 'IoD2025'"
+                " AND ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 27700))"
+                " AND ST_Area(ST_Intersection(geom, ST_MakeEnvelope(%s, %s, %s, %s, 27700))) > 1",
+                (left, bottom, right, top) * 2,
+            )
+        }
+    url = f"/collections/lsoa-iod2025/tiles/OSBritishNationalGrid/6/{tile.y}/{tile.x}"
+    response = client.get(url, headers=IDENTITY)
+    assert response.status_code == 200 and response.headers["content-type"] == MVT
+    layer = mapbox_vector_tile.decode(response.content)["lsoa-iod2025"]
+    fids = {feature["id"] for feature in layer["features"]}
+    # Every LSOA with area in the tile is in it; any other only touches it within the buffer.
+    assert expected and expected <= fids
+    assert all(set(f["properties"]) >= {"code", "imd_decile"} for f in layer["features"])
+    for feature in layer["features"]:
+        coordinates = feature["geometry"]["coordinates"]
+        flat = str(coordinates).replace("[", "").replace("]", "").split(",")
+        assert all(-64 <= float(v) <= 4096 + 64 for v in flat if v.strip())
+
+    # GeoJSON tiles are clipped to the same square in EPSG:27700 and given in lon/lat.
+    geojson = client.get(url, params={"f": "geojson"}).json()
+    assert {f["id"] for f in geojson["features"]} == fids
+    to_bng = pyproj.Transformer.from_crs(4326, 27700, always_xy=True)
+    for feature in geojson["features"]:
+        for lon, lat in _points(feature["geometry"]["coordinates"]):
+            east, north = to_bng.transform(lon, lat)
+            # 6 decimals of a degree are about 0.1 m.
+            assert left - 0.2 <= east <= right + 0.2 and bottom - 0.2 <= north <= top + 0.2
+
+
+def _points(coordinates: Any) -> list[tuple[float, float]]:
+    """Every (x, y) of a GeoJSON coordinate array, however nested."""
+    if isinstance(coordinates[0], int | float):
+        return [(coordinates[0], coordinates[1])]
+    return [point for part in coordinates for point in _points(part)]
+
+
+def test_british_national_grid_zooms_and_tilejson(client: TestClient) -> None:
+    # Collections' zooms are Web Mercator ones: the H3 resolution-9 layer starts at Web
+    # Mercator zoom 10, which is zoom 3 of the OS grid.
+    tileset = client.get("/collections/coverage-h3-r9/tiles/OSBritishNationalGrid").json()
+    (layer,) = tileset["layers"]
+    assert layer["minTileMatrix"] == "3" and tileset["crs"] == BNG_CRS
+    assert not [link for link in tileset["links"] if link["rel"] == "describedby"]
+    low = BNG.tile(*TRAFFORD_POINT, 2)
+    assert_problem(
+        client.get(f"/collections/coverage-h3-r9/tiles/OSBritishNationalGrid/2/{low.y}/{low.x}"),
+        404,
+    )
+    assert_problem(
+        client.get("/collections/lsoa-iod2025/tiles/OSBritishNationalGrid/tilejson.json"), 404
+    )
 
 
 def test_tilejson(client: TestClient, settings: DatabaseSettings) -> None:
