@@ -671,7 +671,7 @@ def _statement(name: str, **fragments: str) -> _Query:
 
 
 def _h3_update(name: str) -> _Query:
-    """coverage_h3_cells.sql with the update it shares inserted."""
+    """A cell-writing statement (coverage_h3_cells.sql, _all.sql) with the shared update in it."""
     return _statement(name, update=read_sql("geo", "coverage_h3_update.sql"))
 
 
@@ -720,7 +720,7 @@ def _national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
         ("lsoas", _statement("coverage_lsoa.sql", scope=_ALL_LSOAS), True),
         ("stage", _statement("coverage_changed_cells.sql"), False),
         ("candidate cells", _statement("coverage_h3_stage_all.sql"), True),
-        ("cells", _statement("coverage_h3_all.sql"), False),
+        ("cells", _h3_update("coverage_h3_all.sql"), False),
         ("parents", _statement("coverage_h3_parents_all.sql"), False),
         ("group serving", _statement("coverage_group_serving_active.sql"), True),
     ]

@@ -1,7 +1,7 @@
--- Write the staged resolution-9 cells whose coverage changed (as coverage_h3_update.sql does),
--- keeping what changed in each (new minus old) for coverage_h3_parents_all.sql. The changes
--- are found first, in one join, and the cells then written from them: cheaper than an UPDATE
--- joining the table to itself again to return the old values.
+-- Write the staged resolution-9 cells whose coverage changed, keeping what changed in each
+-- (new minus old) for coverage_h3_parents_all.sql. The changes are found first, in one join,
+-- and the cells then written from them by coverage_h3_update.sql (inserted as the last
+-- statement): cheaper than an UPDATE joining the table to itself again for the old values.
 INSERT INTO coverage_cell_delta
 SELECT n.cell, n.covered, n.organised,
        CASE WHEN n.covered THEN h.adults ELSE 0 END - h.adults_covered,
@@ -15,10 +15,5 @@ WHERE h.resolution = 9
           CASE WHEN n.covered THEN h.adults ELSE 0 END,
           CASE WHEN n.covered THEN h.deprived_adults ELSE 0 END,
           CASE WHEN n.organised THEN h.adults ELSE 0 END);
-UPDATE h3_coverage h
-SET adults_covered = CASE WHEN d.covered THEN h.adults ELSE 0 END,
-    covered_share = CASE WHEN d.covered AND h.adults > 0 THEN 1 ELSE 0 END,
-    deprived_adults_covered = CASE WHEN d.covered THEN h.deprived_adults ELSE 0 END,
-    adults_organiser_covered = CASE WHEN d.organised THEN h.adults ELSE 0 END
-FROM coverage_cell_delta d
-WHERE h.fid = d.cell;
+WITH computed AS (SELECT cell, covered, organised FROM coverage_cell_delta)
+{update};
