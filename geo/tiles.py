@@ -370,6 +370,11 @@ def _tile_query(
         ),
         table=sql.Identifier(collection.table),
         filter=_row_filter(collection, "t", filter_columns),
+        source=sql.SQL("")
+        if fmt == "mvt"
+        else sql.SQL(", t.{} AS source_geom, bounds.box AS tile_box").format(
+            sql.Identifier(geometry)
+        ),
     )
     if fmt == "mvt":
         return sql.SQL(read_sql("geo", "tile_mvt.sql")).format(
