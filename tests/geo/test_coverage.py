@@ -522,6 +522,37 @@ async def test_moving_a_group_recomputes_old_and_new_places(
             await coverage.refresh_group(aconn, group_id, as_of=TODAY)
 
 
+async def test_a_national_recut_rewrites_only_the_pieces_that_changed(
+    built: Built, conn: psycopg.Connection, aconn: psycopg.AsyncConnection
+) -> None:
+    group_id = built.groups["edge"]
+    pieces = (
+        "SELECT group_id, lsoa_code, xmin::text, ST_AsBinary(piece) FROM group_lsoa"
+        " ORDER BY group_id, lsoa_code"
+    )
+    before = {(g, c): (x, bytes(b)) for g, c, x, b in conn.execute(pieces).fetchall()}
+    move = "UPDATE community_group SET area = ST_Translate(area, %s, 0) WHERE id = %s"
+    try:
+        # The area moves without its own refresh: only the national re-cut brings its
+        # pieces in line.
+        conn.execute(move, (3000, group_id))
+        await coverage.refresh_all(aconn, as_of=TODAY)
+        after = {(g, c): (x, bytes(b)) for g, c, x, b in conn.execute(pieces).fetchall()}
+        mine = {key for key in before | after if key[0] == group_id}
+        others = set(before) - mine
+        assert others and set(after) - mine == others
+        # Every other group's pieces are the same rows, not rewritten copies.
+        assert all(after[key] == before[key] for key in others)
+        assert {k for k in after if k[0] == group_id} != {k for k in before if k[0] == group_id}
+        # What the re-cut stored is what the group's own refresh cuts.
+        await coverage.refresh_group(aconn, group_id, as_of=TODAY)
+        again = {(g, c): bytes(b) for g, c, _, b in conn.execute(pieces).fetchall()}
+        assert again == {key: value[1] for key, value in after.items()}
+    finally:
+        conn.execute(move, (-3000, group_id))
+        await coverage.refresh_group(aconn, group_id, as_of=TODAY)
+
+
 async def test_the_window_moves_with_the_date(
     built: Built, conn: psycopg.Connection, aconn: psycopg.AsyncConnection
 ) -> None:
