@@ -2,7 +2,8 @@
 -- 6-8 ancestors (sums move by the changes of their descendants; less than a millionth of an
 -- adult left by rounding is nothing). The changes are summed resolution by resolution (9 into
 -- 8, 8 into 7, 7 into 6), each level from the one below: a third of the rows a sum of every
--- cell into each ancestor reads. H3 index bits (H3 specification): resolution in bits
+-- cell into each ancestor reads. The three levels are written out: PostgreSQL refuses
+-- aggregates in the recursive part of a recursive CTE. H3 index bits (H3 specification): resolution in bits
 -- 52-55, one 3-bit digit per finer resolution, unused digits 7; a parent keeps the digits up
 -- to its resolution and sets the rest to 7 (3 * (15 - resolution) one bits, as in
 -- coverage_h3_parents.sql).
