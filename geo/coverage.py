@@ -48,10 +48,8 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field
 from pyproj import Transformer
 
-from geo import audit
+from geo import audit, places
 from geo.errors import AreaNotFound, DataUnavailable, InvalidInput, PointOutsideCoverage
-from geo.places import PostcodeNotCovered
-from geo.postcodes import normalise_postcode
 from geo.sqlfiles import read_sql
 
 ACTIVE_MONTHS_DEFAULT = 12
@@ -1119,19 +1117,9 @@ async def lsoa_coverage_for_postcode(conn: AsyncConnection[Any], postcode: str) 
     PostcodeNotCovered
         If the loaded postcode data does not hold it.
     """
-    normal = normalise_postcode(postcode)
-    if normal is None:
-        raise InvalidInput(f"{postcode!r} is not a UK postcode", parameter="postcode")
-    cur = await conn.execute(
-        read_sql("geo", "postcode_lsoa.sql"), {"postcode": normal, "vintage": COVERAGE_VINTAGE}
+    return await lsoa_coverage_by_code(
+        conn, await places.postcode_lsoa(conn, postcode, COVERAGE_VINTAGE)
     )
-    row = await cur.fetchone()
-    if row is None or row[0] is None:
-        raise PostcodeNotCovered(
-            f"postcode {normal} is not covered: the postcode data loaded covers only some areas "
-            "(Trafford); use a map click or an LSOA code instead"
-        )
-    return await lsoa_coverage_by_code(conn, str(row[0]))
 
 
 async def cold_spots(

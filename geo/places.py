@@ -260,7 +260,7 @@ async def _locate(
     if place.postcode is not None:
         for vintage in sorted(vintages):
             try:
-                found[vintage] = await _postcode_lsoa(conn, place.postcode, vintage)
+                found[vintage] = await postcode_lsoa(conn, place.postcode, vintage)
             except (InvalidInput, PostcodeNotCovered) as exc:
                 found[vintage] = exc
     elif place.lon is not None and place.lat is not None:
@@ -373,8 +373,16 @@ def _unit_kind(code: str) -> tuple[Literal["lsoa", "ward", "lad"], str]:
     )
 
 
-async def _postcode_lsoa(conn: AsyncConnection, text: str, vintage: int) -> str:
-    """The LSOA of a geography vintage the postcode directory gives for a postcode."""
+async def postcode_lsoa(conn: AsyncConnection, text: str, vintage: int) -> str:
+    """The LSOA of a geography vintage the postcode directory gives for a postcode.
+
+    Raises
+    ------
+    InvalidInput
+        If the text is not a UK postcode.
+    PostcodeNotCovered
+        If the loaded postcode directory does not hold it.
+    """
     postcode = normalise_postcode(text)
     if postcode is None:
         raise InvalidInput(f"{text!r} is not a UK postcode", parameter="postcode")
