@@ -668,6 +668,11 @@ def _statement(name: str, **fragments: str) -> _Query:
     return sql.SQL(text).format(**{k: sql.SQL(v) for k, v in fragments.items()})
 
 
+def _parents_update(name: str, **fragments: str) -> _Query:
+    """An ancestors statement (coverage_h3_parents*.sql) with the write they share in it."""
+    return _statement(name, write=read_sql("geo", "coverage_h3_parents_update.sql"), **fragments)
+
+
 def _h3_update(name: str) -> _Query:
     """A cell-writing statement (coverage_h3_cells.sql, _all.sql) with the shared update in it."""
     return _statement(name, update=read_sql("geo", "coverage_h3_update.sql"))
@@ -719,7 +724,7 @@ def _national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
         ("stage", _statement("coverage_changed_cells.sql"), False),
         ("candidate cells", _statement("coverage_h3_stage_all.sql"), True),
         ("cells", _h3_update("coverage_h3_all.sql"), False),
-        ("parents", _statement("coverage_h3_parents_all.sql"), False),
+        ("parents", _parents_update("coverage_h3_parents_all.sql"), False),
         ("group serving", _statement("coverage_group_serving_active.sql"), True),
     ]
     return steps
@@ -862,7 +867,7 @@ def rebuild_after_load(conn: psycopg.Connection[Any], *, as_of: date) -> dict[st
         summary = refresh_all_sync(conn, as_of=as_of)
         if any(grid.values()):
             # Cells came, went or changed their adults: their ancestors' sums are redone.
-            cur.execute(read_sql("geo", "coverage_h3_parents_exact.sql"))
+            cur.execute(_parents_update("coverage_h3_parents_exact.sql"))
     rows["group_lsoa"] = summary.group_pieces
     rows["organiser_lsoa"] = summary.organiser_pieces
     return rows
@@ -910,7 +915,8 @@ async def _refresh_owner(
             changed = [fid for (fid,) in await cur.fetchall()]
             if changed:
                 await run(
-                    _statement("coverage_h3_parents.sql", cells=_SOME_CELLS), {"cells": changed}
+                    _parents_update("coverage_h3_parents.sql", cells=_SOME_CELLS),
+                    {"cells": changed},
                 )
 
 

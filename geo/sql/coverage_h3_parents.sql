@@ -12,7 +12,7 @@ parents AS (
     FROM changed c
     CROSS JOIN (VALUES (6), (7), (8)) AS r (resolution)
 ),
-sums AS (
+parent_sums AS (
     -- One index range scan per parent (LATERAL): a join on the ranges would be planned as a
     -- scan of the whole table, the planner knowing nothing of how narrow each range is.
     SELECT p.fid, x.adults_covered, x.deprived_adults_covered, x.adults_organiser_covered
@@ -28,12 +28,4 @@ sums AS (
                         AND ((p.fid & ~(15::bigint << 52)) | (9::bigint << 52))
     ) x
 )
-UPDATE h3_coverage h
-SET adults_covered = s.adults_covered,
-    covered_share = CASE WHEN h.adults > 0 THEN least(1.0, s.adults_covered / h.adults) ELSE 0 END,
-    deprived_adults_covered = s.deprived_adults_covered,
-    adults_organiser_covered = s.adults_organiser_covered
-FROM sums s
-WHERE h.fid = s.fid
-  AND (h.adults_covered, h.deprived_adults_covered, h.adults_organiser_covered)
-      IS DISTINCT FROM (s.adults_covered, s.deprived_adults_covered, s.adults_organiser_covered);
+{write};

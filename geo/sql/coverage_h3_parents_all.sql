@@ -34,7 +34,7 @@ r6 AS (
 sums AS (
     SELECT * FROM r8 UNION ALL SELECT * FROM r7 UNION ALL SELECT * FROM r6
 ),
-moved AS (
+parent_sums AS (
     SELECT h.fid,
            CASE WHEN h.adults_covered + s.adults_covered < 1e-6 THEN 0
                 ELSE h.adults_covered + s.adults_covered END AS adults_covered,
@@ -47,10 +47,4 @@ moved AS (
     FROM sums s
     JOIN h3_coverage h ON h.fid = s.fid
 )
-UPDATE h3_coverage h
-SET adults_covered = m.adults_covered,
-    covered_share = CASE WHEN h.adults > 0 THEN least(1.0, m.adults_covered / h.adults) ELSE 0 END,
-    deprived_adults_covered = m.deprived_adults_covered,
-    adults_organiser_covered = m.adults_organiser_covered
-FROM moved m
-WHERE h.fid = m.fid;
+{write};

@@ -12,7 +12,7 @@ WITH sums AS (
     WHERE h.resolution = 9 AND (h.adults_covered > 0 OR h.adults_organiser_covered > 0)
     GROUP BY 1
 ),
-exact AS (
+parent_sums AS (
     SELECT p.fid, coalesce(s.adults_covered, 0) AS adults_covered,
            coalesce(s.deprived_adults_covered, 0) AS deprived_adults_covered,
            coalesce(s.adults_organiser_covered, 0) AS adults_organiser_covered
@@ -20,12 +20,4 @@ exact AS (
     LEFT JOIN sums s ON s.fid = p.fid
     WHERE p.resolution < 9
 )
-UPDATE h3_coverage h
-SET adults_covered = e.adults_covered,
-    covered_share = CASE WHEN h.adults > 0 THEN least(1.0, e.adults_covered / h.adults) ELSE 0 END,
-    deprived_adults_covered = e.deprived_adults_covered,
-    adults_organiser_covered = e.adults_organiser_covered
-FROM exact e
-WHERE h.fid = e.fid
-  AND (h.adults_covered, h.deprived_adults_covered, h.adults_organiser_covered)
-      IS DISTINCT FROM (e.adults_covered, e.deprived_adults_covered, e.adults_organiser_covered);
+{write};
