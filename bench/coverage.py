@@ -86,8 +86,9 @@ RESET_SQL = (
     " active_groups = 0, organiser_share = 0, adults_organiser_covered = 0, organisers = 0,"
     " cold_spot = false, as_of = ''",
     "UPDATE h3_coverage SET adults_covered = 0, covered_share = 0, deprived_adults_covered = 0,"
-    " adults_organiser_covered = 0 WHERE adults_covered <> 0 OR covered_share <> 0"
-    " OR deprived_adults_covered <> 0 OR adults_organiser_covered <> 0",
+    " adults_organiser_covered = 0, covered_children = 0, organised_children = 0"
+    " WHERE adults_covered <> 0 OR covered_share <> 0 OR deprived_adults_covered <> 0"
+    " OR adults_organiser_covered <> 0 OR covered_children <> 0 OR organised_children <> 0",
 )
 VACUUM_TABLES = ("group_lsoa", "organiser_lsoa", "lsoa_coverage", "h3_coverage", "community_group")
 
@@ -365,8 +366,8 @@ async def explain_national(url: str, as_of: date, stamp: str) -> list[dict[str, 
     Uses the statement list of ``geo.coverage`` (a private helper: diagnosis only), so the
     plans are those of the real recompute. The plans are saved beside the results.
     """
-    steps = coverage._national_steps(True, False)  # noqa: SLF001 - the real statements
     params = coverage._params(as_of, coverage.ACTIVE_MONTHS_DEFAULT)  # noqa: SLF001
+    steps = coverage._national_steps(True, params["since"])  # noqa: SLF001 - the real statements
     timings: list[dict[str, Any]] = []
     plans: list[str] = []
     async with await AsyncConnection.connect(url) as conn:

@@ -111,6 +111,7 @@ class RefreshSummary:
     organiser_pieces: int
     lsoas: int
     lsoas_changed: int
+    # H3 rows written: resolutions 6-8 (a resolution-9 cell is a bit of its parent's row).
     cells_changed: int
     adults: float
     adults_covered: float
@@ -669,13 +670,9 @@ def _statement(name: str, **fragments: str) -> _Query:
 
 
 def _parents_update(name: str, **fragments: str) -> _Query:
-    """An ancestors statement (coverage_h3_parents*.sql) with the write they share in it."""
+    """A statement writing H3 parents (coverage_h3_cells.sql, coverage_h3_parents.sql,
+    coverage_h3_all.sql) with the write they share in it."""
     return _statement(name, write=read_sql("geo", "coverage_h3_parents_update.sql"), **fragments)
-
-
-def _h3_update(name: str) -> _Query:
-    """A cell-writing statement (coverage_h3_cells.sql, _all.sql) with the shared update in it."""
-    return _statement(name, update=read_sql("geo", "coverage_h3_update.sql"))
 
 
 def _params(as_of: date, active_months: int) -> dict[str, Any]:
@@ -695,7 +692,7 @@ def _cut(kind: Literal["group", "organiser"], owners: str) -> _Query:
     return _statement("coverage_cut.sql", table=names["table"], area=names["area"], owners=owners)
 
 
-def _national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
+def _national_steps(recut: bool, since: date) -> list[tuple[str, _Query, bool]]:
     """The statements of a national recompute, in order: (name, statement, takes params)."""
     steps: list[tuple[str, _Query, bool]] = [
         ("settings", _statement("coverage_national_settings.sql"), False)
@@ -721,10 +718,12 @@ def _national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
             ]
     steps += [
         ("lsoas", _statement("coverage_lsoa.sql", scope=_ALL_LSOAS), True),
-        ("stage", _statement("coverage_changed_cells.sql"), False),
-        ("candidate cells", _statement("coverage_h3_stage_all.sql"), True),
-        ("cells", _h3_update("coverage_h3_all.sql"), False),
-        ("parents", _parents_update("coverage_h3_parents_all.sql"), False),
+        (
+            "cell bits",
+            sql.SQL(read_sql("geo", "coverage_h3_masks_all.sql")).format(since=sql.Literal(since)),
+            False,
+        ),
+        ("cells", _parents_update("coverage_h3_all.sql"), False),
         ("group serving", _statement("coverage_group_serving_active.sql"), True),
     ]
     return steps
@@ -770,7 +769,7 @@ def refresh_all_sync(
     changed: dict[str, int] = {}
     steps: dict[str, float] = {}
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        for name, statement, takes_params in _national_steps(recut):
+        for name, statement, takes_params in _national_steps(recut, params["since"]):
             step_started = time.perf_counter()
             cur.execute(statement, params if takes_params else None)
             steps[name] = time.perf_counter() - step_started
@@ -814,7 +813,7 @@ async def refresh_all(
     changed: dict[str, int] = {}
     steps: dict[str, float] = {}
     async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        for name, statement, takes_params in _national_steps(recut):
+        for name, statement, takes_params in _national_steps(recut, params["since"]):
             step_started = time.perf_counter()
             await cur.execute(statement, params if takes_params else None)
             steps[name] = time.perf_counter() - step_started
@@ -864,10 +863,9 @@ def rebuild_after_load(conn: psycopg.Connection[Any], *, as_of: date) -> dict[st
         rows.update(grid)
         if rows["lsoa_coverage"] or any(grid.values()):
             cur.execute("ANALYZE lsoa_coverage, h3_cell_adults, h3_coverage, h3_cell_geometry")
+        # Every H3 parent is computed whole from its children by the national recompute, so
+        # cells that came, went or changed their adults leave no stale sums behind.
         summary = refresh_all_sync(conn, as_of=as_of)
-        if any(grid.values()):
-            # Cells came, went or changed their adults: their ancestors' sums are redone.
-            cur.execute(_parents_update("coverage_h3_parents_exact.sql"))
     rows["group_lsoa"] = summary.group_pieces
     rows["organiser_lsoa"] = summary.organiser_pieces
     return rows
@@ -911,7 +909,7 @@ async def _refresh_owner(
                 _statement("coverage_lsoa.sql", scope=_SOME_LSOAS), {**params, "codes": codes}
             )
         if cells:
-            await run(_h3_update("coverage_h3_cells.sql"), {**params, "cells": cells})
+            await run(_parents_update("coverage_h3_cells.sql"), {**params, "cells": cells})
             changed = [fid for (fid,) in await cur.fetchall()]
             if changed:
                 await run(

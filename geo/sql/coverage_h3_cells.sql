@@ -1,7 +1,15 @@
 -- Recompute the resolution-9 H3 cells whose ids are :cells (those whose centres lay in a
--- changed area before or after the change): a cell is covered when its centre lies in an
--- active group's area (listed, activity on or after :since), and organised when it lies in
--- an active organiser's patch. Returns the cells that changed (their parents follow).
+-- changed area before or after the change) and write them into their resolution-8 parents: a
+-- cell is covered when its centre lies in an active group's area (listed, activity on or after
+-- :since), and organised when it lies in an active organiser's patch. A resolution-9 cell's
+-- coverage is one bit of its parent (migration 0011: bit d of covered_children and
+-- organised_children is the child whose resolution-9 digit, index bits 18-20, is d). The bits
+-- of these cells are set anew and each parent's sums recomputed from its children whose bits
+-- are set (one index range scan per parent: the children are the ids with the parent's digits
+-- 1-8, any digit 9 and digits 10-15 set to 7), counted in billionths of an adult as
+-- coverage_h3_all.sql does, so both store the same values. Returns the parents that changed
+-- (their own parents follow: coverage_h3_parents.sql). The write is
+-- coverage_h3_parents_update.sql.
 WITH computed AS (
     SELECT a.cell,
            EXISTS (
@@ -14,6 +22,44 @@ WITH computed AS (
            ) AS organised
     FROM h3_cell_adults a
     WHERE a.cell = ANY(%(cells)s::bigint[])
+),
+bits AS (
+    SELECT ((c.cell & ~(15::bigint << 52)) | (8::bigint << 52)) | ((1::bigint << 21) - 1) AS fid,
+           bit_or(1 << ((c.cell >> 18) & 7)::int)::smallint AS recomputed,
+           bit_or(CASE WHEN c.covered THEN 1 << ((c.cell >> 18) & 7)::int ELSE 0 END)::smallint
+               AS covered,
+           bit_or(CASE WHEN c.organised THEN 1 << ((c.cell >> 18) & 7)::int ELSE 0 END)::smallint
+               AS organised
+    FROM computed c
+    GROUP BY 1
+),
+masks AS (
+    SELECT p.fid,
+           (p.covered_children & ~b.recomputed) | b.covered AS covered_children,
+           (p.organised_children & ~b.recomputed) | b.organised AS organised_children
+    FROM bits b
+    JOIN h3_coverage p ON p.fid = b.fid
+),
+parent_sums AS (
+    SELECT m.fid, m.covered_children, m.organised_children,
+           (coalesce(sum(x.adults_e9) FILTER (WHERE x.covered), 0) / 1e9)::float8
+               AS adults_covered,
+           (coalesce(sum(x.deprived_adults_e9) FILTER (WHERE x.covered), 0) / 1e9)::float8
+               AS deprived_adults_covered,
+           (coalesce(sum(x.adults_e9) FILTER (WHERE x.organised), 0) / 1e9)::float8
+               AS adults_organiser_covered
+    FROM masks m
+    CROSS JOIN LATERAL (
+        SELECT (h.adults * 1e9)::bigint AS adults_e9,
+               (h.deprived_adults * 1e9)::bigint AS deprived_adults_e9,
+               (m.covered_children >> ((h.fid >> 18) & 7)::int) & 1 = 1 AS covered,
+               (m.organised_children >> ((h.fid >> 18) & 7)::int) & 1 = 1 AS organised
+        FROM h3_coverage h
+        WHERE h.fid BETWEEN ((((m.fid & ~(15::bigint << 52)) | (9::bigint << 52))
+                              & ~((1::bigint << 21) - 1)) | ((1::bigint << 18) - 1))
+                        AND ((m.fid & ~(15::bigint << 52)) | (9::bigint << 52))
+    ) x
+    GROUP BY m.fid, m.covered_children, m.organised_children
 )
-{update}
+{write}
 RETURNING h.fid;

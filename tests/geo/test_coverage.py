@@ -232,10 +232,11 @@ def same(left: tuple[Any, Any], right: tuple[Any, Any]) -> bool:
 
 
 def stored_cells(conn: psycopg.Connection) -> dict[int, tuple[Any, ...]]:
-    """H3 coverage rows by id: resolution, adults, covered, share, deprived, organised."""
+    """H3 coverage by id, as served (resolution 9 from its parent's bits): resolution, adults,
+    covered, share, deprived, organised."""
     rows = conn.execute(
         "SELECT fid, resolution, adults, adults_covered, covered_share, deprived_adults,"
-        " deprived_adults_covered, adults_organiser_covered FROM h3_coverage"
+        " deprived_adults_covered, adults_organiser_covered FROM h3_coverage_serving"
     ).fetchall()
     return {row[0]: row[1:] for row in rows}
 
