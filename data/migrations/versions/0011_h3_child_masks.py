@@ -41,35 +41,33 @@ FROM h3_coverage h
 JOIN h3_cell_geometry g ON g.fid = h.fid AND g.resolution = h.resolution
 """
 
-# Two branches: resolutions 6-8 as stored; resolution 9 from its parent's bits. A filter on
-# resolution reaches each branch (the second's resolution is the constant 9, so a filter on
-# another resolution skips it) and the partial indexes of h3_cell_geometry.
+# One query, not a UNION of resolutions, so that the planner sees a LIMIT (ordered paging of
+# 1.4 million resolution-9 cells stays an index scan). A filter on resolution reaches both
+# tables' indexes (the geometries' indexes are partial, per resolution); only resolution-9
+# rows look their parent up (for others the key is NULL, which an index scan answers at once).
 VIEW = f"""
 CREATE VIEW h3_coverage_serving AS
-SELECT h.resolution, h.cell, h.fid, h.adults, h.adults_covered, h.covered_share,
-       h.deprived_adults, h.deprived_adults_covered, h.adults_organiser_covered,
+SELECT h.resolution, h.cell, h.fid, h.adults,
+       CASE WHEN h.resolution < 9 THEN h.adults_covered
+            WHEN b.covered THEN h.adults ELSE 0 END AS adults_covered,
+       CASE WHEN h.resolution < 9 THEN h.covered_share
+            WHEN b.covered AND h.adults > 0 THEN 1 ELSE 0 END AS covered_share,
+       h.deprived_adults,
+       CASE WHEN h.resolution < 9 THEN h.deprived_adults_covered
+            WHEN b.covered THEN h.deprived_adults ELSE 0 END AS deprived_adults_covered,
+       CASE WHEN h.resolution < 9 THEN h.adults_organiser_covered
+            WHEN b.organised THEN h.adults ELSE 0 END AS adults_organiser_covered,
        {GEOMETRIES}
 FROM h3_coverage h
 JOIN h3_cell_geometry g ON g.fid = h.fid AND g.resolution = h.resolution
-WHERE h.resolution < 9
-UNION ALL
-SELECT 9::smallint AS resolution, h.cell, h.fid, h.adults,
-       CASE WHEN b.covered THEN h.adults ELSE 0 END AS adults_covered,
-       CASE WHEN b.covered AND h.adults > 0 THEN 1 ELSE 0 END::float8 AS covered_share,
-       h.deprived_adults,
-       CASE WHEN b.covered THEN h.deprived_adults ELSE 0 END AS deprived_adults_covered,
-       CASE WHEN b.organised THEN h.adults ELSE 0 END AS adults_organiser_covered,
-       {GEOMETRIES}
-FROM h3_coverage h
-JOIN h3_cell_geometry g ON g.fid = h.fid AND g.resolution = 9
-LEFT JOIN h3_coverage p ON p.fid = {PARENT_8.format(fid="h.fid")}
+LEFT JOIN h3_coverage p
+       ON p.fid = CASE WHEN h.resolution = 9 THEN {PARENT_8.format(fid="h.fid")} END
 CROSS JOIN LATERAL (
     SELECT coalesce((p.covered_children >> {DIGIT_9.format(fid="h.fid")}) & 1 = 1, false)
                AS covered,
            coalesce((p.organised_children >> {DIGIT_9.format(fid="h.fid")}) & 1 = 1, false)
                AS organised
 ) b
-WHERE h.resolution = 9
 """
 
 
