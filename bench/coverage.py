@@ -367,7 +367,7 @@ async def explain_national(url: str, as_of: date, stamp: str) -> list[dict[str, 
     plans are those of the real recompute. The plans are saved beside the results.
     """
     params = coverage._params(as_of, coverage.ACTIVE_MONTHS_DEFAULT)  # noqa: SLF001
-    steps = coverage._national_steps(True, params["since"])  # noqa: SLF001 - the real statements
+    steps = coverage._national_steps(True)  # noqa: SLF001 - the real statements
     timings: list[dict[str, Any]] = []
     plans: list[str] = []
     async with await AsyncConnection.connect(url) as conn:

@@ -692,10 +692,10 @@ def _cut(kind: Literal["group", "organiser"], owners: str) -> _Query:
     return _statement("coverage_cut.sql", table=names["table"], area=names["area"], owners=owners)
 
 
-def _national_steps(recut: bool, since: date) -> list[tuple[str, _Query, bool]]:
+def _national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
     """The statements of a national recompute, in order: (name, statement, takes params)."""
     steps: list[tuple[str, _Query, bool]] = [
-        ("settings", _statement("coverage_national_settings.sql"), False)
+        ("begin", _statement("coverage_national_begin.sql"), False)
     ]
     if recut:
         for kind in ("group", "organiser"):
@@ -718,11 +718,9 @@ def _national_steps(recut: bool, since: date) -> list[tuple[str, _Query, bool]]:
             ]
     steps += [
         ("lsoas", _statement("coverage_lsoa.sql", scope=_ALL_LSOAS), True),
-        (
-            "cell bits",
-            sql.SQL(read_sql("geo", "coverage_h3_masks_all.sql")).format(since=sql.Literal(since)),
-            False,
-        ),
+        ("cell bits", _statement("coverage_h3_masks_all.sql"), True),
+        # Statistics for the join of coverage_h3_all.sql (0.15 s faster with them).
+        ("cell bits analysed", sql.SQL("ANALYZE coverage_parent_masks"), False),
         ("cells", _parents_update("coverage_h3_all.sql"), False),
         ("group serving", _statement("coverage_group_serving_active.sql"), True),
     ]
@@ -769,7 +767,7 @@ def refresh_all_sync(
     changed: dict[str, int] = {}
     steps: dict[str, float] = {}
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        for name, statement, takes_params in _national_steps(recut, params["since"]):
+        for name, statement, takes_params in _national_steps(recut):
             step_started = time.perf_counter()
             cur.execute(statement, params if takes_params else None)
             steps[name] = time.perf_counter() - step_started
@@ -813,7 +811,7 @@ async def refresh_all(
     changed: dict[str, int] = {}
     steps: dict[str, float] = {}
     async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        for name, statement, takes_params in _national_steps(recut, params["since"]):
+        for name, statement, takes_params in _national_steps(recut):
             step_started = time.perf_counter()
             await cur.execute(statement, params if takes_params else None)
             steps[name] = time.perf_counter() - step_started

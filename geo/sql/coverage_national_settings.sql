@@ -1,9 +1,0 @@
--- Settings of a national recompute, for its transaction only. Its plans are cheap to make and
--- dearer to JIT-compile than to run; its hash joins and aggregates over ~1 million H3 cells fit
--- in 64 MB instead of spilling to disk in 32 batches; and the per-area work (the cut, the
--- cells in each area) may be shared among parallel workers even though the tables of areas
--- are smaller than the size PostgreSQL otherwise starts workers for.
-SET LOCAL jit = off;
-SET LOCAL work_mem = '64MB';
-SET LOCAL min_parallel_table_scan_size = 0;
-SET LOCAL parallel_setup_cost = 0;
