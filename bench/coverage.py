@@ -100,7 +100,7 @@ WITH active AS (
     SELECT id, area FROM community_group WHERE listed AND last_activity_on >= %(since)s
 ), piece AS (
     SELECT c.code, a.id,
-           CASE WHEN ST_CoveredBy(c.geom, a.area) THEN c.geom
+           CASE WHEN ST_Covers(a.area, c.geom) THEN c.geom
                 ELSE ST_Multi(ST_CollectionExtract(ST_Intersection(c.geom, a.area), 3))
            END AS geom
     FROM lsoa_coverage c

@@ -1,6 +1,8 @@
 -- Cut groups' areas (or organisers' patches) by the coverage LSOAs (EPSG:27700): one piece per
 -- owner and LSOA it overlaps with positive area (touching along an edge is not overlapping).
--- An LSOA wholly inside the area is its own piece, without computing an intersection. Fixed
+-- An LSOA wholly inside the area is its own piece, without computing an intersection (tested
+-- as ST_Covers(area, LSOA), which PostGIS answers on the area prepared once for all its LSOAs;
+-- ST_CoveredBy(LSOA, area), the same predicate, prepares nothing). Fixed
 -- fragments: {table} and {area} are community_group/area or organiser/patch; {owners} chooses
 -- the owners: all of them, or o.id = :id. OFFSET 0 keeps the piece computed once (not again
 -- in the outer filter). Inserted into the pieces table by coverage_cut_insert.sql (one owner)
@@ -8,7 +10,7 @@
 SELECT id AS owner_id, code AS lsoa_code, piece
 FROM (
     SELECT o.id, l.code,
-           CASE WHEN ST_CoveredBy(l.geom, o.{area}) THEN l.geom
+           CASE WHEN ST_Covers(o.{area}, l.geom) THEN l.geom
                 ELSE ST_Multi(ST_CollectionExtract(ST_Intersection(l.geom, o.{area}), 3))
            END AS piece
     FROM {table} o
