@@ -520,7 +520,8 @@ def _grid_inputs(cur: psycopg.Cursor[Any]) -> str:
 
 
 def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
-    """Bring ``h3_cell_adults`` and the H3 cells and their geometries in line with the LSOAs.
+    """Bring ``h3_cell_adults``, the H3 cells and their geometries, and the adults of each
+    resolution-8 cell's children (``h3_children_adults``) in line with the LSOAs.
 
     Runs in the caller's transaction (the load's) on a synchronous connection. The new grid
     is computed in Python and compared with the stored one: cells that left are deleted,
@@ -630,6 +631,9 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
         if bulk:
             for _, definition in indexes:
                 cur.execute(definition)
+        if written["h3_coverage"]:
+            # Cells came, went or changed their adults: their parents' children adults follow.
+            cur.execute(read_sql("geo", "coverage_grid_children.sql"))
     return written
 
 

@@ -5,9 +5,8 @@
 -- coverage is one bit of its parent (migration 0011: bit d of covered_children and
 -- organised_children is the child whose resolution-9 digit, index bits 18-20, is d). The bits
 -- of these cells are set anew and each parent's sums recomputed from its children whose bits
--- are set (one index range scan per parent: the children are the ids with the parent's digits
--- 1-8, any digit 9 and digits 10-15 set to 7), counted in billionths of an adult as
--- coverage_h3_all.sql does, so both store the same values. Returns the parents that changed
+-- are set (h3_children_sum of the children's adults in h3_children_adults, migration 0012),
+-- as coverage_h3_all.sql does, so both store the same values. Returns the parents that changed
 -- (their own parents follow: coverage_h3_parents.sql). The write is
 -- coverage_h3_parents_update.sql.
 WITH computed AS (
@@ -42,24 +41,13 @@ masks AS (
 ),
 parent_sums AS (
     SELECT m.fid, m.covered_children, m.organised_children,
-           (coalesce(sum(x.adults_e9) FILTER (WHERE x.covered), 0) / 1e9)::float8
-               AS adults_covered,
-           (coalesce(sum(x.deprived_adults_e9) FILTER (WHERE x.covered), 0) / 1e9)::float8
+           (h3_children_sum(m.covered_children, c.adults_e9) / 1e9)::float8 AS adults_covered,
+           (h3_children_sum(m.covered_children, c.deprived_adults_e9) / 1e9)::float8
                AS deprived_adults_covered,
-           (coalesce(sum(x.adults_e9) FILTER (WHERE x.organised), 0) / 1e9)::float8
+           (h3_children_sum(m.organised_children, c.adults_e9) / 1e9)::float8
                AS adults_organiser_covered
     FROM masks m
-    CROSS JOIN LATERAL (
-        SELECT (h.adults * 1e9)::bigint AS adults_e9,
-               (h.deprived_adults * 1e9)::bigint AS deprived_adults_e9,
-               (m.covered_children >> ((h.fid >> 18) & 7)::int) & 1 = 1 AS covered,
-               (m.organised_children >> ((h.fid >> 18) & 7)::int) & 1 = 1 AS organised
-        FROM h3_coverage h
-        WHERE h.fid BETWEEN ((((m.fid & ~(15::bigint << 52)) | (9::bigint << 52))
-                              & ~((1::bigint << 21) - 1)) | ((1::bigint << 18) - 1))
-                        AND ((m.fid & ~(15::bigint << 52)) | (9::bigint << 52))
-    ) x
-    GROUP BY m.fid, m.covered_children, m.organised_children
+    LEFT JOIN h3_children_adults c ON c.fid = m.fid  -- none: NULL sums, refused by the write
 )
 {write}
 RETURNING h.fid;

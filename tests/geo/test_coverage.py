@@ -465,12 +465,22 @@ def test_changed_adults_rebuild_their_cells(built: Built, settings: DatabaseSett
     """A load that changes an LSOA's adults updates its cells and their ancestors."""
     with psycopg.connect(settings.dsn) as conn:
         before = stored_cells(conn)
+        # An LSOA some of whose cells are covered and some not, so that the parents' sums
+        # (kept from the children's adults, h3_children_adults) must follow the new adults.
+        found = conn.execute(
+            "SELECT a.lsoa_code FROM h3_cell_adults a JOIN h3_coverage_serving s"
+            " ON s.fid = a.cell AND s.resolution = 9 GROUP BY a.lsoa_code"
+            " HAVING bool_or(s.adults_covered > 0) AND bool_or(s.adults_covered = 0)"
+            " ORDER BY a.lsoa_code LIMIT 1"
+        ).fetchone()
+        assert found is not None
+        (code,) = found
         query = "SELECT cell FROM h3_cell_adults WHERE lsoa_code = %s"
-        cells = [c for (c,) in conn.execute(query, (DISC_LSOA,)).fetchall()]
+        cells = [c for (c,) in conn.execute(query, (code,)).fetchall()]
         conn.execute(
             "UPDATE lsoa_population SET adults_18_plus = adults_18_plus * 2"
             " WHERE edition_code = 'IoD2025' AND lsoa_code = %s",
-            (DISC_LSOA,),
+            (code,),
         )
         rows = coverage.rebuild_after_load(conn, as_of=TODAY)
         assert rows["lsoa_coverage"] == 1 and rows["h3_coverage"] >= len(cells) > 0
@@ -478,7 +488,8 @@ def test_changed_adults_rebuild_their_cells(built: Built, settings: DatabaseSett
         for cell in cells:
             assert after[cell][1] == pytest.approx(2 * before[cell][1])
             assert after[cell][2] == (after[cell][1] if before[cell][2] else 0)
-        covered = stored(conn)[DISC_LSOA]
+        assert any(after[cell][2] > 0 for cell in cells)
+        covered = stored(conn)[code]
         assert covered["adults_covered"] == pytest.approx(
             covered["adults"] * covered["covered_share"]
         )
