@@ -14,9 +14,11 @@ import numpy as np
 import psycopg
 import pytest
 import shapely
+from alembic import command
 from pyproj import Transformer
 
 from app.settings import DatabaseSettings
+from data import schema
 from geo import coverage
 from geo.errors import AreaNotFound, InvalidInput, PointOutsideCoverage
 from tests.utils import factories
@@ -495,6 +497,41 @@ def test_changed_adults_rebuild_their_cells(built: Built, settings: DatabaseSett
         )
         assert_parents_sum_their_children(conn)
         conn.rollback()
+
+
+def test_h3_migrations_keep_the_served_coverage(
+    built: Built, settings: DatabaseSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migrations 0011 (resolution 9 as its parent's bits) and 0012 (the children's adults),
+    taken back to 0010 and applied again, serve the same figures at every resolution."""
+    query = (
+        "SELECT resolution, count(*), count(*) FILTER (WHERE adults_covered > 0),"
+        " count(*) FILTER (WHERE adults_organiser_covered > 0), sum(adults_covered),"
+        " sum(deprived_adults_covered), sum(adults_organiser_covered), sum(covered_share)"
+        " FROM h3_coverage_serving GROUP BY resolution ORDER BY resolution"
+    )
+
+    def served() -> list[tuple[Any, ...]]:
+        with psycopg.connect(settings.dsn, autocommit=True) as conn:
+            return conn.execute(query).fetchall()
+
+    before = served()
+    assert [row[0] for row in before] == [6, 7, 8, 9]
+    assert before[3][2] > 0 and before[3][3] > 0  # covered and organised resolution-9 cells
+    # A lock another session holds fails the migration instead of hanging the suite.
+    monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=20s")
+    try:
+        command.downgrade(schema.alembic_config(settings.sqlalchemy_url), "0010_h3_cell_geometry")
+        old = served()
+    finally:
+        schema.upgrade(settings.sqlalchemy_url)
+    again = served()
+    for rows in (old, again):
+        assert [row[:4] for row in rows] == [row[:4] for row in before]
+        for row, expected in zip(rows, before, strict=True):
+            assert row[4:] == pytest.approx(expected[4:], rel=1e-12)
+    with psycopg.connect(settings.dsn) as conn:
+        assert_parents_sum_their_children(conn)
 
 
 async def test_incremental_equals_national(
