@@ -679,6 +679,11 @@ def _parents_update(name: str, **fragments: str) -> _Query:
     return _statement(name, write=read_sql("geo", "coverage_h3_parents_update.sql"), **fragments)
 
 
+def _r8_sums(masks: str) -> str:
+    """coverage_h3_parent_sums.sql: resolution-8 figures from the bits in ``masks``."""
+    return read_sql("geo", "coverage_h3_parent_sums.sql").format(masks=masks)
+
+
 def _params(as_of: date, active_months: int) -> dict[str, Any]:
     """The parameters the recompute statements draw from."""
     return {
@@ -725,7 +730,11 @@ def _national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
         ("cell bits", _statement("coverage_h3_masks_all.sql"), True),
         # Statistics for the join of coverage_h3_all.sql (0.15 s faster with them).
         ("cell bits analysed", sql.SQL("ANALYZE coverage_parent_masks"), False),
-        ("cells", _parents_update("coverage_h3_all.sql"), False),
+        (
+            "cells",
+            _parents_update("coverage_h3_all.sql", r8_sums=_r8_sums("coverage_parent_masks")),
+            False,
+        ),
         ("group serving", _statement("coverage_group_serving_active.sql"), True),
     ]
     return steps
@@ -911,7 +920,10 @@ async def _refresh_owner(
                 _statement("coverage_lsoa.sql", scope=_SOME_LSOAS), {**params, "codes": codes}
             )
         if cells:
-            await run(_parents_update("coverage_h3_cells.sql"), {**params, "cells": cells})
+            await run(
+                _parents_update("coverage_h3_cells.sql", r8_sums=_r8_sums("masks")),
+                {**params, "cells": cells},
+            )
             changed = [fid for (fid,) in await cur.fetchall()]
             if changed:
                 await run(

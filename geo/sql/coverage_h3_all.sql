@@ -1,26 +1,13 @@
 -- After a national recompute: every resolution 6-8 cell from the bits of
 -- coverage_h3_masks_all.sql, computed whole (not by differences): a resolution-8 cell takes
--- its bits and the sums of its resolution-9 children whose bits are set (h3_children_sum of
--- the children's adults kept in h3_children_adults, migration 0012); resolution-7 and 6 cells
--- sum their resolution-8 descendants. Sums are counted in whole billionths of an adult
--- (bigint: exact, so they do not depend on the order rows are added in) and stored as float8,
--- so an incremental recompute (coverage_h3_cells.sql, coverage_h3_parents.sql) stores the
--- same values to the last bit. Cells with nothing covered now but something stored are reset.
--- A parent without its children's adults (which the grid keeps: never expected) gets NULL
--- sums, which the NOT NULL columns refuse: the recompute fails instead of writing wrong sums.
--- H3 index bits as in coverage_h3_cells.sql; a parent at resolution r keeps the digits up to
--- r and sets the rest to 7 (3 * (15 - r) one bits). The write is
--- coverage_h3_parents_update.sql.
-WITH r8 AS (
-    SELECT m.fid, m.covered_children, m.organised_children,
-           (h3_children_sum(m.covered_children, c.adults_e9) / 1e9)::float8 AS adults_covered,
-           (h3_children_sum(m.covered_children, c.deprived_adults_e9) / 1e9)::float8
-               AS deprived_adults_covered,
-           (h3_children_sum(m.organised_children, c.adults_e9) / 1e9)::float8
-               AS adults_organiser_covered
-    FROM coverage_parent_masks m
-    LEFT JOIN h3_children_adults c ON c.fid = m.fid  -- none: NULL sums, refused by the write
-),
+-- its bits and the sums of its resolution-9 children whose bits are set (r8 below:
+-- coverage_h3_parent_sums.sql, inserted); resolution-7 and 6 cells sum their resolution-8
+-- descendants, in whole billionths of an adult as coverage_h3_parents.sql does, so an
+-- incremental recompute stores the same values to the last bit. Cells with nothing covered
+-- now but something stored are reset. H3 index bits as in coverage_h3_cells.sql; a parent at
+-- resolution r keeps the digits up to r and sets the rest to 7 (3 * (15 - r) one bits). The
+-- write is coverage_h3_parents_update.sql.
+WITH r8 AS ({r8_sums}),
 coarser AS (
     SELECT ((d.fid & ~(15::bigint << 52)) | (r.resolution::bigint << 52))
                | ((1::bigint << (3 * (15 - r.resolution))) - 1) AS fid,

@@ -5,10 +5,9 @@
 -- coverage is one bit of its parent (migration 0011: bit d of covered_children and
 -- organised_children is the child whose resolution-9 digit, index bits 18-20, is d). The bits
 -- of these cells are set anew and each parent's sums recomputed from its children whose bits
--- are set (h3_children_sum of the children's adults in h3_children_adults, migration 0012),
--- as coverage_h3_all.sql does, so both store the same values. Returns the parents that changed
--- (their own parents follow: coverage_h3_parents.sql). The write is
--- coverage_h3_parents_update.sql.
+-- are set (parent_sums below: coverage_h3_parent_sums.sql, inserted, as in
+-- coverage_h3_all.sql). Returns the parents that changed (their own parents follow:
+-- coverage_h3_parents.sql). The write is coverage_h3_parents_update.sql.
 WITH computed AS (
     SELECT a.cell,
            EXISTS (
@@ -39,15 +38,6 @@ masks AS (
     FROM bits b
     JOIN h3_coverage p ON p.fid = b.fid
 ),
-parent_sums AS (
-    SELECT m.fid, m.covered_children, m.organised_children,
-           (h3_children_sum(m.covered_children, c.adults_e9) / 1e9)::float8 AS adults_covered,
-           (h3_children_sum(m.covered_children, c.deprived_adults_e9) / 1e9)::float8
-               AS deprived_adults_covered,
-           (h3_children_sum(m.organised_children, c.adults_e9) / 1e9)::float8
-               AS adults_organiser_covered
-    FROM masks m
-    LEFT JOIN h3_children_adults c ON c.fid = m.fid  -- none: NULL sums, refused by the write
-)
+parent_sums AS ({r8_sums})
 {write}
 RETURNING h.fid;
