@@ -127,6 +127,8 @@ def load_all(
     validate(staged, manifest)
     step("validated joins")
     with conn.transaction():
+        # Group and organiser writes wait for the load (geo.coverage.lock_writes).
+        coverage.lock_writes_sync(conn)
         rows, repaired = write(conn, staged, manifest)
         step("wrote tables")
         rows["lad_summary_measure"] = write_lad_summary_measures(conn, staged, manifest)

@@ -591,6 +591,7 @@ async def write_plan(
         "lad_m2_min": groups.LAD_M2_MIN,
     }
     async with conn.transaction(), conn.cursor() as cur:
+        await coverage.lock_writes(conn)
         started = time.perf_counter()
         removed_groups, removed_organisers = await _clear(conn)
         seconds["clear"] = time.perf_counter() - started

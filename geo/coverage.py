@@ -21,7 +21,9 @@ Coverage is computed on the IoD2025 geography (LSOA 2021) with the adults apport
 A write to one group or organiser re-cuts its pieces and recomputes only the LSOAs and cells
 they touch (:func:`refresh_group`, :func:`refresh_organiser`); :func:`refresh_all` recomputes
 everything set-based (after a data load, and daily, since the activity window moves with
-time). Each refresh runs in one transaction (a savepoint inside the caller's).
+time). Each refresh runs in one transaction (a savepoint inside the caller's), holding the
+coverage write lock (:func:`lock_writes`) to its end, so writes queue behind a national
+recompute instead of deadlocking with it.
 """
 
 from __future__ import annotations
@@ -767,6 +769,22 @@ def _summary(
     )
 
 
+async def lock_writes(conn: AsyncConnection[Any]) -> None:
+    """Wait for, then hold to the end of the open transaction, the lock on writing coverage.
+
+    Everything that writes groups, organisers or coverage takes it first, before it writes or
+    locks any row (coverage_write_lock.sql says why): the refreshes here take it themselves,
+    which is enough for a caller that has written nothing yet in the transaction. Writers
+    queue behind a national recompute (seconds) instead of deadlocking with it.
+    """
+    await conn.execute(read_sql("geo", "coverage_write_lock.sql"))
+
+
+def lock_writes_sync(conn: psycopg.Connection[Any]) -> None:
+    """:func:`lock_writes` on a synchronous connection (the loader's)."""
+    conn.execute(read_sql("geo", "coverage_write_lock.sql"))
+
+
 def refresh_all_sync(
     conn: psycopg.Connection[Any],
     *,
@@ -780,6 +798,7 @@ def refresh_all_sync(
     changed: dict[str, int] = {}
     steps: dict[str, float] = {}
     with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        lock_writes_sync(conn)
         for name, statement, takes_params in _national_steps(recut):
             step_started = time.perf_counter()
             cur.execute(statement, params if takes_params else None)
@@ -809,7 +828,9 @@ async def refresh_all(
     Parameters
     ----------
     conn
-        A connection; its open transaction, if any, holds the work (as a savepoint).
+        A connection; its open transaction, if any, holds the work (as a savepoint) and the
+        coverage write lock (:func:`lock_writes`, which a caller that writes rows before
+        this takes first).
     as_of
         The date activity is judged on (today, in the service).
     active_months
@@ -824,6 +845,7 @@ async def refresh_all(
     changed: dict[str, int] = {}
     steps: dict[str, float] = {}
     async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
+        await lock_writes(conn)
         for name, statement, takes_params in _national_steps(recut):
             step_started = time.perf_counter()
             await cur.execute(statement, params if takes_params else None)
@@ -854,6 +876,7 @@ def rebuild_after_load(conn: psycopg.Connection[Any], *, as_of: date) -> dict[st
     fresh = read_sql("geo", "coverage_lsoa_base_fresh.sql")
     rows = {"lsoa_coverage": 0}
     with conn.transaction(), conn.cursor() as cur:
+        lock_writes_sync(conn)
         cur.execute(_NO_JIT)
         before = _grid_inputs(cur)
         for name in (
@@ -899,6 +922,7 @@ async def _refresh_owner(
         await cur.execute(statement, values, prepare=False)
 
     async with conn.transaction(), conn.cursor() as cur:
+        await lock_writes(conn)
         await run(sql.SQL(_NO_JIT))
         await run(_statement("coverage_uncut.sql", **names), params)
         old = await cur.fetchone()
@@ -951,7 +975,9 @@ async def refresh_group(
     Parameters
     ----------
     conn
-        The caller's connection; its open transaction holds the work (as a savepoint).
+        The caller's connection; its open transaction holds the work (as a savepoint) and
+        the coverage write lock, which the caller takes (:func:`lock_writes`) before it
+        writes the group.
     group_id
         The ``community_group.id`` written.
     as_of

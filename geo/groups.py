@@ -1239,6 +1239,7 @@ async def create_group(
     _check_code_of_conduct(data.code_of_conduct, on)
     assert data.code_of_conduct is not None
     async with conn.transaction():
+        await coverage.lock_writes(conn)
         area = await measure_area(
             conn,
             geometry=data.geometry,
@@ -1352,6 +1353,7 @@ async def update_group(
     principal.require("group_manager", "officer")
     given = changes.model_fields_set
     async with conn.transaction():
+        await coverage.lock_writes(conn)
         row = await _locked_row(conn, reference, principal, on, rules)
         _may_edit(principal, row)
         if expected_version is not None and expected_version != row["version"]:
@@ -1540,6 +1542,7 @@ async def record_activity(
             parameter="held_on",
         )
     async with conn.transaction():
+        await coverage.lock_writes(conn)
         row = await _locked_row(conn, reference, principal, on, rules)
         _may_edit(principal, row)
         async with conn.cursor(row_factory=dict_row) as cur:

@@ -360,6 +360,7 @@ async def create_organiser(
     principal.require("admin")
     _check_trained_on(data.trained_on, on)
     async with conn.transaction():
+        await coverage.lock_writes(conn)
         patch = await measure_area(
             conn,
             geometry=data.geometry,
@@ -423,6 +424,7 @@ async def update_organiser(
     principal.require("admin")
     given = changes.model_fields_set
     async with conn.transaction():
+        await coverage.lock_writes(conn)
         row = await _row(conn, reference)
         await conn.execute(read_sql("geo", "organiser_lock.sql"), {"id": row["id"]})
         row = await _row(conn, reference)

@@ -1100,3 +1100,55 @@ async def test_a_write_recuts_the_group_s_pieces_for_coverage(
     )
     after = dict(conn.execute(query, (sorted(expected),)).fetchall())
     assert after == {code: count + 1 for code, count in before.items()}
+
+
+async def test_group_writes_beside_national_recomputes_neither_deadlock_nor_fail(
+    aconn: psycopg.AsyncConnection, settings: DatabaseSettings, keys: Keys, coverage_base: None
+) -> None:
+    """Writes that move active groups' areas, running while coverage is recomputed nationally
+    over and over, all succeed (before the coverage write lock, most recomputes here ended in
+    a deadlock or a duplicate piece), and leave what a national recompute computes."""
+    admin = keys.admin.principal
+    cur = await aconn.execute(
+        # Away from the LSOAs other tests build coverage in (the first of each district).
+        "SELECT code FROM lsoa WHERE vintage = 2021 AND lad_code = %s ORDER BY code DESC LIMIT 5",
+        (WOKINGHAM,),
+    )
+    codes = [code for (code,) in await cur.fetchall()]
+    # Three groups over overlapping pairs of LSOAs, each moved one LSOA along and back.
+    moves: dict[str, tuple[list[str], list[str]]] = {}
+    for i in range(3):
+        made = await create(
+            aconn, admin, group_body(0, 0, geometry=None, lsoa_codes=codes[i : i + 2])
+        )
+        activity = groups.ActivityInput(kind="meeting", held_on=TODAY, title="Meeting")
+        await groups.record_activity(aconn, made.reference, activity, admin, TODAY)
+        moves[made.reference] = (codes[i + 1 : i + 3], codes[i : i + 2])
+    recomputed = asyncio.Event()
+    writes: dict[str, int] = dict.fromkeys(moves, 0)
+
+    async def recompute() -> None:
+        async with await psycopg.AsyncConnection.connect(settings.dsn, autocommit=True) as conn:
+            for _ in range(5):
+                await coverage.refresh_all(conn, as_of=TODAY)
+        recomputed.set()
+
+    async def write(reference: str) -> None:
+        async with await psycopg.AsyncConnection.connect(settings.dsn, autocommit=True) as conn:
+            while not recomputed.is_set() or writes[reference] < 4:
+                area = moves[reference][writes[reference] % 2]
+                changes = GroupChanges(lsoa_codes=area)
+                await groups.update_group(conn, reference, changes, admin, TODAY)
+                writes[reference] += 1
+
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(recompute())
+        for reference in moves:
+            tasks.create_task(write(reference))
+    assert all(count >= 4 for count in writes.values())
+    summary = await coverage.refresh_all(aconn, as_of=TODAY)
+    assert (summary.lsoas_changed, summary.cells_changed) == (0, 0)
+    assert summary.active_groups >= len(moves)
+    # Unlisted, they cover nothing that other tests count on being uncovered.
+    for reference in moves:
+        await groups.update_group(aconn, reference, GroupChanges(listed=False), admin, TODAY)
