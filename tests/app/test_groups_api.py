@@ -22,6 +22,7 @@ from app.main import create_app
 from app.routers.groups import group_settings
 from app.settings import DatabaseSettings, GroupSettings
 from geo import groups
+from geo.sqlfiles import read_sql
 from tests.geo.test_groups import (
     BLACKPOOL,
     MANCHESTER,
@@ -162,6 +163,30 @@ def test_register_read_and_edit(client: TestClient, keys: Keys, freeze: Freeze) 
     problem(client.patch(url, json={"name": "Mine"}), 401)
     problem(client.get("/groups/NG-99999999"), 404)
     problem(client.get("/groups/NG-1"), 422)
+
+
+def test_a_write_kept_waiting_past_the_statement_timeout_is_a_503_that_writes_nothing(
+    settings: DatabaseSettings, keys: Keys
+) -> None:
+    """A group write waits for the coverage write lock while another transaction (a national
+    recompute, here one that takes the lock and idles) holds it; past the service's statement
+    timeout the write is answered 503 with Retry-After and the group is as it was. Reads do
+    not wait."""
+    app = create_app(settings.model_copy(update={"statement_timeout_ms": 500}))
+    app.dependency_overrides[today_utc] = lambda: TODAY
+    with TestClient(app) as client:
+        made = register(client, keys.manager, group_body(*inside(TRAFFORD)))
+        url = f"/groups/{made['reference']}"
+        rename = {"json": {"name": "Renamed while locked"}, "headers": keys.manager.headers}
+        with psycopg.connect(settings.dsn) as holder:
+            holder.execute(read_sql("geo", "coverage_write_lock.sql"))
+            response = client.patch(url, **rename)
+            problem(response, 503)
+            assert response.headers["retry-after"] == "5"
+            unchanged = ok(client.get(url, headers=keys.manager.headers))
+            holder.rollback()
+        assert (unchanged["name"], unchanged["version"]) == (made["name"], made["version"])
+        assert ok(client.patch(url, **rename))["name"] == "Renamed while locked"
 
 
 def _bad_bodies() -> dict[str, tuple[dict[str, Any], int, str]]:
