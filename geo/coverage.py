@@ -648,6 +648,12 @@ _SOME_LSOAS = "SELECT DISTINCT unnest(%(codes)s::text[]) AS code"
 _SOME_CELLS = "SELECT DISTINCT unnest(%(cells)s::bigint[]) AS cell"
 _ALL_OWNERS = "TRUE"
 _ONE_OWNER = "o.id = %(id)s"
+# The LSOAs whose covers coverage_lsoa_cover.sql computes: a write's (its scope), all, or one
+# of two halves of them (a national recompute's organisers, in two processes).
+_SCOPE_LSOAS = "c.code IN (SELECT code FROM scope)"
+_EVERY_LSOA = "TRUE"
+_LSOA_HALVES = ("hashtext(c.code) & 1 = 0", "hashtext(c.code) & 1 = 1")
+_STORED_COVER = "SELECT * FROM coverage_lsoa_covers WHERE kind = '{}'"
 # The recompute's plans are cheap to make and dearer to JIT-compile than to run.
 _NO_JIT = "SET LOCAL jit = off"
 _Query = sql.SQL | sql.Composed
@@ -657,12 +663,14 @@ _OWNERS: dict[str, dict[str, str]] = {
         "owner": "group_id",
         "table": "community_group",
         "area": "area",
+        "active": "o.listed AND o.last_activity_on >= %(since)s",
     },
     "organiser": {
         "pieces": "organiser_lsoa",
         "owner": "organiser_id",
         "table": "organiser",
         "area": "patch",
+        "active": "o.active",
     },
 }
 
@@ -703,6 +711,27 @@ def _cut(kind: Literal["group", "organiser"], owners: str) -> _Query:
     return _statement("coverage_cut.sql", table=names["table"], area=names["area"], owners=owners)
 
 
+def _lsoa_cover(kind: Literal["group", "organiser"], lsoas: str) -> str:
+    """coverage_lsoa_cover.sql: what active groups or organisers cover of the LSOAs ``lsoas``
+    (a fixed condition) chooses."""
+    names = _OWNERS[kind]
+    return read_sql("geo", "coverage_lsoa_cover.sql").format(
+        kind=kind,
+        pieces=names["pieces"],
+        owner=names["owner"],
+        table=names["table"],
+        active=names["active"],
+        lsoas=lsoas,
+    )
+
+
+def _lsoa_update(scope: str, group_cover: str, organiser_cover: str) -> _Query:
+    """coverage_lsoa.sql for the LSOAs ``scope`` names, from the given covers."""
+    return _statement(
+        "coverage_lsoa.sql", scope=scope, group_cover=group_cover, organiser_cover=organiser_cover
+    )
+
+
 def _national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
     """The statements of a national recompute, in order: (name, statement, takes params)."""
     steps: list[tuple[str, _Query, bool]] = [
@@ -728,7 +757,23 @@ def _national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
                 ),
             ]
     steps += [
-        ("lsoas", _statement("coverage_lsoa.sql", scope=_ALL_LSOAS), True),
+        (
+            "lsoa covers",
+            _statement(
+                "coverage_lsoa_covers_all.sql",
+                group_cover=_lsoa_cover("group", _EVERY_LSOA),
+                organiser_cover_even=_lsoa_cover("organiser", _LSOA_HALVES[0]),
+                organiser_cover_odd=_lsoa_cover("organiser", _LSOA_HALVES[1]),
+            ),
+            True,
+        ),
+        (
+            "lsoas",
+            _lsoa_update(
+                _ALL_LSOAS, _STORED_COVER.format("group"), _STORED_COVER.format("organiser")
+            ),
+            True,
+        ),
         ("cell bits", _statement("coverage_h3_masks_all.sql"), True),
         # Statistics for the join of coverage_h3_all.sql (0.15 s faster with them).
         ("cell bits analysed", sql.SQL("ANALYZE coverage_parent_masks"), False),
@@ -941,7 +986,12 @@ async def _refresh_owner(
         cells = sorted(set(old[1]) | set(new[1]))
         if codes:
             await run(
-                _statement("coverage_lsoa.sql", scope=_SOME_LSOAS), {**params, "codes": codes}
+                _lsoa_update(
+                    _SOME_LSOAS,
+                    _lsoa_cover("group", _SCOPE_LSOAS),
+                    _lsoa_cover("organiser", _SCOPE_LSOAS),
+                ),
+                {**params, "codes": codes},
             )
         if cells:
             await run(

@@ -1,38 +1,12 @@
--- Recompute the coverage of the LSOAs {scope} names (a fixed fragment: every LSOA, or the
--- codes a write touched). Covered area = area of the union of the pieces of the ACTIVE groups
--- in the LSOA (listed, latest activity on or after :since), so overlaps count once; the share
--- is that over the LSOA's area in EPSG:27700, clipped to [0, 1]; adults are spread evenly
--- over the LSOA (when one piece is the whole LSOA, that is it: no union is computed). The
--- same for active organisers' patches. Pieces are unioned in owner order,
--- so an incremental and a national recompute give the same numbers. Only rows whose values
--- change are written.
+-- Recompute the coverage of the LSOAs the scope names (a fixed fragment: every LSOA, or the
+-- codes a write touched). group_cover and organiser_cover (fixed fragments) are what active
+-- groups and organisers cover of each (coverage_lsoa_cover.sql: inline for a write, read from
+-- coverage_lsoa_covers_all.sql in a national recompute). The share is the covered area over
+-- the LSOA's area in EPSG:27700, clipped to [0, 1] (1 when a piece is the whole LSOA);
+-- adults are spread evenly over the LSOA. Only rows whose values change are written.
 WITH scope AS ({scope}),
-group_cover AS (
-    SELECT gl.lsoa_code, count(*) AS owners, bool_or(gl.piece = c.geom) AS whole,
-           CASE WHEN count(*) = 1 THEN ST_Area((array_agg(gl.piece))[1])
-                WHEN bool_or(gl.piece = c.geom) THEN NULL
-                ELSE ST_Area(ST_Union(array_agg(gl.piece ORDER BY gl.group_id)))
-           END AS area_m2
-    FROM scope
-    JOIN lsoa_coverage c ON c.code = scope.code
-    JOIN group_lsoa gl ON gl.lsoa_code = scope.code
-    JOIN community_group g ON g.id = gl.group_id
-    WHERE g.listed AND g.last_activity_on >= %(since)s
-    GROUP BY gl.lsoa_code
-),
-organiser_cover AS (
-    SELECT ol.lsoa_code, count(*) AS owners, bool_or(ol.piece = c.geom) AS whole,
-           CASE WHEN count(*) = 1 THEN ST_Area((array_agg(ol.piece))[1])
-                WHEN bool_or(ol.piece = c.geom) THEN NULL
-                ELSE ST_Area(ST_Union(array_agg(ol.piece ORDER BY ol.organiser_id)))
-           END AS area_m2
-    FROM scope
-    JOIN lsoa_coverage c ON c.code = scope.code
-    JOIN organiser_lsoa ol ON ol.lsoa_code = scope.code
-    JOIN organiser o ON o.id = ol.organiser_id
-    WHERE o.active
-    GROUP BY ol.lsoa_code
-),
+group_cover AS ({group_cover}),
+organiser_cover AS ({organiser_cover}),
 computed AS (
     SELECT c.code,
            coalesce(gc.owners, 0) AS groups,
