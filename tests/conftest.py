@@ -114,7 +114,7 @@ def _database_exists(url: str) -> bool:
 def england_settings() -> DatabaseSettings:
     """A database holding all of England (both editions) from ../shared/data/raw.
 
-    Loading takes about 25 s, so the database is kept between runs and reloaded only when
+    Loading takes about 90 s, so the database is kept between runs and reloaded only when
     its recorded source checksums differ from the files (or it is missing or empty).
     """
     assert ENGLAND_DIR.is_dir(), f"the national data must be at {ENGLAND_DIR}"
