@@ -8,6 +8,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from geo.crs import require_point_in_england
 from geo.errors import AreaNotFound, EditionNotFound, InvalidInput, PointOutsideCoverage
 from geo.models import (
     AreaRef,
@@ -74,6 +75,7 @@ async def lsoa_at_point(
         If no loaded LSOA of that geography contains the point (outside England, at sea
         between generalised coastlines, or outside the loaded extract).
     """
+    require_point_in_england(lon, lat)
     found = await find_edition(conn, edition)
     row = await _fetch_one(
         conn, "lsoa_code_at_point.sql", {"vintage": found.lsoa_vintage, "lon": lon, "lat": lat}

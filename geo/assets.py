@@ -38,6 +38,7 @@ from pyproj import Transformer
 from geo import audit, places, rights
 from geo.access import Principal
 from geo.areas import find_edition
+from geo.crs import ENGLAND_BOUNDS
 from geo.errors import (
     AssetNotFound,
     AssetOutsideEngland,
@@ -67,7 +68,6 @@ OwnerType = Literal[
 ]
 # England's extent with a margin (OS GB extent of England, rounded out): a cheap first check
 # before the exact one, which is that a loaded English LSOA contains the point.
-ENGLAND_BOUNDS = (-6.5, 49.8, 1.9, 55.9)
 NATIONAL_FIELDS: tuple[str, ...] = (
     "reference",
     "name",

@@ -51,6 +51,7 @@ from pydantic import BaseModel, Field
 from pyproj import Transformer
 
 from geo import audit, places
+from geo.crs import require_point_in_england
 from geo.errors import AreaNotFound, DataUnavailable, InvalidInput, PointOutsideCoverage
 from geo.sqlfiles import read_sql
 
@@ -1200,6 +1201,7 @@ async def lsoa_coverage_at(conn: AsyncConnection[Any], lon: float, lat: float) -
     """
     if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
         raise InvalidInput("lon and lat must be a WGS84 longitude and latitude", parameter="lon")
+    require_point_in_england(lon, lat)
     cur = await conn.execute(
         read_sql("geo", "coverage_lsoa_at_point.sql"), {"lon": lon, "lat": lat}
     )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from geo.errors import InvalidInput
+from pyproj import Transformer
+
+from geo.errors import InvalidInput, PointOutsideCoverage
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,74 @@ _BY_NAME = (
         "CRS84": CRS84,
     }
 )
+
+
+# England's envelope in lon/lat, generously (the Isles of Scilly to Berwick, Lowestoft): a point
+# outside it is outside England without asking the database.
+ENGLAND_BOUNDS: tuple[float, float, float, float] = (-6.5, 49.8, 1.9, 55.9)
+# EPSG:27700's area of use in lon/lat (the EPSG dataset, as pyproj reports it). Far outside it
+# PROJ's transverse Mercator fails ("Point outside of projection domain") or gives meaningless
+# numbers, so a caller's coordinates are tested against it before anything is transformed to
+# British National Grid. Every English feature lies well inside it.
+BNG_AREA_OF_USE: tuple[float, float, float, float] = (-9.01, 49.75, 2.01, 61.01)
+_TO_WEB_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
+# The same area in each CRS a caller may give coordinates in (x/y order). In EPSG:27700 itself
+# nothing is transformed on the way in, so the whole plane is allowed.
+_AREA_OF_USE_IN = {
+    4326: BNG_AREA_OF_USE,
+    3857: (
+        *_TO_WEB_MERCATOR.transform(BNG_AREA_OF_USE[0], BNG_AREA_OF_USE[1]),
+        *_TO_WEB_MERCATOR.transform(BNG_AREA_OF_USE[2], BNG_AREA_OF_USE[3]),
+    ),
+}
+
+
+def require_point_in_england(lon: float, lat: float) -> None:
+    """Raise PointOutsideCoverage for a lon/lat point outside England's envelope.
+
+    Every operation that takes a point calls this before the point meets PostGIS, so a valid
+    coordinate anywhere on Earth is a 404 problem, never a transformation error.
+    """
+    west, south, east, north = ENGLAND_BOUNDS
+    if not (west <= lon <= east and south <= lat <= north):
+        raise PointOutsideCoverage(
+            f"({lon}, {lat}) is outside England: give longitude then latitude (EPSG:4326)"
+        )
+
+
+def area_of_use(crs: Crs) -> tuple[float, float, float, float] | None:
+    """British National Grid's area of use in ``crs`` (x/y order); None where it is 27700."""
+    return _AREA_OF_USE_IN.get(crs.srid)
+
+
+def within_area_of_use(xy: tuple[float, float, float, float], crs: Crs) -> bool:
+    """Whether a box (minx, miny, maxx, maxy in ``crs``) lies inside the grid's area of use."""
+    bounds = area_of_use(crs)
+    if bounds is None:
+        return True
+    return bounds[0] <= xy[0] and bounds[1] <= xy[1] and xy[2] <= bounds[2] and xy[3] <= bounds[3]
+
+
+def clip_to_area_of_use(
+    box: tuple[float, float, float, float], crs: Crs
+) -> tuple[float, float, float, float] | None:
+    """The part of a box (x/y order, in ``crs``) inside the grid's area of use; None if none.
+
+    Every feature served lies in England, well inside the area of use, so a box clipped to it
+    selects the same features; the part outside could not be transformed to EPSG:27700.
+    """
+    bounds = area_of_use(crs)
+    if bounds is None or within_area_of_use(box, crs):
+        return box
+    clipped = (
+        max(box[0], bounds[0]),
+        max(box[1], bounds[1]),
+        min(box[2], bounds[2]),
+        min(box[3], bounds[3]),
+    )
+    if clipped[0] > clipped[2] or clipped[1] > clipped[3]:
+        return None
+    return clipped
 
 
 def parse_crs(value: str | None, parameter: str) -> Crs:

@@ -14,7 +14,7 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 
 from geo.collections import Collection, Property
-from geo.crs import CRS84, Crs
+from geo.crs import CRS84, Crs, clip_to_area_of_use
 from geo.errors import InvalidInput, NotFound
 from geo.filters import filter_to_sql
 
@@ -134,8 +134,12 @@ def _where(query: ItemsQuery, params: dict[str, Any]) -> sql.Composable:
         name = f"where_{len(params)}"
         params[name] = value
         conditions.append(sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(name)))
-    if query.bbox is not None:
-        for i, corner in enumerate(query.bbox):
+    box = None if query.bbox is None else clip_to_area_of_use(query.bbox, query.bbox_crs)
+    if query.bbox is not None and box is None:
+        # A box wholly outside British National Grid's area of use holds no English feature.
+        conditions.append(sql.SQL("FALSE"))
+    elif box is not None:
+        for i, corner in enumerate(box):
             params[f"bbox_{i}"] = corner
         # ST_Intersects (which uses the GiST index through its implicit &&): features that
         # touch the box, not merely those whose own bounding box does.

@@ -24,7 +24,7 @@ import shapely.geometry
 from psycopg import sql
 
 from geo.collections import Collection
-from geo.crs import Crs
+from geo.crs import Crs, area_of_use, clip_to_area_of_use, within_area_of_use
 from geo.errors import InvalidInput
 
 GEOMETRY_PROPERTY = "geometry"
@@ -39,6 +39,10 @@ SPATIAL = {
     "s_crosses": "ST_Crosses",
     "s_contains": "ST_Contains",
 }
+# Predicates whose answer for a feature (inside Great Britain) is the same when a literal
+# argument is replaced by its part inside British National Grid's area of use, by position.
+CLIP_EXACT_AS_FIRST = {"s_intersects", "s_disjoint", "s_touches", "s_contains"}
+CLIP_EXACT_AS_SECOND = {"s_intersects", "s_disjoint", "s_touches", "s_within"}
 MAX_FILTER_LENGTH = 20_000
 # Where coordinates are meaningful in each served CRS (x/y order), so that a literal off the
 # earth is a 400 rather than a PostGIS transformation error.
@@ -181,9 +185,25 @@ class _Translator:
             return sql.SQL("({} IS NULL)").format(self.scalar(self._one(args, op)))
         if op in SPATIAL:
             left, right = self._two(args, op)
-            return sql.SQL("{}({}, {})").format(
-                sql.SQL(SPATIAL[op]), self.geometry(left), self.geometry(right)
+            (left_sql, left_clipped), (right_sql, right_clipped) = (
+                self.geometry(left),
+                self.geometry(right),
             )
+            # A literal reaching outside British National Grid's area of use is clipped to it
+            # (see geometry()). The features all lie inside that area, so a predicate that
+            # only asks where the literal meets them is unchanged by the clip; one about the
+            # literal as a whole (equal to, overlapping, crossing or inside a feature) is not,
+            # and is refused rather than answered wrongly.
+            if (left_clipped and op not in CLIP_EXACT_AS_FIRST) or (
+                right_clipped and op not in CLIP_EXACT_AS_SECOND
+            ):
+                raise InvalidInput(
+                    f"{node['op']} with a geometry reaching outside Great Britain (where "
+                    "British National Grid is defined) is not supported: clip the geometry to "
+                    "Great Britain",
+                    parameter="filter",
+                )
+            return sql.SQL("{}({}, {})").format(sql.SQL(SPATIAL[op]), left_sql, right_sql)
         raise InvalidInput(f"unsupported CQL2 operator {node['op']!r}", parameter="filter")
 
     def scalar(self, node: Any, like: Any = None) -> sql.Composable:
@@ -222,10 +242,14 @@ class _Translator:
                 raise InvalidInput(f"{like['property']} is text; got {node!r}", parameter="filter")
         return sql.SQL("NULL") if node is None else self.param(node)
 
-    def geometry(self, node: Any) -> sql.Composable:
-        """The geometry column, or a GeoJSON/bbox literal transformed to EPSG:27700."""
+    def geometry(self, node: Any) -> tuple[sql.Composable, bool]:
+        """The geometry column, or a GeoJSON/bbox literal transformed to EPSG:27700.
+
+        The flag says whether the literal reached outside British National Grid's area of use
+        and was clipped to it (PostGIS cannot transform what lies far outside it).
+        """
         if isinstance(node, dict) and node.get("property") == GEOMETRY_PROPERTY:
-            return sql.Identifier("geom")
+            return sql.Identifier("geom"), False
         if isinstance(node, dict) and "bbox" in node:
             try:
                 box = [float(v) for v in node["bbox"]]
@@ -238,9 +262,14 @@ class _Translator:
             if self.crs.lat_first:
                 box = [box[1], box[0], box[3], box[2]]
             self._check_range(box)
-            return sql.SQL("ST_Transform(ST_MakeEnvelope({}, {}, {}, {}, {}), 27700)").format(
-                *[self.param(v) for v in box], sql.Literal(self.crs.srid)
-            )
+            inside = within_area_of_use((box[0], box[1], box[2], box[3]), self.crs)
+            clipped = clip_to_area_of_use((box[0], box[1], box[2], box[3]), self.crs)
+            if clipped is None:
+                return sql.SQL("ST_GeomFromText('POLYGON EMPTY', 27700)"), True
+            envelope = sql.SQL("ST_Transform(ST_MakeEnvelope({}, {}, {}, {}, {}), 27700)")
+            return envelope.format(
+                *[self.param(v) for v in clipped], sql.Literal(self.crs.srid)
+            ), not inside
         if isinstance(node, dict) and "type" in node and "coordinates" in node:
             try:
                 coordinates = shapely.get_coordinates(shapely.geometry.shape(node))
@@ -258,7 +287,17 @@ class _Translator:
             )
             if self.crs.lat_first:
                 shape = sql.SQL("ST_FlipCoordinates({})").format(shape)
-            return sql.SQL("ST_Transform({}, 27700)").format(shape)
+            xs, ys = coordinates[:, 0], coordinates[:, 1]
+            bounds = area_of_use(self.crs)
+            reaches_out = bounds is not None and not within_area_of_use(
+                (xs.min(), ys.min(), xs.max(), ys.max()), self.crs
+            )
+            if bounds is not None and reaches_out:
+                # Only the part inside British National Grid's area of use can be transformed.
+                shape = sql.SQL("ST_Intersection({}, ST_MakeEnvelope({}, {}, {}, {}, {}))").format(
+                    shape, *[sql.Literal(v) for v in bounds], sql.Literal(self.crs.srid)
+                )
+            return sql.SQL("ST_Transform({}, 27700)").format(shape), reaches_out
         raise InvalidInput(
             "spatial functions compare `geometry` with a geometry", parameter="filter"
         )

@@ -41,8 +41,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from geo import audit, coverage
 from geo.access import Principal
 from geo.areas import find_edition
-from geo.assets import ENGLAND_BOUNDS
 from geo.coverage import ACTIVE_MONTHS_DEFAULT, active_since
+from geo.crs import ENGLAND_BOUNDS
 from geo.errors import (
     AreaOutOfRange,
     AreaOutsideEngland,

@@ -23,6 +23,13 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict
 from pyproj import Transformer
 
+from geo.crs import (
+    BNG_AREA_OF_USE,
+    CRS84,
+    ENGLAND_BOUNDS,
+    require_point_in_england,
+    within_area_of_use,
+)
 from geo.eligibility import AreaFacts, LsoaFacts
 from geo.errors import InvalidInput, NotFound, PointOutsideCoverage
 from geo.models import EditionRef
@@ -89,7 +96,9 @@ def polygon_in_bng(geometry: dict[str, Any]) -> tuple[shapely.Geometry, float]:
     ------
     InvalidInput
         If it is not a valid, non-empty (multi)polygon of finite lon/lat coordinates within
-        the vertex and area limits.
+        the vertex and area limits, or it reaches outside British National Grid's area of use.
+    PointOutsideCoverage
+        If it lies wholly outside England's envelope.
     """
     if len(json.dumps(geometry)) > MAX_GEOJSON_BYTES:
         raise InvalidInput(
@@ -121,6 +130,19 @@ def polygon_in_bng(geometry: dict[str, Any]) -> tuple[shapely.Geometry, float]:
     if not shape.is_valid:
         raise InvalidInput(
             f"invalid geometry: {shapely.is_valid_reason(shape)}", parameter="geometry"
+        )
+    west, south, east, north = ENGLAND_BOUNDS
+    if lon.max() < west or lon.min() > east or lat.max() < south or lat.min() > north:
+        raise PointOutsideCoverage(
+            "the polygon lies outside England: give longitude then latitude (EPSG:4326)"
+        )
+    if not within_area_of_use((lon.min(), lat.min(), lon.max(), lat.max()), CRS84):
+        west, south, east, north = BNG_AREA_OF_USE
+        raise InvalidInput(
+            f"the polygon reaches outside Great Britain ({west}..{east} E, {south}..{north} N, "
+            "where British National Grid is defined): draw it in England, longitude then "
+            "latitude",
+            parameter="geometry",
         )
     projected = shapely.transform(shape, _TO_BNG.transform, interleaved=False)
     area_km2 = projected.area / 1e6
@@ -264,6 +286,7 @@ async def _locate(
             except (InvalidInput, PostcodeNotCovered) as exc:
                 found[vintage] = exc
     elif place.lon is not None and place.lat is not None:
+        require_point_in_england(place.lon, place.lat)
         params = {"lon": place.lon, "lat": place.lat, "vintages": sorted(vintages)}
         async with conn.cursor() as cur:
             await cur.execute(read_sql("geo", "lsoa_codes_at_point.sql"), params)
