@@ -44,13 +44,11 @@ from data.readers import (
 )
 from geo import coverage, eligibility_layer
 from geo.errors import LoadError
+from geo.gss import LAD_PATTERN, LSOA_PATTERN, WARD_PATTERN
 from geo.indices import lad_summary_measures
 from geo.postcodes import normalise_postcode
 from geo.sqlfiles import read_sql
 
-LSOA_CODE = r"^E01[0-9]{6}$"
-LAD_CODE = r"^E0[6-9][0-9]{6}$"
-WARD_CODE = r"^E05[0-9]{6}$"
 ADULT_AGES = range(18, 91)  # single years 18..89 and the 90+ column
 
 StepCallback = Callable[[str], None]
@@ -199,9 +197,9 @@ def _read_lsoa_lookup(path: Path, ds: LsoaLookupDataset, staged: Staged, _m: Man
     frame = read_csv_columns(path, [cols["lsoa"], cols["ward"], cols["ward_name"], cols["lad"]])
     frame.columns = ["lsoa", "ward", "ward_name", "lad"]
     frame = frame[frame["lsoa"].str.startswith("E")].reset_index(drop=True)
-    check_codes(frame["lsoa"], LSOA_CODE, path, cols["lsoa"])
-    bad_lad = ~frame["lad"].str.fullmatch(LAD_CODE)
-    bad_ward = ~frame["ward"].str.fullmatch(WARD_CODE)
+    check_codes(frame["lsoa"], LSOA_PATTERN, path, cols["lsoa"])
+    bad_lad = ~frame["lad"].str.fullmatch(LAD_PATTERN)
+    bad_ward = ~frame["ward"].str.fullmatch(WARD_PATTERN)
     if bad_lad.any() or bad_ward.any():
         raise LoadError(f"{path}: England LSOAs with non-English ward or LAD codes")
     staged.lsoa_lookups[ds.lsoa_vintage] = frame
@@ -212,7 +210,7 @@ def _read_msoa_lookup(path: Path, ds: MsoaLookupDataset, staged: Staged, _m: Man
     frame = read_csv_columns(path, [ds.columns["lsoa"], ds.columns["msoa"]])
     frame.columns = ["lsoa", "msoa"]
     frame = frame[frame["lsoa"].str.startswith("E")].reset_index(drop=True)
-    check_codes(frame["lsoa"], LSOA_CODE, path, ds.columns["lsoa"])
+    check_codes(frame["lsoa"], LSOA_PATTERN, path, ds.columns["lsoa"])
     staged.msoa[ds.lsoa_vintage] = frame
     return len(frame)
 
@@ -222,7 +220,7 @@ def _read_region_lookup(path: Path, ds: RegionLookupDataset, staged: Staged, _m:
         path, [ds.columns["lad"], ds.columns["region"], ds.columns["region_name"]]
     )
     frame.columns = ["lad", "region", "region_name"]
-    check_codes(frame["lad"], LAD_CODE, path, ds.columns["lad"])
+    check_codes(frame["lad"], LAD_PATTERN, path, ds.columns["lad"])
     staged.regions[ds.lad_vintage] = frame
     return len(frame)
 
@@ -246,7 +244,7 @@ def _read_index_values(path: Path, ds: IndexValuesDataset, staged: Staged, m: Ma
     known = {d.code for d in edition.domains}
     columns = [ds.lsoa, *([ds.lad] if ds.lad else []), *ds.values.values()]
     frame = read_csv_columns(path, columns)
-    check_codes(frame[ds.lsoa], LSOA_CODE, path, ds.lsoa)
+    check_codes(frame[ds.lsoa], LSOA_PATTERN, path, ds.lsoa)
     fields: dict[str, dict[str, pd.Series]] = {}
     for key, column in ds.values.items():
         domain, _, kind = key.partition(".")
@@ -299,7 +297,7 @@ def _read_denominators(
     path: Path, ds: PopulationDenominatorsDataset, staged: Staged, _m: Manifest
 ) -> int:
     frame = read_csv_columns(path, [ds.lsoa, *ds.columns.values()])
-    check_codes(frame[ds.lsoa], LSOA_CODE, path, ds.lsoa)
+    check_codes(frame[ds.lsoa], LSOA_PATTERN, path, ds.lsoa)
     result = pd.DataFrame({"lsoa": frame[ds.lsoa]})
     for name, column in ds.columns.items():
         result[name] = parse_integers(frame, column, path)
@@ -313,7 +311,7 @@ def _read_population_estimate(
     ages = [str(a) for a in range(90)] + ["90+"]
     frame = read_csv_columns(path, [ds.lsoa, ds.total, *ages])
     frame = frame[frame[ds.lsoa].str.startswith("E")].reset_index(drop=True)
-    check_codes(frame[ds.lsoa], LSOA_CODE, path, ds.lsoa)
+    check_codes(frame[ds.lsoa], LSOA_PATTERN, path, ds.lsoa)
     by_age = np.column_stack([parse_integers(frame, a, path).to_numpy() for a in ages])
     total = parse_integers(frame, ds.total, path).to_numpy()
     mismatch = by_age.sum(axis=1) != total

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,10 +47,10 @@ from psycopg import AsyncConnection
 from app.settings import DatabaseSettings
 from geo import audit, coverage, groups, organisers
 from geo.errors import Conflict, DataUnavailable, InvalidInput, PlatoonsError
+from geo.gss import LAD_CODE
 from geo.sqlfiles import read_sql
 
 ACTOR = "synthetic generator"
-LAD_CODE = re.compile(r"^E0[6-9][0-9]{6}$")
 
 # Kinds of group and how common each is among the generated ones (the registry's kinds).
 GROUP_KIND_WEIGHTS: dict[str, float] = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -10,6 +9,7 @@ from psycopg.rows import dict_row
 
 from geo.crs import require_point_in_england
 from geo.errors import AreaNotFound, EditionNotFound, InvalidInput, PointOutsideCoverage
+from geo.gss import ANY_CODE, LAD_CODE, LSOA_CODE
 from geo.models import (
     AreaRef,
     EditionRef,
@@ -23,10 +23,6 @@ from geo.models import (
     SummaryMeasure,
 )
 from geo.sqlfiles import read_sql
-
-LSOA_CODE = re.compile(r"^[EW]01[0-9]{6}$")
-LAD_CODE = re.compile(r"^(E0[6-9]|W06)[0-9]{6}$")
-GSS_CODE = re.compile(r"^[EWSNK][0-9]{8}$")
 
 
 async def _fetch_one(
@@ -110,7 +106,7 @@ async def area_by_code(
         If it is not an LSOA or LAD code of the edition's geography.
     """
     code = code.strip().upper()
-    if not GSS_CODE.match(code):
+    if not ANY_CODE.match(code):
         raise InvalidInput(
             f"{code!r} is not a GSS code (like E01006112 or E08000009)", parameter="code"
         )

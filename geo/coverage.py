@@ -29,7 +29,6 @@ recompute instead of deadlocking with it.
 from __future__ import annotations
 
 import math
-import re
 import struct
 import time
 from collections.abc import Iterable, Sequence
@@ -53,6 +52,7 @@ from pyproj import Transformer
 from geo import audit, places
 from geo.crs import require_point_in_england
 from geo.errors import AreaNotFound, DataUnavailable, InvalidInput, PointOutsideCoverage
+from geo.gss import LAD_CODE, LSOA_CODE
 from geo.sqlfiles import read_sql
 
 ACTIVE_MONTHS_DEFAULT = 12
@@ -1068,9 +1068,6 @@ async def refresh_organiser(
 
 # ---------------------------------------------------------------------------------------------
 # Reading coverage
-
-LSOA_CODE = re.compile(r"^E01[0-9]{6}$")
-LAD_CODE = re.compile(r"^E0[6-9][0-9]{6}$")
 
 
 def _lad(code: str) -> str:

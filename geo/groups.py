@@ -57,6 +57,7 @@ from geo.errors import (
     StaleVersion,
     TooManyRequests,
 )
+from geo.gss import LSOA_CODE
 from geo.places import MAX_GEOJSON_BYTES, MAX_POLYGON_VERTICES, PostcodeNotCovered
 from geo.postcodes import normalise_postcode
 from geo.sqlfiles import read_sql
@@ -77,7 +78,6 @@ RatingStatus = Literal["pending", "published", "rejected"]
 Decision = Literal["publish", "reject"]
 
 GROUP_REFERENCE = re.compile(r"^NG-[0-9]{6,18}$")
-LSOA_2021_CODE = re.compile(r"^E01[0-9]{6}$")
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 PHONE = re.compile(r"^\+?[0-9 ()-]{6,25}$")
 
@@ -198,7 +198,7 @@ class AreaFields(BaseModel):
         if codes is None:
             return None
         cleaned = sorted({c.strip().upper() for c in codes})
-        bad = [c for c in cleaned if not LSOA_2021_CODE.match(c)]
+        bad = [c for c in cleaned if not LSOA_CODE.match(c)]
         if bad:
             raise ValueError(f"not LSOA codes (E01 and six digits): {', '.join(bad[:5])}")
         if not cleaned:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -32,6 +31,7 @@ from geo.crs import (
 )
 from geo.eligibility import AreaFacts, LsoaFacts
 from geo.errors import InvalidInput, NotFound, PointOutsideCoverage
+from geo.gss import LAD_CODE, LSOA_CODE, WARD_CODE
 from geo.models import EditionRef
 from geo.postcodes import normalise_postcode
 from geo.sqlfiles import read_sql
@@ -39,9 +39,6 @@ from geo.sqlfiles import read_sql
 MAX_POLYGON_VERTICES = 5_000
 MAX_POLYGON_AREA_KM2 = 1_000.0
 MAX_GEOJSON_BYTES = 1_000_000
-LSOA_CODE = re.compile(r"^E01[0-9]{6}$")
-WARD_CODE = re.compile(r"^E05[0-9]{6}$")
-LAD_CODE = re.compile(r"^E0[6-9][0-9]{6}$")
 Level = Literal["lsoa", "ward", "lad"]
 _TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 
