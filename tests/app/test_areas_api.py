@@ -63,6 +63,9 @@ def test_area_of_an_lsoa_and_of_a_lad(client: TestClient) -> None:
         ({"lon": 2.3522, "lat": 48.8566}, 404),  # Paris
         ({"lon": -4.0, "lat": 50.0}, 404),  # the sea off Cornwall
         ({"lon": -1.5, "lat": 52.0}, 404),  # England, but outside the demo extract
+        # Where British National Grid cannot project a point (a 500 from PostGIS before).
+        ({"lon": 93.80385659193001, "lat": 2.10749212413665e-18}, 404),
+        ({"lon": -90, "lat": 0}, 404),
         ({"lon": 181, "lat": 52.0}, 422),
         ({"lon": -2.3, "lat": -91}, 422),
         ({"lon": "abc", "lat": 52.0}, 422),

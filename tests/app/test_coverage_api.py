@@ -147,6 +147,7 @@ def test_map_click_gives_the_lsoa_and_its_groups(
     ("params", "status"),
     [
         ({"lon": -3.19, "lat": 55.95}, 404),  # Edinburgh: no English LSOA
+        ({"lon": 93.8, "lat": 0}, 404),  # British National Grid cannot project it
         ({"lon": -2.3}, 400),
         ({"lon": -2.3, "lat": 53.4, "postcode": "M15 4AB"}, 400),
         ({}, 400),
