@@ -479,7 +479,8 @@ def test_the_map_layer_and_tiles_serve_public_fields_only(
         assert made["reference"] in [f["properties"].get("reference") for f in features], zoom
         assert body["leader"]["email"].encode() not in mvt.content
     # Unlisted: gone from the layer.
-    client.patch(
+    unlisted = client.patch(
         f"/groups/{made['reference']}", json={"listed": False}, headers=keys.manager.headers
     )
+    assert unlisted.status_code == 200 and unlisted.json()["listed"] is False, unlisted.text
     problem(client.get(f"/collections/neighbourhood-groups/items/{made['reference']}"), 404)

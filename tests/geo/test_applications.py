@@ -539,7 +539,9 @@ async def test_a_polygon_application_belongs_to_its_district_and_is_published_as
     assert application.principal_lad == LOOKUP.loc[DEPRIVED, "ltla24_code"]
     stored = shapely.geometry.shape(application.area.geometry)
     assert stored.symmetric_difference(circle).area < 1e-5 * circle.area  # projected and back
-    assert (await applications.get_application(aconn, application.id, keys.officer.principal)).id
+    # The officer reads back the same application, its drawn area included.
+    read = await applications.get_application(aconn, application.id, keys.officer.principal)
+    assert read == application
     submitted = await take(aconn, keys, application, "submit")
     assert submitted.eligibility is not None
     assert submitted.eligibility["answer"]["area"]["kind"] == "polygon"
