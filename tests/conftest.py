@@ -12,10 +12,9 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from app.cli import DEMO_DIR
 from app.main import create_app
 from app.settings import DatabaseSettings
-from data import schema
+from data import DEMO_DIR, schema
 from data.loaders import load_all
 from data.manifest import load_manifest
 from data.readers import sha256_of

@@ -529,7 +529,7 @@ def test_cli_import_reports_and_exits_by_what_imported(
 ) -> None:
     from typer.testing import CliRunner
 
-    from app.cli import cli
+    from cli.main import cli
 
     monkeypatch.setenv("PLATOONS_DATABASE_URL", settings.dsn)
     example = (factories_root() / "data" / "examples" / "acv_register_example.csv").read_text()

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import cli
 from app.maps import (
     DECILE_COLOURS,
     LAD_SHARE_BREAKS,
@@ -18,6 +17,7 @@ from app.maps import (
     QUALIFIES_COLOUR,
 )
 from app.settings import DatabaseSettings
+from cli.main import cli
 from tests.browser.conftest import WatchedPage, off_the_browser_thread
 from tests.utils import sources
 

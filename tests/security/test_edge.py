@@ -332,7 +332,7 @@ def test_platoons_serve_refuses_to_start_in_production_with_default_secrets() ->
     }
     env |= {"PLATOONS_ENVIRONMENT": "production", "PLATOONS_PORT": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "app", "serve"],
+        [sys.executable, "-m", "cli", "serve"],
         capture_output=True,
         text=True,
         env=env,
