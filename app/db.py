@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from psycopg import AsyncConnection, DataError, OperationalError
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo.errors import DatabaseUnavailable, InvalidInput
 
 # A connection returned to the pool less than this long ago is lent again without a check

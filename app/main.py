@@ -23,7 +23,7 @@ from app.routers import organisers as organisers_router
 from app.routers import tiles as tiles_router
 from app.security import install as install_security
 from app.security import refuse_default_secrets
-from app.settings import DatabaseSettings, GroupSettings, SecuritySettings, ServerSettings
+from config.settings import DatabaseSettings, GroupSettings, SecuritySettings, ServerSettings
 
 logger = logging.getLogger("platoons")
 

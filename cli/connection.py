@@ -8,8 +8,8 @@ from typing import TypeVar
 
 import psycopg
 
-from app.settings import DatabaseSettings
 from cli.console import fail
+from config.settings import DatabaseSettings
 from geo.errors import PlatoonsError
 
 T = TypeVar("T")

@@ -7,9 +7,9 @@ from typing import Annotated
 import psycopg
 import typer
 
-from app.settings import GroupSettings
 from cli.connection import with_connection
 from cli.console import console, date_option
+from config.settings import GroupSettings
 from geo import coverage
 
 coverage_cli = typer.Typer(

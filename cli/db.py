@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from app.settings import DatabaseSettings
 from cli.console import console, fail
+from config.settings import DatabaseSettings
 from data import schema
 
 db_cli = typer.Typer(help="Database schema tasks.", no_args_is_help=True)

@@ -8,8 +8,8 @@ import psycopg
 
 from app.housekeeping import daily_jobs, run_daily_jobs
 from app.http import today_utc
-from app.settings import DatabaseSettings, GroupSettings
 from cli.console import console, fail
+from config.settings import DatabaseSettings, GroupSettings
 
 
 def housekeeping() -> None:

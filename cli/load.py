@@ -10,8 +10,8 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app.settings import DatabaseSettings
 from cli.console import console, fail
+from config.settings import DatabaseSettings
 from data import DEMO_DIR
 from data.loaders import LoadReport, count_steps, load_all
 from geo.errors import LoadError

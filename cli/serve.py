@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from app.settings import ServerSettings
+from config.settings import ServerSettings
 
 
 def serve(

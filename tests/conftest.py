@@ -13,7 +13,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from app.main import create_app
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from data import DEMO_DIR, schema
 from data.loaders import load_all
 from data.manifest import load_manifest

@@ -13,7 +13,7 @@ from app.auth import AdminUser, CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
 from app.http import today_utc
 from app.problems import PROBLEM_JSON
-from app.settings import GroupSettings
+from config.settings import GroupSettings
 from geo import groups
 from geo.errors import InvalidInput
 from geo.groups import (

@@ -12,7 +12,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 
 STARTUP_TIMEOUT_S = 15.0
 SHUTDOWN_TIMEOUT_S = 15.0

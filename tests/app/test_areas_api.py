@@ -129,7 +129,7 @@ def test_openapi_docs_are_served(client: TestClient) -> None:
 
 def test_an_unreachable_database_gives_503_with_retry_after() -> None:
     from app.main import create_app
-    from app.settings import DatabaseSettings
+    from config.settings import DatabaseSettings
 
     # Port 1 on loopback: nothing listens there, so every connection is refused at once.
     down = DatabaseSettings(

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.routers.assets import today_utc
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import assets
 from tests.utils import factories
 

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from app.http import today_utc
 from app.main import create_app
 from app.routers.groups import group_settings
-from app.settings import DatabaseSettings, GroupSettings
+from config.settings import DatabaseSettings, GroupSettings
 from geo import groups
 from geo.sqlfiles import read_sql
 from tests.geo.test_groups import (

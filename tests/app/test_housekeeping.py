@@ -16,7 +16,7 @@ from app.db import create_pool
 from app.housekeeping import LOCK_KEY, Housekeeper, Job, daily_jobs, run_daily_jobs
 from app.http import today_utc
 from app.main import create_app
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import coverage
 from tests.utils import factories
 

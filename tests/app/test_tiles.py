@@ -17,7 +17,7 @@ import pyproj
 import pytest
 from fastapi.testclient import TestClient
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from data import DEMO_DIR
 from data.loaders import load_all
 from geo import tiles

@@ -16,8 +16,8 @@ from app.maps import (
     NOT_QUALIFYING_COLOUR,
     QUALIFIES_COLOUR,
 )
-from app.settings import DatabaseSettings
 from cli.main import cli
+from config.settings import DatabaseSettings
 from tests.browser.conftest import WatchedPage, off_the_browser_thread
 from tests.utils import sources
 

@@ -14,7 +14,7 @@ import geopandas as gpd
 import psycopg
 import pytest
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from data import DEMO_DIR
 from data.loaders import load_all
 from data.manifest import load_manifest

@@ -28,7 +28,7 @@ from pyproj import Transformer
 from app.main import create_app
 from app.routers.groups import group_settings
 from app.security import JsonFormatter, RequestIdFilter
-from app.settings import DatabaseSettings, GroupSettings
+from config.settings import DatabaseSettings, GroupSettings
 from geo import access, grants
 from geo.groups import CODE_OF_CONDUCT_VERSION
 from tests.utils import factories, sources

@@ -27,7 +27,7 @@ from app.security import (
     RequestIdFilter,
     refuse_default_secrets,
 )
-from app.settings import DatabaseSettings, SecuritySettings
+from config.settings import DatabaseSettings, SecuritySettings
 from tests.security.conftest import AREA, Cast, Served, draft
 
 HTML_PAGES = [

@@ -20,7 +20,7 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from tests.security.conftest import (
     CALLERS,
     Cast,

@@ -22,7 +22,7 @@ from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 
 from app.main import create_app
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from tests.security.conftest import Cast, Served
 
 POSITIVE_EXAMPLES = 20
