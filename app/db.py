@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -92,3 +93,7 @@ async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
 
 
 DbDep = Annotated[AsyncConnection, Depends(connection)]
+
+# A connection borrowed inside a handler only when needed (a tile on a cache miss), not
+# through DbDep, which checks one out for every request, 304s and cache hits included.
+lend_connection = asynccontextmanager(connection)

@@ -19,10 +19,7 @@ from data.loaders import load_all
 from data.manifest import load_manifest
 from data.readers import sha256_of
 from tests.utils import sources
-
-# The service's daily jobs write in the background; the suite runs them explicitly
-# (tests/app/test_housekeeping.py), so no test sees writes it did not make.
-os.environ["PLATOONS_HOUSEKEEPING"] = "false"
+from tests.utils.service import service_settings
 
 
 def _test_database_url() -> str:
@@ -97,7 +94,7 @@ async def aconn(settings: DatabaseSettings) -> AsyncIterator[psycopg.AsyncConnec
 @pytest.fixture(scope="session")
 def client(settings: DatabaseSettings) -> Iterator[TestClient]:
     """The application under test, with its lifespan (pool) running."""
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(service_settings(settings))) as test_client:
         yield test_client
 
 
@@ -139,7 +136,7 @@ def england_settings() -> DatabaseSettings:
 @pytest.fixture(scope="session")
 def england_client(england_settings: DatabaseSettings) -> Iterator[TestClient]:
     """The application serving all of England."""
-    with TestClient(create_app(england_settings)) as test_client:
+    with TestClient(create_app(service_settings(england_settings))) as test_client:
         yield test_client
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.auth import CurrentUser, ManagerUser
 from app.db import DbDep
-from app.http import today_utc
+from app.dependencies import Today
 from app.problems import PROBLEM_JSON
 from geo import amenity_bids, assets, rights
 from geo.amenity_bids import AmenityBid, AmenityBidEvent, BidInput, BidStatus, BidStepInput
@@ -19,7 +19,6 @@ from geo.assets import Asset, AssetEvent, AssetInput, Eligibility, StepInput, Up
 router = APIRouter(tags=["assets of community value"])
 
 
-Today = Annotated[date, Depends(today_utc)]
 AssetId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The asset's id.")]
 LadQuery = Annotated[
     str | None,

@@ -5,21 +5,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from app.auth import AdminUser
 from app.db import DbDep
-from app.http import today_utc
+from app.dependencies import GroupSettingsDep, Today
 from app.problems import PROBLEM_JSON
-from app.routers.groups import Settings
 from geo import coverage
 from geo.coverage import ColdSpot, CoverageTotals, LsoaCoverage, RefreshSummary, Snapshot
 from geo.errors import InvalidInput
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
 
-Today = Annotated[date, Depends(today_utc)]
 _PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 _Responses = dict[int | str, dict[str, Any]]
 _BAD: _Responses = {400: {"description": "Malformed code or parameter out of range", **_PROBLEM}}
@@ -122,7 +120,9 @@ async def take_snapshot(conn: DbDep, user: AdminUser, on: Today) -> SnapshotTake
 
 
 @router.post("/refresh", response_model=RefreshSummary, responses=_ADMIN)
-async def refresh(conn: DbDep, user: AdminUser, on: Today, settings: Settings) -> RefreshSummary:
+async def refresh(
+    conn: DbDep, user: AdminUser, on: Today, settings: GroupSettingsDep
+) -> RefreshSummary:
     """Recompute all coverage nationally on today's date (admins): areas cut again by LSOAs."""
     return await coverage.refresh_all(
         conn, as_of=on, active_months=settings.group_active_months, actor=user.actor

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-from functools import cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
-from starlette.convertors import Convertor, register_url_convertor
+from fastapi import APIRouter, Body, Header, Path, Query, Response
+from starlette.convertors import register_url_convertor
 
 from app.auth import AdminUser, CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
-from app.http import today_utc
+from app.dependencies import Fingerprint, Rules, Today
+from app.http import ReferenceConvertor
 from app.problems import PROBLEM_JSON
-from config.settings import GroupSettings
 from geo import groups
 from geo.errors import InvalidInput
 from geo.groups import (
@@ -27,7 +25,6 @@ from geo.groups import (
     GroupPage,
     GroupPrivate,
     GroupPublic,
-    GroupRules,
     GroupsNear,
     ManagerInput,
     Managers,
@@ -44,23 +41,6 @@ from geo.groups import (
 router = APIRouter(tags=["neighbourhood groups"])
 
 
-class ReferenceConvertor(Convertor[str]):
-    """A path segment shaped like a reference (a prefix, a hyphen, digits).
-
-    Routes match it only, so ``PATCH /groups/code-of-conduct`` is a 405 (that path has GET
-    only), not an attempt to edit a group called "code-of-conduct"; the reference's length
-    and exact shape are then checked like any parameter's.
-    """
-
-    def convert(self, value: str) -> str:
-        """The segment as it is."""
-        return value
-
-    def to_string(self, value: str) -> str:
-        """The reference as a segment."""
-        return value
-
-
 class GroupReferenceConvertor(ReferenceConvertor):
     """A group's reference: ``NG-`` and digits."""
 
@@ -70,40 +50,6 @@ class GroupReferenceConvertor(ReferenceConvertor):
 register_url_convertor("group_reference", GroupReferenceConvertor())
 
 
-@cache
-def group_settings() -> GroupSettings:
-    """The groups' settings, read once per process (tests override this dependency)."""
-    return GroupSettings()
-
-
-Settings = Annotated[GroupSettings, Depends(group_settings)]
-
-
-def group_rules(settings: Settings) -> GroupRules:
-    """The registry's limits, from the settings."""
-    return GroupRules(
-        active_months=settings.group_active_months,
-        max_area_km2=settings.group_max_area_km2,
-        min_area_km2=settings.group_min_area_km2,
-        organiser_max_area_km2=settings.organiser_max_area_km2,
-        rating_repeat_days=settings.group_rating_repeat_days,
-        ratings_per_day=settings.group_ratings_per_day,
-        messages_per_hour=settings.group_messages_per_hour,
-        messages_per_day=settings.group_messages_per_day,
-    )
-
-
-def sender_fingerprint(request: Request, settings: Settings) -> str:
-    """The keyed hash of the client's address (the address is never stored)."""
-    address = request.client.host if request.client else "unknown"
-    return groups.client_fingerprint(
-        address, settings.fingerprint_secret.get_secret_value().encode()
-    )
-
-
-Rules = Annotated[GroupRules, Depends(group_rules)]
-Fingerprint = Annotated[str, Depends(sender_fingerprint)]
-Today = Annotated[date, Depends(today_utc)]
 Reference = Annotated[
     str,
     Path(

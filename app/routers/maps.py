@@ -15,11 +15,10 @@ from fastapi.responses import HTMLResponse
 
 from app import maps
 from app.caching import collection_extent, current_data_version
-from app.db import DbDep
+from app.db import DbDep, lend_connection
+from app.dependencies import Rules
 from app.http import today_utc
 from app.problems import PROBLEM_JSON
-from app.routers.groups import Rules
-from app.routers.tiles import lend_connection
 from geo import areas, grants, maps_data
 from geo.collections import Collection
 from geo.errors import DataUnavailable, EditionNotFound

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Response
 from starlette.convertors import register_url_convertor
 
 from app.auth import AdminUser, CurrentUser
 from app.db import DbDep
-from app.http import today_utc
+from app.dependencies import Rules, Today
+from app.http import ReferenceConvertor
 from app.problems import PROBLEM_JSON
-from app.routers.groups import ReferenceConvertor, Rules
 from geo import organisers
 from geo.groups import MAX_PAGE
 from geo.organisers import (
@@ -35,7 +34,6 @@ class OrganiserReferenceConvertor(ReferenceConvertor):
 
 register_url_convertor("organiser_reference", OrganiserReferenceConvertor())
 
-Today = Annotated[date, Depends(today_utc)]
 Reference = Annotated[
     str,
     Path(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -19,16 +18,12 @@ from app.caching import (
     negotiate_encoding,
     tile_etag,
 )
-from app.db import connection
+from app.db import lend_connection
 from app.http import base_url
 from geo import tiles
 from geo.collections import Collection
 
 router = APIRouter(tags=["tiles"])
-
-# A tile borrows a pooled connection only on a cache miss (not through DbDep, which would
-# check one out for every request, 304s and cache hits included).
-lend_connection = asynccontextmanager(connection)
 
 CollectionId = Annotated[
     str, Path(description="A collection id, as listed at /collections.", max_length=64)

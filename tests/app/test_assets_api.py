@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from app.routers.assets import today_utc
+from app.http import today_utc
 from config.settings import DatabaseSettings
 from geo import assets
 from tests.utils import factories

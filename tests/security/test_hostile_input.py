@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.routers.groups import group_settings
+from app.dependencies import group_settings
 from app.security import BodySizeLimitMiddleware, RequestTooLarge
 from config.settings import GroupSettings, SecuritySettings
 from geo.filters import MAX_DEPTH, MAX_FILTER_LENGTH
