@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.auth import CurrentUser, ManagerUser
 from app.db import DbDep
 from app.dependencies import Today
 from app.problems import PROBLEM_JSON
+from app.versions import IfMatch, etag, version_from_if_match
 from geo import amenity_bids, assets, rights
 from geo.amenity_bids import AmenityBid, AmenityBidEvent, BidInput, BidStatus, BidStepInput
 from geo.assets import Asset, AssetEvent, AssetInput, Eligibility, StepInput, UpcomingDeadline
@@ -32,10 +33,6 @@ GroupQuery = Annotated[
         description="A neighbourhood group's reference: assets in its area or that it acted on.",
     ),
 ]
-IfMatch = Annotated[
-    str | None,
-    Header(max_length=64, description='The version last seen, as its ETag (`"3"`).'),
-]
 _PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 _STEP_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "A date in the future, a missing reason or group", **_PROBLEM},
@@ -45,19 +42,6 @@ _STEP_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"description": "The status or a statutory window forbids it (`allowed`)", **_PROBLEM},
     412: {"description": "If-Match names an older version", **_PROBLEM},
 }
-
-
-def _etag(version: int) -> str:
-    """The ETag of an asset version."""
-    return f'"{version}"'
-
-
-def _expected_version(if_match: str | None) -> int | None:
-    """The version If-Match names (None for none or ``*``; -1, which never matches, if bad)."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and len(tag) < 10 else -1
 
 
 @router.post(
@@ -76,7 +60,7 @@ async def create_asset(
     """Record an asset in the register; its LSOA, district and IMD decile are derived."""
     created = await assets.create_asset(conn, data, user, on)
     response.headers["Location"] = f"/assets/{created.id}"
-    response.headers["ETag"] = _etag(created.version)
+    response.headers["ETag"] = etag(created.version)
     return created
 
 
@@ -171,7 +155,7 @@ async def get_asset(
 ) -> Any:
     """One asset with its deadlines and the steps legal today."""
     found = await assets.get_asset(conn, assetId, on)
-    response.headers["ETag"] = _etag(found.version)
+    response.headers["ETag"] = etag(found.version)
     return found
 
 
@@ -247,7 +231,7 @@ async def express_interest(
 ) -> Any:
     """A group's expression of interest in running a threatened state-owned amenity."""
     bid = await amenity_bids.express_interest(conn, assetId, body, user, on)
-    response.headers["ETag"] = _etag(bid.version)
+    response.headers["ETag"] = etag(bid.version)
     response.headers["Location"] = f"/amenity-bids/{bid.id}"
     return bid
 
@@ -280,7 +264,7 @@ async def list_bids(
 async def get_bid(conn: DbDep, on: Today, bidId: BidId, response: Response) -> Any:  # noqa: N803
     """One bid with its decision date and the steps legal now."""
     bid = await amenity_bids.get_bid(conn, bidId, on)
-    response.headers["ETag"] = _etag(bid.version)
+    response.headers["ETag"] = etag(bid.version)
     return bid
 
 
@@ -313,9 +297,9 @@ async def take_bid_step(
 ) -> Any:
     """Take one step on a bid (officers decide; the group may withdraw)."""
     bid = await amenity_bids.take_bid_step(
-        conn, bidId, step, body or BidStepInput(), user, on, _expected_version(if_match)
+        conn, bidId, step, body or BidStepInput(), user, on, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = _etag(bid.version)
+    response.headers["ETag"] = etag(bid.version)
     return bid
 
 
@@ -332,7 +316,7 @@ async def take_step(
 ) -> Any:
     """Take one lifecycle step; checked against the status, the statutory windows and today."""
     done = await assets.take_step(
-        conn, assetId, step, body or StepInput(), user, on, _expected_version(if_match)
+        conn, assetId, step, body or StepInput(), user, on, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = _etag(done.version)
+    response.headers["ETag"] = etag(done.version)
     return done

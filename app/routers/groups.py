@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from starlette.convertors import register_url_convertor
 
 from app.auth import AdminUser, CurrentUser, ManagerUser, OfficerUser
@@ -12,6 +12,7 @@ from app.db import DbDep
 from app.dependencies import Fingerprint, Rules, Today
 from app.http import ReferenceConvertor
 from app.problems import PROBLEM_JSON
+from app.versions import IfMatch, etag, version_from_if_match
 from geo import groups
 from geo.errors import InvalidInput
 from geo.groups import (
@@ -59,13 +60,6 @@ Reference = Annotated[
     ),
 ]
 RatingId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The rating's id.")]
-IfMatch = Annotated[
-    str | None,
-    Header(
-        max_length=64,
-        description='The version last seen, as its ETag (`"3"`); a stale one gets 412.',
-    ),
-]
 Limit = Annotated[int, Query(ge=1, le=groups.MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 _PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
@@ -85,20 +79,6 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def _only(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {k: v for k, v in _RESPONSES.items() if k in statuses}
-
-
-def _etag(version: int) -> str:
-    """The ETag of a group version."""
-    return f'"{version}"'
-
-
-def _version_of(if_match: str | None) -> int | None:
-    """The version an If-Match header names (None for none or ``*``; -1, never matching, if
-    it is not one of our ETags)."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and len(tag) < 12 else -1
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -191,7 +171,7 @@ async def create_group(
     """Register a neighbourhood group; a group manager's key becomes its manager."""
     created = await groups.create_group(conn, data, user, on, rules)
     response.headers["Location"] = f"/groups/{created.reference}"
-    response.headers["ETag"] = _etag(created.version)
+    response.headers["ETag"] = etag(created.version)
     return created
 
 
@@ -225,9 +205,9 @@ async def update_group(
 ) -> GroupPrivate:
     """Edit a group (only the fields given), checked against `If-Match`."""
     updated = await groups.update_group(
-        conn, reference, changes, user, on, rules, _version_of(if_match)
+        conn, reference, changes, user, on, rules, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = _etag(updated.version)
+    response.headers["ETag"] = etag(updated.version)
     return updated
 
 

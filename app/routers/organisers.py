@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from starlette.convertors import register_url_convertor
 
 from app.auth import AdminUser, CurrentUser
@@ -12,6 +12,7 @@ from app.db import DbDep
 from app.dependencies import Rules, Today
 from app.http import ReferenceConvertor
 from app.problems import PROBLEM_JSON
+from app.versions import IfMatch, etag, version_from_if_match
 from geo import organisers
 from geo.groups import MAX_PAGE
 from geo.organisers import (
@@ -42,10 +43,6 @@ Reference = Annotated[
         description="The organiser's reference, e.g. CO-00042.",
     ),
 ]
-IfMatch = Annotated[
-    str | None,
-    Header(max_length=64, description='The version last seen, as its ETag (`"3"`).'),
-]
 _PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Invalid input (the patch, a date)", **_PROBLEM},
@@ -58,19 +55,6 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def _only(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {k: v for k, v in _RESPONSES.items() if k in statuses}
-
-
-def _etag(version: int) -> str:
-    """The ETag of an organiser version."""
-    return f'"{version}"'
-
-
-def _version_of(if_match: str | None) -> int | None:
-    """The version an If-Match header names (None for none or ``*``; -1 if not ours)."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and len(tag) < 12 else -1
 
 
 @router.get("/organisers/progress", response_model=Progress)
@@ -119,7 +103,7 @@ async def create_organiser(
     """Record a trained organiser and their patch (admins)."""
     created = await organisers.create_organiser(conn, data, user, on, rules)
     response.headers["Location"] = f"/organisers/{created.reference}"
-    response.headers["ETag"] = _etag(created.version)
+    response.headers["ETag"] = etag(created.version)
     return created
 
 
@@ -152,7 +136,7 @@ async def update_organiser(
 ) -> OrganiserPrivate:
     """Edit an organiser (admins; only the fields given), checked against `If-Match`."""
     updated = await organisers.update_organiser(
-        conn, reference, changes, user, on, rules, _version_of(if_match)
+        conn, reference, changes, user, on, rules, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = _etag(updated.version)
+    response.headers["ETag"] = etag(updated.version)
     return updated
