@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.auth import CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
 from app.http import today_utc
-from app.problems import PROBLEM_JSON, problem
+from app.problems import Problems, problem
 from app.versions import IfMatch, etag, version_from_if_match
 from geo import applications, giving360
 from geo.applications import Application, ApplicationChanges, ApplicationDraft
@@ -20,14 +20,16 @@ from geo.applications import Application, ApplicationChanges, ApplicationDraft
 router = APIRouter(tags=["applications"])
 
 ApplicationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The application's id.")]
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
-_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No API key", **_PROBLEM},
-    403: {"description": "The key's role or scope does not allow this", **_PROBLEM},
-    404: {"description": "No such application, or not visible to this key", **_PROBLEM},
-    409: {"description": "The status does not allow this step (`allowed` lists those that are)"},
-    412: {"description": "If-Match names an older version", **_PROBLEM},
-}
+PROBLEMS = Problems(
+    {
+        401: "No API key",
+        403: "The key's role or scope does not allow this",
+        404: "No such application, or not visible to this key",
+        409: "The status does not allow this step (`allowed` lists those that are)",
+        422: "Checks failed: `reasons` lists every one",
+    }
+)
+WRITE_PROBLEMS = PROBLEMS.only(401, 403, 404, 409, 412)
 
 
 class Rejection(BaseModel):
@@ -52,7 +54,7 @@ async def _answer(
     "/applications",
     status_code=201,
     response_model=Application,
-    responses={k: v for k, v in _WRITE_RESPONSES.items() if k in (401, 403)},
+    responses=PROBLEMS.only(401, 403),
 )
 async def create_application(
     conn: DbDep,
@@ -70,7 +72,7 @@ async def create_application(
 @router.get(
     "/applications/{applicationId}",
     response_model=Application,
-    responses={404: _WRITE_RESPONSES[404]},
+    responses=PROBLEMS.only(404),
 )
 async def get_application(
     conn: DbDep,
@@ -87,7 +89,7 @@ async def get_application(
 @router.patch(
     "/applications/{applicationId}",
     response_model=Application,
-    responses={**_WRITE_RESPONSES, 428: {"description": "If-Match is missing", **_PROBLEM}},
+    responses={**WRITE_PROBLEMS, **PROBLEMS.only(428)},
 )
 async def update_application(
     conn: DbDep,
@@ -116,10 +118,7 @@ async def update_application(
 @router.post(
     "/applications/{applicationId}/submit",
     response_model=Application,
-    responses={
-        **_WRITE_RESPONSES,
-        422: {"description": "Checks failed: `reasons` lists every one", **_PROBLEM},
-    },
+    responses={**WRITE_PROBLEMS, **PROBLEMS.only(422)},
 )
 async def submit_application(
     conn: DbDep,
@@ -141,7 +140,7 @@ async def submit_application(
 @router.post(
     "/applications/{applicationId}/approve",
     response_model=Application,
-    responses=_WRITE_RESPONSES,
+    responses=WRITE_PROBLEMS,
 )
 async def approve_application(
     conn: DbDep,
@@ -162,7 +161,7 @@ async def approve_application(
 @router.post(
     "/applications/{applicationId}/reject",
     response_model=Application,
-    responses=_WRITE_RESPONSES,
+    responses=WRITE_PROBLEMS,
 )
 async def reject_application(
     conn: DbDep,
@@ -184,7 +183,7 @@ async def reject_application(
 @router.post(
     "/applications/{applicationId}/pay",
     response_model=Application,
-    responses=_WRITE_RESPONSES,
+    responses=WRITE_PROBLEMS,
 )
 async def pay_application(
     conn: DbDep,

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from app.auth import CurrentUser, ManagerUser
 from app.db import DbDep
 from app.dependencies import Today
-from app.problems import PROBLEM_JSON
+from app.problems import Problems, problem
 from app.versions import IfMatch, etag, version_from_if_match
 from geo import amenity_bids, assets, rights
 from geo.amenity_bids import AmenityBid, AmenityBidEvent, BidInput, BidStatus, BidStepInput
@@ -33,22 +33,32 @@ GroupQuery = Annotated[
         description="A neighbourhood group's reference: assets in its area or that it acted on.",
     ),
 ]
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
-_STEP_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A date in the future, a missing reason or group", **_PROBLEM},
-    401: {"description": "No API key", **_PROBLEM},
-    403: {"description": "The key's role or district does not allow this", **_PROBLEM},
-    404: {"description": "No such asset", **_PROBLEM},
-    409: {"description": "The status or a statutory window forbids it (`allowed`)", **_PROBLEM},
-    412: {"description": "If-Match names an older version", **_PROBLEM},
-}
+PROBLEMS = Problems(
+    {
+        400: "A date in the future, a missing reason or group",
+        401: "No API key",
+        403: "The key's role or district does not allow this",
+        404: "No such asset",
+        405: "The history is read-only",
+        409: "The status or a statutory window forbids it (`allowed`)",
+    }
+)
+STEP_PROBLEMS = PROBLEMS.only(400, 401, 403, 404, 409, 412)
+BID_PROBLEMS = Problems(
+    {
+        **PROBLEMS.descriptions,
+        400: "Not a state-owned amenity, a missing reason or terms",
+        404: "No such asset or bid",
+        409: "The bid's status forbids it (`allowed`), or a duplicate",
+    }
+)
 
 
 @router.post(
     "/assets",
     status_code=201,
     response_model=Asset,
-    responses={k: v for k, v in _STEP_RESPONSES.items() if k in (400, 401, 403)},
+    responses=PROBLEMS.only(400, 401, 403),
 )
 async def create_asset(
     conn: DbDep,
@@ -146,7 +156,7 @@ async def export_geojson(conn: DbDep, lad: LadQuery = None) -> JSONResponse:
     return GeoJSONResponse(assets.to_geojson(await assets.export_register(conn, lad)))
 
 
-@router.get("/assets/{assetId}", response_model=Asset, responses={404: _STEP_RESPONSES[404]})
+@router.get("/assets/{assetId}", response_model=Asset, responses=PROBLEMS.only(404))
 async def get_asset(
     conn: DbDep,
     on: Today,
@@ -162,7 +172,7 @@ async def get_asset(
 @router.get(
     "/assets/{assetId}/history",
     response_model=list[AssetEvent],
-    responses={404: _STEP_RESPONSES[404]},
+    responses=PROBLEMS.only(404),
 )
 async def asset_history(conn: DbDep, assetId: AssetId) -> Any:  # noqa: N803
     """Every step of the asset: who took it, when it took effect and when it was recorded."""
@@ -172,7 +182,7 @@ async def asset_history(conn: DbDep, assetId: AssetId) -> Any:  # noqa: N803
 @router.get(
     "/assets/{assetId}/eligibility",
     response_model=Eligibility,
-    responses={k: v for k, v in _STEP_RESPONSES.items() if k in (400, 404)},
+    responses=PROBLEMS.only(400, 404),
 )
 async def asset_eligibility(
     conn: DbDep,
@@ -187,31 +197,17 @@ async def asset_eligibility(
 @router.post(
     "/assets/{assetId}/history",
     include_in_schema=False,
-    responses={405: {"description": "The history is read-only", **_PROBLEM}},
+    responses=PROBLEMS.only(405),
 )
 @router.post("/assets/{assetId}/eligibility", include_in_schema=False)
 async def read_only_subresource() -> JSONResponse:
     """405 for a POST to a read-only part of an asset (not a lifecycle step named so)."""
-    return JSONResponse(
-        {
-            "type": "about:blank",
-            "title": "Method not allowed",
-            "status": 405,
-            "detail": "this resource is read-only: use GET",
-        },
-        status_code=405,
-        media_type=PROBLEM_JSON,
-        headers={"Allow": "GET"},
-    )
+    response = problem(405, "Method not allowed", "this resource is read-only: use GET")
+    response.headers["Allow"] = "GET"
+    return response
 
 
 BidId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The bid's id.")]
-_BID_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **_STEP_RESPONSES,
-    400: {"description": "Not a state-owned amenity, a missing reason or terms", **_PROBLEM},
-    404: {"description": "No such asset or bid", **_PROBLEM},
-    409: {"description": "The bid's status forbids it (`allowed`), or a duplicate", **_PROBLEM},
-}
 
 
 @router.post(
@@ -219,7 +215,7 @@ _BID_RESPONSES: dict[int | str, dict[str, Any]] = {
     status_code=201,
     response_model=AmenityBid,
     tags=["threatened amenity bids"],
-    responses={k: v for k, v in _BID_RESPONSES.items() if k != 412},
+    responses=BID_PROBLEMS.only(400, 401, 403, 404, 409),
 )
 async def express_interest(
     conn: DbDep,
@@ -240,7 +236,7 @@ async def express_interest(
     "/assets/{assetId}/amenity-bids",
     response_model=list[AmenityBid],
     tags=["threatened amenity bids"],
-    responses={404: _BID_RESPONSES[404]},
+    responses=BID_PROBLEMS.only(404),
 )
 async def asset_bids(conn: DbDep, on: Today, assetId: AssetId) -> Any:  # noqa: N803
     """Every bid to run one amenity, newest first."""
@@ -259,7 +255,7 @@ async def list_bids(
     "/amenity-bids/{bidId}",
     response_model=AmenityBid,
     tags=["threatened amenity bids"],
-    responses={404: _BID_RESPONSES[404]},
+    responses=BID_PROBLEMS.only(404),
 )
 async def get_bid(conn: DbDep, on: Today, bidId: BidId, response: Response) -> Any:  # noqa: N803
     """One bid with its decision date and the steps legal now."""
@@ -272,7 +268,7 @@ async def get_bid(conn: DbDep, on: Today, bidId: BidId, response: Response) -> A
     "/amenity-bids/{bidId}/history",
     response_model=list[AmenityBidEvent],
     tags=["threatened amenity bids"],
-    responses={404: _BID_RESPONSES[404]},
+    responses=BID_PROBLEMS.only(404),
 )
 async def bid_history(conn: DbDep, bidId: BidId) -> Any:  # noqa: N803
     """Every step of a bid: who took it and when."""
@@ -283,7 +279,7 @@ async def bid_history(conn: DbDep, bidId: BidId) -> Any:  # noqa: N803
     "/amenity-bids/{bidId}/{step}",
     response_model=AmenityBid,
     tags=["threatened amenity bids"],
-    responses=_BID_RESPONSES,
+    responses=BID_PROBLEMS.only(400, 401, 403, 404, 409, 412),
 )
 async def take_bid_step(
     conn: DbDep,
@@ -303,7 +299,7 @@ async def take_bid_step(
     return bid
 
 
-@router.post("/assets/{assetId}/{step}", response_model=Asset, responses=_STEP_RESPONSES)
+@router.post("/assets/{assetId}/{step}", response_model=Asset, responses=STEP_PROBLEMS)
 async def take_step(
     conn: DbDep,
     user: CurrentUser,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
@@ -11,21 +11,21 @@ from pydantic import BaseModel, Field
 from app.auth import AdminUser
 from app.db import DbDep
 from app.dependencies import GroupSettingsDep, Today
-from app.problems import PROBLEM_JSON
+from app.problems import Problems
 from geo import coverage
 from geo.coverage import ColdSpot, CoverageTotals, LsoaCoverage, RefreshSummary, Snapshot
 from geo.errors import InvalidInput
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
 
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
-_Responses = dict[int | str, dict[str, Any]]
-_BAD: _Responses = {400: {"description": "Malformed code or parameter out of range", **_PROBLEM}}
-_UNKNOWN: _Responses = {404: {"description": "No such area in the coverage layer", **_PROBLEM}}
-_ADMIN: _Responses = {
-    401: {"description": "No API key", **_PROBLEM},
-    403: {"description": "Not an admin key", **_PROBLEM},
-}
+PROBLEMS = Problems(
+    {
+        400: "Malformed code or parameter out of range",
+        401: "No API key",
+        403: "Not an admin key",
+        404: "No such area in the coverage layer",
+    }
+)
 
 
 class ColdSpots(BaseModel):
@@ -50,7 +50,7 @@ async def england(conn: DbDep) -> CoverageTotals:
     return await coverage.england_coverage(conn)
 
 
-@router.get("/lads/{ladCode}", response_model=CoverageTotals, responses={**_BAD, **_UNKNOWN})
+@router.get("/lads/{ladCode}", response_model=CoverageTotals, responses=PROBLEMS.only(400, 404))
 async def district(
     conn: DbDep,
     ladCode: Annotated[str, Path(max_length=16, description="A district (LAD) GSS code.")],  # noqa: N803
@@ -59,7 +59,7 @@ async def district(
     return await coverage.lad_coverage(conn, ladCode)
 
 
-@router.get("/lsoas/{lsoaCode}", response_model=LsoaCoverage, responses={**_BAD, **_UNKNOWN})
+@router.get("/lsoas/{lsoaCode}", response_model=LsoaCoverage, responses=PROBLEMS.only(400, 404))
 async def lsoa(
     conn: DbDep,
     lsoaCode: Annotated[str, Path(max_length=16, description="An LSOA 2021 GSS code.")],  # noqa: N803
@@ -68,7 +68,7 @@ async def lsoa(
     return await coverage.lsoa_coverage_by_code(conn, lsoaCode)
 
 
-@router.get("/at", response_model=LsoaCoverage, responses={**_BAD, **_UNKNOWN})
+@router.get("/at", response_model=LsoaCoverage, responses=PROBLEMS.only(400, 404))
 async def at(
     conn: DbDep,
     lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False)] = None,
@@ -83,7 +83,7 @@ async def at(
     return await coverage.lsoa_coverage_at(conn, lon, lat)
 
 
-@router.get("/cold-spots", response_model=ColdSpots, responses={**_BAD, **_UNKNOWN})
+@router.get("/cold-spots", response_model=ColdSpots, responses=PROBLEMS.only(400, 404))
 async def cold_spots(
     conn: DbDep,
     threshold: Annotated[
@@ -99,7 +99,7 @@ async def cold_spots(
     )
 
 
-@router.get("/snapshots", response_model=list[Snapshot], responses={**_BAD, **_UNKNOWN})
+@router.get("/snapshots", response_model=list[Snapshot], responses=PROBLEMS.only(400, 404))
 async def snapshots(
     conn: DbDep,
     lad: Annotated[
@@ -112,14 +112,16 @@ async def snapshots(
     return await coverage.snapshots(conn, "lad", lad)
 
 
-@router.post("/snapshots", status_code=201, response_model=SnapshotTaken, responses=_ADMIN)
+@router.post(
+    "/snapshots", status_code=201, response_model=SnapshotTaken, responses=PROBLEMS.only(401, 403)
+)
 async def take_snapshot(conn: DbDep, user: AdminUser, on: Today) -> SnapshotTaken:
     """Record today's coverage of England and every district (replacing today's, if any)."""
     written = await coverage.take_snapshot(conn, on, actor=user.actor)
     return SnapshotTaken(taken_on=on, england=written[0], districts=len(written) - 1)
 
 
-@router.post("/refresh", response_model=RefreshSummary, responses=_ADMIN)
+@router.post("/refresh", response_model=RefreshSummary, responses=PROBLEMS.only(401, 403))
 async def refresh(
     conn: DbDep, user: AdminUser, on: Today, settings: GroupSettingsDep
 ) -> RefreshSummary:

@@ -11,7 +11,7 @@ from app.auth import AdminUser, CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
 from app.dependencies import Fingerprint, Rules, Today
 from app.http import ReferenceConvertor
-from app.problems import PROBLEM_JSON
+from app.problems import Problems
 from app.versions import IfMatch, etag, version_from_if_match
 from geo import groups
 from geo.errors import InvalidInput
@@ -62,23 +62,15 @@ Reference = Annotated[
 RatingId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The rating's id.")]
 Limit = Annotated[int, Query(ge=1, le=groups.MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Invalid input (the area, the code of conduct, a date)", **_PROBLEM},
-    401: {"description": "No API key, or an unknown or revoked one", **_PROBLEM},
-    403: {"description": "The key's role or districts do not allow this", **_PROBLEM},
-    404: {"description": "No such group (or it is unlisted and hidden from you)", **_PROBLEM},
-    412: {"description": "If-Match names an older version", **_PROBLEM},
-    429: {
-        "description": "An abuse limit is reached; retry after `Retry-After` seconds",
-        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-        **_PROBLEM,
-    },
-}
-
-
-def _only(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {k: v for k, v in _RESPONSES.items() if k in statuses}
+PROBLEMS = Problems(
+    {
+        400: "Invalid input (the area, the code of conduct, a date)",
+        401: "No API key, or an unknown or revoked one",
+        403: "The key's role or districts do not allow this",
+        404: "No such group (or it is unlisted and hidden from you)",
+        429: "An abuse limit is reached; retry after `Retry-After` seconds",
+    }
+)
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -101,7 +93,7 @@ async def code_of_conduct() -> CodeOfConduct:
     return groups.CODE_OF_CONDUCT
 
 
-@router.get("/groups/near", response_model=GroupsNear, responses=_only(400, 404))
+@router.get("/groups/near", response_model=GroupsNear, responses=PROBLEMS.only(400, 404))
 async def groups_near(
     conn: DbDep,
     on: Today,
@@ -123,7 +115,7 @@ async def groups_near(
     )
 
 
-@router.get("/groups", response_model=GroupPage, responses=_only(400))
+@router.get("/groups", response_model=GroupPage, responses=PROBLEMS.only(400))
 async def list_groups(
     conn: DbDep,
     on: Today,
@@ -158,7 +150,10 @@ async def list_groups(
 
 
 @router.post(
-    "/groups", status_code=201, response_model=GroupPrivate, responses=_only(400, 401, 403, 404)
+    "/groups",
+    status_code=201,
+    response_model=GroupPrivate,
+    responses=PROBLEMS.only(400, 401, 403, 404),
 )
 async def create_group(
     conn: DbDep,
@@ -178,7 +173,7 @@ async def create_group(
 @router.get(
     "/groups/{reference:group_reference}",
     response_model=GroupPublic | GroupPrivate,
-    responses=_only(401, 404),
+    responses=PROBLEMS.only(401, 404),
 )
 async def get_group(
     conn: DbDep, user: CurrentUser, on: Today, rules: Rules, reference: Reference
@@ -191,7 +186,7 @@ async def get_group(
 @router.patch(
     "/groups/{reference:group_reference}",
     response_model=GroupPrivate,
-    responses=_only(400, 401, 403, 404, 412),
+    responses=PROBLEMS.only(400, 401, 403, 404, 412),
 )
 async def update_group(
     conn: DbDep,
@@ -214,7 +209,7 @@ async def update_group(
 @router.post(
     "/groups/{reference:group_reference}/managers",
     response_model=Managers,
-    responses=_only(400, 401, 403, 404),
+    responses=PROBLEMS.only(400, 401, 403, 404),
 )
 async def add_manager(
     conn: DbDep,
@@ -231,7 +226,7 @@ async def add_manager(
     "/groups/{reference:group_reference}/activities",
     status_code=201,
     response_model=ActivityPrivate,
-    responses=_only(400, 401, 403, 404),
+    responses=PROBLEMS.only(400, 401, 403, 404),
 )
 async def record_activity(
     conn: DbDep,
@@ -248,7 +243,7 @@ async def record_activity(
 @router.get(
     "/groups/{reference:group_reference}/activities",
     response_model=list[ActivityPublic] | list[ActivityPrivate],
-    responses=_only(401, 404),
+    responses=PROBLEMS.only(401, 404),
 )
 async def list_activities(
     conn: DbDep,
@@ -269,7 +264,7 @@ async def list_activities(
     "/groups/{reference:group_reference}/messages",
     status_code=202,
     response_model=MessageReceipt,
-    responses=_only(404, 429),
+    responses=PROBLEMS.only(404, 429),
 )
 async def send_message(
     conn: DbDep,
@@ -286,7 +281,7 @@ async def send_message(
 @router.get(
     "/groups/{reference:group_reference}/messages",
     response_model=list[Message],
-    responses=_only(401, 403, 404),
+    responses=PROBLEMS.only(401, 403, 404),
 )
 async def list_messages(
     conn: DbDep,
@@ -305,7 +300,7 @@ async def list_messages(
     "/groups/{reference:group_reference}/ratings",
     status_code=201,
     response_model=RatingPublic,
-    responses=_only(404, 429),
+    responses=PROBLEMS.only(404, 429),
 )
 async def submit_rating(
     conn: DbDep,
@@ -322,7 +317,7 @@ async def submit_rating(
 @router.get(
     "/groups/{reference:group_reference}/ratings",
     response_model=list[RatingPublic] | list[RatingPrivate],
-    responses=_only(401, 404),
+    responses=PROBLEMS.only(401, 404),
 )
 async def list_ratings(
     conn: DbDep,
@@ -345,7 +340,7 @@ async def list_ratings(
 @router.post(
     "/groups/{reference:group_reference}/ratings/{ratingId}/moderation",
     response_model=RatingPrivate,
-    responses=_only(400, 401, 403, 404),
+    responses=PROBLEMS.only(400, 401, 403, 404),
 )
 async def moderate_rating(
     conn: DbDep,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response
 from starlette.convertors import register_url_convertor
@@ -11,7 +11,7 @@ from app.auth import AdminUser, CurrentUser
 from app.db import DbDep
 from app.dependencies import Rules, Today
 from app.http import ReferenceConvertor
-from app.problems import PROBLEM_JSON
+from app.problems import Problems
 from app.versions import IfMatch, etag, version_from_if_match
 from geo import organisers
 from geo.groups import MAX_PAGE
@@ -43,18 +43,14 @@ Reference = Annotated[
         description="The organiser's reference, e.g. CO-00042.",
     ),
 ]
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Invalid input (the patch, a date)", **_PROBLEM},
-    401: {"description": "No API key, or an unknown or revoked one", **_PROBLEM},
-    403: {"description": "Only admins record and edit organisers", **_PROBLEM},
-    404: {"description": "No such organiser", **_PROBLEM},
-    412: {"description": "If-Match names an older version", **_PROBLEM},
-}
-
-
-def _only(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {k: v for k, v in _RESPONSES.items() if k in statuses}
+PROBLEMS = Problems(
+    {
+        400: "Invalid input (the patch, a date)",
+        401: "No API key, or an unknown or revoked one",
+        403: "Only admins record and edit organisers",
+        404: "No such organiser",
+    }
+)
 
 
 @router.get("/organisers/progress", response_model=Progress)
@@ -69,7 +65,7 @@ async def progress(
     return await organisers.progress(conn, on, synthetic=synthetic)
 
 
-@router.get("/organisers", response_model=OrganiserPage, responses=_only(400))
+@router.get("/organisers", response_model=OrganiserPage, responses=PROBLEMS.only(400))
 async def list_organisers(
     conn: DbDep,
     lad: Annotated[
@@ -90,7 +86,7 @@ async def list_organisers(
     "/organisers",
     status_code=201,
     response_model=OrganiserPrivate,
-    responses=_only(400, 401, 403),
+    responses=PROBLEMS.only(400, 401, 403),
 )
 async def create_organiser(
     conn: DbDep,
@@ -110,7 +106,7 @@ async def create_organiser(
 @router.get(
     "/organisers/{reference:organiser_reference}",
     response_model=OrganiserPublic | OrganiserPrivate,
-    responses=_only(401, 404),
+    responses=PROBLEMS.only(401, 404),
 )
 async def get_organiser(
     conn: DbDep, user: CurrentUser, reference: Reference
@@ -122,7 +118,7 @@ async def get_organiser(
 @router.patch(
     "/organisers/{reference:organiser_reference}",
     response_model=OrganiserPrivate,
-    responses=_only(400, 401, 403, 404, 412),
+    responses=PROBLEMS.only(400, 401, 403, 404, 412),
 )
 async def update_organiser(
     conn: DbDep,
