@@ -23,7 +23,7 @@ NOT_FOUND = Problems({404: "No such area, or the point is outside the loaded LSO
 
 
 @router.get("/lookup", response_model=PointLookup, responses=NOT_FOUND)
-async def lookup(
+async def lookup_point(
     conn: DbDep,
     lon: Annotated[
         float, Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude (EPSG:4326).")
@@ -38,7 +38,7 @@ async def lookup(
 
 
 @router.get("/areas/{code}", response_model=LsoaArea | LadArea, responses=NOT_FOUND)
-async def area(
+async def get_area(
     conn: DbDep,
     code: Annotated[
         str, Path(description="GSS code of an LSOA (E01…) or LAD (E06…-E09…).", max_length=16)

@@ -135,7 +135,7 @@ async def deadlines_calendar(
 
 
 @router.get("/assets.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-async def export_csv(conn: DbDep, lad: LadQuery = None) -> Response:
+async def export_assets_csv(conn: DbDep, lad: LadQuery = None) -> Response:
     """The register in the national planning data format (asset-of-community-value), CSV."""
     return Response(
         assets.to_csv(await assets.export_register(conn, lad)),
@@ -151,7 +151,7 @@ class GeoJSONResponse(JSONResponse):
 
 
 @router.get("/assets.geojson", response_class=GeoJSONResponse)
-async def export_geojson(conn: DbDep, lad: LadQuery = None) -> JSONResponse:
+async def export_assets_geojson(conn: DbDep, lad: LadQuery = None) -> JSONResponse:
     """The register in the national planning data format, as GeoJSON."""
     return GeoJSONResponse(assets.to_geojson(await assets.export_register(conn, lad)))
 
@@ -238,13 +238,13 @@ async def express_interest(
     tags=["threatened amenity bids"],
     responses=BID_PROBLEMS.only(404),
 )
-async def asset_bids(conn: DbDep, on: Today, assetId: AssetId) -> Any:  # noqa: N803
+async def list_asset_bids(conn: DbDep, on: Today, assetId: AssetId) -> Any:  # noqa: N803
     """Every bid to run one amenity, newest first."""
     return await amenity_bids.list_bids(conn, on, asset_id=assetId)
 
 
 @router.get("/amenity-bids", response_model=list[AmenityBid], tags=["threatened amenity bids"])
-async def list_bids(
+async def list_amenity_bids(
     conn: DbDep, on: Today, lad: LadQuery = None, status: BidStatus | None = None
 ) -> Any:
     """Bids to run threatened amenities, newest first, by district or status."""
@@ -257,7 +257,7 @@ async def list_bids(
     tags=["threatened amenity bids"],
     responses=BID_PROBLEMS.only(404),
 )
-async def get_bid(conn: DbDep, on: Today, bidId: BidId, response: Response) -> Any:  # noqa: N803
+async def get_amenity_bid(conn: DbDep, on: Today, bidId: BidId, response: Response) -> Any:  # noqa: N803
     """One bid with its decision date and the steps legal now."""
     bid = await amenity_bids.get_bid(conn, bidId, on)
     response.headers["ETag"] = etag(bid.version)
@@ -270,7 +270,7 @@ async def get_bid(conn: DbDep, on: Today, bidId: BidId, response: Response) -> A
     tags=["threatened amenity bids"],
     responses=BID_PROBLEMS.only(404),
 )
-async def bid_history(conn: DbDep, bidId: BidId) -> Any:  # noqa: N803
+async def amenity_bid_history(conn: DbDep, bidId: BidId) -> Any:  # noqa: N803
     """Every step of a bid: who took it and when."""
     return await amenity_bids.history(conn, bidId)
 
@@ -281,7 +281,7 @@ async def bid_history(conn: DbDep, bidId: BidId) -> Any:  # noqa: N803
     tags=["threatened amenity bids"],
     responses=BID_PROBLEMS.only(400, 401, 403, 404, 409, 412),
 )
-async def take_bid_step(
+async def take_amenity_bid_step(
     conn: DbDep,
     user: CurrentUser,
     on: Today,
@@ -300,7 +300,7 @@ async def take_bid_step(
 
 
 @router.post("/assets/{assetId}/{step}", response_model=Asset, responses=STEP_PROBLEMS)
-async def take_step(
+async def take_asset_step(
     conn: DbDep,
     user: CurrentUser,
     on: Today,

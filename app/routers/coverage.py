@@ -45,13 +45,13 @@ class SnapshotTaken(BaseModel):
 
 
 @router.get("/england", response_model=CoverageTotals)
-async def england(conn: DbDep) -> CoverageTotals:
+async def coverage_of_england(conn: DbDep) -> CoverageTotals:
     """England's adults living where an active neighbourhood group works, with cold spots."""
     return await coverage.england_coverage(conn)
 
 
 @router.get("/lads/{ladCode}", response_model=CoverageTotals, responses=PROBLEMS.only(400, 404))
-async def district(
+async def coverage_of_district(
     conn: DbDep,
     ladCode: Annotated[str, Path(max_length=16, description="A district (LAD) GSS code.")],  # noqa: N803
 ) -> CoverageTotals:
@@ -60,7 +60,7 @@ async def district(
 
 
 @router.get("/lsoas/{lsoaCode}", response_model=LsoaCoverage, responses=PROBLEMS.only(400, 404))
-async def lsoa(
+async def coverage_of_lsoa(
     conn: DbDep,
     lsoaCode: Annotated[str, Path(max_length=16, description="An LSOA 2021 GSS code.")],  # noqa: N803
 ) -> LsoaCoverage:
@@ -69,7 +69,7 @@ async def lsoa(
 
 
 @router.get("/at", response_model=LsoaCoverage, responses=PROBLEMS.only(400, 404))
-async def at(
+async def coverage_at_point(
     conn: DbDep,
     lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False)] = None,
@@ -84,7 +84,7 @@ async def at(
 
 
 @router.get("/cold-spots", response_model=ColdSpots, responses=PROBLEMS.only(400, 404))
-async def cold_spots(
+async def list_cold_spots(
     conn: DbDep,
     threshold: Annotated[
         float, Query(description="Covered share (0-1) below which a deprived LSOA is cold.")
@@ -100,7 +100,7 @@ async def cold_spots(
 
 
 @router.get("/snapshots", response_model=list[Snapshot], responses=PROBLEMS.only(400, 404))
-async def snapshots(
+async def list_coverage_snapshots(
     conn: DbDep,
     lad: Annotated[
         str | None, Query(max_length=16, description="A district; else England.")
@@ -115,14 +115,14 @@ async def snapshots(
 @router.post(
     "/snapshots", status_code=201, response_model=SnapshotTaken, responses=PROBLEMS.only(401, 403)
 )
-async def take_snapshot(conn: DbDep, user: AdminUser, on: Today) -> SnapshotTaken:
+async def take_coverage_snapshot(conn: DbDep, user: AdminUser, on: Today) -> SnapshotTaken:
     """Record today's coverage of England and every district (replacing today's, if any)."""
     written = await coverage.take_snapshot(conn, on, actor=user.actor)
     return SnapshotTaken(taken_on=on, england=written[0], districts=len(written) - 1)
 
 
 @router.post("/refresh", response_model=RefreshSummary, responses=PROBLEMS.only(401, 403))
-async def refresh(
+async def refresh_coverage(
     conn: DbDep, user: AdminUser, on: Today, settings: GroupSettingsDep
 ) -> RefreshSummary:
     """Recompute all coverage nationally on today's date (admins): areas cut again by LSOAs."""

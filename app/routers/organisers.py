@@ -54,7 +54,7 @@ PROBLEMS = Problems(
 
 
 @router.get("/organisers/progress", response_model=Progress)
-async def progress(
+async def organiser_progress(
     conn: DbDep,
     on: Today,
     synthetic: Annotated[
