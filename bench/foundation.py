@@ -38,7 +38,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
-from app.settings import DEFAULT_DATABASE_URL
+from config.settings import DEFAULT_DATABASE_URL
 from geo.sqlfiles import read_sql
 
 BENCH_DB = "platoons_bench"

@@ -44,7 +44,7 @@ import shapely
 import typer
 from psycopg import AsyncConnection
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import audit, coverage, groups, organisers
 from geo.errors import Conflict, DataUnavailable, InvalidInput, PlatoonsError
 from geo.gss import LAD_CODE

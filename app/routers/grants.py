@@ -95,7 +95,7 @@ async def eligibility_of_polygon(
 
 
 @router.get("/programmes", response_model=list[grants.Programme])
-async def programmes(
+async def list_programmes(
     conn: DbDep,
     open_on: Annotated[date | None, Query(description="Only those open on a date.")] = None,
 ) -> list[grants.Programme]:
@@ -104,7 +104,7 @@ async def programmes(
 
 
 @router.get("/programmes/{programmeId}", response_model=grants.Programme)
-async def programme(conn: DbDep, programmeId: str) -> grants.Programme:  # noqa: N803 - API name
+async def get_programme(conn: DbDep, programmeId: str) -> grants.Programme:  # noqa: N803 - API name
     """One grant programme."""
     return await grants.get_programme(conn, programmeId)
 

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import grants
 from tests.utils import factories, sources
 

@@ -129,14 +129,15 @@ def test_openapi_docs_are_served(client: TestClient) -> None:
 
 def test_an_unreachable_database_gives_503_with_retry_after() -> None:
     from app.main import create_app
-    from app.settings import DatabaseSettings
+    from config.settings import DatabaseSettings
+    from tests.utils.service import service_settings
 
     # Port 1 on loopback: nothing listens there, so every connection is refused at once.
     down = DatabaseSettings(
         database_url="postgresql://postgres@127.0.0.1:1/platoons",  # type: ignore[arg-type]
         pool_timeout_seconds=0.5,
     )
-    with TestClient(create_app(down)) as down_client:
+    with TestClient(create_app(service_settings(down))) as down_client:
         response = down_client.get("/health")
     body = assert_problem(response, 503)
     assert response.headers["retry-after"] == "5"

@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from app.routers.assets import today_utc
-from app.settings import DatabaseSettings
+from app.http import today_utc
+from config.settings import DatabaseSettings
 from geo import assets
 from tests.utils import factories
 
@@ -529,7 +529,7 @@ def test_cli_import_reports_and_exits_by_what_imported(
 ) -> None:
     from typer.testing import CliRunner
 
-    from app.cli import cli
+    from cli.main import cli
 
     monkeypatch.setenv("PLATOONS_DATABASE_URL", settings.dsn)
     example = (factories_root() / "data" / "examples" / "acv_register_example.csv").read_text()

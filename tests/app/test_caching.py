@@ -20,7 +20,7 @@ from app.caching import (
     negotiate_encoding,
     tile_etag,
 )
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from data.loaders import bump_data_version
 
 TEST_WATCHER = "platoons-test-watcher"

@@ -15,7 +15,7 @@ import shapely.geometry
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import grants
 from tests.utils import factories, sources
 

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import grants
 from tests.utils import factories
 

@@ -16,7 +16,7 @@ import shapely
 import shapely.geometry
 from pyproj import Transformer
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import applications, grants
 from geo.access import PUBLIC
 from geo.applications import Application, ApplicationChanges, ApplicationDraft

@@ -17,7 +17,7 @@ import shapely
 from alembic import command
 from pyproj import Transformer
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from data import schema
 from geo import coverage
 from geo.errors import AreaNotFound, InvalidInput, PointOutsideCoverage

@@ -22,7 +22,7 @@ import shapely
 import shapely.geometry
 from pyproj import Transformer
 
-from app.cli import DEMO_DIR
+from data import DEMO_DIR
 from geo import grants, places
 from geo.errors import InvalidInput
 from tests.utils import factories, sources

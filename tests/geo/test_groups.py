@@ -28,8 +28,8 @@ import shapely.geometry
 import shapely.ops
 from pyproj import Transformer
 
-from app.cli import DEMO_DIR
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
+from data import DEMO_DIR
 from geo import coverage, groups
 from geo.access import PUBLIC, Principal
 from geo.coverage import active_since

@@ -22,7 +22,7 @@ import pytest
 import shapely
 from psycopg import sql
 
-from app.cli import DEMO_DIR
+from data import DEMO_DIR
 from geo import tiles
 from geo.collections import Collection, all_collections, get_collection
 from geo.errors import CollectionNotFound, InvalidInput, TileMatrixSetNotFound, TileOutOfRange

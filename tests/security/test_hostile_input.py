@@ -18,9 +18,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.routers.groups import group_settings
+from app.dependencies import group_settings
 from app.security import BodySizeLimitMiddleware, RequestTooLarge
-from app.settings import GroupSettings, SecuritySettings
+from config.settings import GroupSettings, SecuritySettings
 from geo.filters import MAX_DEPTH, MAX_FILTER_LENGTH
 from geo.places import MAX_GEOJSON_BYTES, MAX_POLYGON_VERTICES
 from tests.security.conftest import Cast, area_square, draft, group_body, organiser_body

@@ -26,7 +26,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import access
 from tests.security.conftest import (
     AREA,

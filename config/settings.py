@@ -1,9 +1,20 @@
-"""Service settings, read once from the environment (``PLATOONS_*``) or a ``.env`` file."""
+"""Settings, read once from the environment (``PLATOONS_*``) or a ``.env`` file.
+
+One small class per concern; :class:`Settings` bundles what the web service takes.
+"""
 
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, PostgresDsn, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    PostgresDsn,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/platoons"
@@ -121,3 +132,16 @@ class GroupSettings(BaseSettings):
         if self.group_messages_per_day < self.group_messages_per_hour:
             raise ValueError("group_messages_per_day must be at least group_messages_per_hour")
         return self
+
+
+class Settings(BaseModel):
+    """Every setting the web service takes, in one bundle: ``create_app(settings)``.
+
+    Each part is read from the environment when not given, so ``Settings()`` is the
+    service's configuration and a test builds its own with explicit parts.
+    """
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    groups: GroupSettings = Field(default_factory=GroupSettings)
