@@ -7,7 +7,7 @@ private, shown only to admins and to officers of a district the patch touches (t
 edit organisers; every write locks the row, writes the organiser, the audit log, the map layer
 (:func:`rewrite_organiser_serving`) and the coverage of the LSOAs the patch touches
 (:func:`geo.coverage.refresh_organiser`) and bumps the data version, in one transaction.
-Patches are validated and measured like group areas (:func:`geo.groups.measure_area`), with a
+Patches are validated and measured like group areas (:func:`geo.drawn_areas.measure_area`), with a
 larger size limit.
 """
 
@@ -23,17 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from geo import audit, coverage
 from geo.access import Principal
+from geo.drawn_areas import AreaFields, measure_area
 from geo.errors import DateInFuture, InvalidInput, OrganiserNotFound, StaleVersion
-from geo.groups import (
-    DEFAULT_RULES,
-    EMAIL,
-    MAX_PAGE,
-    PHONE,
-    AreaFields,
-    GroupRules,
-    clean_text,
-    measure_area,
-)
+from geo.registry_rules import DEFAULT_RULES, EMAIL, MAX_PAGE, PHONE, GroupRules, clean_text
 from geo.sqlfiles import read_sql
 
 NATIONAL_TARGET = 5000

@@ -30,7 +30,7 @@ from app.routers.groups import group_settings
 from app.security import JsonFormatter, RequestIdFilter
 from app.settings import DatabaseSettings, GroupSettings
 from geo import access, grants
-from geo.groups import CODE_OF_CONDUCT_VERSION
+from geo.groups.models import CODE_OF_CONDUCT_VERSION
 from tests.utils import factories, sources
 
 TRAFFORD, BLACKPOOL = "E08000009", "E06000009"
