@@ -69,7 +69,7 @@ from bench.foundation import (
     run_platoons,
     verdict,
 )
-from data import synthetic
+from data import coverage_base, synthetic
 from geo import coverage, groups
 from geo.access import Principal
 from geo.errors import PlatoonsError
@@ -243,9 +243,9 @@ def prepare(args: argparse.Namespace, admin_url: str, url: str, stamp: str) -> d
         ).fetchone()
         assert row is not None
         if row[0] != row[2] or row[1] == 0:
-            print("building the coverage base tables (geo.coverage.rebuild_after_load)")
+            print("building the coverage base tables (data.coverage_base.rebuild_after_load)")
             started = time.perf_counter()
-            done["coverage_base_rows"] = coverage.rebuild_after_load(conn, as_of=args.as_of)
+            done["coverage_base_rows"] = coverage_base.rebuild_after_load(conn, as_of=args.as_of)
             conn.commit()
             done["coverage_base_seconds"] = round(time.perf_counter() - started, 2)
     return done
@@ -366,8 +366,8 @@ async def explain_national(url: str, as_of: date, stamp: str) -> list[dict[str, 
     Uses the statement list of ``geo.coverage`` (a private helper: diagnosis only), so the
     plans are those of the real recompute. The plans are saved beside the results.
     """
-    params = coverage._params(as_of, coverage.ACTIVE_MONTHS_DEFAULT)  # noqa: SLF001
-    steps = coverage._national_steps(True)  # noqa: SLF001 - the real statements
+    params = coverage.recompute_params(as_of, coverage.ACTIVE_MONTHS_DEFAULT)
+    steps = coverage.national_steps(True)  # the real statements
     timings: list[dict[str, Any]] = []
     plans: list[str] = []
     async with await AsyncConnection.connect(url) as conn:

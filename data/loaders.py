@@ -20,6 +20,7 @@ import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
 
+from data import coverage_base
 from data.manifest import (
     BoundariesDataset,
     Edition,
@@ -134,7 +135,7 @@ def load_all(
         rows.update(refresh_serving_tables(conn))
         rows["programme_lsoa_eligibility"] = eligibility_layer.refresh_all(conn)
         # Coverage layers follow the new LSOAs and adults (geo/coverage.py), recomputed today.
-        rows.update(coverage.rebuild_after_load(conn, as_of=datetime.now(UTC).date()))
+        rows.update(coverage_base.rebuild_after_load(conn, as_of=datetime.now(UTC).date()))
         data_version = bump_data_version(conn)
         write_provenance(conn, staged.provenance, repaired)
     step("computed LAD summary measures")
