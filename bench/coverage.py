@@ -94,7 +94,7 @@ VACUUM_TABLES = ("group_lsoa", "organiser_lsoa", "lsoa_coverage", "h3_coverage",
 
 # The groups' LSOA coverage from scratch in one read-only statement: the same cut as
 # geo/sql/coverage_cut.sql (only active groups), the same union as
-# coverage_lsoa.sql, nothing written.
+# coverage/lsoa.sql, nothing written.
 SAME_SQL = """
 WITH active AS (
     SELECT id, area FROM community_group WHERE listed AND last_activity_on >= %(since)s

@@ -81,13 +81,13 @@ BATCH_TIMEOUT_SECONDS = 900.0  # a whole timed batch; each request also times ou
 # The statements check_eligibility runs (geo/grants.py, geo/places.py, geo/areas.py), read
 # from the same packaged files the service reads.
 STATEMENTS = (
-    "tile_data_version.sql",
-    "programme_list.sql",
-    "edition.sql",
-    "lsoa_codes_at_point.sql",
-    "place_unit_lsoas.sql",
-    "place_lsoas.sql",
-    "lad_measures_for.sql",
+    "tiles/data_version.sql",
+    "grants/programme_list.sql",
+    "areas/edition.sql",
+    "place_resolution/lsoa_codes_at_point.sql",
+    "place_resolution/unit_lsoas.sql",
+    "place_resolution/polygon_lsoas.sql",
+    "place_resolution/lad_measures_for.sql",
 )
 SQL = {name: read_sql("geo", name) for name in STATEMENTS}
 
@@ -345,7 +345,7 @@ def prepare_database(
 def open_programmes(url: str, on: date) -> list[dict[str, Any]]:
     """The programmes open on ``on`` (what a check without ``programme`` assesses)."""
     with psycopg.connect(url, row_factory=dict_row) as conn:
-        rows = conn.execute(SQL["programme_list.sql"], {"open_on": on}).fetchall()
+        rows = conn.execute(SQL["grants/programme_list.sql"], {"open_on": on}).fetchall()
     return [
         {"id": r["id"], "edition": r["edition_code"], "level": r["geography_level"]} for r in rows
     ]
@@ -620,11 +620,12 @@ async def sql_check(
 
     The service keeps its programmes and editions per data version, so like it this peer
     reads them once (``catalogue``) and takes the programme (or the open ones) from there.
-    A click: ``lsoa_codes_at_point.sql`` for every LSOA vintage assessed at once, then per
-    (edition, geography level) ``place_unit_lsoas.sql`` (which also returns the data version
-    the service checks its catalogue against, and district measures where a programme of
-    that pair uses them). A polygon: the data version first, then per (edition, level)
-    ``place_lsoas.sql`` and ``lad_measures_for.sql`` where a rule uses district measures.
+    A click: ``place_resolution/lsoa_codes_at_point.sql`` for every LSOA vintage assessed at
+    once, then per (edition, geography level) ``place_resolution/unit_lsoas.sql`` (which also
+    returns the data version the service checks its catalogue against, and district measures
+    where a programme of that pair uses them). A polygon: the data version first, then per
+    (edition, level) ``place_resolution/polygon_lsoas.sql`` and
+    ``place_resolution/lad_measures_for.sql`` where a rule uses district measures.
     Rules are not evaluated and nothing is serialised: that is the service's own work.
     """
     if case.programme is not None:
@@ -642,27 +643,30 @@ async def sql_check(
     seen: dict[tuple[str, str], tuple[str, ...]] = {}
     async with conn.cursor(row_factory=dict_row) as cur:
         if isinstance(item, DrawnPolygon):
-            await timed(cur, "tile_data_version.sql", {}, spent)
+            await timed(cur, "tiles/data_version.sql", {}, spent)
             for (edition, level), lad_measures in pairs.items():
                 params: dict[str, Any] = {
                     "edition": edition,
                     "vintage": vintages[edition],
                     "wkb": item.wkb,
                 }
-                rows = await timed(cur, "place_lsoas.sql", params, spent)
+                rows = await timed(cur, "place_resolution/polygon_lsoas.sql", params, spent)
                 if not rows:
                     raise LookupError(f"no {edition} LSOAs in the area")
                 if lad_measures:
                     lads = sorted({r["lad_code"] for r in rows})
                     await timed(
-                        cur, "lad_measures_for.sql", {"edition": edition, "lads": lads}, spent
+                        cur,
+                        "place_resolution/lad_measures_for.sql",
+                        {"edition": edition, "lads": lads},
+                        spent,
                     )
                 seen[(edition, level)] = tuple(r["code"] for r in rows)
         else:
             point = {"lon": item.lon, "lat": item.lat, "vintages": sorted(set(vintages.values()))}
             located = {
                 r["vintage"]: r["code"]
-                for r in await timed(cur, "lsoa_codes_at_point.sql", point, spent)
+                for r in await timed(cur, "place_resolution/lsoa_codes_at_point.sql", point, spent)
             }
             for (edition, level), lad_measures in pairs.items():
                 lsoa = located.get(vintages[edition])
@@ -676,7 +680,7 @@ async def sql_check(
                     "unit_code": None,
                 }
                 query = unit_lsoas_statement(level, lad_measures)
-                rows = await timed(cur, "place_unit_lsoas.sql", params, spent, query)
+                rows = await timed(cur, "place_resolution/unit_lsoas.sql", params, spent, query)
                 if rows[0]["code"] is None:
                     raise LookupError(f"no {edition} LSOAs in the {level} of {lsoa}")
                 seen[(edition, level)] = tuple(r["code"] for r in rows)
@@ -687,10 +691,10 @@ async def load_catalogue(conn: AsyncConnection) -> dict[str, Any]:
     """The programmes and their editions, read once as the service reads them per version."""
     spent: dict[str, float] = {}
     async with conn.cursor(row_factory=dict_row) as cur:
-        programmes = await timed(cur, "programme_list.sql", {"open_on": None}, spent)
+        programmes = await timed(cur, "grants/programme_list.sql", {"open_on": None}, spent)
         editions = {}
         for code in sorted({p["edition_code"] for p in programmes}):
-            editions[code] = (await timed(cur, "edition.sql", {"edition": code}, spent))[0]
+            editions[code] = (await timed(cur, "areas/edition.sql", {"edition": code}, spent))[0]
     return {"programmes": programmes, "editions": editions}
 
 

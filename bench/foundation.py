@@ -51,9 +51,9 @@ HEALTH_WAIT_SECONDS = 60.0
 REQUEST_TIMEOUT_SECONDS = 30.0
 
 # The three statements geo.areas.lsoa_at_point runs, read from the same packaged files.
-EDITION_SQL = read_sql("geo", "edition.sql")
-POINT_SQL = read_sql("geo", "lsoa_code_at_point.sql")
-PROFILE_SQL = read_sql("geo", "lsoa_profile.sql")
+EDITION_SQL = read_sql("geo", "areas/edition.sql")
+POINT_SQL = read_sql("geo", "areas/lsoa_code_at_point.sql")
+PROFILE_SQL = read_sql("geo", "areas/lsoa_profile.sql")
 
 # One seeded random point inside each sampled LSOA (ST_GeneratePoints is deterministic
 # for a given geometry and seed > 0), in the order the codes were sampled.

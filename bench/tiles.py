@@ -390,7 +390,7 @@ def platoons_tile_query() -> TileQuery:
         )
         return geo_tiles.tile_query(address), geo_tiles.tile_parameters(address)
 
-    return TileQuery("geo.tiles.tile_query (geo/sql/tile_features.sql + tile_mvt.sql)", build)
+    return TileQuery("geo.tiles.tile_query (geo/sql/tile_features.sql + tiles/mvt.sql)", build)
 
 
 # --- servers -------------------------------------------------------------------------------

@@ -28,16 +28,16 @@ def rebuild_after_load(conn: psycopg.Connection[Any], *, as_of: date) -> dict[st
     rows written per table.
     """
     params = recompute_params(as_of, ACTIVE_MONTHS_DEFAULT)
-    fresh = read_sql("geo", "coverage_lsoa_base_fresh.sql")
+    fresh = read_sql("geo", "coverage/lsoa_base_fresh.sql")
     rows = {"lsoa_coverage": 0}
     with conn.transaction(), conn.cursor() as cur:
         lock_writes_sync(conn)
         cur.execute(NO_JIT)
         before = grid_inputs_fingerprint(cur)
         for name in (
-            "coverage_lsoa_base_delete.sql",
-            "coverage_lsoa_base_update.sql",
-            "coverage_lsoa_base_insert.sql",
+            "coverage/lsoa_base_delete.sql",
+            "coverage/lsoa_base_update.sql",
+            "coverage/lsoa_base_insert.sql",
         ):
             cur.execute(sql_statement(name, fresh=fresh), params)
             rows["lsoa_coverage"] += max(cur.rowcount, 0)

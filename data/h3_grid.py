@@ -205,7 +205,7 @@ def h3_parents(cells: np.ndarray, resolution: int) -> np.ndarray:
 
     An H3 index holds its resolution in bits 52-55 and one 3-bit digit per resolution below
     that, unused digits set to 7 (H3 index specification); a parent keeps the leading digits.
-    coverage_h3_parents.sql computes the same in SQL.
+    coverage/h3_parents.sql computes the same in SQL.
     """
     unused = np.int64((1 << (3 * (15 - resolution))) - 1)
     cleared = cells & ~np.int64(0xF << 52)
@@ -358,7 +358,7 @@ def _centre_rows(grid: GridCells, pick: np.ndarray) -> bytes:
 
 def grid_inputs_fingerprint(cur: psycopg.Cursor[Any]) -> str:
     """A fingerprint of what the grid is made from (LSOA codes, boundaries, adults, deciles)."""
-    cur.execute(read_sql("geo", "coverage_grid_fingerprint.sql"))
+    cur.execute(read_sql("data", "h3_grid/fingerprint.sql"))
     row = cur.fetchone()
     return str(row[0]) if row else ""
 
@@ -376,7 +376,7 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
     layers wait for the load's commit meanwhile). Returns the rows written per table.
     """
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(read_sql("geo", "coverage_base_grid_lsoas.sql"))
+        cur.execute(read_sql("data", "h3_grid/lsoas.sql"))
         lsoas = [GridLsoa(**row) for row in cur.fetchall()]
     grid = grid_cells(lsoas)
     levels: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {
@@ -392,7 +392,7 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
             )
     written = {"h3_cell_adults": 0, "h3_coverage": 0}
     with conn.cursor() as cur:
-        cur.execute(read_sql("geo", "coverage_grid_stage.sql"))
+        cur.execute(read_sql("data", "h3_grid/stage.sql"))
         _copy_binary(
             cur,
             "COPY coverage_grid_stage (resolution, fid, adults, deprived_adults)"
@@ -415,24 +415,24 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
         )
         cur.execute("ANALYZE coverage_grid_stage, coverage_grid_cell_stage")
         for name, table in (
-            ("coverage_grid_delete.sql", "h3_coverage"),
-            ("coverage_grid_update.sql", "h3_coverage"),
-            ("coverage_grid_cells_delete.sql", "h3_cell_adults"),
-            ("coverage_grid_cells_update.sql", "h3_cell_adults"),
+            ("h3_grid/delete.sql", "h3_coverage"),
+            ("h3_grid/update.sql", "h3_coverage"),
+            ("h3_grid/cells_delete.sql", "h3_cell_adults"),
+            ("h3_grid/cells_update.sql", "h3_cell_adults"),
         ):
-            cur.execute(read_sql("geo", name))
+            cur.execute(read_sql("data", name))
             written[table] += max(cur.rowcount, 0)
-        cur.execute(read_sql("geo", "coverage_grid_new_cells.sql"))
+        cur.execute(read_sql("data", "h3_grid/new_cells.sql"))
         new_cells = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
         new_fids: dict[int, np.ndarray] = {}
         for resolution in H3_RESOLUTIONS:
-            cur.execute(read_sql("geo", "coverage_grid_new_fids.sql"), {"resolution": resolution})
+            cur.execute(read_sql("data", "h3_grid/new_fids.sql"), {"resolution": resolution})
             new_fids[resolution] = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
         # A first build (or a new geography): build the spatial indexes once, afterwards. The
         # tables' readers wait for the load's commit meanwhile; they had nothing to read.
         bulk = len(new_cells) > _BULK_SHARE * len(grid.cells)
         if bulk:
-            cur.execute(read_sql("geo", "coverage_grid_gist_indexes.sql"))
+            cur.execute(read_sql("data", "h3_grid/gist_indexes.sql"))
             indexes = list(cur.fetchall())
             cur.execute(f"SET LOCAL maintenance_work_mem = '{_INDEX_BUILD_MEMORY}'")
             for name, _ in indexes:
@@ -449,7 +449,7 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
                 " FROM STDIN (FORMAT binary)",
                 [_centre_rows(grid, pick)],
             )
-            cur.execute(read_sql("geo", "coverage_grid_cells_insert.sql"))
+            cur.execute(read_sql("data", "h3_grid/cells_insert.sql"))
             written["h3_cell_adults"] += len(pick)
         for resolution, (cells, adults, deprived) in sorted(levels.items()):
             if not len(new_fids[resolution]):
@@ -477,5 +477,5 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
                 cur.execute(definition)
         if written["h3_coverage"]:
             # Cells came, went or changed their adults: their parents' children adults follow.
-            cur.execute(read_sql("geo", "coverage_grid_children.sql"))
+            cur.execute(read_sql("data", "h3_grid/children.sql"))
     return written

@@ -190,7 +190,7 @@ async def _rows(
     status: str | None = None,
     lock: bool = False,
 ) -> list[dict[str, Any]]:
-    query = read_sql("geo", "amenity_bid_select.sql") + (" FOR UPDATE OF b" if lock else "")
+    query = read_sql("geo", "amenity_bids/select.sql") + (" FOR UPDATE OF b" if lock else "")
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, {"id": bid_id, "asset_id": asset_id, "lad": lad, "status": status})
         return await cur.fetchall()
@@ -239,7 +239,7 @@ async def history(conn: AsyncConnection, bid_id: int) -> list[AmenityBidEvent]:
     """
     await _one(conn, bid_id)
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "amenity_bid_history.sql"), {"id": bid_id})
+        await cur.execute(read_sql("geo", "amenity_bids/history.sql"), {"id": bid_id})
         return [AmenityBidEvent(**row) for row in await cur.fetchall()]
 
 
@@ -274,7 +274,7 @@ async def _record(
 ) -> None:
     """Append the step to the bid's events and the audit log; refresh the asset's map row."""
     await conn.execute(
-        read_sql("geo", "amenity_bid_event_insert.sql"),
+        read_sql("geo", "amenity_bids/event_insert.sql"),
         {
             "bid_id": after["id"],
             "step": step,
@@ -348,7 +348,7 @@ async def express_interest(
         try:
             async with conn.transaction():  # a savepoint: the duplicate check is the index
                 cur = await conn.execute(
-                    read_sql("geo", "amenity_bid_insert.sql"),
+                    read_sql("geo", "amenity_bids/insert.sql"),
                     {
                         "asset_id": asset_id,
                         "group_name": group,
@@ -416,7 +416,7 @@ async def take_bid_step(
             raise InvalidInput(f"{step} needs {transition.needs}", parameter=transition.needs)
         effective = _effective(data.effective_on, on, row["last_step_on"])
         await conn.execute(
-            read_sql("geo", "amenity_bid_update.sql"),
+            read_sql("geo", "amenity_bids/update.sql"),
             {
                 "id": bid_id,
                 "status": transition.to_status,

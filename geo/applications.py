@@ -278,7 +278,7 @@ async def create_application(
     area_code, wkb = await _validated_area(conn, draft.area, programme)
     async with conn.transaction():
         cur = await conn.execute(
-            read_sql("geo", "application_insert.sql"),
+            read_sql("geo", "applications/insert.sql"),
             {
                 "programme_id": programme.id,
                 "applicant_name": draft.applicant_name,
@@ -342,7 +342,7 @@ async def update_application(
         if area is not None:
             values["area_code"], values["wkb"] = await _validated_area(conn, area, programme)
             values["keep_area"] = False
-        await conn.execute(read_sql("geo", "application_update.sql"), values)
+        await conn.execute(read_sql("geo", "applications/update.sql"), values)
         if changes.pledges is not None:
             await conn.execute(
                 "DELETE FROM match_pledge WHERE application_id = %s", (application_id,)
@@ -415,7 +415,7 @@ async def approve_application(
         before = await _guarded(conn, application_id, principal, "approve", expected_version)
         old = before.application
         cur = await conn.execute(
-            read_sql("geo", "application_programme_lock.sql"), {"id": old.programme}
+            read_sql("geo", "applications/programme_lock.sql"), {"id": old.programme}
         )
         locked = await cur.fetchone()
         assert locked is not None
@@ -425,7 +425,7 @@ async def approve_application(
             raise _budget_exhausted(old, remaining, currency)
         try:
             cur = await conn.execute(
-                read_sql("geo", "application_programme_commit.sql"),
+                read_sql("geo", "applications/programme_commit.sql"),
                 {"id": old.programme, "amount": old.amount},
             )
         except psycopg.errors.CheckViolation as exc:  # the last line of defence
@@ -509,22 +509,22 @@ async def _insert_pledges(
     """Store an application's pledges."""
     for pledge in pledges:
         await conn.execute(
-            read_sql("geo", "application_pledge_insert.sql"),
+            read_sql("geo", "applications/pledge_insert.sql"),
             {"application_id": application_id, **pledge.model_dump()},
         )
 
 
 async def _load(conn: AsyncConnection, application_id: int, *, lock: bool = False) -> _Stored:
     """Read an application, its pledges and principal district (optionally locking its row)."""
-    query = read_sql("geo", "application_get.sql") + (" FOR UPDATE OF a" if lock else "")
+    query = read_sql("geo", "applications/get.sql") + (" FOR UPDATE OF a" if lock else "")
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, {"id": application_id})
         row = await cur.fetchone()
         if row is None:
             raise ApplicationNotFound(f"no grant application {application_id}")
-        await cur.execute(read_sql("geo", "application_pledges.sql"), {"id": application_id})
+        await cur.execute(read_sql("geo", "applications/pledges.sql"), {"id": application_id})
         pledges = [Pledge.model_validate(p) for p in await cur.fetchall()]
-        await cur.execute(read_sql("geo", "application_principal_lad.sql"), {"id": application_id})
+        await cur.execute(read_sql("geo", "applications/principal_lad.sql"), {"id": application_id})
         lad = await cur.fetchone()
     geometry = None
     if row["area_wkb"] is not None:
@@ -632,7 +632,7 @@ async def _set_status(
 ) -> Application:
     """Move a locked application along one step and audit the change."""
     await conn.execute(
-        read_sql("geo", "application_set_status.sql"),
+        read_sql("geo", "applications/set_status.sql"),
         {
             "id": old.id,
             "from_status": old.status,
@@ -744,7 +744,7 @@ async def _snapshot(
     code = application.area.code or lad
     name = None
     if code is not None:
-        cur = await conn.execute(read_sql("geo", "application_area_name.sql"), {"code": code})
+        cur = await conn.execute(read_sql("geo", "applications/area_name.sql"), {"code": code})
         row = await cur.fetchone()
         name = None if row is None else row[0]
     counted = sum(

@@ -42,7 +42,7 @@ async def find_edition(conn: AsyncConnection, code: str | None = None) -> Editio
     EditionNotFound
         If no such edition is loaded.
     """
-    row = await _fetch_one(conn, "edition.sql", {"edition": code})
+    row = await _fetch_one(conn, "areas/edition.sql", {"edition": code})
     if row is None:
         if code is None:
             raise EditionNotFound("no index edition is loaded yet; run `platoons load demo`")
@@ -74,7 +74,9 @@ async def lsoa_at_point(
     require_point_in_england(lon, lat)
     found = await find_edition(conn, edition)
     row = await _fetch_one(
-        conn, "lsoa_code_at_point.sql", {"vintage": found.lsoa_vintage, "lon": lon, "lat": lat}
+        conn,
+        "areas/lsoa_code_at_point.sql",
+        {"vintage": found.lsoa_vintage, "lon": lon, "lat": lat},
     )
     if row is None:
         raise PointOutsideCoverage(
@@ -122,7 +124,7 @@ async def _lsoa_area(conn: AsyncConnection, edition: EditionRef, code: str) -> L
     """Return the profile of one LSOA of the edition's geography."""
     row = await _fetch_one(
         conn,
-        "lsoa_profile.sql",
+        "areas/lsoa_profile.sql",
         {"edition": edition.code, "vintage": edition.lsoa_vintage, "code": code},
     )
     if row is None:
@@ -149,7 +151,7 @@ async def _lad_area(conn: AsyncConnection, edition: EditionRef, code: str) -> La
     """Return one LAD of the edition's geography with its summary measures."""
     row = await _fetch_one(
         conn,
-        "lad_profile.sql",
+        "areas/lad_profile.sql",
         {"edition": edition.code, "vintage": edition.lad_vintage, "code": code},
     )
     if row is None:
@@ -169,7 +171,7 @@ async def _lad_area(conn: AsyncConnection, edition: EditionRef, code: str) -> La
 
 async def health(conn: AsyncConnection) -> Health:
     """Report PostGIS's version, the data version and how much of each edition is loaded."""
-    row = await _fetch_one(conn, "health.sql", {})
+    row = await _fetch_one(conn, "areas/health.sql", {})
     assert row is not None
     editions = row["editions"]
     return Health(

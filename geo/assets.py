@@ -294,10 +294,10 @@ async def _select(
     limit: int = 1000,
     lock: bool = False,
 ) -> list[dict[str, Any]]:
-    """Rows of ``asset_select.sql`` (optionally locking them for update)."""
-    query = read_sql("geo", "asset_select.sql") + (" FOR UPDATE OF a" if lock else "")
+    """Rows of ``assets/select.sql`` (optionally locking them for update)."""
+    query = read_sql("geo", "assets/select.sql") + (" FOR UPDATE OF a" if lock else "")
     if group is not None:
-        found = await conn.execute(read_sql("geo", "asset_group_listed.sql"), {"group": group})
+        found = await conn.execute(read_sql("geo", "assets/group_listed.sql"), {"group": group})
         listed = await found.fetchone()
         if not (listed and listed[0]):
             raise GroupNotFound(f"no listed neighbourhood group has reference {group!r}")
@@ -377,7 +377,7 @@ async def history(conn: AsyncConnection, asset_id: int) -> list[AssetEvent]:
     """
     await _one(conn, asset_id)
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "asset_history.sql"), {"id": asset_id})
+        await cur.execute(read_sql("geo", "assets/history.sql"), {"id": asset_id})
         return [AssetEvent.model_validate(r) for r in await cur.fetchall()]
 
 
@@ -495,7 +495,7 @@ async def local_connection_problem(conn: AsyncConnection, group: str, lad_code: 
     """
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            read_sql("geo", "asset_group_connection.sql"), {"group": group, "lad": lad_code}
+            read_sql("geo", "assets/group_connection.sql"), {"group": group, "lad": lad_code}
         )
         found = await cur.fetchone()
     if found is None or found["local_connection"]:
@@ -508,7 +508,7 @@ async def local_connection_problem(conn: AsyncConnection, group: str, lad_code: 
 
 async def group_known(conn: AsyncConnection, group: str) -> bool:
     """Whether a live group manager key, or a listed neighbourhood group, has that name."""
-    cur = await conn.execute(read_sql("geo", "asset_group_known.sql"), {"group": group})
+    cur = await conn.execute(read_sql("geo", "assets/group_known.sql"), {"group": group})
     row = await cur.fetchone()
     return bool(row and row[0])
 
@@ -569,7 +569,7 @@ async def _insert(
         "actor": actor,
     }
     try:
-        cur = await conn.execute(read_sql("geo", "asset_insert.sql"), params)
+        cur = await conn.execute(read_sql("geo", "assets/insert.sql"), params)
     except psycopg.errors.UniqueViolation as exc:
         raise InvalidInput(f"reference {reference!r} is already in the register") from exc
     row = await cur.fetchone()
@@ -584,7 +584,7 @@ async def _insert(
 async def refresh_serving(conn: AsyncConnection, asset_id: int, on: date) -> None:
     """Rewrite the asset's map feature and bump the data version (drops cached tiles)."""
     await _upsert_serving(conn, asset_id, on)
-    await conn.execute(read_sql("geo", "bump_data_version.sql"))
+    await conn.execute(read_sql("geo", "tiles/bump_data_version.sql"))
 
 
 async def _upsert_serving(conn: AsyncConnection, asset_id: int, on: date) -> None:
@@ -592,7 +592,7 @@ async def _upsert_serving(conn: AsyncConnection, asset_id: int, on: date) -> Non
     row = await _one(conn, asset_id)
     upcoming = rights.next_deadline(_lifecycle(row), on)
     await conn.execute(
-        read_sql("geo", "asset_serving_upsert.sql"),
+        read_sql("geo", "assets/serving_upsert.sql"),
         {
             "id": asset_id,
             "next_deadline": None if upcoming is None else upcoming.ends.isoformat(),
@@ -612,13 +612,13 @@ async def refresh_passed_deadlines(conn: AsyncConnection, on: date) -> int:
     """
     async with conn.transaction():
         cur = await conn.execute(
-            read_sql("geo", "asset_serving_passed.sql"), {"day": on.isoformat()}
+            read_sql("geo", "assets/serving_passed.sql"), {"day": on.isoformat()}
         )
         stale = [int(fid) for (fid,) in await cur.fetchall()]
         for asset_id in stale:
             await _upsert_serving(conn, asset_id, on)
         if stale:
-            await conn.execute(read_sql("geo", "bump_data_version.sql"))
+            await conn.execute(read_sql("geo", "tiles/bump_data_version.sql"))
     return len(stale)
 
 
@@ -644,7 +644,7 @@ async def _record_event(
 ) -> None:
     """Append the step to the asset's history and the audit log (same transaction)."""
     await conn.execute(
-        read_sql("geo", "asset_event_insert.sql"),
+        read_sql("geo", "assets/event_insert.sql"),
         {
             "asset_id": asset_id,
             "step": step,
@@ -761,7 +761,7 @@ async def take_step(
         )
         reason = (request.reason or "").strip() or None
         cur = await conn.execute(
-            read_sql("geo", "asset_update_lifecycle.sql"),
+            read_sql("geo", "assets/update_lifecycle.sql"),
             {
                 **asdict(life),
                 "id": asset_id,
@@ -843,7 +843,7 @@ async def _place(conn: AsyncConnection, fields: dict[str, str]) -> tuple[float, 
     postcode = _postcode_of(fields)
     if postcode is None:
         raise InvalidInput("no point and no postcode: the asset cannot be placed")
-    cur = await conn.execute(read_sql("geo", "asset_postcode_point.sql"), {"postcode": postcode})
+    cur = await conn.execute(read_sql("geo", "assets/postcode_point.sql"), {"postcode": postcode})
     found = await cur.fetchone()
     if found is None:
         raise InvalidInput(
@@ -1066,7 +1066,7 @@ async def _import_row(
         raise InvalidInput(f"invalid row: {exc}".splitlines()[0]) from exc
     asset_id, _ = await _insert(conn, data, actor, reference=reference, source=source)
     await conn.execute(
-        read_sql("geo", "asset_update_lifecycle.sql"),
+        read_sql("geo", "assets/update_lifecycle.sql"),
         {
             **asdict(life),
             "id": asset_id,

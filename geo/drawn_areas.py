@@ -151,7 +151,7 @@ async def measure_area(
     if geometry is not None:
         wkb = drawn_area_wkb(geometry, max_vertices, parameter)
         async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(read_sql("geo", "group_area_validity.sql"), {"wkb": wkb})
+            await cur.execute(read_sql("geo", "drawn_areas/validity.sql"), {"wkb": wkb})
             validity = await cur.fetchone()
         assert validity is not None
         if not validity["valid"]:
@@ -165,7 +165,7 @@ async def measure_area(
         raise InvalidArea("give the area as a geometry or LSOA codes", parameter=parameter)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            read_sql("geo", "group_area_measure.sql"),
+            read_sql("geo", "drawn_areas/measure.sql"),
             {"wkb": wkb, "lsoa_codes": lsoa_codes or [], "vintage": edition.lsoa_vintage},
         )
         row = await cur.fetchone()

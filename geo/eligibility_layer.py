@@ -73,17 +73,17 @@ async def refresh_programme(
     """Rebuild one programme's rows (in the caller's transaction); return the LSOAs written."""
     params = {"edition": programme.edition_code}
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "eligibility_layer_facts.sql"), params)
+        await cur.execute(read_sql("geo", "grants/layer_facts.sql"), params)
         lsoas = await cur.fetchall()
     async with conn.cursor() as cur:
-        await cur.execute(read_sql("geo", "eligibility_layer_measures.sql"), params)
+        await cur.execute(read_sql("geo", "grants/layer_measures.sql"), params)
         rows = verdicts(programme, lsoas, await cur.fetchall(), national_lsoa_count)
-        await cur.execute(read_sql("geo", "eligibility_layer_stage.sql"))
+        await cur.execute(read_sql("geo", "grants/layer_stage.sql"))
         async with cur.copy(COPY_STAGE) as copy:
             for row in rows:
                 await copy.write_row(row)
-        await cur.execute(read_sql("geo", "eligibility_layer_clear.sql"), _write_params(programme))
-        await cur.execute(read_sql("geo", "eligibility_layer_write.sql"), _write_params(programme))
+        await cur.execute(read_sql("geo", "grants/layer_clear.sql"), _write_params(programme))
+        await cur.execute(read_sql("geo", "grants/layer_write.sql"), _write_params(programme))
     return len(rows)
 
 
@@ -93,7 +93,7 @@ def refresh_all(conn: psycopg.Connection) -> int:
     The same steps as :func:`refresh_programme`, on the loader's synchronous connection.
     """
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(read_sql("geo", "programme_list.sql"), {"open_on": None})
+        cur.execute(read_sql("geo", "grants/programme_list.sql"), {"open_on": None})
         programmes = [Programme.model_validate(r) for r in cur.fetchall()]
         cur.execute("DELETE FROM programme_lsoa_eligibility")
         cur.execute("SELECT code, national_lsoa_count FROM index_edition")
@@ -104,15 +104,15 @@ def refresh_all(conn: psycopg.Connection) -> int:
             continue
         params = {"edition": programme.edition_code}
         with conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(read_sql("geo", "eligibility_layer_facts.sql"), params)
+            cur.execute(read_sql("geo", "grants/layer_facts.sql"), params)
             lsoas = cur.fetchall()
         with conn.cursor() as cur:
-            cur.execute(read_sql("geo", "eligibility_layer_measures.sql"), params)
+            cur.execute(read_sql("geo", "grants/layer_measures.sql"), params)
             rows = verdicts(programme, lsoas, cur.fetchall(), national[programme.edition_code])
-            cur.execute(read_sql("geo", "eligibility_layer_stage.sql"))
+            cur.execute(read_sql("geo", "grants/layer_stage.sql"))
             with cur.copy(COPY_STAGE) as copy:
                 for row in rows:
                     copy.write_row(row)
-            cur.execute(read_sql("geo", "eligibility_layer_write.sql"), _write_params(programme))
+            cur.execute(read_sql("geo", "grants/layer_write.sql"), _write_params(programme))
         written += len(rows)
     return written

@@ -87,9 +87,11 @@ async def save_programme(conn: AsyncConnection, spec: ProgrammeSpec, actor: str)
     values = spec.model_dump()
     values["rule"] = Jsonb(spec.rule.model_dump(mode="json", exclude_none=True))
     async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "programme_get.sql") + " FOR UPDATE", {"id": spec.id})
+        await cur.execute(
+            read_sql("geo", "grants/programme_get.sql") + " FOR UPDATE", {"id": spec.id}
+        )
         before = await cur.fetchone()
-        await cur.execute(read_sql("geo", "programme_upsert.sql"), values)
+        await cur.execute(read_sql("geo", "grants/programme_upsert.sql"), values)
         row = await cur.fetchone()
         if row is None:
             raise InvalidInput(
@@ -99,7 +101,7 @@ async def save_programme(conn: AsyncConnection, spec: ProgrammeSpec, actor: str)
         saved = Programme.model_validate(row)
         edition = await find_edition(conn, saved.edition_code)
         await eligibility_layer.refresh_programme(conn, saved, edition.national_lsoa_count)
-        await cur.execute(read_sql("geo", "bump_data_version.sql"))
+        await cur.execute(read_sql("geo", "tiles/bump_data_version.sql"))
         await audit.record(
             conn,
             actor,
@@ -115,7 +117,7 @@ async def save_programme(conn: AsyncConnection, spec: ProgrammeSpec, actor: str)
 async def get_programme(conn: AsyncConnection, programme_id: str) -> Programme:
     """Return one programme."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "programme_get.sql"), {"id": programme_id})
+        await cur.execute(read_sql("geo", "grants/programme_get.sql"), {"id": programme_id})
         row = await cur.fetchone()
     if row is None:
         raise ProgrammeNotFound(f"no grant programme {programme_id!r}", parameter="programme")
@@ -125,7 +127,7 @@ async def get_programme(conn: AsyncConnection, programme_id: str) -> Programme:
 async def list_programmes(conn: AsyncConnection, open_on: date | None = None) -> list[Programme]:
     """Return every programme, or those open on a date."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "programme_list.sql"), {"open_on": open_on})
+        await cur.execute(read_sql("geo", "grants/programme_list.sql"), {"open_on": open_on})
         rows = await cur.fetchall()
     return [Programme.model_validate(r) for r in rows]
 

@@ -192,9 +192,9 @@ async def resolve_all(
 
     A click is located in every LSOA vintage the queries use by one statement (a postcode
     is read from the directory once per vintage), then each query's unit, its LSOAs and,
-    where asked, their districts' summary measures by one statement (``place_unit_lsoas.sql``,
-    which PostgreSQL runs on a cached plan). A polygon takes one statement per query, and one
-    more for district measures.
+    where asked, their districts' summary measures by one statement
+    (``place_resolution/unit_lsoas.sql``, which PostgreSQL runs on a cached plan). A polygon
+    takes one statement per query, and one more for district measures.
 
     Raises
     ------
@@ -252,19 +252,19 @@ async def resolve_all(
     return ResolvedAreas(tuple(areas), version)
 
 
-# The lsoa column holding each level's unit code (the fixed registry place_unit_lsoas.sql's
-# {unit_column} is filled from).
+# The lsoa column holding each level's unit code (the fixed registry the {unit_column} of
+# place_resolution/unit_lsoas.sql is filled from).
 _UNIT_COLUMNS: dict[str, str] = {"lsoa": "code", "ward": "ward_code", "lad": "lad_code"}
 
 
 @cache
 def unit_lsoas_statement(level: str, lad_measures: bool) -> sql.Composed:
-    """``place_unit_lsoas.sql`` for units of a level, with or without district measures.
+    """``place_resolution/unit_lsoas.sql`` for units of a level, with or without district measures.
 
     One text per variant, so each prepared variant keeps one plan (the benchmark's raw-SQL
     peer runs the same texts).
     """
-    return sql.SQL(read_sql("geo", "place_unit_lsoas.sql")).format(
+    return sql.SQL(read_sql("geo", "place_resolution/unit_lsoas.sql")).format(
         unit_column=sql.Identifier(_UNIT_COLUMNS[level]),
         with_lad_measures=sql.Literal(lad_measures),
     )
@@ -286,7 +286,7 @@ async def _locate(
         require_point_in_england(place.lon, place.lat)
         params = {"lon": place.lon, "lat": place.lat, "vintages": sorted(vintages)}
         async with conn.cursor() as cur:
-            await cur.execute(read_sql("geo", "lsoa_codes_at_point.sql"), params)
+            await cur.execute(read_sql("geo", "place_resolution/lsoa_codes_at_point.sql"), params)
             for vintage, code in await cur.fetchall():
                 found[vintage] = code
     return found
@@ -295,7 +295,7 @@ async def _locate(
 def _unit_area(
     query: AreaQuery, rows: list[dict[str, Any]], kind: Level, lsoa: str | None
 ) -> tuple[AssessedArea, AreaFacts]:
-    """One query's rows of ``place_unit_lsoas.sql`` as the assessed area and its facts."""
+    """One query's rows of ``place_resolution/unit_lsoas.sql``: the assessed area, its facts."""
     edition, first = query.edition, rows[0]
     code = first["unit_code"]
     if code is None:
@@ -321,7 +321,7 @@ async def _resolve_polygon(
     """A drawn polygon's LSOAs (EPSG:27700 WKB), each with the fraction of it inside."""
     params = {"edition": edition.code, "vintage": edition.lsoa_vintage, "wkb": wkb}
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "place_lsoas.sql"), params)
+        await cur.execute(read_sql("geo", "place_resolution/polygon_lsoas.sql"), params)
         rows = await cur.fetchall()
     if not rows:
         raise PointOutsideCoverage(
@@ -372,7 +372,8 @@ async def with_lad_measures(
     lads = sorted({lsoa.lad_code for lsoa in facts.lsoas})
     async with conn.cursor() as cur:
         await cur.execute(
-            read_sql("geo", "lad_measures_for.sql"), {"edition": edition.code, "lads": lads}
+            read_sql("geo", "place_resolution/lad_measures_for.sql"),
+            {"edition": edition.code, "lads": lads},
         )
         measures = {(lad, d, m): (v, r) for lad, d, m, v, r in await cur.fetchall()}
     return AreaFacts(
@@ -406,7 +407,9 @@ async def postcode_lsoa(conn: AsyncConnection, text: str, vintage: int) -> str:
     postcode = normalise_postcode(text)
     if postcode is None:
         raise InvalidInput(f"{text!r} is not a UK postcode", parameter="postcode")
-    row = await _one(conn, "postcode_lsoa.sql", {"postcode": postcode, "vintage": vintage})
+    row = await _one(
+        conn, "place_resolution/postcode_lsoa.sql", {"postcode": postcode, "vintage": vintage}
+    )
     if row is None or row["lsoa_code"] is None:
         raise PostcodeNotCovered(
             f"postcode {postcode} is not covered: the postcode data loaded covers only "

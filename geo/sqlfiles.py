@@ -6,5 +6,8 @@ from importlib.resources import files
 
 @cache
 def read_sql(package: str, name: str) -> str:
-    """Return the text of ``<package>/sql/<name>``, read once per process."""
-    return files(package).joinpath("sql", name).read_text(encoding="utf-8")
+    """Return the text of ``<package>/sql/<name>``, read once per process.
+
+    ``name`` is ``<concern>/<file>.sql``: each concern's SQL lives in a sub-folder of its own.
+    """
+    return files(package).joinpath("sql", *name.split("/")).read_text(encoding="utf-8")

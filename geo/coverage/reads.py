@@ -40,7 +40,7 @@ def checked_lad_code(code: str) -> str:
 
 async def latest_activity_window(conn: AsyncConnection[Any]) -> tuple[date, str]:
     """The activity window's start the stored coverage used, and its date (ISO)."""
-    cur = await conn.execute(read_sql("geo", "coverage_latest_as_of.sql"))
+    cur = await conn.execute(read_sql("geo", "coverage/latest_as_of.sql"))
     row = await cur.fetchone()
     if row is None or row[0] is None:
         raise DataUnavailable("coverage has not been computed: load the data first")
@@ -49,9 +49,9 @@ async def latest_activity_window(conn: AsyncConnection[Any]) -> tuple[date, str]
 
 
 async def totals_rows(conn: AsyncConnection[Any], lad: str | None) -> list[dict[str, Any]]:
-    """Totals rows of coverage_totals.sql: England first (or one district's LSOAs), districts."""
+    """Totals rows of coverage/totals.sql: England first (or one district's LSOAs), districts."""
     since, _ = await latest_activity_window(conn)
-    statement = sql_statement("coverage_totals.sql", filter="lad_code = %(lad)s" if lad else "TRUE")
+    statement = sql_statement("coverage/totals.sql", filter="lad_code = %(lad)s" if lad else "TRUE")
     params = {
         "lad": lad,
         "since": since,
@@ -134,13 +134,13 @@ async def lsoa_coverage_by_code(conn: AsyncConnection[Any], code: str) -> LsoaCo
     if not LSOA_CODE.match(code):
         raise InvalidInput(f"{code!r} is not an LSOA code (E01)", parameter="code")
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "coverage_lsoa_get.sql"), {"code": code})
+        await cur.execute(read_sql("geo", "coverage/lsoa_get.sql"), {"code": code})
         row = await cur.fetchone()
         if row is None:
             raise AreaNotFound(f"{code} is not an LSOA of the {COVERAGE_EDITION} geography")
         since = active_since(date.fromisoformat(row["as_of"]))
         await cur.execute(
-            read_sql("geo", "coverage_lsoa_groups_list.sql"), {"code": code, "since": since}
+            read_sql("geo", "coverage/lsoa_groups_list.sql"), {"code": code, "since": since}
         )
         groups = [GroupWorking(**g) for g in await cur.fetchall()]
     return LsoaCoverage(**row, groups=groups)
@@ -160,7 +160,7 @@ async def lsoa_coverage_at(conn: AsyncConnection[Any], lon: float, lat: float) -
         raise InvalidInput("lon and lat must be a WGS84 longitude and latitude", parameter="lon")
     require_point_in_england(lon, lat)
     cur = await conn.execute(
-        read_sql("geo", "coverage_lsoa_at_point.sql"), {"lon": lon, "lat": lat}
+        read_sql("geo", "coverage/lsoa_at_point.sql"), {"lon": lon, "lat": lat}
     )
     row = await cur.fetchone()
     if row is None:
@@ -218,12 +218,12 @@ async def cold_spots(
     lad = checked_lad_code(lad_code) if lad_code is not None else None
     async with conn.cursor(row_factory=dict_row) as cur:
         if lad is not None:
-            await cur.execute(read_sql("geo", "coverage_lad_known.sql"), {"lad": lad})
+            await cur.execute(read_sql("geo", "coverage/lad_known.sql"), {"lad": lad})
             known = await cur.fetchone()
             if not known or not next(iter(known.values())):
                 raise AreaNotFound(f"no LSOA of the coverage layer is in district {lad}")
         await cur.execute(
-            read_sql("geo", "coverage_cold_spots.sql"),
+            read_sql("geo", "coverage/cold_spots.sql"),
             {
                 "threshold": threshold,
                 "lad": lad,

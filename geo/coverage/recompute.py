@@ -39,7 +39,7 @@ _ALL_OWNERS = "TRUE"
 _ONE_OWNER = "o.id = %(id)s"
 
 
-# The LSOAs whose covers coverage_lsoa_cover.sql computes: a write's (its scope), all, or one
+# The LSOAs whose covers coverage/lsoa_cover.sql computes: a write's (its scope), all, or one
 # of two halves of them (a national recompute's organisers, in two processes).
 _SCOPE_LSOAS = "c.code IN (SELECT code FROM scope)"
 
@@ -87,14 +87,14 @@ def sql_statement(name: str, **fragments: str) -> _Query:
 
 
 def _parents_update(name: str, **fragments: str) -> _Query:
-    """A statement writing H3 parents (coverage_h3_cells.sql, coverage_h3_parents.sql,
-    coverage_h3_all.sql) with the write they share in it."""
-    return sql_statement(name, write=read_sql("geo", "coverage_h3_parents_update.sql"), **fragments)
+    """A statement writing H3 parents (coverage/h3_cells.sql, coverage/h3_parents.sql,
+    coverage/h3_all.sql) with the write they share in it."""
+    return sql_statement(name, write=read_sql("geo", "coverage/h3_parents_update.sql"), **fragments)
 
 
 def _r8_sums(masks: str) -> str:
     """coverage_h3_parent_sums.sql: resolution-8 figures from the bits in ``masks``."""
-    return read_sql("geo", "coverage_h3_parent_sums.sql").format(masks=masks)
+    return read_sql("geo", "coverage/h3_parent_sums.sql").format(masks=masks)
 
 
 def recompute_params(as_of: date, active_months: int) -> dict[str, Any]:
@@ -112,7 +112,7 @@ def cut_statement(kind: Literal["group", "organiser"], owners: str) -> _Query:
     """coverage_cut.sql for groups or organisers, choosing the owners by a fixed fragment."""
     names = _OWNERS[kind]
     return sql_statement(
-        "coverage_cut.sql", table=names["table"], area=names["area"], owners=owners
+        "coverage/cut.sql", table=names["table"], area=names["area"], owners=owners
     )
 
 
@@ -120,7 +120,7 @@ def _lsoa_cover(kind: Literal["group", "organiser"], lsoas: str) -> str:
     """coverage_lsoa_cover.sql: what active groups or organisers cover of the LSOAs ``lsoas``
     (a fixed condition) chooses."""
     names = _OWNERS[kind]
-    return read_sql("geo", "coverage_lsoa_cover.sql").format(
+    return read_sql("geo", "coverage/lsoa_cover.sql").format(
         kind=kind,
         pieces=names["pieces"],
         owner=names["owner"],
@@ -133,14 +133,14 @@ def _lsoa_cover(kind: Literal["group", "organiser"], lsoas: str) -> str:
 def _lsoa_update(scope: str, group_cover: str, organiser_cover: str) -> _Query:
     """coverage_lsoa.sql for the LSOAs ``scope`` names, from the given covers."""
     return sql_statement(
-        "coverage_lsoa.sql", scope=scope, group_cover=group_cover, organiser_cover=organiser_cover
+        "coverage/lsoa.sql", scope=scope, group_cover=group_cover, organiser_cover=organiser_cover
     )
 
 
 def national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
     """The statements of a national recompute, in order: (name, statement, takes params)."""
     steps: list[tuple[str, _Query, bool]] = [
-        ("begin", sql_statement("coverage_national_begin.sql"), False)
+        ("begin", sql_statement("coverage/national_begin.sql"), False)
     ]
     if recut:
         for kind in ("group", "organiser"):
@@ -148,7 +148,7 @@ def national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
             steps += [
                 (
                     f"{kind} pieces",
-                    sql.SQL(read_sql("geo", "coverage_cut_stage.sql")).format(
+                    sql.SQL(read_sql("geo", "coverage/cut_stage.sql")).format(
                         cut=cut_statement(kind, _ALL_OWNERS)
                     ),
                     False,
@@ -156,7 +156,7 @@ def national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
                 (
                     f"{kind} pieces stored",
                     sql_statement(
-                        "coverage_cut_store.sql", pieces=names["pieces"], owner=names["owner"]
+                        "coverage/cut_store.sql", pieces=names["pieces"], owner=names["owner"]
                     ),
                     False,
                 ),
@@ -165,7 +165,7 @@ def national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
         (
             "lsoa covers",
             sql_statement(
-                "coverage_lsoa_covers_all.sql",
+                "coverage/lsoa_covers_all.sql",
                 group_cover=_lsoa_cover("group", _EVERY_LSOA),
                 organiser_cover_even=_lsoa_cover("organiser", _LSOA_HALVES[0]),
                 organiser_cover_odd=_lsoa_cover("organiser", _LSOA_HALVES[1]),
@@ -179,15 +179,15 @@ def national_steps(recut: bool) -> list[tuple[str, _Query, bool]]:
             ),
             True,
         ),
-        ("cell bits", sql_statement("coverage_h3_masks_all.sql"), True),
-        # Statistics for the join of coverage_h3_all.sql (0.15 s faster with them).
+        ("cell bits", sql_statement("coverage/h3_masks_all.sql"), True),
+        # Statistics for the join of coverage/h3_all.sql (0.15 s faster with them).
         ("cell bits analysed", sql.SQL("ANALYZE coverage_parent_masks"), False),
         (
             "cells",
-            _parents_update("coverage_h3_all.sql", r8_sums=_r8_sums("coverage_parent_masks")),
+            _parents_update("coverage/h3_all.sql", r8_sums=_r8_sums("coverage_parent_masks")),
             False,
         ),
-        ("group serving", sql_statement("coverage_group_serving_active.sql"), True),
+        ("group serving", sql_statement("coverage/group_serving_active.sql"), True),
     ]
     return steps
 
@@ -223,16 +223,16 @@ async def lock_writes(conn: AsyncConnection[Any]) -> None:
     """Wait for, then hold to the end of the open transaction, the lock on writing coverage.
 
     Everything that writes groups, organisers or coverage takes it first, before it writes or
-    locks any row (coverage_write_lock.sql says why): the refreshes here take it themselves,
+    locks any row (coverage/write_lock.sql says why): the refreshes here take it themselves,
     which is enough for a caller that has written nothing yet in the transaction. Writers
     queue behind a national recompute (seconds) instead of deadlocking with it.
     """
-    await conn.execute(read_sql("geo", "coverage_write_lock.sql"))
+    await conn.execute(read_sql("geo", "coverage/write_lock.sql"))
 
 
 def lock_writes_sync(conn: psycopg.Connection[Any]) -> None:
     """:func:`lock_writes` on a synchronous connection (the loader's)."""
-    conn.execute(read_sql("geo", "coverage_write_lock.sql"))
+    conn.execute(read_sql("geo", "coverage/write_lock.sql"))
 
 
 def refresh_all_sync(
@@ -254,7 +254,7 @@ def refresh_all_sync(
             cur.execute(statement, params if takes_params else None)
             steps[name] = time.perf_counter() - step_started
             changed[name] = cur.rowcount
-        cur.execute(read_sql("geo", "coverage_refresh_counts.sql"), params)
+        cur.execute(read_sql("geo", "coverage/refresh_counts.sql"), params)
         row = cur.fetchone()
     assert row is not None
     return _summary(row, params, changed, started, steps)
@@ -301,7 +301,7 @@ async def refresh_all(
             await cur.execute(statement, params if takes_params else None)
             steps[name] = time.perf_counter() - step_started
             changed[name] = cur.rowcount
-        await cur.execute(read_sql("geo", "coverage_refresh_counts.sql"), params)
+        await cur.execute(read_sql("geo", "coverage/refresh_counts.sql"), params)
         row = await cur.fetchone()
         assert row is not None
         summary = _summary(row, params, changed, started, steps)
@@ -310,7 +310,7 @@ async def refresh_all(
             await audit.record(
                 conn, actor, "coverage.refresh", "coverage", ENGLAND_CODE, None, after
             )
-        await cur.execute(read_sql("geo", "bump_data_version.sql"))
+        await cur.execute(read_sql("geo", "tiles/bump_data_version.sql"))
     return summary
 
 
@@ -333,17 +333,17 @@ async def _refresh_owner(
     async with conn.transaction(), conn.cursor() as cur:
         await lock_writes(conn)
         await run(sql.SQL(NO_JIT))
-        await run(sql_statement("coverage_uncut.sql", **names), params)
+        await run(sql_statement("coverage/uncut.sql", **names), params)
         old = await cur.fetchone()
         await run(
-            sql.SQL(read_sql("geo", "coverage_cut_insert.sql")).format(
+            sql.SQL(read_sql("geo", "coverage/cut_insert.sql")).format(
                 pieces=sql.SQL(names["pieces"]),
                 owner=sql.SQL(names["owner"]),
                 cut=cut_statement(kind, _ONE_OWNER),
             ),
             params,
         )
-        await run(sql_statement("coverage_touched.sql", **names), params)
+        await run(sql_statement("coverage/touched.sql", **names), params)
         new = await cur.fetchone()
         assert old is not None and new is not None
         codes = sorted(set(old[0]) | set(new[0]))
@@ -359,13 +359,13 @@ async def _refresh_owner(
             )
         if cells:
             await run(
-                _parents_update("coverage_h3_cells.sql", r8_sums=_r8_sums("masks")),
+                _parents_update("coverage/h3_cells.sql", r8_sums=_r8_sums("masks")),
                 {**params, "cells": cells},
             )
             changed = [fid for (fid,) in await cur.fetchall()]
             if changed:
                 await run(
-                    _parents_update("coverage_h3_parents.sql", cells=_SOME_CELLS),
+                    _parents_update("coverage/h3_parents.sql", cells=_SOME_CELLS),
                     {"cells": changed},
                 )
 

@@ -71,10 +71,10 @@ async def take_snapshot(
             written.append(snapshot)
         async with conn.cursor() as cur:
             await cur.execute(
-                read_sql("geo", "coverage_snapshot_clear.sql"), {"taken_on": taken_on}
+                read_sql("geo", "coverage/snapshot_clear.sql"), {"taken_on": taken_on}
             )
             await cur.executemany(
-                read_sql("geo", "coverage_snapshot_insert.sql"),
+                read_sql("geo", "coverage/snapshot_insert.sql"),
                 [{**w, "details": Jsonb(w["details"])} for w in written],
             )
         if actor is not None:
@@ -108,19 +108,19 @@ async def snapshots(
         if code is None:
             raise InvalidInput("a district's snapshots need its code", parameter="lad")
         code = checked_lad_code(code)
-        cur = await conn.execute(read_sql("geo", "coverage_lad_known.sql"), {"lad": code})
+        cur = await conn.execute(read_sql("geo", "coverage/lad_known.sql"), {"lad": code})
         known = await cur.fetchone()
         if not known or not known[0]:
             raise AreaNotFound(f"no LSOA of the coverage layer is in district {code}")
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "coverage_snapshots.sql"), {"scope": scope, "code": code})
+        await cur.execute(read_sql("geo", "coverage/snapshots.sql"), {"scope": scope, "code": code})
         return [_snapshot(row) for row in await cur.fetchall()]
 
 
 async def computed_since(conn: AsyncConnection[Any], day: date) -> bool:
     """Whether every LSOA's coverage was computed on ``day`` or later (a national recompute)."""
     cur = await conn.execute(
-        read_sql("geo", "coverage_computed_since.sql"), {"day": day.isoformat()}
+        read_sql("geo", "coverage/computed_since.sql"), {"day": day.isoformat()}
     )
     row = await cur.fetchone()
     return bool(row and row[0])
@@ -128,6 +128,6 @@ async def computed_since(conn: AsyncConnection[Any], day: date) -> bool:
 
 async def snapshot_taken(conn: AsyncConnection[Any], day: date) -> bool:
     """Whether a coverage snapshot is dated ``day``."""
-    cur = await conn.execute(read_sql("geo", "coverage_snapshot_taken.sql"), {"day": day})
+    cur = await conn.execute(read_sql("geo", "coverage/snapshot_taken.sql"), {"day": day})
     row = await cur.fetchone()
     return bool(row and row[0])

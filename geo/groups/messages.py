@@ -45,7 +45,7 @@ async def list_messages(
         raise Forbidden("only the group's managers, its districts' officers and admins read this")
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            read_sql("geo", "group_message_list.sql"),
+            read_sql("geo", "groups/message_list.sql"),
             {"group_id": row["id"], "limit": limit, "offset": offset},
         )
         return [Message.model_validate(r) for r in await cur.fetchall()]
@@ -74,10 +74,10 @@ async def send_message(
     """
     async with conn.transaction():
         row, _ = await visible_group_row(conn, reference, PUBLIC, on, rules)
-        await conn.execute(read_sql("geo", "group_sender_lock.sql"), {"fingerprint": fingerprint})
+        await conn.execute(read_sql("geo", "groups/sender_lock.sql"), {"fingerprint": fingerprint})
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
-                read_sql("geo", "group_message_limits.sql"),
+                read_sql("geo", "groups/message_limits.sql"),
                 {
                     "fingerprint": fingerprint,
                     "per_hour": rules.messages_per_hour,
@@ -101,7 +101,7 @@ async def send_message(
                 ),
             )
         cur2 = await conn.execute(
-            read_sql("geo", "group_message_insert.sql"),
+            read_sql("geo", "groups/message_insert.sql"),
             {
                 "group_id": row["id"],
                 "sender_name": data.name.strip(),

@@ -71,7 +71,7 @@ async def list_ratings(
     row, private = await visible_group_row(conn, reference, principal, on, rules)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            read_sql("geo", "group_rating_list.sql"),
+            read_sql("geo", "groups/rating_list.sql"),
             {
                 "group_id": row["id"],
                 "status": status if private else None,
@@ -110,10 +110,10 @@ async def submit_rating(
     """
     async with conn.transaction():
         row, _ = await visible_group_row(conn, reference, PUBLIC, on, rules)
-        await conn.execute(read_sql("geo", "group_sender_lock.sql"), {"fingerprint": fingerprint})
+        await conn.execute(read_sql("geo", "groups/sender_lock.sql"), {"fingerprint": fingerprint})
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
-                read_sql("geo", "group_rating_limits.sql"),
+                read_sql("geo", "groups/rating_limits.sql"),
                 {
                     "fingerprint": fingerprint,
                     "group_id": row["id"],
@@ -140,7 +140,7 @@ async def submit_rating(
             )
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
-                read_sql("geo", "group_rating_insert.sql"),
+                read_sql("geo", "groups/rating_insert.sql"),
                 {
                     "group_id": row["id"],
                     "stars": data.stars,
@@ -195,7 +195,7 @@ async def moderate_rating(
             )
         params = {"id": rating_id, "group_id": row["id"]}
         async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(read_sql("geo", "group_rating_get.sql"), params)
+            await cur.execute(read_sql("geo", "groups/rating_get.sql"), params)
             before = await cur.fetchone()
             if before is None:
                 raise RatingNotFound(
@@ -203,7 +203,7 @@ async def moderate_rating(
                 )
             status = "published" if decision == "publish" else "rejected"
             await cur.execute(
-                read_sql("geo", "group_rating_moderate.sql"),
+                read_sql("geo", "groups/rating_moderate.sql"),
                 params | {"status": status, "actor": principal.actor},
             )
             after = await cur.fetchone()

@@ -36,7 +36,7 @@ from geo.sqlfiles import read_sql
 
 
 def group_select_params(**given: Any) -> dict[str, Any]:
-    """Parameters of group_select.sql, every filter off unless given."""
+    """Parameters of groups/select.sql, every filter off unless given."""
     base: dict[str, Any] = {
         "id": None,
         "ids": None,
@@ -57,9 +57,9 @@ def group_select_params(**given: Any) -> dict[str, Any]:
 
 
 async def select_groups(conn: AsyncConnection, **given: Any) -> tuple[int, list[dict[str, Any]]]:
-    """The number matched and the page of group_select.sql."""
+    """The number matched and the page of groups/select.sql."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "group_select.sql"), group_select_params(**given))
+        await cur.execute(read_sql("geo", "groups/select.sql"), group_select_params(**given))
         rows = list(await cur.fetchall())
     matched = int(rows[0]["matched"]) if rows else 0
     return matched, [r for r in rows if r["id"] is not None]
@@ -249,7 +249,7 @@ async def groups_near(
             raise InvalidInput(f"{postcode!r} is not a UK postcode", parameter="postcode")
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
-                read_sql("geo", "group_postcode_point.sql"), {"postcode": found_postcode}
+                read_sql("geo", "groups/postcode_point.sql"), {"postcode": found_postcode}
             )
             point = await cur.fetchone()
         if point is None:
@@ -266,7 +266,7 @@ async def groups_near(
             f"({lon}, {lat}) is outside England: give longitude then latitude (EPSG:4326)"
         )
     inside = await conn.execute(
-        read_sql("geo", "lsoa_code_at_point.sql"),
+        read_sql("geo", "areas/lsoa_code_at_point.sql"),
         {"vintage": edition.lsoa_vintage, "lon": lon, "lat": lat},
     )
     if await inside.fetchone() is None:
@@ -277,7 +277,7 @@ async def groups_near(
     since = active_since(on, rules.active_months)
     async with conn.cursor(row_factory=dict_row) as cur2:
         await cur2.execute(
-            read_sql("geo", "group_near.sql"),
+            read_sql("geo", "groups/near.sql"),
             {"lon": lon, "lat": lat, "active_since": since, "limit": limit},
         )
         near = {int(r["id"]): float(r["distance_m"]) for r in await cur2.fetchall()}
@@ -317,7 +317,7 @@ async def list_activities(
     row, private = await visible_group_row(conn, reference, principal, on, rules)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            read_sql("geo", "group_activity_list.sql"),
+            read_sql("geo", "groups/activity_list.sql"),
             {"group_id": row["id"], "limit": limit, "offset": offset},
         )
         records = await cur.fetchall()

@@ -52,10 +52,10 @@ async def rewrite_group_serving(
     tiles are dropped when the transaction commits.
     """
     await conn.execute(
-        read_sql("geo", "group_serving_upsert.sql"),
+        read_sql("geo", "groups/serving_upsert.sql"),
         {"ids": group_ids, "active_since": active_since(as_of, active_months)},
     )
-    await conn.execute(read_sql("geo", "bump_data_version.sql"))
+    await conn.execute(read_sql("geo", "tiles/bump_data_version.sql"))
 
 
 async def keep_derived_in_step(
@@ -196,7 +196,7 @@ async def create_group(
             )
         organiser_id = await started_by_organiser_id(conn, clean_text(data.started_by_organiser))
         cur = await conn.execute(
-            read_sql("geo", "group_insert.sql"),
+            read_sql("geo", "groups/insert.sql"),
             {
                 "name": data.name.strip(),
                 "kind": data.kind,
@@ -226,7 +226,7 @@ async def create_group(
         group_id, reference = int(created[0]), str(created[1])
         if principal.role == "group_manager" and principal.key_id is not None:
             await conn.execute(
-                read_sql("geo", "group_manager_add.sql"),
+                read_sql("geo", "groups/manager_add.sql"),
                 {"group_id": group_id, "key_id": principal.key_id},
             )
         since = active_since(on, rules.active_months)
@@ -251,7 +251,7 @@ async def lock_group_row(
 ) -> dict[str, Any]:
     """Lock a group's row for a write and return it (GroupNotFound if hidden or missing)."""
     row, _ = await visible_group_row(conn, reference, principal, on, rules)
-    await conn.execute(read_sql("geo", "group_lock.sql"), {"id": row["id"]})
+    await conn.execute(read_sql("geo", "groups/lock.sql"), {"id": row["id"]})
     # Read again under the lock: a parallel write may have committed in between.
     row, _ = await visible_group_row(conn, reference, principal, on, rules)
     return row
@@ -366,7 +366,7 @@ async def update_group(
                 conn, clean_text(changes.started_by_organiser)
             )
         cur = await conn.execute(
-            read_sql("geo", "group_update.sql"),
+            read_sql("geo", "groups/update.sql"),
             {**values, "area_wkb": area_wkb, "id": row["id"], "version": row["version"]},
         )
         if cur.rowcount != 1:  # cannot happen under the row lock; the guard is the backstop
@@ -412,7 +412,7 @@ async def add_manager(
     async with conn.transaction():
         row = await lock_group_row(conn, reference, principal, on, DEFAULT_RULES)
         async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(read_sql("geo", "group_manager_key.sql"), {"key_id": key_id})
+            await cur.execute(read_sql("geo", "groups/manager_key.sql"), {"key_id": key_id})
             key = await cur.fetchone()
         if key is None or not key["live"]:
             raise InvalidInput(f"no live API key {key_id}", parameter="key_id")
@@ -422,7 +422,7 @@ async def add_manager(
                 parameter="key_id",
             )
         cur2 = await conn.execute(
-            read_sql("geo", "group_manager_add.sql"), {"group_id": row["id"], "key_id": key_id}
+            read_sql("geo", "groups/manager_add.sql"), {"group_id": row["id"], "key_id": key_id}
         )
         found = await cur2.fetchone()
         managers = [int(k) for k in (found[0] if found and found[0] else [])]
@@ -476,7 +476,7 @@ async def record_activity(
         require_may_edit(principal, row)
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
-                read_sql("geo", "group_activity_insert.sql"),
+                read_sql("geo", "groups/activity_insert.sql"),
                 {
                     "group_id": row["id"],
                     "kind": data.kind,
@@ -489,7 +489,7 @@ async def record_activity(
             )
             activity = await cur.fetchone()
         assert activity is not None
-        cur2 = await conn.execute(read_sql("geo", "group_last_activity.sql"), {"id": row["id"]})
+        cur2 = await conn.execute(read_sql("geo", "groups/last_activity.sql"), {"id": row["id"]})
         latest = await cur2.fetchone()
         assert latest is not None
         await audit.record(

@@ -1,4 +1,4 @@
--- Remove the previous synthetic organisers (after their groups: see synthetic_clear.sql) and
+-- Remove the previous synthetic organisers (after their groups: see synthetic/clear.sql) and
 -- their public rows.
 WITH gone AS (
     DELETE FROM organiser WHERE is_synthetic RETURNING id

@@ -5,7 +5,7 @@
 -- batches; the per-area work (the cut, the cells in each area, the LSOAs' unions) may be
 -- shared among parallel workers even though the tables of areas are smaller than the size
 -- PostgreSQL otherwise starts workers for, and rows cost nothing to pass from a worker. With
--- Gather Merge off too, the LSOAs' covers (coverage_lsoa_covers_all.sql) run as a Parallel
+-- Gather Merge off too, the LSOAs' covers (coverage/lsoa_covers_all.sql) run as a Parallel
 -- Append of whole aggregates, one process each, instead of one after another.
 SET LOCAL jit = off;
 SET LOCAL work_mem = '64MB';

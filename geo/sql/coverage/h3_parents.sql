@@ -1,10 +1,10 @@
 -- Recompute the resolution 6 and 7 ancestors of the resolution-8 cells {cells} names (the
--- parents one write changed, coverage_h3_cells.sql) as sums of all their resolution-8
+-- parents one write changed, coverage/h3_cells.sql) as sums of all their resolution-8
 -- descendants. H3 index bits (H3 specification): resolution in bits 52-55, then one 3-bit
 -- digit per resolution 1-15, unused digits 7. A parent at resolution r keeps the digits up to
 -- r; its resolution-8 descendants are the contiguous id range with the parent's digits, any
 -- digits r+1..8 and digits 9-15 set to 7 (read through the unique index on fid). Summed in
--- billionths of an adult, as coverage_h3_all.sql does, so both store the same values.
+-- billionths of an adult, as coverage/h3_all.sql does, so both store the same values.
 WITH changed AS ({cells}),
 parents AS (
     SELECT DISTINCT r.resolution,

@@ -1,5 +1,5 @@
 -- The LSOA containing a WGS84 point in each of several geography vintages, in one statement:
--- lsoa_code_at_point.sql's choice per vintage (the lowest code where the point lies on a
+-- areas/lsoa_code_at_point.sql's choice per vintage (the lowest code where the point lies on a
 -- boundary), NULL where none contains it.
 SELECT v.vintage, (
     SELECT l.code

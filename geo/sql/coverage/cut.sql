@@ -5,8 +5,8 @@
 -- ST_CoveredBy(LSOA, area), the same predicate, prepares nothing). Fixed
 -- fragments: {table} and {area} are community_group/area or organiser/patch; {owners} chooses
 -- the owners: all of them, or o.id = :id. OFFSET 0 keeps the piece computed once (not again
--- in the outer filter). Inserted into the pieces table by coverage_cut_insert.sql (one owner)
--- or staged by coverage_cut_stage.sql (all of them).
+-- in the outer filter). Inserted into the pieces table by coverage/cut_insert.sql (one owner)
+-- or staged by coverage/cut_stage.sql (all of them).
 SELECT id AS owner_id, code AS lsoa_code, piece
 FROM (
     SELECT o.id, l.code,

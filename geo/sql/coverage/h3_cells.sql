@@ -5,9 +5,9 @@
 -- coverage is one bit of its parent (migration 0011: bit d of covered_children and
 -- organised_children is the child whose resolution-9 digit, index bits 18-20, is d). The bits
 -- of these cells are set anew and each parent's sums recomputed from its children whose bits
--- are set (parent_sums below: coverage_h3_parent_sums.sql, inserted, as in
--- coverage_h3_all.sql). Returns the parents that changed (their own parents follow:
--- coverage_h3_parents.sql). The write is coverage_h3_parents_update.sql.
+-- are set (parent_sums below: coverage/h3_parent_sums.sql, inserted, as in
+-- coverage/h3_all.sql). Returns the parents that changed (their own parents follow:
+-- coverage/h3_parents.sql). The write is coverage/h3_parents_update.sql.
 WITH computed AS (
     SELECT a.cell,
            EXISTS (

@@ -3,7 +3,7 @@
 -- cell's bits, and its sums are h3_children_sum of the children's adults kept in
 -- h3_children_adults (migration 0012), counted in whole billionths of an adult (exact, so
 -- they do not depend on order) and stored as float8. The one place both a write
--- (coverage_h3_cells.sql) and a national recompute (coverage_h3_all.sql) compute them, so
+-- (coverage/h3_cells.sql) and a national recompute (coverage/h3_all.sql) compute them, so
 -- both store the same values to the last bit. A cell without its children's adults (which
 -- the grid keeps: never expected) gets NULL sums, which the write's NOT NULL columns refuse.
 SELECT m.fid, m.covered_children, m.organised_children,

@@ -1,5 +1,5 @@
 -- Bring the pieces table (group_lsoa or organiser_lsoa, fixed fragments) in line with the
--- national cut staged by coverage_cut_stage.sql, writing only what changed: pieces no longer
+-- national cut staged by coverage/cut_stage.sql, writing only what changed: pieces no longer
 -- cut, or cut differently (geometry = is exact equality of the coordinates), go; new and
 -- changed ones come. A re-cut of unchanged areas and LSOAs, the usual case, writes nothing.
 ANALYZE coverage_cut;

@@ -1,7 +1,7 @@
 -- Recompute the coverage of the LSOAs the scope names (a fixed fragment: every LSOA, or the
 -- codes a write touched). group_cover and organiser_cover (fixed fragments) are what active
--- groups and organisers cover of each (coverage_lsoa_cover.sql: inline for a write, read from
--- coverage_lsoa_covers_all.sql in a national recompute). The share is the covered area over
+-- groups and organisers cover of each (coverage/lsoa_cover.sql: inline for a write, read from
+-- coverage/lsoa_covers_all.sql in a national recompute). The share is the covered area over
 -- the LSOA's area in EPSG:27700, clipped to [0, 1] (1 when a piece is the whole LSOA);
 -- adults are spread evenly over the LSOA. Only rows whose values change are written.
 WITH scope AS ({scope}),

@@ -1,4 +1,4 @@
--- The write shared by coverage_h3_cells.sql, coverage_h3_parents.sql and coverage_h3_all.sql
+-- The write shared by coverage/h3_cells.sql, coverage/h3_parents.sql and coverage/h3_all.sql
 -- (inserted as their last part): each resolution 6-8 cell of their parent_sums (fid, its three
 -- covered counts and, for resolution 8, the bits of its covered and organised resolution-9
 -- children; 0 for coarser cells) takes those values, and covered_share follows; rows whose

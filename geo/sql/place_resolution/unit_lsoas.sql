@@ -7,7 +7,7 @@
 -- %(unit_code)s when the caller names it; else the LSOA %(lsoa)s at level 'lsoa', or its ward
 -- or district at level 'ward' or 'lad' (NULL when the LSOA or its district is not loaded).
 -- One row per LSOA of the unit, by code (an LSOA needs residents and index values, as in
--- place_lsoas.sql), or one row with a NULL code when there is none. Every row carries the
+-- place_resolution/polygon_lsoas.sql), or one row with a NULL code when there is none. Every row carries the
 -- data version (a cached programme catalogue is checked in the same snapshot); with
 -- {with_lad_measures}, each district's summary measures come on its first LSOA.
 --

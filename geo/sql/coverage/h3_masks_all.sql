@@ -5,7 +5,7 @@
 -- through the index on the centres; a cell in several areas sets the same bit again. Computed
 -- as CREATE TABLE AS, which may share the areas among parallel workers (an INSERT ... SELECT
 -- never does in PostgreSQL 15), each worker merging bits per parent before the leader merges
--- theirs. coverage_h3_all.sql writes the parents from it.
+-- theirs. coverage/h3_all.sql writes the parents from it.
 CREATE TEMP TABLE coverage_parent_masks ON COMMIT DROP AS
 SELECT ((x.cell & ~(15::bigint << 52)) | (8::bigint << 52)) | ((1::bigint << 21) - 1) AS fid,
        bit_or(x.covered)::smallint AS covered_children,

@@ -1,5 +1,5 @@
 -- Build and measure every planned area in EPSG:27700. A circle (a drawn group area or an
--- organiser's patch) is cut by the district land pieces (synthetic_land.sql): the pieces it
+-- organiser's patch) is cut by the district land pieces (synthetic/land.sql): the pieces it
 -- overlaps, unioned, are its area clipped to the LSOA layer (no sea), and their areas per
 -- district give the districts it touches and the one holding most of it. A group given as LSOAs
 -- is their union; its districts are theirs. As for registered groups (geo.groups.measure_area),

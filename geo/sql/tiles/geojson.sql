@@ -1,7 +1,7 @@
 -- The same tile as a GeoJSON FeatureCollection (RFC 7946): the MVT's features, ids and
 -- properties, with each geometry clipped exactly to the tile (no buffer) and given in
 -- EPSG:4326 longitude/latitude with 6 decimals (about 0.1 m). The first part is
--- tile_features.sql.
+-- tiles/features.sql.
 {features}
 SELECT json_build_object(
     'type', 'FeatureCollection',

@@ -1,12 +1,12 @@
 -- After a national recompute: every resolution 6-8 cell from the bits of
--- coverage_h3_masks_all.sql, computed whole (not by differences): a resolution-8 cell takes
+-- coverage/h3_masks_all.sql, computed whole (not by differences): a resolution-8 cell takes
 -- its bits and the sums of its resolution-9 children whose bits are set (r8 below:
--- coverage_h3_parent_sums.sql, inserted); resolution-7 and 6 cells sum their resolution-8
--- descendants, in whole billionths of an adult as coverage_h3_parents.sql does, so an
+-- coverage/h3_parent_sums.sql, inserted); resolution-7 and 6 cells sum their resolution-8
+-- descendants, in whole billionths of an adult as coverage/h3_parents.sql does, so an
 -- incremental recompute stores the same values to the last bit. Cells with nothing covered
--- now but something stored are reset. H3 index bits as in coverage_h3_cells.sql; a parent at
+-- now but something stored are reset. H3 index bits as in coverage/h3_cells.sql; a parent at
 -- resolution r keeps the digits up to r and sets the rest to 7 (3 * (15 - r) one bits). The
--- write is coverage_h3_parents_update.sql.
+-- write is coverage/h3_parents_update.sql.
 WITH r8 AS ({r8_sums}),
 coarser AS (
     SELECT ((d.fid & ~(15::bigint << 52)) | (r.resolution::bigint << 52))

@@ -1,7 +1,7 @@
 -- After the grid changed: the adults of each resolution-8 cell's resolution-9 children, by
 -- digit, in whole billionths of an adult (migration 0012: element d + 1 is the child whose
 -- resolution-9 digit, index bits 18-20, is d, and 0 where there is none), computed again
--- from the cells and written where they changed. H3 index bits as in coverage_h3_cells.sql.
+-- from the cells and written where they changed. H3 index bits as in coverage/h3_cells.sql.
 -- The write is an upsert on the key, not an INSERT of the rows NOT EXISTS finds: on a first
 -- load the table is empty and its statistics say so, and the planner answered NOT EXISTS
 -- with a nested loop over the rows the INSERT itself was adding (200,000 parents: 450 s).

@@ -1,6 +1,6 @@
 -- LSOAs a drawn polygon (EPSG:27700 WKB) touches, with the fraction of each inside it (by area
 -- in British National Grid), their residents and index values. Clicks, postcodes and codes
--- are resolved by place_unit_lsoas.sql.
+-- are resolved by place_resolution/unit_lsoas.sql.
 WITH area AS (
     SELECT ST_GeomFromWKB(%(wkb)s::bytea, 27700) AS g
 ), members AS (

@@ -5,8 +5,8 @@
 -- national recompute give the same numbers. Fixed fragments: pieces, owner and table are
 -- group_lsoa/group_id/community_group or organiser_lsoa/organiser_id/organiser; active says
 -- which owners count (a group: listed, latest activity on or after :since; an organiser:
--- active); kind is group or organiser. Used inline by coverage_lsoa.sql for a write, and by
--- coverage_lsoa_covers_all.sql for a national recompute.
+-- active); kind is group or organiser. Used inline by coverage/lsoa.sql for a write, and by
+-- coverage/lsoa_covers_all.sql for a national recompute.
 SELECT '{kind}' AS kind, p.lsoa_code, count(*) AS owners, bool_or(p.piece = c.geom) AS whole,
        CASE WHEN count(*) = 1 THEN ST_Area((array_agg(p.piece))[1])
             WHEN bool_or(p.piece = c.geom) THEN NULL
