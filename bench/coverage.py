@@ -69,6 +69,7 @@ from bench.foundation import (
     run_platoons,
     verdict,
 )
+from bench.harness import run_main
 from data import coverage_base, synthetic
 from geo import coverage, groups
 from geo.access import Principal
@@ -892,8 +893,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

@@ -57,6 +57,8 @@ from bench.foundation import (
     child_env,
     database_facts,
     database_urls,
+    http_sql_pairs,
+    http_vs_sql_table,
     machine_facts,
     markdown_table,
     percentile,
@@ -65,6 +67,7 @@ from bench.foundation import (
     running_server,
     verdict,
 )
+from bench.harness import run_main
 from geo.places import polygon_in_bng, unit_lsoas_statement
 from geo.sqlfiles import read_sql
 
@@ -816,60 +819,10 @@ def targets(summaries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _ratio(a: float, b: float) -> str:
-    """``a / b`` to two places (``-`` when b is 0)."""
-    return f"{a / b:.2f}" if b else "-"
-
-
 def report(result: dict[str, Any]) -> str:
     """Return the markdown tables of one benchmark result."""
-    pairs: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
-    for s in result["checks"]:
-        pairs.setdefault((s["case"], s["concurrency"]), {})[s["path"]] = s
-    rows = []
-    for (label, concurrency), pair in pairs.items():
-        h, q = pair["http"], pair["sql"]
-        rows.append(
-            [
-                label,
-                concurrency,
-                f"{h['p50_ms']:.2f}",
-                f"{q['p50_ms']:.2f}",
-                _ratio(h["p50_ms"], q["p50_ms"]),
-                f"{h['p99_ms']:.2f}",
-                f"{q['p99_ms']:.2f}",
-                _ratio(h["p99_ms"], q["p99_ms"]),
-                f"{h['mean_ms']:.2f}",
-                f"{q['mean_ms']:.2f}",
-                _ratio(h["mean_ms"], q["mean_ms"]),
-                f"{h['req_per_s']:.0f}",
-                f"{q['req_per_s']:.0f}",
-                _ratio(q["req_per_s"], h["req_per_s"]),
-                f"{h['errors']}/{q['errors']}",
-            ]
-        )
-    parts = [
-        markdown_table(
-            [
-                "case",
-                "c",
-                "HTTP p50 ms",
-                "SQL p50 ms",
-                "p50 ×",
-                "HTTP p99 ms",
-                "SQL p99 ms",
-                "p99 ×",
-                "HTTP mean ms",
-                "SQL mean ms",
-                "mean ×",
-                "HTTP req/s",
-                "SQL req/s",
-                "req/s ×",
-                "errors HTTP/SQL",
-            ],
-            rows,
-        )
-    ]
+    pairs = http_sql_pairs(result["checks"], "case")
+    parts = [http_vs_sql_table("case", pairs)]
     parts.append(
         markdown_table(
             [
@@ -1018,8 +971,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; the server subprocess was stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main, "interrupted; the server subprocess was stopped")

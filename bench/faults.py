@@ -58,6 +58,7 @@ from bench.foundation import (
     running_server,
     sample_points,
 )
+from bench.harness import run_main
 from bench.load import (
     Workload,
     drop_fixture,
@@ -619,8 +620,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

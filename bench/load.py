@@ -58,6 +58,7 @@ from bench.foundation import (
     running_server,
     sample_points,
 )
+from bench.harness import run_main
 from geo import access, grants
 
 WEIGHTS = {"tile": 30, "lookup": 25, "eligibility": 15, "polygon": 5, "items": 10, "write": 15}
@@ -443,8 +444,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; the server subprocess was stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main, "interrupted; the server subprocess was stopped")

@@ -25,7 +25,13 @@ from geo import audit, coverage
 from geo.access import Principal
 from geo.drawn_areas import AreaFields, measure_area
 from geo.errors import DateInFuture, InvalidInput, OrganiserNotFound, StaleVersion
-from geo.registry_rules import DEFAULT_RULES, EMAIL, MAX_PAGE, PHONE, GroupRules, clean_text
+from geo.registry_rules import (
+    DEFAULT_RULES,
+    MAX_PAGE,
+    GroupRules,
+    checked_optional_email,
+    checked_optional_phone,
+)
 from geo.sqlfiles import read_sql
 
 NATIONAL_TARGET = 5000
@@ -41,19 +47,13 @@ class _Contact(BaseModel):
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         """An e-mail address of the usual shape."""
-        value = clean_text(value)
-        if value is not None and not EMAIL.match(value):
-            raise ValueError("not an e-mail address")
-        return value
+        return checked_optional_email(value)
 
     @field_validator("phone", check_fields=False)
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         """Digits, spaces, brackets, hyphens and a leading +."""
-        value = clean_text(value)
-        if value is not None and not PHONE.match(value):
-            raise ValueError("not a telephone number")
-        return value
+        return checked_optional_phone(value)
 
 
 class OrganiserInput(AreaFields, _Contact):

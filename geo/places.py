@@ -34,7 +34,7 @@ from geo.errors import InvalidInput, NotFound, PointOutsideCoverage
 from geo.gss import LAD_CODE, LSOA_CODE, WARD_CODE
 from geo.models import EditionRef
 from geo.postcodes import normalise_postcode
-from geo.sqlfiles import read_sql
+from geo.sqlfiles import fetch_one_row, read_sql
 
 MAX_POLYGON_VERTICES = 5_000
 MAX_POLYGON_AREA_KM2 = 1_000.0
@@ -407,7 +407,7 @@ async def postcode_lsoa(conn: AsyncConnection, text: str, vintage: int) -> str:
     postcode = normalise_postcode(text)
     if postcode is None:
         raise InvalidInput(f"{text!r} is not a UK postcode", parameter="postcode")
-    row = await _one(
+    row = await fetch_one_row(
         conn, "place_resolution/postcode_lsoa.sql", {"postcode": postcode, "vintage": vintage}
     )
     if row is None or row["lsoa_code"] is None:
@@ -416,9 +416,3 @@ async def postcode_lsoa(conn: AsyncConnection, text: str, vintage: int) -> str:
             "some areas (Trafford); use a map click or an area code instead"
         )
     return str(row["lsoa_code"])
-
-
-async def _one(conn: AsyncConnection, query: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", query), params)
-        return await cur.fetchone()

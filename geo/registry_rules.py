@@ -41,3 +41,25 @@ def clean_text(text: str | None) -> str | None:
         return None
     text = text.strip()
     return text or None
+
+
+def checked_email(value: str) -> str:
+    """An e-mail address of the usual shape, stripped; ValueError otherwise."""
+    value = value.strip()
+    if not EMAIL.match(value):
+        raise ValueError("not an e-mail address")
+    return value
+
+
+def checked_optional_email(value: str | None) -> str | None:
+    """An e-mail address of the usual shape, or None for none (empty text is none)."""
+    value = clean_text(value)
+    return None if value is None else checked_email(value)
+
+
+def checked_optional_phone(value: str | None) -> str | None:
+    """Digits, spaces, brackets, hyphens and a leading +, or None for none."""
+    value = clean_text(value)
+    if value is not None and not PHONE.match(value):
+        raise ValueError("not a telephone number")
+    return value

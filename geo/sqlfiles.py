@@ -2,6 +2,10 @@
 
 from functools import cache
 from importlib.resources import files
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
 
 
 @cache
@@ -11,3 +15,12 @@ def read_sql(package: str, name: str) -> str:
     ``name`` is ``<concern>/<file>.sql``: each concern's SQL lives in a sub-folder of its own.
     """
     return files(package).joinpath("sql", *name.split("/")).read_text(encoding="utf-8")
+
+
+async def fetch_one_row(
+    conn: AsyncConnection, name: str, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Run the packaged query ``geo/sql/<name>`` and return its first row as a dict (or None)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(read_sql("geo", name), params)
+        return await cur.fetchone()

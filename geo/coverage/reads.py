@@ -68,26 +68,34 @@ def capped_share(part: float, whole: float) -> float:
     return min(1.0, part / whole) if whole > 0 else 0.0
 
 
-def _coverage_totals(row: dict[str, Any], scope: Literal["england", "lad"]) -> CoverageTotals:
+def adult_figures(row: dict[str, Any]) -> dict[str, Any]:
+    """The adults, covered adults and shares, and counts a totals or snapshot row carries."""
     adults = float(row["adults"])
     deprived = float(row["deprived_adults"])
+    return {
+        "adults": adults,
+        "adults_covered": float(row["adults_covered"]),
+        "covered_share": capped_share(float(row["adults_covered"]), adults),
+        "deprived_adults": deprived,
+        "deprived_adults_covered": float(row["deprived_adults_covered"]),
+        "deprived_covered_share": capped_share(float(row["deprived_adults_covered"]), deprived),
+        "adults_organiser_covered": float(row["adults_organiser_covered"]),
+        "active_groups": int(row["active_groups"]),
+        "active_organisers": int(row["active_organisers"]),
+        "cold_spots": int(row["cold_spots"]),
+    }
+
+
+def _coverage_totals(row: dict[str, Any], scope: Literal["england", "lad"]) -> CoverageTotals:
+    figures = adult_figures(row)
     return CoverageTotals(
         scope=scope,
         code=row["code"],
         name=row["name"],
         lsoas=int(row["lsoas"]),
-        adults=adults,
-        adults_covered=float(row["adults_covered"]),
-        covered_share=capped_share(float(row["adults_covered"]), adults),
-        deprived_adults=deprived,
-        deprived_adults_covered=float(row["deprived_adults_covered"]),
-        deprived_covered_share=capped_share(float(row["deprived_adults_covered"]), deprived),
-        adults_organiser_covered=float(row["adults_organiser_covered"]),
-        organiser_share=capped_share(float(row["adults_organiser_covered"]), adults),
-        active_groups=int(row["active_groups"]),
-        active_organisers=int(row["active_organisers"]),
-        cold_spots=int(row["cold_spots"]),
+        organiser_share=capped_share(figures["adults_organiser_covered"], figures["adults"]),
         as_of=row["as_of"],
+        **figures,
     )
 
 

@@ -17,28 +17,18 @@ from geo.coverage.models import (
     ENGLAND_CODE,
     Snapshot,
 )
-from geo.coverage.reads import capped_share, checked_lad_code, totals_rows
+from geo.coverage.reads import adult_figures, checked_lad_code, totals_rows
 from geo.errors import AreaNotFound, InvalidInput
 from geo.sqlfiles import read_sql
 
 
 def _snapshot(row: dict[str, Any]) -> Snapshot:
-    adults, deprived = float(row["adults"]), float(row["deprived_adults"])
     return Snapshot(
         taken_on=row["taken_on"],
         scope=row["scope"],
         code=row["code"],
-        adults=adults,
-        adults_covered=float(row["adults_covered"]),
-        covered_share=capped_share(float(row["adults_covered"]), adults),
-        deprived_adults=deprived,
-        deprived_adults_covered=float(row["deprived_adults_covered"]),
-        deprived_covered_share=capped_share(float(row["deprived_adults_covered"]), deprived),
-        adults_organiser_covered=float(row["adults_organiser_covered"]),
-        active_groups=int(row["active_groups"]),
-        active_organisers=int(row["active_organisers"]),
-        cold_spots=int(row["cold_spots"]),
         details=dict(row["details"]),
+        **adult_figures(row),
     )
 
 

@@ -8,12 +8,17 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+
 from geo.access import Principal
 from geo.errors import (
     Forbidden,
     GroupNotFound,
+    TooManyRequests,
 )
 from geo.groups.models import GROUP_REFERENCE
+from geo.sqlfiles import read_sql
 
 
 def may_see_private(principal: Principal, lad_codes: list[str], managers: list[int]) -> bool:
@@ -55,6 +60,28 @@ def require_may_edit(principal: Principal, row: dict[str, Any]) -> None:
                 f"{', '.join(row['lad_codes'])}"
             )
         raise Forbidden("only the group's managers, its districts' officers and admins may")
+
+
+async def sender_limits(
+    conn: AsyncConnection, fingerprint: str, statement: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Lock a sender's fingerprint (its parallel requests queue, so none slips past a limit)
+    and read its counts in a limit's windows with ``statement`` (``groups/*_limits.sql``)."""
+    await conn.execute(read_sql("geo", "groups/sender_lock.sql"), {"fingerprint": fingerprint})
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(read_sql("geo", statement), {"fingerprint": fingerprint, **params})
+        limits = await cur.fetchone()
+    assert limits is not None
+    return limits
+
+
+def require_free_slot(
+    used: int, allowed: int, detail: str, now: datetime, taken_at: datetime, window: timedelta
+) -> None:
+    """Raise TooManyRequests when ``used`` slots of ``allowed`` in a rolling ``window`` are
+    taken, saying when the one taken at ``taken_at`` leaves it."""
+    if used >= allowed:
+        raise TooManyRequests(detail, retry_after=retry_after_seconds(now, taken_at, window))
 
 
 def retry_after_seconds(now: datetime, taken_at: datetime, window: timedelta) -> int:

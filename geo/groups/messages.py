@@ -11,9 +11,8 @@ from geo import audit
 from geo.access import PUBLIC, Principal
 from geo.errors import (
     Forbidden,
-    TooManyRequests,
 )
-from geo.groups.access import retry_after_seconds
+from geo.groups.access import require_free_slot, sender_limits
 from geo.groups.models import Message, MessageInput, MessageReceipt
 from geo.groups.reads import visible_group_row
 from geo.registry_rules import DEFAULT_RULES, GroupRules
@@ -74,32 +73,28 @@ async def send_message(
     """
     async with conn.transaction():
         row, _ = await visible_group_row(conn, reference, PUBLIC, on, rules)
-        await conn.execute(read_sql("geo", "groups/sender_lock.sql"), {"fingerprint": fingerprint})
-        async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(
-                read_sql("geo", "groups/message_limits.sql"),
-                {
-                    "fingerprint": fingerprint,
-                    "per_hour": rules.messages_per_hour,
-                    "per_day": rules.messages_per_day,
-                },
-            )
-            limits = await cur.fetchone()
-        assert limits is not None
-        if limits["in_hour"] >= rules.messages_per_hour:
-            raise TooManyRequests(
-                f"at most {rules.messages_per_hour} messages per sender in an hour",
-                retry_after=retry_after_seconds(
-                    limits["now"], limits["hour_slot_taken_at"], timedelta(hours=1)
-                ),
-            )
-        if limits["in_day"] >= rules.messages_per_day:
-            raise TooManyRequests(
-                f"at most {rules.messages_per_day} messages per sender in a day",
-                retry_after=retry_after_seconds(
-                    limits["now"], limits["day_slot_taken_at"], timedelta(days=1)
-                ),
-            )
+        limits = await sender_limits(
+            conn,
+            fingerprint,
+            "groups/message_limits.sql",
+            {"per_hour": rules.messages_per_hour, "per_day": rules.messages_per_day},
+        )
+        require_free_slot(
+            limits["in_hour"],
+            rules.messages_per_hour,
+            f"at most {rules.messages_per_hour} messages per sender in an hour",
+            limits["now"],
+            limits["hour_slot_taken_at"],
+            timedelta(hours=1),
+        )
+        require_free_slot(
+            limits["in_day"],
+            rules.messages_per_day,
+            f"at most {rules.messages_per_day} messages per sender in a day",
+            limits["now"],
+            limits["day_slot_taken_at"],
+            timedelta(days=1),
+        )
         cur2 = await conn.execute(
             read_sql("geo", "groups/message_insert.sql"),
             {

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from geo.drawn_areas import AreaFields
-from geo.registry_rules import EMAIL, PHONE, clean_text
+from geo.registry_rules import checked_email, checked_optional_phone
 
 GroupKind = Literal[
     "new_group",
@@ -78,19 +78,13 @@ class LeaderInput(BaseModel):
     @classmethod
     def _email(cls, value: str) -> str:
         """An e-mail address of the usual shape."""
-        value = value.strip()
-        if not EMAIL.match(value):
-            raise ValueError("not an e-mail address")
-        return value
+        return checked_email(value)
 
     @field_validator("phone")
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         """Digits, spaces, brackets, hyphens and a leading +."""
-        value = clean_text(value)
-        if value is not None and not PHONE.match(value):
-            raise ValueError("not a telephone number")
-        return value
+        return checked_optional_phone(value)
 
 
 class CodeOfConductAcceptance(BaseModel):
@@ -205,10 +199,7 @@ class MessageInput(BaseModel):
     @classmethod
     def _email(cls, value: str) -> str:
         """An e-mail address of the usual shape (the leader replies to it)."""
-        value = value.strip()
-        if not EMAIL.match(value):
-            raise ValueError("not an e-mail address")
-        return value
+        return checked_email(value)
 
 
 class ManagerInput(BaseModel):
@@ -340,16 +331,9 @@ class RatingPublic(BaseModel):
     rated_on: date
 
 
-class RatingPrivate(BaseModel):
+class RatingPrivate(RatingPublic):
     """A rating as its moderators see it, with the sender's keyed fingerprint."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    id: int
-    stars: int
-    comment: str
-    status: str
-    rated_on: date
     rater_fingerprint: str
     created_at: datetime
     moderated_by: str | None

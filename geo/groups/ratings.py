@@ -15,7 +15,7 @@ from geo.errors import (
     RatingNotFound,
     TooManyRequests,
 )
-from geo.groups.access import retry_after_seconds
+from geo.groups.access import require_free_slot, retry_after_seconds, sender_limits
 from geo.groups.models import Decision, RatingInput, RatingPrivate, RatingPublic, RatingStatus
 from geo.groups.reads import visible_group_row
 from geo.groups.writes import keep_derived_in_step, lock_group_row
@@ -37,11 +37,7 @@ def rating_public_view(row: dict[str, Any]) -> RatingPublic:
 def rating_private_view(row: dict[str, Any]) -> RatingPrivate:
     """A rating as moderators see it."""
     return RatingPrivate(
-        id=row["id"],
-        stars=row["stars"],
-        comment=row["comment"],
-        status=row["status"],
-        rated_on=row["created_at"].date(),
+        **rating_public_view(row).model_dump(),
         rater_fingerprint=row["rater_fingerprint"],
         created_at=row["created_at"],
         moderated_by=row["moderated_by"],
@@ -110,19 +106,16 @@ async def submit_rating(
     """
     async with conn.transaction():
         row, _ = await visible_group_row(conn, reference, PUBLIC, on, rules)
-        await conn.execute(read_sql("geo", "groups/sender_lock.sql"), {"fingerprint": fingerprint})
-        async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(
-                read_sql("geo", "groups/rating_limits.sql"),
-                {
-                    "fingerprint": fingerprint,
-                    "group_id": row["id"],
-                    "repeat_days": rules.rating_repeat_days,
-                    "per_day": rules.ratings_per_day,
-                },
-            )
-            limits = await cur.fetchone()
-        assert limits is not None
+        limits = await sender_limits(
+            conn,
+            fingerprint,
+            "groups/rating_limits.sql",
+            {
+                "group_id": row["id"],
+                "repeat_days": rules.rating_repeat_days,
+                "per_day": rules.ratings_per_day,
+            },
+        )
         if limits["last_here"] is not None:
             raise TooManyRequests(
                 f"you rated {reference} in the last {rules.rating_repeat_days} days; one rating "
@@ -131,13 +124,14 @@ async def submit_rating(
                     limits["now"], limits["last_here"], timedelta(days=rules.rating_repeat_days)
                 ),
             )
-        if limits["in_day"] >= rules.ratings_per_day:
-            raise TooManyRequests(
-                f"at most {rules.ratings_per_day} ratings per sender in a day",
-                retry_after=retry_after_seconds(
-                    limits["now"], limits["day_slot_taken_at"], timedelta(days=1)
-                ),
-            )
+        require_free_slot(
+            limits["in_day"],
+            rules.ratings_per_day,
+            f"at most {rules.ratings_per_day} ratings per sender in a day",
+            limits["now"],
+            limits["day_slot_taken_at"],
+            timedelta(days=1),
+        )
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(
                 read_sql("geo", "groups/rating_insert.sql"),
