@@ -22,8 +22,9 @@ from rich.table import Table
 from app.settings import DatabaseSettings, ServerSettings
 from data import schema
 from data.loaders import LoadReport, count_steps, load_all
-from geo import access, grants
+from geo import access
 from geo.errors import LoadError, PlatoonsError
+from geo.grants import checks as grants
 
 T = TypeVar("T")
 
@@ -265,7 +266,7 @@ def export_map(
     """
     # Imported here: folium and the map code are only needed by this command.
     from app import maps
-    from geo.maps_data import lad_lsoas
+    from geo.map_queries import lad_lsoas
 
     data = _with_connection(lambda conn: lad_lsoas(conn, lad, edition))
     html = maps.render_page(maps.lad_export_map(data))

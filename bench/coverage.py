@@ -94,7 +94,7 @@ RESET_SQL = (
 VACUUM_TABLES = ("group_lsoa", "organiser_lsoa", "lsoa_coverage", "h3_coverage", "community_group")
 
 # The groups' LSOA coverage from scratch in one read-only statement: the same cut as
-# geo/sql/coverage_cut.sql (only active groups), the same union as
+# geo/sql/coverage/cut.sql (only active groups), the same union as
 # coverage/lsoa.sql, nothing written.
 SAME_SQL = """
 WITH active AS (

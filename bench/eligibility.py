@@ -13,8 +13,9 @@ when missing. Then, against a
   1-5 km2 around points in England, for one programme and for every open programme;
 
 each at concurrency 1 and 20, beside the same database work done as raw SQL over psycopg
-(the statements ``geo.grants.check_eligibility`` runs, ``geo/sql/place_lsoas.sql`` among them,
-with the same parameters), so the HTTP/SQL ratio shows what the service adds. Results are
+(the statements ``geo.grants.checks.check_eligibility`` runs,
+``place_resolution/polygon_lsoas.sql`` among them, with the same parameters), so the HTTP/SQL
+ratio shows what the service adds. Results are
 printed as markdown and written to ``bench/results/eligibility-<UTC timestamp>.json``; the
 exit status is 1 when a target of issue 5 fails (HTTP p50: click <= 5 ms, polygon <= 50 ms).
 """
@@ -68,7 +69,7 @@ from bench.foundation import (
     verdict,
 )
 from bench.harness import run_main
-from geo.places import polygon_in_bng, unit_lsoas_statement
+from geo.place_resolution import polygon_in_bng, unit_lsoas_statement
 from geo.sqlfiles import read_sql
 
 EXAMPLES_FILE = Path(__file__).resolve().parent.parent / "data" / "programmes" / "examples.yaml"
@@ -81,8 +82,8 @@ POLYGON_AREA_KM2 = (1.0, 5.0)
 COORDINATE_DECIMALS = 7  # about 1 cm, as a web map would send
 BATCH_TIMEOUT_SECONDS = 900.0  # a whole timed batch; each request also times out
 
-# The statements check_eligibility runs (geo/grants.py, geo/places.py, geo/areas.py), read
-# from the same packaged files the service reads.
+# The statements check_eligibility runs (geo/grants/checks.py, geo/place_resolution.py,
+# geo/areas.py), read from the same packaged files the service reads.
 STATEMENTS = (
     "tiles/data_version.sql",
     "grants/programme_list.sql",
@@ -123,7 +124,7 @@ class Click:
 class DrawnPolygon:
     """A drawn polygon: GeoJSON in lon/lat, its request body, and its EPSG:27700 WKB.
 
-    The WKB is what ``geo.places.polygon_in_bng`` makes of the GeoJSON (the service's own
+    The WKB is what ``geo.place_resolution.polygon_in_bng`` makes of the GeoJSON (the service's own
     validation and transformation), computed once so the raw-SQL peer sends the same bytes.
     """
 
@@ -431,7 +432,7 @@ def sample_polygons(url: str, count: int, seed: int) -> list[DrawnPolygon]:
 
     Each is built in EPSG:27700 around ``ST_PointOnSurface`` of a random LSOA, transformed to
     lon/lat with pyproj and rounded to 7 decimals, then validated and projected back by
-    ``geo.places.polygon_in_bng`` exactly as the service does.
+    ``geo.place_resolution.polygon_in_bng`` exactly as the service does.
     """
     rng = random.Random(seed + 1_000_003)  # a stream independent of the clicks'
     with psycopg.connect(url) as conn:
@@ -619,7 +620,7 @@ async def sql_check(
     spent: dict[str, float],
     catalogue: dict[str, Any],
 ) -> Signature:
-    """Run the statements ``geo.grants.check_eligibility`` runs for one check, in its order.
+    """Run the statements ``geo.grants.checks.check_eligibility`` runs for one check, in its order.
 
     The service keeps its programmes and editions per data version, so like it this peer
     reads them once (``catalogue``) and takes the programme (or the open ones) from there.

@@ -204,7 +204,7 @@ def private_cluster() -> Iterator[Cluster]:
 
 
 # Derived by floating-point sums whose order follows the rows' physical order, which a reload
-# changes (data/sql/refresh_population.sql): compared to a millionth of a resident.
+# changes (data/sql/foundation/refresh_population.sql): compared to a millionth of a resident.
 ROUNDED = {
     "lsoa_population": "edition_code, lsoa_code, round(residents::numeric, 6),"
     " round(adults_18_plus::numeric, 6), reference_year, method",

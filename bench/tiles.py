@@ -391,7 +391,7 @@ def platoons_tile_query() -> TileQuery:
         )
         return geo_tiles.tile_query(address), geo_tiles.tile_parameters(address)
 
-    return TileQuery("geo.tiles.tile_query (geo/sql/tile_features.sql + tiles/mvt.sql)", build)
+    return TileQuery("geo.tiles.tile_query (geo/sql/tiles/features.sql + tiles/mvt.sql)", build)
 
 
 # --- servers -------------------------------------------------------------------------------

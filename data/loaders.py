@@ -43,8 +43,9 @@ from data.readers import (
     read_csv_columns,
     sha256_of,
 )
-from geo import coverage, eligibility_layer
+from geo import coverage
 from geo.errors import LoadError
+from geo.grants import layer as eligibility_layer
 from geo.gss import LAD_PATTERN, LSOA_PATTERN, WARD_PATTERN
 from geo.indices import lad_summary_measures
 from geo.postcodes import normalise_postcode

@@ -21,7 +21,7 @@ live.
 
 The plan is made in Python from a ``numpy`` Generator seeded with ``seed`` (same seed, same
 LSOAs loaded: same plan); every geometry is built and measured in SQL in EPSG:27700
-(``data/sql/synthetic_*.sql``): area, districts (as ``geo.groups.measure_area`` counts them)
+(``data/sql/synthetic/*.sql``): area, districts (as ``geo.groups.measure_area`` counts them)
 and principal district. One transaction replaces the previous synthetic rows (never any
 other), writes the plan with COPY, then brings the public layers and coverage up to date.
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from psycopg import AsyncConnection
 
-from geo.crs import require_point_in_england
-from geo.errors import AreaNotFound, EditionNotFound, InvalidInput, PointOutsideCoverage
-from geo.gss import ANY_CODE, LAD_CODE, LSOA_CODE
-from geo.models import (
+from geo.area_models import (
     AreaRef,
     EditionRef,
     Health,
@@ -19,6 +16,9 @@ from geo.models import (
     PopulationFigures,
     SummaryMeasure,
 )
+from geo.crs import require_point_in_england
+from geo.errors import AreaNotFound, EditionNotFound, InvalidInput, PointOutsideCoverage
+from geo.gss import ANY_CODE, LAD_CODE, LSOA_CODE
 from geo.sqlfiles import fetch_one_row
 
 

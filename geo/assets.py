@@ -35,7 +35,7 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 from pyproj import Transformer
 
-from geo import audit, places, rights
+from geo import audit, place_resolution, rights
 from geo.access import Principal
 from geo.areas import find_edition
 from geo.crs import ENGLAND_BOUNDS
@@ -315,7 +315,7 @@ async def _select(
         return list(await cur.fetchall())
 
 
-async def _one(conn: AsyncConnection, asset_id: int, *, lock: bool = False) -> dict[str, Any]:
+async def _asset_row(conn: AsyncConnection, asset_id: int, *, lock: bool = False) -> dict[str, Any]:
     """One stored asset; AssetNotFound if there is none."""
     rows = await _select(conn, asset_id=asset_id, limit=1, lock=lock)
     if not rows:
@@ -331,7 +331,7 @@ async def get_asset(conn: AsyncConnection, asset_id: int, on: date) -> Asset:
     AssetNotFound
         If there is no such asset.
     """
-    return _asset(await _one(conn, asset_id), on)
+    return _asset(await _asset_row(conn, asset_id), on)
 
 
 async def list_assets(
@@ -375,7 +375,7 @@ async def history(conn: AsyncConnection, asset_id: int) -> list[AssetEvent]:
     AssetNotFound
         If there is no such asset.
     """
-    await _one(conn, asset_id)
+    await _asset_row(conn, asset_id)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(read_sql("geo", "assets/history.sql"), {"id": asset_id})
         return [AssetEvent.model_validate(r) for r in await cur.fetchall()]
@@ -431,7 +431,7 @@ async def eligibility(conn: AsyncConnection, asset_id: int, group: str, on: date
     """
     if not await group_known(conn, group):
         raise UnknownGroup(f"no community group named {group!r} is known", parameter="group")
-    row = await _one(conn, asset_id)
+    row = await _asset_row(conn, asset_id)
     life = _lifecycle(row)
     allowed = rights.allowed_steps(life, on)
     reasons: list[str] = []
@@ -531,7 +531,7 @@ def _site_wkb(data: AssetInput) -> bytes | None:
     """The site polygon in EPSG:27700 as WKB, checked to lie at the asset's point."""
     if data.site is None:
         return None
-    projected, _ = places.polygon_in_bng(data.site)
+    projected, _ = place_resolution.polygon_in_bng(data.site)
     x, y = _TO_BNG.transform(data.lon, data.lat)
     if projected.distance(shapely.Point(x, y)) > MAX_SITE_DISTANCE_M:
         raise InvalidInput(
@@ -589,7 +589,7 @@ async def refresh_serving(conn: AsyncConnection, asset_id: int, on: date) -> Non
 
 async def _upsert_serving(conn: AsyncConnection, asset_id: int, on: date) -> None:
     """Write the asset's row of the map layer with its next deadline as of ``on``."""
-    row = await _one(conn, asset_id)
+    row = await _asset_row(conn, asset_id)
     upcoming = rights.next_deadline(_lifecycle(row), on)
     await conn.execute(
         read_sql("geo", "assets/serving_upsert.sql"),
@@ -689,7 +689,7 @@ async def create_asset(
         asset_id, lad = await _insert(conn, data, principal.actor)
         if principal.role == "officer" and not principal.may_act_in(lad):
             raise Forbidden(f"this key may not record assets in {lad}")
-        row = await _one(conn, asset_id)
+        row = await _asset_row(conn, asset_id)
         await _record_event(
             conn, asset_id, "record", None, row, on, on, principal.actor, {"source": "api"}
         )
@@ -730,7 +730,7 @@ async def take_step(
         principal.require("officer")
     group = request.group
     async with conn.transaction():
-        row = await _one(conn, asset_id, lock=True)
+        row = await _asset_row(conn, asset_id, lock=True)
         if principal.role == "group_manager":
             if group and group.strip().lower() != principal.name.lower():
                 raise Forbidden("a group manager's key acts only for its own group")
@@ -774,7 +774,7 @@ async def take_step(
         )
         if cur.rowcount != 1:  # cannot happen under the row lock; the guard is the backstop
             raise StaleVersion(f"asset {asset_id} changed meanwhile; read it again")
-        after = await _one(conn, asset_id)
+        after = await _asset_row(conn, asset_id)
         assert life.last_step_on is not None
         details = {
             k: v
@@ -829,7 +829,9 @@ class _Row:
     fields: dict[str, str]
 
 
-async def _place(conn: AsyncConnection, fields: dict[str, str]) -> tuple[float, float, str | None]:
+async def _row_point(
+    conn: AsyncConnection, fields: dict[str, str]
+) -> tuple[float, float, str | None]:
     """The row's point: its WKT ``point``, else its postcode (or one in its address)."""
     point = fields.get("point", "").strip()
     if point:
@@ -1044,7 +1046,7 @@ async def _import_row(
 ) -> str:
     """Import one row (in the caller's savepoint); return its reference."""
     fields = row.fields
-    lon, lat, postcode = await _place(conn, fields)
+    lon, lat, postcode = await _row_point(conn, fields)
     life, reference = _national_lifecycle(fields, on, warnings)
     category = fields.get("category", "").strip() or "other"
     owner_type = fields.get("owner-type", "").strip() or "other"
@@ -1077,7 +1079,7 @@ async def _import_row(
             "removal_reason": "end-date in the source register" if life.removed_on else None,
         },
     )
-    after = await _one(conn, asset_id)
+    after = await _asset_row(conn, asset_id)
     await _record_event(
         conn,
         asset_id,

@@ -21,7 +21,7 @@ from geo.errors import (
     InvalidArea,
 )
 from geo.gss import LSOA_CODE
-from geo.places import MAX_GEOJSON_BYTES, MAX_POLYGON_VERTICES
+from geo.place_resolution import MAX_GEOJSON_BYTES, MAX_POLYGON_VERTICES
 from geo.sqlfiles import read_sql
 
 ENGLAND_SHARE_REQUIRED = 0.99

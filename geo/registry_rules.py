@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from geo.coverage import ACTIVE_MONTHS_DEFAULT
-from geo.places import MAX_POLYGON_VERTICES
+from geo.place_resolution import MAX_POLYGON_VERTICES
 
 EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 

@@ -1,7 +1,7 @@
 """Vector tiles of every registered collection (OGC API - Tiles, MVT 2.1 and GeoJSON).
 
 Web-free: this module turns a tile request into a validated :class:`TileAddress`, renders the
-tile in PostGIS (``ST_AsMVTGeom``/``ST_AsMVT``, SQL in ``geo/sql/tile_*.sql``), and describes
+tile in PostGIS (``ST_AsMVTGeom``/``ST_AsMVT``, SQL in ``geo/sql/tiles/*.sql``), and describes
 tilesets as plain data (OGC tileset metadata, tile matrix sets, TileJSON 3.0.0). Tile bounds
 come from ``morecantile``. Table and column names come only from the collection registry and
 reach SQL through ``psycopg.sql.Identifier``; every value is a bound parameter.

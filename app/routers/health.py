@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from app.db import DbDep
 from geo import areas
-from geo.models import Health
+from geo.area_models import Health
 
 router = APIRouter(tags=["service"])
 

@@ -20,10 +20,12 @@ from app.http import today_utc
 from app.problems import PROBLEM_JSON
 from app.routers.groups import Rules
 from app.routers.tiles import lend_connection
-from geo import areas, grants, maps_data
+from geo import areas
+from geo import map_queries as maps_data
+from geo.area_models import EditionRef
 from geo.collections import Collection
 from geo.errors import DataUnavailable, EditionNotFound
-from geo.models import EditionRef
+from geo.grants import checks as grants
 
 router = APIRouter(tags=["maps"])
 

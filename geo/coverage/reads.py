@@ -9,7 +9,7 @@ from typing import Any, Literal
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from geo import places
+from geo import place_resolution
 from geo.coverage.models import (
     COLD_SPOT_THRESHOLD,
     COVERAGE_EDITION,
@@ -190,7 +190,7 @@ async def lsoa_coverage_for_postcode(conn: AsyncConnection[Any], postcode: str) 
         If the loaded postcode data does not hold it.
     """
     return await lsoa_coverage_by_code(
-        conn, await places.postcode_lsoa(conn, postcode, COVERAGE_VINTAGE)
+        conn, await place_resolution.postcode_lsoa(conn, postcode, COVERAGE_VINTAGE)
     )
 
 

@@ -29,7 +29,7 @@ from geo.groups.models import (
     NearbyGroup,
     _GroupListing,
 )
-from geo.places import PostcodeNotCovered
+from geo.place_resolution import PostcodeNotCovered
 from geo.postcodes import normalise_postcode
 from geo.registry_rules import DEFAULT_RULES, MAX_PAGE, GroupRules, clean_text
 from geo.sqlfiles import read_sql

@@ -29,7 +29,8 @@ from app.main import create_app
 from app.routers.groups import group_settings
 from app.security import JsonFormatter, RequestIdFilter
 from app.settings import DatabaseSettings, GroupSettings
-from geo import access, grants
+from geo import access
+from geo.grants import checks
 from geo.groups.models import CODE_OF_CONDUCT_VERSION
 from tests.utils import factories, sources
 
@@ -76,7 +77,7 @@ def marker(tag: str) -> str:
 class Cast:
     """The programme and the callers of the security tests (and the markers seeded)."""
 
-    programme: grants.Programme
+    programme: checks.Programme
     keys: dict[str, factories.Key]
     revoked: factories.Key
     markers: set[str] = field(default_factory=set)

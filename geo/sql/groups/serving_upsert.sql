@@ -3,7 +3,7 @@
 -- served, and only public fields: group_serving has no column for a leader's contact details.
 -- Whether a group is active is decided as of the write (activity on or after
 -- %(active_since)s). Tile geometries are simplified like the LSOA layers
--- (data/sql/refresh_serving.sql): about one MVT unit at zoom 7 (low) and zoom 10 (mid).
+-- (data/sql/foundation/refresh_serving.sql): about one MVT unit at zoom 7 (low) and zoom 10 (mid).
 WITH target AS (
     SELECT g.*
     FROM community_group g

@@ -5,7 +5,7 @@ Web-free and SQL-free: the district's LSOAs come through the OGC features query
 (:func:`geo.features.items`) and its name through :func:`geo.areas.area_by_code`, so an
 exported map shows exactly what ``/collections/.../items`` serves; an asset's card comes from
 :func:`geo.assets.get_asset` with its next deadline from :func:`geo.rights.next_deadline`; a
-postcode is placed by :func:`geo.places.resolve`, as the eligibility answers place it.
+postcode is placed by :func:`geo.place_resolution.resolve`, as the eligibility answers place it.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any, Literal
 from psycopg import AsyncConnection
 from pydantic import BaseModel
 
-from geo import assets, features, places, rights
+from geo import assets, features, place_resolution, rights
+from geo.area_models import EditionRef
 from geo.areas import area_by_code, find_edition
 from geo.collections import IOD_DOMAINS, Collection, all_collections
 from geo.errors import AreaNotFound, CollectionNotFound, InvalidInput
-from geo.models import EditionRef
 from geo.postcodes import normalise_postcode
 
 LayerKind = Literal["lsoa", "lad"]
@@ -241,7 +241,9 @@ async def postcode_place(
         If the edition is not loaded.
     """
     edition = await find_edition(conn, edition_code)
-    area, facts = await places.resolve(conn, places.Place(postcode=postcode), edition, "lsoa")
+    area, facts = await place_resolution.resolve(
+        conn, place_resolution.Place(postcode=postcode), edition, "lsoa"
+    )
     assert area.code is not None  # a postcode stands for one LSOA
     return PostcodePlace(
         postcode=normalise_postcode(postcode) or postcode,

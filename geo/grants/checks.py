@@ -2,8 +2,9 @@
 
 Programmes are data: a validated specification (YAML/JSON through the CLI or the officer API)
 stored in ``grant_programme``. An eligibility check resolves the place to the area each
-programme assesses (``geo.places``), evaluates the programme's rule (``geo.eligibility``) and
-returns every rule's result with the area's actual values and a one-line explanation.
+programme assesses (``geo.place_resolution``), evaluates the programme's rule
+(``geo.grants.rules``) and returns every rule's result with the area's actual values and a
+one-line explanation.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
-from geo import audit, eligibility, eligibility_layer, places
+from geo import audit, place_resolution
 from geo.areas import EditionRef, find_edition
 from geo.errors import InvalidInput, PlatoonsError
-from geo.programmes import MATCH_SOURCE_TYPES, Programme, ProgrammeNotFound, ProgrammeSpec
+from geo.grants import layer as eligibility_layer
+from geo.grants import rules as eligibility
+from geo.grants.programmes import MATCH_SOURCE_TYPES, Programme, ProgrammeNotFound, ProgrammeSpec
 from geo.sqlfiles import read_sql
 from geo.tiles import read_data_version
 
@@ -70,7 +73,7 @@ class EligibilityAnswer(BaseModel):
     eligible: bool
     explanation: str
     rules: eligibility.RuleResult
-    area: places.AssessedArea
+    area: place_resolution.AssessedArea
     qualifying_lsoas: list[str]
     lsoas: list[LsoaVerdict]
 
@@ -187,7 +190,7 @@ class CatalogueCache:
 
 async def check_eligibility(
     conn: AsyncConnection,
-    place: places.Place,
+    place: place_resolution.Place,
     programme_id: str | None,
     today: date,
     catalogues: CatalogueCache | None = None,
@@ -213,7 +216,7 @@ async def check_eligibility(
 
 async def _check(
     conn: AsyncConnection,
-    place: places.Place,
+    place: place_resolution.Place,
     programme_id: str | None,
     today: date,
     catalogue: Catalogue,
@@ -224,24 +227,29 @@ async def _check(
     else:
         programmes = catalogue.open_on(today)
     # One area per (edition, level); district measures if any of its programmes needs them.
-    queries: dict[tuple[str, str], places.AreaQuery] = {}
+    queries: dict[tuple[str, str], place_resolution.AreaQuery] = {}
     for programme in programmes:
         key = (programme.edition_code, programme.geography_level)
         needs = _uses_lad_measures(programme.rule)
         if key not in queries or (needs and not queries[key].lad_measures):
-            queries[key] = places.AreaQuery(
+            queries[key] = place_resolution.AreaQuery(
                 catalogue.editions[programme.edition_code], programme.geography_level, needs
             )
     if not queries:
         return [], None
-    resolved = await places.resolve_all(conn, place, list(queries.values()))
+    resolved = await place_resolution.resolve_all(conn, place, list(queries.values()))
     areas = dict(zip(queries, resolved.areas, strict=True))
-    answers = [_answer(p, *areas[(p.edition_code, p.geography_level)], today) for p in programmes]
+    answers = [
+        _programme_answer(p, *areas[(p.edition_code, p.geography_level)], today) for p in programmes
+    ]
     return answers, resolved.data_version
 
 
-def _answer(
-    programme: Programme, area: places.AssessedArea, facts: eligibility.AreaFacts, today: date
+def _programme_answer(
+    programme: Programme,
+    area: place_resolution.AssessedArea,
+    facts: eligibility.AreaFacts,
+    today: date,
 ) -> EligibilityAnswer:
     """Evaluate one programme on resolved facts."""
     result = eligibility.evaluate(programme.rule, facts, programme.min_population_share)

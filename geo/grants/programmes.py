@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from geo import eligibility
 from geo.errors import NotFound
+from geo.grants import rules as eligibility
 
 MATCH_SOURCE_TYPES = (
     "charitable_trust",

@@ -2,7 +2,7 @@
 
 Each LSOA is assessed as the programme assesses a map click on it: on its own for LSOA-level
 programmes, as part of its ward or district for ward- and district-level ones, with the same
-rule engine (``geo.eligibility.evaluate``) that answers eligibility checks, so the map and the
+rule engine (``geo.grants.rules.evaluate``) that answers eligibility checks, so the map and the
 answers never disagree. The rows feed the ``grant-eligibility`` collection and its tiles.
 """
 
@@ -16,8 +16,8 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from geo.eligibility import AreaFacts, LsoaFacts, evaluate
-from geo.programmes import Programme
+from geo.grants.programmes import Programme
+from geo.grants.rules import AreaFacts, LsoaFacts, evaluate
 from geo.sqlfiles import read_sql
 
 COPY_STAGE = "COPY stage_eligibility (code, qualifies, assessed_as) FROM STDIN"

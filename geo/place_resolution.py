@@ -22,6 +22,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict
 from pyproj import Transformer
 
+from geo.area_models import EditionRef
 from geo.crs import (
     BNG_AREA_OF_USE,
     CRS84,
@@ -29,10 +30,9 @@ from geo.crs import (
     require_point_in_england,
     within_area_of_use,
 )
-from geo.eligibility import AreaFacts, LsoaFacts
 from geo.errors import InvalidInput, NotFound, PointOutsideCoverage
+from geo.grants.rules import AreaFacts, LsoaFacts
 from geo.gss import LAD_CODE, LSOA_CODE, WARD_CODE
-from geo.models import EditionRef
 from geo.postcodes import normalise_postcode
 from geo.sqlfiles import fetch_one_row, read_sql
 
