@@ -28,7 +28,7 @@ def export_map(
     """
     # Imported here: folium and the map code are only needed by this command.
     from app import maps
-    from geo.maps_data import lad_lsoas
+    from geo.map_queries import lad_lsoas
 
     data = with_connection(lambda conn: lad_lsoas(conn, lad, edition))
     html = maps.render_page(maps.lad_export_map(data))

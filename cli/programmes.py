@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from cli.connection import with_connection
 from cli.console import console, fail
-from geo import grants
 from geo.errors import PlatoonsError
+from geo.grants import checks as grants
 
 programmes_cli = typer.Typer(help="Grant programmes.", no_args_is_help=True)
 

@@ -147,14 +147,14 @@ def example_programmes(settings: DatabaseSettings) -> list[str]:
 
     import yaml
 
-    from geo import grants
+    from geo.grants import checks
 
     specs = yaml.safe_load(Path("data/programmes/examples.yaml").read_text(encoding="utf-8"))
 
     async def save() -> list[str]:
         async with await psycopg.AsyncConnection.connect(settings.dsn) as conn:
             saved = [
-                await grants.save_programme(conn, grants.ProgrammeSpec.model_validate(s), "tests")
+                await checks.save_programme(conn, checks.ProgrammeSpec.model_validate(s), "tests")
                 for s in specs
             ]
             await conn.commit()

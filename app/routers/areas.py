@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 from app.db import DbDep
 from app.problems import Problems
 from geo import areas
-from geo.models import LadArea, LsoaArea, PointLookup
+from geo.area_models import LadArea, LsoaArea, PointLookup
 
 router = APIRouter(tags=["areas"])
 

@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 from app.auth import AdminUser
 from app.db import DbDep
 from app.http import today_utc
-from geo import grants, places
+from geo import place_resolution as places
 from geo.errors import InvalidInput
+from geo.grants import checks as grants
 
 router = APIRouter(tags=["grants"])
 

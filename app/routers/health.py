@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from app.db import DbDep
 from app.problems import Problems
 from geo import areas
-from geo.models import Health
+from geo.area_models import Health
 
 router = APIRouter(tags=["service"])
 

@@ -18,10 +18,12 @@ from app.db import DbDep, lend_connection
 from app.dependencies import Rules, Today
 from app.http import today_utc
 from app.problems import Problems
-from geo import areas, grants, maps_data
+from geo import areas
+from geo import map_queries as maps_data
+from geo.area_models import EditionRef
 from geo.collections import Collection
 from geo.errors import DataUnavailable, EditionNotFound
-from geo.models import EditionRef
+from geo.grants import checks as grants
 
 router = APIRouter(tags=["maps"])
 

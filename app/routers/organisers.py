@@ -14,7 +14,6 @@ from app.http import ReferenceConvertor
 from app.problems import Problems
 from app.versions import IfMatch, etag, version_from_if_match
 from geo import organisers
-from geo.groups import MAX_PAGE
 from geo.organisers import (
     OrganiserChanges,
     OrganiserInput,
@@ -23,6 +22,7 @@ from geo.organisers import (
     OrganiserPublic,
     Progress,
 )
+from geo.registry_rules import MAX_PAGE
 
 router = APIRouter(tags=["community organisers"])
 

@@ -180,7 +180,7 @@ def test_a_write_kept_waiting_past_the_statement_timeout_is_a_503_that_writes_no
         url = f"/groups/{made['reference']}"
         rename = {"json": {"name": "Renamed while locked"}, "headers": keys.manager.headers}
         with psycopg.connect(settings.dsn) as holder:
-            holder.execute(read_sql("geo", "coverage_write_lock.sql"))
+            holder.execute(read_sql("geo", "coverage/write_lock.sql"))
             response = client.patch(url, **rename)
             problem(response, 503)
             assert response.headers["retry-after"] == "5"

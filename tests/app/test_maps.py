@@ -31,8 +31,8 @@ from app.routers.maps import map_settings
 from cli.main import cli
 from config.settings import DatabaseSettings
 from geo import rights
+from geo.area_models import EditionRef
 from geo.collections import IOD_DOMAINS, get_collection
-from geo.models import EditionRef
 from tests.browser.coverage_data import CoverageExample, record_coverage_example
 from tests.utils import factories, sources
 

@@ -17,7 +17,7 @@ import shapely.geometry
 from pyproj import Transformer
 
 from config.settings import DatabaseSettings
-from geo import applications, grants
+from geo import applications
 from geo.access import PUBLIC
 from geo.applications import Application, ApplicationChanges, ApplicationDraft
 from geo.errors import (
@@ -32,6 +32,7 @@ from geo.errors import (
     SubmissionRefused,
     Unauthenticated,
 )
+from geo.grants import checks
 from tests.utils import factories, sources
 
 pytestmark = pytest.mark.anyio
@@ -88,7 +89,7 @@ async def keys(aconn: psycopg.AsyncConnection, made: factories.Made) -> Keys:
 async def apply(
     aconn: psycopg.AsyncConnection,
     key: factories.Key,
-    programme: grants.Programme,
+    programme: checks.Programme,
     amount: str = "3000.00",
     area: dict[str, Any] | None = None,
     **overrides: Any,
@@ -132,7 +133,7 @@ PATHS = {
 
 
 async def in_state(
-    aconn: psycopg.AsyncConnection, keys: Keys, programme: grants.Programme, state: str
+    aconn: psycopg.AsyncConnection, keys: Keys, programme: checks.Programme, state: str
 ) -> Application:
     application = await apply(aconn, keys.owner, programme)
     for step in PATHS[state]:

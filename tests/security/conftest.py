@@ -29,8 +29,9 @@ from app.dependencies import group_settings
 from app.main import create_app
 from app.security import JsonFormatter, RequestIdFilter
 from config.settings import DatabaseSettings, GroupSettings
-from geo import access, grants
-from geo.groups import CODE_OF_CONDUCT_VERSION
+from geo import access
+from geo.grants import checks
+from geo.groups.models import CODE_OF_CONDUCT_VERSION
 from tests.utils import factories, sources
 from tests.utils.service import service_settings
 
@@ -77,7 +78,7 @@ def marker(tag: str) -> str:
 class Cast:
     """The programme and the callers of the security tests (and the markers seeded)."""
 
-    programme: grants.Programme
+    programme: checks.Programme
     keys: dict[str, factories.Key]
     revoked: factories.Key
     markers: set[str] = field(default_factory=set)
