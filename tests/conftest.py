@@ -31,11 +31,11 @@ def _test_database_url() -> str:
     return url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
 
 
-# The published national files, beside the repository (as in CI and the developer machines).
-# PLATOONS_ENGLAND_DATA points elsewhere (for a checkout that is not beside shared/).
+# The published national files, carried in the repository (data/national/SOURCES.md), so a
+# clone with nothing beside it tests all of England. PLATOONS_ENGLAND_DATA points elsewhere.
 ENGLAND_DIR = Path(
     os.environ.get("PLATOONS_ENGLAND_DATA")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw"
+    or Path(__file__).resolve().parents[1] / "data" / "national"
 )
 
 
