@@ -41,7 +41,9 @@ cli.add_typer(programmes_cli, name="programmes")
 
 console = Console(stderr=True, soft_wrap=True)  # never break a path across lines
 DEMO_DIR = Path(str(files("data").joinpath("demo")))
-DEFAULT_ENGLAND_DIR = Path("../shared/data/raw")
+# The national files carried in the repository, else ../shared/data/raw beside the checkout.
+NATIONAL_DIR = Path(__file__).resolve().parents[1] / "data" / "national"
+DEFAULT_ENGLAND_DIR = NATIONAL_DIR if NATIONAL_DIR.is_dir() else Path("../shared/data/raw")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -123,7 +125,10 @@ def load_demo() -> None:
 @load_cli.command("england")
 def load_england(
     source: Annotated[
-        Path, typer.Option(help="Directory laid out like ../shared/data/raw (or its parent).")
+        Path,
+        typer.Option(
+            help="Directory laid out like data/national or ../shared/data/raw (or its parent)."
+        ),
     ] = DEFAULT_ENGLAND_DIR,
 ) -> None:
     """Load all of England from the published files (both index editions)."""

@@ -577,8 +577,8 @@ def _validate_published_lad(staged: Staged, manifest: Manifest) -> None:
             )
         skipped_rows = len(published.loc[outside, ["lad", "domain"]].drop_duplicates())
         staged.warnings.append(
-            f"{ds.name}: {len(extra)} published districts are not loaded (a partial extract); "
-            f"their {skipped_rows} rows skipped"
+            f"{ds.name}: {len(extra)} of the edition's districts are not loaded; their "
+            f"{skipped_rows} rows of published figures skipped"
         )
         for provenance in staged.provenance:
             if provenance.dataset == ds.name:

@@ -35,11 +35,22 @@ def _test_database_url() -> str:
     return url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
 
 
-# The published national files, beside the repository (as in CI and the developer machines).
-# PLATOONS_ENGLAND_DATA points elsewhere (for a checkout that is not beside shared/).
+# The published national files: PLATOONS_ENGLAND_DATA when set, else the copy carried in the
+# repository (data/national), else ../shared/data/raw beside the checkout.
+_REPOSITORY = Path(__file__).resolve().parents[1]
 ENGLAND_DIR = Path(
     os.environ.get("PLATOONS_ENGLAND_DATA")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw"
+    or next(
+        (
+            d
+            for d in (
+                _REPOSITORY / "data" / "national",
+                _REPOSITORY.parent / "shared" / "data" / "raw",
+            )
+            if d.is_dir()
+        ),
+        _REPOSITORY / "data" / "national",
+    )
 )
 
 
@@ -112,7 +123,7 @@ def _database_exists(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def england_settings() -> DatabaseSettings:
-    """A database holding all of England (both editions) from ../shared/data/raw.
+    """A database holding all of England (both editions) from ENGLAND_DIR (data/national).
 
     Loading takes about 90 s, so the database is kept between runs and reloaded only when
     its recorded source checksums differ from the files (or it is missing or empty).
