@@ -190,6 +190,41 @@ def test_the_layer_control_changes_what_is_drawn(watched: WatchedPage, live_serv
     assert watched.errors == []
 
 
+def test_clicking_a_district_gives_its_published_iod2025_ranks(
+    watched: WatchedPage, live_server: str
+) -> None:
+    code = sorted(c for c in POINTS_2021 if LOOKUP_2021.loc[c, "ltla24_code"] == "E08000009")[0]
+    lon, lat = POINTS_2021[code]
+    published = sources.published_lad_summaries()
+    imd = published[
+        (published["area_code"] == "E08000009")
+        & (published["index_domain"] == "Index of Multiple Deprivation")
+    ].iloc[0]
+    open_map(watched, f"{live_server}/maps/deprivation")
+    choose_layer(watched, "Districts")
+    watched.show(lon, lat, 11)
+    watched.click_map(lon, lat)
+    block = watched.page.locator(f"{POPUP} .platoons-district")
+    assert block.get_attribute("data-lad-code") == "E08000009"
+    rows = block.locator("td[data-measure]")
+    found = {
+        rows.nth(i).get_attribute("data-measure"): (
+            int(rows.nth(i).get_attribute("data-rank") or 0),
+            rows.nth(i).get_attribute("data-rank-source"),
+        )
+        for i in range(rows.count())
+    }
+    # The demo loads four districts, so every rank among the 296 is the published one.
+    assert found == {
+        "average_rank": (imd["rank_average_rank"], "published"),
+        "average_score": (imd["rank_average_score"], "published"),
+        "proportion_most_deprived_10pct": (imd["rank_proportion_bottom_decile"], "published"),
+    }
+    assert "published by MHCLG" in block.inner_text()
+    assert watched.errors == [] and watched.off_host(live_server) == []
+    watched.screenshot("deprivation-click-district")
+
+
 @pytest.mark.parametrize("decile", [1, 10])
 def test_eligibility_click_gives_every_open_programmes_verdict(
     watched: WatchedPage, live_server: str, example_programmes: list[str], decile: int
