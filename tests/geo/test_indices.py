@@ -79,7 +79,7 @@ def test_iod2019_lad_measures_served_equal_an_independent_computation(
         assert "no" in served["average_score"]["unavailable_reason"]
 
 
-def test_iod2025_has_no_population_weighted_measures_but_has_the_proportion(
+def test_iod2025_computes_the_proportion_but_no_population_weighted_measure(
     client: TestClient,
 ) -> None:
     iod2025 = sources.csv(sources.IOD2025)
@@ -92,7 +92,11 @@ def test_iod2025_has_no_population_weighted_measures_but_has_the_proportion(
         assert served["proportion_most_deprived_10pct"]["value"] == pytest.approx(
             (group["IMD_decile"] == 1).mean()
         )
-        for name in ("average_rank", "average_score", "extent", "local_concentration"):
+        assert served["proportion_most_deprived_10pct"]["source"] == "computed"
+        # Average rank and score come from the published district summaries instead.
+        for name in ("average_rank", "average_score"):
+            assert served[name]["source"] == "published"
+        for name in ("extent", "local_concentration"):
             assert served[name]["value"] is None
             assert "population denominators" in served[name]["unavailable_reason"]
 
