@@ -133,26 +133,13 @@ PUBLISHED_COLUMNS = {
     "average_score": ("average_score", "rank_average_score"),
     "proportion_most_deprived_10pct": ("proportion_bottom_decile", "rank_proportion_bottom_decile"),
 }
-# The published file's index titles, read here independently of sources.toml.
-PUBLISHED_INDICES = {
-    "Index of Multiple Deprivation": "imd",
-    "Income Deprivation": "income",
-    "Employment Deprivation": "employment",
-    "Education, Skills and Training Deprivation": "education",
-    "Health Deprivation and Disability": "health",
-    "Crime": "crime",
-    "Barriers to Housing and Services": "barriers",
-    "Living Environment Deprivation": "living_environment",
-    "Income Deprivation Affecting Children": "idaci",
-    "Income Deprivation Affecting Older People": "idaopi",
-}
 
 
 def published_rows(lad: str) -> dict[str, dict]:
     """The published file's rows of one district, by domain code (read with pandas)."""
     frame = sources.published_lad_summaries()
     rows = frame[frame["area_code"] == lad]
-    return {PUBLISHED_INDICES[r["index_domain"]]: r for _, r in rows.iterrows()}
+    return {sources.PUBLISHED_INDICES[r["index_domain"]]: r for _, r in rows.iterrows()}
 
 
 @pytest.mark.parametrize("lad", ["E08000009", "E08000003", "E06000009", "E06000041"])

@@ -31,16 +31,7 @@ LOOKUP_2021 = sources.csv(sources.LOOKUP_2021).set_index("lsoa21_code")
 CHANGES = sources.csv("lookups/lookup_lsoa11_lsoa21_ltla22.csv")
 POSTCODES = sources.csv(sources.POSTCODES)
 # IoD2025 source columns of each domain's decile (the popup's rows, in the API's order).
-DOMAIN_COLUMNS = {
-    "imd": "IMD_decile",
-    "income": "Income_decile",
-    "employment": "Employment_decile",
-    "education": "Education_decile",
-    "health": "Health_decile",
-    "crime": "Crime_decile",
-    "barriers": "Housing_and_Services_decile",
-    "living_environment": "Environment_decile",
-}
+DOMAIN_COLUMNS = sources.IOD2025_DECILE_COLUMNS
 POPUP = ".leaflet-popup-content"
 
 

@@ -161,28 +161,6 @@ def test_national_lad_ranks_on_all_of_england(england_client: TestClient) -> Non
     assert len(share) == 317
 
 
-IOD2025_DECILES = {
-    "imd": "IMD_decile",
-    "income": "Income_decile",
-    "employment": "Employment_decile",
-    "education": "Education_decile",
-    "health": "Health_decile",
-    "crime": "Crime_decile",
-    "barriers": "Housing_and_Services_decile",
-    "living_environment": "Environment_decile",
-}
-IOD2025_TITLES = {
-    "imd": "Index of Multiple Deprivation",
-    "income": "Income Deprivation",
-    "employment": "Employment Deprivation",
-    "education": "Education, Skills and Training Deprivation",
-    "health": "Health Deprivation and Disability",
-    "crime": "Crime",
-    "barriers": "Barriers to Housing and Services",
-    "living_environment": "Living Environment Deprivation",
-}
-
-
 def test_computed_and_published_iod2025_proportions_agree_for_all_296_districts(
     england_client: TestClient,
 ) -> None:
@@ -193,10 +171,10 @@ def test_computed_and_published_iod2025_proportions_agree_for_all_296_districts(
     lsoas = lsoas.merge(lookup, on="lsoa21_code")
     published = sources.published_lad_summaries(ENGLAND_DIR)
     assert published["area_code"].nunique() == 296 == lsoas["ltla24_code"].nunique()
-    for domain, column in IOD2025_DECILES.items():
+    domains = published["index_domain"].map(sources.PUBLISHED_INDICES)
+    for domain, column in sources.IOD2025_DECILE_COLUMNS.items():
         share = lsoas.groupby("ltla24_code")[column].apply(lambda d: (d == 1).mean())
-        rows = published[published["index_domain"] == IOD2025_TITLES[domain]]
-        rows = rows.set_index("area_code")
+        rows = published[domains == domain].set_index("area_code")
         assert len(rows) == 296
         # The published proportions are rounded to 4 decimal places.
         assert (share - rows["proportion_bottom_decile"]).abs().max() <= 0.5e-4 + 1e-9
@@ -205,8 +183,7 @@ def test_computed_and_published_iod2025_proportions_agree_for_all_296_districts(
         assert (ranks == rows["rank_proportion_bottom_decile"]).all()
     # Served: all of England loaded, so the proportion's value and rank are computed; the
     # population-weighted measures come from the publication.
-    most = published[published["index_domain"] == IOD2025_TITLES["imd"]]
-    top = most.sort_values("rank_average_score").iloc[0]
+    top = published[domains == "imd"].sort_values("rank_average_score").iloc[0]
     body = england_client.get(f"/areas/{top['area_code']}", params={"edition": "IoD2025"}).json()
     imd = {m["measure"]: m for m in body["summary_measures"] if m["domain"] == "imd"}
     assert (imd["average_score"]["value"], imd["average_score"]["rank"]) == (

@@ -22,6 +22,31 @@ LOOKUP_2021 = "lookups/lookup_lsoa21_wd24_lad24_ew.csv.gz"
 POSTCODES = "postcodes/trafford_postcodes_onspd_subset.csv"
 LSOA11_BOUNDARIES = "boundaries/lsoa11_boundaries_ew.geojson.gz"
 LSOA21_BOUNDARIES = "boundaries/lsoa21_boundaries_ew.geojson.gz"
+# IoD2025 LSOA file: each domain's decile column, in the API's domain order.
+IOD2025_DECILE_COLUMNS = {
+    "imd": "IMD_decile",
+    "income": "Income_decile",
+    "employment": "Employment_decile",
+    "education": "Education_decile",
+    "health": "Health_decile",
+    "crime": "Crime_decile",
+    "barriers": "Housing_and_Services_decile",
+    "living_environment": "Environment_decile",
+}
+# The published district summaries' index titles -> domain codes (written here independently
+# of data/sources.toml).
+PUBLISHED_INDICES = {
+    "Index of Multiple Deprivation": "imd",
+    "Income Deprivation": "income",
+    "Employment Deprivation": "employment",
+    "Education, Skills and Training Deprivation": "education",
+    "Health Deprivation and Disability": "health",
+    "Crime": "crime",
+    "Barriers to Housing and Services": "barriers",
+    "Living Environment Deprivation": "living_environment",
+    "Income Deprivation Affecting Children": "idaci",
+    "Income Deprivation Affecting Older People": "idaopi",
+}
 
 
 @cache
