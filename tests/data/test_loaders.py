@@ -284,6 +284,12 @@ CORRUPTIONS = {
         ),
         "295 districts, but IoD2025 ranks 296",
     ),
+    "published: a loaded district under another code": (
+        lambda d: _replace_text(
+            d / sources.IOD2025_LAD_SUMMARIES, "\nE08000009,", "\nE08000099,", 10
+        ),
+        r"no published figures for 1 loaded LAD 2024 districts: \['E08000009'\]",
+    ),
     "published: a value that is not a number": (
         lambda d: _edit_published_lines(
             d / sources.IOD2025_LAD_SUMMARIES,
