@@ -392,7 +392,11 @@ def lad_share_legend(edition: str) -> dict[str, Any]:
     return {
         "title": f"Districts: LSOAs in the most deprived 10% ({edition})",
         "items": [{"colour": colour, "label": label} for _, colour, label in LAD_SHARE_BREAKS],
-        "note": "IoD technical report, Appendix N: share of a district's LSOAs in decile 1.",
+        "note": (
+            "IoD technical report, Appendix N: share of a district's LSOAs in decile 1. Click a "
+            "district for its IMD ranks among districts, published by MHCLG where Platoons "
+            "computes none."
+        ),
     }
 
 

@@ -19,7 +19,8 @@ from geo.errors import LoadError
 load_cli = typer.Typer(
     help="Load boundaries, deprivation indices and lookups.", no_args_is_help=True
 )
-DEFAULT_ENGLAND_DIR = Path("../shared/data/raw")
+# The national files carried in the repository (data/national/SOURCES.md).
+DEFAULT_ENGLAND_DIR = Path(__file__).resolve().parents[1] / "data" / "national"
 
 
 def _run_load(source_dir: Path) -> LoadReport:
@@ -73,7 +74,7 @@ def load_demo() -> None:
 @load_cli.command("england")
 def load_england(
     source: Annotated[
-        Path, typer.Option(help="Directory laid out like ../shared/data/raw (or its parent).")
+        Path, typer.Option(help="Directory laid out like data/national (or its parent).")
     ] = DEFAULT_ENGLAND_DIR,
 ) -> None:
     """Load all of England from the published files (both index editions)."""

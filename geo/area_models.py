@@ -100,13 +100,27 @@ class LsoaArea(_Model):
     attribution: str = OGL_ATTRIBUTION
 
 
+MeasureSource = Literal["computed", "published"]
+
+
 class SummaryMeasure(_Model):
-    """One LAD summary measure of one domain (IoD technical report, Appendix N)."""
+    """One LAD summary measure of one domain (IoD technical report, Appendix N).
+
+    The value and the rank each say where they come from: ``computed`` by Platoons from the
+    LSOA data where its inputs are loaded, else ``published`` (the edition's own district
+    summaries); they may differ (a partial extract has computed values but published ranks).
+    """
 
     domain: str
     measure: str = Field(examples=["average_rank", "extent"])
     value: float | None
+    source: MeasureSource | None = Field(
+        default=None, description="Where the value comes from; null when it is unavailable."
+    )
     rank: int | None = Field(description="Among all LADs of the edition; 1 = most deprived.")
+    rank_source: MeasureSource | None = Field(
+        default=None, description="Where the rank comes from; null when it is unavailable."
+    )
     unavailable_reason: str | None = None
     rank_unavailable_reason: str | None = None
 

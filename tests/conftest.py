@@ -108,7 +108,7 @@ def _database_exists(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def england_settings() -> DatabaseSettings:
-    """A database holding all of England (both editions) from ../shared/data/raw.
+    """A database holding all of England (both editions) from ENGLAND_DIR (data/national).
 
     Loading takes about 90 s, so the database is kept between runs and reloaded only when
     its recorded source checksums differ from the files (or it is missing or empty).

@@ -2,6 +2,7 @@
 -- TRUNCATE: TRUNCATE's exclusive lock would block readers until commit, while DELETE lets
 -- them go on seeing the previous rows.
 DELETE FROM lad_summary_measure;
+DELETE FROM lad_published_measure;
 DELETE FROM lsoa_index_value;
 DELETE FROM lsoa_population_denominator;
 DELETE FROM index_domain;

@@ -48,7 +48,17 @@ LEFT JOIN ward ON ward.vintage = l.ward_vintage AND ward.code = l.ward_code
 LEFT JOIN lsoa_population_denominator den ON den.edition_code = v.edition_code AND den.lsoa_code = l.code
 GROUP BY v.edition_code, l.vintage, l.code, lad.name, ward.name, den.total;
 
+-- Computed IMD measures (lad_summary_measure) and, beside them, the published ones
+-- (lad_published_measure; none for an edition whose district summaries are not loaded).
 INSERT INTO lad_deprivation
+    (edition_code, code, fid, name, region_code, region_name, lsoa_count,
+     imd_average_rank, imd_average_rank_rank, imd_average_score, imd_average_score_rank,
+     imd_extent, imd_extent_rank, imd_local_concentration, imd_local_concentration_rank,
+     imd_proportion_most_deprived_10pct, imd_proportion_most_deprived_10pct_rank,
+     published_imd_average_rank, published_imd_average_rank_rank,
+     published_imd_average_score, published_imd_average_score_rank,
+     published_imd_proportion_most_deprived_10pct, published_imd_proportion_most_deprived_10pct_rank,
+     geom, geom_4326, geom_3857, geom_3857_low, geom_3857_mid)
 SELECT e.code, lad.code, substr(lad.code, 2)::bigint AS fid, lad.name, lad.region_code,
        lad.region_name,
        (SELECT count(*) FROM lsoa WHERE lsoa.lad_vintage = lad.vintage AND lsoa.lad_code = lad.code),
@@ -62,6 +72,9 @@ SELECT e.code, lad.code, substr(lad.code, 2)::bigint AS fid, lad.name, lad.regio
        max(m.rank) FILTER (WHERE m.measure = 'local_concentration') AS imd_local_concentration_rank,
        max(m.value) FILTER (WHERE m.measure = 'proportion_most_deprived_10pct') AS imd_proportion_most_deprived_10pct,
        max(m.rank) FILTER (WHERE m.measure = 'proportion_most_deprived_10pct') AS imd_proportion_most_deprived_10pct_rank,
+       max(pub.average_rank), max(pub.average_rank_rank),
+       max(pub.average_score), max(pub.average_score_rank),
+       max(pub.proportion_most_deprived_10pct), max(pub.proportion_most_deprived_10pct_rank),
        lad.geom, lad.geom_4326, lad.geom_3857,
        ST_SimplifyPreserveTopology(lad.geom_3857, 76),
        ST_SimplifyPreserveTopology(lad.geom_3857, 9.5)
@@ -69,6 +82,18 @@ FROM index_edition e
 JOIN lad ON lad.vintage = e.lad_vintage
 LEFT JOIN lad_summary_measure m
        ON m.edition_code = e.code AND m.lad_code = lad.code AND m.domain_code = 'imd'
+LEFT JOIN LATERAL (
+    SELECT max(p.value) FILTER (WHERE p.measure = 'average_rank') AS average_rank,
+           max(p.rank) FILTER (WHERE p.measure = 'average_rank') AS average_rank_rank,
+           max(p.value) FILTER (WHERE p.measure = 'average_score') AS average_score,
+           max(p.rank) FILTER (WHERE p.measure = 'average_score') AS average_score_rank,
+           max(p.value) FILTER (WHERE p.measure = 'proportion_most_deprived_10pct')
+               AS proportion_most_deprived_10pct,
+           max(p.rank) FILTER (WHERE p.measure = 'proportion_most_deprived_10pct')
+               AS proportion_most_deprived_10pct_rank
+    FROM lad_published_measure p
+    WHERE p.edition_code = e.code AND p.lad_code = lad.code AND p.domain_code = 'imd'
+) pub ON true
 GROUP BY e.code, lad.vintage, lad.code;
 
 ANALYZE lsoa_deprivation;
