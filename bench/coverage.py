@@ -69,7 +69,7 @@ from bench.foundation import (
     run_platoons,
     verdict,
 )
-from bench.harness import run_main
+from bench.harness import run_main, targets_table
 from data import coverage_base, synthetic
 from geo import coverage, groups
 from geo.access import Principal
@@ -776,12 +776,7 @@ def report(result: dict[str, Any]) -> str:
             ]
         )
     parts.append(markdown_table(["incremental update", "n", "p50 ms", "p95 ms", "max ms"], rows))
-    parts.append(
-        markdown_table(
-            ["target", "measured", "result"],
-            [[t["target"], t["measured"], t["result"]] for t in result["targets"]],
-        )
-    )
+    parts.append(targets_table(result["targets"]))
     return "\n\n".join(parts)
 
 

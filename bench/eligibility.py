@@ -68,7 +68,7 @@ from bench.foundation import (
     running_server,
     verdict,
 )
-from bench.harness import run_main
+from bench.harness import run_main, targets_table
 from geo.place_resolution import polygon_in_bng, unit_lsoas_statement
 from geo.sqlfiles import read_sql
 
@@ -870,12 +870,7 @@ def report(result: dict[str, Any]) -> str:
             ],
         )
     )
-    parts.append(
-        markdown_table(
-            ["target", "measured", "result"],
-            [[t["target"], t["measured"], t["result"]] for t in result["targets"]],
-        )
-    )
+    parts.append(targets_table(result["targets"]))
     return "\n\n".join(parts)
 
 

@@ -38,7 +38,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
-from bench.harness import run_main
+from bench.harness import markdown_table, run_main, targets_table
 from config.settings import DEFAULT_DATABASE_URL
 from geo.sqlfiles import read_sql
 
@@ -650,14 +650,6 @@ def targets(
     return checks
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Render a GitHub markdown table, right-aligning every column after the first."""
-    align = ["---"] + ["---:"] * (len(header) - 1)
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def ratio(a: float, b: float) -> str:
     """``a / b`` to two places (``-`` when b is 0)."""
     return f"{a / b:.2f}" if b else "-"
@@ -761,12 +753,7 @@ def report(result: dict[str, Any]) -> str:
             ],
         )
     )
-    parts.append(
-        markdown_table(
-            ["target", "measured", "result"],
-            [[t["target"], t["measured"], t["result"]] for t in result["targets"]],
-        )
-    )
+    parts.append(targets_table(result["targets"]))
     return "\n\n".join(parts)
 
 

@@ -1,9 +1,9 @@
-"""What every benchmark's command line shares: running ``main`` and stopping on Ctrl-C."""
+"""What every benchmark shares: running ``main``, stopping on Ctrl-C, and its report tables."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 
 def run_main(main: Callable[[], int], interrupted: str = "interrupted") -> None:
@@ -13,3 +13,19 @@ def run_main(main: Callable[[], int], interrupted: str = "interrupted") -> None:
     except KeyboardInterrupt:
         print(interrupted, file=sys.stderr)
         sys.exit(130)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Render a GitHub markdown table, right-aligning every column after the first."""
+    align = ["---"] + ["---:"] * (len(header) - 1)
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def targets_table(targets: Sequence[Mapping[str, object]]) -> str:
+    """Render a benchmark's targets (each with target, measured and result) as a table."""
+    return markdown_table(
+        ["target", "measured", "result"],
+        [[t["target"], t["measured"], t["result"]] for t in targets],
+    )

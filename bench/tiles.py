@@ -56,7 +56,7 @@ from bench.foundation import (
     verdict,
     wait_for_health,
 )
-from bench.harness import run_main
+from bench.harness import run_main, targets_table
 from geo import tiles as geo_tiles
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -1039,12 +1039,7 @@ def report(result: dict[str, Any]) -> str:
             content_rows,
         )
     )
-    parts.append(
-        markdown_table(
-            ["target", "measured", "result"],
-            [[t["target"], t["measured"], t["result"]] for t in result["targets"]],
-        )
-    )
+    parts.append(targets_table(result["targets"]))
     return "\n\n".join(parts)
 
 
