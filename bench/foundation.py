@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import json
 import os
 import platform
 import random
@@ -38,7 +37,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
-from bench.harness import markdown_table, run_main, targets_table
+from bench.harness import markdown_table, run_main, start_run, targets_table, write_json
 from config.settings import DEFAULT_DATABASE_URL
 from geo.sqlfiles import read_sql
 
@@ -763,9 +762,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so the server subprocess is always stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin_url, url = database_urls()
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(UTC)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    started, stamp = start_run(RESULTS_DIR)
     source = args.source.resolve()
 
     loads: dict[str, Any] | None = None
@@ -818,7 +815,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "targets": targets(loads, summaries),
     }
     out = RESULTS_DIR / f"foundation-{stamp}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json(out, result)
 
     print()
     print(report(result))

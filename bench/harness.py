@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 
 def run_main(main: Callable[[], int], interrupted: str = "interrupted") -> None:
@@ -29,3 +33,15 @@ def targets_table(targets: Sequence[Mapping[str, object]]) -> str:
         ["target", "measured", "result"],
         [[t["target"], t["measured"], t["result"]] for t in targets],
     )
+
+
+def start_run(results_dir: Path) -> tuple[datetime, str]:
+    """Make the results folder; return the run's start (UTC) and its stamp for file names."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    return started, started.strftime("%Y%m%dT%H%M%SZ")
+
+
+def write_json(path: Path, result: Any, default: Callable[[Any], Any] | None = None) -> None:
+    """Write a run's result as indented JSON with a final newline."""
+    path.write_text(json.dumps(result, indent=2, default=default) + "\n", encoding="utf-8")
