@@ -45,14 +45,7 @@ TRAFFORD_LSOAS = sorted(LOOKUP.index[LOOKUP["ltla24_code"] == TRAFFORD])
 DEPRIVED = min(c for c in TRAFFORD_LSOAS if IMD[c] == 1)
 AFFLUENT = min(c for c in TRAFFORD_LSOAS if IMD[c] == 10)
 
-# The transition table as the issue specifies it: what each status allows next.
-ALLOWED = {
-    "draft": ["edit", "submit"],
-    "submitted": ["approve", "reject"],
-    "approved": ["pay"],
-    "rejected": [],
-    "paid": [],
-}
+ALLOWED = factories.APPLICATION_NEXT_STEPS
 STEPS = ("edit", "submit", "approve", "reject", "pay")
 
 
@@ -109,13 +102,7 @@ async def take(
     return await applications.pay_application(aconn, application.id, keys.officer.principal)
 
 
-PATHS = {
-    "draft": (),
-    "submitted": ("submit",),
-    "approved": ("submit", "approve"),
-    "rejected": ("submit", "reject"),
-    "paid": ("submit", "approve", "pay"),
-}
+PATHS = factories.APPLICATION_PATHS
 
 
 async def in_state(

@@ -171,6 +171,25 @@ def module_programme(dsn: str, **overrides: Any) -> Iterator[checks.Programme]:
         made.drop(conn)
 
 
+# A grant application's transition table as the issue specifies it: what each status allows next.
+APPLICATION_NEXT_STEPS: dict[str, list[str]] = {
+    "draft": ["edit", "submit"],
+    "submitted": ["approve", "reject"],
+    "approved": ["pay"],
+    "rejected": [],
+    "paid": [],
+}
+
+# The steps that take a new draft application to each status.
+APPLICATION_PATHS: dict[str, tuple[str, ...]] = {
+    "draft": (),
+    "submitted": ("submit",),
+    "approved": ("submit", "approve"),
+    "rejected": ("submit", "reject"),
+    "paid": ("submit", "approve", "pay"),
+}
+
+
 def pledge(amount: str, source_type: str = "charitable_trust", **overrides: Any) -> dict[str, Any]:
     """A matched-funding pledge as an applicant sends it."""
     return {
