@@ -69,7 +69,7 @@ from bench.foundation import (
     run_platoons,
     verdict,
 )
-from bench.harness import run_main
+from bench.harness import run_main, start_run, targets_table, write_json
 from data import coverage_base, synthetic
 from geo import coverage, groups
 from geo.access import Principal
@@ -776,12 +776,7 @@ def report(result: dict[str, Any]) -> str:
             ]
         )
     parts.append(markdown_table(["incremental update", "n", "p50 ms", "p95 ms", "max ms"], rows))
-    parts.append(
-        markdown_table(
-            ["target", "measured", "result"],
-            [[t["target"], t["measured"], t["result"]] for t in result["targets"]],
-        )
-    )
+    parts.append(targets_table(result["targets"]))
     return "\n\n".join(parts)
 
 
@@ -857,9 +852,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.as_of is None:
         args.as_of = datetime.now(UTC).date()
     admin_url, url = database_urls()
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(UTC)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    started, stamp = start_run(RESULTS_DIR)
     preparation = prepare(args, admin_url, url, stamp)
     result: dict[str, Any] = {
         "benchmark": "coverage",
@@ -884,7 +877,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["finished_utc"] = datetime.now(UTC).isoformat()
     result["targets"] = targets(result)
     out = RESULTS_DIR / f"coverage-{stamp}.json"
-    out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    write_json(out, result, default=str)
     print()
     print(report(result))
     print()

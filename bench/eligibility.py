@@ -68,7 +68,7 @@ from bench.foundation import (
     running_server,
     verdict,
 )
-from bench.harness import run_main
+from bench.harness import run_main, start_run, targets_table, write_json
 from geo.place_resolution import polygon_in_bng, unit_lsoas_statement
 from geo.sqlfiles import read_sql
 
@@ -870,12 +870,7 @@ def report(result: dict[str, Any]) -> str:
             ],
         )
     )
-    parts.append(
-        markdown_table(
-            ["target", "measured", "result"],
-            [[t["target"], t["measured"], t["result"]] for t in result["targets"]],
-        )
-    )
+    parts.append(targets_table(result["targets"]))
     return "\n\n".join(parts)
 
 
@@ -886,9 +881,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin_url, url = database_urls()
     url = urlunsplit(urlsplit(url)._replace(path=f"/{args.database}"))
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(UTC)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    started, stamp = start_run(RESULTS_DIR)
     source = args.source.resolve()
 
     prepared = prepare_database(admin_url, url, source, args.load, stamp)
@@ -957,7 +950,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "targets": targets(summaries),
     }
     out = RESULTS_DIR / f"eligibility-{stamp}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json(out, result)
 
     print()
     print(report(result))

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
 import signal
@@ -38,7 +37,6 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +56,7 @@ from bench.foundation import (
     running_server,
     sample_points,
 )
-from bench.harness import run_main
+from bench.harness import run_main, start_run, write_json
 from bench.load import (
     Workload,
     drop_fixture,
@@ -576,9 +574,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the scenarios; 0 when every check passes."""
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(UTC)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    started, stamp = start_run(RESULTS_DIR)
     source = args.source.resolve()
     if (source / "raw").is_dir():
         source = source / "raw"
@@ -611,7 +607,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "figures": figures,
     }
     out = RESULTS_DIR / f"faults-{stamp}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json(out, result)
     print()
     for check in checks:
         print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import json
 import os
 import platform
 import random
@@ -38,7 +37,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
-from bench.harness import run_main
+from bench.harness import markdown_table, run_main, start_run, targets_table, write_json
 from config.settings import DEFAULT_DATABASE_URL
 from geo.sqlfiles import read_sql
 
@@ -650,14 +649,6 @@ def targets(
     return checks
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Render a GitHub markdown table, right-aligning every column after the first."""
-    align = ["---"] + ["---:"] * (len(header) - 1)
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def ratio(a: float, b: float) -> str:
     """``a / b`` to two places (``-`` when b is 0)."""
     return f"{a / b:.2f}" if b else "-"
@@ -761,12 +752,7 @@ def report(result: dict[str, Any]) -> str:
             ],
         )
     )
-    parts.append(
-        markdown_table(
-            ["target", "measured", "result"],
-            [[t["target"], t["measured"], t["result"]] for t in result["targets"]],
-        )
-    )
+    parts.append(targets_table(result["targets"]))
     return "\n\n".join(parts)
 
 
@@ -776,9 +762,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so the server subprocess is always stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin_url, url = database_urls()
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(UTC)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    started, stamp = start_run(RESULTS_DIR)
     source = args.source.resolve()
 
     loads: dict[str, Any] | None = None
@@ -831,7 +815,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "targets": targets(loads, summaries),
     }
     out = RESULTS_DIR / f"foundation-{stamp}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json(out, result)
 
     print()
     print(report(result))

@@ -1,9 +1,13 @@
-"""What every benchmark's command line shares: running ``main`` and stopping on Ctrl-C."""
+"""What every benchmark shares: running ``main``, stopping on Ctrl-C, and its report tables."""
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 
 def run_main(main: Callable[[], int], interrupted: str = "interrupted") -> None:
@@ -13,3 +17,31 @@ def run_main(main: Callable[[], int], interrupted: str = "interrupted") -> None:
     except KeyboardInterrupt:
         print(interrupted, file=sys.stderr)
         sys.exit(130)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Render a GitHub markdown table, right-aligning every column after the first."""
+    align = ["---"] + ["---:"] * (len(header) - 1)
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def targets_table(targets: Sequence[Mapping[str, object]]) -> str:
+    """Render a benchmark's targets (each with target, measured and result) as a table."""
+    return markdown_table(
+        ["target", "measured", "result"],
+        [[t["target"], t["measured"], t["result"]] for t in targets],
+    )
+
+
+def start_run(results_dir: Path) -> tuple[datetime, str]:
+    """Make the results folder; return the run's start (UTC) and its stamp for file names."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    return started, started.strftime("%Y%m%dT%H%M%SZ")
+
+
+def write_json(path: Path, result: Any, default: Callable[[Any], Any] | None = None) -> None:
+    """Write a run's result as indented JSON with a final newline."""
+    path.write_text(json.dumps(result, indent=2, default=default) + "\n", encoding="utf-8")

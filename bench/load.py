@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import signal
 import statistics
@@ -58,7 +57,7 @@ from bench.foundation import (
     running_server,
     sample_points,
 )
-from bench.harness import run_main
+from bench.harness import run_main, start_run, write_json
 from geo import access
 from geo.grants import checks
 
@@ -380,9 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     _, url = database_urls()
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(UTC)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    started, stamp = start_run(RESULTS_DIR)
     env = child_env(url)
     ensure_loaded(url, env, args.source.resolve(), stamp)
     points = sample_points(url, [2011, 2021], args.points, args.seed)
@@ -429,7 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "error_samples": [asdict(s) for s in errors[:20]],
     }
     out = RESULTS_DIR / f"load-{stamp}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json(out, result)
     print()
     print(summary_table(rows))
     print()

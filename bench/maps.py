@@ -56,6 +56,7 @@ from bench.foundation import (
     running_server,
     verdict,
 )
+from bench.harness import targets_table
 from geo import assets
 
 PAGES = ("/maps/deprivation", "/maps/eligibility", "/maps/assets", "/maps/coverage")
@@ -407,10 +408,7 @@ def report(result: dict[str, Any]) -> str:
         ],
         rows,
     )
-    checks = markdown_table(
-        ["target", "measured", "result"],
-        [[c["target"], c["measured"], c["result"]] for c in result["targets"]],
-    )
+    checks = targets_table(result["targets"])
     return f"{table}\n\n{checks}"
 
 

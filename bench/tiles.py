@@ -56,7 +56,7 @@ from bench.foundation import (
     verdict,
     wait_for_health,
 )
-from bench.harness import run_main
+from bench.harness import run_main, start_run, targets_table, write_json
 from geo import tiles as geo_tiles
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -1039,12 +1039,7 @@ def report(result: dict[str, Any]) -> str:
             content_rows,
         )
     )
-    parts.append(
-        markdown_table(
-            ["target", "measured", "result"],
-            [[t["target"], t["measured"], t["result"]] for t in result["targets"]],
-        )
-    )
+    parts.append(targets_table(result["targets"]))
     return "\n\n".join(parts)
 
 
@@ -1157,9 +1152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # SIGTERM unwinds like Ctrl-C, so the server subprocesses are always stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin_url, url = database_urls()
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    started_at = datetime.now(UTC)
-    stamp = started_at.strftime("%Y%m%dT%H%M%SZ")
+    started_at, stamp = start_run(RESULTS_DIR)
 
     ensure_loaded(admin_url, url, args.load, args.source, stamp)
     facts = database_facts(url)
@@ -1215,7 +1208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "targets": targets(summaries, args.concurrency),
     }
     out = RESULTS_DIR / f"tiles-{stamp}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json(out, result)
 
     print()
     print(report(result))

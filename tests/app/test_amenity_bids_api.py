@@ -11,14 +11,13 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from app.http import today_utc
 from config.settings import DatabaseSettings
 from geo import amenity_bids, rights
 from tests.utils import factories
+from tests.utils.http import PROBLEM, ok, problem, service_today
 
 TRAFFORD, BLACKPOOL = "E08000009", "E06000009"
 DAY = timedelta(days=1)
-PROBLEM = "application/problem+json"
 ON = date(2026, 3, 2)
 
 
@@ -42,25 +41,7 @@ def keys(settings: DatabaseSettings) -> Iterator[dict[str, factories.Key]]:
 @pytest.fixture
 def day(client: TestClient) -> Iterator[Any]:
     """Set the date the service takes as today (restored after the test)."""
-    app: Any = client.app
-
-    def set_today(on: date) -> None:
-        app.dependency_overrides[today_utc] = lambda: on
-
-    set_today(ON)
-    yield set_today
-    app.dependency_overrides.pop(today_utc, None)
-
-
-def ok(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    return response.json()
+    yield from service_today(client, ON)
 
 
 def library(client: TestClient, keys: dict[str, factories.Key], **overrides: Any) -> int:

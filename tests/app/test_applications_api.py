@@ -33,20 +33,8 @@ TRAFFORD, BLACKPOOL = "E08000009", "E06000009"
 LOOKUP = sources.csv(sources.LOOKUP_2021).set_index("lsoa21_code")
 IMD = sources.csv(sources.IOD2025).set_index("lsoa21_code")["IMD_decile"]
 AREA = min(c for c in LOOKUP.index[LOOKUP["ltla24_code"] == TRAFFORD] if IMD[c] == 1)
-ALLOWED = {
-    "draft": ["edit", "submit"],
-    "submitted": ["approve", "reject"],
-    "approved": ["pay"],
-    "rejected": [],
-    "paid": [],
-}
-PATHS = {
-    "draft": (),
-    "submitted": ("submit",),
-    "approved": ("submit", "approve"),
-    "rejected": ("submit", "reject"),
-    "paid": ("submit", "approve", "pay"),
-}
+ALLOWED = factories.APPLICATION_NEXT_STEPS
+PATHS = factories.APPLICATION_PATHS
 
 
 @dataclass(frozen=True)

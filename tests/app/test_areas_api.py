@@ -25,16 +25,7 @@ def test_lookup_returns_the_lsoa_lad_and_every_domain(client: TestClient) -> Non
     assert body["edition"]["code"] == "IoD2025"
     assert body["lsoa"] == {"code": "E01006112", "name": "Trafford 001D", "vintage": 2021}
     assert body["lad"]["code"] == "E08000009"
-    assert [v["domain"] for v in body["indices"]] == [
-        "imd",
-        "income",
-        "employment",
-        "education",
-        "health",
-        "crime",
-        "barriers",
-        "living_environment",
-    ]
+    assert [v["domain"] for v in body["indices"]] == list(sources.IOD2025_DECILE_COLUMNS)
     assert "Open Government Licence" in body["attribution"]
 
 

@@ -8,7 +8,6 @@ import io
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,67 +16,29 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from app.http import today_utc
 from config.settings import DatabaseSettings
 from geo import assets
 from tests.utils import factories
+from tests.utils.http import ok, problem, service_today
 
 TRAFFORD, BLACKPOOL = "E08000009", "E06000009"
 DAY = timedelta(days=1)
-PROBLEM = "application/problem+json"
 Freeze = Callable[[date], None]
 
 
-@dataclass(frozen=True)
-class People:
-    """The callers of these tests."""
-
-    group: factories.Key
-    other_group: factories.Key
-    officer: factories.Key
-    blackpool_officer: factories.Key
-    admin: factories.Key
+# The callers of these tests.
+People = factories.Callers
 
 
 @pytest.fixture(scope="module")
 def people(settings: DatabaseSettings) -> Iterator[People]:
-    made = factories.Made()
-
-    async def setup(aconn: psycopg.AsyncConnection) -> People:
-        return People(
-            group=await made.key(aconn, "group_manager"),
-            other_group=await made.key(aconn, "group_manager"),
-            officer=await made.key(aconn, "officer", [TRAFFORD]),
-            blackpool_officer=await made.key(aconn, "officer", [BLACKPOOL]),
-            admin=await made.key(aconn, "admin"),
-        )
-
-    yield factories.run(settings.dsn, setup)
-    with psycopg.connect(settings.dsn, autocommit=True) as conn:
-        made.drop(conn)
+    yield from factories.module_callers(settings.dsn, TRAFFORD, BLACKPOOL)
 
 
 @pytest.fixture
 def freeze(client: TestClient) -> Iterator[Freeze]:
     """Set the date the service takes as today (restored after the test)."""
-    app: Any = client.app
-
-    def set_today(day: date) -> None:
-        app.dependency_overrides[today_utc] = lambda: day
-
-    yield set_today
-    app.dependency_overrides.pop(today_utc, None)
-
-
-def ok(response: Any, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    return response.json()
+    yield from service_today(client)
 
 
 def new_asset(client: TestClient, people: People, **overrides: Any) -> dict[str, Any]:
@@ -95,7 +56,7 @@ def listed_asset(client: TestClient, people: People, freeze: Freeze, on: date) -
     """An asset nominated 30 days before ``on`` and listed on ``on``."""
     freeze(on - 30 * DAY)
     asset = new_asset(client, people)
-    ok(step(client, people.group, asset["id"], "nominate", **factories.nomination()))
+    ok(step(client, people.manager, asset["id"], "nominate", **factories.nomination()))
     freeze(on)
     ok(step(client, people.officer, asset["id"], "list"))
     return int(asset["id"])
@@ -106,7 +67,7 @@ def test_create_derives_the_place_and_serves_it(
 ) -> None:
     freeze(date(2026, 1, 5))
     response = client.post(
-        "/assets", json=factories.asset_body(uprn=100012345678), headers=people.group.headers
+        "/assets", json=factories.asset_body(uprn=100012345678), headers=people.manager.headers
     )
     created = ok(response, 201)
     assert response.headers["location"] == f"/assets/{created['id']}"
@@ -119,7 +80,7 @@ def test_create_derives_the_place_and_serves_it(
     refused = client.post(
         "/assets",
         json=factories.asset_body(lad_code=BLACKPOOL),
-        headers=people.group.headers,
+        headers=people.manager.headers,
     )
     assert refused.status_code == 422
     # The OGC collection serves it at once (same transaction as the write).
@@ -133,12 +94,12 @@ def test_full_lifecycle_walk_with_frozen_dates(
 ) -> None:
     freeze(date(2025, 1, 6))
     asset_id = new_asset(client, people)["id"]
-    nominated = ok(step(client, people.group, asset_id, "nominate", **factories.nomination()))
-    assert nominated["nominating_group"] == people.group.principal.name
+    nominated = ok(step(client, people.manager, asset_id, "nominate", **factories.nomination()))
+    assert nominated["nominating_group"] == people.manager.principal.name
     assert nominated["deadlines"][0]["kind"] == "decision_due"
     assert nominated["deadlines"][0]["ends"] == "2025-03-02"  # 8 weeks beginning 6 Jan
     # A group cannot decide; the council lists it.
-    problem(step(client, people.group, asset_id, "list"), 403)
+    problem(step(client, people.manager, asset_id, "list"), 403)
     freeze(date(2025, 2, 24))
     listed = ok(step(client, people.officer, asset_id, "list"))
     assert {d["kind"]: d["ends"] for d in listed["deadlines"]} == {
@@ -147,7 +108,7 @@ def test_full_lifecycle_walk_with_frozen_dates(
     }
     # Duplicate nomination of a listed asset.
     duplicate = problem(
-        step(client, people.other_group, asset_id, "nominate", **factories.nomination()), 409
+        step(client, people.other_manager, asset_id, "nominate", **factories.nomination()), 409
     )
     assert "nominate" not in duplicate["allowed"] and "notify_disposal" in duplicate["allowed"]
     # Owner review requested the day after its window closed.
@@ -161,9 +122,9 @@ def test_full_lifecycle_walk_with_frozen_dates(
     assert kinds["interim_moratorium_ends"] == "2026-02-15"
     assert kinds["protected_period_ends"] == "2027-07-04"
     freeze(date(2026, 2, 15))
-    bid = ok(step(client, people.other_group, asset_id, "request_to_bid"))
+    bid = ok(step(client, people.other_manager, asset_id, "request_to_bid"))
     assert bid["status"] == "full_moratorium"
-    assert bid["interest_group"] == people.other_group.principal.name
+    assert bid["interest_group"] == people.other_manager.principal.name
     # A sale on the last day of the full moratorium is refused; the next day it may complete.
     freeze(date(2026, 7, 4))
     early = problem(step(client, people.officer, asset_id, "sell"), 409)
@@ -202,12 +163,12 @@ def test_request_to_bid_around_the_interim_moratorium_end(
     ok(step(client, people.officer, asset_id, "notify_disposal"))
     interim_end = date(2025, 10, 11)  # 6 weeks beginning with 31 Aug
     freeze(interim_end + offset * DAY)
-    response = step(client, people.group, asset_id, "request_to_bid")
+    response = step(client, people.manager, asset_id, "request_to_bid")
     assert response.status_code == status, response.text
     eligibility = ok(
         client.get(
             f"/assets/{asset_id}/eligibility",
-            params={"group": people.other_group.principal.name},
+            params={"group": people.other_manager.principal.name},
         )
     )
     assert eligibility["may_nominate"] is False
@@ -229,7 +190,7 @@ def test_eligibility_says_who_may_nominate_or_bid(
 ) -> None:
     freeze(date(2026, 3, 2))
     asset_id = new_asset(client, people)["id"]
-    name = people.group.principal.name
+    name = people.manager.principal.name
     answer = ok(client.get(f"/assets/{asset_id}/eligibility", params={"group": name}))
     assert answer["may_nominate"] is True and answer["may_request_to_bid"] is False
     unknown = problem(
@@ -307,16 +268,14 @@ def test_bad_input_gets_reasons(client: TestClient, people: People, freeze: Free
         client.post(
             "/assets",
             json=factories.asset_body(lon=-0.1276, lat=51.5072),
-            headers=people.group.headers,
+            headers=people.manager.headers,
         ),
         400,
     )
     assert "LSOA" in london["detail"]
     # An officer of another district may not record or decide Trafford assets.
     problem(
-        client.post(
-            "/assets", json=factories.asset_body(), headers=people.blackpool_officer.headers
-        ),
+        client.post("/assets", json=factories.asset_body(), headers=people.other_officer.headers),
         403,
     )
     problem(client.post("/assets", json=factories.asset_body()), 401)
@@ -324,7 +283,7 @@ def test_bad_input_gets_reasons(client: TestClient, people: People, freeze: Free
     future = problem(
         step(
             client,
-            people.group,
+            people.manager,
             asset_id,
             "nominate",
             **factories.nomination(effective_on="2026-03-03"),
@@ -335,7 +294,7 @@ def test_bad_input_gets_reasons(client: TestClient, people: People, freeze: Free
     problem(
         step(
             client,
-            people.group,
+            people.manager,
             asset_id,
             "nominate",
             body_type="unincorporated_group",
@@ -346,15 +305,15 @@ def test_bad_input_gets_reasons(client: TestClient, people: People, freeze: Free
     problem(
         step(
             client,
-            people.group,
+            people.manager,
             asset_id,
             "nominate",
-            **factories.nomination(group=people.other_group.principal.name),
+            **factories.nomination(group=people.other_manager.principal.name),
         ),
         403,
     )
-    ok(step(client, people.group, asset_id, "nominate", **factories.nomination()))
-    problem(step(client, people.blackpool_officer, asset_id, "list"), 403)
+    ok(step(client, people.manager, asset_id, "nominate", **factories.nomination()))
+    problem(step(client, people.other_officer, asset_id, "list"), 403)
     refusal = problem(step(client, people.officer, asset_id, "decline"), 400)
     assert refusal["parameter"] == "reason"
     out_of_order = problem(step(client, people.officer, asset_id, "sell"), 409)
@@ -377,7 +336,7 @@ def test_parallel_steps_on_one_asset_never_both_succeed(
     freeze(date(2026, 3, 2))
     for _ in range(3):
         asset_id = new_asset(client, people)["id"]
-        ok(step(client, people.group, asset_id, "nominate", **factories.nomination()))
+        ok(step(client, people.manager, asset_id, "nominate", **factories.nomination()))
         with ThreadPoolExecutor(max_workers=2) as pool:
             results = list(
                 pool.map(
@@ -479,7 +438,7 @@ def test_deadlines_list_and_calendar(client: TestClient, people: People, freeze:
     name = f"Pub, Bar; and \\ Grill {uuid.uuid4().hex[:6]}"
     freeze(date(2027, 5, 1))
     asset = new_asset(client, people, name=name)
-    ok(step(client, people.group, asset["id"], "nominate", **factories.nomination()))
+    ok(step(client, people.manager, asset["id"], "nominate", **factories.nomination()))
     upcoming = ok(client.get("/assets/deadlines", params={"lad": TRAFFORD, "days": 60}))
     mine = [d for d in upcoming if d["asset_id"] == asset["id"]]
     assert [(d["kind"], d["ends"]) for d in mine] == [("decision_due", "2027-06-25")]

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import shapely
 import shapely.geometry
@@ -30,16 +29,9 @@ AFFLUENT = sorted(c for c in IMD.index if IMD[c] == 10)[:3]
 @pytest.fixture(scope="module")
 def programme(settings: DatabaseSettings) -> Iterator[checks.Programme]:
     """An IoD2025 LSOA-level programme for the 20% most deprived on the IMD."""
-    made = factories.Made()
-
-    async def setup(aconn: psycopg.AsyncConnection) -> checks.Programme:
-        return await made.programme(
-            aconn, rule={"kind": "index", "domain": "imd", "decile_at_most": 2}
-        )
-
-    yield factories.run(settings.dsn, setup)
-    with psycopg.connect(settings.dsn, autocommit=True) as conn:
-        made.drop(conn)
+    yield from factories.module_programme(
+        settings.dsn, rule={"kind": "index", "domain": "imd", "decile_at_most": 2}
+    )
 
 
 def answer_of(response: httpx.Response) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -74,16 +73,9 @@ def _assert_outside_england(response: Any) -> None:
 @pytest.fixture(scope="module")
 def open_programme(settings: DatabaseSettings) -> Iterator[checks.Programme]:
     """One open programme, so that eligibility clicks have something to be judged on."""
-    made = factories.Made()
-
-    async def setup(aconn: psycopg.AsyncConnection) -> checks.Programme:
-        return await made.programme(
-            aconn, rule={"kind": "index", "domain": "imd", "decile_at_most": 2}
-        )
-
-    yield factories.run(settings.dsn, setup)
-    with psycopg.connect(settings.dsn, autocommit=True) as conn:
-        made.drop(conn)
+    yield from factories.module_programme(
+        settings.dsn, rule={"kind": "index", "domain": "imd", "decile_at_most": 2}
+    )
 
 
 @pytest.mark.parametrize("place", sorted(FAR_AWAY_POINTS))

@@ -39,44 +39,22 @@ from tests.geo.test_groups import (
     table_state,
 )
 from tests.utils import factories, sources
+from tests.utils.http import ok, problem, service_today
 from tests.utils.service import service_settings
 
-PROBLEM = "application/problem+json"
 ADDRESSES = itertools.count(1)
 Freeze = Callable[[date], None]
 
 
 @pytest.fixture(scope="module")
 def keys(settings: DatabaseSettings) -> Iterator[Keys]:
-    made = factories.Made()
-
-    async def setup(aconn: psycopg.AsyncConnection) -> Keys:
-        return Keys(
-            manager=await made.key(aconn, "group_manager"),
-            other_manager=await made.key(aconn, "group_manager"),
-            officer=await made.key(aconn, "officer", [TRAFFORD]),
-            other_officer=await made.key(aconn, "officer", [BLACKPOOL]),
-            admin=await made.key(aconn, "admin"),
-        )
-
-    found = factories.run(settings.dsn, setup)
-    yield found
-    with psycopg.connect(settings.dsn, autocommit=True) as conn:
-        conn.execute("DELETE FROM group_manager WHERE key_id = ANY(%s)", (made.key_ids,))
-        made.drop(conn)
+    yield from factories.module_callers(settings.dsn, TRAFFORD, BLACKPOOL)
 
 
 @pytest.fixture
 def freeze(client: TestClient) -> Iterator[Freeze]:
     """Set the date the service takes as today (restored after the test)."""
-    app: Any = client.app
-
-    def set_today(day: date) -> None:
-        app.dependency_overrides[today_utc] = lambda: day
-
-    set_today(TODAY)
-    yield set_today
-    app.dependency_overrides.pop(today_utc, None)
+    yield from service_today(client, TODAY)
 
 
 @pytest.fixture
@@ -98,19 +76,6 @@ def visitor(settings: DatabaseSettings) -> Iterator[Callable[..., TestClient]]:
     yield open_client
     for client in opened:
         client.__exit__(None, None, None)
-
-
-def ok(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 def register(client: TestClient, key: factories.Key, body: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from config.settings import DatabaseSettings
-from tests.app.test_groups_api import ok, problem
 from tests.geo.test_groups import (
     BLACKPOOL,
     MANCHESTER,
@@ -23,28 +22,14 @@ from tests.geo.test_groups import (
 )
 from tests.geo.test_organisers import organiser_body
 from tests.utils import factories
+from tests.utils.http import ok, problem
 
 TABLES = ("organiser", "organiser_serving", "audit_log", "data_version")
 
 
 @pytest.fixture(scope="module")
 def keys(settings: DatabaseSettings) -> Iterator[Keys]:
-    made = factories.Made()
-
-    async def setup(aconn: psycopg.AsyncConnection) -> Keys:
-        return Keys(
-            manager=await made.key(aconn, "group_manager"),
-            other_manager=await made.key(aconn, "group_manager"),
-            officer=await made.key(aconn, "officer", [TRAFFORD]),
-            other_officer=await made.key(aconn, "officer", [BLACKPOOL]),
-            admin=await made.key(aconn, "admin"),
-        )
-
-    found = factories.run(settings.dsn, setup)
-    yield found
-    with psycopg.connect(settings.dsn, autocommit=True) as conn:
-        conn.execute("DELETE FROM group_manager WHERE key_id = ANY(%s)", (made.key_ids,))
-        made.drop(conn)
+    yield from factories.module_callers(settings.dsn, TRAFFORD, BLACKPOOL)
 
 
 def record(client: TestClient, keys: Keys, **overrides: Any) -> dict[str, Any]:

@@ -61,6 +61,15 @@ class WatchedPage:
         """Requests to anywhere but ``origin`` (scheme://host:port) and data: URLs."""
         return [u for u in self.requests if not u.startswith("data:") and _origin(u) != origin]
 
+    def assert_clean_and_tiled_from(self, origin: str, layer: str) -> None:
+        """Assert no errors, nothing fetched off ``origin``, and ``layer`` first, tiled from it."""
+        assert self.errors == []
+        assert self.off_host(origin) == []
+        tile_requests = [u for u in self.requests if "/tiles/WebMercatorQuad/" in u]
+        assert any(f"/collections/{layer}/tiles/" in u for u in tile_requests)
+        assert all(u.startswith(f"{origin}/collections/") for u in tile_requests)
+        assert self.evaluate("() => window.PlatoonsMaps.firstLayer") == layer
+
     def settle(self) -> None:
         """Wait until every tile layer on the map has drawn its tiles."""
         self.page.wait_for_function(MAP_SETTLED, timeout=TIMEOUT_MS)

@@ -254,12 +254,7 @@ def test_assets_page_loads_from_its_own_host_without_errors(
     watched: WatchedPage, live_server: str, map_asset: MapAsset
 ) -> None:
     open_assets_map(watched, live_server)
-    assert watched.errors == []
-    assert watched.off_host(live_server) == []
-    tile_requests = [u for u in watched.requests if "/tiles/WebMercatorQuad/" in u]
-    assert any(f"/collections/{LAYER}/tiles/" in u for u in tile_requests)
-    assert all(u.startswith(f"{live_server}/collections/") for u in tile_requests)
-    assert watched.evaluate("() => window.PlatoonsMaps.firstLayer") == LAYER
+    watched.assert_clean_and_tiled_from(live_server, LAYER)
     page = watched.page
     assert page.locator(".platoons-legend .platoons-swatch-dot").count() == len(STATUS_COLOURS)
     assert page.locator(".platoons-legend .platoons-compact li").count() == 10  # the deciles

@@ -80,12 +80,7 @@ def test_coverage_page_loads_from_its_own_host_without_errors(
     watched: WatchedPage, live_server: str, example: CoverageExample
 ) -> None:
     open_coverage_map(watched, live_server)
-    assert watched.errors == []
-    assert watched.off_host(live_server) == []
-    tile_requests = [u for u in watched.requests if "/tiles/WebMercatorQuad/" in u]
-    assert any(f"/collections/{LAYER}/tiles/" in u for u in tile_requests)
-    assert all(u.startswith(f"{live_server}/collections/") for u in tile_requests)
-    assert watched.evaluate("() => window.PlatoonsMaps.firstLayer") == LAYER
+    watched.assert_clean_and_tiled_from(live_server, LAYER)
     page = watched.page
     assert page.locator(".leaflet-control-layers-base input").count() == 2
     overlays = page.inner_text(".leaflet-control-layers-overlays")

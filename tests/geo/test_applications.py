@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -46,26 +45,12 @@ TRAFFORD_LSOAS = sorted(LOOKUP.index[LOOKUP["ltla24_code"] == TRAFFORD])
 DEPRIVED = min(c for c in TRAFFORD_LSOAS if IMD[c] == 1)
 AFFLUENT = min(c for c in TRAFFORD_LSOAS if IMD[c] == 10)
 
-# The transition table as the issue specifies it: what each status allows next.
-ALLOWED = {
-    "draft": ["edit", "submit"],
-    "submitted": ["approve", "reject"],
-    "approved": ["pay"],
-    "rejected": [],
-    "paid": [],
-}
+ALLOWED = factories.APPLICATION_NEXT_STEPS
 STEPS = ("edit", "submit", "approve", "reject", "pay")
 
 
-@dataclass(frozen=True)
-class Keys:
-    """The callers of these tests."""
-
-    owner: factories.Key
-    other_group: factories.Key
-    officer: factories.Key  # Trafford
-    other_officer: factories.Key  # Blackpool
-    admin: factories.Key
+# The callers of these tests (officer: Trafford; other_officer: Blackpool).
+Keys = factories.Callers
 
 
 @pytest.fixture
@@ -77,13 +62,7 @@ def made(conn: psycopg.Connection) -> Iterator[factories.Made]:
 
 @pytest.fixture
 async def keys(aconn: psycopg.AsyncConnection, made: factories.Made) -> Keys:
-    return Keys(
-        owner=await made.key(aconn, "group_manager"),
-        other_group=await made.key(aconn, "group_manager"),
-        officer=await made.key(aconn, "officer", [TRAFFORD]),
-        other_officer=await made.key(aconn, "officer", [BLACKPOOL]),
-        admin=await made.key(aconn, "admin"),
-    )
+    return await factories.make_callers(made, aconn, TRAFFORD, BLACKPOOL)
 
 
 async def apply(
@@ -107,11 +86,11 @@ async def take(
     if step == "edit":
         changes = ApplicationChanges(title="Community garden, phase 2")
         return await applications.update_application(
-            aconn, application.id, changes, keys.owner.principal, None
+            aconn, application.id, changes, keys.manager.principal, None
         )
     if step == "submit":
         return await applications.submit_application(
-            aconn, application.id, keys.owner.principal, factories.today()
+            aconn, application.id, keys.manager.principal, factories.today()
         )
     if step == "approve":
         return await applications.approve_application(aconn, application.id, keys.officer.principal)
@@ -123,19 +102,13 @@ async def take(
     return await applications.pay_application(aconn, application.id, keys.officer.principal)
 
 
-PATHS = {
-    "draft": (),
-    "submitted": ("submit",),
-    "approved": ("submit", "approve"),
-    "rejected": ("submit", "reject"),
-    "paid": ("submit", "approve", "pay"),
-}
+PATHS = factories.APPLICATION_PATHS
 
 
 async def in_state(
     aconn: psycopg.AsyncConnection, keys: Keys, programme: checks.Programme, state: str
 ) -> Application:
-    application = await apply(aconn, keys.owner, programme)
+    application = await apply(aconn, keys.manager, programme)
     for step in PATHS[state]:
         application = await take(aconn, keys, application, step)
     assert application.status == state
@@ -171,7 +144,7 @@ async def test_the_full_workflow_from_draft_to_paid_is_audited_at_every_step(
     aconn: psycopg.AsyncConnection, made: factories.Made, keys: Keys
 ) -> None:
     programme = await made.programme(aconn, budget=Decimal("50000"))
-    draft = await apply(aconn, keys.owner, programme, "4000.00")
+    draft = await apply(aconn, keys.manager, programme, "4000.00")
     assert (draft.status, draft.version, draft.next_steps) == ("draft", 1, ["edit", "submit"])
     assert draft.principal_lad == LOOKUP.loc[DEPRIVED, "ltla24_code"]
     assert draft.eligibility is None
@@ -182,7 +155,7 @@ async def test_the_full_workflow_from_draft_to_paid_is_audited_at_every_step(
         ApplicationChanges.model_validate(
             {"amount": "4500.00", "pledges": [factories.pledge("4500.00")]}
         ),
-        keys.owner.principal,
+        keys.manager.principal,
         expected_version=1,
     )
     assert (edited.amount, edited.version, edited.title) == (Decimal("4500.00"), 2, draft.title)
@@ -217,7 +190,7 @@ async def test_the_full_workflow_from_draft_to_paid_is_audited_at_every_step(
         "application.approve",
         "application.pay",
     ]
-    assert [e["actor"] for e in trail] == [keys.owner.principal.actor] * 3 + [
+    assert [e["actor"] for e in trail] == [keys.manager.principal.actor] * 3 + [
         keys.officer.principal.actor
     ] * 2
     assert trail[0]["before"] is None
@@ -246,14 +219,14 @@ async def test_a_matched_funding_shortfall_is_refused_with_the_amount_missing(
 ) -> None:
     programme = await made.programme(aconn, match_ratio=Decimal("1"))
     pledges = [factories.pledge("2500.00"), factories.pledge("1250.00", "business")]
-    application = await apply(aconn, keys.owner, programme, "5000.00", pledges=pledges)
+    application = await apply(aconn, keys.manager, programme, "5000.00", pledges=pledges)
     with pytest.raises(SubmissionRefused) as refused:
         await take(aconn, keys, application, "submit")
     assert refused.value.reasons == [
         "matched funding short by £1,250.00: needs £5,000.00 from non-government sources at "
         "1:1, has £3,750.00"
     ]
-    again = await applications.get_application(aconn, application.id, keys.owner.principal)
+    again = await applications.get_application(aconn, application.id, keys.manager.principal)
     assert (again.status, again.version, again.eligibility) == ("draft", 1, None)
     assert [e["action"] for e in await audit_trail(aconn, application.id)] == ["application.create"]
 
@@ -265,7 +238,7 @@ async def test_pledges_of_kinds_the_programme_does_not_count_are_left_out_of_the
         aconn, match_ratio=Decimal("0.5"), match_source_types=["charitable_trust", "business"]
     )
     pledges = [factories.pledge("1000.00"), factories.pledge("900.00", "lottery_distributor")]
-    application = await apply(aconn, keys.owner, programme, "4000.00", pledges=pledges)
+    application = await apply(aconn, keys.manager, programme, "4000.00", pledges=pledges)
     with pytest.raises(SubmissionRefused) as refused:
         await take(aconn, keys, application, "submit")
     [reason] = refused.value.reasons
@@ -275,7 +248,7 @@ async def test_pledges_of_kinds_the_programme_does_not_count_are_left_out_of_the
     enough = ApplicationChanges.model_validate(
         {"pledges": [factories.pledge("1000.00"), factories.pledge("1000.00", "business")]}
     )
-    await applications.update_application(aconn, application.id, enough, keys.owner.principal, 1)
+    await applications.update_application(aconn, application.id, enough, keys.manager.principal, 1)
     assert (await take(aconn, keys, application, "submit")).status == "submitted"
 
 
@@ -289,7 +262,7 @@ async def test_award_limits_are_inclusive(
     programme = await made.programme(
         aconn, award_min=Decimal("500.00"), award_max=Decimal("25000.00")
     )
-    application = await apply(aconn, keys.owner, programme, amount)
+    application = await apply(aconn, keys.manager, programme, amount)
     if accepted:
         assert (await take(aconn, keys, application, "submit")).status == "submitted"
         return
@@ -325,7 +298,7 @@ async def test_every_failed_check_is_reported_at_once(
     conn.execute("UPDATE grant_programme SET committed = 19000 WHERE id = %s", (programme.id,))
     application = await apply(
         aconn,
-        keys.owner,
+        keys.manager,
         programme,
         "12000.00",
         area={"code": AFFLUENT},
@@ -349,7 +322,7 @@ async def test_every_failed_check_is_reported_at_once(
     )
     assert reasons[4].startswith("matched funding short by £11,900.00")
     assert (
-        await applications.get_application(aconn, application.id, keys.owner.principal)
+        await applications.get_application(aconn, application.id, keys.manager.principal)
     ).status == "draft"
 
 
@@ -400,14 +373,18 @@ async def test_a_stale_version_is_refused_and_changes_nothing(
     aconn: psycopg.AsyncConnection, made: factories.Made, keys: Keys
 ) -> None:
     programme = await made.programme(aconn)
-    application = await apply(aconn, keys.owner, programme)
+    application = await apply(aconn, keys.manager, programme)
     changes = ApplicationChanges(title="First edit")
-    await applications.update_application(aconn, application.id, changes, keys.owner.principal, 1)
+    await applications.update_application(aconn, application.id, changes, keys.manager.principal, 1)
     with pytest.raises(StaleVersion, match="at version 2, not 1"):
         await applications.update_application(
-            aconn, application.id, ApplicationChanges(title="Lost update"), keys.owner.principal, 1
+            aconn,
+            application.id,
+            ApplicationChanges(title="Lost update"),
+            keys.manager.principal,
+            1,
         )
-    current = await applications.get_application(aconn, application.id, keys.owner.principal)
+    current = await applications.get_application(aconn, application.id, keys.manager.principal)
     assert (current.title, current.version) == ("First edit", 2)
 
 
@@ -424,7 +401,7 @@ async def test_concurrent_approvals_never_exceed_the_budget(
     budget, amount = Decimal("10000.00"), Decimal("3000.00")  # each asks for 30% of the budget
     programme = await made.programme(aconn, budget=budget, award_max=Decimal("5000.00"))
     submitted = [
-        await take(aconn, keys, await apply(aconn, keys.owner, programme, str(amount)), "submit")
+        await take(aconn, keys, await apply(aconn, keys.manager, programme, str(amount)), "submit")
         for _ in range(8)
     ]
     connections = [
@@ -504,12 +481,12 @@ async def test_only_the_owner_officers_of_the_district_and_admins_see_an_applica
     aconn: psycopg.AsyncConnection, made: factories.Made, keys: Keys
 ) -> None:
     programme = await made.programme(aconn)
-    application = await apply(aconn, keys.owner, programme)
-    for key in (keys.owner, keys.officer, keys.admin):
+    application = await apply(aconn, keys.manager, programme)
+    for key in (keys.manager, keys.officer, keys.admin):
         assert (
             await applications.get_application(aconn, application.id, key.principal)
         ).id == application.id
-    for key in (keys.other_group, keys.other_officer):
+    for key in (keys.other_manager, keys.other_officer):
         with pytest.raises(ApplicationNotFound):
             await applications.get_application(aconn, application.id, key.principal)
     # An officer who can see it still may not edit or submit it: that is the applicant's.
@@ -521,7 +498,7 @@ async def test_only_the_owner_officers_of_the_district_and_admins_see_an_applica
     with pytest.raises(ApplicationNotFound):
         await applications.approve_application(aconn, submitted.id, keys.other_officer.principal)
     with pytest.raises(Forbidden):
-        await applications.approve_application(aconn, submitted.id, keys.owner.principal)
+        await applications.approve_application(aconn, submitted.id, keys.manager.principal)
 
 
 async def test_a_polygon_application_belongs_to_its_district_and_is_published_as_it(
@@ -535,7 +512,7 @@ async def test_a_polygon_application_belongs_to_its_district_and_is_published_as
     circle = shapely.transform(centre.buffer(150), to_wgs84.transform, interleaved=False)
     geometry = shapely.geometry.mapping(circle)
     programme = await made.programme(aconn)
-    application = await apply(aconn, keys.owner, programme, area={"geometry": geometry})
+    application = await apply(aconn, keys.manager, programme, area={"geometry": geometry})
     assert application.area.code is None
     assert application.principal_lad == LOOKUP.loc[DEPRIVED, "ltla24_code"]
     stored = shapely.geometry.shape(application.area.geometry)
@@ -564,7 +541,7 @@ async def test_bad_programmes_and_areas_are_refused_with_the_reason(
     unknown = factories.draft("no-such-programme", {"code": DEPRIVED}, "1000.00")
     with pytest.raises(InvalidInput, match="no grant programme 'no-such-programme'"):
         await applications.create_application(
-            aconn, ApplicationDraft.model_validate(unknown), keys.owner.principal
+            aconn, ApplicationDraft.model_validate(unknown), keys.manager.principal
         )
     bowtie = {
         "type": "Polygon",
@@ -587,7 +564,7 @@ async def test_bad_programmes_and_areas_are_refused_with_the_reason(
         body = factories.draft(programme.id, area, "1000.00")
         with pytest.raises(error, match=message):
             await applications.create_application(
-                aconn, ApplicationDraft.model_validate(body), keys.owner.principal
+                aconn, ApplicationDraft.model_validate(body), keys.manager.principal
             )
     cur = await aconn.execute(
         "SELECT count(*) FROM grant_application WHERE programme_id = %s", (programme.id,)

@@ -32,16 +32,7 @@ pytestmark = pytest.mark.anyio
 
 TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 TO_WGS84 = Transformer.from_crs(27700, 4326, always_xy=True)
-DOMAINS = (
-    "imd",
-    "income",
-    "employment",
-    "education",
-    "health",
-    "crime",
-    "barriers",
-    "living_environment",
-)
+DOMAINS = tuple(sources.IOD2025_DECILE_COLUMNS)  # the API's domain order
 
 
 @dataclass(frozen=True)

@@ -197,41 +197,13 @@ def group_body(x: float, y: float, side: float = 300.0, **overrides: Any) -> dic
 # Fixtures
 
 
-@dataclass(frozen=True)
-class Keys:
-    """Real API keys (group managers' keys are foreign keys of group_manager)."""
-
-    manager: factories.Key
-    other_manager: factories.Key
-    officer: factories.Key
-    other_officer: factories.Key
-    admin: factories.Key
-
-    def ids(self) -> list[int]:
-        return [k.id for k in (self.manager, self.other_manager, self.officer)] + [
-            self.other_officer.id,
-            self.admin.id,
-        ]
+# Real API keys (group managers' keys are foreign keys of group_manager).
+Keys = factories.Callers
 
 
 @pytest.fixture(scope="module")
 def keys(settings: DatabaseSettings) -> Iterator[Keys]:
-    made = factories.Made()
-
-    async def setup(aconn: psycopg.AsyncConnection) -> Keys:
-        return Keys(
-            manager=await made.key(aconn, "group_manager"),
-            other_manager=await made.key(aconn, "group_manager"),
-            officer=await made.key(aconn, "officer", [TRAFFORD]),
-            other_officer=await made.key(aconn, "officer", [BLACKPOOL]),
-            admin=await made.key(aconn, "admin"),
-        )
-
-    found = factories.run(settings.dsn, setup)
-    yield found
-    with psycopg.connect(settings.dsn, autocommit=True) as conn:
-        conn.execute("DELETE FROM group_manager WHERE key_id = ANY(%s)", (made.key_ids,))
-        made.drop(conn)
+    yield from factories.module_callers(settings.dsn, TRAFFORD, BLACKPOOL)
 
 
 async def create(

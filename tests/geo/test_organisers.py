@@ -54,22 +54,7 @@ ORGANISER_TABLES = ("organiser", "organiser_serving", "organiser_lsoa", "audit_l
 
 @pytest.fixture(scope="module")
 def keys(settings: DatabaseSettings) -> Iterator[Keys]:
-    made = factories.Made()
-
-    async def setup(aconn: psycopg.AsyncConnection) -> Keys:
-        return Keys(
-            manager=await made.key(aconn, "group_manager"),
-            other_manager=await made.key(aconn, "group_manager"),
-            officer=await made.key(aconn, "officer", [TRAFFORD]),
-            other_officer=await made.key(aconn, "officer", ["E06000009"]),
-            admin=await made.key(aconn, "admin"),
-        )
-
-    found = factories.run(settings.dsn, setup)
-    yield found
-    with psycopg.connect(settings.dsn, autocommit=True) as conn:
-        conn.execute("DELETE FROM group_manager WHERE key_id = ANY(%s)", (made.key_ids,))
-        made.drop(conn)
+    yield from factories.module_callers(settings.dsn, TRAFFORD, "E06000009")
 
 
 def organiser_body(x: float, y: float, side: float = 3000.0, **overrides: Any) -> dict[str, Any]:

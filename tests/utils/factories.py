@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -119,6 +119,75 @@ def run(dsn: str, work: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
             await aconn.close()
 
     return asyncio.run(main())
+
+
+@dataclass(frozen=True)
+class Callers:
+    """Real API keys: two group managers, an officer of each of two districts, and an admin."""
+
+    manager: Key
+    other_manager: Key
+    officer: Key
+    other_officer: Key
+    admin: Key
+
+
+async def make_callers(
+    made: Made, aconn: psycopg.AsyncConnection, officer_lad: str, other_officer_lad: str
+) -> Callers:
+    """Create the five callers' keys, remembered by ``made`` (which deletes them)."""
+    return Callers(
+        manager=await made.key(aconn, "group_manager"),
+        other_manager=await made.key(aconn, "group_manager"),
+        officer=await made.key(aconn, "officer", [officer_lad]),
+        other_officer=await made.key(aconn, "officer", [other_officer_lad]),
+        admin=await made.key(aconn, "admin"),
+    )
+
+
+def module_callers(dsn: str, officer_lad: str, other_officer_lad: str) -> Iterator[Callers]:
+    """Make the five callers, yield them, then delete them and the groups' links to them."""
+    made = Made()
+
+    async def setup(aconn: psycopg.AsyncConnection) -> Callers:
+        return await make_callers(made, aconn, officer_lad, other_officer_lad)
+
+    found = run(dsn, setup)
+    yield found
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DELETE FROM group_manager WHERE key_id = ANY(%s)", (made.key_ids,))
+        made.drop(conn)
+
+
+def module_programme(dsn: str, **overrides: Any) -> Iterator[checks.Programme]:
+    """Save a programme (see :func:`programme_spec`), yield it, then delete it."""
+    made = Made()
+
+    async def setup(aconn: psycopg.AsyncConnection) -> checks.Programme:
+        return await made.programme(aconn, **overrides)
+
+    yield run(dsn, setup)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        made.drop(conn)
+
+
+# A grant application's transition table as the issue specifies it: what each status allows next.
+APPLICATION_NEXT_STEPS: dict[str, list[str]] = {
+    "draft": ["edit", "submit"],
+    "submitted": ["approve", "reject"],
+    "approved": ["pay"],
+    "rejected": [],
+    "paid": [],
+}
+
+# The steps that take a new draft application to each status.
+APPLICATION_PATHS: dict[str, tuple[str, ...]] = {
+    "draft": (),
+    "submitted": ("submit",),
+    "approved": ("submit", "approve"),
+    "rejected": ("submit", "reject"),
+    "paid": ("submit", "approve", "pay"),
+}
 
 
 def pledge(amount: str, source_type: str = "charitable_trust", **overrides: Any) -> dict[str, Any]:

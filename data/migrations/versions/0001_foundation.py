@@ -15,33 +15,14 @@ import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
 
+from data.migrations.helpers import EXACT_GEOMETRIES, geometry_columns, gist_indexes
+
 revision = "0001_foundation"
 down_revision = None
 branch_labels = None
 depends_on = None
 
 GSS_CODE = r"^[EWSNK][0-9]{8}$"
-
-
-def _geometry_columns(geometry_type: str, nullable: bool = False) -> list[sa.Column]:
-    """Return the three geometry columns (27700, 4326, 3857) of a boundary table."""
-    return [
-        sa.Column(
-            "geom", Geometry(geometry_type, srid=27700, spatial_index=False), nullable=nullable
-        ),
-        sa.Column(
-            "geom_4326", Geometry(geometry_type, srid=4326, spatial_index=False), nullable=nullable
-        ),
-        sa.Column(
-            "geom_3857", Geometry(geometry_type, srid=3857, spatial_index=False), nullable=nullable
-        ),
-    ]
-
-
-def _gist_indexes(table: str) -> None:
-    """Create a GiST index on each geometry column of ``table``."""
-    for column in ("geom", "geom_4326", "geom_3857"):
-        op.create_index(f"ix_{table}_{column}", table, [column], postgresql_using="gist")
 
 
 def upgrade() -> None:
@@ -90,11 +71,11 @@ def upgrade() -> None:
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("region_code", sa.Text),
         sa.Column("region_name", sa.Text),
-        *_geometry_columns("MULTIPOLYGON"),
+        *geometry_columns("MULTIPOLYGON"),
         sa.Column("geom_repaired", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.CheckConstraint(f"code ~ '{GSS_CODE}'", name="ck_lad_code"),
     )
-    _gist_indexes("lad")
+    gist_indexes("lad", EXACT_GEOMETRIES)
 
     op.create_table(
         "ward",
@@ -103,11 +84,11 @@ def upgrade() -> None:
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("lad_code", sa.Text, nullable=False),
         # Ward boundaries exist only for some vintages (2019 codes); the lookups name the rest.
-        *_geometry_columns("MULTIPOLYGON", nullable=True),
+        *geometry_columns("MULTIPOLYGON", nullable=True),
         sa.Column("geom_repaired", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.CheckConstraint(f"code ~ '{GSS_CODE}'", name="ck_ward_code"),
     )
-    _gist_indexes("ward")
+    gist_indexes("ward", EXACT_GEOMETRIES)
     op.create_index("ix_ward_lad", "ward", ["vintage", "lad_code"])
 
     op.create_table(
@@ -120,11 +101,11 @@ def upgrade() -> None:
         sa.Column("ward_vintage", sa.SmallInteger),
         sa.Column("ward_code", sa.Text),
         sa.Column("msoa_code", sa.Text),
-        *_geometry_columns("MULTIPOLYGON"),
+        *geometry_columns("MULTIPOLYGON"),
         sa.Column("geom_repaired", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.CheckConstraint(f"code ~ '{GSS_CODE}'", name="ck_lsoa_code"),
     )
-    _gist_indexes("lsoa")
+    gist_indexes("lsoa", EXACT_GEOMETRIES)
     op.create_index("ix_lsoa_lad", "lsoa", ["lad_vintage", "lad_code"])
 
     op.create_table(

@@ -12,7 +12,8 @@ scan with no joins or pivots. They are rebuilt inside the load's transaction
 
 import sqlalchemy as sa
 from alembic import op
-from geoalchemy2 import Geometry
+
+from data.migrations.helpers import SERVING_GEOMETRIES, gist_indexes, serving_geometry_columns
 
 revision = "0002_serving_tables"
 down_revision = "0001_foundation"
@@ -43,31 +44,6 @@ MEASURES = (
 )
 
 
-def _geometries() -> list[sa.Column]:
-    """Geometry columns of a serving table: exact ones, and simplified ones for low zooms."""
-    return [
-        sa.Column(
-            "geom", Geometry("MULTIPOLYGON", srid=27700, spatial_index=False), nullable=False
-        ),
-        sa.Column(
-            "geom_4326", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
-        ),
-        sa.Column(
-            "geom_3857", Geometry("MULTIPOLYGON", srid=3857, spatial_index=False), nullable=False
-        ),
-        # Simplified for tiles at low and middle zooms (tolerances in refresh_serving.sql).
-        sa.Column("geom_3857_low", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
-        sa.Column("geom_3857_mid", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
-    ]
-
-
-def _indexes(table: str) -> None:
-    for column in ("geom", "geom_4326", "geom_3857", "geom_3857_low", "geom_3857_mid"):
-        op.create_index(
-            f"ix_{table}_{column}", table, ["edition_code", column], postgresql_using="gist"
-        )
-
-
 def upgrade() -> None:
     # GiST over (edition_code, geom) needs btree_gist for the text column.
     op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
@@ -88,9 +64,9 @@ def upgrade() -> None:
             for d in DOMAINS
             for field in ("score", "rank", "decile")
         ],
-        *_geometries(),
+        *serving_geometry_columns("MULTIPOLYGON"),
     )
-    _indexes("lsoa_deprivation")
+    gist_indexes("lsoa_deprivation", SERVING_GEOMETRIES, leading=["edition_code"])
     op.create_index("ix_lsoa_deprivation_lad", "lsoa_deprivation", ["edition_code", "lad_code"])
 
     op.create_table(
@@ -107,9 +83,9 @@ def upgrade() -> None:
             for m in MEASURES
             for suffix in ("", "_rank")
         ],
-        *_geometries(),
+        *serving_geometry_columns("MULTIPOLYGON"),
     )
-    _indexes("lad_deprivation")
+    gist_indexes("lad_deprivation", SERVING_GEOMETRIES, leading=["edition_code"])
 
 
 def downgrade() -> None:

@@ -16,6 +16,12 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from data.migrations.helpers import (
+    created_updated_columns,
+    drop_append_only_table,
+    make_append_only,
+)
+
 revision = "0004_grants_access_audit"
 down_revision = "0003_population_by_edition"
 branch_labels = None
@@ -46,12 +52,7 @@ def upgrade() -> None:
         sa.Column("match_ratio", sa.Numeric(6, 3), nullable=False),
         sa.Column("match_source_types", ARRAY(sa.Text), nullable=False),
         sa.Column("is_example", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column(
-            "created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
-        sa.Column(
-            "updated_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        *created_updated_columns(),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
         sa.CheckConstraint("id ~ '^[a-z0-9][a-z0-9-]{2,63}$'", name="ck_programme_id"),
         sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name="ck_programme_currency"),
@@ -85,12 +86,7 @@ def upgrade() -> None:
         sa.Column("paid_at", sa.TIMESTAMP(timezone=True)),
         sa.Column("created_by", sa.Text, nullable=False),
         sa.Column("owner_key_id", sa.BigInteger),
-        sa.Column(
-            "created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
-        sa.Column(
-            "updated_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        *created_updated_columns(),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
         sa.CheckConstraint("amount > 0", name="ck_application_amount"),
         sa.CheckConstraint(
@@ -148,26 +144,11 @@ def upgrade() -> None:
         sa.Column("after", JSONB),
     )
     op.create_index("ix_audit_entity", "audit_log", ["entity", "entity_id", "id"])
-    op.execute(
-        """
-        CREATE FUNCTION audit_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP
-                USING ERRCODE = 'insufficient_privilege';
-        END $$;
-        CREATE TRIGGER audit_log_no_update_delete BEFORE UPDATE OR DELETE ON audit_log
-            FOR EACH ROW EXECUTE FUNCTION audit_log_is_append_only();
-        CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
-            FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only();
-        """
-    )
+    make_append_only("audit_log")
 
 
 def downgrade() -> None:
-    op.execute("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log")
-    op.execute("DROP TRIGGER IF EXISTS audit_log_no_update_delete ON audit_log")
-    op.drop_table("audit_log")
-    op.execute("DROP FUNCTION IF EXISTS audit_log_is_append_only()")
+    drop_append_only_table("audit_log")
     op.drop_table("api_key")
     op.drop_table("match_pledge")
     op.drop_table("grant_application")

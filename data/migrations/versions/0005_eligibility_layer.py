@@ -10,7 +10,8 @@ by the same rule engine that answers eligibility checks (geo/grants/layer.py).
 
 import sqlalchemy as sa
 from alembic import op
-from geoalchemy2 import Geometry
+
+from data.migrations.helpers import SERVING_GEOMETRIES, gist_indexes, serving_geometry_columns
 
 revision = "0005_eligibility_layer"
 down_revision = "0004_grants_access_audit"
@@ -34,25 +35,9 @@ def upgrade() -> None:
         sa.Column("imd_decile", sa.Integer),
         sa.Column("qualifies", sa.Boolean, nullable=False),
         sa.Column("assessed_as", sa.Text, nullable=False),
-        sa.Column(
-            "geom", Geometry("MULTIPOLYGON", srid=27700, spatial_index=False), nullable=False
-        ),
-        sa.Column(
-            "geom_4326", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
-        ),
-        sa.Column(
-            "geom_3857", Geometry("MULTIPOLYGON", srid=3857, spatial_index=False), nullable=False
-        ),
-        sa.Column("geom_3857_low", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
-        sa.Column("geom_3857_mid", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
+        *serving_geometry_columns("MULTIPOLYGON"),
     )
-    for column in ("geom", "geom_4326", "geom_3857", "geom_3857_low", "geom_3857_mid"):
-        op.create_index(
-            f"ix_programme_lsoa_eligibility_{column}",
-            "programme_lsoa_eligibility",
-            ["programme_id", column],
-            postgresql_using="gist",
-        )
+    gist_indexes("programme_lsoa_eligibility", SERVING_GEOMETRIES, leading=["programme_id"])
 
 
 def downgrade() -> None:

@@ -14,7 +14,17 @@ refuses updates and deletes like ``audit_log``. ``asset_serving`` is the map lay
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
-from sqlalchemy.dialects.postgresql import JSONB
+
+from data.migrations.helpers import (
+    SERVING_GEOMETRIES,
+    created_updated_columns,
+    drop_append_only_table,
+    event_table,
+    gist_indexes,
+    make_append_only,
+    one_of,
+    serving_geometry_columns,
+)
 
 revision = "0006_assets_of_community_value"
 down_revision = "0005_eligibility_layer"
@@ -50,10 +60,6 @@ STATUSES = (
     "disposed",
     "removed",
 )
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def upgrade() -> None:
@@ -97,46 +103,16 @@ def upgrade() -> None:
         sa.Column("removal_reason", sa.Text),
         sa.Column("last_step_on", sa.Date),
         sa.Column("created_by", sa.Text, nullable=False),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
-        sa.Column(
-            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        *created_updated_columns(),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
-        sa.CheckConstraint(_in("category", CATEGORIES), name="ck_asset_category"),
-        sa.CheckConstraint(_in("owner_type", OWNER_TYPES), name="ck_asset_owner_type"),
-        sa.CheckConstraint(_in("status", STATUSES), name="ck_asset_status"),
+        sa.CheckConstraint(one_of("category", CATEGORIES), name="ck_asset_category"),
+        sa.CheckConstraint(one_of("owner_type", OWNER_TYPES), name="ck_asset_owner_type"),
+        sa.CheckConstraint(one_of("status", STATUSES), name="ck_asset_status"),
         sa.CheckConstraint("uprn IS NULL OR uprn > 0", name="ck_asset_uprn"),
     )
     op.create_index("ix_asset_lad_status", "asset", ["lad_code", "status"])
-    op.create_table(
-        "asset_event",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("asset_id", sa.BigInteger, sa.ForeignKey("asset.id"), nullable=False),
-        sa.Column("step", sa.Text, nullable=False),
-        sa.Column("from_status", sa.Text),
-        sa.Column("to_status", sa.Text, nullable=False),
-        sa.Column("effective_on", sa.Date, nullable=False),
-        sa.Column("recorded_on", sa.Date, nullable=False),
-        sa.Column("actor", sa.Text, nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("details", JSONB, nullable=False, server_default="{}"),
-    )
-    op.create_index("ix_asset_event_asset", "asset_event", ["asset_id", "id"])
-    op.execute(
-        """
-        CREATE FUNCTION asset_event_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION 'asset_event is append-only: % refused', TG_OP
-                USING ERRCODE = 'insufficient_privilege';
-        END $$;
-        CREATE TRIGGER asset_event_no_update_delete BEFORE UPDATE OR DELETE ON asset_event
-            FOR EACH ROW EXECUTE FUNCTION asset_event_is_append_only();
-        CREATE TRIGGER asset_event_no_truncate BEFORE TRUNCATE ON asset_event
-            FOR EACH STATEMENT EXECUTE FUNCTION asset_event_is_append_only();
-        """
-    )
+    event_table("asset_event", "asset_id", "asset", index="ix_asset_event_asset")
+    make_append_only("asset_event")
     op.create_table(
         "asset_serving",
         sa.Column("fid", sa.BigInteger, primary_key=True),
@@ -152,22 +128,12 @@ def upgrade() -> None:
         sa.Column("next_deadline_kind", sa.Text),
         sa.Column("listed_on", sa.Text),
         sa.Column("is_example", sa.Boolean, nullable=False),
-        sa.Column("geom", Geometry("POINT", srid=27700, spatial_index=False), nullable=False),
-        sa.Column("geom_4326", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
-        sa.Column("geom_3857", Geometry("POINT", srid=3857, spatial_index=False), nullable=False),
-        sa.Column("geom_3857_low", Geometry("POINT", srid=3857, spatial_index=False)),
-        sa.Column("geom_3857_mid", Geometry("POINT", srid=3857, spatial_index=False)),
+        *serving_geometry_columns("POINT", simplified_type="POINT"),
     )
-    for column in ("geom", "geom_4326", "geom_3857", "geom_3857_low", "geom_3857_mid"):
-        op.create_index(
-            f"ix_asset_serving_{column}", "asset_serving", [column], postgresql_using="gist"
-        )
+    gist_indexes("asset_serving", SERVING_GEOMETRIES)
 
 
 def downgrade() -> None:
     op.drop_table("asset_serving")
-    op.execute("DROP TRIGGER IF EXISTS asset_event_no_truncate ON asset_event")
-    op.execute("DROP TRIGGER IF EXISTS asset_event_no_update_delete ON asset_event")
-    op.drop_table("asset_event")
-    op.execute("DROP FUNCTION IF EXISTS asset_event_is_append_only()")
+    drop_append_only_table("asset_event")
     op.drop_table("asset")

@@ -28,6 +28,14 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from data.migrations.helpers import (
+    SERVING_GEOMETRIES,
+    created_updated_columns,
+    gist_indexes,
+    one_of,
+    serving_geometry_columns,
+)
+
 revision = "0008_groups_organisers_coverage"
 down_revision = "0007_eligibility_indexes"
 branch_labels = None
@@ -46,39 +54,6 @@ GROUP_KINDS = (
 )
 ACTIVITY_KINDS = ("meeting", "project", "event")
 RATING_STATUSES = ("pending", "published", "rejected")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-def _created_updated() -> list[sa.Column]:
-    return [
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
-        sa.Column(
-            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
-    ]
-
-
-def _serving_geometries(kind: str) -> list[sa.Column]:
-    """Geometry columns of a served layer: exact, then simplified for low and middle zooms."""
-    return [
-        sa.Column("geom", Geometry(kind, srid=27700, spatial_index=False), nullable=False),
-        sa.Column("geom_4326", Geometry(kind, srid=4326, spatial_index=False), nullable=False),
-        sa.Column("geom_3857", Geometry(kind, srid=3857, spatial_index=False), nullable=False),
-        sa.Column("geom_3857_low", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
-        sa.Column("geom_3857_mid", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
-    ]
-
-
-def _serving_indexes(table: str, leading: list[str] | None = None) -> None:
-    for column in ("geom", "geom_4326", "geom_3857", "geom_3857_low", "geom_3857_mid"):
-        op.create_index(
-            f"ix_{table}_{column}", table, [*(leading or []), column], postgresql_using="gist"
-        )
 
 
 def upgrade() -> None:
@@ -100,7 +75,7 @@ def upgrade() -> None:
         sa.Column("lad_codes", ARRAY(sa.Text), nullable=False),
         sa.Column("is_synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("created_by", sa.Text, nullable=False),
-        *_created_updated(),
+        *created_updated_columns(),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
     )
     op.create_index("ix_organiser_lad_codes", "organiser", ["lad_codes"], postgresql_using="gin")
@@ -135,9 +110,9 @@ def upgrade() -> None:
         sa.Column("last_activity_on", sa.Date),
         sa.Column("is_synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("created_by", sa.Text, nullable=False),
-        *_created_updated(),
+        *created_updated_columns(),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
-        sa.CheckConstraint(_in("kind", GROUP_KINDS), name="ck_group_kind"),
+        sa.CheckConstraint(one_of("kind", GROUP_KINDS), name="ck_group_kind"),
         sa.CheckConstraint("area_km2 > 0", name="ck_group_area_positive"),
     )
     op.create_index("ix_group_lad_codes", "community_group", ["lad_codes"], postgresql_using="gin")
@@ -172,7 +147,7 @@ def upgrade() -> None:
         sa.Column("attendance", sa.Integer),
         sa.Column("recorded_by", sa.Text, nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.CheckConstraint(_in("kind", ACTIVITY_KINDS), name="ck_activity_kind"),
+        sa.CheckConstraint(one_of("kind", ACTIVITY_KINDS), name="ck_activity_kind"),
         sa.CheckConstraint("attendance IS NULL OR attendance >= 0", name="ck_activity_attendance"),
     )
     op.create_index("ix_group_activity_group", "group_activity", ["group_id", "held_on"])
@@ -197,7 +172,7 @@ def upgrade() -> None:
             "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
         sa.CheckConstraint("stars BETWEEN 1 AND 5", name="ck_rating_stars"),
-        sa.CheckConstraint(_in("status", RATING_STATUSES), name="ck_rating_status"),
+        sa.CheckConstraint(one_of("status", RATING_STATUSES), name="ck_rating_status"),
     )
     op.create_index("ix_group_rating_group", "group_rating", ["group_id", "status"])
     op.create_index("ix_group_rating_rater", "group_rating", ["rater_fingerprint", "created_at"])
@@ -243,9 +218,9 @@ def upgrade() -> None:
         sa.Column("rating_average", sa.Float),
         sa.Column("rating_count", sa.Integer, nullable=False, server_default="0"),
         sa.Column("is_synthetic", sa.Boolean, nullable=False),
-        *_serving_geometries("MULTIPOLYGON"),
+        *serving_geometry_columns("MULTIPOLYGON"),
     )
-    _serving_indexes("group_serving")
+    gist_indexes("group_serving", SERVING_GEOMETRIES)
 
     # Organisers' patches as a public layer (collection community-organisers): no contacts.
     op.create_table(
@@ -259,9 +234,9 @@ def upgrade() -> None:
         sa.Column("groups_started", sa.Integer, nullable=False),
         sa.Column("patch_area_km2", sa.Float, nullable=False),
         sa.Column("is_synthetic", sa.Boolean, nullable=False),
-        *_serving_geometries("MULTIPOLYGON"),
+        *serving_geometry_columns("MULTIPOLYGON"),
     )
-    _serving_indexes("organiser_serving")
+    gist_indexes("organiser_serving", SERVING_GEOMETRIES)
 
     # Each group's (or organiser's) area cut by the LSOAs it touches (IoD2025 geography).
     for owner, table in (("group_id", "group_lsoa"), ("organiser_id", "organiser_lsoa")):
@@ -301,14 +276,14 @@ def upgrade() -> None:
         # /coverage/cold-spots takes other thresholds.
         sa.Column("cold_spot", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("as_of", sa.Text, nullable=False),  # ISO date the activity test used
-        *_serving_geometries("MULTIPOLYGON"),
+        *serving_geometry_columns("MULTIPOLYGON"),
         sa.CheckConstraint("covered_share BETWEEN 0 AND 1", name="ck_coverage_share"),
         sa.CheckConstraint("organiser_share BETWEEN 0 AND 1", name="ck_coverage_organiser"),
         # Room on each page for a new version of every row: a recompute then updates rows in
         # place (heap-only tuples), without new entries in the five GiST indexes.
         postgresql_with={"fillfactor": 50},
     )
-    _serving_indexes("lsoa_coverage")
+    gist_indexes("lsoa_coverage", SERVING_GEOMETRIES)
     op.create_index("ix_lsoa_coverage_lad", "lsoa_coverage", ["lad_code"])
     # No coverage column is indexed (an indexed column that changes forbids in-place updates).
     op.create_index("ix_lsoa_coverage_cold", "lsoa_coverage", ["imd_decile"])
@@ -334,7 +309,7 @@ def upgrade() -> None:
         sa.Column("deprived_adults", sa.Float, nullable=False, server_default="0"),
         sa.Column("deprived_adults_covered", sa.Float, nullable=False, server_default="0"),
         sa.Column("adults_organiser_covered", sa.Float, nullable=False, server_default="0"),
-        *_serving_geometries("POLYGON"),
+        *serving_geometry_columns("POLYGON"),
         sa.CheckConstraint("resolution BETWEEN 6 AND 9", name="ck_h3_resolution"),
         # Coverage changes update rows in place (see lsoa_coverage).
         postgresql_with={"fillfactor": 50},

@@ -13,7 +13,8 @@ of open bids so the map shows them.
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import JSONB
+
+from data.migrations.helpers import drop_append_only_table, event_table, one_of
 
 revision = "0009_amenity_bids"
 down_revision = "0008_groups_organisers_coverage"
@@ -22,10 +23,6 @@ depends_on = None
 
 STATUSES = ("expressed", "accepted", "rejected", "withdrawn", "transferred", "fell_through")
 THREATS = ("closure", "disposal", "reduced_service", "other")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def upgrade() -> None:
@@ -48,8 +45,8 @@ def upgrade() -> None:
             "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
         sa.Column("version", sa.Integer, nullable=False, server_default="1"),
-        sa.CheckConstraint(_in("status", STATUSES), name="ck_amenity_bid_status"),
-        sa.CheckConstraint(_in("threat", THREATS), name="ck_amenity_bid_threat"),
+        sa.CheckConstraint(one_of("status", STATUSES), name="ck_amenity_bid_status"),
+        sa.CheckConstraint(one_of("threat", THREATS), name="ck_amenity_bid_threat"),
     )
     op.create_index("ix_amenity_bid_asset", "amenity_bid", ["asset_id", "status"])
     # One open bid per group per asset: a second expression of interest is a duplicate.
@@ -60,20 +57,7 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("status IN ('expressed', 'accepted')"),
     )
-    op.create_table(
-        "amenity_bid_event",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("bid_id", sa.BigInteger, sa.ForeignKey("amenity_bid.id"), nullable=False),
-        sa.Column("step", sa.Text, nullable=False),
-        sa.Column("from_status", sa.Text),
-        sa.Column("to_status", sa.Text, nullable=False),
-        sa.Column("effective_on", sa.Date, nullable=False),
-        sa.Column("recorded_on", sa.Date, nullable=False),
-        sa.Column("actor", sa.Text, nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("details", JSONB, nullable=False, server_default="{}"),
-    )
-    op.create_index("ix_amenity_bid_event_bid", "amenity_bid_event", ["bid_id", "id"])
+    event_table("amenity_bid_event", "bid_id", "amenity_bid", index="ix_amenity_bid_event_bid")
     op.execute(
         """
         CREATE FUNCTION amenity_bid_event_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -96,8 +80,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("asset_serving", "open_amenity_bids")
-    op.execute("DROP TRIGGER IF EXISTS amenity_bid_event_no_truncate ON amenity_bid_event")
-    op.execute("DROP TRIGGER IF EXISTS amenity_bid_event_no_update_delete ON amenity_bid_event")
-    op.drop_table("amenity_bid_event")
-    op.execute("DROP FUNCTION IF EXISTS amenity_bid_event_is_append_only()")
+    drop_append_only_table("amenity_bid_event")
     op.drop_table("amenity_bid")
