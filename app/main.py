@@ -14,6 +14,7 @@ from app.caching import CompressionMiddleware, start_caching
 from app.db import create_pool
 from app.housekeeping import Housekeeper, daily_jobs
 from app.problems import register_problem_handlers
+from app.replicas import ReplicaSettings, start_read_router
 from app.routers import applications, areas, grants, health, ogc
 from app.routers import assets as assets_router
 from app.routers import coverage as coverage_router
@@ -28,9 +29,12 @@ from app.settings import DatabaseSettings, GroupSettings, SecuritySettings, Serv
 logger = logging.getLogger("platoons")
 
 
-def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
-    """Build the application; the pool opens in the lifespan and closes after it."""
+def create_app(
+    settings: DatabaseSettings | None = None, replicas: ReplicaSettings | None = None
+) -> FastAPI:
+    """Build the application; the pools open in the lifespan and close after it."""
     settings = settings or DatabaseSettings()
+    replicas = replicas or ReplicaSettings()
     refuse_default_secrets(ServerSettings().environment, settings, GroupSettings())
 
     @asynccontextmanager
@@ -41,6 +45,12 @@ def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
         app.state.pool = pool
         app.state.extent_cache = {}
         data_version = await start_caching(app, settings.dsn)
+        # Read-only routes read fit replicas (app/replicas.py): those at the data version the
+        # watcher follows on the primary.
+        read_router = await start_read_router(
+            pool, settings, replicas, lambda: data_version.current
+        )
+        app.state.read_router = read_router
         server = ServerSettings()
         housekeeper = None
         if server.housekeeping:
@@ -53,6 +63,8 @@ def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
         finally:
             if housekeeper is not None:
                 await housekeeper.stop()
+            if read_router is not None:
+                await read_router.stop()
             await data_version.stop()
             await pool.close()
 
