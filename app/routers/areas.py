@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from app.db import DbDep
+from app.replicas import ReadDbDep
 from geo import areas
 from geo.models import LadArea, LsoaArea, PointLookup
 
@@ -25,7 +25,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 @router.get("/lookup", response_model=PointLookup, responses=NOT_FOUND)
 async def lookup(
-    conn: DbDep,
+    conn: ReadDbDep,
     lon: Annotated[
         float, Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude (EPSG:4326).")
     ],
@@ -40,7 +40,7 @@ async def lookup(
 
 @router.get("/areas/{code}", response_model=LsoaArea | LadArea, responses=NOT_FOUND)
 async def area(
-    conn: DbDep,
+    conn: ReadDbDep,
     code: Annotated[
         str, Path(description="GSS code of an LSOA (E01…) or LAD (E06…-E09…).", max_length=16)
     ],

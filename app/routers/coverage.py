@@ -12,6 +12,7 @@ from app.auth import AdminUser
 from app.db import DbDep
 from app.http import today_utc
 from app.problems import PROBLEM_JSON
+from app.replicas import ReadDbDep
 from app.routers.groups import Settings
 from geo import coverage
 from geo.coverage import ColdSpot, CoverageTotals, LsoaCoverage, RefreshSummary, Snapshot
@@ -47,14 +48,14 @@ class SnapshotTaken(BaseModel):
 
 
 @router.get("/england", response_model=CoverageTotals)
-async def england(conn: DbDep) -> CoverageTotals:
+async def england(conn: ReadDbDep) -> CoverageTotals:
     """England's adults living where an active neighbourhood group works, with cold spots."""
     return await coverage.england_coverage(conn)
 
 
 @router.get("/lads/{ladCode}", response_model=CoverageTotals, responses={**_BAD, **_UNKNOWN})
 async def district(
-    conn: DbDep,
+    conn: ReadDbDep,
     ladCode: Annotated[str, Path(max_length=16, description="A district (LAD) GSS code.")],  # noqa: N803
 ) -> CoverageTotals:
     """One district's coverage, summed over its LSOAs."""
@@ -63,7 +64,7 @@ async def district(
 
 @router.get("/lsoas/{lsoaCode}", response_model=LsoaCoverage, responses={**_BAD, **_UNKNOWN})
 async def lsoa(
-    conn: DbDep,
+    conn: ReadDbDep,
     lsoaCode: Annotated[str, Path(max_length=16, description="An LSOA 2021 GSS code.")],  # noqa: N803
 ) -> LsoaCoverage:
     """One LSOA's coverage, the listed groups working there (public fields) and organisers."""
@@ -72,7 +73,7 @@ async def lsoa(
 
 @router.get("/at", response_model=LsoaCoverage, responses={**_BAD, **_UNKNOWN})
 async def at(
-    conn: DbDep,
+    conn: ReadDbDep,
     lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False)] = None,
     postcode: Annotated[str | None, Query(max_length=16)] = None,
@@ -87,7 +88,7 @@ async def at(
 
 @router.get("/cold-spots", response_model=ColdSpots, responses={**_BAD, **_UNKNOWN})
 async def cold_spots(
-    conn: DbDep,
+    conn: ReadDbDep,
     threshold: Annotated[
         float, Query(description="Covered share (0-1) below which a deprived LSOA is cold.")
     ] = coverage.COLD_SPOT_THRESHOLD,
@@ -103,7 +104,7 @@ async def cold_spots(
 
 @router.get("/snapshots", response_model=list[Snapshot], responses={**_BAD, **_UNKNOWN})
 async def snapshots(
-    conn: DbDep,
+    conn: ReadDbDep,
     lad: Annotated[
         str | None, Query(max_length=16, description="A district; else England.")
     ] = None,

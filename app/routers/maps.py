@@ -15,11 +15,10 @@ from fastapi.responses import HTMLResponse
 
 from app import maps
 from app.caching import collection_extent, current_data_version
-from app.db import DbDep
 from app.http import today_utc
 from app.problems import PROBLEM_JSON
+from app.replicas import ReadDbDep, lend_read_connection
 from app.routers.groups import Rules
-from app.routers.tiles import lend_connection
 from geo import areas, grants, maps_data
 from geo.collections import Collection
 from geo.errors import DataUnavailable, EditionNotFound
@@ -43,7 +42,7 @@ def _base_path(request: Request) -> str:
 
 
 async def _extents(
-    request: Request, conn: DbDep, collections: list[Collection]
+    request: Request, conn: ReadDbDep, collections: list[Collection]
 ) -> dict[str, list[float] | None]:
     """Each collection's extent, read once per data version.
 
@@ -56,14 +55,14 @@ async def _extents(
 
     async def extent(collection: Collection) -> tuple[str, list[float] | None]:
         found = await collection_extent(
-            request, collection, version, lambda: lend_connection(request)
+            request, collection, version, lambda: lend_read_connection(request)
         )
         return collection.id, found
 
     return dict(await asyncio.gather(*(extent(c) for c in collections)))
 
 
-async def _editions(conn: DbDep) -> list[EditionRef]:
+async def _editions(conn: ReadDbDep) -> list[EditionRef]:
     """The loaded editions that have map layers."""
     loaded = []
     for code in maps_data.edition_codes():
@@ -96,7 +95,9 @@ def _page(html: str, settings: maps.MapSettings) -> HTMLResponse:
 
 
 @router.get("/maps/deprivation", response_class=HTMLResponse, summary="Deprivation map")
-async def deprivation_page(request: Request, conn: DbDep, settings: MapSettingsDep) -> HTMLResponse:
+async def deprivation_page(
+    request: Request, conn: ReadDbDep, settings: MapSettingsDep
+) -> HTMLResponse:
     """LSOA IMD deciles of both editions and the district summary layer, with a legend,
     layer control, search box and click-to-inspect (from ``/lookup``)."""
     editions = await _editions(conn)
@@ -106,7 +107,9 @@ async def deprivation_page(request: Request, conn: DbDep, settings: MapSettingsD
 
 
 @router.get("/maps/eligibility", response_class=HTMLResponse, summary="Grant eligibility map")
-async def eligibility_page(request: Request, conn: DbDep, settings: MapSettingsDep) -> HTMLResponse:
+async def eligibility_page(
+    request: Request, conn: ReadDbDep, settings: MapSettingsDep
+) -> HTMLResponse:
     """LSOAs shaded by each grant programme's eligibility; a click shows the LSOA's deciles
     and every open programme's verdict with its explanation (from ``/eligibility``)."""
     current = await areas.find_edition(conn)
@@ -120,7 +123,7 @@ async def eligibility_page(request: Request, conn: DbDep, settings: MapSettingsD
 
 
 @router.get("/maps/assets", response_class=HTMLResponse, summary="Assets of community value map")
-async def assets_page(request: Request, conn: DbDep, settings: MapSettingsDep) -> HTMLResponse:
+async def assets_page(request: Request, conn: ReadDbDep, settings: MapSettingsDep) -> HTMLResponse:
     """Assets of community value as markers by status over the LSOAs' IMD deciles; a click on
     an asset shows its card and what the group in the page's Group box may do."""
     current = await areas.find_edition(conn)
@@ -131,7 +134,7 @@ async def assets_page(request: Request, conn: DbDep, settings: MapSettingsDep) -
 
 @router.get("/maps/coverage", response_class=HTMLResponse, summary="Group coverage map")
 async def coverage_page(
-    request: Request, conn: DbDep, settings: MapSettingsDep, rules: Rules
+    request: Request, conn: ReadDbDep, settings: MapSettingsDep, rules: Rules
 ) -> HTMLResponse:
     """Adults covered by active neighbourhood groups, by LSOA and on the H3 grid, with cold
     spots, groups' areas and organisers' patches; a click shows the adults covered there and
@@ -159,7 +162,7 @@ _PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
     summary="An asset as the assets map shows it",
 )
 async def asset_card(
-    conn: DbDep,
+    conn: ReadDbDep,
     on: Today,
     assetId: Annotated[int, Path(ge=1, le=2**63 - 1)],  # noqa: N803 - the API's parameter name
 ) -> Any:
@@ -177,7 +180,7 @@ async def asset_card(
     summary="The LSOA of a postcode, for the maps' search box",
 )
 async def postcode_place(
-    conn: DbDep,
+    conn: ReadDbDep,
     postcode: Annotated[str, Query(min_length=2, max_length=16)],
     edition: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Any:
