@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -137,6 +138,10 @@ class MapSettings(BaseSettings):
     )
     basemap_attribution: str | None = Field(default=None, description="Credit shown for it.")
     basemap_max_zoom: int = Field(default=19, ge=0, le=24)
+    # Static PMTiles archives (``platoons export-tiles``) drawn instead of the live tiles, by
+    # collection id: PLATOONS_TILE_ARCHIVES='{"lsoa-iod2025": "https://cdn.example.org/a.pmtiles"}'.
+    # Past an archive's deepest zoom, and for filtered layers, the maps use the live tiles.
+    tile_archives: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _credited_template(self) -> MapSettings:
@@ -647,6 +652,19 @@ def _new_map(
     return m
 
 
+PMTILES_JS = f"{STATIC_URL}/pmtiles/pmtiles.js"
+
+
+def _use_tile_archives(m: folium.Map, settings: MapSettings, base_path: str) -> None:
+    """Let the layers with a static tile archive read it (platoons-maps.js, with PMTiles)."""
+    if not settings.tile_archives:
+        return
+    m.default_js = [*m.default_js, ("pmtiles", f"{base_path}{PMTILES_JS}")]
+    archives = json.dumps(settings.tile_archives).replace("</", "<\\/")
+    header = m.get_root().header  # type: ignore[attr-defined]
+    header.add_child(RawHtml(f"<script>window.PlatoonsTileArchives = {archives};</script>"))
+
+
 def _add_basemap(m: folium.Map, settings: MapSettings) -> None:
     """Add the configured basemap (an overlay under the data), if there is one."""
     if settings.basemap_url is None:
@@ -740,6 +758,7 @@ def deprivation_map(
     m = _new_map(title, fit, min_zoom=5)
     _served_assets(m, base_path)
     _add_basemap(m, settings)
+    _use_tile_archives(m, settings, base_path)
     for edition in sorted(editions, key=lambda e: e.code != current_edition):
         code = edition.code
         lsoa = edition_collection("lsoa", code)
@@ -798,6 +817,7 @@ def eligibility_map(
     )
     _served_assets(m, base_path)
     _add_basemap(m, settings)
+    _use_tile_archives(m, settings, base_path)
     ordered = sorted(programmes, key=lambda p: (not p.is_open(today), p.name, p.id))
     if extent is not None:
         for index, programme in enumerate(ordered):
@@ -871,6 +891,7 @@ def assets_map(
     m = _new_map(title, extents.get(lsoa.id) or extents.get(lad.id), min_zoom=5)
     _served_assets(m, base_path)
     _add_basemap(m, settings)
+    _use_tile_archives(m, settings, base_path)
     # The subject first: its entries lead the layer control and the legend.
     asset_extent = extents.get(collection.id)
     if asset_extent is not None:
@@ -959,6 +980,7 @@ def coverage_map(
     m = _new_map(title, extents.get(coverage.id) or extents.get(lad.id), min_zoom=5)
     _served_assets(m, base_path)
     _add_basemap(m, settings)
+    _use_tile_archives(m, settings, base_path)
     note = (
         "Share of adults (18+) living inside the area of at least one active group, "
         "area-weighted within each LSOA. Click the map for the adults covered and the groups."

@@ -82,13 +82,19 @@ def _page(html: str, settings: maps.MapSettings) -> HTMLResponse:
         # Leaflet's {s} subdomain placeholder becomes a CSP wildcard (https://*.tiles.example).
         parts = urlsplit(settings.basemap_url)
         images += f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"
+    # Static tile archives on another origin (a CDN) are read with fetch (HTTP range requests).
+    connect = "'self'"
+    for archive in sorted(set(settings.tile_archives.values())):
+        parts = urlsplit(archive)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            connect += f" {parts.scheme}://{parts.netloc}"
     headers = {
         # The pages name the programmes and extents of the data loaded now: revalidate.
         "Cache-Control": "no-cache",
         # folium writes its map as inline script; everything else comes from this service.
         "Content-Security-Policy": (
             "default-src 'self'; script-src 'self' 'unsafe-inline'; "
-            f"style-src 'self' 'unsafe-inline'; img-src {images}; connect-src 'self'"
+            f"style-src 'self' 'unsafe-inline'; img-src {images}; connect-src {connect}"
         ),
     }
     return HTMLResponse(html, headers=headers)
