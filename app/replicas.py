@@ -17,9 +17,9 @@ primary; everything that writes takes ``DbDep`` (the primary). A replica is fit 
   bumps the version is seen by every read after it, on any process.
 
 Reads that must see the caller's own write go to the primary: a request carrying credentials
-(an API key) is always served there. A replica whose checkout fails is skipped at once, until
-a check finds it healthy again. Replica sessions are read-only (``default_transaction_read_
-only``), so a write routed there by mistake would be refused, not applied.
+(an API key, in either header) is always served there. A replica whose checkout fails is
+skipped at once, until a check finds it healthy again. Replica sessions are read-only
+(``default_transaction_read_only``), so a write routed there by mistake would be refused.
 """
 
 from __future__ import annotations
@@ -254,8 +254,9 @@ async def start_read_router(
 
 
 def reads_own_writes(request: Request) -> bool:
-    """Whether a request must see the caller's own writes: it carries credentials."""
-    return "authorization" in request.headers
+    """Whether a request must see the caller's own writes: it carries credentials (an API
+    key, as ``Authorization`` or ``X-API-Key``: app/auth.py)."""
+    return "authorization" in request.headers or "x-api-key" in request.headers
 
 
 async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
