@@ -42,6 +42,7 @@ cli.add_typer(programmes_cli, name="programmes")
 console = Console(stderr=True, soft_wrap=True)  # never break a path across lines
 DEMO_DIR = Path(str(files("data").joinpath("demo")))
 DEFAULT_ENGLAND_DIR = Path("../shared/data/raw")
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def _fail(message: str) -> typer.Exit:
@@ -149,6 +150,11 @@ def serve(
         port=port or server.port,
         workers=workers,
         proxy_headers=True,
+        # uvicorn kills a worker that does not answer its supervisor's ping within this time
+        # (5 s by default), and a worker importing the app on a busy host can take longer:
+        # measured 12 s at a load average of 10 on 2 cores, when --workers 2 restarted its
+        # workers for ever.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
