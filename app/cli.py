@@ -73,10 +73,9 @@ def db_status() -> None:
         raise typer.Exit(code=1)
 
 
-def _run_load(source_dir: Path) -> LoadReport:
-    """Load ``source_dir`` with a progress bar; exit 1 with the reason if it fails."""
-    settings = DatabaseSettings()
-    progress = Progress(
+def _progress_bar() -> Progress:
+    """A progress bar on stderr: the task's description, done/total and time elapsed."""
+    return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
@@ -84,6 +83,12 @@ def _run_load(source_dir: Path) -> LoadReport:
         console=console,
         transient=False,
     )
+
+
+def _run_load(source_dir: Path) -> LoadReport:
+    """Load ``source_dir`` with a progress bar; exit 1 with the reason if it fails."""
+    settings = DatabaseSettings()
+    progress = _progress_bar()
     try:
         with psycopg.connect(settings.dsn) as conn, progress:
             task = progress.add_task("loading", total=count_steps())
@@ -476,13 +481,7 @@ def export_tiles(
     from geo.tiles_archive import ArchiveSummary
     from geo.tiles_archive import export_tiles as write_archive
 
-    progress = Progress(
-        TextColumn("[bold]tiles"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-    )
+    progress = _progress_bar()
 
     async def run() -> ArchiveSummary:
         url = DatabaseSettings().dsn

@@ -147,6 +147,15 @@ def served(replicated: Replicated) -> Iterator[tuple[TestClient, ReadRouter]]:
         yield client, router
 
 
+@pytest.fixture(scope="module")
+def manager(replicated: Replicated) -> Iterator[factories.Key]:
+    """A group manager's API key on the primary (removed with the groups' managers after)."""
+    made = factories.Made()
+    yield factories.run(replicated.settings.dsn, lambda c: made.key(c, "group_manager"))
+    with psycopg.connect(replicated.settings.dsn, autocommit=True) as conn:
+        conn.execute("DELETE FROM group_manager WHERE key_id = ANY(%s)", (made.key_ids,))
+
+
 def read_requests(client: TestClient) -> dict[str, str]:
     """One URL of each read-only kind the replicas serve (tiles never cached before)."""
     lsoa = next(c["id"] for c in client.get("/collections").json()["collections"]
@@ -185,11 +194,9 @@ def test_read_only_routes_read_the_replica(
 
 
 def test_writes_and_the_callers_own_reads_go_to_the_primary_never_the_replica(
-    replicated: Replicated, served: tuple[TestClient, ReadRouter]
+    replicated: Replicated, served: tuple[TestClient, ReadRouter], manager: factories.Key
 ) -> None:
     client, router = served
-    made = factories.Made()
-    manager = factories.run(replicated.settings.dsn, lambda c: made.key(c, "group_manager"))
     on_primary, on_replica = replicated.primary.log_size(), replicated.replica.log_size()
     x, y = inside(TRAFFORD, nth=3)
     created = client.post("/groups", json=group_body(x, y), headers=manager.headers)
@@ -235,17 +242,13 @@ def test_writes_and_the_callers_own_reads_go_to_the_primary_never_the_replica(
     assert any("INSERT INTO community_group" in s for s in written)
     assert any("INSERT INTO group_rating" in s for s in written)
     assert any("INSERT INTO group_message" in s for s in written)
-    with psycopg.connect(replicated.settings.dsn, autocommit=True) as conn:
-        conn.execute("DELETE FROM group_manager WHERE key_id = ANY(%s)", (made.key_ids,))
 
 
 def test_a_lagging_replica_is_skipped_and_reads_see_the_latest_write(
-    replicated: Replicated, served: tuple[TestClient, ReadRouter]
+    replicated: Replicated, served: tuple[TestClient, ReadRouter], manager: factories.Key
 ) -> None:
     client, router = served
     replica = router.replicas[0]
-    made = factories.Made()
-    manager = factories.run(replicated.settings.dsn, lambda c: made.key(c, "group_manager"))
     with psycopg.connect(replicated.replica_dsn, autocommit=True) as standby:
         standby.execute("SELECT pg_wal_replay_pause()")
         try:
@@ -272,8 +275,6 @@ def test_a_lagging_replica_is_skipped_and_reads_see_the_latest_write(
     mark = replicated.replica.log_size()
     assert client.get(f"/collections/neighbourhood-groups/items/{reference}").status_code == 200
     assert statements(replicated.replica.log_since(mark), READ_APPLICATION_NAME)
-    with psycopg.connect(replicated.settings.dsn, autocommit=True) as conn:
-        conn.execute("DELETE FROM group_manager WHERE key_id = ANY(%s)", (made.key_ids,))
 
 
 def test_a_stopped_replica_is_skipped_and_read_again_when_it_returns(

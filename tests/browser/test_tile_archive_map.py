@@ -4,9 +4,6 @@ give, and past the archive's deepest zoom from the live tiles."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from app.settings import DatabaseSettings
 from geo.tiles_archive import export_tiles
 from tests.browser.conftest import WatchedPage, off_the_browser_thread
 from tests.utils import factories, sources
+from tests.utils.services import serving_in_thread
 
 LAYER = "lsoa-iod2025"
 ARCHIVE_MAX_ZOOM = 12
@@ -52,24 +50,9 @@ def archive_server(settings: DatabaseSettings, archive_dir: Path) -> Iterator[st
     chosen = MapSettings(tile_archives={LAYER: f"/archives/{LAYER}.pmtiles"})
     app.dependency_overrides[map_settings] = lambda: chosen
     app.mount("/archives", StaticFiles(directory=archive_dir), name="archives")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, http="h11", ws="none")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()
+    config = uvicorn.Config(app, log_level="warning", access_log=False, http="h11", ws="none")
+    with serving_in_thread(config) as url:
+        yield url
 
 
 def test_the_map_draws_a_layer_from_its_archive(watched: WatchedPage, archive_server: str) -> None:

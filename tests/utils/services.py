@@ -1,4 +1,5 @@
-"""Real service processes for tests: ``platoons serve`` in a subprocess on a loopback port."""
+"""Real servers for tests: ``platoons serve`` in a subprocess, or uvicorn in a thread, on a
+loopback port."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 PLATOONS = Path(sys.executable).with_name("platoons")
 STARTUP_TIMEOUT_S = 60.0
@@ -89,3 +94,33 @@ def start_service(
             command, env=environment, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     return ServiceProcess(port=port, log=log, process=process)
+
+
+@contextmanager
+def serving_in_thread(config: uvicorn.Config, timeout: float = 15.0) -> Iterator[str]:
+    """Serve ``config``'s app with uvicorn in a thread on a free loopback port; yield its URL.
+
+    The socket is bound here (port 0) and handed to uvicorn, so no other process can take the
+    port between choosing and listening. The lifespan runs; ``should_exit`` stops it.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="test-server", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        assert thread.is_alive(), "the server stopped while starting"
+        assert time.monotonic() < deadline, "the server did not start in time"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        sock.close()
+        assert not thread.is_alive(), "the server did not shut down"
