@@ -156,6 +156,8 @@ class Housekeeper:
             ran, failed = await run_daily_jobs(conn, day, self.jobs)
         if not failed:
             self.done_for = day
+        if not ran and not failed:
+            logger.info("housekeeping checked for %s: nothing to run here", day)
         return ran
 
     async def _loop(self) -> None:

@@ -181,7 +181,10 @@ def test_housekeeping_runs_once_however_many_processes_start(
     )
     try:
         third.wait_until_healthy()
-        time.sleep(1.0)
+        deadline = time.monotonic() + 60
+        while "housekeeping checked for" not in third.log_text():
+            assert time.monotonic() < deadline, third.log_text()
+            time.sleep(0.1)
         assert housekeeping_lines(third) == []
     finally:
         third.stop()
