@@ -219,6 +219,11 @@ class ReadRouter:
         if replica.lag_seconds > self.settings.replica_max_lag_seconds:
             self.set_state(replica, False, f"lagging {replica.lag_seconds:.1f} s")
         else:
+            if not replica.fit:
+                # Back (or new): test every idle pooled connection first. One returned to the
+                # pool just before the replica went away would otherwise be lent unchecked
+                # (app/db.py RecentUseCheck), and fail its request.
+                await replica.pool.check()
             self.set_state(replica, True, f"lag {replica.lag_seconds:.1f} s")
 
     async def _watch(self) -> None:
