@@ -14,7 +14,7 @@ from app.caching import CompressionMiddleware, start_caching
 from app.db import create_pool
 from app.housekeeping import Housekeeper, daily_jobs
 from app.problems import register_problem_handlers
-from app.replicas import ReplicaSettings, start_read_router
+from app.replicas import start_read_router
 from app.routers import applications, areas, grants, health, ogc
 from app.routers import assets as assets_router
 from app.routers import coverage as coverage_router
@@ -24,37 +24,38 @@ from app.routers import organisers as organisers_router
 from app.routers import tiles as tiles_router
 from app.security import install as install_security
 from app.security import refuse_default_secrets
-from app.settings import DatabaseSettings, GroupSettings, SecuritySettings, ServerSettings
+from config.settings import Settings
 
 logger = logging.getLogger("platoons")
 
 
-def create_app(
-    settings: DatabaseSettings | None = None, replicas: ReplicaSettings | None = None
-) -> FastAPI:
-    """Build the application; the pools open in the lifespan and close after it."""
-    settings = settings or DatabaseSettings()
-    replicas = replicas or ReplicaSettings()
-    refuse_default_secrets(ServerSettings().environment, settings, GroupSettings())
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application from one settings bundle (read from the environment if none).
+
+    The pool opens in the lifespan and closes after it; handlers reach the settings through
+    ``app.state.settings`` (see ``app/dependencies.py``).
+    """
+    settings = settings or Settings()
+    refuse_default_secrets(settings.server.environment, settings.database, settings.groups)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = create_pool(settings)
+        pool = create_pool(settings.database)
         # wait=False: the service starts even while the database is down; /health says so.
         await pool.open(wait=False)
         app.state.pool = pool
         app.state.extent_cache = {}
-        data_version = await start_caching(app, settings.dsn)
+        data_version = await start_caching(app, settings.database.dsn)
         # Read-only routes read fit replicas (app/replicas.py): those at the data version the
         # watcher follows on the primary.
         read_router = await start_read_router(
-            pool, settings, replicas, lambda: data_version.current
+            pool, settings.database, settings.replicas, lambda: data_version.current
         )
         app.state.read_router = read_router
-        server = ServerSettings()
+        server = settings.server
         housekeeper = None
         if server.housekeeping:
-            jobs = daily_jobs(GroupSettings().group_active_months)
+            jobs = daily_jobs(settings.groups.group_active_months)
             housekeeper = Housekeeper(pool, jobs, server.housekeeping_check_seconds)
             housekeeper.start()
         app.state.housekeeper = housekeeper
@@ -81,10 +82,11 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     register_problem_handlers(app)
     app.add_middleware(CompressionMiddleware)
     # Outside compression: request ids, security headers, CORS and the body limit.
-    install_security(app, SecuritySettings())
+    install_security(app, settings.security)
     app.include_router(health.router)
     app.include_router(areas.router)
     app.include_router(ogc.router)

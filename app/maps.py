@@ -33,16 +33,15 @@ import folium
 import xstatic.pkg.leaflet
 from branca.element import Element, MacroElement
 from folium.template import Template
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.settings import MapSettings
 from geo import tiles
+from geo.area_models import EditionRef
 from geo.assets import Category, OwnerType
 from geo.collections import IOD_ATTRIBUTION, IOD_DOMAINS, Collection, get_collection
 from geo.coverage import ACTIVE_MONTHS_DEFAULT, COLD_SPOT_THRESHOLD
-from geo.maps_data import LadLsoas, edition_codes, edition_collection
-from geo.models import EditionRef
-from geo.programmes import Programme
+from geo.grants.programmes import Programme
+from geo.map_queries import LadLsoas, edition_codes, edition_collection
 
 STATIC_URL = "/static"
 LEAFLET_URL = f"{STATIC_URL}/leaflet"
@@ -125,35 +124,6 @@ OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/versi
 BOUNDS_INSET_DEGREES = 1e-6
 
 Bounds = Sequence[float]  # lon_min, lat_min, lon_max, lat_max (CRS84), as geo.features.extent
-
-
-class MapSettings(BaseSettings):
-    """The map pages' optional basemap: off unless configured (the maps need no network)."""
-
-    model_config = SettingsConfigDict(env_prefix="PLATOONS_", env_file=".env", extra="ignore")
-
-    basemap_url: str | None = Field(
-        default=None,
-        description="XYZ raster tile URL template, e.g. https://tiles.example.org/{z}/{x}/{y}.png",
-    )
-    basemap_attribution: str | None = Field(default=None, description="Credit shown for it.")
-    basemap_max_zoom: int = Field(default=19, ge=0, le=24)
-    # Static PMTiles archives (``platoons export-tiles``) drawn instead of the live tiles, by
-    # collection id: PLATOONS_TILE_ARCHIVES='{"lsoa-iod2025": "https://cdn.example.org/a.pmtiles"}'.
-    # Past an archive's deepest zoom, and for filtered layers, the maps use the live tiles.
-    tile_archives: dict[str, str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _credited_template(self) -> MapSettings:
-        """A basemap needs its {z}/{x}/{y} placeholders and a credit (most licences demand it)."""
-        if self.basemap_url is None:
-            return self
-        missing = [p for p in ("{z}", "{x}", "{y}") if p not in self.basemap_url]
-        if missing:
-            raise ValueError(f"PLATOONS_BASEMAP_URL lacks {', '.join(missing)}")
-        if not self.basemap_attribution:
-            raise ValueError("PLATOONS_BASEMAP_URL needs PLATOONS_BASEMAP_ATTRIBUTION")
-        return self
 
 
 # --- folium elements --------------------------------------------------------------------------
@@ -397,7 +367,11 @@ def lad_share_legend(edition: str) -> dict[str, Any]:
     return {
         "title": f"Districts: LSOAs in the most deprived 10% ({edition})",
         "items": [{"colour": colour, "label": label} for _, colour, label in LAD_SHARE_BREAKS],
-        "note": "IoD technical report, Appendix N: share of a district's LSOAs in decile 1.",
+        "note": (
+            "IoD technical report, Appendix N: share of a district's LSOAs in decile 1. Click a "
+            "district for its IMD ranks among districts, published by MHCLG where Platoons "
+            "computes none."
+        ),
     }
 
 

@@ -39,11 +39,9 @@ from fastapi import Depends, Request
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from pydantic import Field, PostgresDsn
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.db import create_pool, database_errors_as_problems
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings, ReplicaSettings
 from geo.tiles import read_data_version
 
 logger = logging.getLogger("platoons.replicas")
@@ -66,17 +64,6 @@ SELECT pg_is_in_recovery() AS in_recovery,
                        'Infinity'::float8)
        END AS lag_seconds
 """
-
-
-class ReplicaSettings(BaseSettings):
-    """Streaming replicas to read from, how much lag is tolerated and how often it is checked."""
-
-    model_config = SettingsConfigDict(env_prefix="PLATOONS_", env_file=".env", extra="ignore")
-
-    # PLATOONS_READ_DATABASE_URLS='["postgresql://platoons@replica-1/platoons", ...]'
-    read_database_urls: list[PostgresDsn] = Field(default_factory=list)
-    replica_max_lag_seconds: float = Field(default=10.0, gt=0)
-    replica_check_seconds: float = Field(default=1.0, gt=0)
 
 
 def describe_dsn(dsn: str) -> str:

@@ -21,7 +21,7 @@ import psycopg
 import pytest
 
 from app.http import today_utc
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from tests.geo.test_groups import TO_LONLAT, TRAFFORD, group_body, inside
 from tests.utils import factories
 from tests.utils.services import ServiceProcess, start_service

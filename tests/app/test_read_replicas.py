@@ -21,17 +21,15 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from app.cli import DEMO_DIR
 from app.db import PRIMARY_APPLICATION_NAME
 from app.main import create_app
 from app.replicas import (
     MONITOR_APPLICATION_NAME,
     READ_APPLICATION_NAME,
     ReadRouter,
-    ReplicaSettings,
 )
-from app.settings import DatabaseSettings
-from data import schema
+from config.settings import DatabaseSettings, ReplicaSettings
+from data import DEMO_DIR, schema
 from data.loaders import load_all
 from tests.geo.test_groups import TO_LONLAT, TRAFFORD, group_body, inside
 from tests.utils import factories
@@ -44,6 +42,7 @@ from tests.utils.clusters import (
     remove,
     wait_for_replay,
 )
+from tests.utils.service import service_settings
 
 DATABASE = "platoons"
 # A point in Trafford (Old Trafford) and its tiles.
@@ -141,7 +140,7 @@ def served(replicated: Replicated) -> Iterator[tuple[TestClient, ReadRouter]]:
         replica_max_lag_seconds=1.0,
         replica_check_seconds=0.2,
     )
-    with TestClient(create_app(replicated.settings, settings)) as client:
+    with TestClient(create_app(service_settings(replicated.settings, replicas=settings))) as client:
         router: ReadRouter = client.app.state.read_router  # type: ignore[attr-defined]
         eventually(lambda: router.choose() is not None)
         yield client, router

@@ -13,12 +13,12 @@ import uvicorn
 from fastapi.staticfiles import StaticFiles
 
 from app.main import create_app
-from app.maps import DECILE_COLOURS, MapSettings
-from app.routers.maps import map_settings
-from app.settings import DatabaseSettings
+from app.maps import DECILE_COLOURS
+from config.settings import DatabaseSettings, MapSettings
 from geo.tiles_archive import export_tiles
 from tests.browser.conftest import WatchedPage, off_the_browser_thread
 from tests.utils import factories, sources
+from tests.utils.service import service_settings
 from tests.utils.services import serving_in_thread
 
 LAYER = "lsoa-iod2025"
@@ -46,9 +46,8 @@ def archive_dir(settings: DatabaseSettings, tmp_path_factory: pytest.TempPathFac
 def archive_server(settings: DatabaseSettings, archive_dir: Path) -> Iterator[str]:
     """The service with its maps reading the archive, served (with range requests) at
     /archives/ as a CDN would serve it; yields the base URL."""
-    app = create_app(settings)
     chosen = MapSettings(tile_archives={LAYER: f"/archives/{LAYER}.pmtiles"})
-    app.dependency_overrides[map_settings] = lambda: chosen
+    app = create_app(service_settings(settings, maps=chosen))
     app.mount("/archives", StaticFiles(directory=archive_dir), name="archives")
     config = uvicorn.Config(app, log_level="warning", access_log=False, http="h11", ws="none")
     with serving_in_thread(config) as url:

@@ -16,8 +16,8 @@ from pmtiles.reader import MmapSource, Reader, all_tiles
 from pmtiles.tile import Compression, TileType
 from typer.testing import CliRunner
 
-from app.cli import cli
-from app.settings import DatabaseSettings
+from cli.main import cli
+from config.settings import DatabaseSettings
 from geo import features
 from geo.collections import get_collection
 from geo.tiles_archive import archive_tiles, export_tiles

@@ -1,7 +1,7 @@
 """One row per daily housekeeping job and day: the claim that makes each run once.
 
 Revision ID: 0013_housekeeping_run
-Revises: 0012_h3_children_adults
+Revises: 0016_published_lad_measures
 Create Date: 2026-12-07
 
 Every service process (``platoons serve --workers N``, several hosts) and the cron command
@@ -14,7 +14,7 @@ failed job is retried). ``ran_by`` names the host and process that did it.
 from alembic import op
 
 revision = "0013_housekeeping_run"
-down_revision = "0012_h3_children_adults"
+down_revision = "0016_published_lad_measures"
 branch_labels = None
 depends_on = None
 
