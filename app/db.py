@@ -1,11 +1,16 @@
-"""The process's connection pool and the ``DbDep`` dependency that lends a connection."""
+"""The process's connection pool and the ``DbDep`` dependency that lends a connection.
+
+Read replicas (``app/replicas.py``) get pools of their own from :func:`create_pool`, and lend
+through ``ReadDbDep``; everything that writes, and every read that must see the caller's own
+write, takes ``DbDep``: the primary.
+"""
 
 from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -53,33 +58,56 @@ class RecentUseCheck:
         await AsyncConnectionPool.check_connection(conn)
 
 
-def create_pool(settings: DatabaseSettings) -> AsyncConnectionPool:
-    """Build (but do not open) the pool; autocommit, with a statement timeout per session."""
+# application_name of the primary's pool (what pg_stat_activity and the server log show).
+PRIMARY_APPLICATION_NAME = "platoons"
+
+
+def create_pool(
+    settings: DatabaseSettings,
+    dsn: str | None = None,
+    application_name: str = PRIMARY_APPLICATION_NAME,
+    read_only: bool = False,
+) -> AsyncConnectionPool:
+    """Build (but do not open) a pool; autocommit, with a statement timeout per session.
+
+    ``dsn`` is the primary's unless given (a replica's); ``read_only`` makes every
+    transaction of its sessions read-only, so a write sent there by mistake is refused even
+    by a server that would accept it.
+    """
 
     async def configure(conn: AsyncConnection) -> None:
         await conn.execute(f"SET statement_timeout = {int(settings.statement_timeout_ms)}")
+        if read_only:
+            await conn.execute("SET default_transaction_read_only = on")
 
     recent = RecentUseCheck()
     return AsyncConnectionPool(
-        settings.dsn,
+        dsn or settings.dsn,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
-        kwargs={"autocommit": True, "application_name": "platoons"},
+        kwargs={"autocommit": True, "application_name": application_name},
         configure=configure,
         check=recent.check,
         reset=recent.returned,
         timeout=settings.pool_timeout_seconds,
         open=False,
-        name="platoons",
+        name=application_name,
     )
 
 
 async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """Lend a pooled connection for one request; a database outage becomes a 503."""
+    """Lend a pooled connection of the primary for one request; an outage becomes a 503."""
     pool: AsyncConnectionPool = request.app.state.pool
-    try:
+    with database_errors_as_problems():
         async with pool.connection() as conn:
             yield conn
+
+
+@contextmanager
+def database_errors_as_problems() -> Iterator[None]:
+    """Turn an unreachable database into a 503 and text it cannot hold into a 400."""
+    try:
+        yield
     except (PoolTimeout, OperationalError) as exc:
         raise DatabaseUnavailable("the database is unavailable; try again shortly") from exc
     except (DataError, UnicodeEncodeError) as exc:

@@ -3,10 +3,13 @@
 A statutory deadline passes with no step taken (the assets layer's next deadline must move
 on); a group's last activity slips out of the 12-month window (coverage must shrink); and
 officials want one coverage snapshot a day for the trend. The service runs these once per UTC
-day, shortly after it starts and then at the first check after midnight; several service
-processes share the work through a PostgreSQL advisory lock, and each job skips a day already
-done (so a restart does not redo a national recompute). ``platoons housekeeping`` runs the
-same jobs from cron instead, with ``PLATOONS_HOUSEKEEPING=false`` on the service.
+day, shortly after it starts and then at the first check after midnight. However many
+processes start (``--workers N``, several hosts, cron), each job runs once a day: a job claims
+its day with a ``housekeeping_run`` row inserted in the transaction that does the work (a
+second claimant waits, then conflicts and skips; a rolled-back job leaves no claim, so it is
+retried), and a PostgreSQL advisory lock keeps the other processes from queuing on that row.
+``platoons housekeeping`` runs the same jobs from cron instead, with
+``PLATOONS_HOUSEKEEPING=false`` on the service.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +33,20 @@ logger = logging.getLogger("platoons.housekeeping")
 
 # pg_try_advisory_lock key: one housekeeper at a time across every process on the database.
 LOCK_KEY = 0x504C54_484B  # "PLT" "HK"
+# The claim: inserted first in a job's transaction; nothing returned means another process
+# did the job for that day (its row is committed) and this one skips it.
+CLAIM_SQL = (
+    "INSERT INTO housekeeping_run (day, job, ran_by, did_work) VALUES (%s, %s, %s, false)"
+    " ON CONFLICT (day, job) DO NOTHING RETURNING job"
+)
+WORKED_SQL = (
+    "UPDATE housekeeping_run SET did_work = true, finished_at = now() WHERE day = %s AND job = %s"
+)
+
+
+def process_name() -> str:
+    """This process as ``host:pid``, recorded with each job it runs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass(frozen=True)
@@ -65,11 +84,12 @@ def daily_jobs(active_months: int) -> tuple[Job, ...]:
 async def run_daily_jobs(
     conn: AsyncConnection, day: date, jobs: tuple[Job, ...]
 ) -> tuple[list[str], list[str]]:
-    """Run the jobs not yet done for ``day`` if no other process holds the lock.
+    """Run the jobs not yet claimed for ``day`` if no other process holds the lock.
 
-    ``conn`` is in autocommit mode; each job commits on its own, so a failure leaves the
-    others' work in place. Returns the names of the jobs run and of those that failed
-    (logged); none of either when another process holds the lock.
+    ``conn`` is in autocommit mode; each job commits on its own, with its claim, so a failure
+    leaves the others' work in place and its own day unclaimed. Returns the names of the jobs
+    run and of those that failed (logged); none of either when another process holds the lock
+    or every job's day is claimed already.
     """
     cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,))
     locked = await cur.fetchone()
@@ -83,9 +103,11 @@ async def run_daily_jobs(
                 async with conn.transaction():
                     # A national recompute outlasts the service's per-request timeout.
                     await conn.execute("SET LOCAL statement_timeout = '15min'")
-                    if await job.done(conn, day):
+                    claim = await conn.execute(CLAIM_SQL, (day, job.name, process_name()))
+                    if await claim.fetchone() is None or await job.done(conn, day):
                         continue
                     await job.run(conn, day)
+                    await conn.execute(WORKED_SQL, (day, job.name))
                 ran.append(job.name)
             except Exception:
                 logger.exception("housekeeping job %r failed for %s", job.name, day)
@@ -134,6 +156,8 @@ class Housekeeper:
             ran, failed = await run_daily_jobs(conn, day, self.jobs)
         if not failed:
             self.done_for = day
+        if not ran and not failed:
+            logger.info("housekeeping checked for %s: nothing to run here", day)
         return ran
 
     async def _loop(self) -> None:

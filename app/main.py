@@ -14,6 +14,7 @@ from app.caching import CompressionMiddleware, start_caching
 from app.db import create_pool
 from app.housekeeping import Housekeeper, daily_jobs
 from app.problems import register_problem_handlers
+from app.replicas import start_read_router
 from app.routers import applications, areas, grants, health, ogc
 from app.routers import assets as assets_router
 from app.routers import coverage as coverage_router
@@ -45,6 +46,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.pool = pool
         app.state.extent_cache = {}
         data_version = await start_caching(app, settings.database.dsn)
+        # Read-only routes read fit replicas (app/replicas.py): those at the data version the
+        # watcher follows on the primary.
+        read_router = await start_read_router(
+            pool, settings.database, settings.replicas, lambda: data_version.current
+        )
+        app.state.read_router = read_router
         server = settings.server
         housekeeper = None
         if server.housekeeping:
@@ -57,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if housekeeper is not None:
                 await housekeeper.stop()
+            if read_router is not None:
+                await read_router.stop()
             await data_version.stop()
             await pool.close()
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,9 +33,8 @@ import folium
 import xstatic.pkg.leaflet
 from branca.element import Element, MacroElement
 from folium.template import Template
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.settings import MapSettings
 from geo import tiles
 from geo.area_models import EditionRef
 from geo.assets import Category, OwnerType
@@ -124,31 +124,6 @@ OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/versi
 BOUNDS_INSET_DEGREES = 1e-6
 
 Bounds = Sequence[float]  # lon_min, lat_min, lon_max, lat_max (CRS84), as geo.features.extent
-
-
-class MapSettings(BaseSettings):
-    """The map pages' optional basemap: off unless configured (the maps need no network)."""
-
-    model_config = SettingsConfigDict(env_prefix="PLATOONS_", env_file=".env", extra="ignore")
-
-    basemap_url: str | None = Field(
-        default=None,
-        description="XYZ raster tile URL template, e.g. https://tiles.example.org/{z}/{x}/{y}.png",
-    )
-    basemap_attribution: str | None = Field(default=None, description="Credit shown for it.")
-    basemap_max_zoom: int = Field(default=19, ge=0, le=24)
-
-    @model_validator(mode="after")
-    def _credited_template(self) -> MapSettings:
-        """A basemap needs its {z}/{x}/{y} placeholders and a credit (most licences demand it)."""
-        if self.basemap_url is None:
-            return self
-        missing = [p for p in ("{z}", "{x}", "{y}") if p not in self.basemap_url]
-        if missing:
-            raise ValueError(f"PLATOONS_BASEMAP_URL lacks {', '.join(missing)}")
-        if not self.basemap_attribution:
-            raise ValueError("PLATOONS_BASEMAP_URL needs PLATOONS_BASEMAP_ATTRIBUTION")
-        return self
 
 
 # --- folium elements --------------------------------------------------------------------------
@@ -651,6 +626,19 @@ def _new_map(
     return m
 
 
+PMTILES_JS = f"{STATIC_URL}/pmtiles/pmtiles.js"
+
+
+def _use_tile_archives(m: folium.Map, settings: MapSettings, base_path: str) -> None:
+    """Let the layers with a static tile archive read it (platoons-maps.js, with PMTiles)."""
+    if not settings.tile_archives:
+        return
+    m.default_js = [*m.default_js, ("pmtiles", f"{base_path}{PMTILES_JS}")]
+    archives = json.dumps(settings.tile_archives).replace("</", "<\\/")
+    header = m.get_root().header  # type: ignore[attr-defined]
+    header.add_child(RawHtml(f"<script>window.PlatoonsTileArchives = {archives};</script>"))
+
+
 def _add_basemap(m: folium.Map, settings: MapSettings) -> None:
     """Add the configured basemap (an overlay under the data), if there is one."""
     if settings.basemap_url is None:
@@ -744,6 +732,7 @@ def deprivation_map(
     m = _new_map(title, fit, min_zoom=5)
     _served_assets(m, base_path)
     _add_basemap(m, settings)
+    _use_tile_archives(m, settings, base_path)
     for edition in sorted(editions, key=lambda e: e.code != current_edition):
         code = edition.code
         lsoa = edition_collection("lsoa", code)
@@ -802,6 +791,7 @@ def eligibility_map(
     )
     _served_assets(m, base_path)
     _add_basemap(m, settings)
+    _use_tile_archives(m, settings, base_path)
     ordered = sorted(programmes, key=lambda p: (not p.is_open(today), p.name, p.id))
     if extent is not None:
         for index, programme in enumerate(ordered):
@@ -875,6 +865,7 @@ def assets_map(
     m = _new_map(title, extents.get(lsoa.id) or extents.get(lad.id), min_zoom=5)
     _served_assets(m, base_path)
     _add_basemap(m, settings)
+    _use_tile_archives(m, settings, base_path)
     # The subject first: its entries lead the layer control and the legend.
     asset_extent = extents.get(collection.id)
     if asset_extent is not None:
@@ -963,6 +954,7 @@ def coverage_map(
     m = _new_map(title, extents.get(coverage.id) or extents.get(lad.id), min_zoom=5)
     _served_assets(m, base_path)
     _add_basemap(m, settings)
+    _use_tile_archives(m, settings, base_path)
     note = (
         "Share of adults (18+) living inside the area of at least one active group, "
         "area-weighted within each LSOA. Click the map for the adults covered and the groups."

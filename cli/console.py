@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 console = Console(stderr=True, soft_wrap=True)  # never break a path across lines
 
@@ -15,6 +16,18 @@ def fail(message: str) -> typer.Exit:
     """Print an error in red and return the exit to raise (status 1)."""
     console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code=1)
+
+
+def progress_bar() -> Progress:
+    """A progress bar on stderr: the task's description, done/total and time elapsed."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def date_option(text: str | None, name: str) -> date:

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import psycopg
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.console import console, fail
+from cli.console import console, fail, progress_bar
 from config.settings import DatabaseSettings
 from data import DEMO_DIR
 from data.loaders import LoadReport, count_steps, load_all
@@ -26,14 +25,7 @@ DEFAULT_ENGLAND_DIR = Path(__file__).resolve().parents[1] / "data" / "national"
 def _run_load(source_dir: Path) -> LoadReport:
     """Load ``source_dir`` with a progress bar; exit 1 with the reason if it fails."""
     settings = DatabaseSettings()
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
+    progress = progress_bar()
     try:
         with psycopg.connect(settings.dsn) as conn, progress:
             task = progress.add_task("loading", total=count_steps())

@@ -13,6 +13,7 @@ from cli.load import extract_demo, load_cli
 from cli.maps import export_map
 from cli.programmes import programmes_cli
 from cli.serve import serve
+from cli.tiles import export_tiles
 
 cli = typer.Typer(help="Platoons: neighbourhood analytics for England.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
@@ -25,3 +26,4 @@ cli.command("export-map")(export_map)
 cli.add_typer(assets_cli, name="assets")
 cli.add_typer(coverage_cli, name="coverage")
 cli.command("housekeeping")(housekeeping)
+cli.command("export-tiles")(export_tiles)

@@ -8,6 +8,8 @@ import typer
 
 from config.settings import ServerSettings
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
@@ -25,4 +27,9 @@ def serve(
         port=port or server.port,
         workers=workers,
         proxy_headers=True,
+        # uvicorn kills a worker that does not answer its supervisor's ping within this time
+        # (5 s by default), and a worker importing the app on a busy host can take longer:
+        # measured 12 s at a load average of 10 on 2 cores, when --workers 2 restarted its
+        # workers for ever.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )

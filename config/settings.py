@@ -134,6 +134,47 @@ class GroupSettings(BaseSettings):
         return self
 
 
+class MapSettings(BaseSettings):
+    """The map pages' optional basemap (off unless configured) and static tile archives."""
+
+    model_config = SettingsConfigDict(env_prefix="PLATOONS_", env_file=".env", extra="ignore")
+
+    basemap_url: str | None = Field(
+        default=None,
+        description="XYZ raster tile URL template, e.g. https://tiles.example.org/{z}/{x}/{y}.png",
+    )
+    basemap_attribution: str | None = Field(default=None, description="Credit shown for it.")
+    basemap_max_zoom: int = Field(default=19, ge=0, le=24)
+    # Static PMTiles archives (``platoons export-tiles``) drawn instead of the live tiles, by
+    # collection id: PLATOONS_TILE_ARCHIVES='{"lsoa-iod2025": "https://cdn.example.org/a.pmtiles"}'.
+    # Past an archive's deepest zoom, and for filtered layers, the maps use the live tiles.
+    tile_archives: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _credited_template(self) -> "MapSettings":
+        """A basemap needs its {z}/{x}/{y} placeholders and a credit (most licences demand it)."""
+        if self.basemap_url is None:
+            return self
+        missing = [p for p in ("{z}", "{x}", "{y}") if p not in self.basemap_url]
+        if missing:
+            raise ValueError(f"PLATOONS_BASEMAP_URL lacks {', '.join(missing)}")
+        if not self.basemap_attribution:
+            raise ValueError("PLATOONS_BASEMAP_URL needs PLATOONS_BASEMAP_ATTRIBUTION")
+        return self
+
+
+class ReplicaSettings(BaseSettings):
+    """Streaming replicas to read from, how much lag is tolerated and how often it is checked."""
+
+    model_config = SettingsConfigDict(env_prefix="PLATOONS_", env_file=".env", extra="ignore")
+
+    # PLATOONS_READ_DATABASE_URLS='["postgresql://platoons@replica-1/platoons", ...]'
+    # (app/replicas.py says which reads go there and when a replica is fit to answer).
+    read_database_urls: list[PostgresDsn] = Field(default_factory=list)
+    replica_max_lag_seconds: float = Field(default=10.0, gt=0)
+    replica_check_seconds: float = Field(default=1.0, gt=0)
+
+
 class Settings(BaseModel):
     """Every setting the web service takes, in one bundle: ``create_app(settings)``.
 
@@ -145,3 +186,5 @@ class Settings(BaseModel):
     server: ServerSettings = Field(default_factory=ServerSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     groups: GroupSettings = Field(default_factory=GroupSettings)
+    maps: MapSettings = Field(default_factory=MapSettings)
+    replicas: ReplicaSettings = Field(default_factory=ReplicaSettings)

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from app.db import DbDep
 from app.problems import Problems
+from app.replicas import ReadDbDep
 from geo import areas
 from geo.area_models import LadArea, LsoaArea, PointLookup
 
@@ -24,7 +24,7 @@ NOT_FOUND = Problems({404: "No such area, or the point is outside the loaded LSO
 
 @router.get("/lookup", response_model=PointLookup, responses=NOT_FOUND)
 async def lookup_point(
-    conn: DbDep,
+    conn: ReadDbDep,
     lon: Annotated[
         float, Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude (EPSG:4326).")
     ],
@@ -39,7 +39,7 @@ async def lookup_point(
 
 @router.get("/areas/{code}", response_model=LsoaArea | LadArea, responses=NOT_FOUND)
 async def get_area(
-    conn: DbDep,
+    conn: ReadDbDep,
     code: Annotated[
         str, Path(description="GSS code of an LSOA (E01…) or LAD (E06…-E09…).", max_length=16)
     ],

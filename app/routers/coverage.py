@@ -12,6 +12,7 @@ from app.auth import AdminUser
 from app.db import DbDep
 from app.dependencies import GroupSettingsDep, Today
 from app.problems import Problems
+from app.replicas import ReadDbDep
 from geo import coverage
 from geo.coverage import ColdSpot, CoverageTotals, LsoaCoverage, RefreshSummary, Snapshot
 from geo.errors import InvalidInput
@@ -45,14 +46,14 @@ class SnapshotTaken(BaseModel):
 
 
 @router.get("/england", response_model=CoverageTotals)
-async def coverage_of_england(conn: DbDep) -> CoverageTotals:
+async def coverage_of_england(conn: ReadDbDep) -> CoverageTotals:
     """England's adults living where an active neighbourhood group works, with cold spots."""
     return await coverage.england_coverage(conn)
 
 
 @router.get("/lads/{ladCode}", response_model=CoverageTotals, responses=PROBLEMS.only(400, 404))
 async def coverage_of_district(
-    conn: DbDep,
+    conn: ReadDbDep,
     ladCode: Annotated[str, Path(max_length=16, description="A district (LAD) GSS code.")],  # noqa: N803
 ) -> CoverageTotals:
     """One district's coverage, summed over its LSOAs."""
@@ -61,7 +62,7 @@ async def coverage_of_district(
 
 @router.get("/lsoas/{lsoaCode}", response_model=LsoaCoverage, responses=PROBLEMS.only(400, 404))
 async def coverage_of_lsoa(
-    conn: DbDep,
+    conn: ReadDbDep,
     lsoaCode: Annotated[str, Path(max_length=16, description="An LSOA 2021 GSS code.")],  # noqa: N803
 ) -> LsoaCoverage:
     """One LSOA's coverage, the listed groups working there (public fields) and organisers."""
@@ -70,7 +71,7 @@ async def coverage_of_lsoa(
 
 @router.get("/at", response_model=LsoaCoverage, responses=PROBLEMS.only(400, 404))
 async def coverage_at_point(
-    conn: DbDep,
+    conn: ReadDbDep,
     lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False)] = None,
     postcode: Annotated[str | None, Query(max_length=16)] = None,
@@ -85,7 +86,7 @@ async def coverage_at_point(
 
 @router.get("/cold-spots", response_model=ColdSpots, responses=PROBLEMS.only(400, 404))
 async def list_cold_spots(
-    conn: DbDep,
+    conn: ReadDbDep,
     threshold: Annotated[
         float, Query(description="Covered share (0-1) below which a deprived LSOA is cold.")
     ] = coverage.COLD_SPOT_THRESHOLD,
@@ -101,7 +102,7 @@ async def list_cold_spots(
 
 @router.get("/snapshots", response_model=list[Snapshot], responses=PROBLEMS.only(400, 404))
 async def list_coverage_snapshots(
-    conn: DbDep,
+    conn: ReadDbDep,
     lad: Annotated[
         str | None, Query(max_length=16, description="A district; else England.")
     ] = None,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from app.auth import AdminUser
 from app.db import DbDep
 from app.http import today_utc
+from app.replicas import ReadDbDep
 from geo import place_resolution as places
 from geo.errors import InvalidInput
 from geo.grants import checks as grants
@@ -57,7 +58,7 @@ def _today(on: date | None) -> date:
 @router.get("/eligibility", response_model=EligibilityAnswers)
 async def eligibility_at(
     request: Request,
-    conn: DbDep,
+    conn: ReadDbDep,
     lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False)] = None,
     postcode: Annotated[str | None, Query(max_length=16)] = None,
@@ -79,7 +80,7 @@ async def eligibility_at(
 @router.post("/eligibility", response_model=EligibilityAnswers)
 async def eligibility_of_polygon(
     request: Request,
-    conn: DbDep,
+    conn: ReadDbDep,
     check: Annotated[PolygonCheck, Body()],
     on: Annotated[date | None, Query()] = None,
 ) -> EligibilityAnswers:
@@ -97,7 +98,7 @@ async def eligibility_of_polygon(
 
 @router.get("/programmes", response_model=list[grants.Programme])
 async def list_programmes(
-    conn: DbDep,
+    conn: ReadDbDep,
     open_on: Annotated[date | None, Query(description="Only those open on a date.")] = None,
 ) -> list[grants.Programme]:
     """Every grant programme (or those open on a date)."""
@@ -105,7 +106,7 @@ async def list_programmes(
 
 
 @router.get("/programmes/{programmeId}", response_model=grants.Programme)
-async def get_programme(conn: DbDep, programmeId: str) -> grants.Programme:  # noqa: N803 - API name
+async def get_programme(conn: ReadDbDep, programmeId: str) -> grants.Programme:  # noqa: N803 - API name
     """One grant programme."""
     return await grants.get_programme(conn, programmeId)
 

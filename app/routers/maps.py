@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import nullcontext
-from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -14,10 +13,11 @@ from fastapi.responses import HTMLResponse
 
 from app import maps
 from app.caching import collection_extent, current_data_version
-from app.db import DbDep, lend_connection
-from app.dependencies import Rules, Today
+from app.dependencies import Rules, Today, app_settings
 from app.http import today_utc
 from app.problems import Problems
+from app.replicas import ReadDbDep, lend_read_connection
+from config.settings import MapSettings
 from geo import areas
 from geo import map_queries as maps_data
 from geo.area_models import EditionRef
@@ -28,13 +28,12 @@ from geo.grants import checks as grants
 router = APIRouter(tags=["maps"])
 
 
-@lru_cache
-def map_settings() -> maps.MapSettings:
-    """The map settings, read once from the environment (tests override this dependency)."""
-    return maps.MapSettings()
+def map_settings(request: Request) -> MapSettings:
+    """The map settings, from the application's bundle (tests override this dependency)."""
+    return app_settings(request).maps
 
 
-MapSettingsDep = Annotated[maps.MapSettings, Depends(map_settings)]
+MapSettingsDep = Annotated[MapSettings, Depends(map_settings)]
 
 
 def _base_path(request: Request) -> str:
@@ -43,7 +42,7 @@ def _base_path(request: Request) -> str:
 
 
 async def _extents(
-    request: Request, conn: DbDep, collections: list[Collection]
+    request: Request, conn: ReadDbDep, collections: list[Collection]
 ) -> dict[str, list[float] | None]:
     """Each collection's extent, read once per data version.
 
@@ -56,14 +55,14 @@ async def _extents(
 
     async def extent(collection: Collection) -> tuple[str, list[float] | None]:
         found = await collection_extent(
-            request, collection, version, lambda: lend_connection(request)
+            request, collection, version, lambda: lend_read_connection(request)
         )
         return collection.id, found
 
     return dict(await asyncio.gather(*(extent(c) for c in collections)))
 
 
-async def _editions(conn: DbDep) -> list[EditionRef]:
+async def _editions(conn: ReadDbDep) -> list[EditionRef]:
     """The loaded editions that have map layers."""
     loaded = []
     for code in maps_data.edition_codes():
@@ -76,27 +75,35 @@ async def _editions(conn: DbDep) -> list[EditionRef]:
     return loaded
 
 
-def _page(html: str, settings: maps.MapSettings) -> HTMLResponse:
+def _page(html: str, settings: MapSettings) -> HTMLResponse:
     """An HTML map page; its content security policy allows this service (and the basemap)."""
     images = "'self' data:"
     if settings.basemap_url is not None:
         # Leaflet's {s} subdomain placeholder becomes a CSP wildcard (https://*.tiles.example).
         parts = urlsplit(settings.basemap_url)
         images += f" {parts.scheme}://{parts.netloc.replace('{s}', '*')}"
+    # Static tile archives on another origin (a CDN) are read with fetch (HTTP range requests).
+    connect = "'self'"
+    for archive in sorted(set(settings.tile_archives.values())):
+        parts = urlsplit(archive)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            connect += f" {parts.scheme}://{parts.netloc}"
     headers = {
         # The pages name the programmes and extents of the data loaded now: revalidate.
         "Cache-Control": "no-cache",
         # folium writes its map as inline script; everything else comes from this service.
         "Content-Security-Policy": (
             "default-src 'self'; script-src 'self' 'unsafe-inline'; "
-            f"style-src 'self' 'unsafe-inline'; img-src {images}; connect-src 'self'"
+            f"style-src 'self' 'unsafe-inline'; img-src {images}; connect-src {connect}"
         ),
     }
     return HTMLResponse(html, headers=headers)
 
 
 @router.get("/maps/deprivation", response_class=HTMLResponse, summary="Deprivation map")
-async def deprivation_page(request: Request, conn: DbDep, settings: MapSettingsDep) -> HTMLResponse:
+async def deprivation_page(
+    request: Request, conn: ReadDbDep, settings: MapSettingsDep
+) -> HTMLResponse:
     """LSOA IMD deciles of both editions and the district summary layer, with a legend,
     layer control, search box and click-to-inspect (from ``/lookup``)."""
     editions = await _editions(conn)
@@ -106,7 +113,9 @@ async def deprivation_page(request: Request, conn: DbDep, settings: MapSettingsD
 
 
 @router.get("/maps/eligibility", response_class=HTMLResponse, summary="Grant eligibility map")
-async def eligibility_page(request: Request, conn: DbDep, settings: MapSettingsDep) -> HTMLResponse:
+async def eligibility_page(
+    request: Request, conn: ReadDbDep, settings: MapSettingsDep
+) -> HTMLResponse:
     """LSOAs shaded by each grant programme's eligibility; a click shows the LSOA's deciles
     and every open programme's verdict with its explanation (from ``/eligibility``)."""
     current = await areas.find_edition(conn)
@@ -120,7 +129,7 @@ async def eligibility_page(request: Request, conn: DbDep, settings: MapSettingsD
 
 
 @router.get("/maps/assets", response_class=HTMLResponse, summary="Assets of community value map")
-async def assets_page(request: Request, conn: DbDep, settings: MapSettingsDep) -> HTMLResponse:
+async def assets_page(request: Request, conn: ReadDbDep, settings: MapSettingsDep) -> HTMLResponse:
     """Assets of community value as markers by status over the LSOAs' IMD deciles; a click on
     an asset shows its card and what the group in the page's Group box may do."""
     current = await areas.find_edition(conn)
@@ -131,7 +140,7 @@ async def assets_page(request: Request, conn: DbDep, settings: MapSettingsDep) -
 
 @router.get("/maps/coverage", response_class=HTMLResponse, summary="Group coverage map")
 async def coverage_page(
-    request: Request, conn: DbDep, settings: MapSettingsDep, rules: Rules
+    request: Request, conn: ReadDbDep, settings: MapSettingsDep, rules: Rules
 ) -> HTMLResponse:
     """Adults covered by active neighbourhood groups, by LSOA and on the H3 grid, with cold
     spots, groups' areas and organisers' patches; a click shows the adults covered there and
@@ -161,7 +170,7 @@ POSTCODE_PROBLEMS = Problems(
     summary="An asset as the assets map shows it",
 )
 async def asset_card(
-    conn: DbDep,
+    conn: ReadDbDep,
     on: Today,
     assetId: Annotated[int, Path(ge=1, le=2**63 - 1)],  # noqa: N803 - the API's parameter name
 ) -> Any:
@@ -176,7 +185,7 @@ async def asset_card(
     summary="The LSOA of a postcode, for the maps' search box",
 )
 async def postcode_place(
-    conn: DbDep,
+    conn: ReadDbDep,
     postcode: Annotated[str, Query(min_length=2, max_length=16)],
     edition: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Any:

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.caching import collection_extent, current_data_version, document_etag, etag_matches
-from app.db import DbDep
 from app.http import base_url
+from app.replicas import ReadDbDep
 from geo import features
 from geo.collections import Collection, all_collections, get_collection
 from geo.crs import STORAGE_CRS, SUPPORTED, parse_bbox, parse_crs
@@ -164,7 +164,7 @@ async def conformance_declaration(request: Request, f: FormatQuery = None) -> Re
 
 
 async def _collection_document(
-    request: Request, conn: DbDep, collection: Collection
+    request: Request, conn: ReadDbDep, collection: Collection
 ) -> dict[str, Any]:
     """The JSON description of one collection, with its extent from the data."""
     base = base_url(request)
@@ -209,20 +209,20 @@ async def _collection_document(
 
 
 async def _cached_extent(
-    request: Request, conn: DbDep, collection: Collection
+    request: Request, conn: ReadDbDep, collection: Collection
 ) -> list[float] | None:
     """A collection's extent, computed once per data version."""
     version = await _data_version(request, conn)
     return await collection_extent(request, collection, version, lambda: nullcontext(conn))
 
 
-async def _data_version(request: Request, conn: DbDep) -> int:
+async def _data_version(request: Request, conn: ReadDbDep) -> int:
     """The current data version (from the watcher when running, else from the database)."""
     return await current_data_version(request, lambda: nullcontext(conn))
 
 
 @router.get("/collections", summary="The collections", responses=JSON_OR_HTML)
-async def list_collections(request: Request, conn: DbDep, f: FormatQuery = None) -> Response:
+async def list_collections(request: Request, conn: ReadDbDep, f: FormatQuery = None) -> Response:
     """Every collection Platoons serves."""
     _reject_unknown(request, {"f"})
     base = base_url(request)
@@ -241,7 +241,7 @@ async def list_collections(request: Request, conn: DbDep, f: FormatQuery = None)
 @router.get("/collections/{collectionId}", summary="One collection", responses=JSON_OR_HTML)
 async def describe_collection(
     request: Request,
-    conn: DbDep,
+    conn: ReadDbDep,
     collectionId: str,
     f: FormatQuery = None,  # noqa: N803 - OGC name
 ) -> Response:
@@ -327,7 +327,7 @@ def _page_url(request: Request, offset: int, **overrides: str) -> str:
 )
 async def list_features(
     request: Request,
-    conn: DbDep,
+    conn: ReadDbDep,
     collectionId: str,  # noqa: N803
     f: FormatQuery = None,
     # Declared for the API definition; parsed and validated together in _items_query.
@@ -413,7 +413,7 @@ async def list_features(
 )
 async def get_feature(
     request: Request,
-    conn: DbDep,
+    conn: ReadDbDep,
     collectionId: str,
     featureId: str,  # noqa: N803
     f: FormatQuery = None,

@@ -21,6 +21,7 @@ from app.caching import (
 from app.db import lend_connection
 from app.http import base_url
 from app.problems import Problems, Responses
+from app.replicas import lend_read_connection
 from geo import tiles
 from geo.collections import Collection
 
@@ -57,7 +58,9 @@ async def _data_version(request: Request) -> int:
 
 async def _extent(request: Request, collection: Collection, version: int) -> list[float] | None:
     """The collection's extent for this data version (a connection only on a cache miss)."""
-    return await collection_extent(request, collection, version, lambda: lend_connection(request))
+    return await collection_extent(
+        request, collection, version, lambda: lend_read_connection(request)
+    )
 
 
 async def _tileset_document(
@@ -181,7 +184,7 @@ async def collection_tile(
         return Response(status_code=304, headers=headers)
 
     async def render() -> bytes:
-        async with lend_connection(request) as conn:
+        async with lend_read_connection(request) as conn:  # a fit replica's, if any
             return await tiles.render_tile(conn, address)
 
     async def render_encoded() -> bytes:

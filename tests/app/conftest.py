@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,23 +11,18 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from config.settings import DatabaseSettings
 from tests.utils.service import service_settings
+from tests.utils.services import serving_in_thread
 
 STARTUP_TIMEOUT_S = 15.0
-SHUTDOWN_TIMEOUT_S = 15.0
 
 
 @pytest.fixture(scope="session")
 def live_server(settings: DatabaseSettings) -> Iterator[str]:
     """Serve ``create_app(settings)`` with uvicorn on a free loopback port; yield its base URL.
 
-    The socket is bound here (port 0) and handed to uvicorn, so no other process can take
-    the port between choosing and listening. The server runs its lifespan (the pool opens
-    and closes) in a background thread and is stopped through ``should_exit``.
+    The server runs its lifespan (the pool opens and closes) in a background thread
+    (:func:`tests.utils.services.serving_in_thread`).
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
     config = uvicorn.Config(
         create_app(service_settings(settings)),
         log_level="warning",
@@ -40,23 +32,8 @@ def live_server(settings: DatabaseSettings) -> Iterator[str]:
         http="h11",
         ws="none",
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="live-server", daemon=True
-    )
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not server.started:
-        assert thread.is_alive(), "the live server stopped while starting"
-        assert time.monotonic() < deadline, "the live server did not start in time"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(SHUTDOWN_TIMEOUT_S)
-        sock.close()
-        assert not thread.is_alive(), "the live server did not shut down"
+    with serving_in_thread(config, STARTUP_TIMEOUT_S) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

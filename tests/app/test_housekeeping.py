@@ -13,7 +13,14 @@ from fastapi.testclient import TestClient
 from psycopg import AsyncConnection
 
 from app.db import create_pool
-from app.housekeeping import LOCK_KEY, Housekeeper, Job, daily_jobs, run_daily_jobs
+from app.housekeeping import (
+    LOCK_KEY,
+    Housekeeper,
+    Job,
+    daily_jobs,
+    process_name,
+    run_daily_jobs,
+)
 from app.http import today_utc
 from app.main import create_app
 from config.settings import DatabaseSettings
@@ -34,6 +41,7 @@ def coverage_as_of_today(settings: DatabaseSettings) -> Iterator[None]:
     async def restore(aconn: AsyncConnection) -> None:
         await coverage.refresh_all(aconn, as_of=today_utc())
         await aconn.execute("DELETE FROM coverage_snapshot WHERE taken_on = %s", (DAY,))
+        await aconn.execute("DELETE FROM housekeeping_run WHERE day = %s", (DAY,))
 
     factories.run(settings.dsn, restore)
 
@@ -57,9 +65,20 @@ async def test_each_job_runs_once_a_day(settings: DatabaseSettings) -> None:
         )
         counts = dict(await cur.fetchall())
         assert counts["england"] == 1 and counts["lad"] >= 4  # the demo's four districts
-        # The same day again: only the cheap, idempotent deadline pass runs.
+        # The same day again (a restart, another worker, cron): every job's day is claimed.
         again, failed = await run_daily_jobs(conn, DAY, daily_jobs(12))
-        assert (again, failed) == (["asset deadlines"], [])
+        assert (again, failed) == ([], [])
+        cur = await conn.execute(
+            "SELECT job, did_work, ran_by FROM housekeeping_run WHERE day = %s ORDER BY job",
+            (DAY,),
+        )
+        claims = await cur.fetchall()
+        assert [(job, worked) for job, worked, _ in claims] == [
+            ("asset deadlines", True),
+            ("coverage", True),
+            ("coverage snapshot", True),
+        ]
+        assert {ran_by for _, _, ran_by in claims} == {process_name()}
     finally:
         await conn.close()
 
@@ -84,7 +103,10 @@ async def test_a_failing_job_rolls_back_alone_and_is_retried(
     async def never(conn: AsyncConnection, day: date) -> bool:
         return False
 
+    attempts = {"breaks": 0}
+
     async def breaks(conn: AsyncConnection, day: date) -> object:
+        attempts["breaks"] += 1
         await conn.execute("UPDATE data_version SET version = version + 1000000 WHERE id = 1")
         raise RuntimeError("disk on fire")
 
@@ -104,12 +126,16 @@ async def test_a_failing_job_rolls_back_alone_and_is_retried(
     try:
         keeper = Housekeeper(pool, jobs, today=today)
         assert await keeper.check() == ["works"]
-        # The failed job's write was rolled back; the day is not marked done, so it retries.
+        # The failed job's write and claim were rolled back; the day is not marked done, so
+        # it retries (and "works", claimed for the day, does not run again).
         assert conn.execute("SELECT version FROM data_version").fetchone() == version
+        claimed = conn.execute("SELECT job FROM housekeeping_run WHERE day = %s", (DAY,))
+        assert claimed.fetchall() == [("works",)]
         assert keeper.done_for is None
-        assert await keeper.check() == ["works"]
+        assert await keeper.check() == []
+        assert attempts["breaks"] == 2
         keeper.jobs = (Job("works", never, works),)
-        assert await keeper.check() == ["works"] and keeper.done_for == DAY
+        assert await keeper.check() == [] and keeper.done_for == DAY
         assert await keeper.check() == []  # done for the day in this process
         assert calls["n"] == 4
     finally:

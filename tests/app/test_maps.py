@@ -26,10 +26,10 @@ from typer.testing import CliRunner
 
 from app import maps
 from app.http import today_utc
-from app.maps import DECILE_COLOURS, MapSettings
+from app.maps import DECILE_COLOURS
 from app.routers.maps import map_settings
 from cli.main import cli
-from config.settings import DatabaseSettings
+from config.settings import DatabaseSettings, MapSettings
 from geo import rights
 from geo.area_models import EditionRef
 from geo.collections import IOD_DOMAINS, get_collection

@@ -221,6 +221,40 @@
     registry.firstLayer = layer.options.key;
   }
 
+  // Static tile archives (PMTiles, written by `platoons export-tiles`, e.g. on a CDN), by
+  // collection id, from the page (PLATOONS_TILE_ARCHIVES). A layer with filters, or a zoom
+  // deeper than its archive holds, reads the live tiles.
+  var archives = {};
+
+  function tileArchive(source) {
+    var urls = window.PlatoonsTileArchives || {};
+    var url = urls[source.layerName];
+    if (!url || !window.pmtiles || source.url.indexOf('?') !== -1) { return null; }
+    if (!archives[url]) { archives[url] = new window.pmtiles.PMTiles(url); }
+    return archives[url];
+  }
+
+  /** One tile's MVT bytes: from the layer's archive when it holds that zoom, else the service. */
+  function tileBuffer(source, coords, signal) {
+    var archive = tileArchive(source);
+    var live = function () {
+      var url = L.Util.template(source.url, { z: coords.z, x: coords.x, y: coords.y });
+      return window.fetch(url, { signal: signal, credentials: 'same-origin' }).then(function (response) {
+        if (!response.ok) { throw new Error('tile ' + url + ': HTTP ' + response.status); }
+        return response.arrayBuffer();
+      });
+    };
+    if (!archive) { return live(); }
+    return archive.getHeader().then(function (header) {
+      if (coords.z < header.minZoom || coords.z > header.maxZoom) { return live(); }
+      registry.archiveTiles = (registry.archiveTiles || 0) + 1;
+      // No tile in the archive is an empty tile (empty ones are left out when it is written).
+      return archive.getZxy(coords.z, coords.x, coords.y, signal).then(function (found) {
+        return found ? found.data : new ArrayBuffer(0);
+      });
+    });
+  }
+
   var VectorTiles = L.GridLayer.extend({
     options: {
       url: '',
@@ -332,14 +366,9 @@
       var source = this.sourceAt(coords.z), self = this;
       var key = source.layerName + ':' + coords.z + '/' + coords.x + '/' + coords.y;
       if (!abortKey && this._shared[key]) { return this._shared[key]; }
-      var url = L.Util.template(source.url, { z: coords.z, x: coords.x, y: coords.y });
       var controller = abortKey ? new AbortController() : null;
       if (controller) { this._requests[abortKey] = controller; }
-      var loaded = window.fetch(url, { signal: controller ? controller.signal : undefined, credentials: 'same-origin' })
-        .then(function (response) {
-          if (!response.ok) { throw new Error('tile ' + url + ': HTTP ' + response.status); }
-          return response.arrayBuffer();
-        })
+      var loaded = tileBuffer(source, coords, controller ? controller.signal : undefined)
         .then(function (buffer) {
           var started = window.performance.now();
           var layer = decodeTile(new Uint8Array(buffer))[source.layerName];

@@ -1,8 +1,13 @@
 -- One Mapbox Vector Tile (spec 2.1): layer named after the collection, the registry's integer
 -- id column as feature id, the zoom's tile properties as attributes. The first part is
--- tiles/features.sql. An empty tile is an empty (valid) MVT, not NULL.
+-- tiles/features.sql. An empty tile is an empty (valid) MVT, not NULL. Features in id order:
+-- the same tile is then the same bytes whatever plan the server chose (a strong ETag names one
+-- byte sequence across processes and replicas, and a static archive holds the served bytes).
 {features}
-SELECT coalesce(ST_AsMVT(mvt.*, %(layer)s, %(extent)s, 'tile_geom', 'tile_fid'), ''::bytea)
+SELECT coalesce(
+    ST_AsMVT(mvt.*, %(layer)s, %(extent)s, 'tile_geom', 'tile_fid' ORDER BY mvt.tile_fid),
+    ''::bytea
+)
 FROM (
     SELECT tile_fid, tile_geom{property_names}
     FROM tile_features
