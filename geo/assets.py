@@ -233,6 +233,10 @@ class UpcomingDeadline(BaseModel):
     period: str
     ends: date
     authority: str
+    # Set for deadlines that are not an asset's (neighbourhood planning): the event's UID and
+    # its description replace the asset ones in the calendar feed.
+    uid: str | None = Field(default=None, exclude=True)
+    description: str | None = Field(default=None, exclude=True)
 
 
 @dataclass
@@ -1208,14 +1212,15 @@ def deadlines_ics(deadlines: list[UpcomingDeadline], stamp: datetime, title: str
         following = date.fromordinal(d.ends.toordinal() + 1).strftime("%Y%m%d")
         lines += [
             "BEGIN:VEVENT",
-            f"UID:acv-{d.asset_id}-{d.kind}-{day}@platoons",
+            f"UID:{d.uid or f'acv-{d.asset_id}-{d.kind}-{day}'}@platoons",
             f"DTSTAMP:{stamp_text}",
             f"DTSTART;VALUE=DATE:{day}",
             f"DTEND;VALUE=DATE:{following}",
             f"SUMMARY:{_ics_text(f'{d.name}: {d.period} ends')}",
             "DESCRIPTION:"
             + _ics_text(
-                f"Asset {d.reference} ({d.status}) in {d.lad_code}: the {d.period} ends on "
+                d.description
+                or f"Asset {d.reference} ({d.status}) in {d.lad_code}: the {d.period} ends on "
                 f"{d.ends.isoformat()} ({d.authority})."
             ),
             "TRANSP:TRANSPARENT",

@@ -113,7 +113,8 @@ def upgrade() -> None:
     op.create_table(
         "neighbourhood_forum",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("reference", sa.Text, nullable=False, unique=True),
+        # A registered group applying keeps its NG- reference: unique among live forums only.
+        sa.Column("reference", sa.Text, nullable=False),
         sa.Column(
             "area_id", sa.BigInteger, sa.ForeignKey("neighbourhood_area.id"), nullable=False
         ),
@@ -143,6 +144,10 @@ def upgrade() -> None:
     op.execute(
         "CREATE UNIQUE INDEX ux_neighbourhood_forum_designated ON neighbourhood_forum (area_id)"
         " WHERE status = 'designated'"
+    )
+    op.execute(
+        "CREATE UNIQUE INDEX ux_neighbourhood_forum_reference ON neighbourhood_forum (reference)"
+        " WHERE status IN ('applied', 'publicised', 'designated')"
     )
     op.create_table(
         "neighbourhood_plan",
