@@ -355,6 +355,39 @@ def assets_refresh_deadlines() -> None:
     console.print(f"{moved} asset(s) had a passed deadline on the map; moved on as of {today}")
 
 
+planning_cli = typer.Typer(help="Neighbourhood planning: import areas.", no_args_is_help=True)
+cli.add_typer(planning_cli, name="planning")
+
+
+@planning_cli.command("import")
+def planning_import(
+    path: Annotated[
+        Path, typer.Argument(help="A neighbourhood-plan-area CSV (WKT geometry) or GeoJSON.")
+    ],
+    example: Annotated[
+        bool, typer.Option(help="Mark the entries as illustrative example data.")
+    ] = False,
+) -> None:
+    """Import neighbourhood areas; bad rows are reported (exit 1 only if none import)."""
+    from datetime import UTC, datetime
+
+    from data import planning
+    from geo.errors import LoadError
+
+    today = datetime.now(UTC).date()
+    try:
+        report = _with_connection(
+            lambda conn: planning.import_file(conn, path, today, is_example=example)
+        )
+    except LoadError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"{escape(report.source)}: imported {len(report.imported)} area(s)")
+    for line, name, reason in report.skipped:
+        console.print(f"[yellow]row {line}[/] {escape(name)}: not imported: {escape(reason)}")
+    if not report.imported:
+        raise _fail("nothing could be imported")
+
+
 coverage_cli = typer.Typer(
     help="Coverage of adults by active neighbourhood groups: recompute and snapshots.",
     no_args_is_help=True,

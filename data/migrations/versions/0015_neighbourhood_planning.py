@@ -115,9 +115,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
         # A registered group applying keeps its NG- reference: unique among live forums only.
         sa.Column("reference", sa.Text, nullable=False),
-        sa.Column(
-            "area_id", sa.BigInteger, sa.ForeignKey("neighbourhood_area.id"), nullable=False
-        ),
+        sa.Column("area_id", sa.BigInteger, sa.ForeignKey("neighbourhood_area.id"), nullable=False),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("group_id", sa.BigInteger, sa.ForeignKey("community_group.id")),
         sa.Column("status", sa.Text, nullable=False, server_default="applied"),
@@ -139,7 +137,9 @@ def upgrade() -> None:
         sa.Column("is_example", sa.Boolean, nullable=False, server_default=sa.false()),
         *_audit_columns(),
         sa.CheckConstraint(_in("status", FORUM_STATUSES), name="ck_neighbourhood_forum_status"),
-        sa.CheckConstraint("members IS NULL OR members >= 0", name="ck_neighbourhood_forum_members"),
+        sa.CheckConstraint(
+            "members IS NULL OR members >= 0", name="ck_neighbourhood_forum_members"
+        ),
     )
     op.execute(
         "CREATE UNIQUE INDEX ux_neighbourhood_forum_designated ON neighbourhood_forum (area_id)"
@@ -153,9 +153,7 @@ def upgrade() -> None:
         "neighbourhood_plan",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
         sa.Column("reference", sa.Text, nullable=False, unique=True),
-        sa.Column(
-            "area_id", sa.BigInteger, sa.ForeignKey("neighbourhood_area.id"), nullable=False
-        ),
+        sa.Column("area_id", sa.BigInteger, sa.ForeignKey("neighbourhood_area.id"), nullable=False),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("status", sa.Text, nullable=False, server_default="draft"),
         sa.Column("consultation_started_on", sa.Date),
@@ -215,9 +213,7 @@ def upgrade() -> None:
     op.create_table(
         "levy_receipt",
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column(
-            "area_id", sa.BigInteger, sa.ForeignKey("neighbourhood_area.id"), nullable=False
-        ),
+        sa.Column("area_id", sa.BigInteger, sa.ForeignKey("neighbourhood_area.id"), nullable=False),
         sa.Column("development", sa.Text, nullable=False),
         sa.Column("amount", sa.Numeric(14, 2), nullable=False),
         sa.Column("received_on", sa.Date, nullable=False),
@@ -244,7 +240,8 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.CheckConstraint("dwellings >= 0", name="ck_area_dwelling_count_dwellings"),
         sa.CheckConstraint(
-            "(index_year IS NULL) = (index_base IS NULL) AND (index_base IS NULL OR index_base > 0)",
+            "(index_year IS NULL) = (index_base IS NULL)"
+            " AND (index_base IS NULL OR index_base > 0)",
             name="ck_area_dwelling_count_index",
         ),
     )
@@ -267,7 +264,9 @@ def upgrade() -> None:
         sa.Column("lad_codes", sa.Text, nullable=False),
         sa.Column("area_ha", sa.Float, nullable=False),
         sa.Column("is_example", sa.Boolean, nullable=False),
-        sa.Column("geom", Geometry("MULTIPOLYGON", srid=27700, spatial_index=False), nullable=False),
+        sa.Column(
+            "geom", Geometry("MULTIPOLYGON", srid=27700, spatial_index=False), nullable=False
+        ),
         sa.Column(
             "geom_4326", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
         ),
