@@ -140,7 +140,7 @@ async def deadlines_calendar(
     found += await planning_store.calendar_deadlines(conn, on, days, lad, group)
     found.sort(key=lambda d: (d.ends, d.uid or "", d.asset_id, d.kind))
     scope = ", ".join(code for code in (lad, group) if code)
-    title = f"Community rights and neighbourhood planning deadlines{f' ({scope})' if scope else ''}"
+    title = f"Community deadlines{f' ({scope})' if scope else ''}"
     return Response(
         assets.deadlines_ics(found, datetime.now(UTC), title),
         media_type="text/calendar; charset=utf-8",
