@@ -974,6 +974,7 @@ def assets_map(
         outlines.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     config = _service_config(title, "assets", current_edition, base_path)
+    config["planning"] = {"atUrl": f"{base_path}/neighbourhood-areas/at"}
     config["legend"] = {
         "title": "No asset of community value is in the register yet",
         "items": [],
@@ -1123,6 +1124,7 @@ def coverage_map(
         outlines.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     config = _service_config(title, "coverage", current_edition, base_path)
+    config["planning"] = {"atUrl": f"{base_path}/neighbourhood-areas/at"}
     config["legend"] = {
         "title": "Coverage has not been computed yet",
         "items": [],

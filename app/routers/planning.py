@@ -15,6 +15,7 @@ from app.problems import PROBLEM_JSON
 from geo.planning import exchange, rules, store
 from geo.planning.models import (
     Area,
+    AreaAtPoint,
     AreaInput,
     DwellingsInput,
     Forum,
@@ -120,6 +121,21 @@ async def export_geojson(
     """Areas, forums or plans in the national planning data format, as GeoJSON."""
     records = await exchange.export_records(conn, dataset, on, lad)
     return GeoJSONResponse(exchange.to_geojson(records))
+
+
+@router.get(
+    "/neighbourhood-areas/at",
+    response_model=list[AreaAtPoint],
+    responses={404: {"description": "The point is outside England", **_PROBLEM}},
+)
+async def areas_at(
+    conn: DbDep,
+    on: Today,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+) -> Any:
+    """The live areas at a point: stage, forum, next deadline and this year's levy portion."""
+    return await store.areas_at(conn, lon, lat, on)
 
 
 @router.get("/neighbourhood-areas/{areaId}", response_model=Area, responses={404: _RESPONSES[404]})

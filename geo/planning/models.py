@@ -262,3 +262,19 @@ class UpcomingPlanningDeadline(BaseModel):
     period: str
     ends: date
     authority: str
+
+
+class AreaAtPoint(BaseModel):
+    """What a click on the map answers about a neighbourhood area."""
+
+    id: int
+    reference: str
+    name: str
+    status: str
+    stage: str
+    forum_reference: str | None
+    forum_status: str | None
+    next_deadline: DeadlineOut | None
+    levy_year: str
+    levy_total: Decimal | None
+    levy_missing: list[str]

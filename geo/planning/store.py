@@ -25,7 +25,7 @@ from psycopg.types.json import Jsonb
 from geo import audit
 from geo.access import Principal
 from geo.assets import UpcomingDeadline
-from geo.crs import ENGLAND_BOUNDS
+from geo.crs import ENGLAND_BOUNDS, require_point_in_england
 from geo.errors import (
     AreaOutOfRange,
     AreaOutsideEngland,
@@ -43,6 +43,7 @@ from geo.groups import measure_area
 from geo.planning import levy, rules
 from geo.planning.models import (
     Area,
+    AreaAtPoint,
     AreaInput,
     DeadlineOut,
     DwellingsInput,
@@ -1133,3 +1134,59 @@ async def calendar_deadlines(
             )
         )
     return out
+
+
+async def refresh_passed_deadlines(conn: AsyncConnection, on: date) -> int:
+    """Move the map layer's next deadline on for areas whose stored one has passed by ``on``.
+
+    Run daily by the service (app/housekeeping.py), like the assets' deadlines. A passed
+    deadline with nothing after it stays shown (overdue) and is rewritten only once a day.
+    Returns the rows rewritten.
+    """
+    async with conn.transaction():
+        cur = await conn.execute(_sql("serving_passed"), {"day": on.isoformat()})
+        stale = [int(fid) for (fid,) in await cur.fetchall()]
+        for area_id in stale:
+            await refresh_serving(conn, area_id, on)
+    return len(stale)
+
+
+async def areas_at(conn: AsyncConnection, lon: float, lat: float, on: date) -> list[AreaAtPoint]:
+    """The live areas containing a point, each with its stage, forum, next deadline and levy.
+
+    The levy summary is the financial year holding ``on``.
+
+    Raises
+    ------
+    PointOutsideCoverage
+        If the point is outside England's envelope (checked before PostGIS sees it).
+    """
+    require_point_in_england(lon, lat)
+    rows = await _rows(conn, "areas_at_point", {"lon": lon, "lat": lat})
+    year = levy.financial_year_of(on)
+    found = []
+    for row in rows:
+        area_id = int(row["id"])
+        area = await get_area(conn, area_id, on)
+        every = list(area.deadlines) + [d for f in area.forums for d in f.deadlines]
+        every += [d for p in area.plans for d in p.deadlines]
+        ahead = [d for d in every if not d.passed]
+        upcoming = min(ahead, key=lambda d: d.ends) if ahead else area.next_deadline
+        money = await levy_year(conn, area_id, year)
+        forum = area.forums[-1] if area.forums else None
+        found.append(
+            AreaAtPoint(
+                id=area.id,
+                reference=area.reference,
+                name=area.name,
+                status=area.status,
+                stage=area.stage,
+                forum_reference=None if forum is None else forum.reference,
+                forum_status=None if forum is None else forum.status,
+                next_deadline=upcoming,
+                levy_year=money["financial_year"],
+                levy_total=money["total_portion"],
+                levy_missing=money["missing"] if money["receipts"] else [],
+            )
+        )
+    return found

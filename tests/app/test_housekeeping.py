@@ -46,7 +46,7 @@ async def test_each_job_runs_once_a_day(settings: DatabaseSettings) -> None:
     try:
         ran, failed = await run_daily_jobs(conn, DAY, daily_jobs(12))
         assert failed == []
-        assert ran == ["asset deadlines", "coverage", "coverage snapshot"]
+        assert ran == ["asset deadlines", "planning deadlines", "coverage", "coverage snapshot"]
         cur = await conn.execute("SELECT min(as_of), max(as_of) FROM lsoa_coverage")
         assert await cur.fetchone() == (DAY.isoformat(), DAY.isoformat())
         cur = await conn.execute(
@@ -58,7 +58,7 @@ async def test_each_job_runs_once_a_day(settings: DatabaseSettings) -> None:
         assert counts["england"] == 1 and counts["lad"] >= 4  # the demo's four districts
         # The same day again: only the cheap, idempotent deadline pass runs.
         again, failed = await run_daily_jobs(conn, DAY, daily_jobs(12))
-        assert (again, failed) == (["asset deadlines"], [])
+        assert (again, failed) == (["asset deadlines", "planning deadlines"], [])
     finally:
         await conn.close()
 

@@ -17,6 +17,7 @@ from pyproj import Transformer
 
 from app.http import today_utc
 from app.settings import DatabaseSettings
+from geo.planning import store
 from tests.geo.test_groups import group_body, square
 from tests.utils import factories
 
@@ -294,6 +295,10 @@ def test_bad_input_is_a_problem_that_writes_nothing(
         after = conn.execute("SELECT count(*) FROM neighbourhood_area").fetchone()
     assert before == after
     problem(client.get("/neighbourhood-areas/999999999"), 404)
+    # A point far away is outside England (404), never a transformation error.
+    far_point = problem(client.get("/neighbourhood-areas/at", params={"lon": 170, "lat": 10}), 404)
+    assert "outside England" in far_point["detail"]
+    assert ok(client.get("/neighbourhood-areas/at", params={"lon": lon, "lat": lat})) == []
 
 
 def test_forum_designation_and_its_five_years(
@@ -565,7 +570,9 @@ def test_levy_year_with_hand_worked_figures(
     )
 
 
-def test_deadlines_join_the_feeds(client: TestClient, people: People, freeze: Freeze) -> None:
+def test_deadlines_join_the_feeds(
+    client: TestClient, people: People, freeze: Freeze, settings: DatabaseSettings
+) -> None:
     freeze(date(2026, 9, 1))
     area = new_area(
         client,
@@ -583,3 +590,13 @@ def test_deadlines_join_the_feeds(client: TestClient, people: People, freeze: Fr
     assert f"UID:planning-area-{area['id']}-decision_due-20261202@platoons" in text
     listing = client.get("/neighbourhood-areas.csv", params={"lad": TRAFFORD})
     assert listing.status_code == 200 and area["reference"] in listing.text
+    # Once the representations have closed the daily pass moves the map's deadline on.
+    item = f"/collections/neighbourhood-areas/items/{area['reference']}"
+    assert ok(client.get(item))["properties"]["next_deadline_kind"] == "representations_end"
+
+    async def refresh(aconn: psycopg.AsyncConnection) -> int:
+        return await store.refresh_passed_deadlines(aconn, date(2026, 10, 14))
+
+    assert factories.run(settings.dsn, refresh) >= 1
+    moved = ok(client.get(item))["properties"]
+    assert (moved["next_deadline_kind"], moved["next_deadline"]) == ("decision_due", "2026-12-02")
