@@ -1,4 +1,4 @@
-"""Load neighbourhood areas from national-format files (``neighbourhood-plan-area``).
+"""Load neighbourhood areas and forums from national-format files (CSV or GeoJSON).
 
 The file is read here and written in one transaction by :func:`geo.planning.exchange.import_areas`
 (each row in a savepoint: a bad row is reported, never half-written; a reference already
@@ -16,7 +16,13 @@ from psycopg import AsyncConnection
 
 from geo.access import Principal
 from geo.errors import LoadError
-from geo.planning.exchange import ImportReport, import_areas
+from geo.planning.exchange import (
+    ImportReport,
+    dataset_of,
+    import_areas,
+    import_forums,
+    read_rows,
+)
 
 # Key id 0 is never issued (ids start at 1): the audit log names the command line "key:0:cli".
 CLI_PRINCIPAL = Principal(role="admin", name="cli", key_id=0)
@@ -30,7 +36,7 @@ def file_format(path: Path) -> Literal["csv", "geojson"]:
 async def import_file(
     conn: AsyncConnection, path: Path, on: date, *, is_example: bool = False
 ) -> ImportReport:
-    """Import a ``neighbourhood-plan-area`` CSV or GeoJSON file as of ``on``.
+    """Import a ``neighbourhood-plan-area`` or ``neighbourhood-forum`` file as of ``on``.
 
     Raises
     ------
@@ -41,6 +47,8 @@ async def import_file(
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise LoadError(f"{path}: cannot read: {exc}") from exc
-    return await import_areas(
-        conn, text, file_format(path), path.name, CLI_PRINCIPAL, on, is_example=is_example
+    fmt = file_format(path)
+    load = (
+        import_forums if dataset_of(read_rows(text, fmt)) == "neighbourhood-forum" else import_areas
     )
+    return await load(conn, text, fmt, path.name, CLI_PRINCIPAL, on, is_example=is_example)

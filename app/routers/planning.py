@@ -179,17 +179,17 @@ async def record_receipt(
     return {"id": receipt_id, "area_id": areaId}
 
 
-@router.put("/neighbourhood-areas/{areaId}/dwellings", status_code=204, responses=_RESPONSES)
+@router.put("/neighbourhood-areas/{areaId}/dwellings", responses=_RESPONSES)
 async def record_dwellings(
     conn: DbDep,
     user: OfficerUser,
     on: Today,
     areaId: Id,  # noqa: N803
     data: Annotated[DwellingsInput, Body()],
-) -> Response:
+) -> Any:
     """Record the council-tax dwellings (and cap index figures) of a financial year."""
     await store.record_dwellings(conn, areaId, data, user, on)
-    return Response(status_code=204)
+    return {"area_id": areaId, **data.model_dump(mode="json")}
 
 
 @router.post(

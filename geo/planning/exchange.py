@@ -37,7 +37,7 @@ from psycopg import AsyncConnection
 from geo.access import Principal
 from geo.errors import InvalidInput, PlatoonsError
 from geo.planning import rules, store
-from geo.planning.models import AreaInput, StepInput
+from geo.planning.models import AreaInput, ForumInput, StepInput
 
 Dataset = Literal["neighbourhood-plan-area", "neighbourhood-forum", "neighbourhood-plan"]
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -73,6 +73,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "status",
         "members",
         "members-confirmed-date",
+        "open-membership",
+        "written-constitution",
+        "neighbourhood-group",
         "application-date",
         "publicity-date",
         "website",
@@ -170,6 +173,9 @@ async def export_records(
                         "status": f.status,
                         "members": "" if f.members is None else str(f.members),
                         "members-confirmed-date": _iso(f.members_confirmed_on),
+                        "open-membership": "true" if f.open_membership else "false",
+                        "written-constitution": "true" if f.written_constitution else "false",
+                        "neighbourhood-group": f.group_reference or "",
                         "application-date": _iso(f.applied_on),
                         "publicity-date": _iso(f.publicised_on),
                         "website": f.website or "",
@@ -346,3 +352,88 @@ async def _import_row(
             conn, area.id, step, StepInput(on=decided, reason=reason), principal, on
         )
     return area.reference
+
+
+def dataset_of(rows: list[tuple[int, dict[str, Any]]]) -> Dataset:
+    """Which dataset a file's rows are: forum rows name their area (neighbourhood-plan-area)."""
+    first = rows[0][1] if rows else {}
+    return (
+        "neighbourhood-forum" if "neighbourhood-plan-area" in first else "neighbourhood-plan-area"
+    )
+
+
+def _flag(fields: dict[str, Any], name: str) -> bool:
+    """A true/false field (true, yes, 1, y)."""
+    return str(fields.get(name) or "").strip().lower() in ("true", "yes", "1", "y")
+
+
+async def import_forums(
+    conn: AsyncConnection,
+    text: str,
+    fmt: Literal["csv", "geojson"],
+    source: str,
+    principal: Principal,
+    on: date,
+    *,
+    is_example: bool = False,
+) -> ImportReport:
+    """Import ``neighbourhood-forum`` rows for areas already recorded, through the rules.
+
+    Each row is an application (and its publicity, if dated), designated on its
+    ``start-date`` where its status says so, with the s.61F(5) facts the row states
+    (members, members-confirmed-date, open-membership, written-constitution): a row lacking
+    them is reported, never designated on a guess. Rows run in savepoints of one transaction.
+    """
+    report = ImportReport(source=source)
+    async with conn.transaction():
+        for line, fields in read_rows(text, fmt):
+            name = str(fields.get("name") or "").strip() or f"row {line}"
+            try:
+                async with conn.transaction():
+                    reference = await _import_forum(conn, fields, principal, on, is_example)
+            except PlatoonsError as exc:
+                report.skipped.append((line, name, exc.message))
+                continue
+            report.imported.append(reference)
+    return report
+
+
+async def _import_forum(
+    conn: AsyncConnection,
+    fields: dict[str, Any],
+    principal: Principal,
+    on: date,
+    is_example: bool,
+) -> str:
+    """Import one forum row (in the caller's savepoint); its reference."""
+    area_reference = str(fields.get("neighbourhood-plan-area") or "").strip()
+    area_id = await store.area_id_of(conn, area_reference)
+    applied = _date(fields, "application-date") or _date(fields, "start-date")
+    if applied is None:
+        raise InvalidInput("application-date (or start-date) is needed")
+    members = str(fields.get("members") or "").strip()
+    try:
+        data = ForumInput(
+            name=str(fields.get("name") or "").strip() or None,
+            group=str(fields.get("neighbourhood-group") or "").strip() or None,
+            applied_on=applied,
+            publicised_on=_date(fields, "publicity-date"),
+            members=int(members) if members else None,
+            members_confirmed_on=_date(fields, "members-confirmed-date"),
+            open_membership=_flag(fields, "open-membership"),
+            written_constitution=_flag(fields, "written-constitution"),
+            website=str(fields.get("website") or "").strip() or None,
+            is_example=is_example,
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"invalid row: {exc}".splitlines()[0]) from exc
+    forum = await store.apply_forum(conn, area_id, data, principal, on)
+    status = str(fields.get("status") or "").strip()
+    if status in ("designated", "expired"):
+        designated = _date(fields, "start-date")
+        if designated is None:
+            raise InvalidInput("a designated forum needs its start-date")
+        await store.take_forum_step(
+            conn, forum.id, "designate", StepInput(on=designated), principal, on
+        )
+    return forum.reference

@@ -194,6 +194,14 @@ async def _area_row(conn: AsyncConnection, area_id: int) -> dict[str, Any]:
     return rows[0]
 
 
+async def area_id_of(conn: AsyncConnection, reference: str) -> int:
+    """The id of the area with ``reference``; NeighbourhoodAreaNotFound if there is none."""
+    rows = await _rows(conn, "area_select", _area_params(reference=reference or None, limit=1))
+    if not reference or not rows:
+        raise NeighbourhoodAreaNotFound(f"no neighbourhood area {reference!r}")
+    return int(rows[0]["id"])
+
+
 async def _children(
     conn: AsyncConnection, area_id: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -612,6 +620,29 @@ async def take_area_step(
 # Forums
 
 
+async def _settle_expired(
+    conn: AsyncConnection, area_id: int, on: date, principal: Principal
+) -> None:
+    """Store as expired the area's forums whose five years have run by ``on`` (audited)."""
+    for f in await _rows(conn, "forum_select", {"id": None, "area_id": area_id}):
+        if f["status"] == "designated" and rules.forum_status_on(_forum_life(f), on) == "expired":
+            ended = rules.forum_expiry(f["designated_on"])
+            await conn.execute(_sql("forum_expire"), {"id": f["id"], "ended_on": ended})
+            await _record(
+                conn,
+                "forum",
+                f["id"],
+                area_id,
+                "expire",
+                "designated",
+                "expired",
+                ended,
+                on,
+                principal.actor,
+                {"rule": "s.61F(8): five years"},
+            )
+
+
 async def apply_forum(
     conn: AsyncConnection, area_id: int, data: ForumInput, principal: Principal, on: date
 ) -> Forum:
@@ -637,6 +668,7 @@ async def apply_forum(
             raise Forbidden("a group manager applies only as its own registered group")
         if principal.role == "officer":
             _require_officer_of(principal, area["lad_codes"])
+        await _settle_expired(conn, area_id, on, principal)
         if area["status"] != "designated":
             raise Conflict(
                 f"a forum is designated for a designated neighbourhood area; {area['reference']} "
@@ -778,6 +810,7 @@ async def take_forum_step(
     _require_officer_of(principal, row["lad_codes"])
     async with conn.transaction():
         await conn.execute(_sql("area_lock"), {"id": row["area_id"]})
+        await _settle_expired(conn, row["area_id"], on, principal)
         await _forum_step_locked(conn, forum_id, step, request, principal, on)
         await refresh_serving(conn, row["area_id"], on)
     return await get_forum(conn, forum_id, on)

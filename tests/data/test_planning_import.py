@@ -93,3 +93,42 @@ async def test_bad_rows_are_reported_not_written(aconn: psycopg.AsyncConnection)
         "SELECT count(*) FROM neighbourhood_area WHERE reference LIKE 'NA-BAD-%'"
     )
     assert (await found.fetchone()) == (0,)
+
+
+async def test_forums_import_through_the_rules_and_round_trip(
+    aconn: psycopg.AsyncConnection,
+) -> None:
+    await planning.import_file(aconn, EXAMPLE, TODAY, is_example=True)
+    text = (
+        "reference,name,neighbourhood-plan-area,status,members,members-confirmed-date,"
+        "open-membership,written-constitution,application-date,publicity-date,start-date\r\n"
+        "NF-X,EXAMPLE forum 1,NA-EXAMPLE-1,designated,25,2025-04-01,true,true,"
+        "2025-04-07,2025-04-14,2025-06-02\r\n"
+        "NF-Y,EXAMPLE forum 2,NA-EXAMPLE-2,applied,,,,,2025-04-07,,\r\n"
+        "NF-Z,EXAMPLE forum 3,NA-EXAMPLE-9,applied,,,,,2025-04-07,,\r\n"
+    )
+    path = Path("forums.csv")
+    report = await exchange.import_forums(
+        aconn, text, "csv", path.name, planning.CLI_PRINCIPAL, TODAY, is_example=True
+    )
+    reasons = {line: reason for line, _, reason in report.skipped}
+    assert len(report.imported) == 1 and report.imported[0].startswith("NF-")
+    assert "parish council" in reasons[3]  # area 2 is a parish council's: no forum
+    assert "NA-EXAMPLE-9" in reasons[4]
+    records = [
+        r
+        for r in await exchange.export_records(aconn, "neighbourhood-forum", TODAY)
+        if r["neighbourhood-plan-area"] == "NA-EXAMPLE-1"
+    ]
+    assert len(records) == 1
+    forum = records[0]
+    # Designated 2 June 2025: five years beginning that day end on 1 June 2030 (s.61F(8)).
+    assert (forum["status"], forum["start-date"], forum["end-date"]) == (
+        "designated",
+        "2025-06-02",
+        "2030-06-01",
+    )
+    assert (forum["members"], forum["open-membership"]) == ("25", "true")
+    back = exchange.read_rows(exchange.to_csv("neighbourhood-forum", records), "csv")
+    assert exchange.dataset_of(back) == "neighbourhood-forum"
+    assert back[0][1]["members-confirmed-date"] == "2025-04-01"
