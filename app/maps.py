@@ -36,12 +36,12 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geo import tiles
+from geo.area_models import EditionRef
 from geo.assets import Category, OwnerType
 from geo.collections import IOD_ATTRIBUTION, IOD_DOMAINS, Collection, get_collection
 from geo.coverage import ACTIVE_MONTHS_DEFAULT, COLD_SPOT_THRESHOLD
-from geo.maps_data import LadLsoas, edition_codes, edition_collection
-from geo.models import EditionRef
-from geo.programmes import Programme
+from geo.grants.programmes import Programme
+from geo.map_queries import LadLsoas, edition_codes, edition_collection
 
 STATIC_URL = "/static"
 LEAFLET_URL = f"{STATIC_URL}/leaflet"

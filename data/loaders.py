@@ -20,6 +20,7 @@ import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
 
+from data import coverage_base
 from data.manifest import (
     BoundariesDataset,
     Edition,
@@ -42,8 +43,9 @@ from data.readers import (
     read_csv_columns,
     sha256_of,
 )
-from geo import coverage, eligibility_layer
+from geo import coverage
 from geo.errors import LoadError
+from geo.grants import layer as eligibility_layer
 from geo.gss import LAD_PATTERN, LSOA_PATTERN, WARD_PATTERN
 from geo.indices import lad_summary_measures
 from geo.postcodes import normalise_postcode
@@ -134,12 +136,12 @@ def load_all(
         rows.update(refresh_serving_tables(conn))
         rows["programme_lsoa_eligibility"] = eligibility_layer.refresh_all(conn)
         # Coverage layers follow the new LSOAs and adults (geo/coverage.py), recomputed today.
-        rows.update(coverage.rebuild_after_load(conn, as_of=datetime.now(UTC).date()))
+        rows.update(coverage_base.rebuild_after_load(conn, as_of=datetime.now(UTC).date()))
         data_version = bump_data_version(conn)
         write_provenance(conn, staged.provenance, repaired)
     step("computed LAD summary measures")
     with conn.cursor() as cur:
-        cur.execute(read_sql("data", "analyze_foundation.sql"))
+        cur.execute(read_sql("data", "foundation/analyze_foundation.sql"))
     return LoadReport(
         source_dir=source_dir,
         rows=rows,
@@ -501,8 +503,8 @@ def write(
     """Replace the foundation tables with the staged data; return rows and repaired codes."""
     rows: dict[str, int] = {}
     with conn.cursor() as cur:
-        cur.execute(read_sql("data", "clear_foundation.sql"))
-        cur.execute(read_sql("data", "create_staging.sql"))
+        cur.execute(read_sql("data", "foundation/clear_foundation.sql"))
+        cur.execute(read_sql("data", "foundation/create_staging.sql"))
 
         lad_vintages = {e.lad_vintage for e in manifest.edition}
         for vintage in sorted(lad_vintages):
@@ -583,7 +585,7 @@ def write(
                 ),
             )
 
-        cur.execute(read_sql("data", "insert_boundaries.sql"))
+        cur.execute(read_sql("data", "foundation/insert_boundaries.sql"))
         cur.execute(
             "SELECT (SELECT count(*) FROM lad), (SELECT count(*) FROM ward),"
             " (SELECT count(*) FROM lsoa)"
@@ -592,12 +594,12 @@ def write(
 
         for edition in manifest.edition:
             cur.execute(
-                read_sql("data", "insert_edition.sql"),
+                read_sql("data", "foundation/insert_edition.sql"),
                 {**edition.model_dump(exclude={"domains"})},
             )
             for order, domain in enumerate(edition.domains):
                 cur.execute(
-                    read_sql("data", "insert_domain.sql"),
+                    read_sql("data", "foundation/insert_domain.sql"),
                     {"edition_code": edition.code, "sort_order": order, **domain.model_dump()},
                 )
             values = staged.index_values[edition.code]
@@ -676,7 +678,7 @@ def write(
                 ["postcode", "lsoa_code", "lad_code", "lon", "lat"],
                 staged.postcodes[["postcode", "lsoa", "lad", "lon", "lat"]].itertuples(index=False),
             )
-            cur.execute(read_sql("data", "insert_postcodes.sql"))
+            cur.execute(read_sql("data", "foundation/insert_postcodes.sql"))
             rows["postcode"] = cur.rowcount
 
         cur.execute("SELECT level, code FROM stage_repaired ORDER BY level, code")
@@ -774,7 +776,7 @@ def _summary_inputs(staged: Staged, edition: Edition) -> pd.DataFrame:
 def refresh_population(conn: psycopg.Connection) -> int:
     """Derive residents and adults per LSOA of every edition (migration 0003 says how)."""
     with conn.cursor() as cur:
-        cur.execute(read_sql("data", "refresh_population.sql"))
+        cur.execute(read_sql("data", "foundation/refresh_population.sql"))
         cur.execute("SELECT count(*) FROM lsoa_population")
         (count,) = cur.fetchone() or (0,)
     return int(count)
@@ -783,7 +785,7 @@ def refresh_population(conn: psycopg.Connection) -> int:
 def refresh_serving_tables(conn: psycopg.Connection) -> dict[str, int]:
     """Rebuild the denormalised tables OGC collections and tiles read; return their rows."""
     with conn.cursor() as cur:
-        cur.execute(read_sql("data", "refresh_serving.sql"))
+        cur.execute(read_sql("data", "foundation/refresh_serving.sql"))
         cur.execute(
             "SELECT (SELECT count(*) FROM lsoa_deprivation), (SELECT count(*) FROM lad_deprivation)"
         )
@@ -793,7 +795,7 @@ def refresh_serving_tables(conn: psycopg.Connection) -> dict[str, int]:
 
 def bump_data_version(conn: psycopg.Connection) -> int:
     """Increase the data version (caches key on it) and return the new value."""
-    row = conn.execute(read_sql("geo", "bump_data_version.sql")).fetchone()
+    row = conn.execute(read_sql("geo", "tiles/bump_data_version.sql")).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -811,7 +813,7 @@ def write_provenance(
             if level and level in repaired:
                 notes["repaired_geometries"] = repaired[level]
             cur.execute(
-                read_sql("data", "upsert_provenance.sql"),
+                read_sql("data", "foundation/upsert_provenance.sql"),
                 {
                     "dataset": p.dataset,
                     "source_file": p.source_file,

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.auth import CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
-from app.http import today_utc
-from app.problems import PROBLEM_JSON
+from app.dependencies import Today
+from app.http import GeoJSONResponse
+from app.problems import Problems
 from geo.planning import exchange, rules, store
 from geo.planning.models import (
     Area,
@@ -30,30 +30,26 @@ from geo.planning.models import (
 
 router = APIRouter(tags=["neighbourhood planning"])
 
-Today = Annotated[date, Depends(today_utc)]
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 LadQuery = Annotated[
     str | None,
     Query(max_length=9, pattern=r"^E0[6-9][0-9]{6}$", description="A district (LAD) code."),
 ]
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A date in the future, a missing reason, an unknown group", **_PROBLEM},
-    401: {"description": "No API key", **_PROBLEM},
-    403: {"description": "The key's role or district does not allow this", **_PROBLEM},
-    404: {"description": "No such area, forum or plan", **_PROBLEM},
-    409: {"description": "The stage or a statutory period forbids it (`allowed`)", **_PROBLEM},
-    422: {"description": "The geometry is invalid, outside England or out of range", **_PROBLEM},
-}
+PROBLEMS = Problems(
+    {
+        400: "A date in the future, a missing reason, an unknown group",
+        401: "No API key",
+        403: "The key's role or district does not allow this",
+        404: "No such area, forum or plan",
+        409: "The stage or a statutory period forbids it (`allowed`)",
+        422: "The geometry is invalid, outside England or out of range",
+    }
+)
+WRITE_PROBLEMS = PROBLEMS.all()
+POINT_PROBLEMS = Problems({404: "The point is outside England"})
 
 
-class GeoJSONResponse(JSONResponse):
-    """A JSON response documented and sent as GeoJSON (RFC 7946)."""
-
-    media_type = "application/geo+json"
-
-
-@router.post("/neighbourhood-areas", status_code=201, response_model=Area, responses=_RESPONSES)
+@router.post("/neighbourhood-areas", status_code=201, response_model=Area, responses=WRITE_PROBLEMS)
 async def create_area(
     conn: DbDep,
     user: ManagerUser,
@@ -126,7 +122,7 @@ async def export_geojson(
 @router.get(
     "/neighbourhood-areas/at",
     response_model=list[AreaAtPoint],
-    responses={404: {"description": "The point is outside England", **_PROBLEM}},
+    responses=POINT_PROBLEMS.only(404),
 )
 async def areas_at(
     conn: DbDep,
@@ -138,7 +134,7 @@ async def areas_at(
     return await store.areas_at(conn, lon, lat, on)
 
 
-@router.get("/neighbourhood-areas/{areaId}", response_model=Area, responses={404: _RESPONSES[404]})
+@router.get("/neighbourhood-areas/{areaId}", response_model=Area, responses=PROBLEMS.only(404))
 async def get_area(conn: DbDep, on: Today, areaId: Id) -> Any:  # noqa: N803
     """One area with its deadlines, forums, plans and the steps legal today."""
     return await store.get_area(conn, areaId, on)
@@ -147,14 +143,14 @@ async def get_area(conn: DbDep, on: Today, areaId: Id) -> Any:  # noqa: N803
 @router.get(
     "/neighbourhood-areas/{areaId}/history",
     response_model=list[PlanningEvent],
-    responses={404: _RESPONSES[404]},
+    responses=PROBLEMS.only(404),
 )
 async def area_history(conn: DbDep, areaId: Id) -> Any:  # noqa: N803
     """Every step of the area, its forums, plans and levy: who, when it took effect, when."""
     return await store.history(conn, areaId)
 
 
-@router.get("/neighbourhood-areas/{areaId}/levy", responses={404: _RESPONSES[404]})
+@router.get("/neighbourhood-areas/{areaId}/levy", responses=PROBLEMS.only(404))
 async def area_levy(
     conn: DbDep,
     areaId: Id,  # noqa: N803
@@ -166,7 +162,9 @@ async def area_levy(
     return await store.levy_year(conn, areaId, year)
 
 
-@router.post("/neighbourhood-areas/{areaId}/levy-receipts", status_code=201, responses=_RESPONSES)
+@router.post(
+    "/neighbourhood-areas/{areaId}/levy-receipts", status_code=201, responses=WRITE_PROBLEMS
+)
 async def record_receipt(
     conn: DbDep,
     user: OfficerUser,
@@ -179,7 +177,7 @@ async def record_receipt(
     return {"id": receipt_id, "area_id": areaId}
 
 
-@router.put("/neighbourhood-areas/{areaId}/dwellings", responses=_RESPONSES)
+@router.put("/neighbourhood-areas/{areaId}/dwellings", responses=WRITE_PROBLEMS)
 async def record_dwellings(
     conn: DbDep,
     user: OfficerUser,
@@ -196,7 +194,7 @@ async def record_dwellings(
     "/neighbourhood-areas/{areaId}/forums",
     status_code=201,
     response_model=Forum,
-    responses=_RESPONSES,
+    responses=WRITE_PROBLEMS,
 )
 async def apply_forum(
     conn: DbDep,
@@ -216,7 +214,7 @@ async def apply_forum(
     "/neighbourhood-areas/{areaId}/plans",
     status_code=201,
     response_model=Plan,
-    responses=_RESPONSES,
+    responses=WRITE_PROBLEMS,
 )
 async def create_plan(
     conn: DbDep,
@@ -232,7 +230,7 @@ async def create_plan(
     return plan
 
 
-@router.post("/neighbourhood-areas/{areaId}/{step}", response_model=Area, responses=_RESPONSES)
+@router.post("/neighbourhood-areas/{areaId}/{step}", response_model=Area, responses=WRITE_PROBLEMS)
 async def take_area_step(
     conn: DbDep,
     user: CurrentUser,
@@ -245,15 +243,15 @@ async def take_area_step(
     return await store.take_area_step(conn, areaId, step, body or StepInput(), user, on)
 
 
-@router.get(
-    "/neighbourhood-forums/{forumId}", response_model=Forum, responses={404: _RESPONSES[404]}
-)
+@router.get("/neighbourhood-forums/{forumId}", response_model=Forum, responses=PROBLEMS.only(404))
 async def get_forum(conn: DbDep, on: Today, forumId: Id) -> Any:  # noqa: N803
     """One forum with its deadlines (designation expiry) and the steps legal today."""
     return await store.get_forum(conn, forumId, on)
 
 
-@router.post("/neighbourhood-forums/{forumId}/{step}", response_model=Forum, responses=_RESPONSES)
+@router.post(
+    "/neighbourhood-forums/{forumId}/{step}", response_model=Forum, responses=WRITE_PROBLEMS
+)
 async def take_forum_step(
     conn: DbDep,
     user: CurrentUser,
@@ -266,13 +264,13 @@ async def take_forum_step(
     return await store.take_forum_step(conn, forumId, step, body or StepInput(), user, on)
 
 
-@router.get("/neighbourhood-plans/{planId}", response_model=Plan, responses={404: _RESPONSES[404]})
+@router.get("/neighbourhood-plans/{planId}", response_model=Plan, responses=PROBLEMS.only(404))
 async def get_plan(conn: DbDep, on: Today, planId: Id) -> Any:  # noqa: N803
     """One plan with its stage, documents, next deadline and the steps legal today."""
     return await store.get_plan(conn, planId, on)
 
 
-@router.post("/neighbourhood-plans/{planId}/{step}", response_model=Plan, responses=_RESPONSES)
+@router.post("/neighbourhood-plans/{planId}/{step}", response_model=Plan, responses=WRITE_PROBLEMS)
 async def take_plan_step(
     conn: DbDep,
     user: CurrentUser,

@@ -24,8 +24,9 @@ from psycopg.types.json import Jsonb
 
 from geo import audit
 from geo.access import Principal
-from geo.assets import UpcomingDeadline
+from geo.assets.models import UpcomingDeadline
 from geo.crs import ENGLAND_BOUNDS, require_point_in_england
+from geo.drawn_areas import measure_area
 from geo.errors import (
     AreaOutOfRange,
     AreaOutsideEngland,
@@ -39,7 +40,6 @@ from geo.errors import (
     UnknownGroup,
     UnprocessableGeometry,
 )
-from geo.groups import measure_area
 from geo.planning import levy, rules
 from geo.planning.models import (
     Area,
@@ -392,7 +392,7 @@ async def refresh_serving(conn: AsyncConnection, area_id: int, on: date) -> None
             "next_deadline_kind": None if upcoming is None else upcoming.kind,
         },
     )
-    await conn.execute(read_sql("geo", "bump_data_version.sql"))
+    await conn.execute(read_sql("geo", "tiles/bump_data_version.sql"))
 
 
 def _require_officer_of(principal: Principal, lad_codes: list[str]) -> None:

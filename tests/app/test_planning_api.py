@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from pyproj import Transformer
 
 from app.http import today_utc
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo.planning import store
 from tests.geo.test_groups import group_body, square
 from tests.utils import factories

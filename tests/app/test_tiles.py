@@ -17,8 +17,8 @@ import pyproj
 import pytest
 from fastapi.testclient import TestClient
 
-from app.cli import DEMO_DIR
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
+from data import DEMO_DIR
 from data.loaders import load_all
 from geo import tiles
 from geo.collections import all_collections, get_collection

@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import cli
 from app.maps import (
     DECILE_COLOURS,
     LAD_SHARE_BREAKS,
     NOT_QUALIFYING_COLOUR,
     QUALIFIES_COLOUR,
 )
-from app.settings import DatabaseSettings
+from cli.main import cli
+from config.settings import DatabaseSettings
 from tests.browser.conftest import WatchedPage, off_the_browser_thread
 from tests.utils import sources
 

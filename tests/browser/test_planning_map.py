@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from pyproj import Transformer
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo.planning import store
 from geo.planning.models import AreaInput, ForumInput, ReceiptInput, StepInput
 from tests.browser.conftest import WatchedPage, off_the_browser_thread

@@ -14,8 +14,8 @@ import geopandas as gpd
 import psycopg
 import pytest
 
-from app.cli import DEMO_DIR
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
+from data import DEMO_DIR
 from data.loaders import load_all
 from data.manifest import load_manifest
 from data.readers import sha256_of
@@ -261,7 +261,7 @@ def test_the_cli_exits_non_zero_with_the_reason(
 ) -> None:
     _truncate(demo_copy / sources.IOD2025)
     result = subprocess.run(
-        [sys.executable, "-m", "app", "load", "england", "--source", str(demo_copy)],
+        [sys.executable, "-m", "cli", "load", "england", "--source", str(demo_copy)],
         capture_output=True,
         text=True,
         env=_cli_env(settings),

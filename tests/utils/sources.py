@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import shapely
 
-from app.cli import DEMO_DIR
+from data import DEMO_DIR
 
 FILE_1 = "iod2019/File_1_-_IMD2019_Index_of_Multiple_Deprivation.csv.gz"
 FILE_2 = "iod2019/File_2_-_IoD2019_Domains_of_Deprivation.csv.gz"
