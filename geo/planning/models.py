@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from geo.assets import models as assets_models
 from geo.planning import rules
 
 GROUP_PATTERN = r"^NG-[0-9]{6,18}$"
@@ -128,14 +129,9 @@ class DwellingsInput(BaseModel):
     index_source: str | None = Field(default=None, max_length=500)
 
 
-class DeadlineOut(BaseModel):
-    """A statutory date of the current stage."""
+class DeadlineOut(assets_models.DeadlineOut):
+    """A statutory date of the current stage, and whether it has passed."""
 
-    kind: str
-    period: str
-    begins: date
-    ends: date
-    authority: str
     passed: bool = False
 
 
