@@ -5,12 +5,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from fastapi import Request
+from fastapi.responses import JSONResponse
 from starlette.convertors import Convertor
 
 
 def base_url(request: Request) -> str:
     """The service's absolute base URL as the client reached it (no trailing slash)."""
     return str(request.base_url).rstrip("/")
+
+
+class GeoJSONResponse(JSONResponse):
+    """A JSON response documented and sent as GeoJSON (RFC 7946)."""
+
+    media_type = "application/geo+json"
 
 
 def today_utc() -> date:

@@ -21,6 +21,7 @@ from app.routers import coverage as coverage_router
 from app.routers import groups as groups_router
 from app.routers import maps as maps_router
 from app.routers import organisers as organisers_router
+from app.routers import planning as planning_router
 from app.routers import tiles as tiles_router
 from app.security import install as install_security
 from app.security import refuse_default_secrets
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(groups_router.router)
     app.include_router(organisers_router.router)
     app.include_router(coverage_router.router)
+    app.include_router(planning_router.router)
     app.include_router(maps_router.router)
     # Map assets, served by the app itself (the maps work offline): Leaflet from the
     # xstatic-leaflet package, then our own files. The more specific mount comes first.

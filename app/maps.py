@@ -54,6 +54,16 @@ ASSETS_COLLECTION = "assets-of-community-value"
 COVERAGE_COLLECTION = "coverage-lsoa"
 COLD_SPOTS_COLLECTION = "coverage-cold-spots"
 GROUPS_COLLECTION = "neighbourhood-groups"
+PLANNING_COLLECTION = "neighbourhood-areas"
+# Neighbourhood areas by status: designated green, pending amber, closed grey.
+PLANNING_COLOURS: dict[str, str] = {
+    "designated": "#1a7f37",
+    "publicised": "#bf8700",
+    "applied": "#bf8700",
+    "refused": "#8c959f",
+    "withdrawn": "#8c959f",
+}
+PLANNING_OPACITY = 0.2
 ORGANISERS_COLLECTION = "community-organisers"
 
 # ColorBrewer RdYlBu, 10 classes (colorbrewer2.org, Cynthia Brewer, Apache 2.0): decile 1,
@@ -714,6 +724,61 @@ def _district_outlines(
     )
 
 
+def planning_area_style() -> dict[str, Any]:
+    """Neighbourhood areas: translucent fill and outline by status."""
+    return {
+        "property": "status",
+        "categories": dict(PLANNING_COLOURS),
+        "opacity": PLANNING_OPACITY,
+        "stroke": PLANNING_COLOURS["designated"],
+        "strokeCategories": dict(PLANNING_COLOURS),
+        "strokeWidth": 2,
+    }
+
+
+def planning_area_legend() -> dict[str, Any]:
+    """Legend of the neighbourhood areas overlay."""
+    labels = (
+        ("designated", "designated neighbourhood area"),
+        ("publicised", "applied for, awaiting decision"),
+        ("refused", "refused or withdrawn"),
+    )
+    return {
+        "title": "Neighbourhood planning areas",
+        "items": [
+            {
+                "colour": PLANNING_COLOURS[status],
+                "label": label,
+                "border": PLANNING_COLOURS[status],
+                "opacity": PLANNING_OPACITY,
+            }
+            for status, label in labels
+        ],
+        "note": "Stage and next statutory deadline: GET /neighbourhood-areas/{id}.",
+    }
+
+
+def _planning_areas(
+    current_edition: str, extents: Mapping[str, Bounds | None], base_path: str
+) -> VectorTileLayer | None:
+    """The neighbourhood areas overlay (none while no area is recorded)."""
+    collection = _registered(PLANNING_COLLECTION)
+    extent = extents.get(collection.id)
+    if extent is None:
+        return None
+    return VectorTileLayer(
+        collection,
+        "Neighbourhood planning areas",
+        extent=extent,
+        style=planning_area_style(),
+        legend=planning_area_legend(),
+        edition=current_edition,
+        overlay=True,
+        first_render=False,
+        base_path=base_path,
+    )
+
+
 def deprivation_map(
     editions: Sequence[EditionRef],
     extents: Mapping[str, Bounds | None],
@@ -827,6 +892,7 @@ def assets_collections(current_edition: str) -> list[Collection]:
         _registered(ASSETS_COLLECTION),
         edition_collection("lsoa", current_edition),
         edition_collection("lad", current_edition),
+        _registered(PLANNING_COLLECTION),
     ]
 
 
@@ -895,11 +961,15 @@ def assets_map(
             first_render=False,
             base_path=base_path,
         ).add_to(m)
+    planning_areas = _planning_areas(current_edition, extents, base_path)
+    if planning_areas is not None:
+        planning_areas.add_to(m)
     outlines = _district_outlines(current_edition, extents, base_path)
     if outlines is not None:
         outlines.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     config = _service_config(title, "assets", current_edition, base_path)
+    config["planning"] = {"atUrl": f"{base_path}/neighbourhood-areas/at"}
     config["legend"] = {
         "title": "No asset of community value is in the register yet",
         "items": [],
@@ -927,7 +997,13 @@ def assets_map(
 def coverage_collections(current_edition: str) -> list[Collection]:
     """The collections whose extents the coverage page needs (not the H3 grid's: see
     :class:`ZoomSource`)."""
-    ids = [COVERAGE_COLLECTION, COLD_SPOTS_COLLECTION, GROUPS_COLLECTION, ORGANISERS_COLLECTION]
+    ids = [
+        COVERAGE_COLLECTION,
+        COLD_SPOTS_COLLECTION,
+        GROUPS_COLLECTION,
+        ORGANISERS_COLLECTION,
+        PLANNING_COLLECTION,
+    ]
     return [*(_registered(i) for i in ids), edition_collection("lad", current_edition)]
 
 
@@ -1036,11 +1112,15 @@ def coverage_map(
             pane=pane,
             base_path=base_path,
         ).add_to(m)
+    planning_areas = _planning_areas(current_edition, extents, base_path)
+    if planning_areas is not None:
+        planning_areas.add_to(m)
     outlines = _district_outlines(current_edition, extents, base_path)
     if outlines is not None:
         outlines.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     config = _service_config(title, "coverage", current_edition, base_path)
+    config["planning"] = {"atUrl": f"{base_path}/neighbourhood-areas/at"}
     config["legend"] = {
         "title": "Coverage has not been computed yet",
         "items": [],

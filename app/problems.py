@@ -24,6 +24,7 @@ from geo.errors import (
     SubmissionRefused,
     TooManyRequests,
     Unauthenticated,
+    UnprocessableGeometry,
 )
 
 logger = logging.getLogger("platoons.http")
@@ -32,6 +33,7 @@ PROBLEM_JSON = "application/problem+json"
 # Most specific first: the first class an error is an instance of decides its status.
 STATUS_BY_ERROR: tuple[tuple[type[PlatoonsError], int], ...] = (
     (NotFound, 404),
+    (UnprocessableGeometry, 422),
     (InvalidInput, 400),
     (Unauthenticated, 401),
     (Forbidden, 403),

@@ -11,6 +11,7 @@ from cli.housekeeping import housekeeping
 from cli.keys import keys_cli
 from cli.load import extract_demo, load_cli
 from cli.maps import export_map
+from cli.planning import planning_cli
 from cli.programmes import programmes_cli
 from cli.serve import serve
 from cli.tiles import export_tiles
@@ -24,6 +25,7 @@ cli.command("serve")(serve)
 cli.command("extract-demo")(extract_demo)
 cli.command("export-map")(export_map)
 cli.add_typer(assets_cli, name="assets")
+cli.add_typer(planning_cli, name="planning")
 cli.add_typer(coverage_cli, name="coverage")
 cli.command("housekeeping")(housekeeping)
 cli.command("export-tiles")(export_tiles)

@@ -350,6 +350,62 @@ register(
 )
 
 
+PLANNING_ATTRIBUTION = (
+    "Neighbourhood planning: Platoons register (entries flagged is_example are illustrative "
+    "example data). Statutory dates computed from the Town and Country Planning Act 1990 and "
+    "the Neighbourhood Planning (General) Regulations 2012 (geo/planning/rules.py)."
+)
+
+register(
+    Collection(
+        id="neighbourhood-areas",
+        title="Neighbourhood areas",
+        description=(
+            "Neighbourhood areas applied for or designated under s.61G of the Town and Country "
+            "Planning Act 1990, with their stage (area, forum or plan) and the next statutory "
+            "deadline as of the last change. Example entries are flagged is_example."
+        ),
+        table="neighbourhood_area_serving",
+        where={},
+        properties=(
+            Property("reference", "string", "area reference (NA-...)"),
+            Property("name", "string", "area name"),
+            Property("status", "string", "applied, publicised, designated, refused, withdrawn"),
+            Property("kind", "string", "standard, cross_authority or whole_parish"),
+            Property("applicant_type", "string", "parish_council, prospective_forum, ..."),
+            Property("applicant_name", "string", "the applicant"),
+            Property("forum_reference", "string", "the area's latest forum (NF- or NG-)"),
+            Property("forum_status", "string", "that forum's status"),
+            Property("plan_reference", "string", "the area's latest plan (NP-...)"),
+            Property("plan_status", "string", "that plan's stage"),
+            Property("stage", "string", "the area's stage in one phrase"),
+            Property("next_deadline", "string", "next statutory deadline (ISO date)"),
+            Property("next_deadline_kind", "string", "what the next deadline is"),
+            Property("lad_codes", "string", "districts the area touches (comma-separated)"),
+            Property("area_ha", "number", "area in hectares (EPSG:27700)"),
+            Property("is_example", "boolean", "whether the entry is illustrative example data"),
+        ),
+        id_column="reference",
+        tile_properties=(
+            "reference",
+            "name",
+            "status",
+            "stage",
+            "forum_status",
+            "plan_status",
+            "next_deadline",
+            "next_deadline_kind",
+        ),
+        low_zoom_tile_properties=("reference", "status", "stage"),
+        minzoom=5,
+        maxzoom=16,
+        default_sort=("reference",),
+        attribution=PLANNING_ATTRIBUTION,
+        keywords=("neighbourhood planning", "Localism Act 2011", "neighbourhood areas"),
+    )
+)
+
+
 GROUP_ATTRIBUTION = (
     "Neighbourhood groups and organisers: Platoons register (entries flagged is_synthetic are "
     "generated test data on the real geography). Boundaries: Source: Office for National "

@@ -225,3 +225,21 @@ class AmenityBidNotFound(NotFound):
     """No bid to run a threatened amenity has the given id."""
 
     title = "Amenity bid not found"
+
+
+class NeighbourhoodAreaNotFound(NotFound):
+    """No neighbourhood area (nor forum or plan of one) has the given id."""
+
+    title = "Neighbourhood area not found"
+
+
+class UnprocessableGeometry(InvalidInput):
+    """A geometry is invalid, self-overlapping, outside England or out of range (422)."""
+
+    title = "Unprocessable geometry"
+
+
+class AreasOverlap(Conflict):
+    """Designating the area would overlap a designated neighbourhood area (s.61G(7))."""
+
+    title = "Overlapping neighbourhood areas"

@@ -11,11 +11,13 @@ from fastapi.responses import JSONResponse
 from app.auth import CurrentUser, ManagerUser
 from app.db import DbDep
 from app.dependencies import Today
+from app.http import GeoJSONResponse
 from app.problems import Problems, problem
 from app.versions import IfMatch, etag, version_from_if_match
 from geo import amenity_bids, assets, rights
 from geo.amenity_bids import AmenityBid, AmenityBidEvent, BidInput, BidStatus, BidStepInput
 from geo.assets import Asset, AssetEvent, AssetInput, Eligibility, StepInput, UpcomingDeadline
+from geo.planning import store as planning_store
 
 router = APIRouter(tags=["assets of community value"])
 
@@ -124,10 +126,15 @@ async def deadlines_calendar(
     group: GroupQuery = None,
     days: Annotated[int, Query(ge=0, le=3660)] = 365,
 ) -> Response:
-    """The deadlines as an iCalendar feed (RFC 5545), one all-day event per deadline."""
+    """The deadlines as an iCalendar feed (RFC 5545), one all-day event per deadline.
+
+    Assets of community value and neighbourhood planning (areas, forums, plans) together.
+    """
     found = await assets.upcoming_deadlines(conn, on, days, lad, group)
+    found += await planning_store.calendar_deadlines(conn, on, days, lad, group)
+    found.sort(key=lambda d: (d.ends, d.uid or "", d.asset_id, d.kind))
     scope = ", ".join(code for code in (lad, group) if code)
-    title = f"Community asset deadlines{f' ({scope})' if scope else ''}"
+    title = f"Community deadlines{f' ({scope})' if scope else ''}"
     return Response(
         assets.deadlines_ics(found, datetime.now(UTC), title),
         media_type="text/calendar; charset=utf-8",
@@ -142,12 +149,6 @@ async def export_assets_csv(conn: DbDep, lad: LadQuery = None) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="asset-of-community-value.csv"'},
     )
-
-
-class GeoJSONResponse(JSONResponse):
-    """A JSON response documented and sent as GeoJSON (RFC 7946)."""
-
-    media_type = "application/geo+json"
 
 
 @router.get("/assets.geojson", response_class=GeoJSONResponse)

@@ -53,14 +53,15 @@ def deadlines_ics(deadlines: list[UpcomingDeadline], stamp: datetime, title: str
         following = date.fromordinal(d.ends.toordinal() + 1).strftime("%Y%m%d")
         lines += [
             "BEGIN:VEVENT",
-            f"UID:acv-{d.asset_id}-{d.kind}-{day}@platoons",
+            f"UID:{d.uid or f'acv-{d.asset_id}-{d.kind}-{day}'}@platoons",
             f"DTSTAMP:{stamp_text}",
             f"DTSTART;VALUE=DATE:{day}",
             f"DTEND;VALUE=DATE:{following}",
             f"SUMMARY:{_ics_text(f'{d.name}: {d.period} ends')}",
             "DESCRIPTION:"
             + _ics_text(
-                f"Asset {d.reference} ({d.status}) in {d.lad_code}: the {d.period} ends on "
+                d.description
+                or f"Asset {d.reference} ({d.status}) in {d.lad_code}: the {d.period} ends on "
                 f"{d.ends.isoformat()} ({d.authority})."
             ),
             "TRANSP:TRANSPARENT",

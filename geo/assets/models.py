@@ -166,6 +166,10 @@ class UpcomingDeadline(BaseModel):
     period: str
     ends: date
     authority: str
+    # Set for deadlines that are not an asset's (neighbourhood planning): the event's UID and
+    # its description replace the asset ones in the calendar feed.
+    uid: str | None = Field(default=None, exclude=True)
+    description: str | None = Field(default=None, exclude=True)
 
 
 @dataclass

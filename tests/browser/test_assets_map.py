@@ -258,7 +258,10 @@ def test_assets_page_loads_from_its_own_host_without_errors(
     page = watched.page
     assert page.locator(".platoons-legend .platoons-swatch-dot").count() == len(STATUS_COLOURS)
     assert page.locator(".platoons-legend .platoons-compact li").count() == 10  # the deciles
-    assert page.locator(".leaflet-control-layers-overlays input").count() == 3
+    # Assets, deciles, districts; and the neighbourhood areas once any is recorded.
+    planning = httpx.get(f"{live_server}/neighbourhood-areas", params={"limit": 1}).json()
+    overlays = 3 + (1 if planning else 0)
+    assert page.locator(".leaflet-control-layers-overlays input").count() == overlays
     assert page.locator(".platoons-search input").count() == 1
     assert page.locator(".platoons-group input").count() == 1
     credits = page.inner_text(".leaflet-control-attribution")

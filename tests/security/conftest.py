@@ -66,6 +66,13 @@ WATCHED_TABLES = (
     "organiser",
     "organiser_serving",
     "organiser_lsoa",
+    "neighbourhood_area",
+    "neighbourhood_forum",
+    "neighbourhood_plan",
+    "planning_event",
+    "levy_receipt",
+    "area_dwelling_count",
+    "neighbourhood_area_serving",
 )
 
 

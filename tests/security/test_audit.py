@@ -44,6 +44,23 @@ AUDITED: dict[str, tuple[str, str] | None] = {
     ),
     "POST /organisers": ("organiser.create", "organiser"),
     "PATCH /organisers/{reference}": ("organiser.edit", "organiser"),
+    "POST /neighbourhood-areas": ("neighbourhood_area.apply", "neighbourhood_area"),
+    "POST /neighbourhood-areas/{areaId}/{step}": ("neighbourhood_area.", "neighbourhood_area"),
+    "POST /neighbourhood-areas/{areaId}/forums": (
+        "neighbourhood_forum.apply",
+        "neighbourhood_forum",
+    ),
+    "POST /neighbourhood-forums/{forumId}/{step}": ("neighbourhood_forum.", "neighbourhood_forum"),
+    "POST /neighbourhood-areas/{areaId}/plans": ("neighbourhood_plan.draft", "neighbourhood_plan"),
+    "POST /neighbourhood-plans/{planId}/{step}": ("neighbourhood_plan.", "neighbourhood_plan"),
+    "POST /neighbourhood-areas/{areaId}/levy-receipts": (
+        "neighbourhood_levy.receipt",
+        "neighbourhood_levy",
+    ),
+    "PUT /neighbourhood-areas/{areaId}/dwellings": (
+        "neighbourhood_levy.dwellings",
+        "neighbourhood_levy",
+    ),
     "POST /coverage/refresh": ("coverage.refresh", "coverage"),
     "POST /coverage/snapshots": ("coverage.snapshot", "coverage_snapshot"),
 }
@@ -58,8 +75,13 @@ CREATING = (
     ".express_interest",
     ".refresh",
     ".snapshot",
+    # Neighbourhood planning: an application, a draft plan, a receipt, a year's first count.
+    ".apply",
+    ".draft",
+    ".receipt",
+    ".dwellings",
 )
-APPEND_ONLY = ("audit_log", "asset_event", "amenity_bid_event")
+APPEND_ONLY = ("audit_log", "asset_event", "amenity_bid_event", "planning_event")
 
 
 def _entries_after(conn: psycopg.Connection, last_id: int) -> list[dict[str, Any]]:

@@ -205,6 +205,19 @@ def _path_values(client: TestClient, cast: Cast, seeded: Seeded) -> dict[str, li
         "ladCode": [TRAFFORD],
         "lsoaCode": [AREA],
         "bidId": seeded.bids,
+        **_planning_ids(client),
+    }
+
+
+def _planning_ids(client: TestClient) -> dict[str, list[str]]:
+    """Real ids of neighbourhood areas, forums and plans (whichever exist; else "1", a 404)."""
+    areas = client.get("/neighbourhood-areas", params={"limit": 3}).json()
+    forums = [str(f["id"]) for a in areas for f in a["forums"]][:3]
+    plans = [str(p["id"]) for a in areas for p in a["plans"]][:3]
+    return {
+        "areaId": [str(a["id"]) for a in areas] or ["1"],
+        "forumId": forums or ["1"],
+        "planId": plans or ["1"],
     }
 
 
@@ -227,6 +240,7 @@ def public_urls(client: TestClient, cast: Cast, seeded: Seeded) -> list[str]:
         "limit": [{"limit": "10000"}, {}],
         "status": [{"status": "pending"}, {}],
         "synthetic": [{"synthetic": "true"}],
+        "year": [{"year": "2026"}],
     }
     urls: list[str] = ["/openapi.json", "/docs", "/redoc"]
     for path, operations in spec["paths"].items():

@@ -8,16 +8,19 @@ request could write (the audit log included) exactly as it was. A write route th
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from pyproj import Transformer
 
 from app.main import create_app
 from tests.security.conftest import (
@@ -224,6 +227,122 @@ def _edit_organiser(client: TestClient, cast: Cast, who: str) -> Attempt:
     return Attempt("PATCH", url, {"active": False}, {"If-Match": '"1"'})
 
 
+# Neighbourhood planning (geo/planning/store.py). Each attempt gets an area of its own: 80 m
+# squares on a 100 m grid around a Trafford point no other test designates in, so that no two
+# designations overlap (s.61G(7)); dates well in the past, so every statutory period has run.
+_PLANNING_CELLS = itertools.count()
+_PLANNING_CENTRE = (-2.42, 53.42)
+_TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
+_TO_LONLAT = Transformer.from_crs(27700, 4326, always_xy=True)
+
+
+def _planning_square() -> dict[str, Any]:
+    n = next(_PLANNING_CELLS)
+    x, y = _TO_BNG.transform(*_PLANNING_CENTRE)
+    x, y = x - 450 + (n % 10) * 100, y - 450 + (n // 10 % 10) * 100
+    corners = [(x - 40, y - 40), (x + 40, y - 40), (x + 40, y + 40), (x - 40, y + 40)]
+    ring = [list(_TO_LONLAT.transform(cx, cy)) for cx, cy in [*corners, corners[0]]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _area_body(**overrides: Any) -> dict[str, Any]:
+    days_ago = (factories.today() - timedelta(days=90)).isoformat()
+    body = {
+        "name": f"Security test area {uuid.uuid4().hex[:6]}",
+        "geometry": _planning_square(),
+        "applicant_type": "prospective_forum",
+        "applicant_name": "Security test forum",
+        "applied_on": days_ago,
+        "publicised_on": days_ago,
+    }
+    return body | overrides
+
+
+def _planning_area(client: TestClient, cast: Cast, designated: bool, **overrides: Any) -> int:
+    created = client.post(
+        "/neighbourhood-areas", json=_area_body(**overrides), headers=cast.headers("officer")
+    )
+    assert created.status_code == 201, created.text
+    area_id = int(created.json()["id"])
+    if designated:
+        done = client.post(
+            f"/neighbourhood-areas/{area_id}/designate", headers=cast.headers("officer")
+        )
+        assert done.status_code == 200, done.text
+    return area_id
+
+
+def _new_area(client: TestClient, cast: Cast, who: str) -> Attempt:
+    return Attempt("POST", "/neighbourhood-areas", _area_body())
+
+
+def _new_group_area(client: TestClient, cast: Cast, who: str) -> Attempt:
+    group = new_group(client, cast)["reference"]
+    body = _area_body(applicant_type="neighbourhood_group", applicant_name=None, group=group)
+    return Attempt("POST", "/neighbourhood-areas", body)
+
+
+def _designate(client: TestClient, cast: Cast, who: str) -> Attempt:
+    area_id = _planning_area(client, cast, designated=False)
+    return Attempt("POST", f"/neighbourhood-areas/{area_id}/designate")
+
+
+def _forum(client: TestClient, cast: Cast, who: str) -> Attempt:
+    area_id = _planning_area(client, cast, designated=True)
+    body = {"name": "Security test forum", "applied_on": factories.today().isoformat()}
+    return Attempt("POST", f"/neighbourhood-areas/{area_id}/forums", body)
+
+
+def _forum_step(client: TestClient, cast: Cast, who: str) -> Attempt:
+    forum = _forum(client, cast, "officer")
+    created = client.post(forum.url, json=forum.body, headers=cast.headers("officer"))
+    assert created.status_code == 201, created.text
+    return Attempt("POST", f"/neighbourhood-forums/{created.json()['id']}/publicise")
+
+
+def _parish_area(client: TestClient, cast: Cast) -> int:
+    return _planning_area(
+        client,
+        cast,
+        designated=True,
+        applicant_type="parish_council",
+        applicant_name="Security Test Parish Council",
+    )
+
+
+def _plan(client: TestClient, cast: Cast, who: str) -> Attempt:
+    url = f"/neighbourhood-areas/{_parish_area(client, cast)}/plans"
+    return Attempt("POST", url, {"name": "Security test plan"})
+
+
+def _plan_step(client: TestClient, cast: Cast, who: str) -> Attempt:
+    plan = _plan(client, cast, "officer")
+    created = client.post(plan.url, json=plan.body, headers=cast.headers("officer"))
+    assert created.status_code == 201, created.text
+    return Attempt("POST", f"/neighbourhood-plans/{created.json()['id']}/start_consultation")
+
+
+def _receipt(client: TestClient, cast: Cast, who: str) -> Attempt:
+    url = f"/neighbourhood-areas/{_parish_area(client, cast)}/levy-receipts"
+    body = {
+        "development": "Security test development",
+        "amount": "1000.00",
+        "received_on": factories.today().isoformat(),
+        "plan_in_effect": False,
+    }
+    return Attempt("POST", url, body)
+
+
+def _dwellings(client: TestClient, cast: Cast, who: str) -> Attempt:
+    url = f"/neighbourhood-areas/{_parish_area(client, cast)}/dwellings"
+    body = {"financial_year": 2026, "dwellings": 120, "dwellings_source": "security test"}
+    return Attempt("PUT", url, body)
+
+
+OFFICERS_ONLY = (401, 401, 403, 403, 200, 403, 200)
+OFFICERS_CREATE = (401, 401, 403, 403, 201, 403, 201)
+
+
 # Who may call each write route, as designed (geo/access.py, geo/applications.py,
 # geo/assets.py). Programmes are national (their budgets included), so only admins save them.
 POLICY: dict[str, list[Rule]] = {
@@ -269,6 +388,19 @@ POLICY: dict[str, list[Rule]] = {
     # Organisers: admins only (geo/organisers.py).
     "POST /organisers": [Rule((401, 401, 403, 403, 403, 403, 201), _new_organiser)],
     "PATCH /organisers/{reference}": [Rule((401, 401, 403, 403, 403, 403, 200), _edit_organiser)],
+    # Neighbourhood planning (geo/planning/store.py), in Trafford: officers of the area's
+    # districts and admins record and decide; a group manager applies only for its own group.
+    "POST /neighbourhood-areas": [
+        Rule(OFFICERS_CREATE, _new_area),
+        Rule((401, 401, 201, 403, 201, 403, 201), _new_group_area),
+    ],
+    "POST /neighbourhood-areas/{areaId}/{step}": [Rule(OFFICERS_ONLY, _designate)],
+    "POST /neighbourhood-areas/{areaId}/forums": [Rule(OFFICERS_CREATE, _forum)],
+    "POST /neighbourhood-forums/{forumId}/{step}": [Rule(OFFICERS_ONLY, _forum_step)],
+    "POST /neighbourhood-areas/{areaId}/plans": [Rule(OFFICERS_CREATE, _plan)],
+    "POST /neighbourhood-plans/{planId}/{step}": [Rule(OFFICERS_ONLY, _plan_step)],
+    "POST /neighbourhood-areas/{areaId}/levy-receipts": [Rule(OFFICERS_CREATE, _receipt)],
+    "PUT /neighbourhood-areas/{areaId}/dwellings": [Rule(OFFICERS_ONLY, _dwellings)],
     # Coverage (geo/coverage.py): national recomputes and snapshots are admins' alone.
     "POST /coverage/refresh": [
         Rule(

@@ -846,6 +846,39 @@
     return (layer && layer.options.edition) || config.defaultEdition || null;
   }
 
+  // Neighbourhood planning at the clicked point (config.planning.atUrl): each live area's
+  // stage, forum, next statutory deadline and this financial year's levy portion.
+  function planningAt(config, lon, lat) {
+    if (!config.planning) { return Promise.resolve(null); }
+    return getJson(config.planning.atUrl + '?' + query({ lon: lon, lat: lat }));
+  }
+
+  function planningBlock(result) {
+    var block = el('div', 'platoons-planning');
+    block.dataset.kind = 'planning';
+    if (!result.ok) { el('p', 'platoons-error', 'Neighbourhood planning: ' + problemText(result), block); return block; }
+    if (!result.body.length) { return block; }
+    el('h4', null, 'Neighbourhood planning', block);
+    var list = el('ul', null, null, block);
+    result.body.forEach(function (a) {
+      var li = el('li', null, null, list);
+      el('strong', null, a.name + ' (' + a.reference + ')', li);
+      var facts = [a.stage];
+      if (a.forum_reference) { facts.push('forum ' + a.forum_reference + ' ' + a.forum_status); }
+      if (a.next_deadline) {
+        facts.push((a.next_deadline.passed ? 'overdue since ' : 'next deadline ') + a.next_deadline.ends +
+          ' (' + a.next_deadline.kind.replace(/_/g, ' ') + ', ' + a.next_deadline.authority + ')');
+      }
+      if (a.levy_total !== null && a.levy_total !== undefined) {
+        facts.push('levy ' + a.levy_year + ': £' + a.levy_total);
+      } else if (a.levy_missing && a.levy_missing.length) {
+        facts.push('levy ' + a.levy_year + ': ' + a.levy_missing[0]);
+      }
+      el('div', 'platoons-explanation', facts.join(' · '), li);
+    });
+    return block;
+  }
+
   function inspect(map, config, latlng) {
     var popup = L.popup({ maxWidth: 380, maxHeight: 440, className: 'platoons-popup' })
       .setLatLng(latlng).setContent('Looking up…').openOn(map);
@@ -862,8 +895,9 @@
       if (!place.ok || !config.areasUrl || !districtLayerShown(map, config, place.body.edition.code)) { return null; }
       return getJson(config.areasUrl + '/' + encodeURIComponent(place.body.lad.code) + '?' + query({ edition: place.body.edition.code }));
     });
-    return Promise.all([lookup, eligibility, district]).then(function (results) {
-      var place = results[0], grants = results[1], area = results[2];
+    var planning = planningAt(config, lon, lat);
+    return Promise.all([lookup, eligibility, district, planning]).then(function (results) {
+      var place = results[0], grants = results[1], area = results[2], planned = results[3];
       if (!place.ok) {
         el('p', 'platoons-error', problemText(place), content);
       } else {
@@ -874,6 +908,7 @@
         if (grants.ok) { content.appendChild(programmesBlock(grants.body.answers)); }
         else { el('p', 'platoons-error', 'Eligibility: ' + problemText(grants), content); }
       }
+      if (planned !== null) { content.appendChild(planningBlock(planned)); }
       popup.setContent(content);
       registry.lastPopup = content;
       content.dataset.ready = 'true';
@@ -1102,9 +1137,12 @@
     content.dataset.lat = lat;
     content.dataset.kind = 'coverage';
     registry.lastPopup = null;
-    return getJson(config.coverage.atUrl + '?' + query({ lon: lon, lat: lat })).then(function (result) {
+    var at = getJson(config.coverage.atUrl + '?' + query({ lon: lon, lat: lat }));
+    return Promise.all([at, planningAt(config, lon, lat)]).then(function (results) {
+      var result = results[0];
       if (!result.ok) { el('p', 'platoons-error', problemText(result), content); }
       else { content.appendChild(coverageBlock(result.body, config)); }
+      if (results[1] !== null) { content.appendChild(planningBlock(results[1])); }
       popup.setContent(content);
       registry.lastPopup = content;
       content.dataset.ready = 'true';

@@ -1,0 +1,37 @@
+"""``platoons planning``: neighbourhood areas and forums imported from national-format files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from cli.connection import with_connection
+from cli.console import console, fail
+from data import planning
+
+planning_cli = typer.Typer(help="Neighbourhood planning: import areas.", no_args_is_help=True)
+
+
+@planning_cli.command("import")
+def planning_import(
+    path: Annotated[
+        Path, typer.Argument(help="A neighbourhood-plan-area CSV (WKT geometry) or GeoJSON.")
+    ],
+    example: Annotated[
+        bool, typer.Option(help="Mark the entries as illustrative example data.")
+    ] = False,
+) -> None:
+    """Import neighbourhood areas; bad rows are reported (exit 1 only if none import)."""
+    today = datetime.now(UTC).date()
+    report = with_connection(
+        lambda conn: planning.import_file(conn, path, today, is_example=example)
+    )
+    console.print(f"{escape(report.source)}: imported {len(report.imported)} area(s)")
+    for line, name, reason in report.skipped:
+        console.print(f"[yellow]row {line}[/] {escape(name)}: not imported: {escape(reason)}")
+    if not report.imported:
+        raise fail("nothing could be imported")

@@ -1,0 +1,1 @@
+"""Neighbourhood planning: areas, forums and plans through their statutory stages, and the levy."""

@@ -1,0 +1,1 @@
+"""Tests of neighbourhood planning (geo/planning)."""
