@@ -12,14 +12,14 @@ from rich.table import Table
 
 from cli.console import console, fail
 from config.settings import DatabaseSettings
-from data import DEMO_DIR
+from data import DEMO_DIR, NATIONAL_DIR
 from data.loaders import LoadReport, count_steps, load_all
 from geo.errors import LoadError
 
 load_cli = typer.Typer(
     help="Load boundaries, deprivation indices and lookups.", no_args_is_help=True
 )
-DEFAULT_ENGLAND_DIR = Path("../shared/data/raw")
+DEFAULT_ENGLAND_DIR = NATIONAL_DIR
 
 
 def _run_load(source_dir: Path) -> LoadReport:
@@ -73,7 +73,7 @@ def load_demo() -> None:
 @load_cli.command("england")
 def load_england(
     source: Annotated[
-        Path, typer.Option(help="Directory laid out like ../shared/data/raw (or its parent).")
+        Path, typer.Option(help="Directory laid out like data/national (or its parent).")
     ] = DEFAULT_ENGLAND_DIR,
 ) -> None:
     """Load all of England from the published files (both index editions)."""
