@@ -22,7 +22,7 @@ load_cli = typer.Typer(
 DEFAULT_ENGLAND_DIR = NATIONAL_DIR
 
 
-def _run_load(source_dir: Path) -> LoadReport:
+def run_load(source_dir: Path) -> LoadReport:
     """Load ``source_dir`` with a progress bar; exit 1 with the reason if it fails."""
     settings = DatabaseSettings()
     progress = Progress(
@@ -67,7 +67,7 @@ def _print_report(report: LoadReport) -> None:
 @load_cli.command("demo")
 def load_demo() -> None:
     """Load the small real extract shipped in the repository (four whole LADs)."""
-    _run_load(DEMO_DIR)
+    run_load(DEMO_DIR)
 
 
 @load_cli.command("england")
@@ -79,7 +79,7 @@ def load_england(
     """Load all of England from the published files (both index editions)."""
     if (source / "raw").is_dir():
         source = source / "raw"
-    _run_load(source)
+    run_load(source)
 
 
 def extract_demo(

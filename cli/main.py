@@ -7,6 +7,7 @@ import typer
 from cli.assets import assets_cli
 from cli.coverage import coverage_cli
 from cli.db import db_cli
+from cli.demo import demo
 from cli.housekeeping import housekeeping
 from cli.keys import keys_cli
 from cli.load import extract_demo, load_cli
@@ -25,3 +26,4 @@ cli.command("export-map")(export_map)
 cli.add_typer(assets_cli, name="assets")
 cli.add_typer(coverage_cli, name="coverage")
 cli.command("housekeeping")(housekeeping)
+cli.command("demo")(demo)
