@@ -18,7 +18,7 @@ from app.db import DbDep, lend_connection
 from app.dependencies import Rules, Today
 from app.http import today_utc
 from app.problems import Problems
-from geo import areas
+from geo import areas, labels
 from geo import map_queries as maps_data
 from geo.area_models import EditionRef
 from geo.collections import Collection
@@ -182,3 +182,23 @@ async def postcode_place(
 ) -> Any:
     """The LSOA a postcode lies in, from the postcode directory, in an edition's geography."""
     return await maps_data.postcode_place(conn, postcode, edition)
+
+
+LABEL_PROBLEMS = Problems({400: "Bad bounding box"})
+
+
+@router.get(
+    "/maps/labels",
+    response_model=labels.PlaceLabels,
+    responses=LABEL_PROBLEMS.all(),
+    summary="District or ward names to write on the maps",
+)
+async def place_labels(
+    conn: DbDep,
+    level: labels.Level,
+    bbox: Annotated[str, Query(max_length=120, description="west,south,east,north (degrees)")],
+) -> Any:
+    """Names of the districts or wards (current geography) meeting the box, each at a point
+    inside it: the maps write them as text, so no base map is needed to read the places."""
+    found = await labels.place_labels(conn, level, labels.parse_bbox(bbox))
+    return labels.PlaceLabels(level=level, labels=found)
