@@ -8,7 +8,8 @@ buildings (Trafford's Transparency Code file). Running it again leaves the same 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -69,6 +70,16 @@ def load_synthetic(groups: int, organisers: int, seed: int) -> synthetic.Synthet
     return with_connection(lambda conn: synthetic.generate(conn, spec))
 
 
+def load_land(path: Path, today: date) -> land_and_buildings.LandImportReport:
+    """Import one council's land-and-buildings file (real, published data)."""
+    text = path.read_text(encoding="utf-8")
+    return with_connection(
+        lambda conn: land_and_buildings.import_land_and_buildings(
+            conn, text, f"land-and-buildings:{path.name}", "demo", today
+        )
+    )
+
+
 def demo(
     groups: Annotated[int, typer.Option(help="Synthetic neighbourhood groups.")] = 120,
     organisers: Annotated[int, typer.Option(help="Synthetic organisers.")] = 20,
@@ -99,12 +110,7 @@ def demo(
     )
     today = datetime.now(UTC).date()
     for path in LAND_FILES:
-        text = path.read_text(encoding="utf-8")
-        land = with_connection(
-            lambda conn, text=text, path=path: land_and_buildings.import_land_and_buildings(
-                conn, text, f"land-and-buildings:{path.name}", "demo", today
-            )
-        )
+        land = load_land(path, today)
         stored = len(land.inserted) + len(land.updated) + len(land.unchanged)
         _label(
             "REAL",
