@@ -4,10 +4,10 @@ Run against a server started by ``make run`` (or ``platoons serve``)::
 
     .venv/bin/python scripts/screenshots.py --base http://127.0.0.1:8000 --out docs/screenshots
 
-Debian's headless Chromium (``/usr/bin/chromium``) draws each page at 1280x800; a map is
-captured once every tile layer has drawn (``window.PlatoonsMaps``), so the images show what a
-newcomer sees first. The assets map is also captured with a demo group chosen and an asset
-clicked, when the server has both.
+Debian's headless Chromium (``/usr/bin/chromium``) draws each map at 1280x800 for the README
+(``docs/screenshots/``) and at 800x500 for the front page's previews
+(``app/static/previews/``), then the front page itself; a map is captured once every tile
+layer has drawn (``window.PlatoonsMaps``), so the images show what a newcomer sees first.
 """
 
 from __future__ import annotations
@@ -44,18 +44,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--base", default="http://127.0.0.1:8000")
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
-    parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=800)
+    parser.add_argument(
+        "--previews",
+        type=Path,
+        default=Path("app/static/previews"),
+        help="where the front page's small map previews go (800x500)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    args.previews.mkdir(parents=True, exist_ok=True)
+    written = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport={"width": args.width, "height": args.height})
-        written = [capture(page, f"{args.base}/", args.out / "front-page.png", is_map=False)]
+        # The previews first: the front page's full-size screenshot shows them.
+        small = browser.new_page(viewport={"width": 800, "height": 500})
         for name in MAPS:
-            written.append(
-                capture(page, f"{args.base}/maps/{name}", args.out / f"map-{name}.png", is_map=True)
-            )
+            out = args.previews / f"map-{name}.png"
+            written.append(capture(small, f"{args.base}/maps/{name}", out, is_map=True))
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        for name in MAPS:
+            out = args.out / f"map-{name}.png"
+            written.append(capture(page, f"{args.base}/maps/{name}", out, is_map=True))
+        page.set_viewport_size({"width": 1280, "height": 1100})
+        written.append(capture(page, f"{args.base}/", args.out / "front-page.png", is_map=False))
         browser.close()
     for path in written:
         print(f"wrote {path}")  # noqa: T201
