@@ -20,7 +20,8 @@ from cli.connection import with_connection
 from cli.console import console
 from cli.load import run_load
 from data import DEMO_DIR, NATIONAL_DIR, land_and_buildings, synthetic
-from geo import assets, grants
+from geo import assets
+from geo.grants import checks as grants
 
 EXAMPLES_DIR = DEMO_DIR.parent / "examples"
 PROGRAMMES_FILE = DEMO_DIR.parent / "programmes" / "examples.yaml"
