@@ -675,8 +675,9 @@ def _service_config(title: str, click: str, edition: str, base_path: str) -> dic
         "eligibilityUrl": f"{base_path}/eligibility",
         "areasUrl": f"{base_path}/areas",
         "postcodeUrl": f"{base_path}/maps/postcode",
-        # District names below zoom 11, ward names from it; LSOA names on hover (lookupUrl).
+        # District names below zoom 11, ward names from it; LSOA names on hover (lsoaNameUrl).
         "labelsUrl": f"{base_path}/maps/labels",
+        "lsoaNameUrl": f"{base_path}/maps/labels/lsoa",
         "wardLabelZoom": WARD_LABEL_ZOOM,
         "collectionsUrl": f"{base_path}/collections",
         "collections": {

@@ -12,6 +12,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
+from geo.areas import find_edition
 from geo.crs import ENGLAND_BOUNDS
 from geo.errors import InvalidInput
 from geo.sqlfiles import read_sql
@@ -75,3 +76,30 @@ async def place_labels(
         )
         for r in rows
     ]
+
+
+class LsoaName(BaseModel):
+    """The LSOA under a point, for the maps' hover label; null outside the loaded LSOAs."""
+
+    code: str | None = Field(examples=["E01006142"])
+    name: str | None = Field(examples=["Trafford 011A"])
+
+
+async def lsoa_name_at(
+    conn: AsyncConnection, lon: float, lat: float, edition: str | None
+) -> LsoaName:
+    """The LSOA of an edition's geography under a point, or nulls where there is none.
+
+    A pointer resting outside the loaded LSOAs is not an error for a hover label, so nothing
+    here answers 404 (unlike ``/lookup``). Raises EditionNotFound for an unknown edition.
+    """
+    found = await find_edition(conn, edition)
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            read_sql("geo", "labels/lsoa_at_point.sql"),
+            {"vintage": found.lsoa_vintage, "lon": lon, "lat": lat},
+        )
+        row = await cur.fetchone()
+    if row is None:
+        return LsoaName(code=None, name=None)
+    return LsoaName(code=row["code"], name=row["name"])

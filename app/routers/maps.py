@@ -202,3 +202,19 @@ async def place_labels(
     inside it: the maps write them as text, so no base map is needed to read the places."""
     found = await labels.place_labels(conn, level, labels.parse_bbox(bbox))
     return labels.PlaceLabels(level=level, labels=found)
+
+
+@router.get(
+    "/maps/labels/lsoa",
+    response_model=labels.LsoaName,
+    responses=Problems({404: "No such index edition"}).all(),
+    summary="The LSOA name under a point, for the maps' hover label",
+)
+async def lsoa_name_at(
+    conn: DbDep,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    edition: Annotated[str | None, Query(max_length=16)] = None,
+) -> Any:
+    """The LSOA under a point (nulls outside the loaded LSOAs: a hover is never an error)."""
+    return await labels.lsoa_name_at(conn, lon, lat, edition)

@@ -1183,7 +1183,8 @@
     }
   });
 
-  // The LSOA under the pointer, named in a tooltip once the pointer rests (GET lookupUrl).
+  // The LSOA under the pointer, named in a tooltip once the pointer rests (GET lsoaNameUrl:
+  // nulls, never a 404, where there is no LSOA).
   function hoverNames(map, config) {
     var timer = null, tooltip = L.tooltip({ direction: 'top', offset: [0, -10], className: 'platoons-hover-label', opacity: 0.95 });
     var asked = 0;
@@ -1191,11 +1192,11 @@
       if (timer) { window.clearTimeout(timer); }
       timer = window.setTimeout(function () {
         var mine = ++asked, ll = e.latlng.wrap();
-        getJson(config.lookupUrl + '?' + query({ lon: ll.lng.toFixed(6), lat: ll.lat.toFixed(6), edition: activeEdition(map, config) }))
+        getJson(config.lsoaNameUrl + '?' + query({ lon: ll.lng.toFixed(6), lat: ll.lat.toFixed(6), edition: activeEdition(map, config) }))
           .then(function (result) {
             if (mine !== asked) { return; }
-            if (!result.ok) { map.closeTooltip(tooltip); return; }
-            var lsoa = result.body.lsoa, text = document.createElement('span');
+            if (!result.ok || !result.body.code) { map.closeTooltip(tooltip); return; }
+            var lsoa = result.body, text = document.createElement('span');
             text.className = 'platoons-hover-lsoa';
             text.textContent = lsoa.name + ' (' + lsoa.code + ')';
             tooltip.setLatLng(e.latlng).setContent(text);
@@ -1217,7 +1218,7 @@
     map.on('baselayerchange overlayadd overlayremove', showLegends);
     if (config.search) { registry.search = new Search(config).addTo(map); }
     if (config.labelsUrl) { registry.labels = new PlaceLabels(config).addTo(map); }
-    if (config.lookupUrl) { hoverNames(map, config); }
+    if (config.lsoaNameUrl) { hoverNames(map, config); }
     if (config.groupField) { registry.groupField = new GroupField(config).addTo(map); }
     if (config.click === 'lookup' || config.click === 'eligibility' || config.click === 'assets') {
       // On the assets map a click beside the markers shows the LSOA underneath.
