@@ -94,6 +94,9 @@ async def lsoa_name_at(
     here answers 404 (unlike ``/lookup``). Raises EditionNotFound for an unknown edition.
     """
     found = await find_edition(conn, edition)
+    west, south, east, north = ENGLAND_BOUNDS
+    if not (west <= lon <= east and south <= lat <= north):  # nor inside British National Grid
+        return LsoaName(code=None, name=None)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             read_sql("geo", "labels/lsoa_at_point.sql"),
