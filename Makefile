@@ -11,12 +11,13 @@ setup:
 	bash scripts/setup.sh
 	$(BIN)/platoons db upgrade
 
-# The demo's neighbourhood groups and organisers are synthetic (is_synthetic, "Synthetic group
-# 00042", example.invalid addresses) on the real geography, so the coverage map has something
-# to show; re-running replaces them and touches nothing else.
+# The demo (platoons demo, cli/demo.py), each part labelled as what it is: the REAL extract of
+# four districts; EXAMPLE grant programmes and an EXAMPLE register of assets of community value;
+# SYNTHETIC neighbourhood groups and organisers (is_synthetic, "Synthetic group 00042",
+# example.invalid addresses) on the real geography; REAL council land and buildings (Trafford's
+# Transparency Code file). Re-running leaves the same state.
 run: setup
-	$(BIN)/platoons load demo
-	$(BIN)/python -m data.synthetic --groups 120 --organisers 20 --seed 7
+	$(BIN)/platoons demo --groups 120 --organisers 20 --seed 7
 	$(BIN)/platoons serve
 
 test: setup lint pytest

@@ -133,6 +133,9 @@ OGL_URL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/versi
 # 404 for tiles outside it, and rounding must never make the two disagree at an edge.
 BOUNDS_INSET_DEGREES = 1e-6
 
+# From this zoom the maps write ward names instead of district names.
+WARD_LABEL_ZOOM = 11
+
 Bounds = Sequence[float]  # lon_min, lat_min, lon_max, lat_max (CRS84), as geo.features.extent
 
 
@@ -674,6 +677,10 @@ def _service_config(title: str, click: str, edition: str, base_path: str) -> dic
         "eligibilityUrl": f"{base_path}/eligibility",
         "areasUrl": f"{base_path}/areas",
         "postcodeUrl": f"{base_path}/maps/postcode",
+        # District names below zoom 11, ward names from it; LSOA names on hover (lsoaNameUrl).
+        "labelsUrl": f"{base_path}/maps/labels",
+        "lsoaNameUrl": f"{base_path}/maps/labels/lsoa",
+        "wardLabelZoom": WARD_LABEL_ZOOM,
         "collectionsUrl": f"{base_path}/collections",
         "collections": {
             code: {kind: edition_collection(kind, code).id for kind in ("lsoa", "lad")}

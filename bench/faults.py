@@ -540,7 +540,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "scenario", nargs="?", choices=["all", "pg-restart", "kill-load"], default="all"
     )
     parser.add_argument(
-        "--source", type=Path, default=DEFAULT_SOURCE, help="national data (../shared/data/raw)"
+        "--source", type=Path, default=DEFAULT_SOURCE, help="national data (default data/national)"
     )
     parser.add_argument("--clients", type=int, default=50, help="load clients (50)")
     parser.add_argument("--seconds", type=float, default=40.0, help="load duration (40)")

@@ -43,7 +43,7 @@ from geo.sqlfiles import read_sql
 
 BENCH_DB = "platoons_bench"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-DEFAULT_SOURCE = Path("../shared/data/raw")
+DEFAULT_SOURCE = Path(__file__).resolve().parents[1] / "data" / "national"
 DEFAULT_EDITIONS = ("IoD2019", "IoD2025")
 TARGET_LOAD_SECONDS = 60.0
 TARGET_LOOKUP_P50_MS = 5.0

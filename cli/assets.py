@@ -12,7 +12,9 @@ from rich.markup import escape
 
 from cli.connection import with_connection
 from cli.console import console, fail
+from data import land_and_buildings
 from geo import assets
+from geo.errors import LoadError
 
 assets_cli = typer.Typer(
     help="Assets of community value: import and export registers.", no_args_is_help=True
@@ -23,17 +25,31 @@ assets_cli = typer.Typer(
 def assets_import(
     path: Annotated[
         Path,
-        typer.Argument(help="A national-format CSV/GeoJSON or a council CSV register."),
+        typer.Argument(
+            help=(
+                "A council's Transparency Code land-and-buildings CSV, a national-format "
+                "CSV/GeoJSON register of assets of community value, or a council CSV register."
+            )
+        ),
     ],
     example: Annotated[
         bool, typer.Option(help="Mark the entries as illustrative example data.")
     ] = False,
 ) -> None:
-    """Import a register; rows that cannot be placed are reported (exit 1 only if none import)."""
+    """Import a register or a council's land and buildings; what cannot be placed is reported.
+
+    A land-and-buildings file (recognised by its national column set) is imported whole or not
+    at all (malformed rows are listed by line); its sites become council-owned assets in the
+    ``recorded`` state, and a re-import changes nothing. A register of assets of community
+    value imports row by row (exit 1 only if none import).
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
         raise fail(f"{path}: cannot read: {exc}") from exc
+    if path.suffix.lower() == ".csv" and land_and_buildings.is_land_and_buildings(text):
+        _import_land_and_buildings(path, text, example)
+        return
     fmt: Literal["csv", "geojson"] = (
         "geojson" if path.suffix.lower() in (".geojson", ".json") else "csv"
     )
@@ -50,6 +66,34 @@ def assets_import(
         console.print(f"[cyan]line {line}[/] warning: {escape(warning)}")
     if not report.imported:
         raise fail("nothing could be imported")
+
+
+def _import_land_and_buildings(path: Path, text: str, example: bool) -> None:
+    """Import a council's land-and-buildings file and print what it did."""
+    if example:
+        raise fail("a land-and-buildings file is a council's published data: not an example")
+    today = datetime.now(UTC).date()
+    source = f"land-and-buildings:{path.name}"
+    try:
+        report = with_connection(
+            lambda conn: land_and_buildings.import_land_and_buildings(
+                conn, text, source, "cli", today
+            )
+        )
+    except LoadError as exc:  # with_connection exits on domain errors; kept for clarity
+        raise fail(exc.message) from exc
+    console.print(
+        f"{escape(path.name)}: {len(report.inserted)} recorded, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged (council-owned land and buildings)"
+    )
+    bases = ", ".join(
+        f"{n} by {b.replace('_', ' ')}" for b, n in sorted(report.location_basis.items())
+    )
+    console.print(f"placed: {bases}")
+    for line, name, reason in report.not_stored:
+        console.print(f"[yellow]line {line}[/] {escape(name)}: not stored: {escape(reason)}")
+    for line, warning in report.warnings:
+        console.print(f"[cyan]line {line}[/] warning: {escape(warning)}")
 
 
 @assets_cli.command("export")

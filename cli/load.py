@@ -11,18 +11,17 @@ from rich.table import Table
 
 from cli.console import console, fail, progress_bar
 from config.settings import DatabaseSettings
-from data import DEMO_DIR
+from data import DEMO_DIR, NATIONAL_DIR
 from data.loaders import LoadReport, count_steps, load_all
 from geo.errors import LoadError
 
 load_cli = typer.Typer(
     help="Load boundaries, deprivation indices and lookups.", no_args_is_help=True
 )
-# The national files carried in the repository (data/national/SOURCES.md).
-DEFAULT_ENGLAND_DIR = Path(__file__).resolve().parents[1] / "data" / "national"
+DEFAULT_ENGLAND_DIR = NATIONAL_DIR
 
 
-def _run_load(source_dir: Path) -> LoadReport:
+def run_load(source_dir: Path) -> LoadReport:
     """Load ``source_dir`` with a progress bar; exit 1 with the reason if it fails."""
     settings = DatabaseSettings()
     progress = progress_bar()
@@ -60,7 +59,7 @@ def _print_report(report: LoadReport) -> None:
 @load_cli.command("demo")
 def load_demo() -> None:
     """Load the small real extract shipped in the repository (four whole LADs)."""
-    _run_load(DEMO_DIR)
+    run_load(DEMO_DIR)
 
 
 @load_cli.command("england")
@@ -72,7 +71,7 @@ def load_england(
     """Load all of England from the published files (both index editions)."""
     if (source / "raw").is_dir():
         source = source / "raw"
-    _run_load(source)
+    run_load(source)
 
 
 def extract_demo(

@@ -7,6 +7,7 @@ import typer
 from cli.assets import assets_cli
 from cli.coverage import coverage_cli
 from cli.db import db_cli
+from cli.demo import demo
 from cli.housekeeping import housekeeping
 from cli.keys import keys_cli
 from cli.load import extract_demo, load_cli
@@ -29,3 +30,4 @@ cli.add_typer(planning_cli, name="planning")
 cli.add_typer(coverage_cli, name="coverage")
 cli.command("housekeeping")(housekeeping)
 cli.command("export-tiles")(export_tiles)
+cli.command("demo")(demo)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE = REPO_ROOT / ".." / "shared" / "data" / "raw"
+DEFAULT_SOURCE = REPO_ROOT / "data" / "national"
 DEFAULT_OUT = REPO_ROOT / "data" / "demo"
 DEFAULT_LADS = ("E08000009", "E08000003", "E06000009", "E06000041")
 
@@ -215,7 +215,7 @@ def _source_entries(sources_md: Path) -> dict[str, dict[str, str]]:
     entries: dict[str, dict[str, str]] = {}
     current: dict[str, str] | None = None
     for line in sources_md.read_text(encoding="utf-8").splitlines():
-        heading = re.match(r"^## data/raw/(\S+)\s*$", line)
+        heading = re.match(r"^## data/(?:raw|national)/(\S+)\s*$", line)
         if heading:
             current = entries.setdefault(heading.group(1), {})
             continue
@@ -361,7 +361,10 @@ def write_extract(source_dir: Path, out_dir: Path, lad_codes: Sequence[str]) -> 
     counts = dict(sorted(counts.items()))
 
     verify_extract(out_dir, lads)
-    write_sources_md(out_dir, source_dir.parent / "SOURCES.md", {c: lad19[c] for c in lads}, counts)
+    sources_md = source_dir / "SOURCES.md"  # data/national carries its own; shared/data above
+    if not sources_md.is_file():
+        sources_md = source_dir.parent / "SOURCES.md"
+    write_sources_md(out_dir, sources_md, {c: lad19[c] for c in lads}, counts)
     return counts
 
 
@@ -371,7 +374,7 @@ if __name__ == "__main__":
         "--source",
         type=Path,
         default=DEFAULT_SOURCE,
-        help="raw data directory (default: ../shared/data/raw relative to the repository root)",
+        help="raw data directory (default: data/national in the repository)",
     )
     parser.add_argument(
         "--out",

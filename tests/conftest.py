@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from app.main import create_app
 from config.settings import DatabaseSettings
-from data import DEMO_DIR, schema
+from data import DEMO_DIR, NATIONAL_DIR, schema
 from data.loaders import load_all
 from data.manifest import load_manifest
 from data.readers import sha256_of
@@ -31,12 +31,24 @@ def _test_database_url() -> str:
     return url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
 
 
-# The published national files, carried in the repository (data/national/SOURCES.md), so a
-# clone with nothing beside it tests all of England. PLATOONS_ENGLAND_DATA points elsewhere.
-ENGLAND_DIR = Path(
-    os.environ.get("PLATOONS_ENGLAND_DATA")
-    or Path(__file__).resolve().parents[1] / "data" / "national"
-)
+def _england_dir() -> Path:
+    """The national raw files: in the repository first, else PLATOONS_ENGLAND_DATA, else shared.
+
+    ``data/national`` is carried in the repository, so a clone with nothing beside it runs
+    every test; PLATOONS_ENGLAND_DATA and ``../shared/data/raw`` remain places to look for a
+    checkout without it.
+    """
+    candidates = [NATIONAL_DIR]
+    if os.environ.get("PLATOONS_ENGLAND_DATA"):
+        candidates.append(Path(os.environ["PLATOONS_ENGLAND_DATA"]))
+    candidates.append(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw")
+    for candidate in candidates:
+        if (candidate / "iod2025").is_dir():
+            return candidate
+    return candidates[0]
+
+
+ENGLAND_DIR = _england_dir()
 
 
 def _recreate_database(url: str) -> None:

@@ -18,7 +18,7 @@ from app.http import today_utc
 from app.problems import Problems
 from app.replicas import ReadDbDep, lend_read_connection
 from config.settings import MapSettings
-from geo import areas
+from geo import areas, labels
 from geo import map_queries as maps_data
 from geo.area_models import EditionRef
 from geo.collections import Collection
@@ -191,3 +191,39 @@ async def postcode_place(
 ) -> Any:
     """The LSOA a postcode lies in, from the postcode directory, in an edition's geography."""
     return await maps_data.postcode_place(conn, postcode, edition)
+
+
+LABEL_PROBLEMS = Problems({400: "Bad bounding box"})
+
+
+@router.get(
+    "/maps/labels",
+    response_model=labels.PlaceLabels,
+    responses=LABEL_PROBLEMS.all(),
+    summary="District or ward names to write on the maps",
+)
+async def place_labels(
+    conn: ReadDbDep,
+    level: labels.Level,
+    bbox: Annotated[str, Query(max_length=120, description="west,south,east,north (degrees)")],
+) -> Any:
+    """Names of the districts or wards (current geography) meeting the box, each at a point
+    inside it: the maps write them as text, so no base map is needed to read the places."""
+    found = await labels.place_labels(conn, level, labels.parse_bbox(bbox))
+    return labels.PlaceLabels(level=level, labels=found)
+
+
+@router.get(
+    "/maps/labels/lsoa",
+    response_model=labels.LsoaName,
+    responses=Problems({404: "No such index edition"}).all(),
+    summary="The LSOA name under a point, for the maps' hover label",
+)
+async def lsoa_name_at(
+    conn: ReadDbDep,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    edition: Annotated[str | None, Query(max_length=16)] = None,
+) -> Any:
+    """The LSOA under a point (nulls outside the loaded LSOAs: a hover is never an error)."""
+    return await labels.lsoa_name_at(conn, lon, lat, edition)

@@ -16,9 +16,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.caching import collection_extent, current_data_version, document_etag, etag_matches
+from app.db import lend_connection
 from app.http import base_url
 from app.replicas import ReadDbDep
-from geo import features
+from geo import features, overview
 from geo.collections import Collection, all_collections, get_collection
 from geo.crs import STORAGE_CRS, SUPPORTED, parse_bbox, parse_crs
 from geo.errors import InvalidInput, NotFound
@@ -119,6 +120,45 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str
     return link
 
 
+# The four maps as the front page offers them, each with a preview image made from the running
+# demo by scripts/screenshots.py (app/static/previews/).
+FRONT_PAGE_MAPS: tuple[tuple[str, str, str], ...] = (
+    (
+        "deprivation",
+        "Deprivation map",
+        "Every LSOA by its IMD decile (IoD2025 and IoD2019), with each domain on a click.",
+    ),
+    (
+        "eligibility",
+        "Grant eligibility map",
+        "Which areas each grant programme may fund, and why, opened on an open programme.",
+    ),
+    (
+        "assets",
+        "Assets map",
+        "Assets of community value and council land and buildings: what a group may do today.",
+    ),
+    (
+        "coverage",
+        "Group coverage map",
+        "Where neighbourhood groups reach adults, and the deprived places nobody reaches.",
+    ),
+)
+
+
+def front_page_maps(base: str) -> list[dict[str, str]]:
+    """The front page's map entries: link, title, one line, preview image."""
+    return [
+        {
+            "href": f"{base}/maps/{name}",
+            "title": title,
+            "description": description,
+            "preview": f"{base}/static/previews/map-{name}.png",
+        }
+        for name, title, description in FRONT_PAGE_MAPS
+    ]
+
+
 @router.get("/", summary="Landing page", responses=JSON_OR_HTML)
 async def landing_page(request: Request, f: FormatQuery = None) -> Response:
     """The OGC API landing page: links to the API definition, conformance and data."""
@@ -149,7 +189,16 @@ async def landing_page(request: Request, f: FormatQuery = None) -> Response:
         ],
     }
     if _wants_html(request, f):
-        return _html("landing.html", page=body)
+        async with lend_connection(request) as conn:
+            data = await overview.loaded_data(conn)
+        return _html(
+            "front.html",
+            headers={"Cache-Control": "no-cache"},
+            page=body,
+            data=data,
+            maps=front_page_maps(base),
+            base=base,
+        )
     return JSONResponse(body)
 
 

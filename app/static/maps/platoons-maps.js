@@ -197,7 +197,8 @@
 
   // Panes above Leaflet's tile pane (200) and below its overlay pane (400): filled areas, then
   // translucent overlays (group areas), then outlines, then the asset markers (clickable).
-  var PANE_Z = { 'platoons-data': 350, 'platoons-overlays': 355, 'platoons-outlines': 360, 'platoons-point-tiles': 361, 'platoons-points': 380 };
+  // Place names sit above the data and markers but let clicks through to them (labels pane).
+  var PANE_Z = { 'platoons-data': 350, 'platoons-overlays': 355, 'platoons-outlines': 360, 'platoons-point-tiles': 361, 'platoons-points': 380, 'platoons-labels': 390 };
 
   function ensurePane(map, name, interactive) {
     var pane = map.getPane(name);
@@ -1250,6 +1251,73 @@
     }
   });
 
+  // Place names written as text in the page (screen readers and find read them): district
+  // names below config.wardLabelZoom, ward names from it, from GET /maps/labels for the view.
+  var PlaceLabels = L.Layer.extend({
+    initialize: function (config) { this._config = config; this._markers = {}; this._level = null; this._asked = null; },
+    onAdd: function (map) {
+      ensurePane(map, 'platoons-labels', false);
+      map.on('moveend', this._update, this);
+      this._update();
+    },
+    onRemove: function (map) {
+      map.off('moveend', this._update, this);
+      this._clear();
+    },
+    _clear: function () {
+      var markers = this._markers;
+      Object.keys(markers).forEach(function (code) { markers[code].remove(); });
+      this._markers = {};
+    },
+    _update: function () {
+      var map = this._map, self = this;
+      var level = map.getZoom() >= this._config.wardLabelZoom ? 'ward' : 'district';
+      if (level !== this._level) { this._clear(); this._level = level; }
+      var b = map.getBounds().pad(0.25);
+      var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(4); }).join(',');
+      var asked = level + ' ' + bbox;
+      this._asked = asked;
+      return getJson(this._config.labelsUrl + '?' + query({ level: level, bbox: bbox })).then(function (result) {
+        if (!result.ok || self._asked !== asked || !self._map) { return; }
+        result.body.labels.forEach(function (place) {
+          if (self._markers[place.code]) { return; }
+          var icon = L.divIcon({ className: 'platoons-place-label platoons-place-' + level, html: '', iconSize: null });
+          var marker = L.marker([place.lat, place.lon], { icon: icon, interactive: false, keyboard: false, pane: 'platoons-labels' }).addTo(map);
+          var label = el('span', 'platoons-place-name', place.name, marker.getElement());
+          label.dataset.code = place.code;
+          label.title = place.name + ' (' + place.code + ')';
+          self._markers[place.code] = marker;
+        });
+        registry.placeLabels = Object.keys(self._markers).length;
+      });
+    }
+  });
+
+  // The LSOA under the pointer, named in a tooltip once the pointer rests (GET lsoaNameUrl:
+  // nulls, never a 404, where there is no LSOA).
+  function hoverNames(map, config) {
+    var timer = null, tooltip = L.tooltip({ direction: 'top', offset: [0, -10], className: 'platoons-hover-label', opacity: 0.95 });
+    var asked = 0;
+    map.on('mousemove', function (e) {
+      if (timer) { window.clearTimeout(timer); }
+      timer = window.setTimeout(function () {
+        var mine = ++asked, ll = e.latlng.wrap();
+        getJson(config.lsoaNameUrl + '?' + query({ lon: ll.lng.toFixed(6), lat: ll.lat.toFixed(6), edition: activeEdition(map, config) }))
+          .then(function (result) {
+            if (mine !== asked) { return; }
+            if (!result.ok || !result.body.code) { map.closeTooltip(tooltip); return; }
+            var lsoa = result.body, text = document.createElement('span');
+            text.className = 'platoons-hover-lsoa';
+            text.textContent = lsoa.name + ' (' + lsoa.code + ')';
+            tooltip.setLatLng(e.latlng).setContent(text);
+            if (!map.hasLayer(tooltip)) { map.openTooltip(tooltip); }
+            registry.hoverLabel = text.textContent;
+          });
+      }, 350);
+    });
+    map.on('mouseout', function () { if (timer) { window.clearTimeout(timer); } asked += 1; map.closeTooltip(tooltip); });
+  }
+
   /** Wire the legend, search and click handling onto a folium-built map. */
   function setup(map, config) {
     registry.map = map;
@@ -1259,6 +1327,8 @@
     showLegends();
     map.on('baselayerchange overlayadd overlayremove', showLegends);
     if (config.search) { registry.search = new Search(config).addTo(map); }
+    if (config.labelsUrl) { registry.labels = new PlaceLabels(config).addTo(map); }
+    if (config.lsoaNameUrl) { hoverNames(map, config); }
     if (config.groupField) { registry.groupField = new GroupField(config).addTo(map); }
     if (config.click === 'lookup' || config.click === 'eligibility' || config.click === 'assets') {
       // On the assets map a click beside the markers shows the LSOA underneath.
