@@ -16,7 +16,13 @@ import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from app.settings import DatabaseSettings, ServerSettings
@@ -130,6 +136,48 @@ def load_england(
     if (source / "raw").is_dir():
         source = source / "raw"
     _run_load(source)
+
+
+@load_cli.command("spending")
+def load_spending(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Payment files: zips holding one CSV, or CSVs.")
+    ],
+    publisher: Annotated[
+        str | None,
+        typer.Option(help="Publisher key (data/spending_publishers.toml); else by file name."),
+    ] = None,
+) -> None:
+    """Load council payment files line by line (Local Government Transparency Code)."""
+    from data import spending
+
+    settings = DatabaseSettings()
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    try:
+        total = sum(spending.uncompressed_size(p) for p in paths)
+        with psycopg.connect(settings.dsn) as conn, progress:
+            task = progress.add_task("payment lines", total=total)
+            reports = spending.load_spending(
+                conn,
+                paths,
+                publisher,
+                on_bytes=lambda n: progress.advance(task, n),
+                on_file=lambda r: progress.console.print(
+                    f"{escape(r.path.name)}: {r.status}, {r.lines:,} lines, "
+                    f"£{r.total:,.2f}, {r.first_payment_date} to {r.last_payment_date}"
+                ),
+            )
+    except LoadError as exc:
+        raise _fail(f"{exc.message}") from exc
+    except psycopg.OperationalError as exc:
+        raise _fail(f"cannot reach the database at {settings.database_url}: {exc}") from exc
+    console.print(f"{len(reports)} file(s): {sum(r.lines for r in reports):,} lines held")
 
 
 @cli.command("serve")
