@@ -27,7 +27,7 @@ from geo.spending.models import (
 from geo.sqlfiles import read_sql
 
 MAX_PAGE = 1000
-MAX_TOTALS = 1000
+MAX_TOTALS = 5000
 CSV_BATCH = 5000
 _CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(\d{1,19})$")
 
