@@ -180,6 +180,32 @@ def load_spending(
     console.print(f"{len(reports)} file(s): {sum(r.lines for r in reports):,} lines held")
 
 
+@load_cli.command("grants")
+def load_grants(
+    paths: Annotated[
+        list[Path], typer.Argument(help="360Giving files: CSV summary tables or JSON packages.")
+    ],
+) -> None:
+    """Import other funders' 360Giving grants: validated, placed, and how each was placed."""
+    from data import giving360_import
+
+    settings = DatabaseSettings()
+    try:
+        with psycopg.connect(settings.dsn) as conn:
+            for path in paths:
+                report = giving360_import.import_grants(conn, path)
+                placed = ", ".join(f"{n} {how}" for how, n in sorted(report.placements.items()))
+                console.print(
+                    f"{escape(path.name)}: {report.status}, {report.grants} grant(s): {placed}"
+                )
+                if report.ignored_columns:
+                    console.print(f"ignored columns: {escape(', '.join(report.ignored_columns))}")
+    except LoadError as exc:
+        raise _fail(exc.message) from exc
+    except psycopg.OperationalError as exc:
+        raise _fail(f"cannot reach the database at {settings.database_url}: {exc}") from exc
+
+
 @cli.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,

@@ -50,7 +50,7 @@
       svg.setAttribute("viewBox", `0 0 ${width} ${items.length * rowHeight + 4}`);
       items.forEach((t, i) => {
         const bar = document.createElementNS(SVG, "rect");
-        const length = ((width - labelWidth - 90) * Math.abs(Number(t.amount))) / max;
+        const length = ((width - labelWidth - 110) * Math.abs(Number(t.amount))) / max;
         bar.setAttribute("x", labelWidth);
         bar.setAttribute("y", i * rowHeight + 2);
         bar.setAttribute("width", Math.max(1, length));
@@ -65,7 +65,7 @@
         name.setAttribute("x", labelWidth - 4);
         name.setAttribute("y", i * rowHeight + rowHeight - 5);
         name.setAttribute("text-anchor", "end");
-        name.textContent = label(t).slice(0, 34);
+        name.textContent = label(t).length > 30 ? label(t).slice(0, 29) + "…" : label(t);
         const value = document.createElementNS(SVG, "text");
         value.setAttribute("x", labelWidth + Math.max(1, length) + 4);
         value.setAttribute("y", i * rowHeight + rowHeight - 5);
