@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 
 from app.db import DbDep
+from geo import grant_need
 from geo.spending import queries
 from geo.spending.models import GroupBy, LinesPage, SpendingFilter, SpendingTotals
 
@@ -167,3 +168,21 @@ async def spending_page(request: Request, conn: DbDep) -> HTMLResponse:
         files=files, root=request.scope.get("root_path", ""), nonce=nonce
     )
     return HTMLResponse(html)
+
+
+@router.get("/grants/need", response_model=grant_need.GrantNeed, tags=["grants"])
+async def grants_need(
+    conn: DbDep,
+    area: Annotated[
+        str | None, Query(max_length=9, description="A district's GSS code; all if omitted.")
+    ] = None,
+    edition: Annotated[str, Query(max_length=32)] = "IoD2025",
+    from_date: Annotated[date | None, Query(alias="from")] = None,
+    to_date: Annotated[date | None, Query(alias="to")] = None,
+) -> grant_need.GrantNeed:
+    """Grant money against need: pounds per resident by IMD decile and by district.
+
+    Other funders' grants (imported from 360Giving files) and Platoons' own grants, side by
+    side and never added together.
+    """
+    return await grant_need.grant_need(conn, area, edition, from_date, to_date)
