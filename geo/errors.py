@@ -225,3 +225,9 @@ class AmenityBidNotFound(NotFound):
     """No bid to run a threatened amenity has the given id."""
 
     title = "Amenity bid not found"
+
+
+class NoGrantsYet(NotFound):
+    """A 360Giving package needs at least one grant, and there is none (yet) to publish."""
+
+    title = "No grants yet"

@@ -220,9 +220,18 @@ ProgrammeFilter = Annotated[
 ]
 
 
-@router.get("/grants/360giving.json", tags=["360Giving"])
+@router.get(
+    "/grants/360giving.json",
+    tags=["360Giving"],
+    responses={
+        404: {
+            "description": "No grants yet: a 360Giving package needs at least one grant, so "
+            "with none approved or paid the answer is this problem, never an invalid package."
+        }
+    },
+)
 async def grants_360giving_json(conn: DbDep, programme: ProgrammeFilter = None) -> JSONResponse:
-    """Approved and paid grants as a 360Giving data package (JSON)."""
+    """Approved and paid grants as a 360Giving data package (JSON) with its metadata."""
     return JSONResponse(await giving360.package(conn, programme))
 
 
