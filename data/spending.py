@@ -209,6 +209,17 @@ def _stage_columns(titles: list[str], publisher: Publisher, path: Path) -> list[
     return [by_title.get(title, f"ignored_{i}") for i, title in enumerate(titles)]
 
 
+def _copy_null(publisher: Publisher) -> str:
+    """The "no value" spelling COPY turns into NULL: the first non-empty one, else empty."""
+    return next((v for v in publisher.null_values if v), "")
+
+
+def _other_nulls(publisher: Publisher) -> list[str]:
+    """The "no value" spellings left for the SQL to test after COPY (always the empty text)."""
+    copied = _copy_null(publisher)
+    return ["", *(v for v in publisher.null_values if v and v != copied)]
+
+
 def _bad_lines(lines: Sequence[int], count: int) -> str:
     """A short list of offending line numbers."""
     shown = ", ".join(str(n) for n in lines[:BAD_LINES_SHOWN])
@@ -219,7 +230,7 @@ def _bad_lines(lines: Sequence[int], count: int) -> str:
 
 def _check_staged(cur: psycopg.Cursor, path: Path, publisher: Publisher) -> None:
     """Required values present, dates and amounts well formed; else a LoadError naming lines."""
-    nulls = list(publisher.null_values)
+    nulls = _other_nulls(publisher)
     pattern, python_format = DATE_FORMATS[publisher.date_format]
     problems: list[str] = []
 
@@ -347,9 +358,15 @@ def load_spending_file(
                             sql.Identifier(name)
                         )
                     )
+            # COPY itself reads one "no value" spelling as NULL (cheaper than testing every
+            # value later); empty text is NULL too, and any further spellings are tested after.
             copy_sql = sql.SQL(
-                "COPY spending_stage ({}) FROM STDIN (FORMAT csv, HEADER true, ENCODING 'UTF8')"
-            ).format(sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+                "COPY spending_stage ({}) FROM STDIN"
+                " (FORMAT csv, HEADER true, ENCODING 'UTF8', NULL {})"
+            ).format(
+                sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+                sql.Literal(_copy_null(publisher)),
+            )
             try:
                 with cur.copy(copy_sql) as copy:
                     copy.write(header_bytes)
@@ -384,7 +401,7 @@ def load_spending_file(
                 "file_id": file_id,
                 "publisher": publisher.key,
                 "publisher_name": publisher.name,
-                "nulls": list(publisher.null_values),
+                "nulls": _other_nulls(publisher),
                 "date_format": publisher.date_format,
                 "threshold": rules.CODE_THRESHOLD,
             },

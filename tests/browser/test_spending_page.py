@@ -97,3 +97,15 @@ def test_a_bad_filter_shows_the_problem_naming_the_parameter(loaded, watched, li
     problem = watched.page.locator("#problem")
     assert problem.is_visible()
     assert problem.inner_text().startswith("from:")
+
+
+def test_the_need_chart_shows_both_sources_side_by_side(loaded, watched, live_server):
+    open_page(watched, live_server)
+    watched.page.wait_for_function("() => document.getElementById('need').dataset.ready")
+    body = httpx.get(f"{live_server}/grants/need").json()
+    for source in body["sources"]:
+        bars = watched.page.locator(f"#need-chart rect.need.{source['source']}")
+        assert bars.count() == len(source["by_decile"]) == 10
+        rows = watched.page.locator(f"#need-districts tbody tr[data-source={source['source']}]")
+        assert rows.count() == len(source["by_district"])
+    assert watched.errors == []

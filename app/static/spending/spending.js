@@ -197,6 +197,77 @@
     }
   }
 
+  // Grant money against need: £ per resident by decile, two sources side by side.
+  async function showNeed() {
+    const area = document.getElementById("need-area").value.trim();
+    const params = new URLSearchParams(area ? { area } : {});
+    const container = document.getElementById("need-chart");
+    try {
+      const body = await getJson(`${root}/grants/need?${params}`);
+      container.textContent = "";
+      const svg = document.createElementNS(SVG, "svg");
+      const width = 600, height = 220, base = 180;
+      svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+      const values = body.sources.flatMap((s) => s.by_decile.map((d) => Number(d.pounds_per_resident)));
+      const max = Math.max(0.01, ...values);
+      const step = width / 10;
+      body.sources.forEach((source, k) => {
+        for (const d of source.by_decile) {
+          const bar = document.createElementNS(SVG, "rect");
+          const length = ((base - 10) * Number(d.pounds_per_resident)) / max;
+          bar.setAttribute("x", (d.decile - 1) * step + 4 + k * (step / 2 - 4));
+          bar.setAttribute("y", base - length);
+          bar.setAttribute("width", step / 2 - 6);
+          bar.setAttribute("height", Math.max(0, length));
+          bar.setAttribute("class", "need " + source.source);
+          bar.dataset.source = source.source;
+          bar.dataset.decile = d.decile;
+          const title = document.createElementNS(SVG, "title");
+          title.textContent = `${source.label}, decile ${d.decile}: £${d.pounds_per_resident} per resident (£${pounds.format(d.amount)}, ${d.grants} grants)`;
+          bar.appendChild(title);
+          svg.appendChild(bar);
+        }
+      });
+      for (let decile = 1; decile <= 10; decile++) {
+        const label = document.createElementNS(SVG, "text");
+        label.setAttribute("x", (decile - 1) * step + step / 2);
+        label.setAttribute("y", base + 14);
+        label.setAttribute("text-anchor", "middle");
+        label.textContent = decile === 1 ? "1 (most deprived)" : String(decile);
+        svg.appendChild(label);
+      }
+      container.appendChild(svg);
+      const tbody = document.querySelector("#need-districts tbody");
+      tbody.textContent = "";
+      for (const source of body.sources) {
+        const apart = source.not_by_decile.map((l) => `£${pounds.format(l.amount)} on ${l.level}s`).join(", ");
+        for (const d of source.by_district) {
+          const row = document.createElement("tr");
+          row.dataset.source = source.source;
+          row.append(
+            element("td", source.source === "imported" ? "Imported (other funders)" : "Platoons' own"),
+            element("td", `${d.name || ""} (${d.code})`),
+            element("td", pounds.format(d.amount), "num"),
+            element("td", d.residents === null ? "" : d.residents.toLocaleString("en-GB"), "num"),
+            element("td", d.pounds_per_resident === null ? "" : d.pounds_per_resident, "num"),
+            element("td", apart),
+          );
+          tbody.appendChild(row);
+        }
+      }
+      document.getElementById("need").dataset.ready = String(Date.now());
+    } catch (error) {
+      showProblem(error);
+      document.getElementById("need").dataset.ready = String(Date.now());
+    }
+  }
+
+  document.getElementById("need-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    showNeed();
+  });
+  showNeed();
+
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     refresh();

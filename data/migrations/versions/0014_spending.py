@@ -36,7 +36,7 @@ def upgrade() -> None:
     op.execute(
         "CREATE FUNCTION nullif_any(value text, nulls text[]) RETURNS text"
         " LANGUAGE sql IMMUTABLE PARALLEL SAFE"
-        " AS $$ SELECT CASE WHEN value = ANY(nulls) THEN NULL ELSE value END $$"
+        " AS $$ SELECT CASE WHEN value = '' OR value = ANY(nulls) THEN NULL ELSE value END $$"
     )
     op.execute(
         """
@@ -129,8 +129,6 @@ def upgrade() -> None:
         "USING gin (beneficiary_key gin_trgm_ops)"
     )
     op.execute("CREATE INDEX ix_spending_line_service ON spending_line (service)")
-    op.execute("CREATE INDEX ix_spending_line_category ON spending_line (category)")
-    op.execute("CREATE INDEX ix_spending_line_amount ON spending_line (amount)")
 
     op.execute(
         """
