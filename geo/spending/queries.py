@@ -157,7 +157,10 @@ def parse_cursor(cursor: str | None) -> tuple[date | None, int | None]:
     if not match:
         raise InvalidInput("`cursor` is not a cursor this service gave", parameter="cursor")
     try:
-        return date.fromisoformat(match[1]), int(match[2])
+        after_id = int(match[2])
+        if after_id >= 2**63:  # no line id is larger than a bigint
+            raise ValueError(after_id)
+        return date.fromisoformat(match[1]), after_id
     except ValueError as exc:
         raise InvalidInput(
             "`cursor` is not a cursor this service gave", parameter="cursor"
