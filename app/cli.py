@@ -147,6 +147,7 @@ def load_spending(
         str | None,
         typer.Option(help="Publisher key (data/spending_publishers.toml); else by file name."),
     ] = None,
+    jobs: Annotated[int, typer.Option(min=1, max=8, help="Files loaded at once.")] = 2,
 ) -> None:
     """Load council payment files line by line (Local Government Transparency Code)."""
     from data import spending
@@ -161,10 +162,10 @@ def load_spending(
     )
     try:
         total = sum(spending.uncompressed_size(p) for p in paths)
-        with psycopg.connect(settings.dsn) as conn, progress:
+        with progress:
             task = progress.add_task("payment lines", total=total)
-            reports = spending.load_spending(
-                conn,
+            reports = spending.load_spending_parallel(
+                settings.dsn,
                 paths,
                 publisher,
                 on_bytes=lambda n: progress.advance(task, n),
@@ -172,6 +173,7 @@ def load_spending(
                     f"{escape(r.path.name)}: {r.status}, {r.lines:,} lines, "
                     f"£{r.total:,.2f}, {r.first_payment_date} to {r.last_payment_date}"
                 ),
+                jobs=jobs,
             )
     except LoadError as exc:
         raise _fail(f"{exc.message}") from exc

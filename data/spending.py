@@ -16,6 +16,7 @@ import io
 import tomllib
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -409,6 +410,9 @@ def load_spending_file(
         lines, total, first, last = cur.execute(
             read_sql("data", "spending/file_summary.sql"), {"file_id": file_id}
         ).fetchone() or (0, Decimal(0), None, None)
+        # Files loading at the same time take turns here, so that each month's totals are
+        # recomputed from every committed line (and new beneficiary keys go in one by one).
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext('spending-totals'))")
         months |= _months_of(cur, file_id)
         _refresh_month_totals(cur, publisher.key, sorted(months))
         cur.execute(read_sql("data", "spending/refresh_beneficiaries.sql"), {"file_id": file_id})
@@ -444,6 +448,52 @@ def load_spending(
             with conn.transaction(), conn.cursor() as cur:
                 for table in ("spending_line", "spending_beneficiary", "spending_month_total"):
                     cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+    return reports
+
+
+def load_spending_parallel(
+    dsn: str,
+    paths: Sequence[Path],
+    publisher_key: str | Publisher | None = None,
+    on_bytes: ProgressCallback | None = None,
+    on_file: Callable[[SpendingFileReport], None] | None = None,
+    jobs: int = 2,
+) -> list[SpendingFileReport]:
+    """Load several payment files at once, ``jobs`` at a time, each on its own connection.
+
+    Each file is still one transaction of its own (a bad file writes nothing; the others load
+    or not on their own, and loading them again changes nothing); only the month totals and
+    new beneficiary keys are written one file at a time. The first error is raised once every
+    file has finished.
+    """
+    if isinstance(publisher_key, Publisher):
+        plan = [(path, publisher_key) for path in paths]
+    else:
+        publishers = load_publishers()
+        plan = [(path, publisher_for(path, publishers, publisher_key)) for path in paths]
+
+    def one(path: Path, publisher: Publisher) -> SpendingFileReport:
+        with psycopg.connect(dsn) as conn:
+            report = load_spending_file(conn, path, publisher, on_bytes)
+        if on_file:
+            on_file(report)
+        return report
+
+    reports: list[SpendingFileReport] = []
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(one, path, publisher) for path, publisher in plan]
+        for future in futures:
+            try:
+                reports.append(future.result())
+            except BaseException as exc:  # noqa: BLE001 - raised below, after the others
+                failure = failure or exc
+    if any(r.status != "unchanged" for r in reports):
+        with psycopg.connect(dsn) as conn, conn.transaction(), conn.cursor() as cur:
+            for table in ("spending_line", "spending_beneficiary", "spending_month_total"):
+                cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+    if failure is not None:
+        raise failure
     return reports
 
 

@@ -161,6 +161,29 @@ def test_a_changed_file_replaces_its_lines_whole(
     assert months == [("2026-01-01", Decimal("-250.25"), 2)]  # February's line went with it
 
 
+def test_files_loaded_at_once_keep_the_month_totals_right(
+    conn, settings, tmp_path, example_publisher, clean_example
+):
+    # Three files whose lines share January 2026, loaded two at a time.
+    paths = [
+        write_zip(
+            tmp_path / f"together-{n}.zip", [line.replace("T1", f"T1-{n}") for line in GOOD_LINES]
+        )
+        for n in range(3)
+    ]
+    reports = spending.load_spending_parallel(settings.dsn, paths, example_publisher, jobs=2)
+    assert sorted(r.status for r in reports) == ["loaded"] * 3
+    months = conn.execute(
+        "SELECT month::text, sum(amount), sum(lines) FROM spending_month_total"
+        " WHERE publisher = %s GROUP BY month ORDER BY month",
+        (TEST_PUBLISHER,),
+    ).fetchall()
+    assert months == [
+        ("2026-01-01", Decimal("-250.25") * 3, 6),
+        ("2026-02-01", Decimal("12.34") * 3, 3),
+    ]
+
+
 @pytest.mark.parametrize(
     ("lines", "header", "expected"),
     [

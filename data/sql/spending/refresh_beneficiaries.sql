@@ -5,4 +5,5 @@ SELECT beneficiary_key, mode() WITHIN GROUP (ORDER BY beneficiary_name), bool_or
 FROM spending_line
 WHERE file_id = %(file_id)s
 GROUP BY beneficiary_key
+ORDER BY beneficiary_key
 ON CONFLICT (beneficiary_key) DO NOTHING;
