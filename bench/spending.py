@@ -43,7 +43,6 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from app.cli import DEMO_DIR
 from bench.foundation import (
     RESULTS_DIR,
     database_urls,
@@ -53,7 +52,8 @@ from bench.foundation import (
     running_server,
     verdict,
 )
-from data import schema, spending
+from bench.harness import run_main
+from data import DEMO_DIR, schema, spending
 from data.loaders import load_all
 from geo.spending import rules
 
@@ -331,4 +331,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_main(main)

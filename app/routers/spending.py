@@ -11,11 +11,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel
 
-from app.db import DbDep
-from geo import grant_need
+from app.db import DbDep, lend_connection
+from geo.grants import need as grant_need
 from geo.spending import queries
 from geo.spending.models import GroupBy, LinesPage, SpendingFilter, SpendingTotals
 
@@ -138,11 +137,10 @@ async def spending_totals(
 async def spending_lines_csv(request: Request, spending_filter: FilterDep) -> StreamingResponse:
     """Every line matching the filters as CSV, streamed (newest first)."""
     queries.filter_params(spending_filter)  # a bad filter is a 400 before streaming starts
-    pool: AsyncConnectionPool = request.app.state.pool
 
     async def body() -> AsyncIterator[str]:
         # The export holds its own connection for as long as it streams.
-        async with pool.connection() as conn:
+        async with lend_connection(request) as conn:
             async for chunk in queries.csv_chunks(conn, spending_filter):
                 yield chunk
 

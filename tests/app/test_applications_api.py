@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from data import giving360_schema
-from geo import grants
+from geo.grants import checks
 from tests.utils import factories, sources
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "data" / "schemas"
@@ -49,7 +49,7 @@ PATHS = {
 class World:
     """A programme and the callers of these tests."""
 
-    programme: grants.Programme
+    programme: checks.Programme
     owner: factories.Key
     other_group: factories.Key
     officer: factories.Key

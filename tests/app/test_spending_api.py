@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from tests.utils import spending as trafford
 
 YEAR_2025_26 = {"from": "2025-04-01", "to": "2026-03-31", "publisher": "trafford"}

@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from tests.browser.conftest import WatchedPage
 from tests.utils import spending as trafford
 

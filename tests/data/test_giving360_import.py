@@ -11,7 +11,7 @@ import pandas as pd
 import psycopg
 import pytest
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from data import giving360_import
 from data.giving360_schema import package_problems
 from geo.errors import LoadError

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from data import spending
 from geo.errors import LoadError
 from tests.utils import spending as trafford

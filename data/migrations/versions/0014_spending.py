@@ -1,7 +1,7 @@
 """Council spending line by line, and other funders' grants imported from 360Giving data.
 
 Revision ID: 0014_spending
-Revises: 0012_h3_children_adults
+Revises: 0016_published_lad_measures
 Create Date: 2026-12-07
 
 ``spending_file`` records each payment file loaded (publisher, file name, zip member, sha256,
@@ -25,7 +25,7 @@ placed, with the reason).
 from alembic import op
 
 revision = "0014_spending"
-down_revision = "0012_h3_children_adults"
+down_revision = "0016_published_lad_measures"
 branch_labels = None
 depends_on = None
 
