@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from app.db import DbDep, lend_connection
 from geo.grants import need as grant_need
-from geo.spending import queries
+from geo.spending import reads
 from geo.spending.models import GroupBy, LinesPage, SpendingFilter, SpendingTotals
 
 router = APIRouter(tags=["spending"])
@@ -92,11 +92,11 @@ async def spending_lines(
     request: Request,
     conn: DbDep,
     spending_filter: FilterDep,
-    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 100,
+    limit: Annotated[int, Query(ge=1, le=reads.MAX_PAGE)] = 100,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
 ) -> LinesPage:
     """Payment lines matching the filters, newest first, with keyset paging and a total count."""
-    return await queries.lines(conn, spending_filter, limit, cursor)
+    return await reads.lines(conn, spending_filter, limit, cursor)
 
 
 @router.get("/spending/totals", response_model=TotalsResponse)
@@ -105,11 +105,11 @@ async def spending_totals(
     conn: DbDep,
     spending_filter: FilterDep,
     by: GroupBy,
-    limit: Annotated[int, Query(ge=1, le=queries.MAX_TOTALS)] = 50,
+    limit: Annotated[int, Query(ge=1, le=reads.MAX_TOTALS)] = 50,
     order: Annotated[str, Query(pattern="^(amount|key)$")] = "amount",
 ) -> TotalsResponse:
     """Totals by beneficiary, service, category or month, largest first, each linking its lines."""
-    result: SpendingTotals = await queries.totals(conn, spending_filter, by, limit, order)
+    result: SpendingTotals = await reads.totals(conn, spending_filter, by, limit, order)
     return TotalsResponse(
         by=result.by,
         groups=result.groups,
@@ -136,12 +136,12 @@ async def spending_totals(
 )
 async def spending_lines_csv(request: Request, spending_filter: FilterDep) -> StreamingResponse:
     """Every line matching the filters as CSV, streamed (newest first)."""
-    queries.filter_params(spending_filter)  # a bad filter is a 400 before streaming starts
+    reads.filter_params(spending_filter)  # a bad filter is a 400 before streaming starts
 
     async def body() -> AsyncIterator[str]:
         # The export holds its own connection for as long as it streams.
         async with lend_connection(request) as conn:
-            async for chunk in queries.csv_chunks(conn, spending_filter):
+            async for chunk in reads.csv_chunks(conn, spending_filter):
                 yield chunk
 
     return StreamingResponse(
@@ -154,13 +154,13 @@ async def spending_lines_csv(request: Request, spending_filter: FilterDep) -> St
 @router.get("/spending/files")
 async def spending_files(conn: DbDep) -> dict[str, list[dict[str, Any]]]:
     """The payment files loaded (publisher, file, sha256, lines, total, dates): provenance."""
-    return {"files": await queries.loaded_files(conn)}
+    return {"files": await reads.loaded_files(conn)}
 
 
 @router.get("/spending", response_class=HTMLResponse, include_in_schema=False)
 async def spending_page(request: Request, conn: DbDep) -> HTMLResponse:
     """The spending page: search, filters, totals table and charts, lines a click away."""
-    files = await queries.loaded_files(conn)
+    files = await reads.loaded_files(conn)
     nonce = getattr(request.state, "csp_nonce", "")
     html = templates.get_template("spending.html").render(
         files=files, root=request.scope.get("root_path", ""), nonce=nonce
