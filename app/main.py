@@ -22,6 +22,7 @@ from app.routers import groups as groups_router
 from app.routers import maps as maps_router
 from app.routers import organisers as organisers_router
 from app.routers import planning as planning_router
+from app.routers import spending as spending_router
 from app.routers import tiles as tiles_router
 from app.security import install as install_security
 from app.security import refuse_default_secrets
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(coverage_router.router)
     app.include_router(planning_router.router)
     app.include_router(maps_router.router)
+    app.include_router(spending_router.router)
     # Map assets, served by the app itself (the maps work offline): Leaflet from the
     # xstatic-leaflet package, then our own files. The more specific mount comes first.
     app.mount(maps.LEAFLET_URL, StaticFiles(directory=maps.LEAFLET_DIR), name="leaflet")

@@ -16,7 +16,8 @@ from data.loaders import LoadReport, count_steps, load_all
 from geo.errors import LoadError
 
 load_cli = typer.Typer(
-    help="Load boundaries, deprivation indices and lookups.", no_args_is_help=True
+    help="Load boundaries, deprivation indices, lookups, council spending and 360Giving grants.",
+    no_args_is_help=True,
 )
 DEFAULT_ENGLAND_DIR = NATIONAL_DIR
 

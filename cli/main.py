@@ -15,10 +15,13 @@ from cli.maps import export_map
 from cli.planning import planning_cli
 from cli.programmes import programmes_cli
 from cli.serve import serve
+from cli.spending import load_grants, load_spending
 from cli.tiles import export_tiles
 
 cli = typer.Typer(help="Platoons: neighbourhood analytics for England.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+load_cli.command("spending")(load_spending)
+load_cli.command("grants")(load_grants)
 cli.add_typer(load_cli, name="load")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(programmes_cli, name="programmes")

@@ -243,3 +243,9 @@ class AreasOverlap(Conflict):
     """Designating the area would overlap a designated neighbourhood area (s.61G(7))."""
 
     title = "Overlapping neighbourhood areas"
+
+
+class NoGrantsYet(NotFound):
+    """A 360Giving package needs at least one grant, and there is none (yet) to publish."""
+
+    title = "No grants yet"

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from geo.errors import NoGrantsYet
 from geo.sqlfiles import read_sql
 
 # 360Giving grant identifiers are "360G-" + the publisher's prefix + an id from its records
@@ -60,8 +61,13 @@ CSV_COLUMNS = (
     "Funding Org:Name",
     "Grant Programme:Code",
     "Grant Programme:Title",
-    "Last modified",
+    "Last Modified",  # the standard's spelling of dateModified's title
 )
+
+# Package metadata (360Giving package schema 1.4: publisher, licence, issued, modified).
+PUBLISHER = {"name": "Platoons", "identifier": "360G-platoons"}
+LICENSE = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+SCHEMA_VERSION = "1.4"
 
 
 def geo_code_type(code: str) -> str | None:
@@ -95,13 +101,50 @@ async def grants(conn: AsyncConnection, programme: str | None = None) -> list[di
     return [_grant(row) for row in rows]
 
 
-async def package(conn: AsyncConnection, programme: str | None = None) -> dict[str, Any]:
-    """A 360Giving data package: ``{"grants": [...]}``."""
-    return {"grants": await grants(conn, programme)}
+async def package(
+    conn: AsyncConnection, programme: str | None = None, issued: datetime | None = None
+) -> dict[str, Any]:
+    """A 360Giving data package with its metadata (publisher, licence, issued, modified).
+
+    Raises
+    ------
+    NoGrantsYet
+        If there is no approved or paid grant to publish: the package schema requires at
+        least one grant (``minItems: 1``), so an empty package would be invalid. The web edge
+        answers 404 "No grants yet" (the CSV form answers its header row alone).
+    """
+    found = await grants(conn, programme)
+    if not found:
+        scope = f"programme {programme}" if programme else "any programme"
+        raise NoGrantsYet(
+            f"no grant of {scope} is approved or paid yet, so there is no 360Giving package "
+            "to publish (a package needs at least one grant)",
+            parameter="programme" if programme else None,
+        )
+    issued = issued or datetime.now(UTC)
+    return {
+        "version": SCHEMA_VERSION,
+        "title": "Platoons grants" + (f": {programme}" if programme else ""),
+        "description": (
+            "Grants approved or paid through Platoons, in the 360Giving Data Standard. Grants "
+            "of example programmes (titles starting EXAMPLE, funder identifiers "
+            "360G-platoons-example-...) are illustrations, not real awards."
+        ),
+        "identifier": "platoons-grants" + (f"-{programme}" if programme else ""),
+        "issued": issued.isoformat(),
+        "modified": max(g["dateModified"] for g in found),
+        "publisher": PUBLISHER,
+        "license": LICENSE,
+        "grants": found,
+    }
 
 
 async def csv_text(conn: AsyncConnection, programme: str | None = None) -> str:
-    """The grants as a 360Giving flat CSV (one row a grant, the standard's column titles)."""
+    """The grants as a 360Giving flat CSV (one row a grant, the standard's column titles).
+
+    With no grant the CSV is its header row alone (a valid, empty table). A drawn area's grant
+    shows its first qualifying LSOA here; the JSON package lists them all.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -159,7 +202,13 @@ def _grant(row: dict[str, Any]) -> dict[str, Any]:
         grant["amountDisbursed"] = _amount(row["amount"])
     beneficiary = row["beneficiary"] or {}
     code = beneficiary.get("code")
-    if code:
+    if row.get("drawn_area") and row.get("qualifying_lsoas"):
+        # A drawn area: the LSOAs that qualified are where the beneficiaries are.
+        grant["beneficiaryLocation"] = [
+            {"geoCode": lsoa, "geoCodeType": "LSOA", "countryCode": "GB"}
+            for lsoa in row["qualifying_lsoas"]
+        ]
+    elif code:
         location: dict[str, Any] = {
             "geoCode": code,
             "geoCodeType": geo_code_type(code),

@@ -30,6 +30,12 @@ PROBLEMS = Problems(
     }
 )
 WRITE_PROBLEMS = PROBLEMS.only(401, 403, 404, 409, 412)
+EXPORT_PROBLEMS = Problems(
+    {
+        404: "No grants yet: a 360Giving package needs at least one grant, so with none "
+        "approved or paid the answer is this problem, never an invalid package"
+    }
+)
 
 
 class Rejection(BaseModel):
@@ -204,9 +210,13 @@ ProgrammeFilter = Annotated[
 ]
 
 
-@router.get("/grants/360giving.json", tags=["360Giving"])
+@router.get(
+    "/grants/360giving.json",
+    tags=["360Giving"],
+    responses=EXPORT_PROBLEMS.only(404),
+)
 async def grants_360giving_json(conn: DbDep, programme: ProgrammeFilter = None) -> JSONResponse:
-    """Approved and paid grants as a 360Giving data package (JSON)."""
+    """Approved and paid grants as a 360Giving data package (JSON) with its metadata."""
     return JSONResponse(await giving360.package(conn, programme))
 
 

@@ -1,6 +1,7 @@
 """Neighbourhood grant programmes: their eligibility rules, the programmes as data, the
-checks that answer "does this place qualify", and the eligibility map layer.
+checks that answer "does this place qualify", the eligibility map layer, and grant money
+against need.
 
 Modules: :mod:`geo.grants.rules` (the pure rule language), :mod:`geo.grants.programmes`,
-:mod:`geo.grants.checks`, :mod:`geo.grants.layer`.
+:mod:`geo.grants.checks`, :mod:`geo.grants.layer`, :mod:`geo.grants.need`.
 """

@@ -17,18 +17,14 @@ import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from jsonschema import Draft4Validator
-from referencing import Registry, Resource
+from jsonschema import Draft202012Validator
 
 from config.settings import DatabaseSettings
+from data import giving360_schema
 from geo.grants import checks
 from tests.utils import factories, sources
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "data" / "schemas"
-GRANT_SCHEMA_URL = (
-    "https://raw.githubusercontent.com/ThreeSixtyGiving/standard/master/schema/"
-    "360-giving-schema.json"
-)
 TRAFFORD, BLACKPOOL = "E08000009", "E06000009"
 LOOKUP = sources.csv(sources.LOOKUP_2021).set_index("lsoa21_code")
 IMD = sources.csv(sources.IOD2025).set_index("lsoa21_code")["IMD_decile"]
@@ -131,15 +127,15 @@ def in_state(client: TestClient, world: World, state: str) -> dict[str, Any]:
     return application
 
 
-def validators() -> tuple[Draft4Validator, Draft4Validator]:
-    """Validators of the vendored 360Giving package and grant schemas (no network)."""
-    grant = json.loads((SCHEMAS / "360-giving-schema.json").read_text(encoding="utf-8"))
-    package = json.loads((SCHEMAS / "360-giving-package-schema.json").read_text(encoding="utf-8"))
-    registry: Registry = Registry().with_resource(GRANT_SCHEMA_URL, Resource.from_contents(grant))
-    checker = Draft4Validator.FORMAT_CHECKER
+def validators() -> tuple[Draft202012Validator, Draft202012Validator]:
+    """Validators of the official 360Giving 1.4 package and grant schemas (draft 2020-12,
+    format checking on, vendored: no network)."""
+    grant = json.loads(
+        (SCHEMAS / "360giving" / "360-giving-schema.json").read_text(encoding="utf-8")
+    )
     return (
-        Draft4Validator(package, registry=registry, format_checker=checker),
-        Draft4Validator(grant, format_checker=checker),
+        giving360_schema.package_validator(),
+        Draft202012Validator(grant, format_checker=Draft202012Validator.FORMAT_CHECKER),
     )
 
 
@@ -249,9 +245,7 @@ def test_the_export_holds_only_approved_and_paid_grants_each_valid(
         assert {loc["geoCodeType"] for loc in grant["beneficiaryLocation"]} <= geo_code_types()
 
 
-def test_a_polygon_grant_is_published_with_its_principal_district(
-    client: TestClient, world: World
-) -> None:
+def test_a_polygon_grant_names_the_lsoas_that_qualified(client: TestClient, world: World) -> None:
     lon, lat = sources.points_on_surface(sources.LSOA21_BOUNDARIES, "lsoa21_code")[AREA]
     d = 0.002
     square = {
@@ -266,6 +260,11 @@ def test_a_polygon_grant_is_published_with_its_principal_district(
             ]
         ],
     }
+    checked = client.post(
+        "/eligibility", json={"geometry": square, "programme": world.programme.id}
+    ).json()
+    [answer] = checked["answers"]
+    assert answer["qualifying_lsoas"]
     body = factories.draft(world.programme.id, {"geometry": square}, "2000.00")
     created = client.post("/applications", json=body, headers=world.owner.headers)
     assert created.status_code == 201, created.text
@@ -274,16 +273,51 @@ def test_a_polygon_grant_is_published_with_its_principal_district(
         assert step(client, world, application_id, name).status_code == 200
     package = client.get("/grants/360giving.json", params={"programme": world.programme.id}).json()
     [grant] = [g for g in package["grants"] if g["id"] == f"360G-platoons-{application_id}"]
-    lad = LOOKUP.loc[AREA]
+    # The qualifying LSOAs, not the whole district the area lies in.
     assert grant["beneficiaryLocation"] == [
-        {
-            "geoCode": lad["ltla24_code"],
-            "geoCodeType": "MD",
-            "countryCode": "GB",
-            "name": lad["ltla24_name"],
-        }
+        {"geoCode": code, "geoCodeType": "LSOA", "countryCode": "GB"}
+        for code in answer["qualifying_lsoas"]
     ]
+    assert AREA in answer["qualifying_lsoas"]
     validators()[1].validate(grant)
+    assert giving360_schema.package_problems(package) == []
+
+
+def test_the_package_carries_its_metadata_and_the_csv_the_standard_titles(
+    client: TestClient, world: World
+) -> None:
+    in_state(client, world, "approved")
+    package = client.get("/grants/360giving.json", params={"programme": world.programme.id}).json()
+    assert giving360_schema.package_problems(package) == []
+    assert package["publisher"]["name"] == "Platoons"
+    assert package["license"].startswith("https://www.nationalarchives.gov.uk/doc/open-government")
+    assert package["version"] == "1.4"
+    assert package["modified"] == max(g["dateModified"] for g in package["grants"])
+    assert datetime.fromisoformat(package["issued"]) >= datetime.fromisoformat(package["modified"])
+    header = next(csv.reader(io.StringIO(client.get("/grants/360giving.csv").text)))
+    assert "Last Modified" in header and "Last modified" not in header
+
+
+def test_with_no_grant_yet_the_export_says_so_instead_of_an_invalid_package(
+    client: TestClient, world: World
+) -> None:
+    # The package schema needs at least one grant ("minItems": 1), so an empty one is invalid.
+    assert giving360_schema.package_problems({"grants": []}) != []
+    response = client.get("/grants/360giving.json", params={"programme": "example-no-grants-yet"})
+    assert response.status_code == 404
+    assert response.json()["title"] == "No grants yet"
+    assert response.json()["parameter"] == "programme"
+    flat = client.get("/grants/360giving.csv", params={"programme": "example-no-grants-yet"})
+    assert flat.status_code == 200
+    assert len(flat.text.strip().splitlines()) == 1  # the header row alone
+
+
+def test_example_funders_say_they_are_examples_in_their_identifiers(
+    client: TestClient, example_programmes: list[str]
+) -> None:
+    for programme in example_programmes:
+        body = client.get(f"/programmes/{programme}").json()
+        assert body["funder_id"].startswith("360G-platoons-example-")
 
 
 def test_a_matched_funding_shortfall_is_a_422_listing_the_reasons(

@@ -2,7 +2,11 @@
 -- references, keys, decision notes and people are never selected.
 SELECT a.id, a.title, a.description, a.amount, a.status, a.applicant_org_id, a.applicant_name,
        a.decided_at, a.paid_at, a.updated_at, a.eligibility -> 'beneficiary' AS beneficiary,
-       p.id AS programme_id, p.name AS programme_name, p.funder_id, p.funder_name, p.currency
+       a.area IS NOT NULL AS drawn_area,
+       -- A drawn area names the LSOAs that qualified (not its whole district).
+       a.eligibility -> 'answer' -> 'qualifying_lsoas' AS qualifying_lsoas,
+       p.id AS programme_id, p.name AS programme_name, p.funder_id, p.funder_name, p.currency,
+       p.is_example
 FROM grant_application a
 JOIN grant_programme p ON p.id = a.programme_id
 WHERE a.status IN ('approved', 'paid')

@@ -1,0 +1,1 @@
+"""Council spending line by line (Local Government Transparency Code payment files)."""
