@@ -63,7 +63,7 @@ def upgrade() -> None:
     op.execute(
         f"""
         CREATE TABLE crime (
-            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id bigint GENERATED ALWAYS AS IDENTITY (CACHE 1000) PRIMARY KEY,
             load_id bigint NOT NULL REFERENCES crime_load (id),
             force text NOT NULL,
             month text NOT NULL CHECK (month ~ {MONTH}),
@@ -89,17 +89,18 @@ def upgrade() -> None:
         )
         """
     )
+    # What the summaries filter by (an area's LSOAs or H3 cells, and months) and what an
+    # import replaces (a force's months); loads are never deleted, so load_id needs none.
     for name, columns in (
         ("ix_crime_force_month", "force, month"),
         ("ix_crime_lsoa11_month", "lsoa11_code, month"),
         ("ix_crime_lsoa21_month", "lsoa21_code, month"),
-        ("ix_crime_lad_month", "lad_code, month"),
         ("ix_crime_h3_month", "h3_fid, month"),
-        ("ix_crime_month_type", "month, crime_type"),
-        ("ix_crime_load", "load_id"),
     ):
         op.execute(f"CREATE INDEX {name} ON crime ({columns})")
-    for column in ("geom", "geom_4326", "geom_3857"):
+    # Points only in 27700 (areas, bbox queries) and 3857 (tiles); an import rebuilds both
+    # (data/sql/crime/gist_create.sql), as inserting many equal points into a GiST is slow.
+    for column in ("geom", "geom_3857"):
         op.execute(f"CREATE INDEX ix_crime_{column} ON crime USING gist ({column})")
     op.execute(
         """
