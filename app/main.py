@@ -17,6 +17,7 @@ from app.problems import register_problem_handlers
 from app.routers import applications, areas, grants, health, ogc
 from app.routers import assets as assets_router
 from app.routers import coverage as coverage_router
+from app.routers import crime as crime_router
 from app.routers import groups as groups_router
 from app.routers import maps as maps_router
 from app.routers import organisers as organisers_router
@@ -83,6 +84,7 @@ def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
     app.include_router(groups_router.router)
     app.include_router(organisers_router.router)
     app.include_router(coverage_router.router)
+    app.include_router(crime_router.router)
     app.include_router(maps_router.router)
     # Map assets, served by the app itself (the maps work offline): Leaflet from the
     # xstatic-leaflet package, then our own files. The more specific mount comes first.

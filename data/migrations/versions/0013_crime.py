@@ -56,6 +56,7 @@ def upgrade() -> None:
             load_id bigint NOT NULL REFERENCES crime_load (id),
             crime_types text[] NOT NULL,
             crimes integer NOT NULL CHECK (crimes >= 0),
+            no_location integer NOT NULL CHECK (no_location >= 0),
             PRIMARY KEY (force, month)
         )
         """

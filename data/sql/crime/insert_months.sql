@@ -10,12 +10,14 @@ WITH staged AS (
     CROSS JOIN LATERAL jsonb_array_elements_text(l.notes -> 'crime_types') AS t (crime_type)
     GROUP BY s.force, s.month
 ), stored AS (
-    SELECT c.force, c.month, count(*) AS crimes
+    SELECT c.force, c.month, count(*) AS crimes, count(*) FILTER (WHERE c.no_location) AS no_location
     FROM crime c JOIN typed t ON t.force = c.force AND t.month = c.month
     GROUP BY c.force, c.month
 )
-INSERT INTO crime_month (force, month, load_id, crime_types, crimes)
-SELECT t.force, t.month, t.load_id, t.crime_types, coalesce(s.crimes, 0)
+INSERT INTO crime_month (force, month, load_id, crime_types, crimes, no_location)
+SELECT t.force, t.month, t.load_id, t.crime_types, coalesce(s.crimes, 0),
+       coalesce(s.no_location, 0)
 FROM typed t LEFT JOIN stored s ON s.force = t.force AND s.month = t.month
 ON CONFLICT (force, month) DO UPDATE
-SET load_id = EXCLUDED.load_id, crime_types = EXCLUDED.crime_types, crimes = EXCLUDED.crimes;
+SET load_id = EXCLUDED.load_id, crime_types = EXCLUDED.crime_types, crimes = EXCLUDED.crimes,
+    no_location = EXCLUDED.no_location;
