@@ -253,24 +253,31 @@ def check_crime_type(crime_type: str | None, held: set[str] | None = None) -> st
 
 
 async def _forces(conn: AsyncConnection, area: ResolvedArea) -> list[str]:
-    """The forces whose force-months the area's figures depend on."""
-    if area.ref.outside_loaded_boundaries:
-        statement = sql.SQL(read_sql("geo", "crime/forces_of_crimes.sql")).format(
-            area=area.condition
-        )
-        return [r["force"] for r in await _fetch_all(conn, statement, area.params)]
-    if area.lsoa_codes:
+    """The forces whose force-months the area's figures depend on.
+
+    Those whose crimes fall in the area's districts, and (for areas drawn or outside the
+    loaded boundaries) those whose crimes lie in the area itself.
+    """
+    forces: set[str] = set()
+    if area.ref.outside_loaded_boundaries or not area.lsoa_codes:
+        query = sql.SQL(read_sql("geo", "crime/forces_of_crimes.sql")).format(area=area.condition)
+        forces.update(r["force"] for r in await _fetch_all(conn, query, area.params))
+    if area.lsoa_codes and not area.ref.outside_loaded_boundaries:
         lads = await _fetch_all(
             conn,
             "crime/lad_codes_for_lsoas.sql",
             {"generation": area.ref.lsoa_generation, "codes": area.lsoa_codes},
         )
         lad_codes = [r["lad_code"] for r in lads]
-    else:
+    elif area.geometry is not None:
         lads = await _fetch_all(conn, "crime/lad_codes_for_geometry.sql", {"geom": area.geometry})
         lad_codes = [r["code"] for r in lads]
-    rows = await _fetch_all(conn, "crime/forces.sql", {"lad_codes": lad_codes})
-    return [r["force"] for r in rows]
+    else:
+        lad_codes = []
+    if lad_codes:
+        rows = await _fetch_all(conn, "crime/forces.sql", {"lad_codes": lad_codes})
+        forces.update(r["force"] for r in rows)
+    return sorted(forces)
 
 
 async def crime_summary(

@@ -1,4 +1,4 @@
-"""The police.uk crime import: areas against an independent geopandas count, idempotence, bad files."""
+"""The police.uk crime import: areas against a geopandas count, idempotence, bad files."""
 
 from __future__ import annotations
 
@@ -104,7 +104,9 @@ def test_every_crime_gets_both_generations_a_ward_a_district_and_a_cell(
         "SELECT count(*), count(lsoa11_code), count(lsoa21_code), count(ward_code),"
         " count(lad_code), count(h3_cell) FROM crime WHERE NOT outside_boundaries"
     ).fetchone()
-    assert row is not None and len(set(row)) == 1 and row[0] == int(independent_lsoa11_counts().sum())
+    assert (
+        row is not None and len(set(row)) == 1 and row[0] == int(independent_lsoa11_counts().sum())
+    )
     (no_h3,) = conn.execute("SELECT count(*) FROM crime WHERE h3_cell IS NULL").fetchone() or (1,)
     assert no_h3 == 0
 
@@ -123,8 +125,10 @@ def test_merseyside_rows_keep_police_uk_codes_outside_the_loaded_boundaries(
     assert len(stored) == len(source) == 7_930
     assert (stored.given == stored.lsoa11).all()
     assert set(stored.assigned_by) == {"police.uk"} and stored.outside.all()
-    assert stored.lsoa11.value_counts().sort_index().equals(
-        source["LSOA code"].value_counts().sort_index().rename("lsoa11")
+    assert (
+        stored.lsoa11.value_counts()
+        .sort_index()
+        .equals(source["LSOA code"].value_counts().sort_index().rename("lsoa11"))
     )
 
 
@@ -149,9 +153,7 @@ def test_merseyside_codes_against_point_in_polygon_on_england(
 def test_reimport_replaces_force_months_and_never_doubles(
     conn: psycopg.Connection, settings: DatabaseSettings, crime_loaded: int
 ) -> None:
-    before = conn.execute(
-        "SELECT force, month, crimes FROM crime_month ORDER BY 1, 2"
-    ).fetchall()
+    before = conn.execute("SELECT force, month, crimes FROM crime_month ORDER BY 1, 2").fetchall()
     with psycopg.connect(settings.dsn) as load_conn:
         report = load_crime(load_conn, [MERSEYSIDE_SHOPLIFTING])
     assert report.replaced_crimes == report.crimes == 7_930
@@ -190,7 +192,10 @@ def test_a_truncated_gzip_leaves_the_previous_data_intact(
     before = _count(conn)
     truncated = tmp_path / "gmp_burglary_truncated.csv.gz"
     truncated.write_bytes(GMP_BURGLARY.read_bytes()[:200_000])
-    with psycopg.connect(settings.dsn) as load_conn, pytest.raises(LoadError, match="cannot be read"):
+    with (
+        psycopg.connect(settings.dsn) as load_conn,
+        pytest.raises(LoadError, match="cannot be read"),
+    ):
         load_crime(load_conn, [truncated])
     assert _count(conn) == before
 
