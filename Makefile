@@ -14,8 +14,12 @@ setup:
 # The demo's neighbourhood groups and organisers are synthetic (is_synthetic, "Synthetic group
 # 00042", example.invalid addresses) on the real geography, so the coverage map has something
 # to show; re-running replaces them and touches nothing else.
+# The demo's street-level crime is the real Greater Manchester Police burglary extract
+# (2016-02..2019-01), kept for the demo's districts (Trafford and Manchester), so that
+# /crime/pack?area=E08000009 works on a first run.
 run: setup
 	$(BIN)/platoons load demo
+	$(BIN)/platoons load crime --only-loaded-areas data/national/crime/gmp_burglary_2016-02_2019-01_points.csv.gz
 	$(BIN)/python -m data.synthetic --groups 120 --organisers 20 --seed 7
 	$(BIN)/platoons serve
 
