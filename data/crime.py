@@ -476,6 +476,7 @@ def load_crime(
         step("recording", 4)
         cur.execute(read_sql("geo", "bump_data_version.sql"))
         version_row = cur.fetchone()
+    _vacuum(conn)
     step("done", 5)
     unknown: Counter[str] = Counter()
     for parsed in files:
@@ -506,6 +507,22 @@ def load_crime(
         data_version=int(version_row[0]) if version_row else 0,
         seconds=time.perf_counter() - started,
     )
+
+
+def _vacuum(conn: psycopg.Connection) -> None:
+    """Vacuum and analyse the crime tables after an import, when no transaction is open.
+
+    Summaries then read areas' counts from the covering indexes alone (index-only scans
+    need the pages marked all-visible) and the planner knows the new rows. Inside a caller's
+    transaction (tests that roll back) this is left to autovacuum.
+    """
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE or conn.autocommit:
+        return
+    conn.autocommit = True
+    try:
+        conn.execute("VACUUM (ANALYZE) crime, crime_month, crime_lsoa_serving, crime_h3_serving")
+    finally:
+        conn.autocommit = False
 
 
 def _execute_script(cur: psycopg.Cursor, script: str, params: dict) -> None:
