@@ -215,3 +215,12 @@ async def test_a_group_area_counts_the_points_inside(
         await conn.close()
     assert summary.area.kind == "group" and summary.area.name == "Example group"
     assert summary.total == expected > 0
+
+
+@pytest.mark.parametrize("page", ["/maps/coverage", "/maps/deprivation"])
+def test_the_maps_offer_a_crime_layer(client: TestClient, crime_loaded: int, page: str) -> None:
+    html = client.get(page).text
+    assert "Street-level crime by LSOA (police.uk)" in html
+    assert "/collections/crime-lsoa/tiles/" in html
+    if page == "/maps/coverage":
+        assert '"crimePackUrl": "/crime/pack"' in html
