@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import statistics
 import sys
 import time
@@ -201,8 +203,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     facts = prepare(admin, url, args.source)
     env = child_env(url)
     command = ["load", "crime", *(str(f) for f in FILES)]
+    load_before = os.getloadavg()
     first = run_platoons(command, env, RESULTS_DIR / f"crime-{stamp}-load1.log")
     second = run_platoons(command, env, RESULTS_DIR / f"crime-{stamp}-load2.log")
+    # The importer's own time (without the command's start-up), from its report line.
+    inside = [
+        float(m.group(1))
+        if (m := re.search(r"Crime imported in ([0-9.]+) s", Path(r.log).read_text()))
+        else None
+        for r in (first, second)
+    ]
     with psycopg.connect(url) as conn:
         (crimes,) = conn.execute("SELECT count(*) FROM crime").fetchone() or (0,)
     peer = geopandas_peer(url)
@@ -240,6 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "database": facts,
         "crimes_stored": crimes,
         "loads": [first.__dict__, second.__dict__],
+        "import_seconds_inside_command": inside,
+        "load_average_before_and_after": [load_before, os.getloadavg()],
         "summary": summary,
         "pack": pack,
         "areas": chosen,
@@ -259,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\nsummary p95 {summary['p95_ms']:.1f} ms over {summary['requests']} requests; pack p95 "
         f"{pack['p95_ms']:.1f} ms; geopandas read {peer['read_seconds']:.2f} s + sjoin/groupby "
         f"{peer['sjoin_groupby_seconds']:.2f} s; import/geopandas ratio "
-        f"{result['ratio_import_to_geopandas']:.1f}\nwritten to {out}"
+        f"{result['ratio_import_to_geopandas']:.1f}; importer's own time {inside} s; load "
+        f"average {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after\nwritten to {out}"
     )
     return 0 if all(ok for _, _, ok in checks) else 1
 

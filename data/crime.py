@@ -6,7 +6,9 @@ mapping declared in ``data/crime_formats.toml``. Every file is read and checked 
 database is touched: a malformed row stops the import with its file and line, and nothing is
 stored. The write is one transaction and is idempotent per force and month: the force-months
 the files carry replace what was held for them (never doubled), provenance is recorded in
-``crime_load``, and the aggregate layers are rebuilt.
+``crime_load``, and the aggregate layers are rebuilt. The import drops and rebuilds the crime
+table's secondary indexes (much faster than maintaining them row by row), so readers of that
+table wait for the few seconds until it commits; then the tables are vacuumed.
 
 Area rule: where the file gives an LSOA code, it is kept (police.uk assigns it; its points are
 snapped to anonymous map points, so a point-in-polygon test can disagree). Otherwise the LSOA
@@ -464,10 +466,10 @@ def load_crime(
         step("replacing force-months", 2)
         cur.execute(read_sql("data", "crime/replace.sql"))
         replaced = cur.rowcount
-        cur.execute(read_sql("data", "crime/gist_drop.sql"))
+        cur.execute(read_sql("data", "crime/indexes_drop.sql"))
         cur.execute(read_sql("data", "crime/insert.sql"), {"only_loaded": only_loaded_areas})
         inserted = cur.rowcount
-        cur.execute(read_sql("data", "crime/gist_create.sql"))
+        cur.execute(read_sql("data", "crime/indexes_create.sql"))
         cur.execute(read_sql("data", "crime/insert_months.sql"))
         force_months = cur.rowcount
         cur.execute(read_sql("data", "crime/update_loads.sql"), {"only_loaded": only_loaded_areas})

@@ -263,20 +263,16 @@ async def _forces(conn: AsyncConnection, area: ResolvedArea) -> list[str]:
         query = sql.SQL(read_sql("geo", "crime/forces_of_crimes.sql")).format(area=area.condition)
         forces.update(r["force"] for r in await _fetch_all(conn, query, area.params))
     if area.lsoa_codes and not area.ref.outside_loaded_boundaries:
-        lads = await _fetch_all(
+        rows = await _fetch_all(
             conn,
-            "crime/lad_codes_for_lsoas.sql",
+            "crime/forces_for_lsoas.sql",
             {"generation": area.ref.lsoa_generation, "codes": area.lsoa_codes},
         )
-        lad_codes = [r["lad_code"] for r in lads]
     elif area.geometry is not None:
-        lads = await _fetch_all(conn, "crime/lad_codes_for_geometry.sql", {"geom": area.geometry})
-        lad_codes = [r["code"] for r in lads]
+        rows = await _fetch_all(conn, "crime/forces_for_geometry.sql", {"geom": area.geometry})
     else:
-        lad_codes = []
-    if lad_codes:
-        rows = await _fetch_all(conn, "crime/forces.sql", {"lad_codes": lad_codes})
-        forces.update(r["force"] for r in rows)
+        rows = []
+    forces.update(r["force"] for r in rows)
     return sorted(forces)
 
 
@@ -389,6 +385,7 @@ async def crime_summary(
             TopLocation(location=r["location"], crimes=r["crimes"])
             for r in await _fetch_all(conn, top_sql, top_params)
         ]
+    context = await _context(conn, area)
     return CrimeSummary(
         area=area.ref,
         from_month=from_month,
@@ -401,8 +398,8 @@ async def crime_summary(
         total=total,
         by_month=by_month,
         by_type=dict(sorted(by_type.items(), key=lambda item: (-item[1], item[0]))),
-        rate=await _rate(conn, area, total, len(with_data)),
-        crime_domain=await _crime_domain(conn, area),
+        rate=_rate(context, total, len(with_data)),
+        crime_domain=_crime_domain(context),
         locations_available=located > 0,
         top_locations=top,
         year_on_year=year_on_year,
@@ -412,24 +409,26 @@ async def crime_summary(
     )
 
 
-async def _rate(conn: AsyncConnection, area: ResolvedArea, total: int, months: int) -> CrimeRate:
-    """Crimes per 1,000 residents over the months with data, and annualised."""
+async def _context(conn: AsyncConnection, area: ResolvedArea) -> dict[str, Any] | None:
+    """Residents and Crime domain deciles of the area (one query), or None if unknown."""
     if area.lsoa_codes and not area.ref.outside_loaded_boundaries:
         rows = await _fetch_all(
             conn,
-            "crime/population_lsoas.sql",
+            "crime/context_lsoas.sql",
             {"generation": area.ref.lsoa_generation, "codes": area.lsoa_codes},
         )
-        spread = ""
-    elif area.geometry is not None:
-        rows = await _fetch_all(conn, "crime/population_geometry.sql", {"geom": area.geometry})
+        return {**rows[0], "spread": ""} if rows else None
+    if area.geometry is not None:
+        rows = await _fetch_all(conn, "crime/context_geometry.sql", {"geom": area.geometry})
         spread = ", shared out by the area of each LSOA inside"
-    else:
-        rows = []
-        spread = ""
-    row = rows[0] if rows else None
-    residents = row["residents"] if row else None
-    if not residents:
+        return {**rows[0], "spread": spread} if rows else None
+    return None
+
+
+def _rate(context: dict[str, Any] | None, total: int, months: int) -> CrimeRate:
+    """Crimes per 1,000 residents over the months with data, and annualised."""
+    residents = context["residents"] if context else None
+    if not residents or context is None:
         return CrimeRate(
             residents=None,
             rate_per_1000=None,
@@ -437,7 +436,10 @@ async def _rate(conn: AsyncConnection, area: ResolvedArea, total: int, months: i
             population_source="no population is loaded for this area",
             months=months,
         )
-    source = f"{row['method']} (mid-{row['reference_year']}), loaded with {row['edition']}{spread}"  # type: ignore[index]
+    source = (
+        f"{context['method']} (mid-{context['reference_year']}), loaded with "
+        f"{context['edition']}{context['spread']}"
+    )
     rate = total * 1000 / residents if months else None
     return CrimeRate(
         residents=round(residents, 1),
@@ -448,25 +450,15 @@ async def _rate(conn: AsyncConnection, area: ResolvedArea, total: int, months: i
     )
 
 
-async def _crime_domain(conn: AsyncConnection, area: ResolvedArea) -> CrimeDomainContext:
+def _crime_domain(context: dict[str, Any] | None) -> CrimeDomainContext:
     """The Crime domain decile of the area's LSOA (or the median of its LSOAs)."""
-    if area.lsoa_codes:
-        generation, codes = area.ref.lsoa_generation, area.lsoa_codes
-    elif area.geometry is not None:
-        rows = await _fetch_all(conn, "crime/population_geometry.sql", {"geom": area.geometry})
-        generation, codes = 2021, (rows[0]["codes"] if rows and rows[0]["codes"] else [])
-    else:
-        generation, codes = 2021, []
-    rows = await _fetch_all(
-        conn, "crime/crime_deciles.sql", {"generation": generation, "codes": codes}
-    )
-    deciles = {r["decile"]: r["lsoas"] for r in rows}
-    edition = rows[0]["edition"] if rows else None
+    deciles = {int(d): n for d, n in ((context or {}).get("deciles") or {}).items()}
+    edition = context["edition"] if context else None
     if not deciles:
         return CrimeDomainContext(
-            edition=edition, note="no Crime domain decile is loaded for this area"
+            edition=edition, decile=None, note="no Crime domain decile is loaded for this area"
         )
-    values = [d for d, n in deciles.items() for _ in range(n)]
+    values = [d for d, n in sorted(deciles.items()) for _ in range(n)]
     median = int(statistics.median_low(values))
     note = (
         f"Crime domain of the {edition} English Indices of Deprivation (decile 1 = the 10% of "

@@ -65,7 +65,9 @@ def upgrade() -> None:
         f"""
         CREATE TABLE crime (
             id bigint GENERATED ALWAYS AS IDENTITY (CACHE 1000) PRIMARY KEY,
-            load_id bigint NOT NULL REFERENCES crime_load (id),
+            -- The load that stored the row (crime_load.id); not a foreign key: checking it
+            -- row by row cost more than the rest of an import's insert.
+            load_id bigint NOT NULL,
             force text NOT NULL,
             month text NOT NULL CHECK (month ~ {MONTH}),
             crime_type text NOT NULL,
@@ -100,8 +102,9 @@ def upgrade() -> None:
         ("ix_crime_h3_month", "h3_fid, month", " INCLUDE (crime_type, location)"),
     ):
         op.execute(f"CREATE INDEX {name} ON crime ({columns}){include}")
-    # Points only in 27700 (areas, bbox queries) and 3857 (tiles); an import rebuilds both
-    # (data/sql/crime/gist_create.sql), as inserting many equal points into a GiST is slow.
+    # Points only in 27700 (areas, bbox queries) and 3857 (tiles). An import drops and
+    # rebuilds every secondary index (data/sql/crime/indexes_*.sql): building them is much
+    # faster than maintaining them row by row, above all the GiSTs, as points repeat.
     for column in ("geom", "geom_3857"):
         op.execute(f"CREATE INDEX ix_crime_{column} ON crime USING gist ({column})")
     op.execute(

@@ -8,5 +8,4 @@ SELECT load_id, force, month, crime_type, crime_type_known, crime_ref, location,
        ward_code, lad_code, h3_cell, h3_fid, no_location, outside_boundaries, geom,
        geom_4326, geom_3857
 FROM crime_assigned
-WHERE NOT (%(only_loaded)s AND outside_boundaries)
-ORDER BY lsoa21_code, month;  -- an area's crimes on few pages
+WHERE NOT (%(only_loaded)s AND outside_boundaries);
