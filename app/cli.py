@@ -72,10 +72,9 @@ def db_status() -> None:
         raise typer.Exit(code=1)
 
 
-def _run_load(source_dir: Path) -> LoadReport:
-    """Load ``source_dir`` with a progress bar; exit 1 with the reason if it fails."""
-    settings = DatabaseSettings()
-    progress = Progress(
+def _progress_bar() -> Progress:
+    """A rich progress bar for a load: step name, bar, steps done and time elapsed."""
+    return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
@@ -83,6 +82,12 @@ def _run_load(source_dir: Path) -> LoadReport:
         console=console,
         transient=False,
     )
+
+
+def _run_load(source_dir: Path) -> LoadReport:
+    """Load ``source_dir`` with a progress bar; exit 1 with the reason if it fails."""
+    settings = DatabaseSettings()
+    progress = _progress_bar()
     try:
         with psycopg.connect(settings.dsn) as conn, progress:
             task = progress.add_task("loading", total=count_steps())
@@ -151,13 +156,7 @@ def load_crime_command(
     from data.crime import load_crime
 
     settings = DatabaseSettings()
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-    )
+    progress = _progress_bar()
     try:
         with psycopg.connect(settings.dsn) as conn, progress:
             task = progress.add_task("reading", total=None)

@@ -252,6 +252,18 @@ def check_crime_type(crime_type: str | None, held: set[str] | None = None) -> st
     )
 
 
+async def _by_area(
+    conn: AsyncConnection, area: ResolvedArea, lsoa_query: str, geometry_query: str
+) -> list[dict[str, Any]]:
+    """Run the LSOA-list or the geometry form of a query, as the area is made (none: [])."""
+    if area.lsoa_codes and not area.ref.outside_loaded_boundaries:
+        params = {"generation": area.ref.lsoa_generation, "codes": area.lsoa_codes}
+        return await _fetch_all(conn, lsoa_query, params)
+    if area.geometry is not None:
+        return await _fetch_all(conn, geometry_query, {"geom": area.geometry})
+    return []
+
+
 async def _forces(conn: AsyncConnection, area: ResolvedArea) -> list[str]:
     """The forces whose force-months the area's figures depend on.
 
@@ -262,16 +274,7 @@ async def _forces(conn: AsyncConnection, area: ResolvedArea) -> list[str]:
     if area.ref.outside_loaded_boundaries or not area.lsoa_codes:
         query = sql.SQL(read_sql("geo", "crime/forces_of_crimes.sql")).format(area=area.condition)
         forces.update(r["force"] for r in await _fetch_all(conn, query, area.params))
-    if area.lsoa_codes and not area.ref.outside_loaded_boundaries:
-        rows = await _fetch_all(
-            conn,
-            "crime/forces_for_lsoas.sql",
-            {"generation": area.ref.lsoa_generation, "codes": area.lsoa_codes},
-        )
-    elif area.geometry is not None:
-        rows = await _fetch_all(conn, "crime/forces_for_geometry.sql", {"geom": area.geometry})
-    else:
-        rows = []
+    rows = await _by_area(conn, area, "crime/forces_for_lsoas.sql", "crime/forces_for_geometry.sql")
     forces.update(r["force"] for r in rows)
     return sorted(forces)
 
@@ -411,18 +414,11 @@ async def crime_summary(
 
 async def _context(conn: AsyncConnection, area: ResolvedArea) -> dict[str, Any] | None:
     """Residents and Crime domain deciles of the area (one query), or None if unknown."""
-    if area.lsoa_codes and not area.ref.outside_loaded_boundaries:
-        rows = await _fetch_all(
-            conn,
-            "crime/context_lsoas.sql",
-            {"generation": area.ref.lsoa_generation, "codes": area.lsoa_codes},
-        )
-        return {**rows[0], "spread": ""} if rows else None
-    if area.geometry is not None:
-        rows = await _fetch_all(conn, "crime/context_geometry.sql", {"geom": area.geometry})
-        spread = ", shared out by the area of each LSOA inside"
-        return {**rows[0], "spread": spread} if rows else None
-    return None
+    rows = await _by_area(conn, area, "crime/context_lsoas.sql", "crime/context_geometry.sql")
+    if not rows:
+        return None
+    spread = "" if area.lsoa_codes else ", shared out by the area of each LSOA inside"
+    return {**rows[0], "spread": spread}
 
 
 def _rate(context: dict[str, Any] | None, total: int, months: int) -> CrimeRate:
@@ -499,16 +495,7 @@ async def area_map(
     conn: AsyncConnection, area: ResolvedArea, from_month: str, to_month: str
 ) -> dict[str, Any]:
     """The area's outline and its crimes by map point in a window, as GeoJSON (EPSG:4326)."""
-    if area.lsoa_codes and not area.ref.outside_loaded_boundaries:
-        rows = await _fetch_all(
-            conn,
-            "crime/outline_lsoas.sql",
-            {"generation": area.ref.lsoa_generation, "codes": area.lsoa_codes},
-        )
-    elif area.geometry is not None:
-        rows = await _fetch_all(conn, "crime/outline_geometry.sql", {"geom": area.geometry})
-    else:
-        rows = []
+    rows = await _by_area(conn, area, "crime/outline_lsoas.sql", "crime/outline_geometry.sql")
     outline = rows[0]["outline"] if rows else None
     statement = sql.SQL(read_sql("geo", "crime/map_points.sql")).format(area=area.condition)
     params = {**area.params, "first": from_month, "last": to_month, "limit": MAP_POINTS_LIMIT}
