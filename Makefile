@@ -34,7 +34,7 @@ pytest:
 	$(BIN)/pytest
 
 load-england: setup
-	$(BIN)/platoons load england --source ../shared/data/raw
+	$(BIN)/platoons load england
 
 bench: setup
 	$(BIN)/python -m bench.foundation

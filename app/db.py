@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
 from psycopg import AsyncConnection, DataError, OperationalError
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo.errors import DatabaseUnavailable, InvalidInput
 
 # A connection returned to the pool less than this long ago is lent again without a check
@@ -92,3 +93,7 @@ async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
 
 
 DbDep = Annotated[AsyncConnection, Depends(connection)]
+
+# A connection borrowed inside a handler only when needed (a tile on a cache miss), not
+# through DbDep, which checks one out for every request, 304s and cache hits included.
+lend_connection = asynccontextmanager(connection)

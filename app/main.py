@@ -24,28 +24,32 @@ from app.routers import organisers as organisers_router
 from app.routers import tiles as tiles_router
 from app.security import install as install_security
 from app.security import refuse_default_secrets
-from app.settings import DatabaseSettings, GroupSettings, SecuritySettings, ServerSettings
+from config.settings import Settings
 
 logger = logging.getLogger("platoons")
 
 
-def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
-    """Build the application; the pool opens in the lifespan and closes after it."""
-    settings = settings or DatabaseSettings()
-    refuse_default_secrets(ServerSettings().environment, settings, GroupSettings())
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application from one settings bundle (read from the environment if none).
+
+    The pool opens in the lifespan and closes after it; handlers reach the settings through
+    ``app.state.settings`` (see ``app/dependencies.py``).
+    """
+    settings = settings or Settings()
+    refuse_default_secrets(settings.server.environment, settings.database, settings.groups)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = create_pool(settings)
+        pool = create_pool(settings.database)
         # wait=False: the service starts even while the database is down; /health says so.
         await pool.open(wait=False)
         app.state.pool = pool
         app.state.extent_cache = {}
-        data_version = await start_caching(app, settings.dsn)
-        server = ServerSettings()
+        data_version = await start_caching(app, settings.database.dsn)
+        server = settings.server
         housekeeper = None
         if server.housekeeping:
-            jobs = daily_jobs(GroupSettings().group_active_months)
+            jobs = daily_jobs(settings.groups.group_active_months)
             housekeeper = Housekeeper(pool, jobs, server.housekeeping_check_seconds)
             housekeeper.start()
         app.state.housekeeper = housekeeper
@@ -70,10 +74,11 @@ def create_app(settings: DatabaseSettings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     register_problem_handlers(app)
     app.add_middleware(CompressionMiddleware)
     # Outside compression: request ids, security headers, CORS and the body limit.
-    install_security(app, SecuritySettings())
+    install_security(app, settings.security)
     app.include_router(health.router)
     app.include_router(areas.router)
     app.include_router(ogc.router)

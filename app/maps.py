@@ -36,12 +36,12 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geo import tiles
+from geo.area_models import EditionRef
 from geo.assets import Category, OwnerType
 from geo.collections import IOD_ATTRIBUTION, IOD_DOMAINS, Collection, get_collection
 from geo.coverage import ACTIVE_MONTHS_DEFAULT, COLD_SPOT_THRESHOLD
-from geo.maps_data import LadLsoas, edition_codes, edition_collection
-from geo.models import EditionRef
-from geo.programmes import Programme
+from geo.grants.programmes import Programme
+from geo.map_queries import LadLsoas, edition_codes, edition_collection
 
 STATIC_URL = "/static"
 LEAFLET_URL = f"{STATIC_URL}/leaflet"
@@ -401,7 +401,11 @@ def lad_share_legend(edition: str) -> dict[str, Any]:
     return {
         "title": f"Districts: LSOAs in the most deprived 10% ({edition})",
         "items": [{"colour": colour, "label": label} for _, colour, label in LAD_SHARE_BREAKS],
-        "note": "IoD technical report, Appendix N: share of a district's LSOAs in decile 1.",
+        "note": (
+            "IoD technical report, Appendix N: share of a district's LSOAs in decile 1. Click a "
+            "district for its IMD ranks among districts, published by MHCLG where Platoons "
+            "computes none."
+        ),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -41,6 +42,40 @@ STATUS_BY_ERROR: tuple[tuple[type[PlatoonsError], int], ...] = (
     (DataUnavailable, 503),
     (DatabaseUnavailable, 503),
 )
+
+
+# OpenAPI ``responses=`` of a route: status -> declaration.
+Responses = dict[int | str, dict[str, Any]]
+# Statuses that mean the same on every route, described once here.
+SHARED_DESCRIPTIONS: dict[int, str] = {
+    412: "If-Match names an older version",
+    428: "If-Match is missing",
+}
+
+
+class Problems:
+    """The problem answers a router's routes may give, each status described once per router.
+
+    Only the statuses and descriptions are declared: :func:`document_problems` gives every
+    error response its problem+json body in the OpenAPI document.
+    """
+
+    def __init__(self, descriptions: Mapping[int, str]) -> None:
+        self.descriptions = {**SHARED_DESCRIPTIONS, **descriptions}
+
+    def only(self, *statuses: int) -> Responses:
+        """The declarations of these statuses, for a route's ``responses=``."""
+        return {status: self._declaration(status) for status in statuses}
+
+    def all(self) -> Responses:
+        """The declarations of every status described (shared ones excepted)."""
+        return self.only(*(s for s in self.descriptions if s not in SHARED_DESCRIPTIONS))
+
+    def _declaration(self, status: int) -> dict[str, Any]:
+        declaration: dict[str, Any] = {"description": self.descriptions[status]}
+        if status == 429:  # RFC 9110, 10.2.3: when to try again
+            declaration["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+        return declaration
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:

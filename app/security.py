@@ -45,7 +45,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.problems import problem
-from app.settings import DatabaseSettings, SecuritySettings
+from config.settings import DatabaseSettings, SecuritySettings
 
 access_logger = logging.getLogger("platoons.access")
 
@@ -95,7 +95,7 @@ def refuse_default_secrets(environment: str, *settings: BaseSettings) -> None:
     """Raise :class:`InsecureSettings` if a secret is left at its default (unless developing).
 
     Secrets are the ``SecretStr`` fields of the given settings and, of
-    :class:`~app.settings.DatabaseSettings`, the database URL (it carries the password; its
+    :class:`~config.settings.DatabaseSettings`, the database URL (it carries the password; its
     default is a password-less local superuser).
     """
     if environment == "development":

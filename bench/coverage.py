@@ -69,7 +69,8 @@ from bench.foundation import (
     run_platoons,
     verdict,
 )
-from data import synthetic
+from bench.harness import run_main
+from data import coverage_base, synthetic
 from geo import coverage, groups
 from geo.access import Principal
 from geo.errors import PlatoonsError
@@ -93,8 +94,8 @@ RESET_SQL = (
 VACUUM_TABLES = ("group_lsoa", "organiser_lsoa", "lsoa_coverage", "h3_coverage", "community_group")
 
 # The groups' LSOA coverage from scratch in one read-only statement: the same cut as
-# geo/sql/coverage_cut.sql (only active groups), the same union as
-# coverage_lsoa.sql, nothing written.
+# geo/sql/coverage/cut.sql (only active groups), the same union as
+# coverage/lsoa.sql, nothing written.
 SAME_SQL = """
 WITH active AS (
     SELECT id, area FROM community_group WHERE listed AND last_activity_on >= %(since)s
@@ -243,9 +244,9 @@ def prepare(args: argparse.Namespace, admin_url: str, url: str, stamp: str) -> d
         ).fetchone()
         assert row is not None
         if row[0] != row[2] or row[1] == 0:
-            print("building the coverage base tables (geo.coverage.rebuild_after_load)")
+            print("building the coverage base tables (data.coverage_base.rebuild_after_load)")
             started = time.perf_counter()
-            done["coverage_base_rows"] = coverage.rebuild_after_load(conn, as_of=args.as_of)
+            done["coverage_base_rows"] = coverage_base.rebuild_after_load(conn, as_of=args.as_of)
             conn.commit()
             done["coverage_base_seconds"] = round(time.perf_counter() - started, 2)
     return done
@@ -366,8 +367,8 @@ async def explain_national(url: str, as_of: date, stamp: str) -> list[dict[str, 
     Uses the statement list of ``geo.coverage`` (a private helper: diagnosis only), so the
     plans are those of the real recompute. The plans are saved beside the results.
     """
-    params = coverage._params(as_of, coverage.ACTIVE_MONTHS_DEFAULT)  # noqa: SLF001
-    steps = coverage._national_steps(True)  # noqa: SLF001 - the real statements
+    params = coverage.recompute_params(as_of, coverage.ACTIVE_MONTHS_DEFAULT)
+    steps = coverage.national_steps(True)  # the real statements
     timings: list[dict[str, Any]] = []
     plans: list[str] = []
     async with await AsyncConnection.connect(url) as conn:
@@ -892,8 +893,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

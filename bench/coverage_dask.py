@@ -1,7 +1,7 @@
 """National LSOA group coverage outside PostGIS: geopandas, and dask-geopandas on a cluster.
 
 The computation is the one ``geo.coverage`` does for ``lsoa_coverage.covered_share`` (see
-``geo/sql/coverage_cut.sql`` and ``coverage_lsoa.sql``): every active group's area
+``geo/sql/coverage/cut.sql`` and ``coverage/lsoa.sql``): every active group's area
 is cut by each LSOA it intersects (an LSOA wholly inside the area is its own piece); a piece
 counts when it has area; per LSOA, the area of the union of its pieces over the LSOA's area,
 clipped to [0, 1], is the covered share, and the pieces are the active groups working there.

@@ -3,7 +3,7 @@
 Run with ``flock /tmp/platoons-bench.lock .venv/bin/python -m bench.crime``. It uses the
 database named by ``--database`` on the server of ``PLATOONS_DATABASE_URL`` (default
 ``platoons_crime_bench``): the schema is upgraded, and the boundaries are loaded from
-``--source`` (default the demo extract; ``/work/shared/data/raw`` or ``../shared/data/raw``
+``--source`` (default the demo extract; ``data/national``
 for all of England) only when the database has none. Then it times
 
 * the import of both police.uk files in ``data/national/crime`` (Greater Manchester burglary

@@ -13,8 +13,9 @@ when missing. Then, against a
   1-5 km2 around points in England, for one programme and for every open programme;
 
 each at concurrency 1 and 20, beside the same database work done as raw SQL over psycopg
-(the statements ``geo.grants.check_eligibility`` runs, ``geo/sql/place_lsoas.sql`` among them,
-with the same parameters), so the HTTP/SQL ratio shows what the service adds. Results are
+(the statements ``geo.grants.checks.check_eligibility`` runs,
+``place_resolution/polygon_lsoas.sql`` among them, with the same parameters), so the HTTP/SQL
+ratio shows what the service adds. Results are
 printed as markdown and written to ``bench/results/eligibility-<UTC timestamp>.json``; the
 exit status is 1 when a target of issue 5 fails (HTTP p50: click <= 5 ms, polygon <= 50 ms).
 """
@@ -57,6 +58,8 @@ from bench.foundation import (
     child_env,
     database_facts,
     database_urls,
+    http_sql_pairs,
+    http_vs_sql_table,
     machine_facts,
     markdown_table,
     percentile,
@@ -65,7 +68,8 @@ from bench.foundation import (
     running_server,
     verdict,
 )
-from geo.places import polygon_in_bng, unit_lsoas_statement
+from bench.harness import run_main
+from geo.place_resolution import polygon_in_bng, unit_lsoas_statement
 from geo.sqlfiles import read_sql
 
 EXAMPLES_FILE = Path(__file__).resolve().parent.parent / "data" / "programmes" / "examples.yaml"
@@ -78,16 +82,16 @@ POLYGON_AREA_KM2 = (1.0, 5.0)
 COORDINATE_DECIMALS = 7  # about 1 cm, as a web map would send
 BATCH_TIMEOUT_SECONDS = 900.0  # a whole timed batch; each request also times out
 
-# The statements check_eligibility runs (geo/grants.py, geo/places.py, geo/areas.py), read
-# from the same packaged files the service reads.
+# The statements check_eligibility runs (geo/grants/checks.py, geo/place_resolution.py,
+# geo/areas.py), read from the same packaged files the service reads.
 STATEMENTS = (
-    "tile_data_version.sql",
-    "programme_list.sql",
-    "edition.sql",
-    "lsoa_codes_at_point.sql",
-    "place_unit_lsoas.sql",
-    "place_lsoas.sql",
-    "lad_measures_for.sql",
+    "tiles/data_version.sql",
+    "grants/programme_list.sql",
+    "areas/edition.sql",
+    "place_resolution/lsoa_codes_at_point.sql",
+    "place_resolution/unit_lsoas.sql",
+    "place_resolution/polygon_lsoas.sql",
+    "place_resolution/lad_measures_for.sql",
 )
 SQL = {name: read_sql("geo", name) for name in STATEMENTS}
 
@@ -120,7 +124,7 @@ class Click:
 class DrawnPolygon:
     """A drawn polygon: GeoJSON in lon/lat, its request body, and its EPSG:27700 WKB.
 
-    The WKB is what ``geo.places.polygon_in_bng`` makes of the GeoJSON (the service's own
+    The WKB is what ``geo.place_resolution.polygon_in_bng`` makes of the GeoJSON (the service's own
     validation and transformation), computed once so the raw-SQL peer sends the same bytes.
     """
 
@@ -345,7 +349,7 @@ def prepare_database(
 def open_programmes(url: str, on: date) -> list[dict[str, Any]]:
     """The programmes open on ``on`` (what a check without ``programme`` assesses)."""
     with psycopg.connect(url, row_factory=dict_row) as conn:
-        rows = conn.execute(SQL["programme_list.sql"], {"open_on": on}).fetchall()
+        rows = conn.execute(SQL["grants/programme_list.sql"], {"open_on": on}).fetchall()
     return [
         {"id": r["id"], "edition": r["edition_code"], "level": r["geography_level"]} for r in rows
     ]
@@ -428,7 +432,7 @@ def sample_polygons(url: str, count: int, seed: int) -> list[DrawnPolygon]:
 
     Each is built in EPSG:27700 around ``ST_PointOnSurface`` of a random LSOA, transformed to
     lon/lat with pyproj and rounded to 7 decimals, then validated and projected back by
-    ``geo.places.polygon_in_bng`` exactly as the service does.
+    ``geo.place_resolution.polygon_in_bng`` exactly as the service does.
     """
     rng = random.Random(seed + 1_000_003)  # a stream independent of the clicks'
     with psycopg.connect(url) as conn:
@@ -616,15 +620,16 @@ async def sql_check(
     spent: dict[str, float],
     catalogue: dict[str, Any],
 ) -> Signature:
-    """Run the statements ``geo.grants.check_eligibility`` runs for one check, in its order.
+    """Run the statements ``geo.grants.checks.check_eligibility`` runs for one check, in its order.
 
     The service keeps its programmes and editions per data version, so like it this peer
     reads them once (``catalogue``) and takes the programme (or the open ones) from there.
-    A click: ``lsoa_codes_at_point.sql`` for every LSOA vintage assessed at once, then per
-    (edition, geography level) ``place_unit_lsoas.sql`` (which also returns the data version
-    the service checks its catalogue against, and district measures where a programme of
-    that pair uses them). A polygon: the data version first, then per (edition, level)
-    ``place_lsoas.sql`` and ``lad_measures_for.sql`` where a rule uses district measures.
+    A click: ``place_resolution/lsoa_codes_at_point.sql`` for every LSOA vintage assessed at
+    once, then per (edition, geography level) ``place_resolution/unit_lsoas.sql`` (which also
+    returns the data version the service checks its catalogue against, and district measures
+    where a programme of that pair uses them). A polygon: the data version first, then per
+    (edition, level) ``place_resolution/polygon_lsoas.sql`` and
+    ``place_resolution/lad_measures_for.sql`` where a rule uses district measures.
     Rules are not evaluated and nothing is serialised: that is the service's own work.
     """
     if case.programme is not None:
@@ -642,27 +647,30 @@ async def sql_check(
     seen: dict[tuple[str, str], tuple[str, ...]] = {}
     async with conn.cursor(row_factory=dict_row) as cur:
         if isinstance(item, DrawnPolygon):
-            await timed(cur, "tile_data_version.sql", {}, spent)
+            await timed(cur, "tiles/data_version.sql", {}, spent)
             for (edition, level), lad_measures in pairs.items():
                 params: dict[str, Any] = {
                     "edition": edition,
                     "vintage": vintages[edition],
                     "wkb": item.wkb,
                 }
-                rows = await timed(cur, "place_lsoas.sql", params, spent)
+                rows = await timed(cur, "place_resolution/polygon_lsoas.sql", params, spent)
                 if not rows:
                     raise LookupError(f"no {edition} LSOAs in the area")
                 if lad_measures:
                     lads = sorted({r["lad_code"] for r in rows})
                     await timed(
-                        cur, "lad_measures_for.sql", {"edition": edition, "lads": lads}, spent
+                        cur,
+                        "place_resolution/lad_measures_for.sql",
+                        {"edition": edition, "lads": lads},
+                        spent,
                     )
                 seen[(edition, level)] = tuple(r["code"] for r in rows)
         else:
             point = {"lon": item.lon, "lat": item.lat, "vintages": sorted(set(vintages.values()))}
             located = {
                 r["vintage"]: r["code"]
-                for r in await timed(cur, "lsoa_codes_at_point.sql", point, spent)
+                for r in await timed(cur, "place_resolution/lsoa_codes_at_point.sql", point, spent)
             }
             for (edition, level), lad_measures in pairs.items():
                 lsoa = located.get(vintages[edition])
@@ -676,7 +684,7 @@ async def sql_check(
                     "unit_code": None,
                 }
                 query = unit_lsoas_statement(level, lad_measures)
-                rows = await timed(cur, "place_unit_lsoas.sql", params, spent, query)
+                rows = await timed(cur, "place_resolution/unit_lsoas.sql", params, spent, query)
                 if rows[0]["code"] is None:
                     raise LookupError(f"no {edition} LSOAs in the {level} of {lsoa}")
                 seen[(edition, level)] = tuple(r["code"] for r in rows)
@@ -687,10 +695,10 @@ async def load_catalogue(conn: AsyncConnection) -> dict[str, Any]:
     """The programmes and their editions, read once as the service reads them per version."""
     spent: dict[str, float] = {}
     async with conn.cursor(row_factory=dict_row) as cur:
-        programmes = await timed(cur, "programme_list.sql", {"open_on": None}, spent)
+        programmes = await timed(cur, "grants/programme_list.sql", {"open_on": None}, spent)
         editions = {}
         for code in sorted({p["edition_code"] for p in programmes}):
-            editions[code] = (await timed(cur, "edition.sql", {"edition": code}, spent))[0]
+            editions[code] = (await timed(cur, "areas/edition.sql", {"edition": code}, spent))[0]
     return {"programmes": programmes, "editions": editions}
 
 
@@ -812,60 +820,10 @@ def targets(summaries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _ratio(a: float, b: float) -> str:
-    """``a / b`` to two places (``-`` when b is 0)."""
-    return f"{a / b:.2f}" if b else "-"
-
-
 def report(result: dict[str, Any]) -> str:
     """Return the markdown tables of one benchmark result."""
-    pairs: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
-    for s in result["checks"]:
-        pairs.setdefault((s["case"], s["concurrency"]), {})[s["path"]] = s
-    rows = []
-    for (label, concurrency), pair in pairs.items():
-        h, q = pair["http"], pair["sql"]
-        rows.append(
-            [
-                label,
-                concurrency,
-                f"{h['p50_ms']:.2f}",
-                f"{q['p50_ms']:.2f}",
-                _ratio(h["p50_ms"], q["p50_ms"]),
-                f"{h['p99_ms']:.2f}",
-                f"{q['p99_ms']:.2f}",
-                _ratio(h["p99_ms"], q["p99_ms"]),
-                f"{h['mean_ms']:.2f}",
-                f"{q['mean_ms']:.2f}",
-                _ratio(h["mean_ms"], q["mean_ms"]),
-                f"{h['req_per_s']:.0f}",
-                f"{q['req_per_s']:.0f}",
-                _ratio(q["req_per_s"], h["req_per_s"]),
-                f"{h['errors']}/{q['errors']}",
-            ]
-        )
-    parts = [
-        markdown_table(
-            [
-                "case",
-                "c",
-                "HTTP p50 ms",
-                "SQL p50 ms",
-                "p50 ×",
-                "HTTP p99 ms",
-                "SQL p99 ms",
-                "p99 ×",
-                "HTTP mean ms",
-                "SQL mean ms",
-                "mean ×",
-                "HTTP req/s",
-                "SQL req/s",
-                "req/s ×",
-                "errors HTTP/SQL",
-            ],
-            rows,
-        )
-    ]
+    pairs = http_sql_pairs(result["checks"], "case")
+    parts = [http_vs_sql_table("case", pairs)]
     parts.append(
         markdown_table(
             [
@@ -1014,8 +972,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; the server subprocess was stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main, "interrupted; the server subprocess was stopped")

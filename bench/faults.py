@@ -58,6 +58,7 @@ from bench.foundation import (
     running_server,
     sample_points,
 )
+from bench.harness import run_main
 from bench.load import (
     Workload,
     drop_fixture,
@@ -203,7 +204,7 @@ def private_cluster() -> Iterator[Cluster]:
 
 
 # Derived by floating-point sums whose order follows the rows' physical order, which a reload
-# changes (data/sql/refresh_population.sql): compared to a millionth of a resident.
+# changes (data/sql/foundation/refresh_population.sql): compared to a millionth of a resident.
 ROUNDED = {
     "lsoa_population": "edition_code, lsoa_code, round(residents::numeric, 6),"
     " round(adults_18_plus::numeric, 6), reference_year, method",
@@ -619,8 +620,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)

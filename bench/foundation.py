@@ -38,7 +38,8 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
-from app.settings import DEFAULT_DATABASE_URL
+from bench.harness import run_main
+from config.settings import DEFAULT_DATABASE_URL
 from geo.sqlfiles import read_sql
 
 BENCH_DB = "platoons_bench"
@@ -51,9 +52,9 @@ HEALTH_WAIT_SECONDS = 60.0
 REQUEST_TIMEOUT_SECONDS = 30.0
 
 # The three statements geo.areas.lsoa_at_point runs, read from the same packaged files.
-EDITION_SQL = read_sql("geo", "edition.sql")
-POINT_SQL = read_sql("geo", "lsoa_code_at_point.sql")
-PROFILE_SQL = read_sql("geo", "lsoa_profile.sql")
+EDITION_SQL = read_sql("geo", "areas/edition.sql")
+POINT_SQL = read_sql("geo", "areas/lsoa_code_at_point.sql")
+PROFILE_SQL = read_sql("geo", "areas/lsoa_profile.sql")
 
 # One seeded random point inside each sampled LSOA (ST_GeneratePoints is deterministic
 # for a given geometry and seed > 0), in the order the codes were sampled.
@@ -657,6 +658,67 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
     return "\n".join(lines)
 
 
+def ratio(a: float, b: float) -> str:
+    """``a / b`` to two places (``-`` when b is 0)."""
+    return f"{a / b:.2f}" if b else "-"
+
+
+def http_sql_pairs(
+    summaries: Sequence[dict[str, Any]], label: str
+) -> dict[tuple[str, int], dict[str, dict[str, Any]]]:
+    """Summaries paired by (``label`` value, concurrency): the HTTP run and the raw-SQL run."""
+    pairs: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
+    for s in summaries:
+        pairs.setdefault((s[label], s["concurrency"]), {})[s["path"]] = s
+    return pairs
+
+
+def http_vs_sql_table(label: str, pairs: dict[tuple[str, int], dict[str, dict[str, Any]]]) -> str:
+    """The markdown table of latency, throughput and errors, HTTP beside raw SQL, per pair."""
+    rows = []
+    for (value, concurrency), pair in pairs.items():
+        h, q = pair["http"], pair["sql"]
+        rows.append(
+            [
+                value,
+                concurrency,
+                f"{h['p50_ms']:.2f}",
+                f"{q['p50_ms']:.2f}",
+                ratio(h["p50_ms"], q["p50_ms"]),
+                f"{h['p99_ms']:.2f}",
+                f"{q['p99_ms']:.2f}",
+                ratio(h["p99_ms"], q["p99_ms"]),
+                f"{h['mean_ms']:.2f}",
+                f"{q['mean_ms']:.2f}",
+                ratio(h["mean_ms"], q["mean_ms"]),
+                f"{h['req_per_s']:.0f}",
+                f"{q['req_per_s']:.0f}",
+                ratio(q["req_per_s"], h["req_per_s"]),
+                f"{h['errors']}/{q['errors']}",
+            ]
+        )
+    return markdown_table(
+        [
+            label,
+            "c",
+            "HTTP p50 ms",
+            "SQL p50 ms",
+            "p50 ×",
+            "HTTP p99 ms",
+            "SQL p99 ms",
+            "p99 ×",
+            "HTTP mean ms",
+            "SQL mean ms",
+            "mean ×",
+            "HTTP req/s",
+            "SQL req/s",
+            "req/s ×",
+            "errors HTTP/SQL",
+        ],
+        rows,
+    )
+
+
 def report(result: dict[str, Any]) -> str:
     """Return the markdown tables of one benchmark result."""
     parts: list[str] = []
@@ -676,54 +738,8 @@ def report(result: dict[str, Any]) -> str:
                 ],
             )
         )
-    summaries = result["lookups"]
-    pairs: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
-    for s in summaries:
-        pairs.setdefault((s["edition"], s["concurrency"]), {})[s["path"]] = s
-    rows = []
-    for (edition, concurrency), pair in pairs.items():
-        h, q = pair["http"], pair["sql"]
-        rows.append(
-            [
-                edition,
-                concurrency,
-                f"{h['p50_ms']:.2f}",
-                f"{q['p50_ms']:.2f}",
-                f"{h['p50_ms'] / q['p50_ms']:.2f}",
-                f"{h['p99_ms']:.2f}",
-                f"{q['p99_ms']:.2f}",
-                f"{h['p99_ms'] / q['p99_ms']:.2f}",
-                f"{h['mean_ms']:.2f}",
-                f"{q['mean_ms']:.2f}",
-                f"{h['mean_ms'] / q['mean_ms']:.2f}",
-                f"{h['req_per_s']:.0f}",
-                f"{q['req_per_s']:.0f}",
-                f"{q['req_per_s'] / h['req_per_s']:.2f}",
-                f"{h['errors']}/{q['errors']}",
-            ]
-        )
-    parts.append(
-        markdown_table(
-            [
-                "edition",
-                "c",
-                "HTTP p50 ms",
-                "SQL p50 ms",
-                "p50 ×",
-                "HTTP p99 ms",
-                "SQL p99 ms",
-                "p99 ×",
-                "HTTP mean ms",
-                "SQL mean ms",
-                "mean ×",
-                "HTTP req/s",
-                "SQL req/s",
-                "req/s ×",
-                "errors HTTP/SQL",
-            ],
-            rows,
-        )
-    )
+    pairs = http_sql_pairs(result["lookups"], "edition")
+    parts.append(http_vs_sql_table("edition", pairs))
     parts.append(
         markdown_table(
             [
@@ -826,8 +842,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; the server subprocess was stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main, "interrupted; the server subprocess was stopped")

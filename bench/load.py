@@ -58,7 +58,9 @@ from bench.foundation import (
     running_server,
     sample_points,
 )
-from geo import access, grants
+from bench.harness import run_main
+from geo import access
+from geo.grants import checks
 
 WEIGHTS = {"tile": 30, "lookup": 25, "eligibility": 15, "polygon": 5, "items": 10, "write": 15}
 EXPECTED = {  # what a valid request of each kind may answer
@@ -112,7 +114,7 @@ class Fixture:
 async def make_fixture(url: str, stamp: str) -> Fixture:
     """Save an open national programme every LSOA qualifies for, and a group manager key."""
     today = datetime.now(UTC).date()
-    spec = grants.ProgrammeSpec.model_validate(
+    spec = checks.ProgrammeSpec.model_validate(
         {
             "id": f"bench-load-{stamp.lower()}",
             "name": "Load test programme",
@@ -134,7 +136,7 @@ async def make_fixture(url: str, stamp: str) -> Fixture:
     )
     async with await psycopg.AsyncConnection.connect(url) as conn:
         async with conn.transaction():
-            await grants.save_programme(conn, spec, actor="bench.load")
+            await checks.save_programme(conn, spec, actor="bench.load")
             key_id, secret = await access.create_key(conn, f"bench load {stamp}", "group_manager")
     return Fixture(spec.id, key_id, secret)
 
@@ -443,8 +445,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; the server subprocess was stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main, "interrupted; the server subprocess was stopped")

@@ -264,7 +264,7 @@ def database_facts(url: str, pages: Sequence[str]) -> dict[str, Any]:
     if "/maps/coverage" in pages and not counts["lsoa_coverage"]:
         raise SystemExit(
             f"{name} has no coverage computed for the coverage page: a load computes it "
-            "(geo.coverage.rebuild_after_load)"
+            "(data.coverage_base.rebuild_after_load)"
         )
     if "/maps/eligibility" in pages and not programmes:
         raise SystemExit(

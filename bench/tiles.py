@@ -56,6 +56,7 @@ from bench.foundation import (
     verdict,
     wait_for_health,
 )
+from bench.harness import run_main
 from geo import tiles as geo_tiles
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -390,7 +391,7 @@ def platoons_tile_query() -> TileQuery:
         )
         return geo_tiles.tile_query(address), geo_tiles.tile_parameters(address)
 
-    return TileQuery("geo.tiles.tile_query (geo/sql/tile_features.sql + tile_mvt.sql)", build)
+    return TileQuery("geo.tiles.tile_query (geo/sql/tiles/features.sql + tiles/mvt.sql)", build)
 
 
 # --- servers -------------------------------------------------------------------------------
@@ -1231,8 +1232,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; the server subprocesses were stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main, "interrupted; the server subprocesses were stopped")

@@ -476,7 +476,7 @@ def load_crime(
         step("rebuilding the crime layers", 3)
         refresh_crime_layers(cur)
         step("recording", 4)
-        cur.execute(read_sql("geo", "bump_data_version.sql"))
+        cur.execute(read_sql("geo", "tiles/bump_data_version.sql"))
         version_row = cur.fetchone()
     _vacuum(conn)
     step("done", 5)

@@ -39,6 +39,9 @@ IOD19_FILE2 = "iod2019/File_2_-_IoD2019_Domains_of_Deprivation.csv.gz"
 IOD19_FILE3 = "iod2019/File_3_-_IoD2019_Supplementary_Indices_-_IDACI_and_IDAOPI.csv.gz"
 IOD19_FILE6 = "iod2019/File_6_-_IoD2019_Population_Denominators.csv.gz"
 IMD25 = "iod2025/imd2025_england_lsoa21.csv.gz"
+# The published district summaries are national figures (ranks among all 296 districts): the
+# extract keeps the file whole, and a load skips the districts it does not load.
+IOD25_LAD_SUMMARIES = "iod2025/iod2025_lad24_summaries_published.csv.gz"
 POP19 = "population/population_mid2019_lsoa11_syoa.csv.gz"
 LK_LSOA11_MSOA11 = "lookups/lookup_lsoa11_msoa11_gb.csv.gz"
 LK_LSOA11_LTLA19 = "lookups/lookup_lsoa11_ltla19.csv"
@@ -328,6 +331,7 @@ def write_extract(source_dir: Path, out_dir: Path, lad_codes: Sequence[str]) -> 
         (IOD19_FILE3, by(IOD19_LSOA, lsoa11)),
         (IOD19_FILE6, by(IOD19_LSOA, lsoa11)),
         (IMD25, by("lsoa21_code", lsoa21)),
+        (IOD25_LAD_SUMMARIES, lambda _row: True),
         (POP19, by("lsoa11_code", lsoa11)),
         (LK_LSOA11_MSOA11, by("lsoa11_code", lsoa11)),
         (LK_LSOA11_LTLA19, by("lsoa11_code", lsoa11)),

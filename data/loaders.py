@@ -20,6 +20,7 @@ import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
 
+from data import coverage_base
 from data.manifest import (
     BoundariesDataset,
     Edition,
@@ -31,10 +32,12 @@ from data.manifest import (
     PopulationDenominatorsDataset,
     PopulationEstimateDataset,
     PostcodesDataset,
+    PublishedLadSummariesDataset,
     RegionLookupDataset,
     load_manifest,
 )
 from data.readers import (
+    bad_rows,
     check_codes,
     parse_floats,
     parse_integers,
@@ -42,8 +45,9 @@ from data.readers import (
     read_csv_columns,
     sha256_of,
 )
-from geo import coverage, eligibility_layer
+from geo import coverage
 from geo.errors import LoadError
+from geo.grants import layer as eligibility_layer
 from geo.gss import LAD_PATTERN, LSOA_PATTERN, WARD_PATTERN
 from geo.indices import lad_summary_measures
 from geo.postcodes import normalise_postcode
@@ -80,6 +84,8 @@ class Staged:
     index_values: dict[str, pd.DataFrame] = field(default_factory=dict)
     index_lads: dict[str, pd.DataFrame] = field(default_factory=dict)
     index_checks: list[tuple[str, pd.DataFrame, str]] = field(default_factory=list)
+    # Published district summaries per edition: lad, domain, measure, value, rank, sort_order.
+    published_lad: dict[str, pd.DataFrame] = field(default_factory=dict)
     denominators: dict[str, pd.DataFrame] = field(default_factory=dict)
     population: dict[tuple[int, int], pd.DataFrame] = field(default_factory=dict)
     postcodes: pd.DataFrame | None = None
@@ -130,16 +136,18 @@ def load_all(
         rows, repaired = write(conn, staged, manifest)
         step("wrote tables")
         rows["lad_summary_measure"] = write_lad_summary_measures(conn, staged, manifest)
+        rows["lad_published_measure"] = write_published_lad_measures(conn, staged, manifest)
+        check_published_agreement(conn, manifest)
         rows["lsoa_population"] = refresh_population(conn)
         rows.update(refresh_serving_tables(conn))
         rows["programme_lsoa_eligibility"] = eligibility_layer.refresh_all(conn)
         # Coverage layers follow the new LSOAs and adults (geo/coverage.py), recomputed today.
-        rows.update(coverage.rebuild_after_load(conn, as_of=datetime.now(UTC).date()))
+        rows.update(coverage_base.rebuild_after_load(conn, as_of=datetime.now(UTC).date()))
         data_version = bump_data_version(conn)
         write_provenance(conn, staged.provenance, repaired)
     step("computed LAD summary measures")
     with conn.cursor() as cur:
-        cur.execute(read_sql("data", "analyze_foundation.sql"))
+        cur.execute(read_sql("data", "foundation/analyze_foundation.sql"))
     return LoadReport(
         source_dir=source_dir,
         rows=rows,
@@ -164,6 +172,7 @@ def read_sources(source_dir: Path, manifest: Manifest, step: StepCallback) -> St
         RegionLookupDataset: _read_region_lookup,
         LsoaChangeDataset: _read_lsoa_change,
         IndexValuesDataset: _read_index_values,
+        PublishedLadSummariesDataset: _read_published_lad_summaries,
         PopulationDenominatorsDataset: _read_denominators,
         PopulationEstimateDataset: _read_population_estimate,
         PostcodesDataset: _read_postcodes,
@@ -305,6 +314,76 @@ def _read_denominators(
     return len(result)
 
 
+def _read_published_lad_summaries(
+    path: Path, ds: PublishedLadSummariesDataset, staged: Staged, m: Manifest
+) -> int:
+    """Read an edition's published district summaries: every district, every index, once."""
+    edition = m.edition_by_code(ds.edition)
+    if edition.national_lad_count is None:
+        raise LoadError(f"sources.toml: {ds.name} needs {ds.edition}'s national_lad_count")
+    measure_columns = [c for spec in ds.measures.values() for c in (spec.value, spec.rank)]
+    frame = read_csv_columns(path, [ds.lad, ds.index, *measure_columns]).reset_index(drop=True)
+    codes = frame[ds.lad].str.strip()
+    bad = ~codes.str.fullmatch(LAD_PATTERN)
+    if bad.any():
+        raise LoadError(
+            f"{path}: column {ds.lad!r} has codes that are not English district codes: "
+            f"{bad_rows(bad, frame[ds.lad])}"
+        )
+    titles = frame[ds.index].str.strip()
+    unknown = ~titles.isin(ds.indices)
+    if unknown.any():
+        raise LoadError(
+            f"{path}: column {ds.index!r} names indices sources.toml does not declare: "
+            f"{bad_rows(unknown, frame[ds.index])}"
+        )
+    domains = titles.map(ds.indices)
+    repeated = pd.DataFrame({"lad": codes, "domain": domains}).duplicated()
+    if repeated.any():
+        raise LoadError(
+            f"{path}: districts listed twice for one index: {bad_rows(repeated, codes)}"
+        )
+    expected = list(ds.indices.values())
+    present = domains.groupby(codes).agg(set)
+    lacking = {lad: [d for d in expected if d not in got] for lad, got in present.items()}
+    lacking = {lad: missing for lad, missing in lacking.items() if missing}
+    if lacking:
+        described = "; ".join(f"{lad} lacks {', '.join(d)}" for lad, d in list(lacking.items())[:5])
+        raise LoadError(
+            f"{path}: {len(lacking)} districts lack indices (each needs {len(expected)}): "
+            f"{described}"
+        )
+    if len(present) != edition.national_lad_count:
+        raise LoadError(
+            f"{path}: {len(present)} districts, but {edition.code} ranks "
+            f"{edition.national_lad_count} (national_lad_count in sources.toml)"
+        )
+    order = {domain: position for position, domain in enumerate(expected)}
+    parts = []
+    for measure, spec in ds.measures.items():
+        ranks = parse_integers(frame, spec.rank, path)
+        out_of_range = (ranks < 1) | (ranks > edition.national_lad_count)
+        if out_of_range.any():
+            raise LoadError(
+                f"{path}: column {spec.rank!r} must lie in 1..{edition.national_lad_count}; "
+                f"{bad_rows(out_of_range, frame[spec.rank])}"
+            )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "lad": codes,
+                    "domain": domains,
+                    "measure": measure,
+                    "value": parse_floats(frame, spec.value, path),
+                    "rank": ranks,
+                    "sort_order": domains.map(order),
+                }
+            )
+        )
+    staged.published_lad[ds.edition] = pd.concat(parts, ignore_index=True)
+    return len(frame)
+
+
 def _read_population_estimate(
     path: Path, ds: PopulationEstimateDataset, staged: Staged, _m: Manifest
 ) -> int:
@@ -435,6 +514,7 @@ def validate(staged: Staged, manifest: Manifest) -> None:
                 f"{path}: disagrees with the other {edition_code} files for "
                 f"{disagree['lsoa'].head(5).tolist()}"
             )
+    _validate_published_lad(staged, manifest)
     for (vintage, year), population in staged.population.items():
         _require_same(
             f"mid-{year} population estimates",
@@ -466,6 +546,46 @@ def validate(staged: Staged, manifest: Manifest) -> None:
                 f"{int(outside.sum())} postcodes lie in LSOAs that are not loaded; skipped"
             )
             staged.postcodes = staged.postcodes[~outside]
+
+
+def _validate_published_lad(staged: Staged, manifest: Manifest) -> None:
+    """Check published district summaries against the loaded LAD boundaries of the edition.
+
+    Every loaded district needs published figures. With the whole edition loaded the file's
+    districts must equal the boundaries'; a partial extract (the demo) skips, and counts, the
+    rows of districts it does not load, since the published figures are national.
+    """
+    for ds in manifest.datasets_of(PublishedLadSummariesDataset):
+        edition = manifest.edition_by_code(ds.edition)
+        published = staged.published_lad[ds.edition]
+        lads = set(staged.boundaries[("lad", edition.lad_vintage)]["code"])
+        missing = sorted(lads - set(published["lad"]))
+        if missing:
+            raise LoadError(
+                f"{ds.path}: no published figures for {len(missing)} loaded LAD "
+                f"{edition.lad_vintage} districts: {missing[:8]}"
+            )
+        loaded = staged.boundaries[("lsoa", edition.lsoa_vintage)]["code"].nunique()
+        outside = ~published["lad"].isin(lads)
+        if not outside.any():
+            continue
+        extra = sorted(published.loc[outside, "lad"].unique())
+        if loaded == edition.national_lsoa_count:
+            _require_same(
+                f"{ds.path} districts",
+                published["lad"].unique(),
+                f"LAD {edition.lad_vintage} boundaries",
+                lads,
+            )
+        skipped_rows = len(published.loc[outside, ["lad", "domain"]].drop_duplicates())
+        staged.warnings.append(
+            f"{ds.name}: {len(extra)} of the edition's districts are not loaded; their "
+            f"{skipped_rows} rows of published figures skipped"
+        )
+        for provenance in staged.provenance:
+            if provenance.dataset == ds.name:
+                provenance.notes.update(districts_skipped=len(extra), rows_skipped=skipped_rows)
+        staged.published_lad[ds.edition] = published[~outside].reset_index(drop=True)
 
 
 def _lookup_for_ward_vintage(staged: Staged, manifest: Manifest, ward_vintage: int) -> pd.DataFrame:
@@ -501,8 +621,8 @@ def write(
     """Replace the foundation tables with the staged data; return rows and repaired codes."""
     rows: dict[str, int] = {}
     with conn.cursor() as cur:
-        cur.execute(read_sql("data", "clear_foundation.sql"))
-        cur.execute(read_sql("data", "create_staging.sql"))
+        cur.execute(read_sql("data", "foundation/clear_foundation.sql"))
+        cur.execute(read_sql("data", "foundation/create_staging.sql"))
 
         lad_vintages = {e.lad_vintage for e in manifest.edition}
         for vintage in sorted(lad_vintages):
@@ -583,7 +703,7 @@ def write(
                 ),
             )
 
-        cur.execute(read_sql("data", "insert_boundaries.sql"))
+        cur.execute(read_sql("data", "foundation/insert_boundaries.sql"))
         cur.execute(
             "SELECT (SELECT count(*) FROM lad), (SELECT count(*) FROM ward),"
             " (SELECT count(*) FROM lsoa)"
@@ -592,12 +712,12 @@ def write(
 
         for edition in manifest.edition:
             cur.execute(
-                read_sql("data", "insert_edition.sql"),
+                read_sql("data", "foundation/insert_edition.sql"),
                 {**edition.model_dump(exclude={"domains"})},
             )
             for order, domain in enumerate(edition.domains):
                 cur.execute(
-                    read_sql("data", "insert_domain.sql"),
+                    read_sql("data", "foundation/insert_domain.sql"),
                     {"edition_code": edition.code, "sort_order": order, **domain.model_dump()},
                 )
             values = staged.index_values[edition.code]
@@ -676,7 +796,7 @@ def write(
                 ["postcode", "lsoa_code", "lad_code", "lon", "lat"],
                 staged.postcodes[["postcode", "lsoa", "lad", "lon", "lat"]].itertuples(index=False),
             )
-            cur.execute(read_sql("data", "insert_postcodes.sql"))
+            cur.execute(read_sql("data", "foundation/insert_postcodes.sql"))
             rows["postcode"] = cur.rowcount
 
         cur.execute("SELECT level, code FROM stage_repaired ORDER BY level, code")
@@ -756,6 +876,70 @@ def write_lad_summary_measures(conn: psycopg.Connection, staged: Staged, manifes
     return written
 
 
+def write_published_lad_measures(
+    conn: psycopg.Connection, staged: Staged, manifest: Manifest
+) -> int:
+    """Store each edition's published district summaries (validated, loaded districts only)."""
+    written = 0
+    with conn.cursor() as cur:
+        for ds in manifest.datasets_of(PublishedLadSummariesDataset):
+            published = staged.published_lad[ds.edition]
+            written += _copy(
+                cur,
+                "lad_published_measure",
+                [
+                    "edition_code",
+                    "lad_code",
+                    "domain_code",
+                    "measure",
+                    "value",
+                    "rank",
+                    "sort_order",
+                    "dataset",
+                ],
+                (
+                    (
+                        ds.edition,
+                        r.lad,
+                        r.domain,
+                        r.measure,
+                        r.value,
+                        int(r.rank),
+                        r.sort_order,
+                        ds.name,
+                    )
+                    for r in published.itertuples()
+                ),
+            )
+    return written
+
+
+def check_published_agreement(conn: psycopg.Connection, manifest: Manifest) -> None:
+    """Fail the load where a measure both computed and published differs beyond the rounding.
+
+    A computed value agrees with a published one rounded to ``decimal_places`` when they
+    differ by at most half a unit of that place (plus 1e-9 for binary floating point).
+    """
+    for ds in manifest.datasets_of(PublishedLadSummariesDataset):
+        measures = list(ds.measures)
+        tolerances = [0.5 * 10.0 ** -ds.measures[m].decimal_places + 1e-9 for m in measures]
+        rows = conn.execute(
+            read_sql("data", "foundation/published_lad_disagreements.sql"),
+            {"edition": ds.edition, "measures": measures, "tolerances": tolerances},
+        ).fetchall()
+        if rows:
+            districts = sorted({r[0] for r in rows})
+            shown = "; ".join(
+                f"{lad} {domain} {measure}: computed {computed:.6f}, published {published}"
+                for lad, domain, measure, computed, published in rows[:8]
+            )
+            raise LoadError(
+                f"{ds.path}: {ds.edition} district measures computed from the LSOA data "
+                f"disagree with the published figures (beyond their rounding) for "
+                f"{len(districts)} districts {districts[:12]}: {shown}"
+            )
+
+
 def _summary_inputs(staged: Staged, edition: Edition) -> pd.DataFrame:
     """Join an edition's LSOA values to their LAD and population denominators."""
     values = staged.index_values[edition.code]
@@ -774,7 +958,7 @@ def _summary_inputs(staged: Staged, edition: Edition) -> pd.DataFrame:
 def refresh_population(conn: psycopg.Connection) -> int:
     """Derive residents and adults per LSOA of every edition (migration 0003 says how)."""
     with conn.cursor() as cur:
-        cur.execute(read_sql("data", "refresh_population.sql"))
+        cur.execute(read_sql("data", "foundation/refresh_population.sql"))
         cur.execute("SELECT count(*) FROM lsoa_population")
         (count,) = cur.fetchone() or (0,)
     return int(count)
@@ -783,7 +967,7 @@ def refresh_population(conn: psycopg.Connection) -> int:
 def refresh_serving_tables(conn: psycopg.Connection) -> dict[str, int]:
     """Rebuild the denormalised tables OGC collections and tiles read; return their rows."""
     with conn.cursor() as cur:
-        cur.execute(read_sql("data", "refresh_serving.sql"))
+        cur.execute(read_sql("data", "foundation/refresh_serving.sql"))
         cur.execute(
             "SELECT (SELECT count(*) FROM lsoa_deprivation), (SELECT count(*) FROM lad_deprivation)"
         )
@@ -793,7 +977,7 @@ def refresh_serving_tables(conn: psycopg.Connection) -> dict[str, int]:
 
 def bump_data_version(conn: psycopg.Connection) -> int:
     """Increase the data version (caches key on it) and return the new value."""
-    row = conn.execute(read_sql("geo", "bump_data_version.sql")).fetchone()
+    row = conn.execute(read_sql("geo", "tiles/bump_data_version.sql")).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -811,7 +995,7 @@ def write_provenance(
             if level and level in repaired:
                 notes["repaired_geometries"] = repaired[level]
             cur.execute(
-                read_sql("data", "upsert_provenance.sql"),
+                read_sql("data", "foundation/upsert_provenance.sql"),
                 {
                     "dataset": p.dataset,
                     "source_file": p.source_file,

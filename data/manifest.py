@@ -37,6 +37,8 @@ class Edition(BaseModel):
     lad_vintage: int
     ward_vintage: int | None = None
     national_lsoa_count: int
+    # Districts the edition ranks nationally (the LAD geography's English districts).
+    national_lad_count: int | None = None
     population_denominators: str | None = None
     is_current: bool = False
     domains: tuple[Domain, ...]
@@ -110,6 +112,32 @@ class IndexValuesDataset(_Dataset):
     values: dict[str, str]
 
 
+class PublishedMeasureColumns(BaseModel):
+    """The columns of one published LAD summary measure: its value and its rank among LADs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: str
+    rank: str
+    # The published rounding (decimal places); a computed value agrees within half a unit.
+    decimal_places: int
+
+
+class PublishedLadSummariesDataset(_Dataset):
+    """An edition's district summaries as published (long: one row per district and index).
+
+    ``indices`` maps the file's index titles to domain codes; ``measures`` maps Platoons'
+    measure names (``geo.indices.MEASURES``) to the value and rank columns.
+    """
+
+    kind: Literal["lad_summaries_published"]
+    edition: str
+    lad: str
+    index: str
+    indices: dict[str, str]
+    measures: dict[str, PublishedMeasureColumns]
+
+
 class PopulationDenominatorsDataset(_Dataset):
     """The population denominators an edition was computed with."""
 
@@ -144,6 +172,7 @@ Dataset = Annotated[
     | RegionLookupDataset
     | LsoaChangeDataset
     | IndexValuesDataset
+    | PublishedLadSummariesDataset
     | PopulationDenominatorsDataset
     | PopulationEstimateDataset
     | PostcodesDataset,

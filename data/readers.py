@@ -68,7 +68,7 @@ def read_csv_columns(path: Path, columns: list[str]) -> pd.DataFrame:
     return frame[columns]
 
 
-def _bad_rows(mask: pd.Series, values: pd.Series) -> str:
+def bad_rows(mask: pd.Series, values: pd.Series) -> str:
     """Describe up to five offending rows as 'line N: value'."""
     rows = values[mask].head(5)
     # +2: one for the header line, one because files count lines from 1.
@@ -82,7 +82,7 @@ def parse_integers(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     bad = numbers.isna() | (numbers != np.floor(numbers))
     if bad.any():
         raise LoadError(
-            f"{path}: column {column!r} must hold whole numbers; {_bad_rows(bad, frame[column])}"
+            f"{path}: column {column!r} must hold whole numbers; {bad_rows(bad, frame[column])}"
         )
     return numbers.astype("int64")
 
@@ -93,7 +93,7 @@ def parse_floats(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     bad = numbers.isna() | ~np.isfinite(numbers)
     if bad.any():
         raise LoadError(
-            f"{path}: column {column!r} must hold numbers; {_bad_rows(bad, frame[column])}"
+            f"{path}: column {column!r} must hold numbers; {bad_rows(bad, frame[column])}"
         )
     return numbers.astype("float64")
 
@@ -103,11 +103,11 @@ def check_codes(codes: pd.Series, pattern: str, path: Path, column: str) -> None
     bad = ~codes.str.fullmatch(pattern)
     if bad.any():
         raise LoadError(
-            f"{path}: column {column!r} has codes that are not {pattern}: {_bad_rows(bad, codes)}"
+            f"{path}: column {column!r} has codes that are not {pattern}: {bad_rows(bad, codes)}"
         )
     duplicated = codes.duplicated()
     if duplicated.any():
-        raise LoadError(f"{path}: column {column!r} repeats codes: {_bad_rows(duplicated, codes)}")
+        raise LoadError(f"{path}: column {column!r} repeats codes: {bad_rows(duplicated, codes)}")
 
 
 def read_boundaries(path: Path, dataset: BoundariesDataset) -> pd.DataFrame:
@@ -136,7 +136,7 @@ def read_boundaries(path: Path, dataset: BoundariesDataset) -> pd.DataFrame:
     unknown = ~codes.str.fullmatch(ANY_GSS_CODE)
     if unknown.any():
         raise LoadError(
-            f"{path}: features with codes that are not GSS codes: {_bad_rows(unknown, codes)}"
+            f"{path}: features with codes that are not GSS codes: {bad_rows(unknown, codes)}"
         )
     frame = frame[codes.str.fullmatch(dataset.code_pattern)]
     if frame.empty:

@@ -21,7 +21,7 @@ live.
 
 The plan is made in Python from a ``numpy`` Generator seeded with ``seed`` (same seed, same
 LSOAs loaded: same plan); every geometry is built and measured in SQL in EPSG:27700
-(``data/sql/synthetic_*.sql``): area, districts (as ``geo.groups.measure_area`` counts them)
+(``data/sql/synthetic/*.sql``): area, districts (as ``geo.groups.measure_area`` counts them)
 and principal district. One transaction replaces the previous synthetic rows (never any
 other), writes the plan with COPY, then brings the public layers and coverage up to date.
 
@@ -44,7 +44,7 @@ import shapely
 import typer
 from psycopg import AsyncConnection
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import audit, coverage, groups, organisers
 from geo.errors import Conflict, DataUnavailable, InvalidInput, PlatoonsError
 from geo.gss import LAD_CODE
@@ -240,7 +240,7 @@ async def read_lsoas(conn: AsyncConnection[Any], lad_codes: Sequence[str] = ()) 
     """
     async with conn.cursor() as cur:
         await cur.execute(
-            read_sql("data", "synthetic_lsoas.sql"),
+            read_sql("data", "synthetic/lsoas.sql"),
             {"edition": coverage.COVERAGE_EDITION, "lad_codes": list(lad_codes) or None},
         )
         rows = await cur.fetchall()
@@ -479,12 +479,12 @@ def _envelope(plan: SyntheticPlan, lsoas: LsoaFrame) -> dict[str, float]:
 
 
 async def _stage(conn: AsyncConnection[Any], plan: SyntheticPlan, seed: int) -> None:
-    """COPY the plan into the staging tables (``synthetic_stage.sql``)."""
+    """COPY the plan into the staging tables (``synthetic/stage.sql``)."""
     description = (
         f"Synthetic group generated for demonstrations and tests (seed {seed}); not a real group."
     )
     async with conn.cursor() as cur:
-        await cur.execute(read_sql("data", "synthetic_stage.sql"))
+        await cur.execute(read_sql("data", "synthetic/stage.sql"))
         async with cur.copy(
             "COPY synthetic_organiser_plan (ordinal, name, email, training_centre, trained_on,"
             " active, x, y, radius_m) FROM STDIN"
@@ -548,7 +548,7 @@ async def _clear(conn: AsyncConnection[Any]) -> tuple[int, int]:
         If a registered (non-synthetic) group names a synthetic organiser as its starter.
     """
     async with conn.cursor() as cur:
-        await cur.execute(read_sql("data", "synthetic_blocking_groups.sql"))
+        await cur.execute(read_sql("data", "synthetic/blocking_groups.sql"))
         blocking = await cur.fetchall()
         if blocking:
             pairs = ", ".join(f"{g} (started by {o})" for g, o in blocking)
@@ -556,9 +556,9 @@ async def _clear(conn: AsyncConnection[Any]) -> tuple[int, int]:
                 "registered groups name synthetic organisers as their starters, so the "
                 f"synthetic organisers cannot be replaced: {pairs}"
             )
-        await cur.execute(read_sql("data", "synthetic_clear.sql"))
+        await cur.execute(read_sql("data", "synthetic/clear.sql"))
         removed = await cur.fetchone()
-        await cur.execute(read_sql("data", "synthetic_clear_organisers.sql"))
+        await cur.execute(read_sql("data", "synthetic/clear_organisers.sql"))
         removed_organisers = await cur.fetchone()
     assert removed is not None and removed_organisers is not None
     return int(removed[0]), int(removed_organisers[0])
@@ -597,18 +597,18 @@ async def write_plan(
 
         started = time.perf_counter()
         await _stage(conn, plan, spec.seed)
-        await cur.execute(read_sql("data", "synthetic_land.sql"), _envelope(plan, lsoas) | params)
+        await cur.execute(read_sql("data", "synthetic/land.sql"), _envelope(plan, lsoas) | params)
         await cur.execute("CREATE INDEX ON synthetic_land USING gist (geom)")
         await cur.execute("ANALYZE synthetic_land")
-        await cur.execute(read_sql("data", "synthetic_areas.sql"), params)
+        await cur.execute(read_sql("data", "synthetic/areas.sql"), params)
         seconds["areas"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        await cur.execute(read_sql("data", "synthetic_insert_organisers.sql"), params)
+        await cur.execute(read_sql("data", "synthetic/insert_organisers.sql"), params)
         organiser_ids = [int(r[0]) for r in await cur.fetchall()]
-        await cur.execute(read_sql("data", "synthetic_insert_groups.sql"), params)
+        await cur.execute(read_sql("data", "synthetic/insert_groups.sql"), params)
         group_ids = [int(r[0]) for r in await cur.fetchall()]
-        await cur.execute(read_sql("data", "synthetic_insert_activities.sql"), params)
+        await cur.execute(read_sql("data", "synthetic/insert_activities.sql"), params)
         activities = cur.rowcount
         # Fresh statistics, so the coverage statements below plan for thousands of areas.
         await cur.execute("ANALYZE community_group, organiser, group_activity")

@@ -190,13 +190,14 @@ async def _rows(
     status: str | None = None,
     lock: bool = False,
 ) -> list[dict[str, Any]]:
-    query = read_sql("geo", "amenity_bid_select.sql") + (" FOR UPDATE OF b" if lock else "")
+    query = read_sql("geo", "amenity_bids/select.sql") + (" FOR UPDATE OF b" if lock else "")
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, {"id": bid_id, "asset_id": asset_id, "lad": lad, "status": status})
         return await cur.fetchall()
 
 
-async def _one(conn: AsyncConnection, bid_id: int, *, lock: bool = False) -> dict[str, Any]:
+async def _bid_row(conn: AsyncConnection, bid_id: int, *, lock: bool = False) -> dict[str, Any]:
+    """One stored bid (locked for update when ``lock``); AmenityBidNotFound if none."""
     rows = await _rows(conn, bid_id=bid_id, lock=lock)
     if not rows:
         raise AmenityBidNotFound(f"no amenity bid has id {bid_id}")
@@ -211,7 +212,7 @@ async def get_bid(conn: AsyncConnection, bid_id: int, on: date) -> AmenityBid:
     AmenityBidNotFound
         If there is no such bid.
     """
-    return _bid(await _one(conn, bid_id), on)
+    return _bid(await _bid_row(conn, bid_id), on)
 
 
 async def list_bids(
@@ -237,9 +238,9 @@ async def history(conn: AsyncConnection, bid_id: int) -> list[AmenityBidEvent]:
     AmenityBidNotFound
         If there is no such bid.
     """
-    await _one(conn, bid_id)
+    await _bid_row(conn, bid_id)
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "amenity_bid_history.sql"), {"id": bid_id})
+        await cur.execute(read_sql("geo", "amenity_bids/history.sql"), {"id": bid_id})
         return [AmenityBidEvent(**row) for row in await cur.fetchall()]
 
 
@@ -274,7 +275,7 @@ async def _record(
 ) -> None:
     """Append the step to the bid's events and the audit log; refresh the asset's map row."""
     await conn.execute(
-        read_sql("geo", "amenity_bid_event_insert.sql"),
+        read_sql("geo", "amenity_bids/event_insert.sql"),
         {
             "bid_id": after["id"],
             "step": step,
@@ -348,7 +349,7 @@ async def express_interest(
         try:
             async with conn.transaction():  # a savepoint: the duplicate check is the index
                 cur = await conn.execute(
-                    read_sql("geo", "amenity_bid_insert.sql"),
+                    read_sql("geo", "amenity_bids/insert.sql"),
                     {
                         "asset_id": asset_id,
                         "group_name": group,
@@ -362,7 +363,7 @@ async def express_interest(
             raise Conflict(f"{group} already has an open bid for this asset", allowed=[]) from exc
         inserted = await cur.fetchone()
         assert inserted is not None
-        row = await _one(conn, int(inserted[0]))
+        row = await _bid_row(conn, int(inserted[0]))
         details = {"group": group, "threat": data.threat}
         await _record(conn, "express_interest", None, row, effective, on, principal.actor, details)
     return _bid(row, on)
@@ -396,7 +397,7 @@ async def take_bid_step(
     else:
         principal.require("officer")
     async with conn.transaction():
-        row = await _one(conn, bid_id, lock=True)
+        row = await _bid_row(conn, bid_id, lock=True)
         if principal.role == "group_manager":
             if row["group_name"].lower() != principal.name.lower():
                 raise Forbidden("a group manager's key acts only for its own group's bids")
@@ -416,7 +417,7 @@ async def take_bid_step(
             raise InvalidInput(f"{step} needs {transition.needs}", parameter=transition.needs)
         effective = _effective(data.effective_on, on, row["last_step_on"])
         await conn.execute(
-            read_sql("geo", "amenity_bid_update.sql"),
+            read_sql("geo", "amenity_bids/update.sql"),
             {
                 "id": bid_id,
                 "status": transition.to_status,
@@ -427,7 +428,7 @@ async def take_bid_step(
                 "last_step_on": effective,
             },
         )
-        after = await _one(conn, bid_id)
+        after = await _bid_row(conn, bid_id)
         details: dict[str, Any] = {transition.needs: text} if transition.needs else {}
         await _record(conn, step, row, after, effective, on, principal.actor, details)
     return _bid(after, on)

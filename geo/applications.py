@@ -40,7 +40,7 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pyproj import Transformer
 
-from geo import audit, grants, places
+from geo import audit, place_resolution
 from geo.access import Principal
 from geo.areas import find_edition
 from geo.errors import (
@@ -52,6 +52,7 @@ from geo.errors import (
     StaleVersion,
     SubmissionRefused,
 )
+from geo.grants import checks
 from geo.sqlfiles import read_sql
 
 Status = Literal["draft", "submitted", "approved", "rejected", "paid"]
@@ -90,7 +91,7 @@ class Pledge(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source_name: str = Field(min_length=2, max_length=200, examples=["Trafford Community Trust"])
-    source_type: str = Field(description=f"One of {', '.join(grants.MATCH_SOURCE_TYPES)}.")
+    source_type: str = Field(description=f"One of {', '.join(checks.MATCH_SOURCE_TYPES)}.")
     amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
     evidence_reference: str = Field(
         min_length=1,
@@ -102,9 +103,9 @@ class Pledge(BaseModel):
     @field_validator("source_type")
     @classmethod
     def _known_source_type(cls, value: str) -> str:
-        if value not in grants.MATCH_SOURCE_TYPES:
+        if value not in checks.MATCH_SOURCE_TYPES:
             raise ValueError(
-                f"unknown source type {value!r}; use one of {list(grants.MATCH_SOURCE_TYPES)}"
+                f"unknown source type {value!r}; use one of {list(checks.MATCH_SOURCE_TYPES)}"
             )
         return value
 
@@ -127,11 +128,11 @@ class AreaChoice(BaseModel):
             raise ValueError("give the area as exactly one of code or geometry")
         return self
 
-    def place(self) -> places.Place:
+    def place(self) -> place_resolution.Place:
         """The area as a place to resolve."""
         if self.code is not None:
-            return places.Place(code=self.code.strip().upper())
-        return places.Place(geometry=self.geometry)
+            return place_resolution.Place(code=self.code.strip().upper())
+        return place_resolution.Place(geometry=self.geometry)
 
 
 class ApplicationDraft(BaseModel):
@@ -278,7 +279,7 @@ async def create_application(
     area_code, wkb = await _validated_area(conn, draft.area, programme)
     async with conn.transaction():
         cur = await conn.execute(
-            read_sql("geo", "application_insert.sql"),
+            read_sql("geo", "applications/insert.sql"),
             {
                 "programme_id": programme.id,
                 "applicant_name": draft.applicant_name,
@@ -342,7 +343,7 @@ async def update_application(
         if area is not None:
             values["area_code"], values["wkb"] = await _validated_area(conn, area, programme)
             values["keep_area"] = False
-        await conn.execute(read_sql("geo", "application_update.sql"), values)
+        await conn.execute(read_sql("geo", "applications/update.sql"), values)
         if changes.pledges is not None:
             await conn.execute(
                 "DELETE FROM match_pledge WHERE application_id = %s", (application_id,)
@@ -378,9 +379,9 @@ async def submit_application(
     async with conn.transaction():
         before = await _guarded(conn, application_id, principal, "submit", expected_version)
         old = before.application
-        programme = await grants.get_programme(conn, old.programme)
+        programme = await checks.get_programme(conn, old.programme)
         reasons = _money_reasons(old, programme, today)
-        answer = (await grants.check_eligibility(conn, _place_of(old), programme.id, today))[0]
+        answer = (await checks.check_eligibility(conn, _place_of(old), programme.id, today))[0]
         if not answer.eligible:
             reasons.insert(0, answer.explanation)
         if reasons:
@@ -415,7 +416,7 @@ async def approve_application(
         before = await _guarded(conn, application_id, principal, "approve", expected_version)
         old = before.application
         cur = await conn.execute(
-            read_sql("geo", "application_programme_lock.sql"), {"id": old.programme}
+            read_sql("geo", "applications/programme_lock.sql"), {"id": old.programme}
         )
         locked = await cur.fetchone()
         assert locked is not None
@@ -425,7 +426,7 @@ async def approve_application(
             raise _budget_exhausted(old, remaining, currency)
         try:
             cur = await conn.execute(
-                read_sql("geo", "application_programme_commit.sql"),
+                read_sql("geo", "applications/programme_commit.sql"),
                 {"id": old.programme, "amount": old.amount},
             )
         except psycopg.errors.CheckViolation as exc:  # the last line of defence
@@ -482,23 +483,23 @@ async def pay_application(
 # Helpers
 
 
-async def _programme(conn: AsyncConnection, programme_id: str) -> grants.Programme:
+async def _programme(conn: AsyncConnection, programme_id: str) -> checks.Programme:
     """The programme an application names; an unknown one is bad input, not a missing page."""
     try:
-        return await grants.get_programme(conn, programme_id)
-    except grants.ProgrammeNotFound as exc:
+        return await checks.get_programme(conn, programme_id)
+    except checks.ProgrammeNotFound as exc:
         raise InvalidInput(f"no grant programme {programme_id!r}", parameter="programme") from exc
 
 
 async def _validated_area(
-    conn: AsyncConnection, area: AreaChoice, programme: grants.Programme
+    conn: AsyncConnection, area: AreaChoice, programme: checks.Programme
 ) -> tuple[str | None, bytes | None]:
     """Check the area resolves in the programme's geography; return its code or BNG WKB."""
     edition = await find_edition(conn, programme.edition_code)
     place = area.place()
-    await places.resolve(conn, place, edition, "lsoa")
+    await place_resolution.resolve(conn, place, edition, "lsoa")
     if place.geometry is not None:
-        projected, _ = places.polygon_in_bng(place.geometry)
+        projected, _ = place_resolution.polygon_in_bng(place.geometry)
         return None, shapely.to_wkb(projected)
     return place.code, None
 
@@ -509,22 +510,22 @@ async def _insert_pledges(
     """Store an application's pledges."""
     for pledge in pledges:
         await conn.execute(
-            read_sql("geo", "application_pledge_insert.sql"),
+            read_sql("geo", "applications/pledge_insert.sql"),
             {"application_id": application_id, **pledge.model_dump()},
         )
 
 
 async def _load(conn: AsyncConnection, application_id: int, *, lock: bool = False) -> _Stored:
     """Read an application, its pledges and principal district (optionally locking its row)."""
-    query = read_sql("geo", "application_get.sql") + (" FOR UPDATE OF a" if lock else "")
+    query = read_sql("geo", "applications/get.sql") + (" FOR UPDATE OF a" if lock else "")
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, {"id": application_id})
         row = await cur.fetchone()
         if row is None:
             raise ApplicationNotFound(f"no grant application {application_id}")
-        await cur.execute(read_sql("geo", "application_pledges.sql"), {"id": application_id})
+        await cur.execute(read_sql("geo", "applications/pledges.sql"), {"id": application_id})
         pledges = [Pledge.model_validate(p) for p in await cur.fetchall()]
-        await cur.execute(read_sql("geo", "application_principal_lad.sql"), {"id": application_id})
+        await cur.execute(read_sql("geo", "applications/principal_lad.sql"), {"id": application_id})
         lad = await cur.fetchone()
     geometry = None
     if row["area_wkb"] is not None:
@@ -632,7 +633,7 @@ async def _set_status(
 ) -> Application:
     """Move a locked application along one step and audit the change."""
     await conn.execute(
-        read_sql("geo", "application_set_status.sql"),
+        read_sql("geo", "applications/set_status.sql"),
         {
             "id": old.id,
             "from_status": old.status,
@@ -667,11 +668,11 @@ async def _audit(
     )
 
 
-def _place_of(application: Application) -> places.Place:
+def _place_of(application: Application) -> place_resolution.Place:
     """The application's area as a place for an eligibility check."""
     if application.area.code is not None:
-        return places.Place(code=application.area.code)
-    return places.Place(geometry=application.area.geometry)
+        return place_resolution.Place(code=application.area.code)
+    return place_resolution.Place(geometry=application.area.geometry)
 
 
 def _ratio(ratio: Decimal) -> str:
@@ -679,7 +680,7 @@ def _ratio(ratio: Decimal) -> str:
     return f"{format(ratio.normalize(), 'f')}:1"
 
 
-def _money_reasons(application: Application, programme: grants.Programme, today: date) -> list[str]:
+def _money_reasons(application: Application, programme: checks.Programme, today: date) -> list[str]:
     """Every failed money and date check of a submission, in words."""
     reasons = []
     currency = programme.currency
@@ -713,7 +714,7 @@ def _money_reasons(application: Application, programme: grants.Programme, today:
     )
     needed = (programme.match_ratio * amount).quantize(_PENNY, rounding=ROUND_UP)
     if counted < needed:
-        if counted_types == set(grants.MATCH_SOURCE_TYPES):
+        if counted_types == set(checks.MATCH_SOURCE_TYPES):
             sources = "non-government sources"
         else:
             kinds = ", ".join(t.replace("_", " ") for t in programme.match_source_types)
@@ -734,8 +735,8 @@ def _money_reasons(application: Application, programme: grants.Programme, today:
 async def _snapshot(
     conn: AsyncConnection,
     application: Application,
-    programme: grants.Programme,
-    answer: grants.EligibilityAnswer,
+    programme: checks.Programme,
+    answer: checks.EligibilityAnswer,
     today: date,
 ) -> dict[str, Any]:
     """What submission found, kept with the application: the eligibility answer, the money
@@ -744,7 +745,7 @@ async def _snapshot(
     code = application.area.code or lad
     name = None
     if code is not None:
-        cur = await conn.execute(read_sql("geo", "application_area_name.sql"), {"code": code})
+        cur = await conn.execute(read_sql("geo", "applications/area_name.sql"), {"code": code})
         row = await cur.fetchone()
         name = None if row is None else row[0]
     counted = sum(

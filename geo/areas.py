@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
 
-from geo.crs import require_point_in_england
-from geo.errors import AreaNotFound, EditionNotFound, InvalidInput, PointOutsideCoverage
-from geo.gss import ANY_CODE, LAD_CODE, LSOA_CODE
-from geo.models import (
+from geo.area_models import (
     AreaRef,
     EditionRef,
     Health,
@@ -22,16 +16,10 @@ from geo.models import (
     PopulationFigures,
     SummaryMeasure,
 )
-from geo.sqlfiles import read_sql
-
-
-async def _fetch_one(
-    conn: AsyncConnection, query: str, params: dict[str, Any]
-) -> dict[str, Any] | None:
-    """Run one packaged query and return its first row as a dict."""
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", query), params)
-        return await cur.fetchone()
+from geo.crs import require_point_in_england
+from geo.errors import AreaNotFound, EditionNotFound, InvalidInput, PointOutsideCoverage
+from geo.gss import ANY_CODE, LAD_CODE, LSOA_CODE
+from geo.sqlfiles import fetch_one_row
 
 
 async def find_edition(conn: AsyncConnection, code: str | None = None) -> EditionRef:
@@ -42,7 +30,7 @@ async def find_edition(conn: AsyncConnection, code: str | None = None) -> Editio
     EditionNotFound
         If no such edition is loaded.
     """
-    row = await _fetch_one(conn, "edition.sql", {"edition": code})
+    row = await fetch_one_row(conn, "areas/edition.sql", {"edition": code})
     if row is None:
         if code is None:
             raise EditionNotFound("no index edition is loaded yet; run `platoons load demo`")
@@ -73,8 +61,10 @@ async def lsoa_at_point(
     """
     require_point_in_england(lon, lat)
     found = await find_edition(conn, edition)
-    row = await _fetch_one(
-        conn, "lsoa_code_at_point.sql", {"vintage": found.lsoa_vintage, "lon": lon, "lat": lat}
+    row = await fetch_one_row(
+        conn,
+        "areas/lsoa_code_at_point.sql",
+        {"vintage": found.lsoa_vintage, "lon": lon, "lat": lat},
     )
     if row is None:
         raise PointOutsideCoverage(
@@ -120,9 +110,9 @@ async def area_by_code(
 
 async def _lsoa_area(conn: AsyncConnection, edition: EditionRef, code: str) -> LsoaArea:
     """Return the profile of one LSOA of the edition's geography."""
-    row = await _fetch_one(
+    row = await fetch_one_row(
         conn,
-        "lsoa_profile.sql",
+        "areas/lsoa_profile.sql",
         {"edition": edition.code, "vintage": edition.lsoa_vintage, "code": code},
     )
     if row is None:
@@ -147,9 +137,9 @@ async def _lsoa_area(conn: AsyncConnection, edition: EditionRef, code: str) -> L
 
 async def _lad_area(conn: AsyncConnection, edition: EditionRef, code: str) -> LadArea:
     """Return one LAD of the edition's geography with its summary measures."""
-    row = await _fetch_one(
+    row = await fetch_one_row(
         conn,
-        "lad_profile.sql",
+        "areas/lad_profile.sql",
         {"edition": edition.code, "vintage": edition.lad_vintage, "code": code},
     )
     if row is None:
@@ -169,7 +159,7 @@ async def _lad_area(conn: AsyncConnection, edition: EditionRef, code: str) -> La
 
 async def health(conn: AsyncConnection) -> Health:
     """Report PostGIS's version, the data version and how much of each edition is loaded."""
-    row = await _fetch_one(conn, "health.sql", {})
+    row = await fetch_one_row(conn, "areas/health.sql", {})
     assert row is not None
     editions = row["editions"]
     return Health(

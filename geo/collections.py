@@ -132,8 +132,16 @@ def _lsoa_properties(with_scores: bool, supplementary: bool) -> tuple[Property, 
     return tuple(props)
 
 
-def _lad_properties() -> tuple[Property, ...]:
-    """Properties of a LAD summary collection."""
+# The IMD measures an edition's own district summaries publish (lad_published_measure).
+PUBLISHED_LAD_MEASURES: tuple[str, ...] = (
+    "average_rank",
+    "average_score",
+    "proportion_most_deprived_10pct",
+)
+
+
+def _lad_properties(edition: str, published: bool) -> tuple[Property, ...]:
+    """Properties of a LAD summary collection: computed measures, and the published ones."""
     props = [
         Property("code", "string", "local authority district GSS code"),
         Property("name", "string", "local authority district name"),
@@ -142,20 +150,42 @@ def _lad_properties() -> tuple[Property, ...]:
         Property("lsoa_count", "integer", "LSOAs in the district"),
     ]
     for measure, description in LAD_MEASURES:
-        props.append(Property(f"imd_{measure}", "number", f"IMD {description}"))
+        props.append(
+            Property(f"imd_{measure}", "number", f"IMD {description}, computed from the LSOA data")
+        )
         props.append(
             Property(f"imd_{measure}_rank", "integer", f"rank among LADs of imd_{measure}")
         )
+    if published:
+        descriptions = dict(LAD_MEASURES)
+        for measure in PUBLISHED_LAD_MEASURES:
+            props.append(
+                Property(
+                    f"published_imd_{measure}",
+                    "number",
+                    f"IMD {descriptions[measure]}, as published by MHCLG ({edition} district "
+                    "summaries)",
+                )
+            )
+            props.append(
+                Property(
+                    f"published_imd_{measure}_rank",
+                    "integer",
+                    f"published rank among all {edition} districts of the IMD {measure} "
+                    "(1 = most deprived), as published by MHCLG",
+                )
+            )
     return tuple(props)
 
 
 def _register_deprivation_collections() -> None:
     """Declare the LSOA and LAD layers of both English index editions."""
+    # published: whether the edition's own district summaries are loaded (sources.toml).
     editions = (
-        ("IoD2025", "2025", "LSOA 2021", "LAD 2024", True, False),
-        ("IoD2019", "2019", "LSOA 2011", "LAD 2019", False, True),
+        ("IoD2025", "2025", "LSOA 2021", "LAD 2024", True, False, True),
+        ("IoD2019", "2019", "LSOA 2011", "LAD 2019", False, True, False),
     )
-    for edition, year, lsoa_geo, lad_geo, scores, supplementary in editions:
+    for edition, year, lsoa_geo, lad_geo, scores, supplementary, published in editions:
         slug = edition.lower()
         register(
             Collection(
@@ -199,19 +229,29 @@ def _register_deprivation_collections() -> None:
                 title=f"Local authority districts with IoD {year} summary measures",
                 description=(
                     f"{lad_geo} boundaries (England) with the IMD summary measures of {edition} "
-                    "(IoD technical report, Appendix N). Ranks among LADs are given only when "
-                    "the whole edition is loaded; measures whose inputs the sources lack are "
-                    "null."
+                    "(IoD technical report, Appendix N) computed from the LSOA data. Ranks "
+                    "among LADs are given only when the whole edition is loaded; measures "
+                    "whose inputs the sources lack are null."
+                    + (
+                        f" The published_imd_* properties are {edition}'s own district "
+                        "summaries as MHCLG published them, ranked among all districts."
+                        if published
+                        else ""
+                    )
                 ),
                 table="lad_deprivation",
                 where={"edition_code": edition},
-                properties=_lad_properties(),
+                properties=_lad_properties(edition, published),
                 tile_properties=(
                     "code",
                     "name",
                     "imd_average_rank",
                     "imd_extent",
                     "imd_proportion_most_deprived_10pct",
+                    *(
+                        f"published_imd_{measure}_rank"
+                        for measure in (PUBLISHED_LAD_MEASURES if published else ())
+                    ),
                 ),
                 low_zoom_tile_properties=("code", "name", "imd_proportion_most_deprived_10pct"),
                 minzoom=0,

@@ -156,14 +156,16 @@ class _Translator:
             joiner = sql.SQL(f" {op.upper()} ")
             return sql.SQL("({})").format(joiner.join(parts))
         if op == "not":
-            return sql.SQL("(NOT {})").format(self.boolean(self._one(args, op), depth + 1))
+            return sql.SQL("(NOT {})").format(
+                self.boolean(self._only_argument(args, op), depth + 1)
+            )
         if op in COMPARISONS:
-            left, right = self._two(args, op)
+            left, right = self._two_arguments(args, op)
             return sql.SQL("({} {} {})").format(
                 self.scalar(left), sql.SQL(COMPARISONS[op]), self.scalar(right, like=left)
             )
         if op == "like":
-            left, right = self._two(args, op)
+            left, right = self._two_arguments(args, op)
             self._require_string(left, op)
             if not isinstance(right, str):
                 raise InvalidInput("a LIKE pattern must be a text literal", parameter="filter")
@@ -176,15 +178,15 @@ class _Translator:
                 self.scalar(value), self.scalar(low, like=value), self.scalar(high, like=value)
             )
         if op == "in":
-            value, options = self._two(args, op)
+            value, options = self._two_arguments(args, op)
             if not isinstance(options, list) or not options:
                 raise InvalidInput("in needs a non-empty list", parameter="filter")
             items = sql.SQL(", ").join(self.scalar(o, like=value) for o in options)
             return sql.SQL("({} IN ({}))").format(self.scalar(value), items)
         if op == "isnull":
-            return sql.SQL("({} IS NULL)").format(self.scalar(self._one(args, op)))
+            return sql.SQL("({} IS NULL)").format(self.scalar(self._only_argument(args, op)))
         if op in SPATIAL:
-            left, right = self._two(args, op)
+            left, right = self._two_arguments(args, op)
             (left_sql, left_clipped), (right_sql, right_clipped) = (
                 self.geometry(left),
                 self.geometry(right),
@@ -323,13 +325,13 @@ class _Translator:
             raise InvalidInput(f"{op} applies to text properties", parameter="filter")
 
     @staticmethod
-    def _one(args: list[Any], op: str) -> Any:
+    def _only_argument(args: list[Any], op: str) -> Any:
         if len(args) != 1:
             raise InvalidInput(f"{op} takes one argument", parameter="filter")
         return args[0]
 
     @staticmethod
-    def _two(args: list[Any], op: str) -> tuple[Any, Any]:
+    def _two_arguments(args: list[Any], op: str) -> tuple[Any, Any]:
         if len(args) != 2:
             raise InvalidInput(f"{op} takes two arguments", parameter="filter")
         return args[0], args[1]

@@ -90,7 +90,7 @@ async def grants(conn: AsyncConnection, programme: str | None = None) -> list[di
         One object per grant, valid against the 360Giving grant schema.
     """
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "application_360giving.sql"), {"programme": programme})
+        await cur.execute(read_sql("geo", "applications/360giving.sql"), {"programme": programme})
         rows = await cur.fetchall()
     return [_grant(row) for row in rows]
 

@@ -7,7 +7,7 @@ private, shown only to admins and to officers of a district the patch touches (t
 edit organisers; every write locks the row, writes the organiser, the audit log, the map layer
 (:func:`rewrite_organiser_serving`) and the coverage of the LSOAs the patch touches
 (:func:`geo.coverage.refresh_organiser`) and bumps the data version, in one transaction.
-Patches are validated and measured like group areas (:func:`geo.groups.measure_area`), with a
+Patches are validated and measured like group areas (:func:`geo.drawn_areas.measure_area`), with a
 larger size limit.
 """
 
@@ -23,16 +23,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from geo import audit, coverage
 from geo.access import Principal
+from geo.drawn_areas import AreaFields, measure_area
 from geo.errors import DateInFuture, InvalidInput, OrganiserNotFound, StaleVersion
-from geo.groups import (
+from geo.registry_rules import (
     DEFAULT_RULES,
-    EMAIL,
     MAX_PAGE,
-    PHONE,
-    AreaFields,
     GroupRules,
-    clean_text,
-    measure_area,
+    checked_optional_email,
+    checked_optional_phone,
 )
 from geo.sqlfiles import read_sql
 
@@ -49,19 +47,13 @@ class _Contact(BaseModel):
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         """An e-mail address of the usual shape."""
-        value = clean_text(value)
-        if value is not None and not EMAIL.match(value):
-            raise ValueError("not an e-mail address")
-        return value
+        return checked_optional_email(value)
 
     @field_validator("phone", check_fields=False)
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         """Digits, spaces, brackets, hyphens and a leading +."""
-        value = clean_text(value)
-        if value is not None and not PHONE.match(value):
-            raise ValueError("not a telephone number")
-        return value
+        return checked_optional_phone(value)
 
 
 class OrganiserInput(AreaFields, _Contact):
@@ -193,7 +185,7 @@ def private_view(row: dict[str, Any]) -> OrganiserPrivate:
 
 
 async def _select(conn: AsyncConnection, **given: Any) -> tuple[int, list[dict[str, Any]]]:
-    """The number matched and the page of organiser_select.sql."""
+    """The number matched and the page of organisers/select.sql."""
     params: dict[str, Any] = {
         "id": None,
         "reference": None,
@@ -204,7 +196,7 @@ async def _select(conn: AsyncConnection, **given: Any) -> tuple[int, list[dict[s
         "offset": 0,
     } | given
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "organiser_select.sql"), params)
+        await cur.execute(read_sql("geo", "organisers/select.sql"), params)
         rows = list(await cur.fetchall())
     matched = int(rows[0]["matched"]) if rows else 0
     return matched, [r for r in rows if r["id"] is not None]
@@ -220,7 +212,7 @@ async def organiser_id(conn: AsyncConnection, reference: str, *, parameter: str)
     """
     if not ORGANISER_REFERENCE.match(reference):
         raise OrganiserNotFound(f"no community organiser {reference!r}", parameter=parameter)
-    cur = await conn.execute(read_sql("geo", "organiser_id.sql"), {"reference": reference})
+    cur = await conn.execute(read_sql("geo", "organisers/id.sql"), {"reference": reference})
     row = await cur.fetchone()
     if row is None:
         raise OrganiserNotFound(f"no community organiser {reference}", parameter=parameter)
@@ -286,7 +278,7 @@ async def progress(conn: AsyncConnection, on: date, *, synthetic: bool = False) 
     """
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            read_sql("geo", "organiser_progress.sql"), {"on": on, "synthetic": synthetic}
+            read_sql("geo", "organisers/progress.sql"), {"on": on, "synthetic": synthetic}
         )
         row = await cur.fetchone()
     assert row is not None
@@ -309,8 +301,8 @@ async def rewrite_organiser_serving(conn: AsyncConnection, organiser_ids: list[i
     listed groups each helped start and simplified tile geometries; organisers that no longer
     exist are removed. Bumps the data version, so cached tiles are dropped on commit.
     """
-    await conn.execute(read_sql("geo", "organiser_serving_upsert.sql"), {"ids": organiser_ids})
-    await conn.execute(read_sql("geo", "bump_data_version.sql"))
+    await conn.execute(read_sql("geo", "organisers/serving_upsert.sql"), {"ids": organiser_ids})
+    await conn.execute(read_sql("geo", "tiles/bump_data_version.sql"))
 
 
 async def _refresh_coverage(
@@ -370,7 +362,7 @@ async def create_organiser(
             max_vertices=rules.max_vertices,
         )
         cur = await conn.execute(
-            read_sql("geo", "organiser_insert.sql"),
+            read_sql("geo", "organisers/insert.sql"),
             {
                 "name": data.name.strip(),
                 "email": data.email,
@@ -426,7 +418,7 @@ async def update_organiser(
     async with conn.transaction():
         await coverage.lock_writes(conn)
         row = await _row(conn, reference)
-        await conn.execute(read_sql("geo", "organiser_lock.sql"), {"id": row["id"]})
+        await conn.execute(read_sql("geo", "organisers/lock.sql"), {"id": row["id"]})
         row = await _row(conn, reference)
         if expected_version is not None and expected_version != row["version"]:
             raise StaleVersion(
@@ -470,7 +462,7 @@ async def update_organiser(
             patch_wkb = patch.wkb
             values |= {"patch_area_km2": patch.area_km2, "lad_codes": patch.lad_codes}
         cur = await conn.execute(
-            read_sql("geo", "organiser_update.sql"),
+            read_sql("geo", "organisers/update.sql"),
             {**values, "patch_wkb": patch_wkb, "id": row["id"], "version": row["version"]},
         )
         if cur.rowcount != 1:  # cannot happen under the row lock; the guard is the backstop

@@ -2,9 +2,25 @@
 
 from functools import cache
 from importlib.resources import files
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
 
 
 @cache
 def read_sql(package: str, name: str) -> str:
-    """Return the text of ``<package>/sql/<name>``, read once per process."""
-    return files(package).joinpath("sql", name).read_text(encoding="utf-8")
+    """Return the text of ``<package>/sql/<name>``, read once per process.
+
+    ``name`` is ``<concern>/<file>.sql``: each concern's SQL lives in a sub-folder of its own.
+    """
+    return files(package).joinpath("sql", *name.split("/")).read_text(encoding="utf-8")
+
+
+async def fetch_one_row(
+    conn: AsyncConnection, name: str, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Run the packaged query ``geo/sql/<name>`` and return its first row as a dict (or None)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(read_sql("geo", name), params)
+        return await cur.fetchone()

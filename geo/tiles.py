@@ -1,7 +1,7 @@
 """Vector tiles of every registered collection (OGC API - Tiles, MVT 2.1 and GeoJSON).
 
 Web-free: this module turns a tile request into a validated :class:`TileAddress`, renders the
-tile in PostGIS (``ST_AsMVTGeom``/``ST_AsMVT``, SQL in ``geo/sql/tile_*.sql``), and describes
+tile in PostGIS (``ST_AsMVTGeom``/``ST_AsMVT``, SQL in ``geo/sql/tiles/*.sql``), and describes
 tilesets as plain data (OGC tileset metadata, tile matrix sets, TileJSON 3.0.0). Tile bounds
 come from ``morecantile``. Table and column names come only from the collection registry and
 reach SQL through ``psycopg.sql.Identifier``; every value is a bound parameter.
@@ -63,7 +63,7 @@ TILES_CONFORMANCE: tuple[str, ...] = tuple(
     for name in ("core", "tileset", "tilesets-list", "geodata-tilesets", "mvt", "geojson")
 )
 
-# The loader NOTIFYs this channel with the new version at commit (bump_data_version.sql).
+# The loader NOTIFYs this channel with the new version at commit (tiles/bump_data_version.sql).
 DATA_VERSION_CHANNEL = "platoons_data_version"
 
 # A collection's extent: longitude and latitude, min then max (geo.features.extent).
@@ -119,8 +119,9 @@ class TilingScheme:
         )
 
 
-# Web Mercator tiles read the 3857 columns simplified for their zoom (refresh_serving.sql:
-# ``geom_3857_low`` for z<=7, ``geom_3857_mid`` for z8-10, exact above).
+# Web Mercator tiles read the 3857 columns simplified for their zoom
+# (data/sql/foundation/refresh_serving.sql: ``geom_3857_low`` for z<=7, ``geom_3857_mid`` for
+# z8-10, exact above).
 WEB_MERCATOR = TilingScheme(
     tms=morecantile.tms.get("WebMercatorQuad"),
     srid=3857,
@@ -362,7 +363,7 @@ def _tile_query(
     for name in properties:
         if name in _RESERVED or collection.property(name) is None:
             raise ValueError(f"{collection.id}: {name!r} cannot be a tile property")
-    features = sql.SQL(read_sql("geo", "tile_features.sql")).format(
+    features = sql.SQL(read_sql("geo", "tiles/features.sql")).format(
         id_column=sql.Identifier(collection.tile_id_column),
         geometry=sql.Identifier(geometry),
         properties=sql.SQL("").join(
@@ -377,13 +378,13 @@ def _tile_query(
         ),
     )
     if fmt == "mvt":
-        return sql.SQL(read_sql("geo", "tile_mvt.sql")).format(
+        return sql.SQL(read_sql("geo", "tiles/mvt.sql")).format(
             features=features,
             property_names=sql.SQL("").join(
                 sql.SQL(", {}").format(sql.Identifier(name)) for name in properties
             ),
         )
-    return sql.SQL(read_sql("geo", "tile_geojson.sql")).format(
+    return sql.SQL(read_sql("geo", "tiles/geojson.sql")).format(
         features=features,
         property_pairs=sql.SQL(", ").join(
             sql.SQL("{}, {}").format(sql.Literal(name), sql.Identifier(name)) for name in properties
@@ -456,8 +457,8 @@ def tile_identity(address: TileAddress) -> str:
     collection = address.collection
     recipe = repr(
         (
-            read_sql("geo", "tile_features.sql"),
-            read_sql("geo", "tile_mvt.sql" if address.format == "mvt" else "tile_geojson.sql"),
+            read_sql("geo", "tiles/features.sql"),
+            read_sql("geo", "tiles/mvt.sql" if address.format == "mvt" else "tiles/geojson.sql"),
             MVT_EXTENT,
             MVT_BUFFER,
             collection.table,
@@ -478,7 +479,7 @@ def tile_identity(address: TileAddress) -> str:
 async def read_data_version(conn: AsyncConnection) -> int:
     """Return the database's data version (0 before the first load)."""
     async with conn.cursor() as cur:
-        await cur.execute(read_sql("geo", "tile_data_version.sql"))
+        await cur.execute(read_sql("geo", "tiles/data_version.sql"))
         row = await cur.fetchone()
     return int(row[0]) if row else 0
 

@@ -12,18 +12,14 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from app.cli import DEMO_DIR
 from app.main import create_app
-from app.settings import DatabaseSettings
-from data import schema
+from config.settings import DatabaseSettings
+from data import DEMO_DIR, schema
 from data.loaders import load_all
 from data.manifest import load_manifest
 from data.readers import sha256_of
 from tests.utils import sources
-
-# The service's daily jobs write in the background; the suite runs them explicitly
-# (tests/app/test_housekeeping.py), so no test sees writes it did not make.
-os.environ["PLATOONS_HOUSEKEEPING"] = "false"
+from tests.utils.service import service_settings
 
 
 def _test_database_url() -> str:
@@ -35,11 +31,11 @@ def _test_database_url() -> str:
     return url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
 
 
-# The published national files, beside the repository (as in CI and the developer machines).
-# PLATOONS_ENGLAND_DATA points elsewhere (for a checkout that is not beside shared/).
+# The published national files, carried in the repository (data/national/SOURCES.md), so a
+# clone with nothing beside it tests all of England. PLATOONS_ENGLAND_DATA points elsewhere.
 ENGLAND_DIR = Path(
     os.environ.get("PLATOONS_ENGLAND_DATA")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "raw"
+    or Path(__file__).resolve().parents[1] / "data" / "national"
 )
 
 
@@ -98,7 +94,7 @@ async def aconn(settings: DatabaseSettings) -> AsyncIterator[psycopg.AsyncConnec
 @pytest.fixture(scope="session")
 def client(settings: DatabaseSettings) -> Iterator[TestClient]:
     """The application under test, with its lifespan (pool) running."""
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(service_settings(settings))) as test_client:
         yield test_client
 
 
@@ -112,7 +108,7 @@ def _database_exists(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def england_settings() -> DatabaseSettings:
-    """A database holding all of England (both editions) from ../shared/data/raw.
+    """A database holding all of England (both editions) from ENGLAND_DIR (data/national).
 
     Loading takes about 90 s, so the database is kept between runs and reloaded only when
     its recorded source checksums differ from the files (or it is missing or empty).
@@ -140,7 +136,7 @@ def england_settings() -> DatabaseSettings:
 @pytest.fixture(scope="session")
 def england_client(england_settings: DatabaseSettings) -> Iterator[TestClient]:
     """The application serving all of England."""
-    with TestClient(create_app(england_settings)) as test_client:
+    with TestClient(create_app(service_settings(england_settings))) as test_client:
         yield test_client
 
 
@@ -151,14 +147,14 @@ def example_programmes(settings: DatabaseSettings) -> list[str]:
 
     import yaml
 
-    from geo import grants
+    from geo.grants import checks
 
     specs = yaml.safe_load(Path("data/programmes/examples.yaml").read_text(encoding="utf-8"))
 
     async def save() -> list[str]:
         async with await psycopg.AsyncConnection.connect(settings.dsn) as conn:
             saved = [
-                await grants.save_programme(conn, grants.ProgrammeSpec.model_validate(s), "tests")
+                await checks.save_programme(conn, checks.ProgrammeSpec.model_validate(s), "tests")
                 for s in specs
             ]
             await conn.commit()

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from tests.utils import sources
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"

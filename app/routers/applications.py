@@ -5,35 +5,31 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth import CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
 from app.http import today_utc
-from app.problems import PROBLEM_JSON, problem
+from app.problems import Problems, problem
+from app.versions import IfMatch, etag, version_from_if_match
 from geo import applications, giving360
 from geo.applications import Application, ApplicationChanges, ApplicationDraft
 
 router = APIRouter(tags=["applications"])
 
 ApplicationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The application's id.")]
-IfMatch = Annotated[
-    str | None,
-    Header(
-        max_length=64,
-        description='The version last seen, as its ETag (`"3"`); a stale one gets 412.',
-    ),
-]
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
-_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No API key", **_PROBLEM},
-    403: {"description": "The key's role or scope does not allow this", **_PROBLEM},
-    404: {"description": "No such application, or not visible to this key", **_PROBLEM},
-    409: {"description": "The status does not allow this step (`allowed` lists those that are)"},
-    412: {"description": "If-Match names an older version", **_PROBLEM},
-}
+PROBLEMS = Problems(
+    {
+        401: "No API key",
+        403: "The key's role or scope does not allow this",
+        404: "No such application, or not visible to this key",
+        409: "The status does not allow this step (`allowed` lists those that are)",
+        422: "Checks failed: `reasons` lists every one",
+    }
+)
+WRITE_PROBLEMS = PROBLEMS.only(401, 403, 404, 409, 412)
 
 
 class Rejection(BaseModel):
@@ -44,29 +40,13 @@ class Rejection(BaseModel):
     reason: str = Field(min_length=3, max_length=2000)
 
 
-def _etag(version: int) -> str:
-    """The ETag of an application version."""
-    return f'"{version}"'
-
-
-def _version_of(if_match: str | None) -> int | None:
-    """The version an If-Match header names; ``None`` for no header or ``*`` (any version).
-
-    A value that is not one of our ETags can never match: -1 makes the check fail (412).
-    """
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and len(tag) < 12 else -1
-
-
 async def _answer(
     work: Awaitable[Application], response: Response, status_code: int = 200
 ) -> Application:
     """Run one domain write and tag the answer with the new version's ETag."""
     result = await work
     response.status_code = status_code
-    response.headers["ETag"] = _etag(result.version)
+    response.headers["ETag"] = etag(result.version)
     return result
 
 
@@ -74,7 +54,7 @@ async def _answer(
     "/applications",
     status_code=201,
     response_model=Application,
-    responses={k: v for k, v in _WRITE_RESPONSES.items() if k in (401, 403)},
+    responses=PROBLEMS.only(401, 403),
 )
 async def create_application(
     conn: DbDep,
@@ -85,14 +65,14 @@ async def create_application(
     """Start a draft application to a programme (group managers, officers, admins)."""
     created = await applications.create_application(conn, draft, user)
     response.headers["Location"] = f"/applications/{created.id}"
-    response.headers["ETag"] = _etag(created.version)
+    response.headers["ETag"] = etag(created.version)
     return created
 
 
 @router.get(
     "/applications/{applicationId}",
     response_model=Application,
-    responses={404: _WRITE_RESPONSES[404]},
+    responses=PROBLEMS.only(404),
 )
 async def get_application(
     conn: DbDep,
@@ -102,14 +82,14 @@ async def get_application(
 ) -> Any:
     """One application (its creator, officers of its district and admins; 404 to others)."""
     found = await applications.get_application(conn, applicationId, user)
-    response.headers["ETag"] = _etag(found.version)
+    response.headers["ETag"] = etag(found.version)
     return found
 
 
 @router.patch(
     "/applications/{applicationId}",
     response_model=Application,
-    responses={**_WRITE_RESPONSES, 428: {"description": "If-Match is missing", **_PROBLEM}},
+    responses={**WRITE_PROBLEMS, **PROBLEMS.only(428)},
 )
 async def update_application(
     conn: DbDep,
@@ -128,7 +108,9 @@ async def update_application(
             "meanwhile are not overwritten",
         )
     return await _answer(
-        applications.update_application(conn, applicationId, changes, user, _version_of(if_match)),
+        applications.update_application(
+            conn, applicationId, changes, user, version_from_if_match(if_match)
+        ),
         response,
     )
 
@@ -136,10 +118,7 @@ async def update_application(
 @router.post(
     "/applications/{applicationId}/submit",
     response_model=Application,
-    responses={
-        **_WRITE_RESPONSES,
-        422: {"description": "Checks failed: `reasons` lists every one", **_PROBLEM},
-    },
+    responses={**WRITE_PROBLEMS, **PROBLEMS.only(422)},
 )
 async def submit_application(
     conn: DbDep,
@@ -151,7 +130,9 @@ async def submit_application(
     """Submit a draft: eligibility, dates, award limits, budget and matched funding are checked."""
     today = today_utc()
     return await _answer(
-        applications.submit_application(conn, applicationId, user, today, _version_of(if_match)),
+        applications.submit_application(
+            conn, applicationId, user, today, version_from_if_match(if_match)
+        ),
         response,
     )
 
@@ -159,7 +140,7 @@ async def submit_application(
 @router.post(
     "/applications/{applicationId}/approve",
     response_model=Application,
-    responses=_WRITE_RESPONSES,
+    responses=WRITE_PROBLEMS,
 )
 async def approve_application(
     conn: DbDep,
@@ -170,7 +151,9 @@ async def approve_application(
 ) -> Any:
     """Approve a submitted application, committing its amount (officers of its district, admins)."""
     return await _answer(
-        applications.approve_application(conn, applicationId, user, _version_of(if_match)),
+        applications.approve_application(
+            conn, applicationId, user, version_from_if_match(if_match)
+        ),
         response,
     )
 
@@ -178,7 +161,7 @@ async def approve_application(
 @router.post(
     "/applications/{applicationId}/reject",
     response_model=Application,
-    responses=_WRITE_RESPONSES,
+    responses=WRITE_PROBLEMS,
 )
 async def reject_application(
     conn: DbDep,
@@ -191,7 +174,7 @@ async def reject_application(
     """Reject a submitted application with a reason (officers of its district, admins)."""
     return await _answer(
         applications.reject_application(
-            conn, applicationId, user, rejection.reason, _version_of(if_match)
+            conn, applicationId, user, rejection.reason, version_from_if_match(if_match)
         ),
         response,
     )
@@ -200,7 +183,7 @@ async def reject_application(
 @router.post(
     "/applications/{applicationId}/pay",
     response_model=Application,
-    responses=_WRITE_RESPONSES,
+    responses=WRITE_PROBLEMS,
 )
 async def pay_application(
     conn: DbDep,
@@ -211,7 +194,8 @@ async def pay_application(
 ) -> Any:
     """Record payment of an approved grant (officers of its district, admins)."""
     return await _answer(
-        applications.pay_application(conn, applicationId, user, _version_of(if_match)), response
+        applications.pay_application(conn, applicationId, user, version_from_if_match(if_match)),
+        response,
     )
 
 

@@ -1,12 +1,13 @@
 """Area lookup routes: a point's LSOA and LAD, and an area's profile by GSS code."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from app.db import DbDep
+from app.problems import Problems
 from geo import areas
-from geo.models import LadArea, LsoaArea, PointLookup
+from geo.area_models import LadArea, LsoaArea, PointLookup
 
 router = APIRouter(tags=["areas"])
 
@@ -18,13 +19,11 @@ EditionQuery = Annotated[
         pattern=r"^[A-Za-z0-9_-]+$",
     ),
 ]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such area, or the point is outside the loaded LSOAs."}
-}
+NOT_FOUND = Problems({404: "No such area, or the point is outside the loaded LSOAs."}).all()
 
 
 @router.get("/lookup", response_model=PointLookup, responses=NOT_FOUND)
-async def lookup(
+async def lookup_point(
     conn: DbDep,
     lon: Annotated[
         float, Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude (EPSG:4326).")
@@ -39,7 +38,7 @@ async def lookup(
 
 
 @router.get("/areas/{code}", response_model=LsoaArea | LadArea, responses=NOT_FOUND)
-async def area(
+async def get_area(
     conn: DbDep,
     code: Annotated[
         str, Path(description="GSS code of an LSOA (E01…) or LAD (E06…-E09…).", max_length=16)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.auth import CurrentUser, ManagerUser
 from app.db import DbDep
-from app.http import today_utc
-from app.problems import PROBLEM_JSON
+from app.dependencies import Today
+from app.problems import Problems, problem
+from app.versions import IfMatch, etag, version_from_if_match
 from geo import amenity_bids, assets, rights
 from geo.amenity_bids import AmenityBid, AmenityBidEvent, BidInput, BidStatus, BidStepInput
 from geo.assets import Asset, AssetEvent, AssetInput, Eligibility, StepInput, UpcomingDeadline
@@ -19,7 +20,6 @@ from geo.assets import Asset, AssetEvent, AssetInput, Eligibility, StepInput, Up
 router = APIRouter(tags=["assets of community value"])
 
 
-Today = Annotated[date, Depends(today_utc)]
 AssetId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The asset's id.")]
 LadQuery = Annotated[
     str | None,
@@ -33,39 +33,32 @@ GroupQuery = Annotated[
         description="A neighbourhood group's reference: assets in its area or that it acted on.",
     ),
 ]
-IfMatch = Annotated[
-    str | None,
-    Header(max_length=64, description='The version last seen, as its ETag (`"3"`).'),
-]
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
-_STEP_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A date in the future, a missing reason or group", **_PROBLEM},
-    401: {"description": "No API key", **_PROBLEM},
-    403: {"description": "The key's role or district does not allow this", **_PROBLEM},
-    404: {"description": "No such asset", **_PROBLEM},
-    409: {"description": "The status or a statutory window forbids it (`allowed`)", **_PROBLEM},
-    412: {"description": "If-Match names an older version", **_PROBLEM},
-}
-
-
-def _etag(version: int) -> str:
-    """The ETag of an asset version."""
-    return f'"{version}"'
-
-
-def _expected_version(if_match: str | None) -> int | None:
-    """The version If-Match names (None for none or ``*``; -1, which never matches, if bad)."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and len(tag) < 10 else -1
+PROBLEMS = Problems(
+    {
+        400: "A date in the future, a missing reason or group",
+        401: "No API key",
+        403: "The key's role or district does not allow this",
+        404: "No such asset",
+        405: "The history is read-only",
+        409: "The status or a statutory window forbids it (`allowed`)",
+    }
+)
+STEP_PROBLEMS = PROBLEMS.only(400, 401, 403, 404, 409, 412)
+BID_PROBLEMS = Problems(
+    {
+        **PROBLEMS.descriptions,
+        400: "Not a state-owned amenity, a missing reason or terms",
+        404: "No such asset or bid",
+        409: "The bid's status forbids it (`allowed`), or a duplicate",
+    }
+)
 
 
 @router.post(
     "/assets",
     status_code=201,
     response_model=Asset,
-    responses={k: v for k, v in _STEP_RESPONSES.items() if k in (400, 401, 403)},
+    responses=PROBLEMS.only(400, 401, 403),
 )
 async def create_asset(
     conn: DbDep,
@@ -77,7 +70,7 @@ async def create_asset(
     """Record an asset in the register; its LSOA, district and IMD decile are derived."""
     created = await assets.create_asset(conn, data, user, on)
     response.headers["Location"] = f"/assets/{created.id}"
-    response.headers["ETag"] = _etag(created.version)
+    response.headers["ETag"] = etag(created.version)
     return created
 
 
@@ -142,7 +135,7 @@ async def deadlines_calendar(
 
 
 @router.get("/assets.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-async def export_csv(conn: DbDep, lad: LadQuery = None) -> Response:
+async def export_assets_csv(conn: DbDep, lad: LadQuery = None) -> Response:
     """The register in the national planning data format (asset-of-community-value), CSV."""
     return Response(
         assets.to_csv(await assets.export_register(conn, lad)),
@@ -158,12 +151,12 @@ class GeoJSONResponse(JSONResponse):
 
 
 @router.get("/assets.geojson", response_class=GeoJSONResponse)
-async def export_geojson(conn: DbDep, lad: LadQuery = None) -> JSONResponse:
+async def export_assets_geojson(conn: DbDep, lad: LadQuery = None) -> JSONResponse:
     """The register in the national planning data format, as GeoJSON."""
     return GeoJSONResponse(assets.to_geojson(await assets.export_register(conn, lad)))
 
 
-@router.get("/assets/{assetId}", response_model=Asset, responses={404: _STEP_RESPONSES[404]})
+@router.get("/assets/{assetId}", response_model=Asset, responses=PROBLEMS.only(404))
 async def get_asset(
     conn: DbDep,
     on: Today,
@@ -172,14 +165,14 @@ async def get_asset(
 ) -> Any:
     """One asset with its deadlines and the steps legal today."""
     found = await assets.get_asset(conn, assetId, on)
-    response.headers["ETag"] = _etag(found.version)
+    response.headers["ETag"] = etag(found.version)
     return found
 
 
 @router.get(
     "/assets/{assetId}/history",
     response_model=list[AssetEvent],
-    responses={404: _STEP_RESPONSES[404]},
+    responses=PROBLEMS.only(404),
 )
 async def asset_history(conn: DbDep, assetId: AssetId) -> Any:  # noqa: N803
     """Every step of the asset: who took it, when it took effect and when it was recorded."""
@@ -189,7 +182,7 @@ async def asset_history(conn: DbDep, assetId: AssetId) -> Any:  # noqa: N803
 @router.get(
     "/assets/{assetId}/eligibility",
     response_model=Eligibility,
-    responses={k: v for k, v in _STEP_RESPONSES.items() if k in (400, 404)},
+    responses=PROBLEMS.only(400, 404),
 )
 async def asset_eligibility(
     conn: DbDep,
@@ -204,31 +197,17 @@ async def asset_eligibility(
 @router.post(
     "/assets/{assetId}/history",
     include_in_schema=False,
-    responses={405: {"description": "The history is read-only", **_PROBLEM}},
+    responses=PROBLEMS.only(405),
 )
 @router.post("/assets/{assetId}/eligibility", include_in_schema=False)
 async def read_only_subresource() -> JSONResponse:
     """405 for a POST to a read-only part of an asset (not a lifecycle step named so)."""
-    return JSONResponse(
-        {
-            "type": "about:blank",
-            "title": "Method not allowed",
-            "status": 405,
-            "detail": "this resource is read-only: use GET",
-        },
-        status_code=405,
-        media_type=PROBLEM_JSON,
-        headers={"Allow": "GET"},
-    )
+    response = problem(405, "Method not allowed", "this resource is read-only: use GET")
+    response.headers["Allow"] = "GET"
+    return response
 
 
 BidId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The bid's id.")]
-_BID_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **_STEP_RESPONSES,
-    400: {"description": "Not a state-owned amenity, a missing reason or terms", **_PROBLEM},
-    404: {"description": "No such asset or bid", **_PROBLEM},
-    409: {"description": "The bid's status forbids it (`allowed`), or a duplicate", **_PROBLEM},
-}
 
 
 @router.post(
@@ -236,7 +215,7 @@ _BID_RESPONSES: dict[int | str, dict[str, Any]] = {
     status_code=201,
     response_model=AmenityBid,
     tags=["threatened amenity bids"],
-    responses={k: v for k, v in _BID_RESPONSES.items() if k != 412},
+    responses=BID_PROBLEMS.only(400, 401, 403, 404, 409),
 )
 async def express_interest(
     conn: DbDep,
@@ -248,7 +227,7 @@ async def express_interest(
 ) -> Any:
     """A group's expression of interest in running a threatened state-owned amenity."""
     bid = await amenity_bids.express_interest(conn, assetId, body, user, on)
-    response.headers["ETag"] = _etag(bid.version)
+    response.headers["ETag"] = etag(bid.version)
     response.headers["Location"] = f"/amenity-bids/{bid.id}"
     return bid
 
@@ -257,15 +236,15 @@ async def express_interest(
     "/assets/{assetId}/amenity-bids",
     response_model=list[AmenityBid],
     tags=["threatened amenity bids"],
-    responses={404: _BID_RESPONSES[404]},
+    responses=BID_PROBLEMS.only(404),
 )
-async def asset_bids(conn: DbDep, on: Today, assetId: AssetId) -> Any:  # noqa: N803
+async def list_asset_bids(conn: DbDep, on: Today, assetId: AssetId) -> Any:  # noqa: N803
     """Every bid to run one amenity, newest first."""
     return await amenity_bids.list_bids(conn, on, asset_id=assetId)
 
 
 @router.get("/amenity-bids", response_model=list[AmenityBid], tags=["threatened amenity bids"])
-async def list_bids(
+async def list_amenity_bids(
     conn: DbDep, on: Today, lad: LadQuery = None, status: BidStatus | None = None
 ) -> Any:
     """Bids to run threatened amenities, newest first, by district or status."""
@@ -276,12 +255,12 @@ async def list_bids(
     "/amenity-bids/{bidId}",
     response_model=AmenityBid,
     tags=["threatened amenity bids"],
-    responses={404: _BID_RESPONSES[404]},
+    responses=BID_PROBLEMS.only(404),
 )
-async def get_bid(conn: DbDep, on: Today, bidId: BidId, response: Response) -> Any:  # noqa: N803
+async def get_amenity_bid(conn: DbDep, on: Today, bidId: BidId, response: Response) -> Any:  # noqa: N803
     """One bid with its decision date and the steps legal now."""
     bid = await amenity_bids.get_bid(conn, bidId, on)
-    response.headers["ETag"] = _etag(bid.version)
+    response.headers["ETag"] = etag(bid.version)
     return bid
 
 
@@ -289,9 +268,9 @@ async def get_bid(conn: DbDep, on: Today, bidId: BidId, response: Response) -> A
     "/amenity-bids/{bidId}/history",
     response_model=list[AmenityBidEvent],
     tags=["threatened amenity bids"],
-    responses={404: _BID_RESPONSES[404]},
+    responses=BID_PROBLEMS.only(404),
 )
-async def bid_history(conn: DbDep, bidId: BidId) -> Any:  # noqa: N803
+async def amenity_bid_history(conn: DbDep, bidId: BidId) -> Any:  # noqa: N803
     """Every step of a bid: who took it and when."""
     return await amenity_bids.history(conn, bidId)
 
@@ -300,9 +279,9 @@ async def bid_history(conn: DbDep, bidId: BidId) -> Any:  # noqa: N803
     "/amenity-bids/{bidId}/{step}",
     response_model=AmenityBid,
     tags=["threatened amenity bids"],
-    responses=_BID_RESPONSES,
+    responses=BID_PROBLEMS.only(400, 401, 403, 404, 409, 412),
 )
-async def take_bid_step(
+async def take_amenity_bid_step(
     conn: DbDep,
     user: CurrentUser,
     on: Today,
@@ -314,14 +293,14 @@ async def take_bid_step(
 ) -> Any:
     """Take one step on a bid (officers decide; the group may withdraw)."""
     bid = await amenity_bids.take_bid_step(
-        conn, bidId, step, body or BidStepInput(), user, on, _expected_version(if_match)
+        conn, bidId, step, body or BidStepInput(), user, on, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = _etag(bid.version)
+    response.headers["ETag"] = etag(bid.version)
     return bid
 
 
-@router.post("/assets/{assetId}/{step}", response_model=Asset, responses=_STEP_RESPONSES)
-async def take_step(
+@router.post("/assets/{assetId}/{step}", response_model=Asset, responses=STEP_PROBLEMS)
+async def take_asset_step(
     conn: DbDep,
     user: CurrentUser,
     on: Today,
@@ -333,7 +312,7 @@ async def take_step(
 ) -> Any:
     """Take one lifecycle step; checked against the status, the statutory windows and today."""
     done = await assets.take_step(
-        conn, assetId, step, body or StepInput(), user, on, _expected_version(if_match)
+        conn, assetId, step, body or StepInput(), user, on, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = _etag(done.version)
+    response.headers["ETag"] = etag(done.version)
     return done

@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from app.auth import AdminUser
 from app.db import DbDep
-from app.http import today_utc
-from app.problems import PROBLEM_JSON
-from app.routers.groups import Settings
+from app.dependencies import GroupSettingsDep, Today
+from app.problems import Problems
 from geo import coverage
 from geo.coverage import ColdSpot, CoverageTotals, LsoaCoverage, RefreshSummary, Snapshot
 from geo.errors import InvalidInput
 
 router = APIRouter(prefix="/coverage", tags=["coverage"])
 
-Today = Annotated[date, Depends(today_utc)]
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
-_Responses = dict[int | str, dict[str, Any]]
-_BAD: _Responses = {400: {"description": "Malformed code or parameter out of range", **_PROBLEM}}
-_UNKNOWN: _Responses = {404: {"description": "No such area in the coverage layer", **_PROBLEM}}
-_ADMIN: _Responses = {
-    401: {"description": "No API key", **_PROBLEM},
-    403: {"description": "Not an admin key", **_PROBLEM},
-}
+PROBLEMS = Problems(
+    {
+        400: "Malformed code or parameter out of range",
+        401: "No API key",
+        403: "Not an admin key",
+        404: "No such area in the coverage layer",
+    }
+)
 
 
 class ColdSpots(BaseModel):
@@ -47,13 +45,13 @@ class SnapshotTaken(BaseModel):
 
 
 @router.get("/england", response_model=CoverageTotals)
-async def england(conn: DbDep) -> CoverageTotals:
+async def coverage_of_england(conn: DbDep) -> CoverageTotals:
     """England's adults living where an active neighbourhood group works, with cold spots."""
     return await coverage.england_coverage(conn)
 
 
-@router.get("/lads/{ladCode}", response_model=CoverageTotals, responses={**_BAD, **_UNKNOWN})
-async def district(
+@router.get("/lads/{ladCode}", response_model=CoverageTotals, responses=PROBLEMS.only(400, 404))
+async def coverage_of_district(
     conn: DbDep,
     ladCode: Annotated[str, Path(max_length=16, description="A district (LAD) GSS code.")],  # noqa: N803
 ) -> CoverageTotals:
@@ -61,8 +59,8 @@ async def district(
     return await coverage.lad_coverage(conn, ladCode)
 
 
-@router.get("/lsoas/{lsoaCode}", response_model=LsoaCoverage, responses={**_BAD, **_UNKNOWN})
-async def lsoa(
+@router.get("/lsoas/{lsoaCode}", response_model=LsoaCoverage, responses=PROBLEMS.only(400, 404))
+async def coverage_of_lsoa(
     conn: DbDep,
     lsoaCode: Annotated[str, Path(max_length=16, description="An LSOA 2021 GSS code.")],  # noqa: N803
 ) -> LsoaCoverage:
@@ -70,8 +68,8 @@ async def lsoa(
     return await coverage.lsoa_coverage_by_code(conn, lsoaCode)
 
 
-@router.get("/at", response_model=LsoaCoverage, responses={**_BAD, **_UNKNOWN})
-async def at(
+@router.get("/at", response_model=LsoaCoverage, responses=PROBLEMS.only(400, 404))
+async def coverage_at_point(
     conn: DbDep,
     lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False)] = None,
@@ -85,8 +83,8 @@ async def at(
     return await coverage.lsoa_coverage_at(conn, lon, lat)
 
 
-@router.get("/cold-spots", response_model=ColdSpots, responses={**_BAD, **_UNKNOWN})
-async def cold_spots(
+@router.get("/cold-spots", response_model=ColdSpots, responses=PROBLEMS.only(400, 404))
+async def list_cold_spots(
     conn: DbDep,
     threshold: Annotated[
         float, Query(description="Covered share (0-1) below which a deprived LSOA is cold.")
@@ -101,8 +99,8 @@ async def cold_spots(
     )
 
 
-@router.get("/snapshots", response_model=list[Snapshot], responses={**_BAD, **_UNKNOWN})
-async def snapshots(
+@router.get("/snapshots", response_model=list[Snapshot], responses=PROBLEMS.only(400, 404))
+async def list_coverage_snapshots(
     conn: DbDep,
     lad: Annotated[
         str | None, Query(max_length=16, description="A district; else England.")
@@ -114,15 +112,19 @@ async def snapshots(
     return await coverage.snapshots(conn, "lad", lad)
 
 
-@router.post("/snapshots", status_code=201, response_model=SnapshotTaken, responses=_ADMIN)
-async def take_snapshot(conn: DbDep, user: AdminUser, on: Today) -> SnapshotTaken:
+@router.post(
+    "/snapshots", status_code=201, response_model=SnapshotTaken, responses=PROBLEMS.only(401, 403)
+)
+async def take_coverage_snapshot(conn: DbDep, user: AdminUser, on: Today) -> SnapshotTaken:
     """Record today's coverage of England and every district (replacing today's, if any)."""
     written = await coverage.take_snapshot(conn, on, actor=user.actor)
     return SnapshotTaken(taken_on=on, england=written[0], districts=len(written) - 1)
 
 
-@router.post("/refresh", response_model=RefreshSummary, responses=_ADMIN)
-async def refresh(conn: DbDep, user: AdminUser, on: Today, settings: Settings) -> RefreshSummary:
+@router.post("/refresh", response_model=RefreshSummary, responses=PROBLEMS.only(401, 403))
+async def refresh_coverage(
+    conn: DbDep, user: AdminUser, on: Today, settings: GroupSettingsDep
+) -> RefreshSummary:
     """Recompute all coverage nationally on today's date (admins): areas cut again by LSOAs."""
     return await coverage.refresh_all(
         conn, as_of=on, active_months=settings.group_active_months, actor=user.actor

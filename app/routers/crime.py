@@ -10,18 +10,19 @@ from pydantic import BaseModel, Field
 
 from app.crime_pack import render_pack
 from app.db import DbDep
-from app.problems import PROBLEM_JSON
+from app.problems import Problems
 from geo.crime import queries
 from geo.crime.models import CrimeSummary
 
 router = APIRouter(prefix="/crime", tags=["crime"])
 
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A malformed month, from after to, or an unknown type", **_PROBLEM},
-    404: {"description": "No such area, or no crime data for its force", **_PROBLEM},
-}
-_CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}, **_RESPONSES}
+PROBLEMS = Problems(
+    {
+        400: "A malformed month, from after to, or an unknown type",
+        404: "No such area, or no crime data for its force",
+    }
+).all()
+_CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}, **PROBLEMS}
 
 AreaQuery = Annotated[
     str,
@@ -86,7 +87,7 @@ def _csv_response(summary: CrimeSummary) -> Response:
     )
 
 
-@router.get("/summary", response_model=CrimeSummary, responses=_RESPONSES)
+@router.get("/summary", response_model=CrimeSummary, responses=PROBLEMS)
 async def summary(
     conn: DbDep,
     area: AreaQuery,
@@ -110,7 +111,7 @@ async def summary_csv(
     return _csv_response(await _summary(conn, area, from_month, to, crime_type))
 
 
-@router.post("/summary", response_model=CrimeSummary, responses=_RESPONSES)
+@router.post("/summary", response_model=CrimeSummary, responses=PROBLEMS)
 async def polygon_summary(
     conn: DbDep, body: Annotated[PolygonSummaryRequest, Body()]
 ) -> CrimeSummary:
@@ -126,7 +127,7 @@ async def polygon_summary_csv(
     return _csv_response(await _polygon_summary(conn, body))
 
 
-@router.get("/pack", response_class=HTMLResponse, responses=_RESPONSES)
+@router.get("/pack", response_class=HTMLResponse, responses=PROBLEMS)
 async def pack(
     request: Request,
     conn: DbDep,

@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 from app.auth import AdminUser
 from app.db import DbDep
 from app.http import today_utc
-from geo import grants, places
+from geo import place_resolution as places
 from geo.errors import InvalidInput
+from geo.grants import checks as grants
 
 router = APIRouter(tags=["grants"])
 
@@ -95,7 +96,7 @@ async def eligibility_of_polygon(
 
 
 @router.get("/programmes", response_model=list[grants.Programme])
-async def programmes(
+async def list_programmes(
     conn: DbDep,
     open_on: Annotated[date | None, Query(description="Only those open on a date.")] = None,
 ) -> list[grants.Programme]:
@@ -104,7 +105,7 @@ async def programmes(
 
 
 @router.get("/programmes/{programmeId}", response_model=grants.Programme)
-async def programme(conn: DbDep, programmeId: str) -> grants.Programme:  # noqa: N803 - API name
+async def get_programme(conn: DbDep, programmeId: str) -> grants.Programme:  # noqa: N803 - API name
     """One grant programme."""
     return await grants.get_programme(conn, programmeId)
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
-from functools import cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
-from starlette.convertors import Convertor, register_url_convertor
+from fastapi import APIRouter, Body, Path, Query, Response
+from starlette.convertors import register_url_convertor
 
 from app.auth import AdminUser, CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
-from app.http import today_utc
-from app.problems import PROBLEM_JSON
-from app.settings import GroupSettings
+from app.dependencies import Fingerprint, Rules, Today
+from app.http import ReferenceConvertor
+from app.problems import Problems
+from app.versions import IfMatch, etag, version_from_if_match
 from geo import groups
 from geo.errors import InvalidInput
 from geo.groups import (
@@ -27,7 +26,6 @@ from geo.groups import (
     GroupPage,
     GroupPrivate,
     GroupPublic,
-    GroupRules,
     GroupsNear,
     ManagerInput,
     Managers,
@@ -44,23 +42,6 @@ from geo.groups import (
 router = APIRouter(tags=["neighbourhood groups"])
 
 
-class ReferenceConvertor(Convertor[str]):
-    """A path segment shaped like a reference (a prefix, a hyphen, digits).
-
-    Routes match it only, so ``PATCH /groups/code-of-conduct`` is a 405 (that path has GET
-    only), not an attempt to edit a group called "code-of-conduct"; the reference's length
-    and exact shape are then checked like any parameter's.
-    """
-
-    def convert(self, value: str) -> str:
-        """The segment as it is."""
-        return value
-
-    def to_string(self, value: str) -> str:
-        """The reference as a segment."""
-        return value
-
-
 class GroupReferenceConvertor(ReferenceConvertor):
     """A group's reference: ``NG-`` and digits."""
 
@@ -70,40 +51,6 @@ class GroupReferenceConvertor(ReferenceConvertor):
 register_url_convertor("group_reference", GroupReferenceConvertor())
 
 
-@cache
-def group_settings() -> GroupSettings:
-    """The groups' settings, read once per process (tests override this dependency)."""
-    return GroupSettings()
-
-
-Settings = Annotated[GroupSettings, Depends(group_settings)]
-
-
-def group_rules(settings: Settings) -> GroupRules:
-    """The registry's limits, from the settings."""
-    return GroupRules(
-        active_months=settings.group_active_months,
-        max_area_km2=settings.group_max_area_km2,
-        min_area_km2=settings.group_min_area_km2,
-        organiser_max_area_km2=settings.organiser_max_area_km2,
-        rating_repeat_days=settings.group_rating_repeat_days,
-        ratings_per_day=settings.group_ratings_per_day,
-        messages_per_hour=settings.group_messages_per_hour,
-        messages_per_day=settings.group_messages_per_day,
-    )
-
-
-def sender_fingerprint(request: Request, settings: Settings) -> str:
-    """The keyed hash of the client's address (the address is never stored)."""
-    address = request.client.host if request.client else "unknown"
-    return groups.client_fingerprint(
-        address, settings.fingerprint_secret.get_secret_value().encode()
-    )
-
-
-Rules = Annotated[GroupRules, Depends(group_rules)]
-Fingerprint = Annotated[str, Depends(sender_fingerprint)]
-Today = Annotated[date, Depends(today_utc)]
 Reference = Annotated[
     str,
     Path(
@@ -113,46 +60,17 @@ Reference = Annotated[
     ),
 ]
 RatingId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The rating's id.")]
-IfMatch = Annotated[
-    str | None,
-    Header(
-        max_length=64,
-        description='The version last seen, as its ETag (`"3"`); a stale one gets 412.',
-    ),
-]
 Limit = Annotated[int, Query(ge=1, le=groups.MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Invalid input (the area, the code of conduct, a date)", **_PROBLEM},
-    401: {"description": "No API key, or an unknown or revoked one", **_PROBLEM},
-    403: {"description": "The key's role or districts do not allow this", **_PROBLEM},
-    404: {"description": "No such group (or it is unlisted and hidden from you)", **_PROBLEM},
-    412: {"description": "If-Match names an older version", **_PROBLEM},
-    429: {
-        "description": "An abuse limit is reached; retry after `Retry-After` seconds",
-        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-        **_PROBLEM,
-    },
-}
-
-
-def _only(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {k: v for k, v in _RESPONSES.items() if k in statuses}
-
-
-def _etag(version: int) -> str:
-    """The ETag of a group version."""
-    return f'"{version}"'
-
-
-def _version_of(if_match: str | None) -> int | None:
-    """The version an If-Match header names (None for none or ``*``; -1, never matching, if
-    it is not one of our ETags)."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and len(tag) < 12 else -1
+PROBLEMS = Problems(
+    {
+        400: "Invalid input (the area, the code of conduct, a date)",
+        401: "No API key, or an unknown or revoked one",
+        403: "The key's role or districts do not allow this",
+        404: "No such group (or it is unlisted and hidden from you)",
+        429: "An abuse limit is reached; retry after `Retry-After` seconds",
+    }
+)
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -175,7 +93,7 @@ async def code_of_conduct() -> CodeOfConduct:
     return groups.CODE_OF_CONDUCT
 
 
-@router.get("/groups/near", response_model=GroupsNear, responses=_only(400, 404))
+@router.get("/groups/near", response_model=GroupsNear, responses=PROBLEMS.only(400, 404))
 async def groups_near(
     conn: DbDep,
     on: Today,
@@ -197,7 +115,7 @@ async def groups_near(
     )
 
 
-@router.get("/groups", response_model=GroupPage, responses=_only(400))
+@router.get("/groups", response_model=GroupPage, responses=PROBLEMS.only(400))
 async def list_groups(
     conn: DbDep,
     on: Today,
@@ -232,7 +150,10 @@ async def list_groups(
 
 
 @router.post(
-    "/groups", status_code=201, response_model=GroupPrivate, responses=_only(400, 401, 403, 404)
+    "/groups",
+    status_code=201,
+    response_model=GroupPrivate,
+    responses=PROBLEMS.only(400, 401, 403, 404),
 )
 async def create_group(
     conn: DbDep,
@@ -245,14 +166,14 @@ async def create_group(
     """Register a neighbourhood group; a group manager's key becomes its manager."""
     created = await groups.create_group(conn, data, user, on, rules)
     response.headers["Location"] = f"/groups/{created.reference}"
-    response.headers["ETag"] = _etag(created.version)
+    response.headers["ETag"] = etag(created.version)
     return created
 
 
 @router.get(
     "/groups/{reference:group_reference}",
     response_model=GroupPublic | GroupPrivate,
-    responses=_only(401, 404),
+    responses=PROBLEMS.only(401, 404),
 )
 async def get_group(
     conn: DbDep, user: CurrentUser, on: Today, rules: Rules, reference: Reference
@@ -265,7 +186,7 @@ async def get_group(
 @router.patch(
     "/groups/{reference:group_reference}",
     response_model=GroupPrivate,
-    responses=_only(400, 401, 403, 404, 412),
+    responses=PROBLEMS.only(400, 401, 403, 404, 412),
 )
 async def update_group(
     conn: DbDep,
@@ -279,16 +200,16 @@ async def update_group(
 ) -> GroupPrivate:
     """Edit a group (only the fields given), checked against `If-Match`."""
     updated = await groups.update_group(
-        conn, reference, changes, user, on, rules, _version_of(if_match)
+        conn, reference, changes, user, on, rules, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = _etag(updated.version)
+    response.headers["ETag"] = etag(updated.version)
     return updated
 
 
 @router.post(
     "/groups/{reference:group_reference}/managers",
     response_model=Managers,
-    responses=_only(400, 401, 403, 404),
+    responses=PROBLEMS.only(400, 401, 403, 404),
 )
 async def add_manager(
     conn: DbDep,
@@ -305,7 +226,7 @@ async def add_manager(
     "/groups/{reference:group_reference}/activities",
     status_code=201,
     response_model=ActivityPrivate,
-    responses=_only(400, 401, 403, 404),
+    responses=PROBLEMS.only(400, 401, 403, 404),
 )
 async def record_activity(
     conn: DbDep,
@@ -322,7 +243,7 @@ async def record_activity(
 @router.get(
     "/groups/{reference:group_reference}/activities",
     response_model=list[ActivityPublic] | list[ActivityPrivate],
-    responses=_only(401, 404),
+    responses=PROBLEMS.only(401, 404),
 )
 async def list_activities(
     conn: DbDep,
@@ -343,7 +264,7 @@ async def list_activities(
     "/groups/{reference:group_reference}/messages",
     status_code=202,
     response_model=MessageReceipt,
-    responses=_only(404, 429),
+    responses=PROBLEMS.only(404, 429),
 )
 async def send_message(
     conn: DbDep,
@@ -360,7 +281,7 @@ async def send_message(
 @router.get(
     "/groups/{reference:group_reference}/messages",
     response_model=list[Message],
-    responses=_only(401, 403, 404),
+    responses=PROBLEMS.only(401, 403, 404),
 )
 async def list_messages(
     conn: DbDep,
@@ -379,7 +300,7 @@ async def list_messages(
     "/groups/{reference:group_reference}/ratings",
     status_code=201,
     response_model=RatingPublic,
-    responses=_only(404, 429),
+    responses=PROBLEMS.only(404, 429),
 )
 async def submit_rating(
     conn: DbDep,
@@ -396,7 +317,7 @@ async def submit_rating(
 @router.get(
     "/groups/{reference:group_reference}/ratings",
     response_model=list[RatingPublic] | list[RatingPrivate],
-    responses=_only(401, 404),
+    responses=PROBLEMS.only(401, 404),
 )
 async def list_ratings(
     conn: DbDep,
@@ -419,7 +340,7 @@ async def list_ratings(
 @router.post(
     "/groups/{reference:group_reference}/ratings/{ratingId}/moderation",
     response_model=RatingPrivate,
-    responses=_only(400, 401, 403, 404),
+    responses=PROBLEMS.only(400, 401, 403, 404),
 )
 async def moderate_rating(
     conn: DbDep,

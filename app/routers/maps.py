@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import nullcontext
-from datetime import date
 from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -15,15 +14,16 @@ from fastapi.responses import HTMLResponse
 
 from app import maps
 from app.caching import collection_extent, current_data_version
-from app.db import DbDep
+from app.db import DbDep, lend_connection
+from app.dependencies import Rules, Today
 from app.http import today_utc
-from app.problems import PROBLEM_JSON
-from app.routers.groups import Rules
-from app.routers.tiles import lend_connection
-from geo import areas, grants, maps_data
+from app.problems import Problems
+from geo import areas
+from geo import map_queries as maps_data
+from geo.area_models import EditionRef
 from geo.collections import Collection
 from geo.errors import DataUnavailable, EditionNotFound
-from geo.models import EditionRef
+from geo.grants import checks as grants
 
 router = APIRouter(tags=["maps"])
 
@@ -148,14 +148,16 @@ async def coverage_page(
     return _page(maps.render_page(m), settings)
 
 
-Today = Annotated[date, Depends(today_utc)]
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+CARD_PROBLEMS = Problems({404: "No such asset"})
+POSTCODE_PROBLEMS = Problems(
+    {400: "Not a UK postcode", 404: "Postcode not in the loaded directory"}
+)
 
 
 @router.get(
     "/maps/assets/{assetId}/card",
     response_model=maps_data.AssetCard,
-    responses={404: {"description": "No such asset", **_PROBLEM}},
+    responses=CARD_PROBLEMS.all(),
     summary="An asset as the assets map shows it",
 )
 async def asset_card(
@@ -170,10 +172,7 @@ async def asset_card(
 @router.get(
     "/maps/postcode",
     response_model=maps_data.PostcodePlace,
-    responses={
-        400: {"description": "Not a UK postcode", **_PROBLEM},
-        404: {"description": "Postcode not in the loaded directory", **_PROBLEM},
-    },
+    responses=POSTCODE_PROBLEMS.all(),
     summary="The LSOA of a postcode, for the maps' search box",
 )
 async def postcode_place(

@@ -120,7 +120,7 @@ def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict[str
 
 
 @router.get("/", summary="Landing page", responses=JSON_OR_HTML)
-async def landing(request: Request, f: FormatQuery = None) -> Response:
+async def landing_page(request: Request, f: FormatQuery = None) -> Response:
     """The OGC API landing page: links to the API definition, conformance and data."""
     _reject_unknown(request, {"f"})
     base = base_url(request)
@@ -154,7 +154,7 @@ async def landing(request: Request, f: FormatQuery = None) -> Response:
 
 
 @router.get("/conformance", summary="Conformance classes", responses=JSON_OR_HTML)
-async def conformance(request: Request, f: FormatQuery = None) -> Response:
+async def conformance_declaration(request: Request, f: FormatQuery = None) -> Response:
     """The conformance classes this service implements."""
     _reject_unknown(request, {"f"})
     body = {"conformsTo": CONFORMANCE}
@@ -222,7 +222,7 @@ async def _data_version(request: Request, conn: DbDep) -> int:
 
 
 @router.get("/collections", summary="The collections", responses=JSON_OR_HTML)
-async def collections(request: Request, conn: DbDep, f: FormatQuery = None) -> Response:
+async def list_collections(request: Request, conn: DbDep, f: FormatQuery = None) -> Response:
     """Every collection Platoons serves."""
     _reject_unknown(request, {"f"})
     base = base_url(request)
@@ -239,7 +239,7 @@ async def collections(request: Request, conn: DbDep, f: FormatQuery = None) -> R
 
 
 @router.get("/collections/{collectionId}", summary="One collection", responses=JSON_OR_HTML)
-async def collection(
+async def describe_collection(
     request: Request,
     conn: DbDep,
     collectionId: str,
@@ -258,7 +258,9 @@ async def collection(
     summary="Queryables of a collection",
     responses=SCHEMA_OR_HTML,
 )
-async def queryables(request: Request, collectionId: str, f: FormatQuery = None) -> Response:  # noqa: N803
+async def collection_queryables(
+    request: Request, collectionId: str, f: FormatQuery = None
+) -> Response:  # noqa: N803
     """The properties a filter may use, as JSON Schema."""
     _reject_unknown(request, {"f"})
     body = features.queryables(_collection_or_404(collectionId), base_url(request))
@@ -323,7 +325,7 @@ def _page_url(request: Request, offset: int, **overrides: str) -> str:
         "`crs=` reprojects (CRS84, EPSG:4326, EPSG:27700, EPSG:3857)."
     ),
 )
-async def items(
+async def list_features(
     request: Request,
     conn: DbDep,
     collectionId: str,  # noqa: N803
@@ -409,7 +411,7 @@ async def items(
     summary="One feature",
     responses=GEOJSON_OR_HTML,
 )
-async def feature(
+async def get_feature(
     request: Request,
     conn: DbDep,
     collectionId: str,

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 from starlette.convertors import register_url_convertor
 
 from app.auth import AdminUser, CurrentUser
 from app.db import DbDep
-from app.http import today_utc
-from app.problems import PROBLEM_JSON
-from app.routers.groups import ReferenceConvertor, Rules
+from app.dependencies import Rules, Today
+from app.http import ReferenceConvertor
+from app.problems import Problems
+from app.versions import IfMatch, etag, version_from_if_match
 from geo import organisers
-from geo.groups import MAX_PAGE
 from geo.organisers import (
     OrganiserChanges,
     OrganiserInput,
@@ -23,6 +22,7 @@ from geo.organisers import (
     OrganiserPublic,
     Progress,
 )
+from geo.registry_rules import MAX_PAGE
 
 router = APIRouter(tags=["community organisers"])
 
@@ -35,7 +35,6 @@ class OrganiserReferenceConvertor(ReferenceConvertor):
 
 register_url_convertor("organiser_reference", OrganiserReferenceConvertor())
 
-Today = Annotated[date, Depends(today_utc)]
 Reference = Annotated[
     str,
     Path(
@@ -44,39 +43,18 @@ Reference = Annotated[
         description="The organiser's reference, e.g. CO-00042.",
     ),
 ]
-IfMatch = Annotated[
-    str | None,
-    Header(max_length=64, description='The version last seen, as its ETag (`"3"`).'),
-]
-_PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Invalid input (the patch, a date)", **_PROBLEM},
-    401: {"description": "No API key, or an unknown or revoked one", **_PROBLEM},
-    403: {"description": "Only admins record and edit organisers", **_PROBLEM},
-    404: {"description": "No such organiser", **_PROBLEM},
-    412: {"description": "If-Match names an older version", **_PROBLEM},
-}
-
-
-def _only(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {k: v for k, v in _RESPONSES.items() if k in statuses}
-
-
-def _etag(version: int) -> str:
-    """The ETag of an organiser version."""
-    return f'"{version}"'
-
-
-def _version_of(if_match: str | None) -> int | None:
-    """The version an If-Match header names (None for none or ``*``; -1 if not ours)."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.split(",")[0].strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and len(tag) < 12 else -1
+PROBLEMS = Problems(
+    {
+        400: "Invalid input (the patch, a date)",
+        401: "No API key, or an unknown or revoked one",
+        403: "Only admins record and edit organisers",
+        404: "No such organiser",
+    }
+)
 
 
 @router.get("/organisers/progress", response_model=Progress)
-async def progress(
+async def organiser_progress(
     conn: DbDep,
     on: Today,
     synthetic: Annotated[
@@ -87,7 +65,7 @@ async def progress(
     return await organisers.progress(conn, on, synthetic=synthetic)
 
 
-@router.get("/organisers", response_model=OrganiserPage, responses=_only(400))
+@router.get("/organisers", response_model=OrganiserPage, responses=PROBLEMS.only(400))
 async def list_organisers(
     conn: DbDep,
     lad: Annotated[
@@ -108,7 +86,7 @@ async def list_organisers(
     "/organisers",
     status_code=201,
     response_model=OrganiserPrivate,
-    responses=_only(400, 401, 403),
+    responses=PROBLEMS.only(400, 401, 403),
 )
 async def create_organiser(
     conn: DbDep,
@@ -121,14 +99,14 @@ async def create_organiser(
     """Record a trained organiser and their patch (admins)."""
     created = await organisers.create_organiser(conn, data, user, on, rules)
     response.headers["Location"] = f"/organisers/{created.reference}"
-    response.headers["ETag"] = _etag(created.version)
+    response.headers["ETag"] = etag(created.version)
     return created
 
 
 @router.get(
     "/organisers/{reference:organiser_reference}",
     response_model=OrganiserPublic | OrganiserPrivate,
-    responses=_only(401, 404),
+    responses=PROBLEMS.only(401, 404),
 )
 async def get_organiser(
     conn: DbDep, user: CurrentUser, reference: Reference
@@ -140,7 +118,7 @@ async def get_organiser(
 @router.patch(
     "/organisers/{reference:organiser_reference}",
     response_model=OrganiserPrivate,
-    responses=_only(400, 401, 403, 404, 412),
+    responses=PROBLEMS.only(400, 401, 403, 404, 412),
 )
 async def update_organiser(
     conn: DbDep,
@@ -154,7 +132,7 @@ async def update_organiser(
 ) -> OrganiserPrivate:
     """Edit an organiser (admins; only the fields given), checked against `If-Match`."""
     updated = await organisers.update_organiser(
-        conn, reference, changes, user, on, rules, _version_of(if_match)
+        conn, reference, changes, user, on, rules, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = _etag(updated.version)
+    response.headers["ETag"] = etag(updated.version)
     return updated

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -19,16 +18,13 @@ from app.caching import (
     negotiate_encoding,
     tile_etag,
 )
-from app.db import connection
+from app.db import lend_connection
 from app.http import base_url
+from app.problems import Problems, Responses
 from geo import tiles
 from geo.collections import Collection
 
 router = APIRouter(tags=["tiles"])
-
-# A tile borrows a pooled connection only on a cache miss (not through DbDep, which would
-# check one out for every request, 304s and cache hits included).
-lend_connection = asynccontextmanager(connection)
 
 CollectionId = Annotated[
     str, Path(description="A collection id, as listed at /collections.", max_length=64)
@@ -36,23 +32,21 @@ CollectionId = Annotated[
 TileMatrixSetId = Annotated[
     str, Path(description="A tile matrix set id, e.g. WebMercatorQuad.", max_length=64)
 ]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such collection, tile matrix set or tile."}
-}
-DOCUMENT_RESPONSES: dict[int | str, dict[str, Any]] = {
+PROBLEMS = Problems({400: "Unknown format f.", 404: "No such collection, tile matrix set or tile."})
+NOT_FOUND = PROBLEMS.only(404)
+DOCUMENT_RESPONSES: Responses = {
     304: {"description": "The document is unchanged (If-None-Match)."},
     **NOT_FOUND,
 }
 # Tileset documents change with the data (extent, limits): revalidated after a minute.
 DOCUMENT_CACHE_CONTROL = "public, max-age=60"
-TILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+TILE_RESPONSES: Responses = {
     200: {
         "description": "The tile.",
         "content": {media_type: {} for media_type in tiles.MEDIA_TYPES.values()},
     },
     304: {"description": "The tile is unchanged (If-None-Match)."},
-    400: {"description": "Unknown format f."},
-    **NOT_FOUND,
+    **PROBLEMS.only(400, 404),
 }
 
 

@@ -36,8 +36,10 @@ from geo.crime.models import (
 )
 from geo.crime.trend import compare_periods
 from geo.crime.types import crime_type_names
+from geo.drawn_areas import drawn_area_wkb
 from geo.errors import AreaNotFound, InvalidInput, NotFound
 from geo.gss import LAD_CODE, LSOA_CODE, WARD_CODE
+from geo.place_resolution import MAX_POLYGON_VERTICES
 from geo.sqlfiles import read_sql
 
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])\Z")
@@ -211,12 +213,10 @@ async def resolve_polygon(conn: AsyncConnection, geometry: dict[str, Any]) -> Re
     Raises
     ------
     InvalidInput
-        If the geometry is not a valid polygon of at most 2,000 km² (parameter ``geometry``).
+        If the geometry is not a valid polygon of at most 2,000 km² (parameter ``geometry``),
+        or fails the structural checks every drawn area passes (size, vertices, England).
     """
-    if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
-        raise InvalidInput(
-            "geometry must be a GeoJSON Polygon or MultiPolygon", parameter="geometry"
-        )
+    drawn_area_wkb(geometry, MAX_POLYGON_VERTICES, "geometry")
     try:
         rows = await _fetch_all(conn, "crime/area_polygon.sql", {"geojson": json.dumps(geometry)})
     except Exception as exc:  # noqa: BLE001 - PostGIS refuses malformed GeoJSON with XX000

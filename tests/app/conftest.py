@@ -12,7 +12,8 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
+from tests.utils.service import service_settings
 
 STARTUP_TIMEOUT_S = 15.0
 SHUTDOWN_TIMEOUT_S = 15.0
@@ -31,7 +32,7 @@ def live_server(settings: DatabaseSettings) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(service_settings(settings)),
         log_level="warning",
         access_log=False,
         lifespan="on",
@@ -65,5 +66,7 @@ def lenient_client(settings: DatabaseSettings) -> Iterator[TestClient]:
     Bad-input tests use it so that a server error fails them as a status code (with the
     problem body), exactly as a real client would see it.
     """
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+    with TestClient(
+        create_app(service_settings(settings)), raise_server_exceptions=False
+    ) as test_client:
         yield test_client

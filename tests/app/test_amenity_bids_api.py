@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.http import today_utc
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import amenity_bids, rights
 from tests.utils import factories
 

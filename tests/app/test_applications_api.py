@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 
-from app.settings import DatabaseSettings
-from geo import grants
+from config.settings import DatabaseSettings
+from geo.grants import checks
 from tests.utils import factories, sources
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "data" / "schemas"
@@ -53,7 +53,7 @@ PATHS = {
 class World:
     """A programme and the callers of these tests."""
 
-    programme: grants.Programme
+    programme: checks.Programme
     owner: factories.Key
     other_group: factories.Key
     officer: factories.Key

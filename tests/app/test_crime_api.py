@@ -12,7 +12,7 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo.crime import queries
 from tests.conftest import GMP_BURGLARY, MERSEYSIDE_SHOPLIFTING
 

@@ -7,7 +7,7 @@ import pytest
 from psycopg import AsyncConnection
 
 from app.db import RecentUseCheck
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 
 pytestmark = pytest.mark.anyio
 

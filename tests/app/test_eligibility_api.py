@@ -15,8 +15,8 @@ import shapely.geometry
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
-from app.settings import DatabaseSettings
-from geo import grants
+from config.settings import DatabaseSettings
+from geo.grants import checks
 from tests.utils import factories, sources
 
 TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
@@ -28,11 +28,11 @@ AFFLUENT = sorted(c for c in IMD.index if IMD[c] == 10)[:3]
 
 
 @pytest.fixture(scope="module")
-def programme(settings: DatabaseSettings) -> Iterator[grants.Programme]:
+def programme(settings: DatabaseSettings) -> Iterator[checks.Programme]:
     """An IoD2025 LSOA-level programme for the 20% most deprived on the IMD."""
     made = factories.Made()
 
-    async def setup(aconn: psycopg.AsyncConnection) -> grants.Programme:
+    async def setup(aconn: psycopg.AsyncConnection) -> checks.Programme:
         return await made.programme(
             aconn, rule={"kind": "index", "domain": "imd", "decile_at_most": 2}
         )
@@ -62,7 +62,7 @@ def square(lon: float, lat: float, half: float) -> dict[str, Any]:
 
 @pytest.mark.parametrize("code", DEPRIVED + AFFLUENT)
 def test_a_map_click_is_answered_for_the_lsoa_under_it(
-    client: TestClient, programme: grants.Programme, code: str
+    client: TestClient, programme: checks.Programme, code: str
 ) -> None:
     lon, lat = POINTS[code]
     answer = answer_of(
@@ -74,7 +74,7 @@ def test_a_map_click_is_answered_for_the_lsoa_under_it(
 
 
 def test_postcodes_are_answered_for_their_directory_lsoa(
-    client: TestClient, programme: grants.Programme
+    client: TestClient, programme: checks.Programme
 ) -> None:
     for row in sources.csv(sources.POSTCODES).sample(6, random_state=11).itertuples():
         answer = answer_of(
@@ -86,7 +86,7 @@ def test_postcodes_are_answered_for_their_directory_lsoa(
 
 @pytest.mark.parametrize("level", ["lsoa", "ward", "lad"])
 def test_an_area_code_is_answered_for_that_area(
-    client: TestClient, programme: grants.Programme, level: str
+    client: TestClient, programme: checks.Programme, level: str
 ) -> None:
     lsoa = DEPRIVED[0]
     code = {
@@ -104,7 +104,7 @@ def test_an_area_code_is_answered_for_that_area(
 
 @pytest.mark.parametrize("as_feature", [False, True])
 def test_a_drawn_polygon_is_answered_with_its_area_in_british_national_grid(
-    client: TestClient, programme: grants.Programme, as_feature: bool
+    client: TestClient, programme: checks.Programme, as_feature: bool
 ) -> None:
     lon, lat = POINTS[DEPRIVED[0]]
     geometry = square(lon, lat, 0.003)
@@ -149,7 +149,7 @@ BAD_QUERIES: dict[str, tuple[dict[str, Any], int]] = {
 
 @pytest.mark.parametrize("case", sorted(BAD_QUERIES))
 def test_bad_queries_are_4xx_problems(
-    lenient_client: TestClient, programme: grants.Programme, case: str
+    lenient_client: TestClient, programme: checks.Programme, case: str
 ) -> None:
     params, status = BAD_QUERIES[case]
     response = lenient_client.get("/eligibility", params={**params, "programme": programme.id})
@@ -209,7 +209,7 @@ BAD_POLYGONS: dict[str, tuple[Any, int, str]] = {
 
 @pytest.mark.parametrize("case", sorted(BAD_POLYGONS))
 def test_bad_polygons_are_4xx_problems_with_the_reason(
-    lenient_client: TestClient, programme: grants.Programme, case: str
+    lenient_client: TestClient, programme: checks.Programme, case: str
 ) -> None:
     geometry, status, reason = BAD_POLYGONS[case]
     response = lenient_client.post(

@@ -16,8 +16,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from app.settings import DatabaseSettings
-from geo import grants
+from config.settings import DatabaseSettings
+from geo.grants import checks
 from tests.utils import factories
 
 # (lon, lat): every continent, both poles, the antimeridian, and places near Britain that are
@@ -72,11 +72,11 @@ def _assert_outside_england(response: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def open_programme(settings: DatabaseSettings) -> Iterator[grants.Programme]:
+def open_programme(settings: DatabaseSettings) -> Iterator[checks.Programme]:
     """One open programme, so that eligibility clicks have something to be judged on."""
     made = factories.Made()
 
-    async def setup(aconn: psycopg.AsyncConnection) -> grants.Programme:
+    async def setup(aconn: psycopg.AsyncConnection) -> checks.Programme:
         return await made.programme(
             aconn, rule={"kind": "index", "domain": "imd", "decile_at_most": 2}
         )
@@ -96,7 +96,7 @@ def test_a_lookup_far_away_is_outside_england(client: TestClient, place: str, ed
 
 @pytest.mark.parametrize("place", sorted(FAR_AWAY_POINTS))
 def test_an_eligibility_click_far_away_is_outside_england(
-    client: TestClient, open_programme: grants.Programme, place: str
+    client: TestClient, open_programme: checks.Programme, place: str
 ) -> None:
     lon, lat = FAR_AWAY_POINTS[place]
     for params in ({}, {"programme": open_programme.id}):
@@ -118,7 +118,7 @@ def test_groups_near_a_far_away_point_are_outside_england(client: TestClient, pl
 
 @pytest.mark.parametrize("place", sorted(FAR_AWAY_POINTS))
 def test_a_drawn_polygon_far_away_is_a_problem_not_a_server_error(
-    client: TestClient, open_programme: grants.Programme, place: str
+    client: TestClient, open_programme: checks.Programme, place: str
 ) -> None:
     lon, lat = FAR_AWAY_POINTS[place]
     response = client.post(
@@ -132,7 +132,7 @@ def test_a_drawn_polygon_far_away_is_a_problem_not_a_server_error(
 
 
 def test_a_drawn_polygon_reaching_out_of_great_britain_is_refused_with_the_reason(
-    client: TestClient, open_programme: grants.Programme
+    client: TestClient, open_programme: checks.Programme
 ) -> None:
     # From Trafford to the Indian Ocean: partly in England, partly where the grid is undefined.
     ring = [[-2.3, 53.4], [85.0, 0.0], [85.0, 53.5], [-2.3, 53.5], [-2.3, 53.4]]

@@ -17,10 +17,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from app.dependencies import group_settings
 from app.http import today_utc
 from app.main import create_app
-from app.routers.groups import group_settings
-from app.settings import DatabaseSettings, GroupSettings
+from config.settings import DatabaseSettings, GroupSettings
 from geo import groups
 from geo.sqlfiles import read_sql
 from tests.geo.test_groups import (
@@ -39,6 +39,7 @@ from tests.geo.test_groups import (
     table_state,
 )
 from tests.utils import factories, sources
+from tests.utils.service import service_settings
 
 PROBLEM = "application/problem+json"
 ADDRESSES = itertools.count(1)
@@ -85,7 +86,7 @@ def visitor(settings: DatabaseSettings) -> Iterator[Callable[..., TestClient]]:
 
     def open_client(**settings_overrides: Any) -> TestClient:
         address = f"198.51.100.{next(ADDRESSES)}"  # TEST-NET-2: one per visitor
-        app = create_app(settings)
+        app = create_app(service_settings(settings))
         app.dependency_overrides[today_utc] = lambda: TODAY
         chosen = GroupSettings(**settings_overrides)
         app.dependency_overrides[group_settings] = lambda: chosen
@@ -172,14 +173,14 @@ def test_a_write_kept_waiting_past_the_statement_timeout_is_a_503_that_writes_no
     recompute, here one that takes the lock and idles) holds it; past the service's statement
     timeout the write is answered 503 with Retry-After and the group is as it was. Reads do
     not wait."""
-    app = create_app(settings.model_copy(update={"statement_timeout_ms": 500}))
+    app = create_app(service_settings(settings.model_copy(update={"statement_timeout_ms": 500})))
     app.dependency_overrides[today_utc] = lambda: TODAY
     with TestClient(app) as client:
         made = register(client, keys.manager, group_body(*inside(TRAFFORD)))
         url = f"/groups/{made['reference']}"
         rename = {"json": {"name": "Renamed while locked"}, "headers": keys.manager.headers}
         with psycopg.connect(settings.dsn) as holder:
-            holder.execute(read_sql("geo", "coverage_write_lock.sql"))
+            holder.execute(read_sql("geo", "coverage/write_lock.sql"))
             response = client.patch(url, **rename)
             problem(response, 503)
             assert response.headers["retry-after"] == "5"
@@ -479,7 +480,8 @@ def test_the_map_layer_and_tiles_serve_public_fields_only(
         assert made["reference"] in [f["properties"].get("reference") for f in features], zoom
         assert body["leader"]["email"].encode() not in mvt.content
     # Unlisted: gone from the layer.
-    client.patch(
+    unlisted = client.patch(
         f"/groups/{made['reference']}", json={"listed": False}, headers=keys.manager.headers
     )
+    assert unlisted.status_code == 200 and unlisted.json()["listed"] is False, unlisted.text
     problem(client.get(f"/collections/neighbourhood-groups/items/{made['reference']}"), 404)

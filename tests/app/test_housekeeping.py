@@ -16,9 +16,10 @@ from app.db import create_pool
 from app.housekeeping import LOCK_KEY, Housekeeper, Job, daily_jobs, run_daily_jobs
 from app.http import today_utc
 from app.main import create_app
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import coverage
 from tests.utils import factories
+from tests.utils.service import service_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -116,15 +117,14 @@ async def test_a_failing_job_rolls_back_alone_and_is_retried(
 
 
 def test_the_service_starts_and_stops_its_housekeeper(
-    settings: DatabaseSettings, conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+    settings: DatabaseSettings, conn: psycopg.Connection
 ) -> None:
     """With the lock held elsewhere the service's first check finds the work taken: the
     wiring is exercised and nothing is written under the other tests' feet."""
-    monkeypatch.setenv("PLATOONS_HOUSEKEEPING", "true")
     version = conn.execute("SELECT version FROM data_version").fetchone()
     with psycopg.connect(settings.dsn, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
-        with TestClient(create_app(settings)) as client:
+        with TestClient(create_app(service_settings(settings, housekeeping=True))) as client:
             keeper = client.app.state.housekeeper  # type: ignore[attr-defined]
             assert isinstance(keeper, Housekeeper)
             deadline = time.monotonic() + 30

@@ -25,14 +25,14 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from app import maps
-from app.cli import cli
 from app.http import today_utc
 from app.maps import DECILE_COLOURS, MapSettings
 from app.routers.maps import map_settings
-from app.settings import DatabaseSettings
+from cli.main import cli
+from config.settings import DatabaseSettings
 from geo import rights
+from geo.area_models import EditionRef
 from geo.collections import IOD_DOMAINS, get_collection
-from geo.models import EditionRef
 from tests.browser.coverage_data import CoverageExample, record_coverage_example
 from tests.utils import factories, sources
 

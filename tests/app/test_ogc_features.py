@@ -976,6 +976,9 @@ def test_sql_injection_is_inert(lenient_client: TestClient, conn: psycopg.Connec
     before = conn.execute(
         "SELECT edition_code, count(*) FROM lsoa_deprivation GROUP BY 1 ORDER BY 1"
     ).fetchall()
+    boundaries_before = conn.execute(
+        "SELECT vintage, count(*) FROM lsoa GROUP BY 1 ORDER BY 1"
+    ).fetchall()
     for params in INJECTIONS:
         response = client.get(items_url("lsoa-iod2025"), params=params)
         if response.status_code == 200:  # a harmless literal that matches nothing
@@ -994,7 +997,15 @@ def test_sql_injection_is_inert(lenient_client: TestClient, conn: psycopg.Connec
             ("IoD2025", len(sources.csv(sources.IOD2025))),
         ]
     )
-    assert conn.execute("SELECT count(*) FROM lsoa").fetchone() is not None
+    # The LSOA boundaries (the target of the DROP TABLE lsoa attempts): every one still there.
+    boundaries_after = conn.execute(
+        "SELECT vintage, count(*) FROM lsoa GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert (
+        boundaries_after
+        == boundaries_before
+        == [(2011, len(sources.csv(sources.FILE_1))), (2021, len(sources.csv(sources.IOD2025)))]
+    )
     # The service still answers with the whole collection.
     body = client.get(items_url("lsoa-iod2025"), params={"limit": 1}).json()
     assert body["numberMatched"] == len(sources.csv(sources.IOD2025))

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from tests.app.test_groups_api import ok, problem
 from tests.geo.test_groups import (
     BLACKPOOL,

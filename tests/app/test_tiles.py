@@ -17,8 +17,8 @@ import pyproj
 import pytest
 from fastapi.testclient import TestClient
 
-from app.cli import DEMO_DIR
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
+from data import DEMO_DIR
 from data.loaders import load_all
 from geo import tiles
 from geo.collections import all_collections, get_collection
@@ -499,3 +499,25 @@ def test_tiles_outside_the_declared_limits_are_404(client: TestClient) -> None:
     beyond = client.get(f"{base}/{limits['maxTileRow'] + 1}/{limits['minTileCol']}")
     assert beyond.status_code == 404
     assert "tileMatrixSetLimits" in beyond.json()["detail"]
+
+
+def test_district_tiles_carry_the_published_iod2025_ranks(client: TestClient) -> None:
+    response = client.get(tile_url("lad-iod2025", trafford_tile(8)))
+    features = mapbox_vector_tile.decode(response.content)["lad-iod2025"]["features"]
+    by_code = {f["properties"]["code"]: f["properties"] for f in features}
+    published = sources.published_lad_summaries()
+    imd = published[published["index_domain"] == "Index of Multiple Deprivation"]
+    imd = imd.set_index("area_code")
+    assert "E08000009" in by_code
+    for code, properties in by_code.items():
+        row = imd.loc[code]
+        assert properties["published_imd_average_rank_rank"] == row["rank_average_rank"]
+        assert properties["published_imd_average_score_rank"] == row["rank_average_score"]
+        assert (
+            properties["published_imd_proportion_most_deprived_10pct_rank"]
+            == row["rank_proportion_bottom_decile"]
+        )
+    described = client.get("/collections/lad-iod2025/queryables").json()["properties"]
+    assert "as published by MHCLG" in described["published_imd_average_score_rank"]["description"]
+    iod2019 = client.get("/collections/lad-iod2019/queryables").json()["properties"]
+    assert not any(name.startswith("published_") for name in iod2019)

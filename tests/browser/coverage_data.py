@@ -8,8 +8,8 @@ is known without the service: an LSOA inside an active group's area has every ad
 and its adults are the mid-2019 estimate's 18-and-over columns for the same code.
 
 If the test database holds no coverage rows yet (a load that predates the coverage step),
-:func:`ensure_coverage` runs :func:`geo.coverage.rebuild_after_load`, the step every load runs,
-once; nothing is inserted by hand.
+:func:`ensure_coverage` runs :func:`data.coverage_base.rebuild_after_load`, the step every load
+runs, once; nothing is inserted by hand.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from datetime import timedelta
 import pandas as pd
 import psycopg
 
-from geo import coverage, groups, organisers
+from data import coverage_base
+from geo import groups, organisers
 from tests.utils import factories, sources
 
 TRAFFORD = "E08000009"
@@ -60,7 +61,7 @@ def ensure_coverage(dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
         (rows,) = conn.execute("SELECT count(*) FROM lsoa_coverage").fetchone() or (0,)
         if rows == 0:
-            coverage.rebuild_after_load(conn, as_of=factories.today())
+            coverage_base.rebuild_after_load(conn, as_of=factories.today())
             conn.commit()
 
 

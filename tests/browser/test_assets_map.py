@@ -24,7 +24,7 @@ import shapely.wkt
 from dateutil.relativedelta import relativedelta
 
 from app.maps import STATUS_COLOURS
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import assets, groups
 from tests.app.test_maps import EXAMPLE_REGISTER, register_status
 from tests.browser.conftest import WatchedPage, off_the_browser_thread

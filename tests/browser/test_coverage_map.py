@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from app.maps import COVERAGE_BREAKS, H3_RESOLUTION_FROM_ZOOM
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from tests.browser.conftest import WatchedPage, off_the_browser_thread
 from tests.browser.coverage_data import (
     CoverageExample,

@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from app.cli import cli
 from app.maps import (
     DECILE_COLOURS,
     LAD_SHARE_BREAKS,
     NOT_QUALIFYING_COLOUR,
     QUALIFIES_COLOUR,
 )
-from app.settings import DatabaseSettings
+from cli.main import cli
+from config.settings import DatabaseSettings
 from tests.browser.conftest import WatchedPage, off_the_browser_thread
 from tests.utils import sources
 
@@ -31,16 +31,7 @@ LOOKUP_2021 = sources.csv(sources.LOOKUP_2021).set_index("lsoa21_code")
 CHANGES = sources.csv("lookups/lookup_lsoa11_lsoa21_ltla22.csv")
 POSTCODES = sources.csv(sources.POSTCODES)
 # IoD2025 source columns of each domain's decile (the popup's rows, in the API's order).
-DOMAIN_COLUMNS = {
-    "imd": "IMD_decile",
-    "income": "Income_decile",
-    "employment": "Employment_decile",
-    "education": "Education_decile",
-    "health": "Health_decile",
-    "crime": "Crime_decile",
-    "barriers": "Housing_and_Services_decile",
-    "living_environment": "Environment_decile",
-}
+DOMAIN_COLUMNS = sources.IOD2025_DECILE_COLUMNS
 POPUP = ".leaflet-popup-content"
 
 
@@ -197,6 +188,41 @@ def test_the_layer_control_changes_what_is_drawn(watched: WatchedPage, live_serv
     choose_layer(watched, "District boundaries")
     assert watched.evaluate(on_map, outlines) and watched.evaluate(canvases) > 0
     assert watched.errors == []
+
+
+def test_clicking_a_district_gives_its_published_iod2025_ranks(
+    watched: WatchedPage, live_server: str
+) -> None:
+    code = sorted(c for c in POINTS_2021 if LOOKUP_2021.loc[c, "ltla24_code"] == "E08000009")[0]
+    lon, lat = POINTS_2021[code]
+    published = sources.published_lad_summaries()
+    imd = published[
+        (published["area_code"] == "E08000009")
+        & (published["index_domain"] == "Index of Multiple Deprivation")
+    ].iloc[0]
+    open_map(watched, f"{live_server}/maps/deprivation")
+    choose_layer(watched, "Districts")
+    watched.show(lon, lat, 11)
+    watched.click_map(lon, lat)
+    block = watched.page.locator(f"{POPUP} .platoons-district")
+    assert block.get_attribute("data-lad-code") == "E08000009"
+    rows = block.locator("td[data-measure]")
+    found = {
+        rows.nth(i).get_attribute("data-measure"): (
+            int(rows.nth(i).get_attribute("data-rank") or 0),
+            rows.nth(i).get_attribute("data-rank-source"),
+        )
+        for i in range(rows.count())
+    }
+    # The demo loads four districts, so every rank among the 296 is the published one.
+    assert found == {
+        "average_rank": (imd["rank_average_rank"], "published"),
+        "average_score": (imd["rank_average_score"], "published"),
+        "proportion_most_deprived_10pct": (imd["rank_proportion_bottom_decile"], "published"),
+    }
+    assert "published by MHCLG" in block.inner_text()
+    assert watched.errors == [] and watched.off_host(live_server) == []
+    watched.screenshot("deprivation-click-district")
 
 
 @pytest.mark.parametrize("decile", [1, 10])

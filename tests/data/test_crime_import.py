@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from app.cli import DEMO_DIR
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
+from data import DEMO_DIR
 from data.crime import CrimeInput, expand_inputs, load_config, load_crime
 from geo.errors import LoadError
 from tests.conftest import GMP_BURGLARY, MERSEYSIDE_SHOPLIFTING

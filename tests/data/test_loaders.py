@@ -14,8 +14,8 @@ import geopandas as gpd
 import psycopg
 import pytest
 
-from app.cli import DEMO_DIR
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
+from data import DEMO_DIR
 from data.loaders import load_all
 from data.manifest import load_manifest
 from data.readers import sha256_of
@@ -33,6 +33,7 @@ TABLES = (
     "lsoa_population_denominator",
     "lsoa_population_estimate",
     "lad_summary_measure",
+    "lad_published_measure",
     "postcode",
     "lsoa_deprivation",
     "lad_deprivation",
@@ -215,6 +216,31 @@ def _drop_lsoa_row(path: Path) -> None:
         handle.writelines(lines[:10] + lines[11:])
 
 
+def _edit_published_lines(path: Path, edit: object) -> None:
+    """Rewrite the published district summaries' data lines with ``edit(lines) -> lines``."""
+    with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        header, *lines = handle.readlines()
+    with gzip.open(path, "wt", encoding="utf-8", newline="") as handle:
+        handle.writelines([header, *edit(lines)])  # type: ignore[operator]
+
+
+def _without(lines: list[str], prefix: str) -> list[str]:
+    kept = [line for line in lines if not line.startswith(prefix)]
+    assert len(kept) < len(lines)
+    return kept
+
+
+def _with_field(lines: list[str], prefix: str, position: int, value: str) -> list[str]:
+    """Replace one field (counted from the end) of the line starting with ``prefix``."""
+    index = next(i for i, line in enumerate(lines) if line.startswith(prefix))
+    fields = lines[index].rstrip("\r\n").split(",")
+    fields[position] = value
+    lines[index] = ",".join(fields) + "\n"
+    return lines
+
+
+TRAFFORD_IMD = "E08000009,Trafford,Local Authority District (2024),2025,Index of Multiple"
+
 CORRUPTIONS = {
     "truncated gzip boundaries": (
         lambda d: _truncate(d / sources.LSOA21_BOUNDARIES),
@@ -236,6 +262,54 @@ CORRUPTIONS = {
     ),
     "index row without boundary": (lambda d: _drop_lsoa_row(d / sources.FILE_2), "disagree"),
     "missing file": (lambda d: (d / sources.FILE_6).unlink(), "file not found"),
+    "published: an index missing": (
+        lambda d: _edit_published_lines(
+            d / sources.IOD2025_LAD_SUMMARIES,
+            lambda lines: _without(
+                lines, "E08000009,Trafford,Local Authority District (2024),2025,Crime"
+            ),
+        ),
+        "E08000009 lacks crime",
+    ),
+    "published: a rank of 297": (
+        lambda d: _edit_published_lines(
+            d / sources.IOD2025_LAD_SUMMARIES,
+            lambda lines: _with_field(lines, TRAFFORD_IMD, -1, "297"),
+        ),
+        r"'rank_proportion_bottom_decile' must lie in 1\.\.296",
+    ),
+    "published: a district missing": (
+        lambda d: _edit_published_lines(
+            d / sources.IOD2025_LAD_SUMMARIES, lambda lines: _without(lines, "E08000009,")
+        ),
+        "295 districts, but IoD2025 ranks 296",
+    ),
+    "published: a loaded district under another code": (
+        lambda d: _replace_text(
+            d / sources.IOD2025_LAD_SUMMARIES, "\nE08000009,", "\nE08000099,", 10
+        ),
+        r"no published figures for 1 loaded LAD 2024 districts: \['E08000009'\]",
+    ),
+    "published: a value that is not a number": (
+        lambda d: _edit_published_lines(
+            d / sources.IOD2025_LAD_SUMMARIES,
+            lambda lines: _with_field(lines, TRAFFORD_IMD, -4, "n/a"),
+        ),
+        "'average_score' must hold numbers",
+    ),
+    "published: an unknown index": (
+        lambda d: _replace_text(
+            d / sources.IOD2025_LAD_SUMMARIES, ",Crime,", ",Crime and Disorder,"
+        ),
+        "names indices sources.toml does not declare",
+    ),
+    "published: a proportion unlike the LSOA data's": (
+        lambda d: _edit_published_lines(
+            d / sources.IOD2025_LAD_SUMMARIES,
+            lambda lines: _with_field(lines, TRAFFORD_IMD, -2, "0.0433"),
+        ),
+        r"disagree with the published figures .* 1 districts \['E08000009'\]",
+    ),
 }
 
 
@@ -261,7 +335,7 @@ def test_the_cli_exits_non_zero_with_the_reason(
 ) -> None:
     _truncate(demo_copy / sources.IOD2025)
     result = subprocess.run(
-        [sys.executable, "-m", "app", "load", "england", "--source", str(demo_copy)],
+        [sys.executable, "-m", "cli", "load", "england", "--source", str(demo_copy)],
         capture_output=True,
         text=True,
         env=_cli_env(settings),
@@ -337,3 +411,24 @@ def test_population_is_apportioned_to_2021_lsoas_without_loss(conn: psycopg.Conn
     assert method == [
         ("ONS mid-2019 estimates on 2011 LSOAs, apportioned to 2021 LSOAs by shared area",)
     ]
+
+
+def test_published_district_summaries_keep_the_loaded_districts_and_count_the_rest(
+    conn: psycopg.Connection,
+) -> None:
+    published = sources.published_lad_summaries()
+    loaded = set(sources.csv(sources.LOOKUP_2021)["ltla24_code"])
+    rows = conn.execute(
+        "SELECT lad_code, count(DISTINCT domain_code), count(*) FROM lad_published_measure"
+        " WHERE edition_code = 'IoD2025' GROUP BY lad_code ORDER BY lad_code"
+    ).fetchall()
+    assert rows == [(lad, 10, 30) for lad in sorted(loaded)]
+    (notes,) = conn.execute(
+        "SELECT notes FROM dataset_load WHERE dataset = 'iod2025_lad_summaries_published'"
+    ).fetchone() or (None,)
+    skipped = published[~published["area_code"].isin(loaded)]
+    assert notes == {
+        "districts_skipped": skipped["area_code"].nunique(),
+        "rows_skipped": len(skipped),
+    }
+    assert skipped["area_code"].nunique() == 296 - 4

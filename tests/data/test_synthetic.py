@@ -17,7 +17,7 @@ import psycopg
 import pytest
 import shapely
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from data import synthetic
 from geo import coverage, groups
 from geo.errors import Conflict, InvalidInput

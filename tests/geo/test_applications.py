@@ -16,8 +16,8 @@ import shapely
 import shapely.geometry
 from pyproj import Transformer
 
-from app.settings import DatabaseSettings
-from geo import applications, grants
+from config.settings import DatabaseSettings
+from geo import applications
 from geo.access import PUBLIC
 from geo.applications import Application, ApplicationChanges, ApplicationDraft
 from geo.errors import (
@@ -32,6 +32,7 @@ from geo.errors import (
     SubmissionRefused,
     Unauthenticated,
 )
+from geo.grants import checks
 from tests.utils import factories, sources
 
 pytestmark = pytest.mark.anyio
@@ -88,7 +89,7 @@ async def keys(aconn: psycopg.AsyncConnection, made: factories.Made) -> Keys:
 async def apply(
     aconn: psycopg.AsyncConnection,
     key: factories.Key,
-    programme: grants.Programme,
+    programme: checks.Programme,
     amount: str = "3000.00",
     area: dict[str, Any] | None = None,
     **overrides: Any,
@@ -132,7 +133,7 @@ PATHS = {
 
 
 async def in_state(
-    aconn: psycopg.AsyncConnection, keys: Keys, programme: grants.Programme, state: str
+    aconn: psycopg.AsyncConnection, keys: Keys, programme: checks.Programme, state: str
 ) -> Application:
     application = await apply(aconn, keys.owner, programme)
     for step in PATHS[state]:
@@ -539,7 +540,9 @@ async def test_a_polygon_application_belongs_to_its_district_and_is_published_as
     assert application.principal_lad == LOOKUP.loc[DEPRIVED, "ltla24_code"]
     stored = shapely.geometry.shape(application.area.geometry)
     assert stored.symmetric_difference(circle).area < 1e-5 * circle.area  # projected and back
-    assert (await applications.get_application(aconn, application.id, keys.officer.principal)).id
+    # The officer reads back the same application, its drawn area included.
+    read = await applications.get_application(aconn, application.id, keys.officer.principal)
+    assert read == application
     submitted = await take(aconn, keys, application, "submit")
     assert submitted.eligibility is not None
     assert submitted.eligibility["answer"]["area"]["kind"] == "polygon"

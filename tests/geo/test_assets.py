@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import assets
 from geo.access import Principal
 from geo.errors import IllegalTransition, StaleVersion

@@ -22,9 +22,10 @@ import shapely
 import shapely.geometry
 from pyproj import Transformer
 
-from app.cli import DEMO_DIR
-from geo import grants, places
+from data import DEMO_DIR
+from geo import place_resolution
 from geo.errors import InvalidInput
+from geo.grants import checks
 from tests.utils import factories, sources
 
 pytestmark = pytest.mark.anyio
@@ -155,9 +156,9 @@ def made(conn: psycopg.Connection) -> Iterator[factories.Made]:
 
 
 async def check(
-    aconn: psycopg.AsyncConnection, place: places.Place, programme: grants.Programme
-) -> grants.EligibilityAnswer:
-    answers = await grants.check_eligibility(aconn, place, programme.id, factories.today())
+    aconn: psycopg.AsyncConnection, place: place_resolution.Place, programme: checks.Programme
+) -> checks.EligibilityAnswer:
+    answers = await checks.check_eligibility(aconn, place, programme.id, factories.today())
     assert len(answers) == 1
     return answers[0]
 
@@ -182,9 +183,9 @@ async def test_a_decile_1_lsoa_passes_a_decile_2_rule_and_a_decile_10_one_fails(
         for code in random.Random(decile).sample(codes, 3):
             if how == "click":
                 lon, lat = edition.points[code]
-                place = places.Place(lon=lon, lat=lat)
+                place = place_resolution.Place(lon=lon, lat=lat)
             else:
-                place = places.Place(code=code)
+                place = place_resolution.Place(code=code)
             answer = await check(aconn, place, programme)
             assert answer.area.kind == "lsoa"
             assert answer.area.code == code
@@ -275,7 +276,7 @@ async def test_rule_combinations_agree_with_the_source_values(
     rng = random.Random(case)
     sample = rng.sample(passing, min(6, len(passing))) + rng.sample(failing, min(6, len(failing)))
     for code in sample:
-        answer = await check(aconn, places.Place(code=code), programme)
+        answer = await check(aconn, place_resolution.Place(code=code), programme)
         assert answer.eligible is expected(values[code], n), (code, answer.explanation)
         assert answer.rules.passed is answer.eligible
 
@@ -307,7 +308,7 @@ async def test_a_district_measure_rule_uses_the_principal_districts_share_of_dep
                     ],
                 },
             )
-            answer = await check(aconn, places.Place(code=code), programme)
+            answer = await check(aconn, place_resolution.Place(code=code), programme)
             assert answer.eligible is passes, (lad, share, answer.explanation)
             lad_result = answer.rules.children[1]
             assert lad_result.actual == f"{lad}: proportion most deprived 10pct = {share:.4g}"
@@ -379,7 +380,7 @@ async def test_a_polygon_straddling_lsoas_gets_the_independently_computed_popula
         rule=index_rule("imd", decile_at_most=2),
         min_population_share=0.5,
     )
-    answer = await check(aconn, places.Place(geometry=geometry), programme)
+    answer = await check(aconn, place_resolution.Place(geometry=geometry), programme)
     assert answer.area.kind == "polygon"
     found = {
         lsoa.code: lsoa.residents_in_area for lsoa in answer.lsoas if lsoa.residents_in_area >= 0.5
@@ -402,7 +403,9 @@ async def test_a_polygon_straddling_lsoas_gets_the_independently_computed_popula
             "at_least": round(at_least, 4),
         }
         programme = await made.programme(aconn, edition_code="IoD2019", rule=rule)
-        assert (await check(aconn, places.Place(geometry=geometry), programme)).eligible is passes
+        assert (
+            await check(aconn, place_resolution.Place(geometry=geometry), programme)
+        ).eligible is passes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,7 +426,7 @@ async def test_trafford_postcodes_are_assessed_as_the_lsoa_the_postcode_director
         unchanged = set(changes.loc[changes["change_code"] == "U", "lsoa21_code"])
         postcodes = postcodes[postcodes["lsoa_code"].isin(unchanged)]
     for row in postcodes.sample(8, random_state=5).itertuples():
-        answer = await check(aconn, places.Place(postcode=row.postcode), programme)
+        answer = await check(aconn, place_resolution.Place(postcode=row.postcode), programme)
         assert answer.area.code == row.lsoa_code
         assert answer.eligible is (edition.values[row.lsoa_code].deciles["imd"] <= 3)
 
@@ -434,10 +437,10 @@ async def test_a_valid_postcode_outside_trafford_is_not_covered_and_a_malformed_
     programme = await made.programme(aconn)
     outside = "SW1A 1AA"  # Westminster: a real postcode, not in the Trafford extract
     assert outside not in set(sources.csv(sources.POSTCODES)["postcode"])
-    with pytest.raises(places.PostcodeNotCovered, match="not covered"):
-        await check(aconn, places.Place(postcode=outside), programme)
+    with pytest.raises(place_resolution.PostcodeNotCovered, match="not covered"):
+        await check(aconn, place_resolution.Place(postcode=outside), programme)
     with pytest.raises(InvalidInput, match="not a UK postcode"):
-        await check(aconn, places.Place(postcode="NOT A CODE"), programme)
+        await check(aconn, place_resolution.Place(postcode="NOT A CODE"), programme)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,7 +464,7 @@ async def test_ward_and_district_programmes_widen_a_click_or_code_to_the_unit(
         unit = values[code].ward if level == "ward" else values[code].lad
         members = {c for c, v in values.items() if (v.ward if level == "ward" else v.lad) == unit}
         lon, lat = edition.points[code]
-        for place in (places.Place(lon=lon, lat=lat), places.Place(code=code)):
+        for place in (place_resolution.Place(lon=lon, lat=lat), place_resolution.Place(code=code)):
             answer = await check(aconn, place, programme)
             assert (answer.area.kind, answer.area.code) == (level, unit)
             assert {lsoa.code for lsoa in answer.lsoas} == members
@@ -493,8 +496,8 @@ async def test_every_programme_of_an_area_gets_district_measures_whichever_comes
     )
     code = min(IOD2025.values)
     lon, lat = IOD2025.points[code]
-    answers = await grants.check_eligibility(
-        aconn, places.Place(lon=lon, lat=lat), None, factories.today()
+    answers = await checks.check_eligibility(
+        aconn, place_resolution.Place(lon=lon, lat=lat), None, factories.today()
     )
     by_id = {a.programme.id: a for a in answers}
     assert by_id[plain.id].area.code == by_id[district.id].area.code == code
@@ -506,26 +509,26 @@ async def test_every_programme_of_an_area_gets_district_measures_whichever_comes
 async def test_a_cached_catalogue_is_read_again_when_a_programme_is_saved(
     aconn: psycopg.AsyncConnection, made: factories.Made
 ) -> None:
-    catalogues = grants.CatalogueCache()
+    catalogues = checks.CatalogueCache()
     code = min(IOD2025.values)
     lon, lat = IOD2025.points[code]
-    place = places.Place(lon=lon, lat=lat)
+    place = place_resolution.Place(lon=lon, lat=lat)
     first = await made.programme(aconn)
-    before = await grants.check_eligibility(aconn, place, None, factories.today(), catalogues)
+    before = await checks.check_eligibility(aconn, place, None, factories.today(), catalogues)
     assert first.id in {a.programme.id for a in before}
     cached = catalogues.latest
     second = await made.programme(aconn, rule=index_rule("imd", decile_at_most=1))
     # Named or among the open ones, the new programme is found through the same cache.
-    [named] = await grants.check_eligibility(aconn, place, second.id, factories.today(), catalogues)
+    [named] = await checks.check_eligibility(aconn, place, second.id, factories.today(), catalogues)
     assert named.programme.id == second.id
     assert catalogues.latest is not cached
-    after = await grants.check_eligibility(aconn, place, None, factories.today(), catalogues)
+    after = await checks.check_eligibility(aconn, place, None, factories.today(), catalogues)
     assert {first.id, second.id} <= {a.programme.id for a in after}
     # Unchanged data: the cache is kept, and answers are the same as without it.
     kept = catalogues.latest
-    again = await grants.check_eligibility(aconn, place, None, factories.today(), catalogues)
+    again = await checks.check_eligibility(aconn, place, None, factories.today(), catalogues)
     assert catalogues.latest is kept
-    fresh = await grants.check_eligibility(aconn, place, None, factories.today())
+    fresh = await checks.check_eligibility(aconn, place, None, factories.today())
     assert [a.model_dump() for a in again] == [a.model_dump() for a in fresh]
 
 
@@ -560,7 +563,7 @@ async def test_a_click_in_two_lsoas_is_assessed_in_the_lowest_coded_one(
                 "WHERE edition_code = 'IoD2025' AND lsoa_code = %(code)s",
                 {"twin": twin, "code": code},
             )
-        answer = await check(aconn, places.Place(lon=lon, lat=lat), programme)
+        answer = await check(aconn, place_resolution.Place(lon=lon, lat=lat), programme)
         if level == "lsoa":
             assert (answer.area.kind, answer.area.code) == ("lsoa", twin)
             assert [lsoa.code for lsoa in answer.lsoas] == [twin]
@@ -577,5 +580,5 @@ async def test_an_lsoa_code_is_widened_to_its_ward_however_it_is_typed(
     )
     code = min(IOD2025.values)
     for typed in (code, code.lower(), f" {code.lower()} "):
-        answer = await check(aconn, places.Place(code=typed), programme)
+        answer = await check(aconn, place_resolution.Place(code=typed), programme)
         assert (answer.area.kind, answer.area.code) == ("ward", IOD2025.values[code].ward)

@@ -28,8 +28,9 @@ import shapely.geometry
 import shapely.ops
 from pyproj import Transformer
 
-from app.cli import DEMO_DIR
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
+from data import DEMO_DIR
+from data.coverage_base import rebuild_after_load
 from geo import coverage, groups
 from geo.access import PUBLIC, Principal
 from geo.coverage import active_since
@@ -1068,7 +1069,7 @@ def coverage_base(settings: DatabaseSettings) -> None:
     with psycopg.connect(settings.dsn) as conn:
         (rows,) = conn.execute("SELECT count(*) FROM lsoa_coverage").fetchone() or (0,)
         if not rows:
-            coverage.rebuild_after_load(conn, as_of=TODAY)
+            rebuild_after_load(conn, as_of=TODAY)
         conn.commit()
 
 

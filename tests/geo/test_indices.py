@@ -79,7 +79,7 @@ def test_iod2019_lad_measures_served_equal_an_independent_computation(
         assert "no" in served["average_score"]["unavailable_reason"]
 
 
-def test_iod2025_has_no_population_weighted_measures_but_has_the_proportion(
+def test_iod2025_computes_the_proportion_but_no_population_weighted_measure(
     client: TestClient,
 ) -> None:
     iod2025 = sources.csv(sources.IOD2025)
@@ -92,7 +92,11 @@ def test_iod2025_has_no_population_weighted_measures_but_has_the_proportion(
         assert served["proportion_most_deprived_10pct"]["value"] == pytest.approx(
             (group["IMD_decile"] == 1).mean()
         )
-        for name in ("average_rank", "average_score", "extent", "local_concentration"):
+        assert served["proportion_most_deprived_10pct"]["source"] == "computed"
+        # Average rank and score come from the published district summaries instead.
+        for name in ("average_rank", "average_score"):
+            assert served[name]["source"] == "published"
+        for name in ("extent", "local_concentration"):
             assert served[name]["value"] is None
             assert "population denominators" in served[name]["unavailable_reason"]
 
@@ -155,3 +159,39 @@ def test_national_lad_ranks_on_all_of_england(england_client: TestClient) -> Non
     tied = int((share == share[least]).sum())
     assert served[least]["proportion_most_deprived_10pct"]["rank"] == len(share) - tied + 1
     assert len(share) == 317
+
+
+def test_computed_and_published_iod2025_proportions_agree_for_all_296_districts(
+    england_client: TestClient,
+) -> None:
+    from tests.conftest import ENGLAND_DIR
+
+    lsoas = sources.csv(sources.IOD2025, ENGLAND_DIR)
+    lookup = sources.csv(sources.LOOKUP_2021, ENGLAND_DIR)[["lsoa21_code", "ltla24_code"]]
+    lsoas = lsoas.merge(lookup, on="lsoa21_code")
+    published = sources.published_lad_summaries(ENGLAND_DIR)
+    assert published["area_code"].nunique() == 296 == lsoas["ltla24_code"].nunique()
+    domains = published["index_domain"].map(sources.PUBLISHED_INDICES)
+    for domain, column in sources.IOD2025_DECILE_COLUMNS.items():
+        share = lsoas.groupby("ltla24_code")[column].apply(lambda d: (d == 1).mean())
+        rows = published[domains == domain].set_index("area_code")
+        assert len(rows) == 296
+        # The published proportions are rounded to 4 decimal places.
+        assert (share - rows["proportion_bottom_decile"]).abs().max() <= 0.5e-4 + 1e-9
+        # Competition ranking of the unrounded shares gives the published ranks.
+        ranks = share.rank(ascending=False, method="min").astype(int)
+        assert (ranks == rows["rank_proportion_bottom_decile"]).all()
+    # Served: all of England loaded, so the proportion's value and rank are computed; the
+    # population-weighted measures come from the publication.
+    top = published[domains == "imd"].sort_values("rank_average_score").iloc[0]
+    body = england_client.get(f"/areas/{top['area_code']}", params={"edition": "IoD2025"}).json()
+    imd = {m["measure"]: m for m in body["summary_measures"] if m["domain"] == "imd"}
+    assert (imd["average_score"]["value"], imd["average_score"]["rank"]) == (
+        top["average_score"],
+        1,
+    )
+    assert imd["average_score"]["source"] == imd["average_score"]["rank_source"] == "published"
+    proportion = imd["proportion_most_deprived_10pct"]
+    assert proportion["source"] == proportion["rank_source"] == "computed"
+    assert proportion["rank"] == top["rank_proportion_bottom_decile"]
+    assert proportion["value"] == pytest.approx(top["proportion_bottom_decile"], abs=0.5e-4)

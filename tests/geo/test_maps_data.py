@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from geo import maps_data
+from geo import map_queries
 from geo.errors import AreaNotFound, CollectionNotFound, EditionNotFound, InvalidInput
 from tests.utils import sources
 
@@ -25,13 +25,13 @@ LOOKUP_2021 = sources.csv(sources.LOOKUP_2021).set_index("lsoa21_code")
     ],
 )
 def test_each_edition_layer_has_its_collection(kind: str, edition: str, collection_id: str) -> None:
-    assert maps_data.edition_collection(kind, edition).id == collection_id  # type: ignore[arg-type]
+    assert map_queries.edition_collection(kind, edition).id == collection_id  # type: ignore[arg-type]
 
 
 def test_editions_with_map_layers() -> None:
-    assert maps_data.edition_codes() == ["IoD2025", "IoD2019"]
+    assert map_queries.edition_codes() == ["IoD2025", "IoD2019"]
     with pytest.raises(CollectionNotFound):
-        maps_data.edition_collection("lsoa", "IoD2010")
+        map_queries.edition_collection("lsoa", "IoD2010")
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_editions_with_map_layers() -> None:
 async def test_a_districts_lsoas_are_all_its_lsoas_with_their_deciles(
     aconn: psycopg.AsyncConnection, lad: str, edition: str | None, expected: dict[str, int]
 ) -> None:
-    data = await maps_data.lad_lsoas(aconn, lad, edition)
+    data = await map_queries.lad_lsoas(aconn, lad, edition)
     assert data.edition.code == (edition or "IoD2025")
     assert data.lad_code == lad and data.lsoa_count == len(expected)
     features = data.feature_collection["features"]
@@ -85,4 +85,4 @@ async def test_what_is_not_a_loaded_district_is_refused(
     aconn: psycopg.AsyncConnection, lad: str, edition: str | None, error: type[Exception]
 ) -> None:
     with pytest.raises(error):
-        await maps_data.lad_lsoas(aconn, lad, edition)
+        await map_queries.lad_lsoas(aconn, lad, edition)

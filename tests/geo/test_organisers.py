@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import groups, organisers
 from geo.access import PUBLIC
 from geo.errors import (

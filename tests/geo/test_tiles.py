@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import re
+import subprocess
+import sys
 from functools import cache
 from typing import Any
 
@@ -18,7 +22,7 @@ import pytest
 import shapely
 from psycopg import sql
 
-from app.cli import DEMO_DIR
+from data import DEMO_DIR
 from geo import tiles
 from geo.collections import Collection, all_collections, get_collection
 from geo.errors import CollectionNotFound, InvalidInput, TileMatrixSetNotFound, TileOutOfRange
@@ -145,9 +149,25 @@ def test_tile_identity_names_address_format_and_recipe() -> None:
         for f in tiles.TILE_FORMATS
     }
     assert len(names) == 8
-    assert tiles.tile_identity(address("lsoa-iod2025", tile)) == tiles.tile_identity(
-        address("lsoa-iod2025", tile)
+    name = tiles.tile_identity(address("lsoa-iod2025", tile))
+    assert re.fullmatch(
+        rf"lsoa-iod2025/WebMercatorQuad/12/{tile.y}/{tile.x}\.mvt#[0-9a-f]{{16}}", name
+    ), name
+    # Every worker process must name a tile alike (the name is its ETag and cache key), so the
+    # name must not depend on Python's per-process string hash salt.
+    elsewhere = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from geo import tiles; print(tiles.tile_identity(tiles.tile_address("
+            f"'lsoa-iod2025', 'WebMercatorQuad', '12', '{tile.y}', '{tile.x}', 'mvt')))",
+        ],
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+        capture_output=True,
+        text=True,
+        check=True,
     )
+    assert elsewhere.stdout.strip() == name
 
 
 # -- MVT --------------------------------------------------------------------------------------

@@ -25,13 +25,15 @@ import uvicorn
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
+from app.dependencies import group_settings
 from app.main import create_app
-from app.routers.groups import group_settings
 from app.security import JsonFormatter, RequestIdFilter
-from app.settings import DatabaseSettings, GroupSettings
-from geo import access, grants
-from geo.groups import CODE_OF_CONDUCT_VERSION
+from config.settings import DatabaseSettings, GroupSettings
+from geo import access
+from geo.grants import checks
+from geo.groups.models import CODE_OF_CONDUCT_VERSION
 from tests.utils import factories, sources
+from tests.utils.service import service_settings
 
 TRAFFORD, BLACKPOOL = "E08000009", "E06000009"
 _LOOKUP = sources.csv(sources.LOOKUP_2021).set_index("lsoa21_code")
@@ -76,7 +78,7 @@ def marker(tag: str) -> str:
 class Cast:
     """The programme and the callers of the security tests (and the markers seeded)."""
 
-    programme: grants.Programme
+    programme: checks.Programme
     keys: dict[str, factories.Key]
     revoked: factories.Key
     markers: set[str] = field(default_factory=set)
@@ -305,7 +307,7 @@ def logged_server(settings: DatabaseSettings) -> Iterator[Served]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(service_settings(settings)),
         log_config=None,  # leave logging alone: the handler above keeps what is written
         log_level="info",
         access_log=True,
@@ -336,5 +338,7 @@ def logged_server(settings: DatabaseSettings) -> Iterator[Served]:
 @pytest.fixture(scope="session")
 def lenient(settings: DatabaseSettings) -> Iterator[TestClient]:
     """A client that sees an unhandled error as the 500 a real client gets (not a raise)."""
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+    with TestClient(
+        create_app(service_settings(settings)), raise_server_exceptions=False
+    ) as test_client:
         yield test_client

@@ -27,8 +27,9 @@ from app.security import (
     RequestIdFilter,
     refuse_default_secrets,
 )
-from app.settings import DatabaseSettings, SecuritySettings
+from config.settings import DatabaseSettings, SecuritySettings
 from tests.security.conftest import AREA, Cast, Served, draft
+from tests.utils.service import service_settings
 
 HTML_PAGES = [
     "/?f=html",
@@ -149,7 +150,7 @@ def test_the_map_pages_keep_the_policy_they_set(client: TestClient) -> None:
 def test_an_unexpected_error_is_a_500_problem_with_the_headers_and_a_logged_request_id(
     settings: DatabaseSettings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = create_app(settings)
+    app = create_app(service_settings(settings))
 
     async def boom() -> None:
         raise RuntimeError("a bug, with a detail that must stay in the logs")
@@ -176,11 +177,7 @@ def test_an_unexpected_error_is_a_500_problem_with_the_headers_and_a_logged_requ
 @pytest.fixture(scope="module")
 def cors_client(settings: DatabaseSettings) -> Iterator[TestClient]:
     """The app with one browser origin allowed to write."""
-    os.environ["PLATOONS_CORS_ORIGINS"] = json.dumps([TRUSTED])
-    try:
-        app = create_app(settings)
-    finally:
-        del os.environ["PLATOONS_CORS_ORIGINS"]
+    app = create_app(service_settings(settings, SecuritySettings(cors_origins=[TRUSTED])))
     with TestClient(app) as test_client:
         yield test_client
 
@@ -332,7 +329,7 @@ def test_platoons_serve_refuses_to_start_in_production_with_default_secrets() ->
     }
     env |= {"PLATOONS_ENVIRONMENT": "production", "PLATOONS_PORT": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "app", "serve"],
+        [sys.executable, "-m", "cli", "serve"],
         capture_output=True,
         text=True,
         env=env,

@@ -18,11 +18,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.routers.groups import group_settings
+from app.dependencies import group_settings
 from app.security import BodySizeLimitMiddleware, RequestTooLarge
-from app.settings import GroupSettings, SecuritySettings
+from config.settings import GroupSettings, SecuritySettings
 from geo.filters import MAX_DEPTH, MAX_FILTER_LENGTH
-from geo.places import MAX_GEOJSON_BYTES, MAX_POLYGON_VERTICES
+from geo.place_resolution import MAX_GEOJSON_BYTES, MAX_POLYGON_VERTICES
 from tests.security.conftest import Cast, area_square, draft, group_body, organiser_body
 
 ITEMS = "/collections/lsoa-iod2025/items"
@@ -91,7 +91,7 @@ CASES: dict[str, Case] = {
         who="owner",
         headers={"content-type": "application/json"},
     ),
-    # Geometry limits (geo/places.py)
+    # Geometry limits (geo/place_resolution.py)
     "too many vertices": polygon_check(circle(MAX_POLYGON_VERTICES + 10)),
     "area over the limit": polygon_check(square(-2.9, 53.0, 1.0)),
     "geometry over 1 MB": polygon_check({**square(), "padding": "x" * (MAX_GEOJSON_BYTES + 10)}),

@@ -26,7 +26,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from app.settings import DatabaseSettings
+from config.settings import DatabaseSettings
 from geo import access
 from tests.security.conftest import (
     AREA,
@@ -402,7 +402,12 @@ def test_a_real_server_logs_requests_with_ids_and_never_private_data(
         assert refused.status_code == 404
         bad_key = http.get(f"/applications/{application_id}", headers=cast.headers("revoked"))
         assert bad_key.status_code == 401
-        http.post(f"/applications/{application_id}/submit", headers=cast.headers("owner"))
+        submitted = http.post(
+            f"/applications/{application_id}/submit", headers=cast.headers("owner")
+        )
+        assert submitted.status_code == 200 and submitted.json()["status"] == "submitted", (
+            submitted.text
+        )
         # A group registered, written to and rated through the real server.
         group = http.post("/groups", json=group_body(cast), headers=cast.headers("owner"))
         assert group.status_code == 201, group.text

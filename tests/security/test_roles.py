@@ -20,7 +20,6 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.settings import DatabaseSettings
 from tests.security.conftest import (
     CALLERS,
     Cast,
@@ -46,7 +45,7 @@ def write_routes() -> list[str]:
 
     Walked through included routers (FastAPI includes them lazily), mounts included.
     """
-    app = create_app(DatabaseSettings())
+    app = create_app()
     return sorted(
         # Paths as the OpenAPI document writes them: {reference}, not {reference:convertor}.
         f"{method} {CONVERTOR.sub(PLAIN, context.path)}"

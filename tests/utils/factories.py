@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from geo import access, grants
+from geo import access
 from geo.access import Principal
+from geo.grants import checks
 
 T = TypeVar("T")
 
@@ -28,7 +29,7 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def programme_spec(**overrides: Any) -> grants.ProgrammeSpec:
+def programme_spec(**overrides: Any) -> checks.ProgrammeSpec:
     """A valid programme open from 30 days ago for a year, with a unique id; override freely."""
     values: dict[str, Any] = {
         "id": f"test-{uuid.uuid4().hex[:12]}",
@@ -49,7 +50,7 @@ def programme_spec(**overrides: Any) -> grants.ProgrammeSpec:
         "is_example": False,
     }
     values.update(overrides)
-    return grants.ProgrammeSpec.model_validate(values)
+    return checks.ProgrammeSpec.model_validate(values)
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,11 @@ class Made:
     programme_ids: list[str] = field(default_factory=list)
     key_ids: list[int] = field(default_factory=list)
 
-    async def programme(self, aconn: psycopg.AsyncConnection, **overrides: Any) -> grants.Programme:
+    async def programme(self, aconn: psycopg.AsyncConnection, **overrides: Any) -> checks.Programme:
         """Save a programme (see :func:`programme_spec`) and remember it."""
         spec = programme_spec(**overrides)
         self.programme_ids.append(spec.id)
-        return await grants.save_programme(aconn, spec, actor="tests")
+        return await checks.save_programme(aconn, spec, actor="tests")
 
     async def key(
         self, aconn: psycopg.AsyncConnection, role: access.Role, lads: list[str] | None = None

@@ -734,6 +734,42 @@
     };
   }
 
+  // The district summary measures a popup lists, in this order (IoD technical report, Appendix N).
+  var DISTRICT_MEASURES = [
+    ['average_rank', 'IMD average rank'],
+    ['average_score', 'IMD average score'],
+    ['proportion_most_deprived_10pct', 'IMD LSOAs in the most deprived 10%'],
+    ['extent', 'IMD extent'],
+    ['local_concentration', 'IMD local concentration']
+  ];
+
+  /** A district's IMD ranks among districts, each labelled with its source (published or computed). */
+  function districtBlock(area) {
+    var block = el('div', 'platoons-district');
+    block.dataset.ladCode = area.lad.code;
+    el('h4', null, area.lad.name + ' (district, ' + area.edition.code + ')', block);
+    var byMeasure = {};
+    area.summary_measures.forEach(function (m) { if (m.domain === 'imd') { byMeasure[m.measure] = m; } });
+    var table = el('table', 'platoons-facts', null, block);
+    DISTRICT_MEASURES.forEach(function (pair) {
+      var m = byMeasure[pair[0]];
+      if (!m || m.rank === null) { return; }
+      var td = factRow(table, pair[1]);
+      td.dataset.measure = pair[0];
+      td.dataset.rank = m.rank;
+      td.dataset.rankSource = m.rank_source;
+      td.textContent = 'rank ' + m.rank + (m.rank_source === 'published' ? ' (published by MHCLG)' : ' (computed by Platoons)');
+    });
+    el('p', 'platoons-note', 'Rank among districts, 1 = most deprived. Published: the edition’s own district summaries; computed: from the LSOA data.', block);
+    return block;
+  }
+
+  function districtLayerShown(map, config, edition) {
+    var ids = config.collections && config.collections[edition];
+    var layer = ids ? registry.layers[ids.lad] : null;
+    return Boolean(layer && map.hasLayer(layer));
+  }
+
   function programmesBlock(answers) {
     var block = el('div', 'platoons-programmes');
     el('h4', null, 'Grant programmes open today', block);
@@ -788,16 +824,23 @@
     var lon = latlng.lng.toFixed(6), lat = latlng.lat.toFixed(6);
     content.dataset.lon = lon;
     content.dataset.lat = lat;
-    var lookup = getJson(config.lookupUrl + '?' + query({ lon: lon, lat: lat, edition: activeEdition(map, config) }));
+    var edition = activeEdition(map, config);
+    var lookup = getJson(config.lookupUrl + '?' + query({ lon: lon, lat: lat, edition: edition }));
     var eligibility = config.click === 'eligibility'
       ? getJson(config.eligibilityUrl + '?' + query({ lon: lon, lat: lat })) : Promise.resolve(null);
-    return Promise.all([lookup, eligibility]).then(function (results) {
-      var place = results[0], grants = results[1];
+    // With the districts layer on, the popup also gives the district's ranks and their source.
+    var district = lookup.then(function (place) {
+      if (!place.ok || !config.areasUrl || !districtLayerShown(map, config, place.body.edition.code)) { return null; }
+      return getJson(config.areasUrl + '/' + encodeURIComponent(place.body.lad.code) + '?' + query({ edition: place.body.edition.code }));
+    });
+    return Promise.all([lookup, eligibility, district]).then(function (results) {
+      var place = results[0], grants = results[1], area = results[2];
       if (!place.ok) {
         el('p', 'platoons-error', problemText(place), content);
       } else {
         content.appendChild(lsoaBlock(lsoaFromLookup(place.body), config));
       }
+      if (area && area.ok) { content.appendChild(districtBlock(area.body)); }
       if (grants !== null) {
         if (grants.ok) { content.appendChild(programmesBlock(grants.body.answers)); }
         else { el('p', 'platoons-error', 'Eligibility: ' + problemText(grants), content); }

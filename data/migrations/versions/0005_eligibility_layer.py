@@ -5,7 +5,7 @@ Revises: 0004_grants_access_audit
 Create Date: 2026-11-25
 
 Rebuilt for a programme whenever it is saved, and for all programmes after every data load,
-by the same rule engine that answers eligibility checks (geo/eligibility_layer.py).
+by the same rule engine that answers eligibility checks (geo/grants/layer.py).
 """
 
 import sqlalchemy as sa

@@ -1,7 +1,7 @@
 """Street-level crime from police.uk: crimes, their loads, force-months held, and map layers.
 
 Revision ID: 0013_crime
-Revises: 0012_h3_children_adults
+Revises: 0016_published_lad_measures
 Create Date: 2026-12-07
 
 ``crime_load`` records each file imported (provenance). ``crime_month`` says which force-months
@@ -17,7 +17,7 @@ transaction of every load; ``crime_point_serving`` is the points layer (a view).
 from alembic import op
 
 revision = "0013_crime"
-down_revision = "0012_h3_children_adults"
+down_revision = "0016_published_lad_measures"
 branch_labels = None
 depends_on = None
 

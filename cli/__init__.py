@@ -1,0 +1,1 @@
+"""The ``platoons`` command line: the one layer that drives ``app/``, ``data/`` and ``geo/``."""

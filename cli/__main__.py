@@ -1,0 +1,5 @@
+"""Allow ``python -m cli`` as well as the ``platoons`` script."""
+
+from cli.main import cli
+
+cli()

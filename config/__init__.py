@@ -1,0 +1,1 @@
+"""Settings, read from ``PLATOONS_*`` environment variables: the one place every layer reads."""

@@ -1,4 +1,0 @@
--- Store the pieces of coverage_cut.sql (inserted below) in the pieces table (group_lsoa or
--- organiser_lsoa, fixed fragments): the write of one group or organiser.
-INSERT INTO {pieces} ({owner}, lsoa_code, piece)
-{cut}

@@ -1,2 +1,0 @@
--- The data version every load bumps (data/sql/bump_data_version.sql); caches key on it.
-SELECT version FROM data_version WHERE id = 1
