@@ -558,13 +558,13 @@ def test_h3_migrations_keep_the_served_coverage(
                 with cur.copy(sql.SQL("COPY {} FROM STDIN").format(name)) as copy:
                     copy.write(rows)
                 # COPY writes identity values as given: later loads number on from the highest.
-                cur.execute(
-                    sql.SQL(
-                        "SELECT setval(pg_get_serial_sequence({table}, 'id'), max(id))"
-                        " FROM {name} HAVING max(id) IS NOT NULL"
-                        " AND pg_get_serial_sequence({table}, 'id') IS NOT NULL"
-                    ).format(table=sql.Literal(table), name=name)
-                )
+                if table in ("crime_load", "crime"):
+                    cur.execute(
+                        sql.SQL(
+                            "SELECT setval(pg_get_serial_sequence({table}, 'id'), max(id))"
+                            " FROM {name} HAVING max(id) IS NOT NULL"
+                        ).format(table=sql.Literal(table), name=name)
+                    )
             refresh_serving_tables(conn)
     again = served()
     for rows in (old, again):
