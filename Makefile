@@ -15,7 +15,9 @@ setup:
 # four districts; EXAMPLE grant programmes and an EXAMPLE register of assets of community value;
 # SYNTHETIC neighbourhood groups and organisers (is_synthetic, "Synthetic group 00042",
 # example.invalid addresses) on the real geography; REAL council land and buildings (Trafford's
-# Transparency Code file). Re-running leaves the same state.
+# Transparency Code file); REAL police.uk street-level crime (Greater Manchester burglary
+# 2016-02..2019-01) in the demo's districts, so /crime/pack?area=E08000009 works on a first
+# run. Re-running leaves the same state.
 run: setup
 	$(BIN)/platoons demo --groups 120 --organisers 20 --seed 7
 	$(BIN)/platoons serve

@@ -18,6 +18,7 @@ from app.replicas import start_read_router
 from app.routers import applications, areas, grants, health, ogc
 from app.routers import assets as assets_router
 from app.routers import coverage as coverage_router
+from app.routers import crime as crime_router
 from app.routers import groups as groups_router
 from app.routers import maps as maps_router
 from app.routers import organisers as organisers_router
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(organisers_router.router)
     app.include_router(coverage_router.router)
     app.include_router(planning_router.router)
+    app.include_router(crime_router.router)
     app.include_router(maps_router.router)
     app.include_router(spending_router.router)
     # Map assets, served by the app itself (the maps work offline): Leaflet from the

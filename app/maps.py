@@ -52,6 +52,15 @@ MAPS_CSS = STATIC_DIR / "maps" / "platoons-maps.css"
 ELIGIBILITY_COLLECTION = "grant-eligibility"
 ASSETS_COLLECTION = "assets-of-community-value"
 COVERAGE_COLLECTION = "coverage-lsoa"
+CRIME_COLLECTION = "crime-lsoa"
+# Crimes per 1,000 residents in the 12 months to the force's latest published month.
+CRIME_RATE_BREAKS: tuple[tuple[float, str, str], ...] = (
+    (5.0, "#fee5d9", "under 5"),
+    (10.0, "#fcae91", "5 to 10"),
+    (25.0, "#fb6a4a", "10 to 25"),
+    (50.0, "#de2d26", "25 to 50"),
+    (1e12, "#a50f15", "50 or more"),
+)
 COLD_SPOTS_COLLECTION = "coverage-cold-spots"
 GROUPS_COLLECTION = "neighbourhood-groups"
 PLANNING_COLLECTION = "neighbourhood-areas"
@@ -443,6 +452,44 @@ def coverage_legend(title: str, note: str) -> dict[str, Any]:
     }
 
 
+def crime_rate_style() -> dict[str, Any]:
+    """Fill LSOAs by street-level crimes per 1,000 residents in the latest 12 months."""
+    return {
+        "property": "rate_per_1000_last_12_months",
+        "breaks": [[upper, colour] for upper, colour, _ in CRIME_RATE_BREAKS],
+        "stroke": "#ffffff",
+        "strokeWidth": 0.5,
+        "strokeMinZoom": 12,
+        "opacity": 0.7,
+    }
+
+
+def crime_overlay(extents: Mapping[str, Bounds | None], base_path: str) -> VectorTileLayer | None:
+    """The street-level crime overlay (hidden at first; none while no crime is loaded)."""
+    collection = _registered(CRIME_COLLECTION)
+    extent = extents.get(collection.id)
+    if extent is None:
+        return None
+    return VectorTileLayer(
+        collection,
+        "Street-level crime by LSOA (police.uk)",
+        extent=extent,
+        style=crime_rate_style(),
+        legend={
+            "title": "Crimes per 1,000 residents, latest 12 months",
+            "compact": True,
+            "columns": 2,
+            "items": [{"colour": c, "label": label} for _, c, label in CRIME_RATE_BREAKS],
+            "note": "police.uk street-level crime in the 12 months to the force's latest month; "
+            "/crime/pack?area=<code> gives an area's beat-meeting pack.",
+        },
+        overlay=True,
+        show=False,
+        pane="platoons-overlays",
+        base_path=base_path,
+    )
+
+
 def cold_spot_style() -> dict[str, Any]:
     """Cold spots outlined in red over the coverage fill."""
     return {
@@ -696,7 +743,7 @@ def deprivation_collections(editions: Sequence[EditionRef]) -> list[Collection]:
     """The collections the deprivation page draws (their extents bound the tile requests)."""
     current = _current(editions)
     lsoas = [edition_collection("lsoa", e.code) for e in editions]
-    return [*lsoas, edition_collection("lad", current.code)]
+    return [*lsoas, edition_collection("lad", current.code), _registered(CRIME_COLLECTION)]
 
 
 def eligibility_collections(current_edition: str) -> list[Collection]:
@@ -833,6 +880,9 @@ def deprivation_map(
             show=False,
             base_path=base_path,
         ).add_to(m)
+    crime = crime_overlay(extents, base_path)
+    if crime is not None:
+        crime.add_to(m)
     outlines = _district_outlines(current_edition, extents, base_path)
     if outlines is not None:
         outlines.add_to(m)
@@ -1010,6 +1060,7 @@ def coverage_collections(current_edition: str) -> list[Collection]:
         GROUPS_COLLECTION,
         ORGANISERS_COLLECTION,
         PLANNING_COLLECTION,
+        CRIME_COLLECTION,
     ]
     return [*(_registered(i) for i in ids), edition_collection("lad", current_edition)]
 
@@ -1122,6 +1173,9 @@ def coverage_map(
     planning_areas = _planning_areas(current_edition, extents, base_path)
     if planning_areas is not None:
         planning_areas.add_to(m)
+    crime = crime_overlay(extents, base_path)
+    if crime is not None:
+        crime.add_to(m)
     outlines = _district_outlines(current_edition, extents, base_path)
     if outlines is not None:
         outlines.add_to(m)
@@ -1136,6 +1190,7 @@ def coverage_map(
     config["coverage"] = {
         "atUrl": f"{base_path}/coverage/at",
         "coldSpotThreshold": cold_spot_threshold,
+        "crimePackUrl": f"{base_path}/crime/pack",
     }
     MapSetup(config).add_to(m)
     return m

@@ -3,7 +3,8 @@
 ``make run`` runs this before serving, so a newcomer's first view has every job working: the
 real demo extract (four districts), the EXAMPLE grant programmes and EXAMPLE register of assets
 of community value, SYNTHETIC neighbourhood groups and organisers, and REAL council land and
-buildings (Trafford's Transparency Code file). Running it again leaves the same state.
+buildings (Trafford's Transparency Code file) and REAL street-level crime (police.uk).
+Running it again leaves the same state.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from rich.markup import escape
 
 from cli.connection import with_connection
 from cli.console import console
-from cli.load import run_load
+from cli.load import load_crime_command, run_load
 from data import DEMO_DIR, NATIONAL_DIR, land_and_buildings, synthetic
 from geo import assets
 from geo.grants import checks as grants
@@ -27,6 +28,8 @@ EXAMPLES_DIR = DEMO_DIR.parent / "examples"
 PROGRAMMES_FILE = DEMO_DIR.parent / "programmes" / "examples.yaml"
 ACV_EXAMPLE_FILE = EXAMPLES_DIR / "acv_register_example.csv"
 LAND_FILES = (NATIONAL_DIR / "assets" / "trafford_council_land_and_building_assets.csv",)
+# Greater Manchester Police's burglary extract covers Trafford and Manchester of the demo.
+CRIME_FILES = (NATIONAL_DIR / "crime" / "gmp_burglary_2016-02_2019-01_points.csv.gz",)
 
 
 def _label(kind: str, what: str) -> None:
@@ -119,3 +122,9 @@ def demo(
             f"register as recorded council-owned assets, {len(land.not_stored)} outside the "
             "demo districts not stored",
         )
+    load_crime_command(list(CRIME_FILES), only_loaded_areas=True)
+    _label(
+        "REAL",
+        "street-level crime (police.uk, OGL v3.0): Greater Manchester burglaries "
+        "2016-02..2019-01 in the demo's districts (Trafford, Manchester); the rest not stored",
+    )

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import psycopg
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli.console import console, fail, progress_bar
@@ -73,6 +74,67 @@ def load_england(
     if (source / "raw").is_dir():
         source = source / "raw"
     run_load(source)
+
+
+@load_cli.command("crime")
+def load_crime_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="police.uk street-level CSVs (plain, .gz), zip archives or folders."),
+    ],
+    force: Annotated[
+        str | None,
+        typer.Option(help="police.uk force id for files whose rows and names give none."),
+    ] = None,
+    only_loaded_areas: Annotated[
+        bool,
+        typer.Option(help="Store only crimes inside the loaded LSOA boundaries (the demo)."),
+    ] = False,
+) -> None:
+    """Import police.uk street-level crime; a re-import replaces the force-months it carries."""
+    from data.crime import load_crime
+
+    settings = DatabaseSettings()
+    progress = progress_bar()
+    try:
+        with psycopg.connect(settings.dsn) as conn, progress:
+            task = progress.add_task("reading", total=None)
+
+            def step(description: str, completed: int, total: int) -> None:
+                progress.update(task, description=description, completed=completed, total=total)
+
+            report = load_crime(
+                conn, paths, force=force, only_loaded_areas=only_loaded_areas, on_progress=step
+            )
+    except LoadError as exc:
+        raise fail(f"{exc.message}\nnothing was changed: the previous data is intact") from exc
+    except psycopg.OperationalError as exc:
+        raise fail(f"cannot reach the database at {settings.database_url}: {exc}") from exc
+    table = Table(title=f"Crime imported in {report.seconds:.1f} s")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    rows = [
+        ("files", len(report.files)),
+        ("crimes stored", report.crimes),
+        ("force-months (replaced if held)", report.force_months),
+        ("crimes replaced", report.replaced_crimes),
+        ("no location (kept)", report.no_location),
+        ("outside the loaded boundaries (kept, flagged)", report.outside_boundaries),
+        ("outside the loaded boundaries (not stored)", report.dropped_outside),
+        ("police.uk LSOA codes checkable by point in polygon", report.given_lsoa_checked),
+        ("... of which point in polygon would move", report.given_lsoa_moved_by_pip),
+    ]
+    for label, value in rows:
+        table.add_row(label, f"{value:,}")
+    console.print(table)
+    if report.moved_share is not None:
+        console.print(
+            f"point in polygon would have moved {report.moved_share:.1%} of the police.uk LSOA "
+            "codes it could check; the codes were kept"
+        )
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
+    console.print(f"data version {report.data_version}")
 
 
 def extract_demo(

@@ -592,3 +592,108 @@ for _resolution in (6, 7, 8, 9):
             keywords=("coverage", "H3", "neighbourhood groups"),
         )
     )
+
+
+CRIME_ATTRIBUTION = (
+    "Street-level crime: data.police.uk, Contains public sector information licensed under the "
+    "Open Government Licence v3.0. Locations are police.uk's anonymised map points. "
+    "Boundaries: Source: Office for National Statistics licensed under the Open Government "
+    "Licence v3.0. Contains OS data © Crown copyright and database right 2011-2024."
+)
+
+register(
+    Collection(
+        id="crime-points",
+        title="Street-level crimes (police.uk map points)",
+        description=(
+            "Each crime police.uk published, at its anonymised map point (several crimes share "
+            "a point; a point is never an exact address), with its month and type. Filter by "
+            "month (YYYY-MM) and crime_type. Crimes without a location are not mapped. Months "
+            "a force did not publish are absent, which means no data, not no crime."
+        ),
+        table="crime_point_serving",
+        where={},
+        properties=(
+            Property("fid", "integer", "crime's row id"),
+            Property("force", "string", "police force that published the crime"),
+            Property("month", "string", "month recorded (YYYY-MM)"),
+            Property("crime_type", "string", "police.uk crime type"),
+            Property("location", "string", "police.uk's map point description (On or near ...)"),
+            Property("lsoa11_code", "string", "LSOA 2011 code (police.uk's, or point in polygon)"),
+            Property("lsoa21_code", "string", "LSOA 2021 code"),
+            Property("ward_code", "string", "electoral ward GSS code"),
+            Property("lad_code", "string", "local authority district GSS code"),
+            Property("h3_cell", "string", "H3 cell of resolution 9 holding the point"),
+        ),
+        id_column="fid",
+        geometry_type="Point",
+        tile_properties=("month", "crime_type", "location"),
+        low_zoom_tile_properties=("month", "crime_type"),
+        minzoom=10,
+        maxzoom=16,
+        default_sort=("fid",),
+        attribution=CRIME_ATTRIBUTION,
+        keywords=("crime", "police.uk", "street-level crime"),
+    )
+)
+
+register(
+    Collection(
+        id="crime-lsoa",
+        title="Street-level crime by LSOA",
+        description=(
+            "Crimes held for each LSOA (2021 generation), and in the 12 months to the latest "
+            "month its police force published, with the rate per 1,000 residents (the "
+            "current edition's population). A crime's LSOA is police.uk's own where given."
+        ),
+        table="crime_lsoa_serving",
+        where={},
+        properties=(
+            Property("code", "string", "LSOA 2021 GSS code"),
+            Property("name", "string", "LSOA name"),
+            Property("lad_code", "string", "local authority district GSS code"),
+            Property("lad_name", "string", "local authority district name"),
+            Property("first_month", "string", "first month the force's data holds (YYYY-MM)"),
+            Property("last_month", "string", "latest month the force published (YYYY-MM)"),
+            Property("crimes", "integer", "crimes held, all months"),
+            Property("crimes_last_12_months", "integer", "crimes in the 12 months to last_month"),
+            Property("residents", "number", "residents (current edition's population)"),
+            Property("rate_per_1000_last_12_months", "number", "crimes per 1,000 residents"),
+        ),
+        tile_properties=("code", "name", "crimes_last_12_months", "rate_per_1000_last_12_months"),
+        low_zoom_tile_properties=("rate_per_1000_last_12_months",),
+        minzoom=5,
+        maxzoom=16,
+        attribution=CRIME_ATTRIBUTION,
+        keywords=("crime", "police.uk", "LSOA"),
+    )
+)
+
+for _resolution in (7, 8, 9):
+    register(
+        Collection(
+            id=f"crime-h3-r{_resolution}",
+            title=f"Street-level crime on the H3 grid, resolution {_resolution}",
+            description=(
+                f"Crimes whose police.uk map point lies in each H3 cell of resolution "
+                f"{_resolution} (cells with at least one crime), all months held and the 12 "
+                "months to the latest month the force published."
+            ),
+            table="crime_h3_serving",
+            where={"resolution": str(_resolution)},
+            properties=(
+                Property("cell", "string", "H3 cell index"),
+                Property("crimes", "integer", "crimes held, all months"),
+                Property("crimes_last_12_months", "integer", "crimes in the latest 12 months"),
+            ),
+            id_column="cell",
+            geometry_type="Polygon",
+            tile_properties=("cell", "crimes", "crimes_last_12_months"),
+            low_zoom_tile_properties=("crimes_last_12_months",),
+            minzoom={7: 7, 8: 9, 9: 10}[_resolution],
+            maxzoom=16,
+            default_sort=("cell",),
+            attribution=CRIME_ATTRIBUTION,
+            keywords=("crime", "H3", "police.uk"),
+        )
+    )

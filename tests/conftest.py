@@ -208,3 +208,19 @@ def example_assets(settings: DatabaseSettings) -> int:
         return int(count)
 
     return asyncio.run(load())
+
+
+CRIME_DIR = Path(__file__).resolve().parents[1] / "data" / "national" / "crime"
+GMP_BURGLARY = CRIME_DIR / "gmp_burglary_2016-02_2019-01_points.csv.gz"
+MERSEYSIDE_SHOPLIFTING = CRIME_DIR / "merseyside_shoplifting_2019-05_2020-05_street.csv.gz"
+
+
+@pytest.fixture(scope="session")
+def crime_loaded(settings: DatabaseSettings) -> int:
+    """Both police.uk files imported once into the demo database; the crimes stored."""
+    from data.crime import load_crime
+
+    with psycopg.connect(settings.dsn) as conn:
+        report = load_crime(conn, [GMP_BURGLARY, MERSEYSIDE_SHOPLIFTING])
+    assert report.crimes == 92_666 + 7_930
+    return report.crimes

@@ -171,13 +171,19 @@ def test_leaflet_is_the_packaged_version_with_its_licence_noted(client: TestClie
 
 
 def test_deprivation_layers_are_both_editions_and_the_district_summary(
-    client: TestClient, settings: DatabaseSettings
+    client: TestClient, settings: DatabaseSettings, crime_loaded: int
 ) -> None:
     html = client.get("/maps/deprivation").text
     found = layers(html)
-    assert set(found) == {"lsoa-iod2025", "lsoa-iod2019", "lad-iod2025", "lad-iod2025:outlines"}
+    assert set(found) == {
+        "lsoa-iod2025",
+        "lsoa-iod2019",
+        "lad-iod2025",
+        "crime-lsoa",  # the street-level crime overlay, drawn once crime is loaded
+        "lad-iod2025:outlines",
+    }
     assert not found["lad-iod2025:outlines"]["style"].get("fill", True)
-    assert [o["overlay"] for o in found.values()].count(True) == 1
+    assert [o["overlay"] for o in found.values()].count(True) == 2
     # A Trafford LSOA in the page's own tile URL, decoded: the decile the source file gives.
     code = "E01006112"
     lon, lat = sources.points_on_surface(sources.LSOA21_BOUNDARIES, "lsoa21_code")[code]
@@ -653,6 +659,7 @@ COVERAGE_LAYERS = {
     "coverage-cold-spots",
     "neighbourhood-groups",
     "community-organisers",
+    "crime-lsoa",  # the street-level crime overlay (crime_loaded)
     "lad-iod2025:outlines",
 }
 
@@ -667,7 +674,7 @@ def coverage_example(settings: DatabaseSettings) -> Iterator[CoverageExample]:
 
 
 def test_coverage_page_draws_every_coverage_layer_from_tiles(
-    client: TestClient, coverage_example: CoverageExample
+    client: TestClient, coverage_example: CoverageExample, crime_loaded: int
 ) -> None:
     response = client.get("/maps/coverage")
     assert response.status_code == 200

@@ -79,7 +79,11 @@ def popup_deciles(watched: WatchedPage) -> dict[str, int]:
 
 @pytest.mark.parametrize("page", ["deprivation", "eligibility"])
 def test_page_loads_from_its_own_host_without_errors(
-    watched: WatchedPage, live_server: str, example_programmes: list[str], page: str
+    watched: WatchedPage,
+    live_server: str,
+    example_programmes: list[str],
+    crime_loaded: int,
+    page: str,
 ) -> None:
     open_map(watched, f"{live_server}/maps/{page}")
     assert watched.errors == []
@@ -90,7 +94,12 @@ def test_page_loads_from_its_own_host_without_errors(
     controls = watched.page
     assert controls.locator(".platoons-legend li").count() >= 2
     assert controls.locator(".leaflet-control-layers-base input").count() >= 3
-    assert controls.locator(".leaflet-control-layers-overlays input").count() == 1
+    # District boundaries; on the deprivation map also the street-level crime overlay.
+    overlays = controls.locator(".leaflet-control-layers-overlays input").count()
+    assert overlays == {"deprivation": 2, "eligibility": 1}[page]
+    if page == "deprivation":
+        labels = controls.inner_text(".leaflet-control-layers-overlays")
+        assert "Street-level crime by LSOA (police.uk)" in labels
     assert controls.locator(".platoons-search input").count() == 1
     credits = controls.inner_text(".leaflet-control-attribution")
     assert "Open Government Licence v3.0" in credits and "Crown copyright" in credits

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import shapely
 from alembic import command
+from psycopg import sql
 from pyproj import Transformer
 
 from config.settings import DatabaseSettings
@@ -31,6 +32,17 @@ SINCE = coverage.active_since(TODAY)
 MANCHESTER, TRAFFORD, BLACKPOOL = "E08000003", "E08000009", "E06000009"
 # Real LSOA 2021 codes of the demo extract (Manchester 018A, 018C, 018E: IMD decile 1).
 DISC_LSOA, UNION_LSOAS = "E01005061", ("E01005063", "E01005066")
+# Tables of the migrations after 0012 that hold loaded rows, in the order their foreign keys
+# allow them to be written back (a migrations round trip empties them).
+LATER_MIGRATIONS_TABLES = (
+    "lad_published_measure",
+    "crime_load",
+    "crime_month",
+    "crime",
+    "crime_force_lad",
+    "crime_lsoa_serving",
+    "crime_h3_serving",
+)
 TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
 
@@ -525,9 +537,14 @@ def test_h3_migrations_keep_the_served_coverage(
     assert [row[0] for row in before] == [6, 7, 8, 9]
     assert before[3][2] > 0 and before[3][3] > 0  # covered and organised resolution-9 cells
     # The round trip also takes back the later migrations, whose tables come back empty: keep
-    # their rows (0016: the published district figures) to put back, as a load wrote them.
-    with psycopg.connect(settings.dsn) as conn:
-        published = conn.execute("SELECT * FROM lad_published_measure").fetchall()
+    # their rows (0016: the published district figures; 0013_crime: the crimes the session's
+    # crime_loaded imported) to put back, as a load wrote them.
+    kept: dict[str, bytes] = {}
+    with psycopg.connect(settings.dsn) as conn, conn.cursor() as cur:
+        for table in LATER_MIGRATIONS_TABLES:
+            to_stdout = sql.SQL("COPY {} TO STDOUT").format(sql.Identifier(table))
+            with cur.copy(to_stdout) as copy:
+                kept[table] = b"".join(bytes(block) for block in copy)
     # A lock another session holds fails the migration instead of hanging the suite.
     monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=20s")
     try:
@@ -536,9 +553,18 @@ def test_h3_migrations_keep_the_served_coverage(
     finally:
         schema.upgrade(settings.sqlalchemy_url)
         with psycopg.connect(settings.dsn) as conn, conn.cursor() as cur:
-            with cur.copy("COPY lad_published_measure FROM STDIN") as copy:
-                for row in published:
-                    copy.write_row(row)
+            for table, rows in kept.items():
+                name = sql.Identifier(table)
+                with cur.copy(sql.SQL("COPY {} FROM STDIN").format(name)) as copy:
+                    copy.write(rows)
+                # COPY writes identity values as given: later loads number on from the highest.
+                if table in ("crime_load", "crime"):
+                    cur.execute(
+                        sql.SQL(
+                            "SELECT setval(pg_get_serial_sequence({table}, 'id'), max(id))"
+                            " FROM {name} HAVING max(id) IS NOT NULL"
+                        ).format(table=sql.Literal(table), name=name)
+                    )
             refresh_serving_tables(conn)
     again = served()
     for rows in (old, again):

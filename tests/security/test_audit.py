@@ -19,6 +19,8 @@ pytestmark = pytest.mark.usefixtures("generous_limits")
 # How each route's write is named in the log: (action prefix, entity); None for reads.
 AUDITED: dict[str, tuple[str, str] | None] = {
     "POST /eligibility": None,
+    "POST /crime/summary": None,
+    "POST /crime/summary.csv": None,
     "PUT /programmes/{programmeId}": ("programme.", "grant_programme"),
     "POST /applications": ("application.create", "grant_application"),
     "PATCH /applications/{applicationId}": ("application.edit", "grant_application"),

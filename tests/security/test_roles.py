@@ -96,6 +96,17 @@ def _eligibility(client: TestClient, cast: Cast, who: str) -> Attempt:
     )
 
 
+def _crime_summary(path: str) -> Callable[[TestClient, Cast, str], Attempt]:
+    """A drawn area's crime summary: a read that takes a body (200 even with no crime data)."""
+
+    def prepare(client: TestClient, cast: Cast, who: str) -> Attempt:
+        square = [[-2.27, 53.455], [-2.25, 53.455], [-2.25, 53.47], [-2.27, 53.455]]
+        body = {"geometry": {"type": "Polygon", "coordinates": [square]}}
+        return Attempt("POST", path, {**body, "from": "2018-01", "to": "2018-12"})
+
+    return prepare
+
+
 def _create(client: TestClient, cast: Cast, who: str) -> Attempt:
     return Attempt("POST", "/applications", draft(cast))
 
@@ -347,6 +358,11 @@ OFFICERS_CREATE = (401, 401, 403, 403, 201, 403, 201)
 # geo/assets.py). Programmes are national (their budgets included), so only admins save them.
 POLICY: dict[str, list[Rule]] = {
     "POST /eligibility": [Rule((200,) * 7, _eligibility, writes=False)],
+    # A drawn area's street-level crime: a read anyone may make.
+    "POST /crime/summary": [Rule((200,) * 7, _crime_summary("/crime/summary"), writes=False)],
+    "POST /crime/summary.csv": [
+        Rule((200,) * 7, _crime_summary("/crime/summary.csv"), writes=False)
+    ],
     "PUT /programmes/{programmeId}": [Rule((401, 401, 403, 403, 403, 403, 200), _programme)],
     "POST /applications": [Rule((401, 401, 201, 201, 201, 201, 201), _create)],
     "PATCH /applications/{applicationId}": [Rule(APPLICANT_STEP, _edit)],

@@ -1125,7 +1125,15 @@
       if (g.meeting_place) { facts.push('meets at ' + g.meeting_place); }
       if (g.last_activity_on) { facts.push('last activity ' + g.last_activity_on); }
       el('div', 'platoons-explanation', facts.join(' · '), li);
+      if (config.coverage.crimePackUrl) {
+        var groupPack = el('a', 'platoons-crime-pack', 'Crime in the group\'s area (beat-meeting pack)', li);
+        groupPack.href = config.coverage.crimePackUrl + '?area=' + encodeURIComponent(g.reference);
+      }
     });
+    if (config.coverage.crimePackUrl) {
+      var pack = el('a', 'platoons-crime-pack', 'Street-level crime here: beat-meeting pack', el('p', null, null, block));
+      pack.href = config.coverage.crimePackUrl + '?area=' + encodeURIComponent(c.code);
+    }
     return block;
   }
 

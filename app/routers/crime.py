@@ -1,0 +1,139 @@
+"""Street-level crime routes: an area's summary (JSON or CSV) and the beat-meeting pack."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from app.crime_pack import render_pack
+from app.db import DbDep
+from app.problems import Problems
+from geo.crime import queries
+from geo.crime.models import CrimeSummary
+
+router = APIRouter(prefix="/crime", tags=["crime"])
+
+PROBLEMS = Problems(
+    {
+        400: "A malformed month, from after to, or an unknown type",
+        404: "No such area, or no crime data for its force",
+    }
+).all()
+_CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}, **PROBLEMS}
+
+AreaQuery = Annotated[
+    str,
+    Query(
+        max_length=32,
+        description="An LSOA (E01…), ward (E05…) or district (E06…-E09…) GSS code, a "
+        "neighbourhood group reference (NG-…) or an H3 cell of resolution 6-9.",
+    ),
+]
+FromQuery = Annotated[
+    str | None, Query(alias="from", max_length=7, description="First month, YYYY-MM.")
+]
+ToQuery = Annotated[
+    str | None,
+    Query(max_length=7, description="Last month, YYYY-MM (default: the latest published)."),
+]
+TypeQuery = Annotated[
+    str | None,
+    Query(alias="type", max_length=64, description="One police.uk crime type (default: all)."),
+]
+
+
+class PolygonSummaryRequest(BaseModel):
+    """A drawn area (GeoJSON Polygon or MultiPolygon, or a Feature holding one) and months."""
+
+    geometry: dict[str, Any] = Field(description="GeoJSON geometry in EPSG:4326.")
+    from_month: str | None = Field(default=None, alias="from", max_length=7)
+    to_month: str | None = Field(default=None, alias="to", max_length=7)
+    crime_type: str | None = Field(default=None, alias="type", max_length=64)
+
+
+async def _summary(
+    conn: DbDep, area: str, from_month: str | None, to_month: str | None, crime_type: str | None
+) -> CrimeSummary:
+    """Resolve the area and summarise it."""
+    resolved = await queries.resolve_area(conn, area)
+    return await queries.crime_summary(conn, resolved, from_month, to_month, crime_type)
+
+
+async def _polygon_summary(conn: DbDep, body: PolygonSummaryRequest) -> CrimeSummary:
+    """Resolve a drawn area and summarise it."""
+    geometry = body.geometry
+    if geometry.get("type") == "Feature":  # a Feature as well as a bare geometry
+        geometry = geometry.get("geometry") or {}
+    resolved = await queries.resolve_polygon(conn, geometry)
+    return await queries.crime_summary(
+        conn, resolved, body.from_month, body.to_month, body.crime_type
+    )
+
+
+def _csv_response(summary: CrimeSummary) -> Response:
+    """The summary's month-by-type table as a CSV download."""
+    name = (summary.area.code or "drawn-area").lower()
+    return Response(
+        queries.summary_csv(summary),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="crime-{name}-{summary.from_month}-{summary.to_month}.csv"'
+            )
+        },
+    )
+
+
+@router.get("/summary", response_model=CrimeSummary, responses=PROBLEMS)
+async def summary(
+    conn: DbDep,
+    area: AreaQuery,
+    from_month: FromQuery = None,
+    to: ToQuery = None,
+    crime_type: TypeQuery = None,
+) -> CrimeSummary:
+    """An area's street-level crime by month and type, rate, context, places and trend."""
+    return await _summary(conn, area, from_month, to, crime_type)
+
+
+@router.get("/summary.csv", response_class=Response, responses=_CSV)
+async def summary_csv(
+    conn: DbDep,
+    area: AreaQuery,
+    from_month: FromQuery = None,
+    to: ToQuery = None,
+    crime_type: TypeQuery = None,
+) -> Response:
+    """The summary's month-by-type table as CSV (months with no data say so)."""
+    return _csv_response(await _summary(conn, area, from_month, to, crime_type))
+
+
+@router.post("/summary", response_model=CrimeSummary, responses=PROBLEMS)
+async def polygon_summary(
+    conn: DbDep, body: Annotated[PolygonSummaryRequest, Body()]
+) -> CrimeSummary:
+    """The summary of a drawn polygon (crimes whose map point lies inside)."""
+    return await _polygon_summary(conn, body)
+
+
+@router.post("/summary.csv", response_class=Response, responses=_CSV)
+async def polygon_summary_csv(
+    conn: DbDep, body: Annotated[PolygonSummaryRequest, Body()]
+) -> Response:
+    """A drawn polygon's month-by-type table as CSV."""
+    return _csv_response(await _polygon_summary(conn, body))
+
+
+@router.get("/pack", response_class=HTMLResponse, responses=PROBLEMS)
+async def pack(
+    request: Request,
+    conn: DbDep,
+    area: AreaQuery,
+    months: Annotated[int, Query(ge=1, le=36, description="Months the pack covers.")] = 6,
+    to: ToQuery = None,
+) -> HTMLResponse:
+    """The beat-meeting pack: a printable A4 page for an area's recent months."""
+    return HTMLResponse(await render_pack(request, conn, area, months, to))

@@ -1,0 +1,23 @@
+-- The rows of one import, as read from the files, and the H3 layer being rebuilt.
+CREATE TEMP TABLE crime_stage (
+    load_id bigint NOT NULL,
+    force text NOT NULL,
+    month text NOT NULL,
+    crime_type text NOT NULL,
+    crime_type_known boolean NOT NULL,
+    crime_ref text,
+    location text,
+    lsoa_code_given text,
+    lon double precision,
+    lat double precision,
+    h3_cell text,
+    h3_fid bigint
+) ON COMMIT DROP;
+CREATE TEMP TABLE crime_h3_stage (
+    fid bigint NOT NULL,
+    resolution smallint NOT NULL,
+    cell text NOT NULL,
+    crimes integer NOT NULL,
+    crimes_last_12_months integer NOT NULL,
+    boundary text NOT NULL
+) ON COMMIT DROP;

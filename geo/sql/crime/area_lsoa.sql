@@ -1,0 +1,12 @@
+-- An LSOA by code, in either generation (2021 first), or the generation crimes carry it in.
+SELECT l.vintage AS generation, l.code, l.name, false AS outside
+FROM lsoa l WHERE l.code = %(code)s
+UNION ALL
+SELECT x.generation, %(code)s, NULL, true
+FROM (
+    SELECT 2021 AS generation WHERE EXISTS (SELECT 1 FROM crime WHERE lsoa21_code = %(code)s)
+    UNION ALL
+    SELECT 2011 WHERE EXISTS (SELECT 1 FROM crime WHERE lsoa11_code = %(code)s)
+) x
+ORDER BY outside, generation DESC
+LIMIT 1;
