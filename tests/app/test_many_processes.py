@@ -20,13 +20,15 @@ import morecantile
 import psycopg
 import pytest
 
+from app.housekeeping import daily_jobs
 from app.http import today_utc
 from config.settings import DatabaseSettings
 from tests.geo.test_groups import TO_LONLAT, TRAFFORD, group_body, inside
 from tests.utils import factories
 from tests.utils.services import ServiceProcess, start_service
 
-JOBS = {"asset deadlines", "coverage", "coverage snapshot"}
+# Every daily job the service runs, as it names them (planning deadlines joined with #19).
+JOBS = {job.name for job in daily_jobs(12)}
 SEEN_WITHIN_S = 1.0
 TILE_ZOOM = 14
 
