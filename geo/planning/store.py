@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg.errors
 import shapely.geometry
@@ -88,43 +88,17 @@ def _deadline_fields(found: list[rules.Deadline], on: date) -> dict[str, Any]:
 # Rows to lifecycles and models
 
 
-def _area_life(row: dict[str, Any]) -> rules.AreaLife:
-    """The statutory facts of a stored area."""
-    return rules.AreaLife(
-        kind=row["kind"],
-        status=row["status"],
-        applied_on=row["applied_on"],
-        publicised_on=row["publicised_on"],
-        decided_on=row["decided_on"],
-        decided_late=row["decided_late"],
-        last_step_on=row["last_step_on"],
-    )
+LifeT = TypeVar("LifeT", rules.AreaLife, rules.ForumLife, rules.PlanLife)
 
 
-def _forum_life(row: dict[str, Any]) -> rules.ForumLife:
-    """The statutory facts of a stored forum."""
-    return rules.ForumLife(
-        cross_authority=row["cross_authority"],
-        status=row["status"],
-        applied_on=row["applied_on"],
-        publicised_on=row["publicised_on"],
-        designated_on=row["designated_on"],
-        decided_on=row["decided_on"],
-        decided_late=row["decided_late"],
-        ended_on=row["ended_on"],
-        last_step_on=row["last_step_on"],
-    )
-
-
-def _plan_life(row: dict[str, Any]) -> rules.PlanLife:
-    """The statutory facts of a stored plan."""
-    fields = {k: row[k] for k in rules.PlanLife.__dataclass_fields__}
-    return rules.PlanLife(**fields)
+def _life_of(life: type[LifeT], row: dict[str, Any]) -> LifeT:
+    """The statutory facts of a stored area, forum or plan: its row's columns of those names."""
+    return life(**{name: row[name] for name in life.__dataclass_fields__})
 
 
 def _forum(row: dict[str, Any], on: date) -> Forum:
     """An API forum from a stored row, as of ``on``."""
-    life = _forum_life(row)
+    life = _life_of(rules.ForumLife, row)
     fields = {k: v for k, v in row.items() if k in Forum.model_fields}
     fields["status"] = rules.forum_status_on(life, on)
     designated = row["designated_on"]
@@ -138,7 +112,7 @@ def _forum(row: dict[str, Any], on: date) -> Forum:
 
 def _plan(row: dict[str, Any], on: date) -> Plan:
     """An API plan from a stored row, as of ``on``."""
-    life = _plan_life(row)
+    life = _life_of(rules.PlanLife, row)
     fields = {k: v for k, v in row.items() if k in Plan.model_fields}
     return Plan(
         **fields,
@@ -161,11 +135,19 @@ def _all_deadlines(
     area_row: dict[str, Any], forum_rows: list[dict[str, Any]], plan_rows: list[dict[str, Any]]
 ) -> list[tuple[str, str, rules.Deadline]]:
     """Every current deadline of an area, its forums and plans, with what it belongs to."""
-    found = [("area", area_row["reference"], d) for d in rules.area_deadlines(_area_life(area_row))]
+    found = [
+        ("area", area_row["reference"], d)
+        for d in rules.area_deadlines(_life_of(rules.AreaLife, area_row))
+    ]
     for f in forum_rows:
-        found += [("forum", f["reference"], d) for d in rules.forum_deadlines(_forum_life(f))]
+        found += [
+            ("forum", f["reference"], d)
+            for d in rules.forum_deadlines(_life_of(rules.ForumLife, f))
+        ]
     for p in plan_rows:
-        found += [("plan", p["reference"], d) for d in rules.plan_deadlines(_plan_life(p))]
+        found += [
+            ("plan", p["reference"], d) for d in rules.plan_deadlines(_life_of(rules.PlanLife, p))
+        ]
     return found
 
 
@@ -216,7 +198,7 @@ async def _area(conn: AsyncConnection, row: dict[str, Any], on: date) -> Area:
     forum_rows, plan_rows = await _children(conn, row["id"])
     forums = [_forum(f, on) for f in forum_rows]
     plans = [_plan(p, on) for p in plan_rows]
-    life = _area_life(row)
+    life = _life_of(rules.AreaLife, row)
     fields = {k: v for k, v in row.items() if k in Area.model_fields}
     return Area(
         **fields,
@@ -555,7 +537,10 @@ async def _area_step_locked(
     await conn.execute(_sql("area_lock"), {"id": area_id})
     row = await _area_row(conn, area_id)
     life = rules.apply_area_step(
-        _area_life(row), step, rules.StepRequest(effective_on=request.on, reason=request.reason), on
+        _life_of(rules.AreaLife, row),
+        step,
+        rules.StepRequest(effective_on=request.on, reason=request.reason),
+        on,
     )
     if step == "designate":
         overlaps = await _rows(
@@ -568,7 +553,11 @@ async def _area_step_locked(
                 f"overlaps {first['reference']} ({first['name']}) by "
                 f"{first['overlap_ha']:.2f} ha (EPSG:27700)"
                 + (f" and {len(overlaps) - 1} other area(s)" if len(overlaps) > 1 else ""),
-                allowed=[s for s in rules.area_allowed_steps(_area_life(row), on) if s != step],
+                allowed=[
+                    s
+                    for s in rules.area_allowed_steps(_life_of(rules.AreaLife, row), on)
+                    if s != step
+                ],
             )
     await conn.execute(
         _sql("area_update"),
@@ -625,7 +614,10 @@ async def _settle_expired(
 ) -> None:
     """Store as expired the area's forums whose five years have run by ``on`` (audited)."""
     for f in await _rows(conn, "forum_select", {"id": None, "area_id": area_id}):
-        if f["status"] == "designated" and rules.forum_status_on(_forum_life(f), on) == "expired":
+        if (
+            f["status"] == "designated"
+            and rules.forum_status_on(_life_of(rules.ForumLife, f), on) == "expired"
+        ):
             ended = rules.forum_expiry(f["designated_on"])
             await conn.execute(_sql("forum_expire"), {"id": f["id"], "ended_on": ended})
             await _record(
@@ -673,7 +665,7 @@ async def apply_forum(
             raise Conflict(
                 f"a forum is designated for a designated neighbourhood area; {area['reference']} "
                 f"is {area['status']} (s.61F(1))",
-                allowed=list(rules.area_allowed_steps(_area_life(area), on)),
+                allowed=list(rules.area_allowed_steps(_life_of(rules.AreaLife, area), on)),
             )
         if area["applicant_type"] == "parish_council":
             raise Conflict(
@@ -683,7 +675,8 @@ async def apply_forum(
         live = [
             f
             for f in await _rows(conn, "forum_select", {"id": None, "area_id": area_id})
-            if rules.forum_status_on(_forum_life(f), on) in ("applied", "publicised", "designated")
+            if rules.forum_status_on(_life_of(rules.ForumLife, f), on)
+            in ("applied", "publicised", "designated")
         ]
         if live:
             raise Conflict(
@@ -745,7 +738,7 @@ async def _forum_step_locked(
 ) -> rules.ForumLife:
     """Apply and store one forum step (the caller holds the transaction and the area lock)."""
     row = await _forum_row(conn, forum_id)
-    stored = _forum_life(row)
+    stored = _life_of(rules.ForumLife, row)
     members = request.members if request.members is not None else row["members"]
     life = rules.apply_forum_step(
         stored,
@@ -829,7 +822,7 @@ async def _qualifying_body_problem(
     if area["applicant_type"] == "parish_council":
         return None
     forums = await _rows(conn, "forum_select", {"id": None, "area_id": area["id"]})
-    if any(rules.forum_status_on(_forum_life(f), on) == "designated" for f in forums):
+    if any(rules.forum_status_on(_life_of(rules.ForumLife, f), on) == "designated" for f in forums):
         return None
     return (
         f"{area['reference']} has no qualifying body: no parish council applied for it and no "
@@ -952,7 +945,7 @@ async def take_plan_step(
             if problem:
                 raise Conflict(problem, allowed=["withdraw"])
         life = rules.apply_plan_step(
-            _plan_life(row),
+            _life_of(rules.PlanLife, row),
             step,
             rules.StepRequest(
                 effective_on=request.on,
