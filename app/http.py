@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from starlette.convertors import Convertor
+from starlette.convertors import Convertor, register_url_convertor
 
 
 def base_url(request: Request) -> str:
@@ -40,3 +42,30 @@ class ReferenceConvertor(Convertor[str]):
     def to_string(self, value: str) -> str:
         """The reference as a segment."""
         return value
+
+
+class ChoiceConvertor(Convertor[str]):
+    """A path segment that is one of a fixed set of words (a lifecycle step, say).
+
+    A route ``/things/{id}/{step:thing_step}`` then matches the steps only, so a literal
+    sibling such as ``/things/{id}/history`` answers another method with a 405 naming its own
+    methods rather than falling into the step route's 422.
+    """
+
+    def __init__(self, choices: Iterable[str]) -> None:
+        words = sorted(set(choices), key=len, reverse=True)  # longest first: no prefix wins
+        self.regex = "|".join(re.escape(word) for word in words)
+
+    def convert(self, value: str) -> str:
+        """The segment as it is."""
+        return value
+
+    def to_string(self, value: str) -> str:
+        """The word as a segment."""
+        return value
+
+
+def choice_segment(name: str, choices: Iterable[str]) -> str:
+    """Register a path convertor matching exactly ``choices``; return its name for a path."""
+    register_url_convertor(name, ChoiceConvertor(choices))
+    return name

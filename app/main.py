@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import maps
+from app.alternatives import declare_alternatives
 from app.caching import CompressionMiddleware, start_caching
 from app.db import create_pool
 from app.housekeeping import Housekeeper, daily_jobs
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     register_problem_handlers(app)
+    declare_alternatives(app)
     app.add_middleware(CompressionMiddleware)
     # Outside compression: request ids, security headers, CORS and the body limit.
     install_security(app, settings.security)

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from geo.errors import (
     Conflict,
@@ -130,11 +131,34 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     return problem(422, "Invalid request", detail, errors=errors)
 
 
+# The methods a path may support; HEAD comes with GET, OPTIONS is CORS's (app/security.py).
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the application answers at the request's path.
+
+    Starlette's 405 names the methods of the first route whose path matches only (``GET``
+    for ``/groups/NG-000001``, which has ``PATCH`` too); asking every route, for every method,
+    names them all, for routes added later as well.
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     response = problem(error.status_code, "HTTP error", str(error.detail))
     # Keep the exception's headers: a 405 must say what is allowed (RFC 9110, 15.5.6).
     response.headers.update(error.headers or {})
+    if error.status_code == 405 and (methods := allowed_methods(request)):
+        response.headers["Allow"] = ", ".join(methods)
     return response
 
 

@@ -163,6 +163,12 @@ class UnknownGroup(InvalidInput):
     title = "Unknown group"
 
 
+class GroupNotKnown(NotFound):
+    """A read asked about a community group (by name or reference) Platoons does not know."""
+
+    title = "Unknown group"
+
+
 class OutsideStatutoryWindow(Conflict):
     """A statutory period (moratorium, review window, listing) forbids the step on that date."""
 

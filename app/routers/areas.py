@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from app.parameters import LSOA_OR_LAD_PATTERN
 from app.problems import Problems
 from app.replicas import ReadDbDep
 from geo import areas
@@ -41,7 +42,12 @@ async def lookup_point(
 async def get_area(
     conn: ReadDbDep,
     code: Annotated[
-        str, Path(description="GSS code of an LSOA (E01…) or LAD (E06…-E09…).", max_length=16)
+        str,
+        Path(
+            description="GSS code of an LSOA (E01…) or LAD (E06…-E09…).",
+            max_length=9,
+            pattern=LSOA_OR_LAD_PATTERN,
+        ),
     ],
     edition: EditionQuery = None,
 ) -> LsoaArea | LadArea:

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from app.auth import CurrentUser, ManagerUser
 from app.db import DbDep
 from app.dependencies import Today
-from app.http import GeoJSONResponse
-from app.problems import Problems, problem
+from app.http import GeoJSONResponse, choice_segment
+from app.problems import Problems
 from app.versions import IfMatch, etag, version_from_if_match
 from geo import amenity_bids, assets, rights
 from geo.amenity_bids import AmenityBid, AmenityBidEvent, BidInput, BidStatus, BidStepInput
@@ -20,6 +20,9 @@ from geo.assets import Asset, AssetEvent, AssetInput, Eligibility, StepInput, Up
 from geo.planning import store as planning_store
 
 router = APIRouter(tags=["assets of community value"])
+# Step routes match their steps only: POST /assets/1/history is a 405, not a step called so.
+choice_segment("asset_step", rights.STEPS)
+choice_segment("amenity_bid_step", amenity_bids.BID_STEPS)
 
 
 AssetId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The asset's id.")]
@@ -41,7 +44,6 @@ PROBLEMS = Problems(
         401: "No API key",
         403: "The key's role or district does not allow this",
         404: "No such asset",
-        405: "The history is read-only",
         409: "The status or a statutory window forbids it (`allowed`)",
     }
 )
@@ -195,19 +197,6 @@ async def asset_eligibility(
     return await assets.eligibility(conn, assetId, group, on)
 
 
-@router.post(
-    "/assets/{assetId}/history",
-    include_in_schema=False,
-    responses=PROBLEMS.only(405),
-)
-@router.post("/assets/{assetId}/eligibility", include_in_schema=False)
-async def read_only_subresource() -> JSONResponse:
-    """405 for a POST to a read-only part of an asset (not a lifecycle step named so)."""
-    response = problem(405, "Method not allowed", "this resource is read-only: use GET")
-    response.headers["Allow"] = "GET"
-    return response
-
-
 BidId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The bid's id.")]
 
 
@@ -277,7 +266,7 @@ async def amenity_bid_history(conn: DbDep, bidId: BidId) -> Any:  # noqa: N803
 
 
 @router.post(
-    "/amenity-bids/{bidId}/{step}",
+    "/amenity-bids/{bidId}/{step:amenity_bid_step}",
     response_model=AmenityBid,
     tags=["threatened amenity bids"],
     responses=BID_PROBLEMS.only(400, 401, 403, 404, 409, 412),
@@ -300,7 +289,7 @@ async def take_amenity_bid_step(
     return bid
 
 
-@router.post("/assets/{assetId}/{step}", response_model=Asset, responses=STEP_PROBLEMS)
+@router.post("/assets/{assetId}/{step:asset_step}", response_model=Asset, responses=STEP_PROBLEMS)
 async def take_asset_step(
     conn: DbDep,
     user: CurrentUser,

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from app.alternatives import alternatives
 from app.auth import AdminUser
 from app.db import DbDep
 from app.dependencies import GroupSettingsDep, Today
+from app.parameters import LadCodePath, LadCodeQuery, LsoaCodePath, PostcodeQuery
 from app.problems import Problems
 from app.replicas import ReadDbDep
 from geo import coverage
@@ -54,7 +56,7 @@ async def coverage_of_england(conn: ReadDbDep) -> CoverageTotals:
 @router.get("/lads/{ladCode}", response_model=CoverageTotals, responses=PROBLEMS.only(400, 404))
 async def coverage_of_district(
     conn: ReadDbDep,
-    ladCode: Annotated[str, Path(max_length=16, description="A district (LAD) GSS code.")],  # noqa: N803
+    ladCode: LadCodePath,  # noqa: N803
 ) -> CoverageTotals:
     """One district's coverage, summed over its LSOAs."""
     return await coverage.lad_coverage(conn, ladCode)
@@ -63,18 +65,25 @@ async def coverage_of_district(
 @router.get("/lsoas/{lsoaCode}", response_model=LsoaCoverage, responses=PROBLEMS.only(400, 404))
 async def coverage_of_lsoa(
     conn: ReadDbDep,
-    lsoaCode: Annotated[str, Path(max_length=16, description="An LSOA 2021 GSS code.")],  # noqa: N803
+    lsoaCode: LsoaCodePath,  # noqa: N803
 ) -> LsoaCoverage:
     """One LSOA's coverage, the listed groups working there (public fields) and organisers."""
     return await coverage.lsoa_coverage_by_code(conn, lsoaCode)
 
 
-@router.get("/at", response_model=LsoaCoverage, responses=PROBLEMS.only(400, 404))
+@router.get(
+    "/at",
+    response_model=LsoaCoverage,
+    responses=PROBLEMS.only(400, 404),
+    openapi_extra=alternatives(
+        "place", "Where: a map click (lon and lat) or a postcode.", ("lon", "lat"), ("postcode",)
+    ),
+)
 async def coverage_at_point(
     conn: ReadDbDep,
     lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False)] = None,
-    postcode: Annotated[str | None, Query(max_length=16)] = None,
+    postcode: PostcodeQuery = None,
 ) -> LsoaCoverage:
     """The coverage of the LSOA at a map click (lon/lat, WGS84) or of a postcode's LSOA."""
     if postcode is not None and lon is None and lat is None:
@@ -90,7 +99,7 @@ async def list_cold_spots(
     threshold: Annotated[
         float, Query(description="Covered share (0-1) below which a deprived LSOA is cold.")
     ] = coverage.COLD_SPOT_THRESHOLD,
-    lad: Annotated[str | None, Query(max_length=16, description="Only this district.")] = None,
+    lad: LadCodeQuery = None,
     limit: Annotated[int, Query(description="At most this many (1-10,000).")] = 100,
 ) -> ColdSpots:
     """LSOAs in IMD deciles 1-2 little covered by active groups, most adults uncovered first."""
@@ -103,9 +112,7 @@ async def list_cold_spots(
 @router.get("/snapshots", response_model=list[Snapshot], responses=PROBLEMS.only(400, 404))
 async def list_coverage_snapshots(
     conn: ReadDbDep,
-    lad: Annotated[
-        str | None, Query(max_length=16, description="A district; else England.")
-    ] = None,
+    lad: LadCodeQuery = None,
 ) -> list[Snapshot]:
     """England's (or a district's) recorded coverage over time, oldest first."""
     if lad is None:

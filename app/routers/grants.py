@@ -8,10 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
 
+from app.alternatives import alternatives
 from app.auth import AdminUser
 from app.db import DbDep
 from app.http import today_utc
 from app.replicas import ReadDbDep
+from app.parameters import ELIGIBILITY_AREA_PATTERN, FullDate, PostcodeQuery
 from geo import place_resolution as places
 from geo.errors import InvalidInput
 from geo.grants import checks as grants
@@ -55,18 +57,33 @@ def _today(on: date | None) -> date:
     return on or today_utc()
 
 
-@router.get("/eligibility", response_model=EligibilityAnswers)
+@router.get(
+    "/eligibility",
+    response_model=EligibilityAnswers,
+    openapi_extra=alternatives(
+        "place",
+        "The place: a map click (lon and lat), a postcode, or an area's GSS code.",
+        ("lon", "lat"),
+        ("postcode",),
+        ("area",),
+    ),
+)
 async def eligibility_at(
     request: Request,
     conn: ReadDbDep,
     lon: Annotated[float | None, Query(ge=-180, le=180, allow_inf_nan=False)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, allow_inf_nan=False)] = None,
-    postcode: Annotated[str | None, Query(max_length=16)] = None,
+    postcode: PostcodeQuery = None,
     area: Annotated[
-        str | None, Query(max_length=16, description="LSOA, ward or LAD GSS code")
+        str | None,
+        Query(
+            max_length=9,
+            pattern=ELIGIBILITY_AREA_PATTERN,
+            description="LSOA, ward or LAD GSS code",
+        ),
     ] = None,
     programme: Annotated[str | None, Query(max_length=64)] = None,
-    on: Annotated[date | None, Query(description="Date programmes must be open on.")] = None,
+    on: Annotated[FullDate | None, Query(description="Date programmes must be open on.")] = None,
 ) -> EligibilityAnswers:
     """Is a map click, postcode or area eligible for a programme (or every open one), and why."""
     place = places.Place(lon=lon, lat=lat, postcode=postcode, code=area)
@@ -82,7 +99,7 @@ async def eligibility_of_polygon(
     request: Request,
     conn: ReadDbDep,
     check: Annotated[PolygonCheck, Body()],
-    on: Annotated[date | None, Query()] = None,
+    on: Annotated[FullDate | None, Query()] = None,
 ) -> EligibilityAnswers:
     """Is a drawn area eligible: residents in qualifying LSOAs, area-weighted in EPSG:27700."""
     geometry = check.geometry
@@ -99,7 +116,7 @@ async def eligibility_of_polygon(
 @router.get("/programmes", response_model=list[grants.Programme])
 async def list_programmes(
     conn: ReadDbDep,
-    open_on: Annotated[date | None, Query(description="Only those open on a date.")] = None,
+    open_on: Annotated[FullDate | None, Query(description="Only those open on a date.")] = None,
 ) -> list[grants.Programme]:
     """Every grant programme (or those open on a date)."""
     return await grants.list_programmes(conn, open_on)

@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 from starlette.convertors import register_url_convertor
 
+from app.alternatives import alternatives
 from app.auth import AdminUser, CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
 from app.dependencies import Fingerprint, Rules, Today
 from app.http import ReferenceConvertor
+from app.parameters import BboxQuery, LadCodeQuery, PostcodeQuery
 from app.problems import Problems
 from app.versions import IfMatch, etag, version_from_if_match
 from geo import groups
@@ -93,7 +95,14 @@ async def code_of_conduct() -> CodeOfConduct:
     return groups.CODE_OF_CONDUCT
 
 
-@router.get("/groups/near", response_model=GroupsNear, responses=PROBLEMS.only(400, 404))
+@router.get(
+    "/groups/near",
+    response_model=GroupsNear,
+    responses=PROBLEMS.only(400, 404),
+    openapi_extra=alternatives(
+        "place", "Where: a point (lon and lat) or a postcode.", ("lon", "lat"), ("postcode",)
+    ),
+)
 async def groups_near(
     conn: DbDep,
     on: Today,
@@ -106,7 +115,7 @@ async def groups_near(
         float | None,
         Query(ge=-90, le=90, allow_inf_nan=False, description="Latitude (EPSG:4326)."),
     ] = None,
-    postcode: Annotated[str | None, Query(max_length=16)] = None,
+    postcode: PostcodeQuery = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> GroupsNear:
     """Find a group: the active groups whose area covers a point or postcode, nearest first."""
@@ -120,16 +129,10 @@ async def list_groups(
     conn: DbDep,
     on: Today,
     rules: Rules,
-    lad: Annotated[
-        str | None,
-        Query(max_length=9, pattern=r"^E0[6-9][0-9]{6}$", description="A district (LAD) code."),
-    ] = None,
+    lad: LadCodeQuery = None,
     active: Annotated[bool | None, Query(description="Only active (or inactive) groups.")] = None,
     kind: Annotated[GroupKind | None, Query()] = None,
-    bbox: Annotated[
-        str | None,
-        Query(max_length=200, description="min lon, min lat, max lon, max lat (CRS84)."),
-    ] = None,
+    bbox: BboxQuery = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in name/description.")] = None,
     limit: Limit = 100,
     offset: Offset = 0,

@@ -24,6 +24,7 @@ from geo.area_models import EditionRef
 from geo.collections import Collection
 from geo.errors import DataUnavailable, EditionNotFound
 from geo.grants import checks as grants
+from geo.postcodes import POSTCODE_PATTERN
 
 router = APIRouter(tags=["maps"])
 
@@ -186,7 +187,7 @@ async def asset_card(
 )
 async def postcode_place(
     conn: ReadDbDep,
-    postcode: Annotated[str, Query(min_length=2, max_length=16)],
+    postcode: Annotated[str, Query(max_length=16, pattern=POSTCODE_PATTERN)],
     edition: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Any:
     """The LSOA a postcode lies in, from the postcode directory, in an edition's geography."""

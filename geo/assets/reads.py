@@ -14,7 +14,7 @@ from geo.assets.models import Asset, AssetEvent, DeadlineOut, Eligibility, Upcom
 from geo.errors import (
     AssetNotFound,
     GroupNotFound,
-    UnknownGroup,
+    GroupNotKnown,
 )
 from geo.sqlfiles import read_sql
 
@@ -191,14 +191,14 @@ async def eligibility(conn: AsyncConnection, asset_id: int, group: str, on: date
 
     Raises
     ------
-    UnknownGroup
+    GroupNotKnown
         If no live group manager key carries the group's name and no listed neighbourhood
         group has that name or reference.
     AssetNotFound
         If there is no such asset.
     """
     if not await group_known(conn, group):
-        raise UnknownGroup(f"no community group named {group!r} is known", parameter="group")
+        raise GroupNotKnown(f"no community group named {group!r} is known", parameter="group")
     row = await asset_row(conn, asset_id)
     life = lifecycle_of(row)
     allowed = rights.allowed_steps(life, on)

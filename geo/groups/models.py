@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from geo.drawn_areas import AreaFields
-from geo.registry_rules import checked_email, checked_optional_phone
+from geo.registry_rules import EMAIL_PATTERN, checked_email, checked_optional_phone
 
 GroupKind = Literal[
     "new_group",
@@ -70,7 +70,7 @@ class LeaderInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=2, max_length=200, description="Shown publicly.")
-    email: str = Field(max_length=254, description="Private: for enquiries.")
+    email: str = Field(max_length=254, pattern=EMAIL_PATTERN, description="Private: for enquiries.")
     phone: str | None = Field(default=None, max_length=25, description="Private.")
     address: str | None = Field(default=None, max_length=500, description="Private.")
 
@@ -192,7 +192,7 @@ class MessageInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=2, max_length=200)
-    email: str = Field(max_length=254)
+    email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
     message: str = Field(min_length=2, max_length=5000)
 
     @field_validator("email")

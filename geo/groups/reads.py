@@ -176,14 +176,14 @@ async def list_groups(
         If the box is not a box or the page is out of range.
     """
     if bbox is not None:
-        west, south, east, north = bbox
-        if not all(math.isfinite(v) for v in bbox) or not (
-            -180 <= west < east <= 180 and -90 <= south < north <= 90
-        ):
+        if not all(math.isfinite(v) for v in bbox):
             raise InvalidInput(
                 "bbox is min longitude, min latitude, max longitude, max latitude (CRS84)",
                 parameter="bbox",
             )
+        # Clipped to the world; a box whose minimum is not below its maximum holds nothing
+        # (below, after clipping to England, it gives an empty page).
+        bbox = (max(bbox[0], -180), max(bbox[1], -90), min(bbox[2], 180), min(bbox[3], 90))
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise InvalidInput(f"limit is 1 to {MAX_PAGE} and offset at least 0", parameter="limit")
     if bbox is not None:

@@ -194,7 +194,7 @@ def test_eligibility_says_who_may_nominate_or_bid(
     answer = ok(client.get(f"/assets/{asset_id}/eligibility", params={"group": name}))
     assert answer["may_nominate"] is True and answer["may_request_to_bid"] is False
     unknown = problem(
-        client.get(f"/assets/{asset_id}/eligibility", params={"group": "No Such Group"}), 400
+        client.get(f"/assets/{asset_id}/eligibility", params={"group": "No Such Group"}), 404
     )
     assert unknown["parameter"] == "group"
     listed = listed_asset(client, people, freeze, date(2026, 3, 2))
