@@ -14,6 +14,7 @@ from app.alternatives import declare_alternatives
 from app.caching import CompressionMiddleware, start_caching
 from app.db import create_pool
 from app.housekeeping import Housekeeper, daily_jobs
+from app.links import declare_links
 from app.problems import register_problem_handlers
 from app.replicas import start_read_router
 from app.routers import applications, areas, grants, health, ogc
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     register_problem_handlers(app)
     declare_alternatives(app)
+    declare_links(app)
     app.add_middleware(CompressionMiddleware)
     # Outside compression: request ids, security headers, CORS and the body limit.
     install_security(app, settings.security)

@@ -18,10 +18,19 @@ from pydantic import BeforeValidator
 from geo import gss
 from geo.postcodes import POSTCODE_PATTERN
 
-# An LSOA (E01) or a district (E06-E09): what /areas/{code} describes.
-LSOA_OR_LAD_PATTERN = r"^E0(1|[6-9])[0-9]{6}$"
+
+def either_case(pattern: str) -> str:
+    """A GSS code pattern (``^E...``) that also takes a lower-case ``e``, as the service does."""
+    assert pattern.startswith("^E"), pattern
+    return "^[Ee]" + pattern.removeprefix("^E")
+
+
+LSOA_PATTERN = either_case(gss.LSOA_PATTERN)
+LAD_PATTERN = either_case(gss.LAD_PATTERN)
+# Any GSS code, either case: /areas/{code} answers 404 for one not of an LSOA or district.
+ANY_GSS_PATTERN = r"^[EWSNKewsnk][0-9]{8}$"
 # An LSOA, a ward or a district: the areas eligibility is checked for.
-ELIGIBILITY_AREA_PATTERN = r"^E0(1|5|[6-9])[0-9]{6}$"
+ELIGIBILITY_AREA_PATTERN = either_case(r"^E0(1|5|[6-9])[0-9]{6}$")
 # A calendar date as OpenAPI's ``format: date`` (RFC 3339 full-date) writes it.
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -35,8 +44,9 @@ def _full_date(value: object) -> object:
 
 # A date parameter: its ``format: date`` is what the service accepts.
 FullDate = Annotated[date, BeforeValidator(_full_date)]
-# One decimal number (no exponent: what a map client writes).
-_NUMBER = r"-?[0-9]{1,10}(\.[0-9]{1,15})?"
+# One number as a client writes it (Python's str(float) included; the exponent is bounded, so
+# the number stays finite).
+_NUMBER = r"-?[0-9]{1,10}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,2})?"
 # Four numbers separated by commas: min longitude, min latitude, max longitude, max latitude.
 BBOX_PATTERN = rf"^{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}$"
 
@@ -44,7 +54,7 @@ LadCodeQuery = Annotated[
     str | None,
     Query(
         max_length=9,
-        pattern=gss.LAD_PATTERN,
+        pattern=LAD_PATTERN,
         description="A district (LAD) GSS code, e.g. E08000009.",
     ),
 ]
@@ -69,8 +79,8 @@ BboxQuery = Annotated[
 ]
 
 LsoaCodePath = Annotated[
-    str, Path(max_length=9, pattern=gss.LSOA_PATTERN, description="An LSOA 2021 GSS code.")
+    str, Path(max_length=9, pattern=LSOA_PATTERN, description="An LSOA 2021 GSS code.")
 ]
 LadCodePath = Annotated[
-    str, Path(max_length=9, pattern=gss.LAD_PATTERN, description="A district (LAD) GSS code.")
+    str, Path(max_length=9, pattern=LAD_PATTERN, description="A district (LAD) GSS code.")
 ]

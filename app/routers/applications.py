@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.auth import CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
 from app.http import today_utc
+from app.links import links
 from app.problems import Problems, problem
 from app.versions import IfMatch, etag, version_from_if_match
 from geo import applications, giving360
@@ -61,6 +62,16 @@ async def _answer(
     status_code=201,
     response_model=Application,
     responses=PROBLEMS.only(401, 403),
+    openapi_extra=links(
+        201,
+        {"applicationId": "$response.body#/id"},
+        "GET /applications/{applicationId}",
+        "PATCH /applications/{applicationId}",
+        "POST /applications/{applicationId}/submit",
+        "POST /applications/{applicationId}/approve",
+        "POST /applications/{applicationId}/reject",
+        "POST /applications/{applicationId}/pay",
+    ),
 )
 async def create_application(
     conn: DbDep,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from app.parameters import LSOA_OR_LAD_PATTERN
+from app.parameters import ANY_GSS_PATTERN
 from app.problems import Problems
 from app.replicas import ReadDbDep
 from geo import areas
@@ -46,7 +46,7 @@ async def get_area(
         Path(
             description="GSS code of an LSOA (E01…) or LAD (E06…-E09…).",
             max_length=9,
-            pattern=LSOA_OR_LAD_PATTERN,
+            pattern=ANY_GSS_PATTERN,
         ),
     ],
     edition: EditionQuery = None,

@@ -12,6 +12,7 @@ from app.auth import CurrentUser, ManagerUser
 from app.db import DbDep
 from app.dependencies import Today
 from app.http import GeoJSONResponse, choice_segment
+from app.links import links
 from app.problems import Problems
 from app.versions import IfMatch, etag, version_from_if_match
 from geo import amenity_bids, assets, rights
@@ -63,6 +64,17 @@ BID_PROBLEMS = Problems(
     status_code=201,
     response_model=Asset,
     responses=PROBLEMS.only(400, 401, 403),
+    openapi_extra=links(
+        201,
+        {"assetId": "$response.body#/id"},
+        "GET /assets/{assetId}",
+        "GET /assets/{assetId}/history",
+        "GET /assets/{assetId}/eligibility",
+        "POST /assets/{assetId}/{step}",
+        "POST /assets/{assetId}/amenity-bids",
+        "GET /assets/{assetId}/amenity-bids",
+        "GET /maps/assets/{assetId}/card",
+    ),
 )
 async def create_asset(
     conn: DbDep,
@@ -206,6 +218,13 @@ BidId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The bid's id.")]
     response_model=AmenityBid,
     tags=["threatened amenity bids"],
     responses=BID_PROBLEMS.only(400, 401, 403, 404, 409),
+    openapi_extra=links(
+        201,
+        {"bidId": "$response.body#/id"},
+        "GET /amenity-bids/{bidId}",
+        "GET /amenity-bids/{bidId}/history",
+        "POST /amenity-bids/{bidId}/{step}",
+    ),
 )
 async def express_interest(
     conn: DbDep,

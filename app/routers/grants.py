@@ -12,8 +12,9 @@ from app.alternatives import alternatives
 from app.auth import AdminUser
 from app.db import DbDep
 from app.http import today_utc
-from app.replicas import ReadDbDep
+from app.links import links
 from app.parameters import ELIGIBILITY_AREA_PATTERN, FullDate, PostcodeQuery
+from app.replicas import ReadDbDep
 from geo import place_resolution as places
 from geo.errors import InvalidInput
 from geo.grants import checks as grants
@@ -128,7 +129,15 @@ async def get_programme(conn: ReadDbDep, programmeId: str) -> grants.Programme: 
     return await grants.get_programme(conn, programmeId)
 
 
-@router.put("/programmes/{programmeId}", response_model=grants.Programme)
+@router.put(
+    "/programmes/{programmeId}",
+    response_model=grants.Programme,
+    openapi_extra=links(
+        200,
+        {"programmeId": "$response.body#/id"},
+        "GET /programmes/{programmeId}",
+    ),
+)
 async def save_programme(
     conn: DbDep,
     user: AdminUser,

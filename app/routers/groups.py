@@ -12,6 +12,7 @@ from app.auth import AdminUser, CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
 from app.dependencies import Fingerprint, Rules, Today
 from app.http import ReferenceConvertor
+from app.links import links
 from app.parameters import BboxQuery, LadCodeQuery, PostcodeQuery
 from app.problems import Problems
 from app.versions import IfMatch, etag, version_from_if_match
@@ -157,6 +158,19 @@ async def list_groups(
     status_code=201,
     response_model=GroupPrivate,
     responses=PROBLEMS.only(400, 401, 403, 404),
+    openapi_extra=links(
+        201,
+        {"reference": "$response.body#/reference"},
+        "GET /groups/{reference}",
+        "PATCH /groups/{reference}",
+        "POST /groups/{reference}/managers",
+        "POST /groups/{reference}/activities",
+        "GET /groups/{reference}/activities",
+        "POST /groups/{reference}/messages",
+        "GET /groups/{reference}/messages",
+        "POST /groups/{reference}/ratings",
+        "GET /groups/{reference}/ratings",
+    ),
 )
 async def create_group(
     conn: DbDep,

@@ -11,6 +11,7 @@ from app.auth import AdminUser, CurrentUser
 from app.db import DbDep
 from app.dependencies import Rules, Today
 from app.http import ReferenceConvertor
+from app.links import links
 from app.problems import Problems
 from app.versions import IfMatch, etag, version_from_if_match
 from geo import organisers
@@ -87,6 +88,12 @@ async def list_organisers(
     status_code=201,
     response_model=OrganiserPrivate,
     responses=PROBLEMS.only(400, 401, 403),
+    openapi_extra=links(
+        201,
+        {"reference": "$response.body#/reference"},
+        "GET /organisers/{reference}",
+        "PATCH /organisers/{reference}",
+    ),
 )
 async def create_organiser(
     conn: DbDep,

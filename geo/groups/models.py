@@ -70,7 +70,11 @@ class LeaderInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=2, max_length=200, description="Shown publicly.")
-    email: str = Field(max_length=254, pattern=EMAIL_PATTERN, description="Private: for enquiries.")
+    email: str = Field(
+        max_length=254,
+        json_schema_extra={"pattern": EMAIL_PATTERN},
+        description="Private: for enquiries.",
+    )
     phone: str | None = Field(default=None, max_length=25, description="Private.")
     address: str | None = Field(default=None, max_length=500, description="Private.")
 
@@ -192,7 +196,8 @@ class MessageInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=2, max_length=200)
-    email: str = Field(max_length=254, pattern=EMAIL_PATTERN)
+    # The pattern is documented; the validator checks it (after stripping) with its message.
+    email: str = Field(max_length=254, json_schema_extra={"pattern": EMAIL_PATTERN})
     message: str = Field(min_length=2, max_length=5000)
 
     @field_validator("email")

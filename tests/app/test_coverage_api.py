@@ -110,7 +110,8 @@ def test_england_and_district(client: TestClient, setup: Setup) -> None:
     assert manchester["active_groups"] >= 1
     assert manchester["adults_covered"] <= england["adults_covered"]
     problem(client.get("/coverage/lads/E08999999"), 404)
-    assert problem(client.get("/coverage/lads/Manchester"), 400)["parameter"] == "lad"
+    refused = problem(client.get("/coverage/lads/Manchester"), 422)
+    assert refused["errors"][0]["parameter"] == "ladCode"
 
 
 def test_map_click_gives_the_lsoa_and_its_groups(
@@ -152,7 +153,7 @@ def test_map_click_gives_the_lsoa_and_its_groups(
         ({"lon": -2.3, "lat": 53.4, "postcode": "M15 4AB"}, 400),
         ({}, 400),
         ({"lon": 200, "lat": 53.4}, 422),
-        ({"postcode": "not one"}, 400),
+        ({"postcode": "not one"}, 422),
         ({"postcode": "SW1A 1AA"}, 404),  # well formed, outside the postcode data loaded
     ],
 )
@@ -174,7 +175,7 @@ def test_postcode(client: TestClient, settings: DatabaseSettings) -> None:
 
 def test_lsoa_codes(client: TestClient) -> None:
     problem(client.get("/coverage/lsoas/E01999999"), 404)
-    problem(client.get("/coverage/lsoas/E05000001"), 400)
+    problem(client.get("/coverage/lsoas/E05000001"), 422)
 
 
 def test_cold_spots(client: TestClient, setup: Setup, settings: DatabaseSettings) -> None:
@@ -195,8 +196,9 @@ def test_cold_spots(client: TestClient, setup: Setup, settings: DatabaseSettings
     assert [s["rank"] for s in spots] == list(range(1, len(spots) + 1))
     top = client.get("/coverage/cold-spots", params={"threshold": 1, "limit": 2}).json()
     assert len(top["cold_spots"]) == 2 and top["threshold"] == 1
-    for params in ({"threshold": 1.5}, {"threshold": -0.1}, {"limit": 0}, {"lad": "Salford"}):
+    for params in ({"threshold": 1.5}, {"threshold": -0.1}, {"limit": 0}):
         problem(client.get("/coverage/cold-spots", params=params), 400)
+    problem(client.get("/coverage/cold-spots", params={"lad": "Salford"}), 422)
     problem(client.get("/coverage/cold-spots", params={"lad": "E08999999"}), 404)
 
 
@@ -220,7 +222,7 @@ def test_snapshots_need_an_admin(
     mine = client.get("/coverage/snapshots", params={"lad": MANCHESTER}).json()
     assert mine[-1]["code"] == MANCHESTER and mine[-1]["active_groups"] >= 1
     problem(client.get("/coverage/snapshots", params={"lad": "E08999999"}), 404)
-    problem(client.get("/coverage/snapshots", params={"lad": "nope"}), 400)
+    problem(client.get("/coverage/snapshots", params={"lad": "nope"}), 422)
 
 
 def test_refresh_needs_an_admin(
