@@ -52,10 +52,6 @@ class ChoiceConvertor(Convertor[str]):
     methods rather than falling into the step route's 422.
     """
 
-    def __init__(self, choices: Iterable[str]) -> None:
-        words = sorted(set(choices), key=len, reverse=True)  # longest first: no prefix wins
-        self.regex = "|".join(re.escape(word) for word in words)
-
     def convert(self, value: str) -> str:
         """The segment as it is."""
         return value
@@ -67,5 +63,10 @@ class ChoiceConvertor(Convertor[str]):
 
 def choice_segment(name: str, choices: Iterable[str]) -> str:
     """Register a path convertor matching exactly ``choices``; return its name for a path."""
-    register_url_convertor(name, ChoiceConvertor(choices))
+    words = sorted(set(choices), key=len, reverse=True)  # longest first: no prefix wins
+
+    class Choice(ChoiceConvertor):
+        regex = "|".join(re.escape(word) for word in words)
+
+    register_url_convertor(name, Choice())
     return name
