@@ -131,7 +131,7 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     return problem(422, "Invalid request", detail, errors=errors)
 
 
-# The methods a path may support; HEAD comes with GET, OPTIONS is CORS's (app/security.py).
+# The methods a route may have (OPTIONS is answered by CORS, app/security.py).
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 

@@ -97,10 +97,18 @@ async def coverage_at_point(
 async def list_cold_spots(
     conn: ReadDbDep,
     threshold: Annotated[
-        float, Query(description="Covered share (0-1) below which a deprived LSOA is cold.")
+        float,
+        Query(
+            ge=0,
+            le=1,
+            allow_inf_nan=False,
+            description="Covered share (0-1) below which a deprived LSOA is cold.",
+        ),
     ] = coverage.COLD_SPOT_THRESHOLD,
     lad: LadCodeQuery = None,
-    limit: Annotated[int, Query(description="At most this many (1-10,000).")] = 100,
+    limit: Annotated[
+        int, Query(ge=1, le=coverage.MAX_COLD_SPOTS, description="At most this many.")
+    ] = 100,
 ) -> ColdSpots:
     """LSOAs in IMD deciles 1-2 little covered by active groups, most adults uncovered first."""
     found = await coverage.cold_spots(conn, threshold=threshold, lad_code=lad, limit=limit)

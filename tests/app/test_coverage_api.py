@@ -196,9 +196,8 @@ def test_cold_spots(client: TestClient, setup: Setup, settings: DatabaseSettings
     assert [s["rank"] for s in spots] == list(range(1, len(spots) + 1))
     top = client.get("/coverage/cold-spots", params={"threshold": 1, "limit": 2}).json()
     assert len(top["cold_spots"]) == 2 and top["threshold"] == 1
-    for params in ({"threshold": 1.5}, {"threshold": -0.1}, {"limit": 0}):
-        problem(client.get("/coverage/cold-spots", params=params), 400)
-    problem(client.get("/coverage/cold-spots", params={"lad": "Salford"}), 422)
+    for params in ({"threshold": 1.5}, {"threshold": -0.1}, {"limit": 0}, {"lad": "Salford"}):
+        problem(client.get("/coverage/cold-spots", params=params), 422)
     problem(client.get("/coverage/cold-spots", params={"lad": "E08999999"}), 404)
 
 

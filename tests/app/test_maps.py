@@ -636,7 +636,7 @@ def test_postcode_search_gives_the_directory_lsoa(client: TestClient, row: int) 
 @pytest.mark.parametrize(
     ("params", "status"),
     [
-        ({"postcode": "not a postcode"}, 400),
+        ({"postcode": "not a postcode"}, 422),
         ({"postcode": "SW1A 1AA"}, 404),  # a real postcode outside the loaded directory
         ({"postcode": "M32 0WR", "edition": "IoD2010"}, 404),
         ({}, 422),
