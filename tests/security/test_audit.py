@@ -32,8 +32,6 @@ AUDITED: dict[str, tuple[str, str] | None] = {
     "POST /assets/{assetId}/{step}": ("asset.", "asset"),
     "POST /assets/{assetId}/amenity-bids": ("amenity_bid.express_interest", "amenity_bid"),
     "POST /amenity-bids/{bidId}/{step}": ("amenity_bid.", "amenity_bid"),
-    "POST /assets/{assetId}/history": None,  # read-only: 405 to everyone
-    "POST /assets/{assetId}/eligibility": None,
     "POST /groups": ("group.create", "community_group"),
     "PATCH /groups/{reference}": ("group.edit", "community_group"),
     "POST /groups/{reference}/managers": ("group.add_manager", "community_group"),

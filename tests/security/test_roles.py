@@ -188,10 +188,6 @@ def _bid_step(name: str) -> Callable[[TestClient, Cast, str], Attempt]:
     return prepare
 
 
-def _read_only(tail: str) -> Callable[[TestClient, Cast, str], Attempt]:
-    return lambda client, cast, who: Attempt("POST", f"/assets/{_library(client, cast)}/{tail}")
-
-
 def _group_url(client: TestClient, cast: Cast, tail: str = "") -> str:
     return f"/groups/{new_group(client, cast)['reference']}{tail}"
 
@@ -385,9 +381,6 @@ POLICY: dict[str, list[Rule]] = {
         Rule((401, 401, 403, 403, 200, 403, 200), _bid_step("accept")),
         Rule((401, 401, 200, 403, 200, 403, 200), _bid_step("withdraw")),
     ],
-    # An asset's history and eligibility are read-only, whoever asks.
-    "POST /assets/{assetId}/history": [Rule((405,) * 7, _read_only("history"))],
-    "POST /assets/{assetId}/eligibility": [Rule((405,) * 7, _read_only("eligibility"))],
     # Groups (in Trafford, registered by the owner): geo/groups.py. Anyone rates a group and
     # writes through its relay form (keys are not needed, so a revoked one is not looked at);
     # its managers, its districts' officers and admins edit it and record its activity;
