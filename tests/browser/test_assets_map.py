@@ -358,7 +358,7 @@ def test_the_group_box_asks_the_service_what_the_group_may_do(
     watched.click_map(lon, lat)
     said = verdict(watched, "EXAMPLE-ACV-004")
     assert (said["mayNominate"], said["mayBid"]) == ("true", "false")
-    # The only console message is chromium's note of the service's 400 for the unknown group.
+    # The only console message is chromium's note of the service's 404 for the unknown group.
     assert len(watched.errors) == 1 and "status of 404" in watched.errors[0]
     assert watched.off_host(live_server) == []
     watched.screenshot("assets-group-may-nominate")
