@@ -31,6 +31,27 @@ LAD_PATTERN = either_case(gss.LAD_PATTERN)
 ANY_GSS_PATTERN = r"^[EWSNKewsnk][0-9]{8}$"
 # An LSOA, a ward or a district: the areas eligibility is checked for.
 ELIGIBILITY_AREA_PATTERN = either_case(r"^E0(1|5|[6-9])[0-9]{6}$")
+# A neighbourhood group's reference (geo/groups: NG- and its number).
+GROUP_REFERENCE_PATTERN = r"^NG-[0-9]{6,18}$"
+# An H3 cell of resolution 6 to 9 (the coverage grid's) as h3 writes it: mode 1, the
+# resolution, 13 hex digits. Which of those strings are cells (base cell, digits) a pattern
+# cannot say: one that is not answers 404, as a cell outside the grid does.
+H3_CELL_PATTERN = r"^8[6-9][0-9a-f]{13}$"
+# A calendar month, YYYY-MM (police.uk's months).
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+def one_of_patterns(*patterns: str) -> str:
+    """One pattern matching what any of ``patterns`` (each ``^...$``) matches."""
+    return "^(" + "|".join(p.removeprefix("^").removesuffix("$") for p in patterns) + ")$"
+
+
+# A calendar date, YYYY-MM-DD, that is one (29 February in leap years only).
+_DAY = (
+    r"[0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+    r"|([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-02-29"
+)
+DAY_PATTERN = rf"^({_DAY})$"
 # A calendar date as OpenAPI's ``format: date`` (RFC 3339 full-date) writes it.
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 

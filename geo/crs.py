@@ -43,6 +43,8 @@ _BY_NAME = (
     }
 )
 
+# Every name parse_crs accepts (and "", for the default, CRS84): what OpenAPI lists.
+CRS_NAMES: tuple[str, ...] = ("", *_BY_NAME)
 
 # England's envelope in lon/lat, generously (the Isles of Scilly to Berwick, Lowestoft): a point
 # outside it is outside England without asking the database.
@@ -116,7 +118,7 @@ def parse_crs(value: str | None, parameter: str) -> Crs:
     """Return the CRS named by a ``crs``/``bbox-crs``/``filter-crs`` value (CRS84 if None)."""
     if value is None or value == "":
         return CRS84
-    found = _BY_NAME.get(value.strip())
+    found = _BY_NAME.get(value)  # exactly as CRS_NAMES spells them (the document's enum)
     if found is None:
         supported = ", ".join(c.uri for c in SUPPORTED)
         raise InvalidInput(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import shapely
 import shapely.geometry
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
 from geo.areas import find_edition
 from geo.crs import ENGLAND_BOUNDS
@@ -38,10 +38,72 @@ LAD_M2_MIN = 10_000.0
 MAX_LSOA_CODES = 500
 
 
+# Anywhere on Earth, as longitude and latitude (CRS84).
+WORLD_BOUNDS: tuple[float, float, float, float] = (-180.0, -90.0, 180.0, 90.0)
+
+
+def drawn_area_schema(
+    bounds: tuple[float, float, float, float] = ENGLAND_BOUNDS,
+    *,
+    feature: bool = False,
+    max_vertices: int = MAX_POLYGON_VERTICES,
+) -> dict[str, Any]:
+    """The JSON Schema of a drawn area: a GeoJSON Polygon or MultiPolygon within ``bounds``.
+
+    It says what JSON Schema can say (RFC 7946 shapes, [longitude, latitude] positions within
+    ``bounds``, rings of four positions or more; with ``feature``, a Feature holding one may
+    come instead); what it cannot (a ring closed and simple, most of the area in the loaded
+    districts, its size) the validators check, answering a problem naming the parameter.
+    """
+    west, south, east, north = bounds
+    position = {
+        "type": "array",
+        "minItems": 2,
+        "maxItems": 3,  # an altitude is allowed (RFC 7946, 3.1.1) and dropped
+        "prefixItems": [
+            {"type": "number", "minimum": west, "maximum": east},
+            {"type": "number", "minimum": south, "maximum": north},
+        ],
+        "items": {"type": "number"},
+    }
+    ring = {"type": "array", "minItems": 4, "maxItems": max_vertices, "items": position}
+    polygon = {"type": "array", "minItems": 1, "items": ring}
+
+    def shape(kind: str, coordinates: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "title": kind,
+            "required": ["type", "coordinates"],
+            "properties": {"type": {"const": kind}, "coordinates": coordinates},
+        }
+
+    shapes = [
+        shape("Polygon", polygon),
+        shape("MultiPolygon", {"type": "array", "minItems": 1, "items": polygon}),
+    ]
+    description = "A GeoJSON Polygon or MultiPolygon in longitude, latitude (CRS84)"
+    if feature:
+        shapes.append(
+            {
+                "type": "object",
+                "title": "Feature",
+                "required": ["type", "geometry"],
+                "properties": {"type": {"const": "Feature"}, "geometry": {"oneOf": list(shapes)}},
+            }
+        )
+        description += ", or a GeoJSON Feature holding one"
+    return {"oneOf": shapes, "description": description + "."}
+
+
+# A drawn area as a request carries it (checked by drawn_area_wkb), alone or in a Feature.
+DrawnArea = Annotated[dict[str, Any], WithJsonSchema(drawn_area_schema())]
+DrawnAreaOrFeature = Annotated[dict[str, Any], WithJsonSchema(drawn_area_schema(feature=True))]
+
+
 class AreaFields(BaseModel):
     """Exactly one way to give an area: a drawn polygon or LSOA codes."""
 
-    geometry: dict[str, Any] | None = Field(
+    geometry: DrawnArea | None = Field(
         default=None,
         description="A GeoJSON Polygon or MultiPolygon in longitude/latitude (CRS84).",
     )

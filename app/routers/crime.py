@@ -10,48 +10,78 @@ from pydantic import BaseModel, Field
 
 from app.crime_pack import render_pack
 from app.db import DbDep
+from app.parameters import (
+    GROUP_REFERENCE_PATTERN,
+    H3_CELL_PATTERN,
+    MONTH_PATTERN,
+    one_of_patterns,
+)
 from app.problems import Problems
+from geo import gss
 from geo.crime import queries
 from geo.crime.models import CrimeSummary
+from geo.crime.types import crime_type_names
+from geo.drawn_areas import DrawnAreaOrFeature
 
 router = APIRouter(prefix="/crime", tags=["crime"])
 
 PROBLEMS = Problems(
     {
-        400: "A malformed month, from after to, or an unknown type",
+        400: "from after to, or more than 120 months",
         404: "No such area, or no crime data for its force",
     }
 ).all()
 _CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}}, **PROBLEMS}
 
+# police.uk's categories, current and earlier: what `type` may name.
+CRIME_TYPES: dict[str, Any] = {"enum": sorted(crime_type_names())}
 AreaQuery = Annotated[
     str,
     Query(
         max_length=32,
+        pattern=one_of_patterns(
+            gss.LSOA_PATTERN,
+            gss.WARD_PATTERN,
+            gss.LAD_PATTERN,
+            GROUP_REFERENCE_PATTERN,
+            H3_CELL_PATTERN,
+        ),
         description="An LSOA (E01…), ward (E05…) or district (E06…-E09…) GSS code, a "
         "neighbourhood group reference (NG-…) or an H3 cell of resolution 6-9.",
     ),
 ]
 FromQuery = Annotated[
-    str | None, Query(alias="from", max_length=7, description="First month, YYYY-MM.")
+    str | None,
+    Query(alias="from", max_length=7, pattern=MONTH_PATTERN, description="First month, YYYY-MM."),
 ]
 ToQuery = Annotated[
     str | None,
-    Query(max_length=7, description="Last month, YYYY-MM (default: the latest published)."),
+    Query(
+        max_length=7,
+        pattern=MONTH_PATTERN,
+        description="Last month, YYYY-MM (default: the latest published).",
+    ),
 ]
 TypeQuery = Annotated[
     str | None,
-    Query(alias="type", max_length=64, description="One police.uk crime type (default: all)."),
+    Query(
+        alias="type",
+        max_length=64,
+        json_schema_extra=CRIME_TYPES,
+        description="One police.uk crime type (default: all).",
+    ),
 ]
 
 
 class PolygonSummaryRequest(BaseModel):
     """A drawn area (GeoJSON Polygon or MultiPolygon, or a Feature holding one) and months."""
 
-    geometry: dict[str, Any] = Field(description="GeoJSON geometry in EPSG:4326.")
-    from_month: str | None = Field(default=None, alias="from", max_length=7)
-    to_month: str | None = Field(default=None, alias="to", max_length=7)
-    crime_type: str | None = Field(default=None, alias="type", max_length=64)
+    geometry: DrawnAreaOrFeature = Field(description="GeoJSON geometry in EPSG:4326.")
+    from_month: str | None = Field(default=None, alias="from", pattern=MONTH_PATTERN)
+    to_month: str | None = Field(default=None, alias="to", pattern=MONTH_PATTERN)
+    crime_type: str | None = Field(
+        default=None, alias="type", max_length=64, json_schema_extra=CRIME_TYPES
+    )
 
 
 async def _summary(

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from app.alternatives import alternatives
 from app.auth import AdminUser
@@ -14,12 +14,20 @@ from app.db import DbDep
 from app.http import today_utc
 from app.links import links
 from app.parameters import ELIGIBILITY_AREA_PATTERN, FullDate, PostcodeQuery
+from app.problems import Problems
 from app.replicas import ReadDbDep
 from geo import place_resolution as places
+from geo.drawn_areas import WORLD_BOUNDS, drawn_area_schema
 from geo.errors import InvalidInput
 from geo.grants import checks as grants
 
 router = APIRouter(tags=["grants"])
+PLACE_PROBLEMS = Problems(
+    {
+        400: "The drawn area is not a simple polygon mostly in England of a checkable size",
+        404: "No such programme or area, or the point or postcode is outside England",
+    }
+)
 
 
 class EligibilityAnswers(BaseModel):
@@ -31,7 +39,10 @@ class EligibilityAnswers(BaseModel):
 class PolygonCheck(BaseModel):
     """A drawn or uploaded area to check."""
 
-    geometry: dict[str, Any] = Field(
+    # Anywhere on Earth: a polygon outside England is a 404, as a point there is.
+    geometry: Annotated[
+        dict[str, Any], WithJsonSchema(drawn_area_schema(WORLD_BOUNDS, feature=True))
+    ] = Field(
         description="GeoJSON Polygon or MultiPolygon in longitude/latitude (EPSG:4326)",
         examples=[
             {
@@ -61,6 +72,7 @@ def _today(on: date | None) -> date:
 @router.get(
     "/eligibility",
     response_model=EligibilityAnswers,
+    responses=PLACE_PROBLEMS.only(404),
     openapi_extra=alternatives(
         "place",
         "The place: a map click (lon and lat), a postcode, or an area's GSS code.",
@@ -95,7 +107,9 @@ async def eligibility_at(
     )
 
 
-@router.post("/eligibility", response_model=EligibilityAnswers)
+@router.post(
+    "/eligibility", response_model=EligibilityAnswers, responses=PLACE_PROBLEMS.only(400, 404)
+)
 async def eligibility_of_polygon(
     request: Request,
     conn: ReadDbDep,

@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 from app.auth import CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
 from app.dependencies import Today
-from app.http import GeoJSONResponse
+from app.http import GeoJSONResponse, choice_segment
+from app.links import links
 from app.problems import Problems
 from geo.planning import exchange, rules, store
 from geo.planning.models import (
@@ -29,6 +30,11 @@ from geo.planning.models import (
 )
 
 router = APIRouter(tags=["neighbourhood planning"])
+# Step routes match their steps only: POST /neighbourhood-areas/1/history is a 405 naming GET,
+# not a step called "history" (app/http.py).
+choice_segment("area_step", rules.AREA_STEPS)
+choice_segment("forum_step", rules.FORUM_STEPS)
+choice_segment("plan_step", rules.PLAN_STEPS)
 
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 LadQuery = Annotated[
@@ -49,7 +55,24 @@ WRITE_PROBLEMS = PROBLEMS.all()
 POINT_PROBLEMS = Problems({404: "The point is outside England"})
 
 
-@router.post("/neighbourhood-areas", status_code=201, response_model=Area, responses=WRITE_PROBLEMS)
+@router.post(
+    "/neighbourhood-areas",
+    status_code=201,
+    response_model=Area,
+    responses=WRITE_PROBLEMS,
+    openapi_extra=links(
+        201,
+        {"areaId": "$response.body#/id"},
+        "GET /neighbourhood-areas/{areaId}",
+        "GET /neighbourhood-areas/{areaId}/history",
+        "GET /neighbourhood-areas/{areaId}/levy",
+        "POST /neighbourhood-areas/{areaId}/levy-receipts",
+        "PUT /neighbourhood-areas/{areaId}/dwellings",
+        "POST /neighbourhood-areas/{areaId}/forums",
+        "POST /neighbourhood-areas/{areaId}/plans",
+        "POST /neighbourhood-areas/{areaId}/{step}",
+    ),
+)
 async def create_area(
     conn: DbDep,
     user: ManagerUser,
@@ -195,6 +218,12 @@ async def record_dwellings(
     status_code=201,
     response_model=Forum,
     responses=WRITE_PROBLEMS,
+    openapi_extra=links(
+        201,
+        {"forumId": "$response.body#/id"},
+        "GET /neighbourhood-forums/{forumId}",
+        "POST /neighbourhood-forums/{forumId}/{step}",
+    ),
 )
 async def apply_forum(
     conn: DbDep,
@@ -215,6 +244,12 @@ async def apply_forum(
     status_code=201,
     response_model=Plan,
     responses=WRITE_PROBLEMS,
+    openapi_extra=links(
+        201,
+        {"planId": "$response.body#/id"},
+        "GET /neighbourhood-plans/{planId}",
+        "POST /neighbourhood-plans/{planId}/{step}",
+    ),
 )
 async def create_plan(
     conn: DbDep,
@@ -230,7 +265,9 @@ async def create_plan(
     return plan
 
 
-@router.post("/neighbourhood-areas/{areaId}/{step}", response_model=Area, responses=WRITE_PROBLEMS)
+@router.post(
+    "/neighbourhood-areas/{areaId}/{step:area_step}", response_model=Area, responses=WRITE_PROBLEMS
+)
 async def take_area_step(
     conn: DbDep,
     user: CurrentUser,
@@ -250,7 +287,9 @@ async def get_forum(conn: DbDep, on: Today, forumId: Id) -> Any:  # noqa: N803
 
 
 @router.post(
-    "/neighbourhood-forums/{forumId}/{step}", response_model=Forum, responses=WRITE_PROBLEMS
+    "/neighbourhood-forums/{forumId}/{step:forum_step}",
+    response_model=Forum,
+    responses=WRITE_PROBLEMS,
 )
 async def take_forum_step(
     conn: DbDep,
@@ -270,7 +309,9 @@ async def get_plan(conn: DbDep, on: Today, planId: Id) -> Any:  # noqa: N803
     return await store.get_plan(conn, planId, on)
 
 
-@router.post("/neighbourhood-plans/{planId}/{step}", response_model=Plan, responses=WRITE_PROBLEMS)
+@router.post(
+    "/neighbourhood-plans/{planId}/{step:plan_step}", response_model=Plan, responses=WRITE_PROBLEMS
+)
 async def take_plan_step(
     conn: DbDep,
     user: CurrentUser,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -14,6 +13,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import BaseModel
 
 from app.db import DbDep, lend_connection
+from app.parameters import DAY_PATTERN, FullDate
+from app.problems import Problems
+from geo import gss
 from geo.grants import need as grant_need
 from geo.spending import reads
 from geo.spending.models import GroupBy, LinesPage, SpendingFilter, SpendingTotals
@@ -21,6 +23,10 @@ from geo.spending.models import GroupBy, LinesPage, SpendingFilter, SpendingTota
 router = APIRouter(tags=["spending"])
 templates = Environment(
     loader=PackageLoader("app", "templates"), autoescape=select_autoescape(["html"])
+)
+# What the document cannot say of a filter: `from` after `to`, `min_amount` above `max_amount`.
+PROBLEMS = Problems(
+    {400: "`from` after `to`, or `min_amount` above `max_amount`", 404: "No such edition"}
 )
 # Money bounds a query may use: larger than any council payment, small enough for numeric(14,2).
 MONEY_LIMIT = Decimal("1e12")
@@ -30,14 +36,19 @@ def spending_filter(
     publisher: Annotated[str | None, Query(max_length=64)] = None,
     beneficiary: Annotated[
         str | None,
-        Query(max_length=200, description="Name: prefix of the key, or all its words."),
+        Query(
+            max_length=200,
+            # Blank (no filter), or a letter or digit to search by (rules.beneficiary_key).
+            pattern=r"^\s*$|[A-Za-z0-9&]",
+            description="Name: prefix of the key, or all its words.",
+        ),
     ] = None,
     beneficiary_key: Annotated[str | None, Query(max_length=200)] = None,
     service: Annotated[str | None, Query(max_length=200)] = None,
     category: Annotated[str | None, Query(max_length=200)] = None,
     purpose: Annotated[str | None, Query(max_length=200)] = None,
-    from_date: Annotated[date | None, Query(alias="from")] = None,
-    to_date: Annotated[date | None, Query(alias="to")] = None,
+    from_date: Annotated[FullDate | None, Query(alias="from")] = None,
+    to_date: Annotated[FullDate | None, Query(alias="to")] = None,
     min_amount: Annotated[
         Decimal | None, Query(gt=-MONEY_LIMIT, lt=MONEY_LIMIT, allow_inf_nan=False)
     ] = None,
@@ -87,19 +98,26 @@ def _lines_link(request: Request, lines_filter: SpendingFilter, csv: bool = Fals
     return f"{request.scope.get('root_path', '')}{path}?{urlencode(lines_filter.query_params())}"
 
 
-@router.get("/spending/lines", response_model=LinesPage)
+@router.get("/spending/lines", response_model=LinesPage, responses=PROBLEMS.only(400))
 async def spending_lines(
     request: Request,
     conn: DbDep,
     spending_filter: FilterDep,
     limit: Annotated[int, Query(ge=1, le=reads.MAX_PAGE)] = 100,
-    cursor: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            pattern=DAY_PATTERN.removesuffix("$") + r"\.[0-9]{1,18}$",
+            description="The `next` cursor of the previous page (a date and a line id).",
+        ),
+    ] = None,
 ) -> LinesPage:
     """Payment lines matching the filters, newest first, with keyset paging and a total count."""
     return await reads.lines(conn, spending_filter, limit, cursor)
 
 
-@router.get("/spending/totals", response_model=TotalsResponse)
+@router.get("/spending/totals", response_model=TotalsResponse, responses=PROBLEMS.only(400))
 async def spending_totals(
     request: Request,
     conn: DbDep,
@@ -132,7 +150,7 @@ async def spending_totals(
 @router.get(
     "/spending/lines.csv",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {}}}, **PROBLEMS.only(400)},
 )
 async def spending_lines_csv(request: Request, spending_filter: FilterDep) -> StreamingResponse:
     """Every line matching the filters as CSV, streamed (newest first)."""
@@ -168,15 +186,25 @@ async def spending_page(request: Request, conn: DbDep) -> HTMLResponse:
     return HTMLResponse(html)
 
 
-@router.get("/grants/need", response_model=grant_need.GrantNeed, tags=["grants"])
+@router.get(
+    "/grants/need",
+    response_model=grant_need.GrantNeed,
+    tags=["grants"],
+    responses=PROBLEMS.only(400, 404),
+)
 async def grants_need(
     conn: DbDep,
     area: Annotated[
-        str | None, Query(max_length=9, description="A district's GSS code; all if omitted.")
+        str | None,
+        Query(
+            max_length=9,
+            pattern=gss.LAD_PATTERN,
+            description="A district's GSS code; all if omitted.",
+        ),
     ] = None,
     edition: Annotated[str, Query(max_length=32)] = "IoD2025",
-    from_date: Annotated[date | None, Query(alias="from")] = None,
-    to_date: Annotated[date | None, Query(alias="to")] = None,
+    from_date: Annotated[FullDate | None, Query(alias="from")] = None,
+    to_date: Annotated[FullDate | None, Query(alias="to")] = None,
 ) -> grant_need.GrantNeed:
     """Grant money against need: pounds per resident by IMD decile and by district.
 

@@ -44,6 +44,9 @@ from geo.sqlfiles import read_sql
 
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])\Z")
 GROUP_REFERENCE = re.compile(r"^NG-[0-9]{6,18}\Z")
+# What an H3 cell of resolution 6-9 looks like (mode 1, the resolution, 13 hex digits); not
+# every such string is a cell.
+H3_SHAPE = re.compile(r"^8[6-9][0-9a-f]{13}\Z")
 H3_RESOLUTIONS = range(6, 10)  # the coverage grid's resolutions; crimes are held at 9
 MAX_MONTHS = 120
 MAX_POLYGON_KM2 = 2_000.0
@@ -192,6 +195,8 @@ async def resolve_area(conn: AsyncConnection, area: str) -> ResolvedArea:
             params={"h3_low": min(children), "h3_high": max(children)},
             geometry=geometry,
         )
+    if H3_SHAPE.match(area):  # shaped as a cell of the grid, but no cell: none is loaded
+        raise AreaNotFound(f"no H3 cell {area!r}", parameter="area")
     raise InvalidInput(
         "area must be an LSOA (E01...), ward (E05...) or district (E06-E09...) code, a group "
         "reference (NG-...) or an H3 cell of resolution 6-9",
