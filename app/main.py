@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import maps
@@ -29,6 +29,7 @@ from app.routers import spending as spending_router
 from app.routers import tiles as tiles_router
 from app.security import install as install_security
 from app.security import refuse_default_secrets
+from app.strings import declare_strings, refuse_nul
 from config.settings import Settings
 
 logger = logging.getLogger("platoons")
@@ -86,11 +87,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         version="0.1.0",
         lifespan=lifespan,
+        # PostgreSQL text holds no NUL: refused in any parameter, naming it (app/strings.py).
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
     register_problem_handlers(app)
     declare_alternatives(app)
     declare_links(app)
+    declare_strings(app)
     app.add_middleware(CompressionMiddleware)
     # Outside compression: request ids, security headers, CORS and the body limit.
     install_security(app, settings.security)

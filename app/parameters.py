@@ -87,17 +87,22 @@ PostcodeQuery = Annotated[
         description="A UK postcode, e.g. M15 4AB (either case, the space optional).",
     ),
 ]
-BboxQuery = Annotated[
-    str | None,
-    Query(
+
+
+def _bbox_query() -> object:
+    """The ``bbox`` parameter's declaration (a Query per use: FastAPI keeps one per field)."""
+    return Query(
         max_length=200,
         pattern=BBOX_PATTERN,
         description=(
             "min lon, min lat, max lon, max lat (CRS84), four decimal numbers. Values are "
             "clipped to the world; a box whose minimum is not below its maximum matches nothing."
         ),
-    ),
-]
+    )
+
+
+BboxQuery = Annotated[str | None, _bbox_query()]
+Bbox = Annotated[str, _bbox_query()]
 
 LsoaCodePath = Annotated[
     str, Path(max_length=9, pattern=LSOA_PATTERN, description="An LSOA 2021 GSS code.")

@@ -95,6 +95,17 @@ def drawn_area_schema(
     return {"oneOf": shapes, "description": description + "."}
 
 
+def feature_geometry(value: dict[str, Any]) -> dict[str, Any]:
+    """The geometry of a GeoJSON Feature, or ``value`` itself if it is not a Feature.
+
+    A Feature without a geometry object stays a Feature, which the drawn area's checks
+    refuse as not a polygon (it must not become an empty area, or no area at all).
+    """
+    if value.get("type") == "Feature" and isinstance(value.get("geometry"), dict):
+        return dict(value["geometry"])
+    return value
+
+
 # A drawn area as a request carries it (checked by drawn_area_wkb), alone or in a Feature.
 DrawnArea = Annotated[dict[str, Any], WithJsonSchema(drawn_area_schema())]
 DrawnAreaOrFeature = Annotated[dict[str, Any], WithJsonSchema(drawn_area_schema(feature=True))]

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from geo.coverage import ACTIVE_MONTHS_DEFAULT
 from geo.place_resolution import MAX_POLYGON_VERTICES
 
-# Not "@", "<", ">" nor white space, the white space spelt out (Python's ``str.isspace``) so
-# that Python, the service's validator (Rust) and OpenAPI clients (ECMA-262) read it alike.
-_PART = r"[^@<>\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
+# White space spelt out (Python's ``str.isspace``), for a pattern's character class: ``\s``
+# differs between Python, the service's validator (Rust) and OpenAPI clients (ECMA-262).
+SPACE_CLASS = r"\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Not "@", "<", ">", NUL nor white space.
+_PART = rf"[^@<>\x00{SPACE_CLASS}]+"
 EMAIL_PATTERN = rf"^{_PART}@{_PART}\.{_PART}$"
 EMAIL = re.compile(EMAIL_PATTERN.removesuffix("$") + r"\Z")
 

@@ -21,13 +21,14 @@ from geo import gss
 from geo.crime import queries
 from geo.crime.models import CrimeSummary
 from geo.crime.types import crime_type_names
-from geo.drawn_areas import DrawnAreaOrFeature
+from geo.drawn_areas import DrawnAreaOrFeature, feature_geometry
 
 router = APIRouter(prefix="/crime", tags=["crime"])
 
 PROBLEMS = Problems(
     {
-        400: "from after to, or more than 120 months",
+        400: "from after to, more than 120 months, or a drawn area that is not a simple "
+        "polygon in England of at most 2,000 km²",
         404: "No such area, or no crime data for its force",
     }
 ).all()
@@ -94,9 +95,7 @@ async def _summary(
 
 async def _polygon_summary(conn: DbDep, body: PolygonSummaryRequest) -> CrimeSummary:
     """Resolve a drawn area and summarise it."""
-    geometry = body.geometry
-    if geometry.get("type") == "Feature":  # a Feature as well as a bare geometry
-        geometry = geometry.get("geometry") or {}
+    geometry = feature_geometry(body.geometry)
     resolved = await queries.resolve_polygon(conn, geometry)
     return await queries.crime_summary(
         conn, resolved, body.from_month, body.to_month, body.crime_type

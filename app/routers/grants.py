@@ -17,7 +17,7 @@ from app.parameters import ELIGIBILITY_AREA_PATTERN, FullDate, PostcodeQuery
 from app.problems import Problems
 from app.replicas import ReadDbDep
 from geo import place_resolution as places
-from geo.drawn_areas import WORLD_BOUNDS, drawn_area_schema
+from geo.drawn_areas import WORLD_BOUNDS, drawn_area_schema, feature_geometry
 from geo.errors import InvalidInput
 from geo.grants import checks as grants
 
@@ -117,10 +117,7 @@ async def eligibility_of_polygon(
     on: Annotated[FullDate | None, Query()] = None,
 ) -> EligibilityAnswers:
     """Is a drawn area eligible: residents in qualifying LSOAs, area-weighted in EPSG:27700."""
-    geometry = check.geometry
-    if geometry.get("type") == "Feature":  # accept a Feature as well as a bare geometry
-        geometry = geometry.get("geometry") or {}
-    place = places.Place(geometry=geometry)
+    place = places.Place(geometry=feature_geometry(check.geometry))
     return EligibilityAnswers(
         answers=await grants.check_eligibility(
             conn, place, check.programme, _today(on), _catalogues(request)

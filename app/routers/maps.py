@@ -15,6 +15,7 @@ from app import maps
 from app.caching import collection_extent, current_data_version
 from app.dependencies import Rules, Today, app_settings
 from app.http import today_utc
+from app.parameters import Bbox
 from app.problems import Problems
 from app.replicas import ReadDbDep, lend_read_connection
 from config.settings import MapSettings
@@ -206,7 +207,7 @@ LABEL_PROBLEMS = Problems({400: "Bad bounding box"})
 async def place_labels(
     conn: ReadDbDep,
     level: labels.Level,
-    bbox: Annotated[str, Query(max_length=120, description="west,south,east,north (degrees)")],
+    bbox: Bbox,
 ) -> Any:
     """Names of the districts or wards (current geography) meeting the box, each at a point
     inside it: the maps write them as text, so no base map is needed to read the places."""

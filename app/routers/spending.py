@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from pydantic import BaseModel
+from pydantic import BaseModel, WithJsonSchema
 
 from app.db import DbDep, lend_connection
 from app.parameters import DAY_PATTERN, FullDate
@@ -30,6 +30,18 @@ PROBLEMS = Problems(
 )
 # Money bounds a query may use: larger than any council payment, small enough for numeric(14,2).
 MONEY_LIMIT = Decimal("1e12")
+# An amount in pounds as a query writes it: a number (pydantic's Decimal schema allows any
+# string too, which the parameter then refuses).
+Money = Annotated[
+    Decimal,
+    WithJsonSchema(
+        {
+            "type": "number",
+            "exclusiveMinimum": -float(MONEY_LIMIT),
+            "exclusiveMaximum": float(MONEY_LIMIT),
+        }
+    ),
+]
 
 
 def spending_filter(
@@ -39,7 +51,7 @@ def spending_filter(
         Query(
             max_length=200,
             # Blank (no filter), or a letter or digit to search by (rules.beneficiary_key).
-            pattern=r"^\s*$|[A-Za-z0-9&]",
+            pattern=r"^(\s*|[^\x00]*[A-Za-z0-9&][^\x00]*)$",
             description="Name: prefix of the key, or all its words.",
         ),
     ] = None,
@@ -50,10 +62,10 @@ def spending_filter(
     from_date: Annotated[FullDate | None, Query(alias="from")] = None,
     to_date: Annotated[FullDate | None, Query(alias="to")] = None,
     min_amount: Annotated[
-        Decimal | None, Query(gt=-MONEY_LIMIT, lt=MONEY_LIMIT, allow_inf_nan=False)
+        Money | None, Query(gt=-MONEY_LIMIT, lt=MONEY_LIMIT, allow_inf_nan=False)
     ] = None,
     max_amount: Annotated[
-        Decimal | None, Query(gt=-MONEY_LIMIT, lt=MONEY_LIMIT, allow_inf_nan=False)
+        Money | None, Query(gt=-MONEY_LIMIT, lt=MONEY_LIMIT, allow_inf_nan=False)
     ] = None,
     over_500: Annotated[bool | None, Query(description="Lines exceeding £500 (or not).")] = None,
     redacted: Annotated[bool | None, Query()] = None,

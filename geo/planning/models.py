@@ -10,9 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from geo.assets import models as assets_models
 from geo.planning import rules
+from geo.registry_rules import SPACE_CLASS
 
 GROUP_PATTERN = r"^NG-[0-9]{6,18}$"
-URL_PATTERN = r"^https?://[^\s<>\"]{3,2000}$"
+# Not white space (spelt out: geo.registry_rules.SPACE_CLASS), "<", ">", a quote nor NUL.
+URL_PATTERN = rf'^https?://[^<>"\x00{SPACE_CLASS}]{{3,2000}}$'
 
 
 class Document(BaseModel):

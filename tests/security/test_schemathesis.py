@@ -74,7 +74,11 @@ def run_schemathesis(
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=900, check=False, cwd=workdir
     )
-    return "" if done.returncode == 0 else done.stdout[-20_000:] + done.stderr[-5_000:]
+    if done.returncode == 0:
+        return ""
+    report = workdir / "schemathesis-report.txt"
+    report.write_text(done.stdout + done.stderr, encoding="utf-8")
+    return f"the whole report: {report}\n" + done.stdout[-20_000:] + done.stderr[-5_000:]
 
 
 @pytest.mark.parametrize(("who", "phases", "examples", "seconds"), RUNS, ids=[r[0] for r in RUNS])
