@@ -37,9 +37,9 @@ def _nul_at(value: Any, path: str) -> str | None:
         return path if NUL in value else None
     if isinstance(value, dict):
         for key, item in value.items():
+            if NUL in key:  # named by the object holding it: a name with a NUL is no name
+                return path or "body"
             here = f"{path}.{key}" if path else str(key)
-            if NUL in key:
-                return here
             found = _nul_at(item, here)
             if found is not None:
                 return found
@@ -78,6 +78,8 @@ def _exclude_nul(node: Any) -> None:
         return
     if node.get("type") == "string" and not any(k in node for k in _BOUNDED):
         node["pattern"] = NO_NUL_PATTERN
+    if node.get("type") == "object" and node.get("additionalProperties") is not False:
+        node.setdefault("propertyNames", {"pattern": NO_NUL_PATTERN})  # keys, of open objects
     for value in node.values():
         _exclude_nul(value)
 

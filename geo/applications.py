@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_UP, Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import psycopg.errors
 import shapely
@@ -37,12 +37,13 @@ import shapely.geometry
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pyproj import Transformer
 
 from geo import audit, place_resolution
 from geo.access import Principal
 from geo.areas import find_edition
+from geo.drawn_areas import WORLD_BOUNDS, drawn_area_schema
 from geo.errors import (
     ApplicationNotFound,
     BudgetExhausted,
@@ -118,8 +119,10 @@ class AreaChoice(BaseModel):
     code: str | None = Field(
         None, max_length=16, description="An LSOA (E01), ward (E05) or district (E06-E09) code."
     )
-    geometry: dict[str, Any] | None = Field(
-        None, description="A GeoJSON Polygon or MultiPolygon in longitude/latitude (EPSG:4326)."
+    geometry: Annotated[dict[str, Any], WithJsonSchema(drawn_area_schema(WORLD_BOUNDS))] | None = (
+        Field(
+            None, description="A GeoJSON Polygon or MultiPolygon in longitude/latitude (EPSG:4326)."
+        )
     )
 
     @model_validator(mode="after")

@@ -46,14 +46,16 @@ def drawn_area_schema(
     bounds: tuple[float, float, float, float] = ENGLAND_BOUNDS,
     *,
     feature: bool = False,
+    point: bool = False,
     max_vertices: int = MAX_POLYGON_VERTICES,
 ) -> dict[str, Any]:
     """The JSON Schema of a drawn area: a GeoJSON Polygon or MultiPolygon within ``bounds``.
 
     It says what JSON Schema can say (RFC 7946 shapes, [longitude, latitude] positions within
-    ``bounds``, rings of four positions or more; with ``feature``, a Feature holding one may
-    come instead); what it cannot (a ring closed and simple, most of the area in the loaded
-    districts, its size) the validators check, answering a problem naming the parameter.
+    ``bounds``, rings of four positions or more; with ``point``, a Point may come too; with
+    ``feature``, a Feature holding one of those may come instead); what it cannot (a ring
+    closed and simple, most of the area in the loaded districts, its size) the validators
+    check, answering a problem naming the parameter.
     """
     west, south, east, north = bounds
     position = {
@@ -82,6 +84,9 @@ def drawn_area_schema(
         shape("MultiPolygon", {"type": "array", "minItems": 1, "items": polygon}),
     ]
     description = "A GeoJSON Polygon or MultiPolygon in longitude, latitude (CRS84)"
+    if point:
+        shapes.insert(0, shape("Point", position))
+        description = "A GeoJSON Point, Polygon or MultiPolygon in longitude, latitude (CRS84)"
     if feature:
         shapes.append(
             {

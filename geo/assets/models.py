@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from geo import rights
+from geo.drawn_areas import WORLD_BOUNDS, drawn_area_schema
 
 Category = Literal[
     "pub",
@@ -37,8 +38,9 @@ class AssetInput(BaseModel):
     owner_type: OwnerType
     lon: float = Field(ge=-180, le=180, description="Longitude (EPSG:4326) of the asset.")
     lat: float = Field(ge=-90, le=90, description="Latitude (EPSG:4326) of the asset.")
-    site: dict[str, Any] | None = Field(
-        default=None, description="Optional GeoJSON Polygon/MultiPolygon of the site (EPSG:4326)."
+    site: Annotated[dict[str, Any], WithJsonSchema(drawn_area_schema(WORLD_BOUNDS))] | None = Field(
+        default=None,
+        description="Optional GeoJSON Polygon/MultiPolygon of the site (EPSG:4326).",
     )
     address: str | None = Field(default=None, max_length=500)
     postcode: str | None = Field(default=None, max_length=10)

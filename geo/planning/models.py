@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from geo.assets import models as assets_models
+from geo.drawn_areas import WORLD_BOUNDS, DrawnArea, drawn_area_schema
 from geo.planning import rules
 from geo.registry_rules import SPACE_CLASS
 
@@ -33,7 +34,7 @@ class AreaInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=2, max_length=200)
-    geometry: dict[str, Any] = Field(
+    geometry: DrawnArea = Field(
         description="GeoJSON Polygon or MultiPolygon in longitude, latitude (EPSG:4326)."
     )
     applicant_type: rules.ApplicantType
@@ -110,9 +111,10 @@ class ReceiptInput(BaseModel):
     plan_in_effect: bool = Field(
         description="Whether a neighbourhood plan was in effect when permission was first granted."
     )
-    site: dict[str, Any] | None = Field(
-        default=None, description="GeoJSON Point, Polygon or MultiPolygon (EPSG:4326)."
-    )
+    site: (
+        Annotated[dict[str, Any], WithJsonSchema(drawn_area_schema(WORLD_BOUNDS, point=True))]
+        | None
+    ) = Field(default=None, description="GeoJSON Point, Polygon or MultiPolygon (EPSG:4326).")
     notes: str | None = Field(default=None, max_length=2000)
 
 

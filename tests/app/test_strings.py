@@ -23,7 +23,7 @@ from app.strings import NO_NUL_PATTERN
             {"geometry": {"type": "Polygon", "coordinates": []}, "programme": "a\x00"},
             "programme",
         ),
-        ("POST", "/crime/summary", {"geometry": {"type\x00": "Polygon"}}, "geometry.type\x00"),
+        ("POST", "/crime/summary", {"geometry": {"type\x00": "Polygon"}}, "geometry"),
         ("POST", "/crime/summary", {"geometry": {"a": [1, ["x\x00"]]}}, "geometry.a.1.0"),
     ],
 )
