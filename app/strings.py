@@ -31,15 +31,20 @@ NO_NUL_PATTERN = "^[^\\u0000]*$"
 _BOUNDED = ("pattern", "enum", "const", "format")
 
 
+def _shown(name: str) -> str:
+    """A name as a problem may quote it: a NUL written as the six characters ``\\u0000``."""
+    return name.replace(NUL, "\\u0000")
+
+
 def _nul_at(value: Any, path: str) -> str | None:
     """The dotted path of the first key or string holding a NUL in a JSON value, if any."""
     if isinstance(value, str):
         return path if NUL in value else None
     if isinstance(value, dict):
         for key, item in value.items():
-            if NUL in key:  # named by the object holding it: a name with a NUL is no name
-                return path or "body"
-            here = f"{path}.{key}" if path else str(key)
+            here = f"{path}.{_shown(key)}" if path else _shown(key)
+            if NUL in key:
+                return here
             found = _nul_at(item, here)
             if found is not None:
                 return found
@@ -55,7 +60,7 @@ async def refuse_nul(request: Request) -> None:
     """Refuse a NUL character in the request's query, path or JSON body (400, naming it)."""
     for name, value in (*request.query_params.multi_items(), *request.path_params.items()):
         if NUL in name or NUL in str(value):
-            raise InvalidInput("text contains a NUL character", parameter=name)
+            raise InvalidInput("text contains a NUL character", parameter=_shown(name))
     body = await request.body()  # read once; the route's own parsing reuses it
     if b"\\u0000" not in body:  # a NUL in JSON text is always written so (RFC 8259, 7)
         return

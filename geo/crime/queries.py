@@ -36,6 +36,7 @@ from geo.crime.models import (
 )
 from geo.crime.trend import compare_periods
 from geo.crime.types import crime_type_names
+from geo.crs import ENGLAND_BOUNDS
 from geo.drawn_areas import drawn_area_wkb
 from geo.errors import AreaNotFound, InvalidInput, NotFound
 from geo.gss import LAD_CODE, LSOA_CODE, WARD_CODE
@@ -181,6 +182,11 @@ async def resolve_area(conn: AsyncConnection, area: str) -> ResolvedArea:
                 f"resolution {resolution}",
                 parameter="area",
             )
+        lat, lon = h3.cell_to_latlng(area)
+        west, south, east, north = ENGLAND_BOUNDS
+        if not (west <= lon <= east and south <= lat <= north):
+            # Far from Britain the cell cannot even be projected to EPSG:27700 (issue #22).
+            raise AreaNotFound(f"H3 cell {area!r} is outside England", parameter="area")
         children = (
             [int(c, 16) for c in h3.cell_to_children(area, 9)]
             if resolution < 9

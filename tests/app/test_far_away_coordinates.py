@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import h3
 import pytest
 from fastapi.testclient import TestClient
 
@@ -106,6 +107,18 @@ def test_a_coverage_click_far_away_is_outside_england(client: TestClient, place:
 def test_groups_near_a_far_away_point_are_outside_england(client: TestClient, place: str) -> None:
     lon, lat = FAR_AWAY_POINTS[place]
     _assert_outside_england(client.get("/groups/near", params={"lon": lon, "lat": lat}))
+
+
+@pytest.mark.parametrize("place", sorted(FAR_AWAY_POINTS))
+@pytest.mark.parametrize("resolution", [6, 9])
+def test_crime_in_a_far_away_h3_cell_is_not_found(
+    client: TestClient, place: str, resolution: int
+) -> None:
+    lon, lat = FAR_AWAY_POINTS[place]
+    cell = h3.latlng_to_cell(lat, lon, resolution)
+    response = client.get("/crime/summary", params={"area": cell})
+    _assert_outside_england(response)
+    assert response.json()["parameter"] == "area"
 
 
 @pytest.mark.parametrize("place", sorted(FAR_AWAY_POINTS))

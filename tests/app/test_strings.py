@@ -23,7 +23,8 @@ from app.strings import NO_NUL_PATTERN
             {"geometry": {"type": "Polygon", "coordinates": []}, "programme": "a\x00"},
             "programme",
         ),
-        ("POST", "/crime/summary", {"geometry": {"type\x00": "Polygon"}}, "geometry"),
+        ("POST", "/crime/summary", {"geometry": {"type\x00": "P"}}, "geometry.type\\u0000"),
+        ("GET", "/groups?a%00b=1", None, "a\\u0000b"),
         ("POST", "/crime/summary", {"geometry": {"a": [1, ["x\x00"]]}}, "geometry.a.1.0"),
     ],
 )
