@@ -16,6 +16,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.documents import Document, amend_openapi, operations
+
 EXTENSION = "x-platoons-alternatives"
 
 
@@ -69,17 +71,19 @@ def _combine(operation: dict[str, Any]) -> None:
 
 def declare_alternatives(app: FastAPI) -> None:
     """Make the OpenAPI document declare every route's alternative parameters as one object."""
-    build = app.openapi
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        document = build()
-        for operations in document.get("paths", {}).values():
-            for operation in operations.values():
-                if isinstance(operation, dict) and EXTENSION in operation:
-                    _combine(operation)
-        app.openapi_schema = document
-        return document
+    def combine_all(document: Document) -> None:
+        for operation in operations(document):
+            if EXTENSION in operation:
+                _combine(operation)
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    amend_openapi(app, combine_all)
+
+
+# A place given as a point (lon and lat, e.g. a map click) or as a postcode.
+POINT_OR_POSTCODE = alternatives(
+    "place",
+    "Where: a point (lon and lat, e.g. a map click) or a postcode.",
+    ("lon", "lat"),
+    ("postcode",),
+)

@@ -13,6 +13,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.documents import amend_openapi
+
 EXTENSION = "x-platoons-links"
 
 
@@ -56,14 +58,4 @@ def _resolve(document: dict[str, Any]) -> None:
 
 def declare_links(app: FastAPI) -> None:
     """Make the OpenAPI document carry every route's declared links."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        document = build()
-        _resolve(document)
-        app.openapi_schema = document
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    amend_openapi(app, _resolve)

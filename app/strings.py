@@ -23,6 +23,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
+from app.documents import Document, amend_openapi, objects_in, operations
 from geo.errors import InvalidInput
 
 NUL = "\x00"
@@ -75,53 +76,32 @@ async def refuse_nul(request: Request) -> None:
 
 def _exclude_nul(node: Any) -> None:
     """Give every unbounded string schema under ``node`` the no-NUL pattern."""
-    if isinstance(node, list):
-        for item in node:
-            _exclude_nul(item)
-        return
-    if not isinstance(node, dict):
-        return
-    if node.get("type") == "string" and not any(k in node for k in _BOUNDED):
-        node["pattern"] = NO_NUL_PATTERN
-    if node.get("type") == "object" and node.get("additionalProperties") is not False:
-        node.setdefault("propertyNames", {"pattern": NO_NUL_PATTERN})  # keys, of open objects
-    for value in node.values():
-        _exclude_nul(value)
+    for schema in objects_in(node):
+        if schema.get("type") == "string" and not any(k in schema for k in _BOUNDED):
+            schema["pattern"] = NO_NUL_PATTERN
+        if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
+            schema.setdefault("propertyNames", {"pattern": NO_NUL_PATTERN})  # open objects' keys
 
 
-def _decimals_as_numbers(node: Any) -> None:
+def _decimals_as_numbers(document: Document) -> None:
     """Drop the unbounded string branch pydantic gives a decimal beside its number branch."""
-    if isinstance(node, list):
-        for item in node:
-            _decimals_as_numbers(item)
-        return
-    if not isinstance(node, dict):
-        return
-    branches = node.get("anyOf")
-    if isinstance(branches, list) and any(b.get("type") == "number" for b in branches):
-        node["anyOf"] = [b for b in branches if b != {"type": "string"}]
-        if len(node["anyOf"]) == 1:
-            node.update(node.pop("anyOf")[0])
-    for value in node.values():
-        _decimals_as_numbers(value)
+    for schema in objects_in(document):
+        branches = schema.get("anyOf")
+        if isinstance(branches, list) and any(b.get("type") == "number" for b in branches):
+            schema["anyOf"] = [b for b in branches if b != {"type": "string"}]
+            if len(schema["anyOf"]) == 1:
+                schema.update(schema.pop("anyOf")[0])
+
+
+def _declare(document: Document) -> None:
+    """Decimals as numbers, then no NUL in any string the service takes."""
+    _decimals_as_numbers(document)  # first: the NUL rule would bound the bare string branch
+    for operation in operations(document):
+        _exclude_nul(operation.get("parameters", []))
+        _exclude_nul(operation.get("requestBody", {}))
+    _exclude_nul(document.get("components", {}).get("schemas", {}))
 
 
 def declare_strings(app: FastAPI) -> None:
     """Make the document say which strings the service takes: no NUL; decimals as numbers."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        document = build()
-        _decimals_as_numbers(document)  # before the NUL rule bounds the bare string branch
-        for operations in document.get("paths", {}).values():
-            for operation in operations.values():
-                if isinstance(operation, dict):
-                    _exclude_nul(operation.get("parameters", []))
-                    _exclude_nul(operation.get("requestBody", {}))
-        _exclude_nul(document.get("components", {}).get("schemas", {}))
-        app.openapi_schema = document
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    amend_openapi(app, _declare)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from app.alternatives import alternatives
+from app.alternatives import POINT_OR_POSTCODE
 from app.auth import AdminUser
 from app.db import DbDep
 from app.dependencies import GroupSettingsDep, Today
@@ -75,9 +75,7 @@ async def coverage_of_lsoa(
     "/at",
     response_model=LsoaCoverage,
     responses=PROBLEMS.only(400, 404),
-    openapi_extra=alternatives(
-        "place", "Where: a map click (lon and lat) or a postcode.", ("lon", "lat"), ("postcode",)
-    ),
+    openapi_extra=POINT_OR_POSTCODE,
 )
 async def coverage_at_point(
     conn: ReadDbDep,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 from starlette.convertors import register_url_convertor
 
-from app.alternatives import alternatives
+from app.alternatives import POINT_OR_POSTCODE
 from app.auth import AdminUser, CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
 from app.dependencies import Fingerprint, Rules, Today
@@ -100,9 +100,7 @@ async def code_of_conduct() -> CodeOfConduct:
     "/groups/near",
     response_model=GroupsNear,
     responses=PROBLEMS.only(400, 404),
-    openapi_extra=alternatives(
-        "place", "Where: a point (lon and lat) or a postcode.", ("lon", "lat"), ("postcode",)
-    ),
+    openapi_extra=POINT_OR_POSTCODE,
 )
 async def groups_near(
     conn: DbDep,
