@@ -5,8 +5,8 @@ A NUL character: refused at the edge, naming the parameter, and documented so.
 PostgreSQL text cannot hold U+0000, so no value that reaches the database may carry one.
 Until now a NUL was refused only when the database (or psycopg) met it, with a 400 that named
 no parameter, and only for text that was stored; the OpenAPI document let every free-text
-string hold one. :func:`refuse_nul` (a dependency of every route) refuses a NUL in any query,
-path or JSON body value with a 400 naming where it was, and :func:`declare_strings` writes the
+string hold one. :func:`refuse_nul` (a dependency of every route) refuses a NUL in any query
+parameter or JSON body value with a 400 naming where it was, and :func:`declare_strings` writes the
 rule into the document: every string schema that no pattern, enumeration or format already
 bounds gets the pattern ``^[^\\u0000]*$``.
 
@@ -58,9 +58,11 @@ def _nul_at(value: Any, path: str) -> str | None:
 
 
 async def refuse_nul(request: Request) -> None:
-    """Refuse a NUL character in the request's query, path or JSON body (400, naming it)."""
-    for name, value in (*request.query_params.multi_items(), *request.path_params.items()):
-        if NUL in name or NUL in str(value):
+    """Refuse a NUL character in the request's query or JSON body (400, naming it)."""
+    # A path segment with a NUL matches no value a path parameter names: its route answers 404
+    # or refuses it by its pattern (422), as for any other unknown segment.
+    for name, value in request.query_params.multi_items():
+        if NUL in name or NUL in value:
             raise InvalidInput("text contains a NUL character", parameter=_shown(name))
     body = await request.body()  # read once; the route's own parsing reuses it
     if b"\\u0000" not in body:  # a NUL in JSON text is always written so (RFC 8259, 7)

@@ -221,7 +221,7 @@ CASES: dict[str, Case] = {
     # Unicode in every door
     "NUL in a path": Case("GET", "/programmes/ab%00c", (400, 404)),
     "NUL in a query": Case("GET", "/grants/360giving.json?programme=%00", (400,)),
-    "NUL in a GSS code": Case("GET", "/areas/E01%00", (400,)),  # app/strings.py names it
+    "NUL in a GSS code": Case("GET", "/areas/E01%00", (422,)),
     # Programmes are looked up in memory (per data version): such a name is simply unknown.
     "NUL in a JSON string": raw_body(
         '{"geometry": ' + json.dumps(square()) + ', "programme": "a\\u0000"}', (400, 404, 422)
