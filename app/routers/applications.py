@@ -23,6 +23,8 @@ router = APIRouter(tags=["applications"])
 ApplicationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The application's id.")]
 PROBLEMS = Problems(
     {
+        400: "An unknown programme, an area outside England or not a simple polygon, an amount "
+        "in more than pence",
         401: "No API key",
         403: "The key's role or scope does not allow this",
         404: "No such application, or not visible to this key",
@@ -30,7 +32,7 @@ PROBLEMS = Problems(
         422: "Checks failed: `reasons` lists every one",
     }
 )
-WRITE_PROBLEMS = PROBLEMS.only(401, 403, 404, 409, 412)
+WRITE_PROBLEMS = PROBLEMS.only(400, 401, 403, 404, 409, 412)
 EXPORT_PROBLEMS = Problems(
     {
         404: "No grants yet: a 360Giving package needs at least one grant, so with none "
@@ -61,7 +63,7 @@ async def _answer(
     "/applications",
     status_code=201,
     response_model=Application,
-    responses=PROBLEMS.only(401, 403),
+    responses=PROBLEMS.only(400, 401, 403),
     openapi_extra=links(
         201,
         {"applicationId": "$response.body#/id"},

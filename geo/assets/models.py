@@ -65,11 +65,14 @@ class StepInput(BaseModel):
     body_type: str | None = Field(
         default=None,
         description=f"Nominating body: one of {', '.join(rights.NOMINATING_BODY_TYPES)}.",
+        json_schema_extra={"enum": [*rights.NOMINATING_BODY_TYPES, None]},
     )
     local_electors: int | None = Field(default=None, ge=0, le=1_000_000)
     reason: str | None = Field(default=None, max_length=2000)
     exemption: str | None = Field(
-        default=None, description=f"Exempt disposal: one of {', '.join(rights.EXEMPTIONS)}."
+        default=None,
+        description=f"Exempt disposal: one of {', '.join(rights.EXEMPTIONS)}.",
+        json_schema_extra={"enum": [*rights.EXEMPTIONS, None]},
     )
     to_community_interest_group: bool = False
 
