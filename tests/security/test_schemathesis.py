@@ -3,13 +3,13 @@
 The ``schemathesis`` command line runs every check (``--checks all``) in every phase
 (examples, coverage, fuzzing, stateful) over every operation the document lists, new
 domains' included, against the service on loopback, with a fixed seed and a bounded number
-of examples, and the test fails on any finding (the command's exit status). The rules JSON
-Schema cannot state are in ``schemathesis.toml``, which an outside run from the repository
-reads as well. It runs as an
-anonymous client (as issue #22's outside run did), then the stateful phase again with an
-officer's and an admin's key, so that the links from each creation (app/links.py) carry
-write operations past authentication. Every path is also asked with a method it does not
-have, which must be a 405 naming exactly the path's methods.
+of examples and seconds, and the test fails on any finding (the command's exit status). It
+runs as an anonymous client (as issue #22's outside run did), then the stateful phase again
+with an officer's and an admin's key, so that the links from each creation (app/links.py)
+carry write operations past authentication. The rules JSON Schema cannot state are in
+``schemathesis.toml`` (an outside run from the repository's folder reads it too). Every path
+is also asked with a method it does not have, which must be a 405 naming exactly the path's
+methods.
 """
 
 from __future__ import annotations
