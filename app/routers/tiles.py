@@ -157,7 +157,11 @@ async def collection_tile(
     tileCol: Annotated[str, Path(description="Column, from the left (x).")],
     f: Annotated[
         str | None,
-        Query(description="Tile format: mvt (default) or geojson.", max_length=16),
+        Query(
+            description="Tile format: mvt (default) or geojson.",
+            max_length=16,
+            json_schema_extra={"enum": list(tiles.TILE_FORMATS)},  # others: 400 naming `f`
+        ),
     ] = None,
 ) -> Response:
     """Return one tile (MVT or GeoJSON), cached, compressed as accepted, with a strong ETag."""
