@@ -3,8 +3,9 @@
 ``make run`` runs this before serving, so a newcomer's first view has every job working: the
 real demo extract (four districts), the EXAMPLE grant programmes and EXAMPLE register of assets
 of community value, SYNTHETIC neighbourhood groups and organisers, and REAL council land and
-buildings (Trafford's Transparency Code file) and REAL street-level crime (police.uk).
-Running it again leaves the same state.
+buildings (Trafford's Transparency Code file), REAL street-level crime (police.uk), REAL
+council payments and voluntary sector grants (Trafford's Transparency Code and 360Giving files)
+and EXAMPLE neighbourhood areas. Running it again leaves the same state.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from rich.markup import escape
 from cli.connection import with_connection
 from cli.console import console
 from cli.load import load_crime_command, run_load
-from data import DEMO_DIR, NATIONAL_DIR, land_and_buildings, synthetic
+from cli.spending import load_grants, load_spending
+from data import DEMO_DIR, NATIONAL_DIR, land_and_buildings, planning, synthetic
 from geo import assets
 from geo.grants import checks as grants
 
@@ -30,6 +32,10 @@ ACV_EXAMPLE_FILE = EXAMPLES_DIR / "acv_register_example.csv"
 LAND_FILES = (NATIONAL_DIR / "assets" / "trafford_council_land_and_building_assets.csv",)
 # Greater Manchester Police's burglary extract covers Trafford and Manchester of the demo.
 CRIME_FILES = (NATIONAL_DIR / "crime" / "gmp_burglary_2016-02_2019-01_points.csv.gz",)
+# Trafford Council's payments (2024-25, 2025-26, 2026-27 to date) and its 360Giving grants.
+SPENDING_FILES = tuple(sorted((NATIONAL_DIR / "spending").glob("trafford-supplier-spend-*.zip")))
+GRANT_FILES = (NATIONAL_DIR / "grants" / "trafford_council_voluntary_sector_grants_360giving.csv",)
+PLANNING_EXAMPLE_FILE = EXAMPLES_DIR / "neighbourhood_areas_example.geojson"
 
 
 def _label(kind: str, what: str) -> None:
@@ -66,6 +72,16 @@ def load_acv_examples() -> tuple[int, int]:
     return len(report.imported), present
 
 
+def load_planning_examples() -> tuple[int, int]:
+    """Import the example neighbourhood areas; areas already recorded are left as they are."""
+    today = datetime.now(UTC).date()
+    report = with_connection(
+        lambda conn: planning.import_file(conn, PLANNING_EXAMPLE_FILE, today, is_example=True)
+    )
+    present = sum("already recorded" in reason for _, _, reason in report.skipped)
+    return len(report.imported), present
+
+
 def load_synthetic(groups: int, organisers: int, seed: int) -> synthetic.SyntheticReport:
     """Replace the synthetic groups and organisers with the seeded generation."""
     spec = synthetic.SyntheticSpec(
@@ -89,7 +105,7 @@ def demo(
     organisers: Annotated[int, typer.Option(help="Synthetic organisers.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 7,
 ) -> None:
-    """Load the demo: real extract, example programmes and register, synthetic groups, real land."""
+    """Load the demo: the real extract, examples, synthetic groups, real land, crime and money."""
     run_load(DEMO_DIR)
     _label(
         "REAL",
@@ -127,4 +143,22 @@ def demo(
         "REAL",
         "street-level crime (police.uk, OGL v3.0): Greater Manchester burglaries "
         "2016-02..2019-01 in the demo's districts (Trafford, Manchester); the rest not stored",
+    )
+    load_spending(list(SPENDING_FILES))
+    _label(
+        "REAL",
+        "council payments line by line (Trafford Council, Transparency Code, OGL v3.0): "
+        f"{len(SPENDING_FILES)} files, 2024-25 to 2026-27 to date",
+    )
+    load_grants(list(GRANT_FILES))
+    _label(
+        "REAL",
+        "voluntary sector grants (Trafford Council, 360Giving, OGL v3.0), placed by area codes "
+        "or postcode",
+    )
+    imported, present = load_planning_examples()
+    _label(
+        "EXAMPLE",
+        f"neighbourhood areas ({PLANNING_EXAMPLE_FILE.name}): {imported} imported, {present} "
+        "already there; squares drawn on real geography, invented names marked EXAMPLE",
     )
