@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from geo import audit, coverage
 from geo.access import Principal
-from geo.drawn_areas import AreaFields, measure_area
+from geo.drawn_areas import AreaFields, MeasuredArea, measure_area
 from geo.errors import DateInFuture, InvalidInput, OrganiserNotFound, StaleVersion
 from geo.registry_rules import (
     DEFAULT_RULES,
@@ -331,6 +331,20 @@ def _check_trained_on(trained_on: date, on: date) -> None:
         raise DateInFuture(f"trained_on {trained_on} is in the future", parameter="trained_on")
 
 
+async def _measured_patch(
+    conn: AsyncConnection, given: AreaFields, rules: GroupRules
+) -> MeasuredArea:
+    """A patch measured like a group's area, between MIN_PATCH_KM2 and the organiser maximum."""
+    return await measure_area(
+        conn,
+        geometry=given.geometry,
+        lsoa_codes=given.lsoa_codes,
+        max_km2=rules.organiser_max_area_km2,
+        min_km2=MIN_PATCH_KM2,
+        max_vertices=rules.max_vertices,
+    )
+
+
 async def create_organiser(
     conn: AsyncConnection,
     data: OrganiserInput,
@@ -353,14 +367,7 @@ async def create_organiser(
     _check_trained_on(data.trained_on, on)
     async with conn.transaction():
         await coverage.lock_writes(conn)
-        patch = await measure_area(
-            conn,
-            geometry=data.geometry,
-            lsoa_codes=data.lsoa_codes,
-            max_km2=rules.organiser_max_area_km2,
-            min_km2=MIN_PATCH_KM2,
-            max_vertices=rules.max_vertices,
-        )
+        patch = await _measured_patch(conn, data, rules)
         cur = await conn.execute(
             read_sql("geo", "organisers/insert.sql"),
             {
@@ -451,14 +458,7 @@ async def update_organiser(
             values["active"] = changes.active
         patch_wkb = None
         if changes.geometry is not None or changes.lsoa_codes is not None:
-            patch = await measure_area(
-                conn,
-                geometry=changes.geometry,
-                lsoa_codes=changes.lsoa_codes,
-                max_km2=rules.organiser_max_area_km2,
-                min_km2=MIN_PATCH_KM2,
-                max_vertices=rules.max_vertices,
-            )
+            patch = await _measured_patch(conn, changes, rules)
             patch_wkb = patch.wkb
             values |= {"patch_area_km2": patch.area_km2, "lad_codes": patch.lad_codes}
         cur = await conn.execute(
