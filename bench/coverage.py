@@ -35,7 +35,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -848,7 +847,6 @@ async def measure(args: argparse.Namespace, url: str, stamp: str) -> dict[str, A
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole benchmark; return 0 when every target passes, 1 otherwise."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.as_of is None:
         args.as_of = datetime.now(UTC).date()
     admin_url, url = database_urls()

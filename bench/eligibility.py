@@ -29,7 +29,6 @@ import json
 import math
 import os
 import random
-import signal
 import statistics
 import sys
 import time
@@ -68,7 +67,7 @@ from bench.foundation import (
     running_server,
     verdict,
 )
-from bench.harness import run_main, start_run, targets_table, write_json
+from bench.harness import add_concurrency, run_main, start_run, targets_table, write_json
 from geo.place_resolution import polygon_in_bng, unit_lsoas_statement
 from geo.sqlfiles import read_sql
 
@@ -252,13 +251,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="uncounted polygons (not in the timed list) before each run (%(default)s)",
     )
     parser.add_argument("--seed", type=int, default=5, help="sampling seed (%(default)s)")
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        nargs="+",
-        default=[1, 20],
-        help="concurrency levels (default 1 20)",
-    )
+    add_concurrency(parser, [1, 20])
     parser.add_argument(
         "--on",
         type=date.fromisoformat,
@@ -877,8 +870,6 @@ def report(result: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole benchmark; return 0 when every target passes, 1 otherwise."""
     args = parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so the server subprocess is always stopped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin_url, url = database_urls()
     url = urlunsplit(urlsplit(url)._replace(path=f"/{args.database}"))
     started, stamp = start_run(RESULTS_DIR)

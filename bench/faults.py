@@ -297,21 +297,7 @@ def kill_load(cluster: Cluster, source: Path, stamp: str) -> tuple[list[Check], 
             f"exit {inside.returncode}",
         )
     )
-    after = fingerprints(cluster.url)
-    checks.append(
-        Check(
-            "... and leaves every table and the data version as they were",
-            after == before,
-            _diff(before, after),
-        )
-    )
-    checks.append(
-        Check(
-            "... and no transaction or lock behind",
-            not leftovers(cluster.url),
-            "; ".join(leftovers(cluster.url)) or "none",
-        )
-    )
+    checks += left_as_before(cluster.url, before, "... and leaves")
 
     # 2. From outside: kill -9 of the CLI while its write transaction is open.
     command = [platoons_executable(), "load", "england", "--source", str(source)]
@@ -346,21 +332,7 @@ def kill_load(cluster: Cluster, source: Path, stamp: str) -> tuple[list[Check], 
         )
     )
     time.sleep(1.0)  # the server notices the closed socket and rolls back
-    after = fingerprints(cluster.url)
-    checks.append(
-        Check(
-            "... leaves every table and the data version as they were",
-            after == before,
-            _diff(before, after),
-        )
-    )
-    checks.append(
-        Check(
-            "... and no transaction or lock behind",
-            not leftovers(cluster.url),
-            "; ".join(leftovers(cluster.url)) or "none",
-        )
-    )
+    checks += left_as_before(cluster.url, before, "... leaves")
 
     # 3. The next load succeeds, with the same data (a new data version and load times).
     again = run_platoons(
@@ -399,6 +371,21 @@ def _per_second(samples: Sequence[Any]) -> dict[int, dict[str, int]]:
         second = seconds.setdefault(int(sample.at + sample.ms / 1000), {})
         second[str(sample.status)] = second.get(str(sample.status), 0) + 1
     return dict(sorted(seconds.items()))
+
+
+def left_as_before(url: str, before: dict[str, list[Any]], leaves: str) -> list[Check]:
+    """After a killed load: every table as ``before`` (``leaves`` begins the check's words),
+    and no transaction or lock left behind."""
+    after = fingerprints(url)
+    held = leftovers(url)
+    return [
+        Check(
+            f"{leaves} every table and the data version as they were",
+            after == before,
+            _diff(before, after),
+        ),
+        Check("... and no transaction or lock behind", not held, "; ".join(held) or "none"),
+    ]
 
 
 def _diff(before: dict[str, list[Any]], after: dict[str, list[Any]]) -> str:
@@ -573,7 +560,6 @@ def cluster_for(args: argparse.Namespace, source: Path, stamp: str) -> Iterator[
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the scenarios; 0 when every check passes."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started, stamp = start_run(RESULTS_DIR)
     source = args.source.resolve()
     if (source / "raw").is_dir():
