@@ -16,13 +16,12 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 import yaml
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from cli import demo
 from cli.main import cli
 from config.settings import DatabaseSettings
-from tests.utils.databases import recreate_database
+from tests.utils.databases import throwaway_database
 
 GROUPS, ORGANISERS = 12, 3
 DEMO_ARGS = ["demo", "--groups", str(GROUPS), "--organisers", str(ORGANISERS), "--seed", "7"]
@@ -44,14 +43,11 @@ STATE_QUERIES = {
 @pytest.fixture(scope="module")
 def demo_database(settings: DatabaseSettings) -> Iterator[str]:
     """A database of the demo's own (dropped afterwards), migrated as ``make run`` does."""
-    url = make_url(settings.dsn)
-    url = url.set(database=f"{url.database}_demo").render_as_string(hide_password=False)
-    recreate_database(url)
-    env = {"PLATOONS_DATABASE_URL": url}
-    upgraded = CliRunner().invoke(cli, ["db", "upgrade"], env=env)
-    assert upgraded.exit_code == 0, upgraded.output
-    yield url
-    recreate_database(url, create=False)
+    with throwaway_database(settings, "demo") as url:
+        env = {"PLATOONS_DATABASE_URL": url}
+        upgraded = CliRunner().invoke(cli, ["db", "upgrade"], env=env)
+        assert upgraded.exit_code == 0, upgraded.output
+        yield url
 
 
 def _dsn(url: str) -> str:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
+
+from config.settings import DatabaseSettings
 
 
 def recreate_database(url: str, *, create: bool = True) -> None:
@@ -16,3 +21,19 @@ def recreate_database(url: str, *, create: bool = True) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
         if create:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+@contextmanager
+def throwaway_database(settings: DatabaseSettings, suffix: str) -> Iterator[str]:
+    """A new, empty database beside ``settings``' one (``<its name>_<suffix>``), dropped after.
+
+    Yields its URL. Named from the test database, so helpers working side by side, each with
+    its own PLATOONS_DATABASE_URL, never share one.
+    """
+    url = make_url(settings.dsn)
+    url = url.set(database=f"{url.database}_{suffix}").render_as_string(hide_password=False)
+    recreate_database(url)
+    try:
+        yield url
+    finally:
+        recreate_database(url, create=False)
