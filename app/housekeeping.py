@@ -15,7 +15,6 @@ retried), and a PostgreSQL advisory lock keeps the other processes from queuing 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -26,6 +25,7 @@ from datetime import date
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from app.background import cancel_and_wait
 from app.http import today_utc
 from geo import assets, coverage
 from geo.planning import store as planning_store
@@ -144,10 +144,7 @@ class Housekeeper:
 
     async def stop(self) -> None:
         """Stop checking; a job in progress is cancelled and rolls back."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def check(self) -> list[str]:
         """Run today's jobs unless this process already saw them done (failures retry)."""
