@@ -32,7 +32,7 @@ from geo.groups.models import (
 from geo.place_resolution import PostcodeNotCovered
 from geo.postcodes import normalise_postcode
 from geo.registry_rules import DEFAULT_RULES, MAX_PAGE, GroupRules, clean_text
-from geo.sqlfiles import read_sql
+from geo.sqlfiles import fetch_rows, read_sql
 
 
 def group_select_params(**given: Any) -> dict[str, Any]:
@@ -305,12 +305,11 @@ async def list_activities(
         If there is no such group, or it is unlisted and the caller may not see it.
     """
     row, private = await visible_group_row(conn, reference, principal, on, rules)
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            read_sql("geo", "groups/activity_list.sql"),
-            {"group_id": row["id"], "limit": limit, "offset": offset},
-        )
-        records = await cur.fetchall()
+    records = await fetch_rows(
+        conn,
+        read_sql("geo", "groups/activity_list.sql"),
+        {"group_id": row["id"], "limit": limit, "offset": offset},
+    )
     if private:
         return [ActivityPrivate.model_validate(r) for r in records]
     return [ActivityPublic(kind=r["kind"], held_on=r["held_on"], title=r["title"]) for r in records]
