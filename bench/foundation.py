@@ -38,6 +38,9 @@ from psycopg.rows import dict_row
 
 from bench.harness import (
     add_concurrency,
+    add_source,
+    command_line,
+    exit_status,
     markdown_table,
     run_main,
     start_run,
@@ -148,12 +151,7 @@ def percentile(ordered: Sequence[float], pct: float) -> float:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m bench.foundation", description=__doc__)
-    parser.add_argument(
-        "--source",
-        type=Path,
-        default=DEFAULT_SOURCE,
-        help="raw data directory for `platoons load england` (default %(default)s)",
-    )
+    add_source(parser, DEFAULT_SOURCE)
     parser.add_argument(
         "--skip-load",
         action="store_true",
@@ -775,14 +773,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "foundation",
         "started_utc": started.isoformat(),
         "finished_utc": datetime.now(UTC).isoformat(),
-        "command": " ".join(
-            [
-                Path(sys.executable).name,
-                "-m",
-                "bench.foundation",
-                *(argv if argv is not None else sys.argv[1:]),
-            ]
-        ),
+        "command": command_line("bench.foundation", argv),
         "machine": machine_facts(),
         "database": {"name": BENCH_DB, **facts},
         "settings": {
@@ -808,7 +799,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(f"HTTP and raw SQL named different LSOAs for {result['http_sql_mismatches']} lookups")
     print(f"results written to {out}")
-    return 0 if all(t["result"] == "PASS" for t in result["targets"]) else 1
+    return exit_status(result["targets"])
 
 
 if __name__ == "__main__":

@@ -37,6 +37,27 @@ def add_concurrency(parser: argparse.ArgumentParser, default: list[int]) -> None
     )
 
 
+def add_source(
+    parser: argparse.ArgumentParser,
+    default: Path,
+    help_text: str = "raw data directory for `platoons load england` (default %(default)s)",
+) -> None:
+    """The ``--source`` option: where the raw files a benchmark loads are."""
+    parser.add_argument("--source", type=Path, default=default, help=help_text)
+
+
+def command_line(module: str, argv: Sequence[str] | None) -> str:
+    """How a benchmark was run, for its result file: ``<python> -m <module> ARGS``."""
+    return " ".join(
+        [Path(sys.executable).name, "-m", module, *(argv if argv is not None else sys.argv[1:])]
+    )
+
+
+def exit_status(targets: Sequence[Mapping[str, object]]) -> int:
+    """A benchmark's exit status: 0 when it has targets and every one passed, else 1."""
+    return 0 if targets and all(t["result"] == "PASS" for t in targets) else 1
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Render a GitHub markdown table, right-aligning every column after the first."""
     align = ["---"] + ["---:"] * (len(header) - 1)

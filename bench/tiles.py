@@ -55,7 +55,15 @@ from bench.foundation import (
     verdict,
     wait_for_health,
 )
-from bench.harness import add_concurrency, run_main, start_run, targets_table, write_json
+from bench.harness import (
+    add_concurrency,
+    add_source,
+    exit_status,
+    run_main,
+    start_run,
+    targets_table,
+    write_json,
+)
 from geo import tiles as geo_tiles
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -178,12 +186,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help=f"migrate {BENCH_DB} and run `platoons load england` into it first",
     )
-    parser.add_argument(
-        "--source",
-        type=Path,
-        default=DEFAULT_SOURCE,
-        help="raw data directory for --load (default %(default)s)",
-    )
+    add_source(parser, DEFAULT_SOURCE, "raw data directory for --load (default %(default)s)")
     args = parser.parse_args(argv)
     if (
         args.per_zoom < 1
@@ -1212,7 +1215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if key in result["content"]:
             print(f"{key.replace('_', ' ')}: {result['content'][key]} of {distinct}")
     print(f"results written to {out}")
-    return 0 if result["targets"] and all(t["result"] == "PASS" for t in result["targets"]) else 1
+    return exit_status(result["targets"])
 
 
 if __name__ == "__main__":
