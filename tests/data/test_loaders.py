@@ -19,30 +19,13 @@ from data.readers import sha256_of
 from geo.errors import LoadError
 from tests.utils import sources
 from tests.utils.commands import run_python
-
-TABLES = (
-    "lad",
-    "ward",
-    "lsoa",
-    "lsoa_2011_2021",
-    "index_edition",
-    "index_domain",
-    "lsoa_index_value",
-    "lsoa_population_denominator",
-    "lsoa_population_estimate",
-    "lad_summary_measure",
-    "lad_published_measure",
-    "postcode",
-    "lsoa_deprivation",
-    "lad_deprivation",
-    "lsoa_population",
-)
+from tests.utils.databases import FOUNDATION_TABLES
 
 
 def table_fingerprints(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
     """Return (row count, md5 of all rows in a fixed order) for every foundation table."""
     result = {}
-    for table in TABLES:
+    for table in FOUNDATION_TABLES:
         row = conn.execute(
             "SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
             f" FROM {table} t"

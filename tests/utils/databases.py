@@ -11,6 +11,26 @@ from sqlalchemy.engine import make_url
 
 from config.settings import DatabaseSettings
 
+# The tables a foundation load writes: those data/sql/foundation/clear_foundation.sql empties
+# and those it derives from them (the serving tables, the populations by edition).
+FOUNDATION_TABLES = (
+    "lad",
+    "ward",
+    "lsoa",
+    "lsoa_2011_2021",
+    "index_edition",
+    "index_domain",
+    "lsoa_index_value",
+    "lsoa_population_denominator",
+    "lsoa_population_estimate",
+    "lad_summary_measure",
+    "lad_published_measure",
+    "postcode",
+    "lsoa_deprivation",
+    "lad_deprivation",
+    "lsoa_population",
+)
+
 
 def recreate_database(url: str, *, create: bool = True) -> None:
     """Drop the database of ``url`` (closing its connections), then create it again unless not."""
