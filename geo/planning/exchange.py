@@ -36,8 +36,9 @@ from psycopg import AsyncConnection
 
 from geo.access import Principal
 from geo.errors import InvalidInput, PlatoonsError
-from geo.planning import rules, store
+from geo.planning import areas, forums, reads, rules
 from geo.planning.models import AreaInput, ForumInput, StepInput
+from geo.planning.steps import area_id_of
 
 Dataset = Literal["neighbourhood-plan-area", "neighbourhood-forum", "neighbourhood-plan"]
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -129,7 +130,7 @@ async def export_records(
 
     Area records carry a ``_geometry`` (GeoJSON) for the GeoJSON export; CSV drops it.
     """
-    areas = await store.list_areas(conn, on, lad=lad, limit=100_000)
+    areas = await reads.list_areas(conn, on, lad=lad, limit=100_000)
     records: list[dict[str, Any]] = []
     for a in areas:
         if dataset == "neighbourhood-plan-area":
@@ -340,7 +341,7 @@ async def _import_row(
         )
     except ValueError as exc:
         raise InvalidInput(f"invalid row: {exc}".splitlines()[0]) from exc
-    area = await store.create_area(conn, data, principal, on, reference=reference, source=source)
+    area = await areas.create_area(conn, data, principal, on, reference=reference, source=source)
     status = str(fields.get("status") or "").strip()
     decided = _date(fields, "decision-date") or _date(fields, "start-date")
     if status in ("designated", "refused"):
@@ -348,7 +349,7 @@ async def _import_row(
             raise InvalidInput(f"a {status} area needs a decision-date")
         step: rules.AreaStep = "designate" if status == "designated" else "refuse"
         reason = None if step == "designate" else "refused (imported)"
-        await store.take_area_step(
+        await areas.take_area_step(
             conn, area.id, step, StepInput(on=decided, reason=reason), principal, on
         )
     return area.reference
@@ -407,7 +408,7 @@ async def _import_forum(
 ) -> str:
     """Import one forum row (in the caller's savepoint); its reference."""
     area_reference = str(fields.get("neighbourhood-plan-area") or "").strip()
-    area_id = await store.area_id_of(conn, area_reference)
+    area_id = await area_id_of(conn, area_reference)
     applied = _date(fields, "application-date") or _date(fields, "start-date")
     if applied is None:
         raise InvalidInput("application-date (or start-date) is needed")
@@ -427,13 +428,13 @@ async def _import_forum(
         )
     except ValueError as exc:
         raise InvalidInput(f"invalid row: {exc}".splitlines()[0]) from exc
-    forum = await store.apply_forum(conn, area_id, data, principal, on)
+    forum = await forums.apply_forum(conn, area_id, data, principal, on)
     status = str(fields.get("status") or "").strip()
     if status in ("designated", "expired"):
         designated = _date(fields, "start-date")
         if designated is None:
             raise InvalidInput("a designated forum needs its start-date")
-        await store.take_forum_step(
+        await forums.take_forum_step(
             conn, forum.id, "designate", StepInput(on=designated), principal, on
         )
     return forum.reference

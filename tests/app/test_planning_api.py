@@ -17,7 +17,7 @@ from pyproj import Transformer
 
 from app.http import today_utc
 from config.settings import DatabaseSettings
-from geo.planning import store
+from geo.planning import serving
 from tests.geo.test_groups import group_body, square
 from tests.utils import factories
 
@@ -607,7 +607,7 @@ def test_deadlines_join_the_feeds(
     assert ok(client.get(item))["properties"]["next_deadline_kind"] == "representations_end"
 
     async def refresh(aconn: psycopg.AsyncConnection) -> int:
-        return await store.refresh_passed_deadlines(aconn, date(2026, 10, 14))
+        return await serving.refresh_passed_deadlines(aconn, date(2026, 10, 14))
 
     assert factories.run(settings.dsn, refresh) >= 1
     moved = ok(client.get(item))["properties"]
