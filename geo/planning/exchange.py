@@ -23,21 +23,21 @@ through the statutory rules, so a row whose dates break them is reported, not im
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import shapely.geometry
 import shapely.wkt
 from psycopg import AsyncConnection
 
 from geo.access import Principal
-from geo.errors import InvalidInput, PlatoonsError
-from geo.planning import areas, forums, reads, rules
-from geo.planning.models import AreaInput, ForumInput, StepInput
+from geo.errors import InvalidInput
+from geo.national_files import ImportReport, csv_rows, geojson_features, import_each
+from geo.national_files import to_csv as csv_text
+from geo.planning import areas, forums, plans, reads, rules
+from geo.planning.models import AreaInput, Document, ForumInput, PlanInput, StepInput
 from geo.planning.steps import area_id_of
 
 Dataset = Literal["neighbourhood-plan-area", "neighbourhood-forum", "neighbourhood-plan"]
@@ -80,6 +80,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "application-date",
         "publicity-date",
         "website",
+        "notes",
         "entry-date",
         "start-date",
         "end-date",
@@ -95,27 +96,16 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "publicity-date",
         "examination-date",
         "examiner-report-date",
+        "referendum-ordered-date",
         "referendum-date",
         "made-date",
         "document-urls",
+        "notes",
         "entry-date",
         "start-date",
         "end-date",
     ),
 }
-
-
-@dataclass
-class ImportReport:
-    """What an import did: references imported, and each row skipped with its reason."""
-
-    source: str
-    imported: list[str] = field(default_factory=list)
-    skipped: list[tuple[int, str, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The report as plain JSON."""
-        return asdict(self)
 
 
 def _iso(value: date | None) -> str:
@@ -180,6 +170,7 @@ async def export_records(
                         "application-date": _iso(f.applied_on),
                         "publicity-date": _iso(f.publicised_on),
                         "website": f.website or "",
+                        "notes": "EXAMPLE data" if f.is_example else "",
                         "entry-date": _iso(f.applied_on),
                         "start-date": _iso(f.designated_on),
                         "end-date": _iso(f.ended_on or f.expires_on),
@@ -200,9 +191,11 @@ async def export_records(
                         "publicity-date": _iso(p.publicised_on),
                         "examination-date": _iso(p.examination_started_on),
                         "examiner-report-date": _iso(p.report_received_on),
+                        "referendum-ordered-date": _iso(p.referendum_ordered_on),
                         "referendum-date": _iso(p.referendum_on),
                         "made-date": _iso(p.made_on),
                         "document-urls": ";".join(d.url for d in p.documents),
+                        "notes": "EXAMPLE data" if p.is_example else "",
                         "entry-date": _iso(p.consultation_started_on or p.made_on),
                         "start-date": _iso(p.made_on),
                         "end-date": _iso(p.ended_on),
@@ -214,13 +207,7 @@ async def export_records(
 
 def to_csv(dataset: Dataset, records: list[dict[str, Any]]) -> str:
     """Records as CSV text in the dataset's field order."""
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=list(FIELDS[dataset]), lineterminator="\r\n", extrasaction="ignore"
-    )
-    writer.writeheader()
-    writer.writerows(records)
-    return out.getvalue()
+    return csv_text(FIELDS[dataset], records)
 
 
 def to_geojson(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -238,34 +225,22 @@ def to_geojson(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _header(name: str) -> str:
-    """A field name in the specification's form (lower case, hyphens)."""
-    return name.strip().lower().replace("_", "-").replace(" ", "-")
-
-
 def read_rows(text: str, fmt: Literal["csv", "geojson"]) -> list[tuple[int, dict[str, Any]]]:
-    """Parse a neighbourhood-plan-area file into (line or feature number, fields) rows."""
+    """Parse a national-format file into (line or feature number, fields) rows.
+
+    The geometry is in ``_geometry`` as GeoJSON: a feature's own, or a CSV row's WKT
+    ``geometry`` read (``{"type": "Invalid"}`` where it is not WKT).
+    """
     if fmt == "geojson":
+        return [(n, {**props, "_geometry": g}) for n, props, g in geojson_features(text)]
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for line, values in csv_rows(text)[1]:
+        wkt = values.get("geometry", "").strip()
         try:
-            features = json.loads(text)["features"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidInput("not a GeoJSON FeatureCollection") from exc
-        rows = []
-        for i, feature in enumerate(features, start=1):
-            props = {_header(k): v for k, v in (feature.get("properties") or {}).items()}
-            props["_geometry"] = feature.get("geometry")
-            rows.append((i, props))
-        return rows
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    rows = []
-    for i, r in enumerate(reader, start=2):
-        values: dict[str, Any] = {_header(k): v for k, v in r.items() if k is not None}
-        wkt = (values.get("geometry") or "").strip()
-        try:
-            values["_geometry"] = shapely.geometry.mapping(shapely.wkt.loads(wkt)) if wkt else None
+            geometry = shapely.geometry.mapping(shapely.wkt.loads(wkt)) if wkt else None
         except Exception:  # noqa: BLE001 - shapely raises several types for bad WKT
-            values["_geometry"] = {"type": "Invalid"}
-        rows.append((i, values))
+            geometry = {"type": "Invalid"}
+        rows.append((line, {**values, "_geometry": geometry}))
     return rows
 
 
@@ -278,6 +253,23 @@ def _date(fields: dict[str, Any], name: str) -> date | None:
         return date.fromisoformat(text[:10])
     except ValueError as exc:
         raise InvalidInput(f"{name} {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+async def _import_file(
+    conn: AsyncConnection,
+    text: str,
+    fmt: Literal["csv", "geojson"],
+    source: str,
+    import_one: Callable[[dict[str, Any], list[str]], Awaitable[str]],
+) -> ImportReport:
+    """Import a file's rows through ``import_one``, each in a savepoint of one transaction."""
+    report = ImportReport(source=source)
+    named = [
+        (line, str(fields.get("name") or "").strip() or f"row {line}", fields)
+        for line, fields in read_rows(text, fmt)
+    ]
+    await import_each(conn, named, import_one, report)
+    return report
 
 
 async def import_areas(
@@ -298,18 +290,11 @@ async def import_areas(
     transaction: a bad row is skipped with its reason, never half-written. A reference
     already recorded is skipped, so importing a file twice changes nothing.
     """
-    report = ImportReport(source=source)
-    async with conn.transaction():
-        for line, fields in read_rows(text, fmt):
-            name = str(fields.get("name") or "").strip() or f"row {line}"
-            try:
-                async with conn.transaction():
-                    reference = await _import_row(conn, fields, source, principal, on, is_example)
-            except PlatoonsError as exc:
-                report.skipped.append((line, name, exc.message))
-                continue
-            report.imported.append(reference)
-    return report
+
+    async def import_one(fields: dict[str, Any], _: list[str]) -> str:
+        return await _import_row(conn, fields, source, principal, on, is_example)
+
+    return await _import_file(conn, text, fmt, source, import_one)
 
 
 async def _import_row(
@@ -355,12 +340,19 @@ async def _import_row(
     return area.reference
 
 
+# Fields only a neighbourhood-plan row has (a forum row has members; both name their area).
+PLAN_ONLY_FIELDS = frozenset(FIELDS["neighbourhood-plan"]) - frozenset(
+    FIELDS["neighbourhood-forum"]
+)
+
+
 def dataset_of(rows: list[tuple[int, dict[str, Any]]]) -> Dataset:
-    """Which dataset a file's rows are: forum rows name their area (neighbourhood-plan-area)."""
+    """Which dataset a file's rows are: forum and plan rows name their area
+    (``neighbourhood-plan-area``); plan rows have a plan's stage dates or documents."""
     first = rows[0][1] if rows else {}
-    return (
-        "neighbourhood-forum" if "neighbourhood-plan-area" in first else "neighbourhood-plan-area"
-    )
+    if "neighbourhood-plan-area" not in first:
+        return "neighbourhood-plan-area"
+    return "neighbourhood-plan" if PLAN_ONLY_FIELDS & set(first) else "neighbourhood-forum"
 
 
 def _flag(fields: dict[str, Any], name: str) -> bool:
@@ -385,18 +377,11 @@ async def import_forums(
     (members, members-confirmed-date, open-membership, written-constitution): a row lacking
     them is reported, never designated on a guess. Rows run in savepoints of one transaction.
     """
-    report = ImportReport(source=source)
-    async with conn.transaction():
-        for line, fields in read_rows(text, fmt):
-            name = str(fields.get("name") or "").strip() or f"row {line}"
-            try:
-                async with conn.transaction():
-                    reference = await _import_forum(conn, fields, principal, on, is_example)
-            except PlatoonsError as exc:
-                report.skipped.append((line, name, exc.message))
-                continue
-            report.imported.append(reference)
-    return report
+
+    async def import_one(fields: dict[str, Any], _: list[str]) -> str:
+        return await _import_forum(conn, fields, principal, on, is_example)
+
+    return await _import_file(conn, text, fmt, source, import_one)
 
 
 async def _import_forum(
@@ -438,3 +423,102 @@ async def _import_forum(
             conn, forum.id, "designate", StepInput(on=designated), principal, on
         )
     return forum.reference
+
+
+async def import_plans(
+    conn: AsyncConnection,
+    text: str,
+    fmt: Literal["csv", "geojson"],
+    source: str,
+    principal: Principal,
+    on: date,
+    *,
+    is_example: bool = False,
+) -> ImportReport:
+    """Import ``neighbourhood-plan`` rows for areas already recorded, through the rules.
+
+    Each row starts a plan (its ``reference`` kept) for its area, which must have a
+    qualifying body (a parish council's area, or a designated forum: import the forums
+    first), and replays the stages its dates give, in order, on those dates; a referendum
+    date with the status ``failed`` is a referendum lost, a ``failed`` plan without one was
+    refused on its ``end-date``, a ``withdrawn`` one withdrawn then. The statutory windows
+    apply as for the API, and the status the dates lead to must be the row's: a row that
+    breaks either is reported, never half-written. A reference already recorded is skipped,
+    so importing a file twice changes nothing. Rows run in savepoints of one transaction.
+    """
+
+    async def import_one(fields: dict[str, Any], _: list[str]) -> str:
+        return await _import_plan(conn, fields, principal, on, is_example)
+
+    return await _import_file(conn, text, fmt, source, import_one)
+
+
+# A plan's stages in order: the step and the field holding the date it was taken.
+PLAN_STAGE_DATES: tuple[tuple[rules.PlanStep, str], ...] = (
+    ("start_consultation", "pre-submission-consultation-date"),
+    ("submit", "submission-date"),
+    ("publicise", "publicity-date"),
+    ("examine", "examination-date"),
+    ("receive_report", "examiner-report-date"),
+    ("order_referendum", "referendum-ordered-date"),
+    ("hold_referendum", "referendum-date"),
+    ("make", "made-date"),
+)
+# How a plan that ended got there, when it was not a referendum lost: the step and reason.
+PLAN_ENDINGS: dict[str, tuple[rules.PlanStep, str]] = {
+    "failed": ("refuse", "refused (imported)"),
+    "withdrawn": ("withdraw", "withdrawn (imported)"),
+}
+
+
+def _documents(fields: dict[str, Any]) -> list[Document]:
+    """The row's ``document-urls`` (separated by ``;``), each titled by its file name."""
+    found = []
+    for url in (u.strip() for u in str(fields.get("document-urls") or "").split(";")):
+        if url:
+            segments = [part for part in urlsplit(url).path.split("/") if part]
+            title = segments[-1] if segments and len(segments[-1]) >= 2 else url
+            found.append(Document(title=title[:300], url=url))
+    return found
+
+
+async def _import_plan(
+    conn: AsyncConnection,
+    fields: dict[str, Any],
+    principal: Principal,
+    on: date,
+    is_example: bool,
+) -> str:
+    """Import one plan row (in the caller's savepoint); its reference."""
+    area_id = await area_id_of(conn, str(fields.get("neighbourhood-plan-area") or "").strip())
+    status = str(fields.get("status") or "").strip()
+    if status not in rules.PLAN_STATUSES:
+        raise InvalidInput(f"status {status!r} is not a plan's: one of {rules.PLAN_STATUSES}")
+    dated = [(step, _date(fields, name)) for step, name in PLAN_STAGE_DATES]
+    taken = [(step, day) for step, day in dated if day is not None]
+    drafted = _date(fields, "entry-date") or (taken[0][1] if taken else None)
+    try:
+        data = PlanInput(
+            name=str(fields.get("name") or "").strip(),
+            drafted_on=drafted,
+            documents=_documents(fields),
+            is_example=is_example,
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"invalid row: {exc}".splitlines()[0]) from exc
+    reference = str(fields.get("reference") or "").strip() or None
+    plan = await plans.create_plan(conn, area_id, data, principal, on, reference=reference)
+    for step, day in taken:
+        passed = status != "failed" if step == "hold_referendum" else None
+        request = StepInput(on=day, referendum_passed=passed)
+        plan = await plans.take_plan_step(conn, plan.id, step, request, principal, on)
+    if status in PLAN_ENDINGS and plan.status != status:
+        step, reason = PLAN_ENDINGS[status]
+        ended = _date(fields, "end-date")
+        if ended is None:
+            raise InvalidInput(f"a {status} plan needs its end-date")
+        request = StepInput(on=ended, reason=reason)
+        plan = await plans.take_plan_step(conn, plan.id, step, request, principal, on)
+    if plan.status != status:
+        raise InvalidInput(f"the row's dates lead to {plan.status!r}, not its status {status!r}")
+    return plan.reference

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import psycopg.errors
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from geo.access import Principal
-from geo.errors import Conflict, Forbidden
+from geo.errors import Conflict, Forbidden, InvalidInput
 from geo.planning import rules, steps
 from geo.planning.models import Plan, PlanInput, StepInput
 from geo.planning.reads import get_plan
@@ -55,14 +56,24 @@ async def _may_act_for_plan(
 
 
 async def create_plan(
-    conn: AsyncConnection, area_id: int, data: PlanInput, principal: Principal, on: date
+    conn: AsyncConnection,
+    area_id: int,
+    data: PlanInput,
+    principal: Principal,
+    on: date,
+    *,
+    reference: str | None = None,
 ) -> Plan:
     """Start a plan (draft) for a designated area with a qualifying body, audited.
+
+    ``reference`` keeps an imported plan's (NP- and its id otherwise).
 
     Raises
     ------
     Conflict
         If the area has no qualifying body or already has a live plan (s.38B(2)).
+    InvalidInput
+        If ``reference`` is already recorded.
     Forbidden, DateInFuture, NeighbourhoodAreaNotFound
         As named.
     """
@@ -86,19 +97,22 @@ async def create_plan(
                 f"({live[0]['status']}): only one neighbourhood development plan for each "
                 "area (2004 Act s.38B(2))"
             )
-        plan_id, reference = await steps.insert(
-            conn,
-            "plan_insert",
-            {
-                "reference": None,
-                "area_id": area_id,
-                "name": data.name,
-                "documents": Jsonb([d.model_dump() for d in data.documents]),
-                "drafted_on": drafted,
-                "is_example": data.is_example,
-                "actor": principal.actor,
-            },
-        )
+        try:
+            plan_id, reference = await steps.insert(
+                conn,
+                "plan_insert",
+                {
+                    "reference": reference,
+                    "area_id": area_id,
+                    "name": data.name,
+                    "documents": Jsonb([d.model_dump() for d in data.documents]),
+                    "drafted_on": drafted,
+                    "is_example": data.is_example,
+                    "actor": principal.actor,
+                },
+            )
+        except psycopg.errors.UniqueViolation as exc:
+            raise InvalidInput(f"reference {reference!r} is already recorded") from exc
         event = steps.Event("plan", plan_id, area_id, "draft", None, "draft", drafted)
         details = {"reference": reference, "documents": len(data.documents)}
         await steps.record(conn, event, on, principal.actor, details)

@@ -31,13 +31,23 @@ Simplifications (said, not hidden)
 * The determination deadlines of regs 6A and 9A are modelled with their three cases: whole
   parish (reg 5A: the authority must designate; regs 6 and 6A do not apply, so there is no
   publicity period nor deadline), an area across two or more local planning authorities
-  (20 weeks) and every other area (13 weeks). The 2016 rule that an authority missing the
-  reg 6A date must designate the area applied for is recorded as a flag on a late decision
-  (``late``), not enforced: the authority must still decide, and the overlap rule of s.61G(7)
-  may prevent designating all of it. Designating a different area than applied for
+  (20 weeks) and every other area (13 weeks). Designating a different area than applied for
   (s.61G(5)) is not modelled: the officer refuses and a new application is made.
-* Reg 9A's exception (several forum applications for the same or overlapping areas) and
-  reg 17A's later dates (a decision differing from the examiner's, with a further 6 weeks
+* Reg 6A(3) (the consequence of an authority missing the reg 6A date) and reg 9A's exception
+  for competing forum applications are not enforced, for these reasons. Their operative text
+  could not be read while this was built: legislation.gov.uk's annotations confirm that both
+  were inserted by SI 2016/873 (regs 2(4)(b) and 2(5), in force 1 October 2016), but the
+  searches (the regulation pages of uksi/2012/637, SI 2016/873, the planning practice
+  guidance) returned the text of regs 5, 5A, 6 and 9, not of 6A(3) or 9A. Enforcing a rule
+  that was not read would mean inventing its exceptions. And Platoons records decisions an
+  authority has taken, it does not take them: a refusal after the reg 6A date is still the
+  authority's decision, so it is recorded, flagged ``decided_late`` (in the area, its history
+  and the audit log) rather than refused, which would leave the register wrong about what
+  the authority did. Reg 9A's exception cannot arise here: a forum application is refused
+  while the area has a live one (the one-forum rule of s.61F(7)(a), applied at application
+  rather than designation; stricter than the Act), so competing applications are never
+  recorded side by side.
+* Reg 17A's later dates (a decision differing from the examiner's, with a further 6 weeks
   for representations; a later date agreed with the qualifying body) are not modelled: the
   decision deadline shown is the ordinary 5 weeks, and a later decision is flagged late.
 * The referendum's own timetable (the Neighbourhood Planning (Referendums) Regulations 2012)
