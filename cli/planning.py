@@ -21,11 +21,7 @@ planning_cli = typer.Typer(
 @planning_cli.command("import")
 def planning_import(
     path: Annotated[
-        Path,
-        typer.Argument(
-            help="A neighbourhood-plan-area (WKT geometry), neighbourhood-forum or "
-            "neighbourhood-plan file, CSV or GeoJSON."
-        ),
+        Path, typer.Argument(help="An area, forum or plan file (national format, CSV or GeoJSON).")
     ],
     example: Annotated[
         bool, typer.Option(help="Mark the entries as illustrative example data.")

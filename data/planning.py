@@ -1,7 +1,7 @@
 """Load neighbourhood areas, forums and plans from national-format files (CSV or GeoJSON).
 
-The file is read here and written in one transaction by :mod:`geo.planning.exchange`'s
-``import_areas``, ``import_forums`` or ``import_plans`` (each row in a savepoint: a bad row is
+The file is read here and written in one transaction by
+:func:`geo.planning.exchange.import_rows` (each row in a savepoint: a bad row is
 reported, never half-written; a row already recorded is skipped, so a second import of the
 same file changes nothing). Forums need their areas, plans their area's qualifying body:
 import areas, then forums, then plans. The command line acts as an administrator named
@@ -19,15 +19,10 @@ from psycopg import AsyncConnection
 from geo.access import Principal
 from geo.errors import LoadError
 from geo.national_files import ImportReport
-from geo.planning.exchange import dataset_of, import_areas, import_forums, import_plans, read_rows
+from geo.planning.exchange import ImportContext, dataset_of, import_rows, read_rows
 
 # Key id 0 is never issued (ids start at 1): the audit log names the command line "key:0:cli".
 CLI_PRINCIPAL = Principal(role="admin", name="cli", key_id=0)
-IMPORTS = {
-    "neighbourhood-plan-area": import_areas,
-    "neighbourhood-forum": import_forums,
-    "neighbourhood-plan": import_plans,
-}
 
 
 def file_format(path: Path) -> Literal["csv", "geojson"]:
@@ -51,5 +46,5 @@ async def import_file(
     except OSError as exc:
         raise LoadError(f"{path}: cannot read: {exc}") from exc
     fmt = file_format(path)
-    load = IMPORTS[dataset_of(read_rows(text, fmt))]
-    return await load(conn, text, fmt, path.name, CLI_PRINCIPAL, on, is_example=is_example)
+    ctx = ImportContext(conn, path.name, CLI_PRINCIPAL, on, is_example)
+    return await import_rows(ctx, dataset_of(read_rows(text, fmt)), text, fmt)

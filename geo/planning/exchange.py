@@ -24,6 +24,7 @@ through the statutory rules, so a row whose dates break them is reported, not im
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -106,6 +107,18 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "end-date",
     ),
 }
+
+
+@dataclass(frozen=True)
+class ImportContext:
+    """An import's connection, where its file came from, who imports it and as of when, and
+    whether its rows are example data."""
+
+    conn: AsyncConnection
+    source: str
+    principal: Principal
+    on: date
+    is_example: bool = False
 
 
 def _iso(value: date | None) -> str:
@@ -255,57 +268,14 @@ def _date(fields: dict[str, Any], name: str) -> date | None:
         raise InvalidInput(f"{name} {text!r} is not a date (YYYY-MM-DD)") from exc
 
 
-async def _import_file(
-    conn: AsyncConnection,
-    text: str,
-    fmt: Literal["csv", "geojson"],
-    source: str,
-    import_one: Callable[[dict[str, Any], list[str]], Awaitable[str]],
-) -> ImportReport:
-    """Import a file's rows through ``import_one``, each in a savepoint of one transaction."""
-    report = ImportReport(source=source)
-    named = [
-        (line, str(fields.get("name") or "").strip() or f"row {line}", fields)
-        for line, fields in read_rows(text, fmt)
-    ]
-    await import_each(conn, named, import_one, report)
-    return report
+async def _import_area(ctx: ImportContext, fields: dict[str, Any]) -> str:
+    """Import one area row (in the caller's savepoint); its reference.
 
-
-async def import_areas(
-    conn: AsyncConnection,
-    text: str,
-    fmt: Literal["csv", "geojson"],
-    source: str,
-    principal: Principal,
-    on: date,
-    *,
-    is_example: bool = False,
-) -> ImportReport:
-    """Import ``neighbourhood-plan-area`` rows, replaying their dates through the rules.
-
-    Each row is recorded as applied (and publicised, if it has a publicity-date), then
+    The row is recorded as applied (and publicised, if it has a publicity-date), then
     designated or refused on its decision-date where its status says so; the statutory
-    windows and the overlap rule apply as for the API. Rows run in savepoints of one
-    transaction: a bad row is skipped with its reason, never half-written. A reference
-    already recorded is skipped, so importing a file twice changes nothing.
+    windows and the overlap rule apply as for the API.
     """
-
-    async def import_one(fields: dict[str, Any], _: list[str]) -> str:
-        return await _import_row(conn, fields, source, principal, on, is_example)
-
-    return await _import_file(conn, text, fmt, source, import_one)
-
-
-async def _import_row(
-    conn: AsyncConnection,
-    fields: dict[str, Any],
-    source: str,
-    principal: Principal,
-    on: date,
-    is_example: bool,
-) -> str:
-    """Import one area row (in the caller's savepoint); its reference."""
+    conn, principal, on = ctx.conn, ctx.principal, ctx.on
     reference = str(fields.get("reference") or "").strip() or None
     applied = _date(fields, "application-date")
     if applied is None:
@@ -322,11 +292,13 @@ async def _import_row(
             applied_on=applied,
             publicised_on=_date(fields, "publicity-date"),
             website=str(fields.get("website") or "").strip() or None,
-            is_example=is_example,
+            is_example=ctx.is_example,
         )
     except ValueError as exc:
         raise InvalidInput(f"invalid row: {exc}".splitlines()[0]) from exc
-    area = await areas.create_area(conn, data, principal, on, reference=reference, source=source)
+    area = await areas.create_area(
+        conn, data, principal, on, reference=reference, source=ctx.source
+    )
     status = str(fields.get("status") or "").strip()
     decided = _date(fields, "decision-date") or _date(fields, "start-date")
     if status in ("designated", "refused"):
@@ -360,38 +332,15 @@ def _flag(fields: dict[str, Any], name: str) -> bool:
     return str(fields.get(name) or "").strip().lower() in ("true", "yes", "1", "y")
 
 
-async def import_forums(
-    conn: AsyncConnection,
-    text: str,
-    fmt: Literal["csv", "geojson"],
-    source: str,
-    principal: Principal,
-    on: date,
-    *,
-    is_example: bool = False,
-) -> ImportReport:
-    """Import ``neighbourhood-forum`` rows for areas already recorded, through the rules.
+async def _import_forum(ctx: ImportContext, fields: dict[str, Any]) -> str:
+    """Import one forum row for an area already recorded (in the caller's savepoint).
 
-    Each row is an application (and its publicity, if dated), designated on its
+    The row is an application (and its publicity, if dated), designated on its
     ``start-date`` where its status says so, with the s.61F(5) facts the row states
     (members, members-confirmed-date, open-membership, written-constitution): a row lacking
-    them is reported, never designated on a guess. Rows run in savepoints of one transaction.
+    them is reported, never designated on a guess. Returns the forum's reference.
     """
-
-    async def import_one(fields: dict[str, Any], _: list[str]) -> str:
-        return await _import_forum(conn, fields, principal, on, is_example)
-
-    return await _import_file(conn, text, fmt, source, import_one)
-
-
-async def _import_forum(
-    conn: AsyncConnection,
-    fields: dict[str, Any],
-    principal: Principal,
-    on: date,
-    is_example: bool,
-) -> str:
-    """Import one forum row (in the caller's savepoint); its reference."""
+    conn, principal, on = ctx.conn, ctx.principal, ctx.on
     area_reference = str(fields.get("neighbourhood-plan-area") or "").strip()
     area_id = await area_id_of(conn, area_reference)
     applied = _date(fields, "application-date") or _date(fields, "start-date")
@@ -409,7 +358,7 @@ async def _import_forum(
             open_membership=_flag(fields, "open-membership"),
             written_constitution=_flag(fields, "written-constitution"),
             website=str(fields.get("website") or "").strip() or None,
-            is_example=is_example,
+            is_example=ctx.is_example,
         )
     except ValueError as exc:
         raise InvalidInput(f"invalid row: {exc}".splitlines()[0]) from exc
@@ -423,34 +372,6 @@ async def _import_forum(
             conn, forum.id, "designate", StepInput(on=designated), principal, on
         )
     return forum.reference
-
-
-async def import_plans(
-    conn: AsyncConnection,
-    text: str,
-    fmt: Literal["csv", "geojson"],
-    source: str,
-    principal: Principal,
-    on: date,
-    *,
-    is_example: bool = False,
-) -> ImportReport:
-    """Import ``neighbourhood-plan`` rows for areas already recorded, through the rules.
-
-    Each row starts a plan (its ``reference`` kept) for its area, which must have a
-    qualifying body (a parish council's area, or a designated forum: import the forums
-    first), and replays the stages its dates give, in order, on those dates; a referendum
-    date with the status ``failed`` is a referendum lost, a ``failed`` plan without one was
-    refused on its ``end-date``, a ``withdrawn`` one withdrawn then. The statutory windows
-    apply as for the API, and the status the dates lead to must be the row's: a row that
-    breaks either is reported, never half-written. A reference already recorded is skipped,
-    so importing a file twice changes nothing. Rows run in savepoints of one transaction.
-    """
-
-    async def import_one(fields: dict[str, Any], _: list[str]) -> str:
-        return await _import_plan(conn, fields, principal, on, is_example)
-
-    return await _import_file(conn, text, fmt, source, import_one)
 
 
 # A plan's stages in order: the step and the field holding the date it was taken.
@@ -482,14 +403,17 @@ def _documents(fields: dict[str, Any]) -> list[Document]:
     return found
 
 
-async def _import_plan(
-    conn: AsyncConnection,
-    fields: dict[str, Any],
-    principal: Principal,
-    on: date,
-    is_example: bool,
-) -> str:
-    """Import one plan row (in the caller's savepoint); its reference."""
+async def _import_plan(ctx: ImportContext, fields: dict[str, Any]) -> str:
+    """Import one plan row for an area already recorded (in the caller's savepoint).
+
+    The plan is started (its ``reference`` kept) for its area, which must have a qualifying
+    body (a parish council's area, or a designated forum: import the forums first), and the
+    stages its dates give are taken in order on those dates; a referendum date with the
+    status ``failed`` is a referendum lost, a ``failed`` plan without one was refused on its
+    ``end-date``, a ``withdrawn`` one withdrawn then. The status the dates lead to must be the
+    row's. Returns the plan's reference.
+    """
+    conn, principal, on = ctx.conn, ctx.principal, ctx.on
     area_id = await area_id_of(conn, str(fields.get("neighbourhood-plan-area") or "").strip())
     status = str(fields.get("status") or "").strip()
     if status not in rules.PLAN_STATUSES:
@@ -502,7 +426,7 @@ async def _import_plan(
             name=str(fields.get("name") or "").strip(),
             drafted_on=drafted,
             documents=_documents(fields),
-            is_example=is_example,
+            is_example=ctx.is_example,
         )
     except ValueError as exc:
         raise InvalidInput(f"invalid row: {exc}".splitlines()[0]) from exc
@@ -522,3 +446,34 @@ async def _import_plan(
     if plan.status != status:
         raise InvalidInput(f"the row's dates lead to {plan.status!r}, not its status {status!r}")
     return plan.reference
+
+
+ROW_IMPORTS: dict[Dataset, Callable[[ImportContext, dict[str, Any]], Awaitable[str]]] = {
+    "neighbourhood-plan-area": _import_area,
+    "neighbourhood-forum": _import_forum,
+    "neighbourhood-plan": _import_plan,
+}
+
+
+async def import_rows(
+    ctx: ImportContext, dataset: Dataset, text: str, fmt: Literal["csv", "geojson"]
+) -> ImportReport:
+    """Import a file of ``dataset``'s rows, replaying each through the statutory rules.
+
+    Areas first, then their forums, then plans (which need their area's qualifying body).
+    Rows run in savepoints of one transaction: a bad row is skipped with its reason, never
+    half-written. A row already recorded is skipped (its reference, or the area's one live
+    forum or plan), so importing a file twice changes nothing.
+    """
+    import_row = ROW_IMPORTS[dataset]
+
+    async def import_one(fields: dict[str, Any], _: list[str]) -> str:
+        return await import_row(ctx, fields)
+
+    report = ImportReport(source=ctx.source)
+    named = [
+        (line, str(fields.get("name") or "").strip() or f"row {line}", fields)
+        for line, fields in read_rows(text, fmt)
+    ]
+    await import_each(ctx.conn, named, import_one, report)
+    return report

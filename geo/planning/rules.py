@@ -132,33 +132,31 @@ class Period:
     authority: str = ""
 
 
-AREA_REPRESENTATIONS = Period(
-    "representations on the area application", "from_date", weeks=6, authority="2012 Regs reg 6(c)"
+def _application_periods(what: str, regs: tuple[str, str, str]) -> tuple[Period, Period, Period]:
+    """The periods of an application for designation: at least 6 weeks of representations
+    from its first publicity, then a decision within 13 weeks of the day after it, 20 for an
+    area in two or more authorities' areas (``regs``: the three provisions that set them)."""
+    application = f"the {what} application"
+    return (
+        Period(f"representations on {application}", "from_date", weeks=6, authority=regs[0]),
+        Period(f"decision on {application}", "from_day_after", weeks=13, authority=regs[1]),
+        Period(
+            f"decision on {application} (two or more authorities)",
+            "from_day_after",
+            weeks=20,
+            authority=regs[2],
+        ),
+    )
+
+
+AREA_PERIODS = _application_periods(
+    "area", ("2012 Regs reg 6(c)", "2012 Regs reg 6A(2)", "2012 Regs reg 6A(2)(a)")
 )
-AREA_DECISION = Period(
-    "decision on the area application", "from_day_after", weeks=13, authority="2012 Regs reg 6A(2)"
+FORUM_PERIODS = _application_periods(
+    "forum", ("2012 Regs reg 9(d)", "2012 Regs reg 9A", "2012 Regs reg 9A")
 )
-AREA_DECISION_CROSS = Period(
-    "decision on the area application (two or more authorities)",
-    "from_day_after",
-    weeks=20,
-    authority="2012 Regs reg 6A(2)(a)",
-)
-FORUM_REPRESENTATIONS = Period(
-    "representations on the forum application",
-    "from_date",
-    weeks=6,
-    authority="2012 Regs reg 9(d)",
-)
-FORUM_DECISION = Period(
-    "decision on the forum application", "from_day_after", weeks=13, authority="2012 Regs reg 9A"
-)
-FORUM_DECISION_CROSS = Period(
-    "decision on the forum application (two or more authorities)",
-    "from_day_after",
-    weeks=20,
-    authority="2012 Regs reg 9A",
-)
+AREA_REPRESENTATIONS, AREA_DECISION, AREA_DECISION_CROSS = AREA_PERIODS
+FORUM_REPRESENTATIONS, FORUM_DECISION, FORUM_DECISION_CROSS = FORUM_PERIODS
 FORUM_DESIGNATION = Period(
     "forum designation", "beginning_with", months=60, authority="1990 Act s.61F(8) (five years)"
 )
@@ -259,6 +257,31 @@ def _late(found: list[Deadline], kinds: tuple[str, ...], effective: date) -> boo
     """Whether a decision on ``effective`` comes after the first deadline of ``kinds``."""
     due = next((d for d in found if d.kind in kinds), None)
     return bool(due and effective > due.ends)
+
+
+def _application_deadlines(
+    publicised_on: date, cross_authority: bool, periods: tuple[Period, Period, Period]
+) -> list[Deadline]:
+    """An application's last day for representations and its decision date (``periods``:
+    representations, decision, decision across two or more authorities)."""
+    representations, decision, decision_cross = periods
+    return [
+        _deadline("representations_end", publicised_on, representations),
+        _deadline("decision_due", publicised_on, decision_cross if cross_authority else decision),
+    ]
+
+
+def _representations_open(publicised_on: date, representations: Period, on: date) -> str | None:
+    """Why the authority may not decide on ``on``: representations are still open (or None)."""
+    ends = statutory_date(publicised_on, representations)
+    if on > ends:
+        return None
+    provision = representations.authority.removeprefix("2012 Regs ")
+    return (
+        f"representations may be made until {ends.isoformat()} (6 weeks from the "
+        f"publicity of {publicised_on.isoformat()}, {provision}): the authority may "
+        f"decide from {(ends + timedelta(days=1)).isoformat()}"
+    )
 
 
 StepT = TypeVar("StepT", bound=str)
@@ -362,9 +385,8 @@ def area_deadlines(life: AreaLife) -> list[Deadline]:
     """The statutory dates of an area application in its current status, earliest first."""
     found: list[Deadline] = []
     if life.status == "publicised" and life.publicised_on and life.kind != "whole_parish":
-        decision = AREA_DECISION_CROSS if life.kind == "cross_authority" else AREA_DECISION
-        found.append(_deadline("representations_end", life.publicised_on, AREA_REPRESENTATIONS))
-        found.append(_deadline("decision_due", life.publicised_on, decision))
+        cross = life.kind == "cross_authority"
+        found += _application_deadlines(life.publicised_on, cross, AREA_PERIODS)
     return _by_date(found)
 
 
@@ -382,13 +404,9 @@ def area_window_problem(life: AreaLife, step: AreaStep, on: date) -> str | None:
     if step == "designate" and life.status == "applied":
         return "the application must first be publicised for representations (reg 6)"
     if step in ("designate", "refuse") and life.publicised_on:
-        ends = statutory_date(life.publicised_on, AREA_REPRESENTATIONS)
-        if on <= ends:
-            return (
-                f"representations may be made until {ends.isoformat()} (6 weeks from the "
-                f"publicity of {life.publicised_on.isoformat()}, reg 6(c)): the authority may "
-                f"decide from {(ends + timedelta(days=1)).isoformat()}"
-            )
+        problem = _representations_open(life.publicised_on, AREA_PERIODS[0], on)
+        if problem:
+            return problem
     if step == "publicise" and life.applied_on and on < life.applied_on:
         return "an application cannot be publicised before it is received"
     return None
@@ -469,9 +487,7 @@ def forum_deadlines(life: ForumLife) -> list[Deadline]:
     """The statutory dates of a forum in its current status, earliest first."""
     found: list[Deadline] = []
     if life.status == "publicised" and life.publicised_on:
-        decision = FORUM_DECISION_CROSS if life.cross_authority else FORUM_DECISION
-        found.append(_deadline("representations_end", life.publicised_on, FORUM_REPRESENTATIONS))
-        found.append(_deadline("decision_due", life.publicised_on, decision))
+        found += _application_deadlines(life.publicised_on, life.cross_authority, FORUM_PERIODS)
     if life.status == "designated" and life.designated_on:
         found.append(_deadline("designation_expires", life.designated_on, FORUM_DESIGNATION))
     return _by_date(found)
@@ -506,13 +522,9 @@ def forum_window_problem(life: ForumLife, step: ForumStep, on: date) -> str | No
                 "new forum application is needed"
             )
     if step in ("designate", "refuse") and life.publicised_on:
-        ends = statutory_date(life.publicised_on, FORUM_REPRESENTATIONS)
-        if on <= ends:
-            return (
-                f"representations may be made until {ends.isoformat()} (6 weeks from the "
-                f"publicity of {life.publicised_on.isoformat()}, reg 9(d)): the authority may "
-                f"decide from {(ends + timedelta(days=1)).isoformat()}"
-            )
+        problem = _representations_open(life.publicised_on, FORUM_PERIODS[0], on)
+        if problem:
+            return problem
     return None
 
 
