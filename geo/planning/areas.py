@@ -155,14 +155,10 @@ async def _refuse_overlap(conn: AsyncConnection, row: dict[str, Any], on: date) 
 
 
 async def _area_step_locked(
-    conn: AsyncConnection,
-    area_id: int,
-    step: rules.AreaStep,
-    request: StepInput,
-    principal: Principal,
-    on: date,
+    conn: AsyncConnection, area_id: int, step: rules.AreaStep, taking: steps.Taking
 ) -> rules.AreaLife:
     """Apply and store one area step (the caller holds the transaction)."""
+    request, on = taking.request, taking.on
     if step == "designate":
         await conn.execute(steps.sql("designation_lock"))
     await conn.execute(steps.sql("area_lock"), {"id": area_id})
@@ -177,7 +173,7 @@ async def _area_step_locked(
         await _refuse_overlap(conn, row, on)
     details = {"late": life.decided_late} if step in ("designate", "refuse") else {}
     event = ("area", step)
-    await steps.store_step(conn, row, event, life, request, principal, on, {}, details)
+    await steps.store_step(conn, row, event, life, taking, ({}, details))
     return life
 
 
@@ -202,6 +198,6 @@ async def take_area_step(
     row = await steps.area_row(conn, area_id)
     steps.require_officer_of(principal, row["lad_codes"])
     async with conn.transaction():
-        await _area_step_locked(conn, area_id, step, request, principal, on)
+        await _area_step_locked(conn, area_id, step, steps.Taking(request, principal, on))
         await refresh_serving(conn, area_id, on)
     return await get_area(conn, area_id, on)

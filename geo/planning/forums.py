@@ -119,14 +119,10 @@ async def apply_forum(
 
 
 async def _forum_step_locked(
-    conn: AsyncConnection,
-    forum_id: int,
-    step: rules.ForumStep,
-    request: StepInput,
-    principal: Principal,
-    on: date,
+    conn: AsyncConnection, forum_id: int, step: rules.ForumStep, taking: steps.Taking
 ) -> rules.ForumLife:
     """Apply and store one forum step (the caller holds the transaction and the area lock)."""
+    request, on = taking.request, taking.on
     row = await steps.child_row(conn, "forum", forum_id)
     members = request.members if request.members is not None else row["members"]
     life = rules.apply_forum_step(
@@ -145,7 +141,7 @@ async def _forum_step_locked(
     attested = request.model_dump(include=FORUM_FACTS)
     details = {"members": members, "late": life.decided_late} if step == "designate" else {}
     event = ("forum", step)
-    await steps.store_step(conn, row, event, life, request, principal, on, attested, details)
+    await steps.store_step(conn, row, event, life, taking, (attested, details))
     return life
 
 
@@ -172,6 +168,6 @@ async def take_forum_step(
     async with conn.transaction():
         await conn.execute(steps.sql("area_lock"), {"id": row["area_id"]})
         await settle_expired(conn, row["area_id"], on, principal)
-        await _forum_step_locked(conn, forum_id, step, request, principal, on)
+        await _forum_step_locked(conn, forum_id, step, steps.Taking(request, principal, on))
         await refresh_serving(conn, row["area_id"], on)
     return await get_forum(conn, forum_id, on)

@@ -172,6 +172,7 @@ async def take_plan_step(
             details["late"] = life.decided_late
         columns = {"documents": Jsonb(documents)}
         event = ("plan", step)
-        await steps.store_step(conn, row, event, life, request, principal, on, columns, details)
+        taking = steps.Taking(request, principal, on)
+        await steps.store_step(conn, row, event, life, taking, (columns, details))
         await refresh_serving(conn, row["area_id"], on)
     return await get_plan(conn, plan_id, on)

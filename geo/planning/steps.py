@@ -113,6 +113,16 @@ class Event:
     effective: date
 
 
+@dataclass(frozen=True)
+class Taking:
+    """A step as asked: the request (its date, reason and facts), who takes it, and the day
+    it is recorded."""
+
+    request: StepInput
+    principal: Principal
+    on: date
+
+
 async def record(
     conn: AsyncConnection, event: Event, on: date, actor: str, details: dict[str, Any]
 ) -> None:
@@ -149,30 +159,29 @@ async def store_step(
     row: dict[str, Any],
     event: tuple[str, str],
     life: rules.AreaLife | rules.ForumLife | rules.PlanLife,
-    request: StepInput,
-    principal: Principal,
-    on: date,
-    columns: dict[str, Any],
-    details: dict[str, Any],
+    taking: Taking,
+    changes: tuple[dict[str, Any], dict[str, Any]],
 ) -> None:
     """Write a step's new facts to the stored row and record it.
 
     ``event`` is the entity (``area``, ``forum``, ``plan``: its ``<entity>_update.sql`` is
-    run) and the step; ``columns`` are the update's parameters besides the life's facts.
+    run) and the step; ``changes`` are the update's parameters besides the life's facts and
+    the event's details.
     """
     entity, step = event
+    columns, details = changes
     await conn.execute(
         sql(f"{entity}_update"),
-        {**asdict(life), "id": row["id"], "reason": reason_of(request.reason), **columns},
+        {**asdict(life), "id": row["id"], "reason": reason_of(taking.request.reason), **columns},
     )
     area_id = row["id"] if entity == "area" else row["area_id"]
-    effective = life.last_step_on or on
+    effective = life.last_step_on or taking.on
     taken = Event(entity, row["id"], area_id, step, row["status"], life.status, effective)
-    await record(conn, taken, on, principal.actor, details)
+    await record(conn, taken, taking.on, taking.principal.actor, details)
 
 
-# An area's or forum's step in the caller's transaction: (conn, id, step, request, by, on).
-StepLocked = Callable[[AsyncConnection, int, Any, StepInput, Principal, date], Awaitable[object]]
+# An area's or forum's step in the caller's transaction: (conn, id, step, taking).
+StepLocked = Callable[[AsyncConnection, int, Any, Taking], Awaitable[object]]
 
 
 async def record_application(
@@ -191,8 +200,8 @@ async def record_application(
     await record(conn, event, on, principal.actor, details)
     publicised_on, step_locked = publicity
     if publicised_on:
-        request = StepInput(on=publicised_on)
-        await step_locked(conn, event.entity_id, "publicise", request, principal, on)
+        taking = Taking(StepInput(on=publicised_on), principal, on)
+        await step_locked(conn, event.entity_id, "publicise", taking)
 
 
 def require_officer_of(principal: Principal, lad_codes: list[str]) -> None:
