@@ -15,14 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
-from app.http import today_utc
 from config.settings import DatabaseSettings
 from geo.planning import serving
 from tests.geo.test_groups import group_body, square
 from tests.utils import factories
+from tests.utils.http import ok, problem, service_today
 
 TRAFFORD, MANCHESTER, BLACKPOOL = "E08000009", "E08000003", "E06000009"
-PROBLEM = "application/problem+json"
 Freeze = Callable[[date], None]
 TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 
@@ -81,25 +80,7 @@ def people(settings: DatabaseSettings) -> Iterator[People]:
 @pytest.fixture
 def freeze(client: TestClient) -> Iterator[Freeze]:
     """Set the date the service takes as today (restored after the test)."""
-    app: Any = client.app
-
-    def set_today(day: date) -> None:
-        app.dependency_overrides[today_utc] = lambda: day
-
-    yield set_today
-    app.dependency_overrides.pop(today_utc, None)
-
-
-def ok(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    return body
+    yield from service_today(client)
 
 
 def area_body(geometry: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -117,6 +98,27 @@ def area_body(geometry: dict[str, Any], **overrides: Any) -> dict[str, Any]:
 def new_area(client: TestClient, key: factories.Key, **overrides: Any) -> dict[str, Any]:
     return ok(
         client.post("/neighbourhood-areas", json=area_body(**overrides), headers=key.headers), 201
+    )
+
+
+def parish_area(
+    client: TestClient,
+    key: factories.Key,
+    geometry: dict[str, Any],
+    dates: tuple[str, str | None],
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A parish council's area application: ``dates`` applied and publicised (None: not)."""
+    applied_on, publicised_on = dates
+    return new_area(
+        client,
+        key,
+        geometry=geometry,
+        applicant_type="parish_council",
+        applicant_name="Test Parish Council",
+        applied_on=applied_on,
+        publicised_on=publicised_on,
+        **overrides,
     )
 
 
@@ -181,15 +183,12 @@ def test_cross_authority_and_whole_parish_deadlines(
     assert on_time["status"] == "refused" and not on_time["decided_late"]
     # A parish council applying for its whole parish: no publicity, designated at once.
     freeze(date(2026, 3, 2))
-    parish = new_area(
+    parish = parish_area(
         client,
         people.officer,
-        geometry=at(*CELLS["early"], side=300, dx=-600),
-        applicant_type="parish_council",
-        applicant_name="Test Parish Council",
+        at(*CELLS["early"], side=300, dx=-600),
+        ("2026-03-02", None),
         whole_parish=True,
-        applied_on="2026-03-02",
-        publicised_on=None,
     )
     assert parish["kind"] == "whole_parish" and parish["deadlines"] == []
     assert parish["next_steps"] == ["designate", "withdraw"]
@@ -432,15 +431,7 @@ def test_a_registered_group_applies_and_keeps_its_identity(
 
 def test_plan_through_its_stages(client: TestClient, people: People, freeze: Freeze) -> None:
     freeze(date(2026, 5, 1))
-    area = new_area(
-        client,
-        people.officer,
-        geometry=at(*CELLS["plan"]),
-        applicant_type="parish_council",
-        applicant_name="Test Parish Council",
-        applied_on="2026-05-01",
-        publicised_on="2026-05-01",
-    )
+    area = parish_area(client, people.officer, at(*CELLS["plan"]), ("2026-05-01", "2026-05-01"))
     path = f"/neighbourhood-areas/{area['id']}"
     freeze(date(2026, 6, 13))
     ok(step(client, people.officer, path, "designate"))
@@ -501,15 +492,7 @@ def test_levy_year_with_hand_worked_figures(
     client: TestClient, people: People, freeze: Freeze
 ) -> None:
     freeze(date(2027, 5, 1))
-    area = new_area(
-        client,
-        people.officer,
-        geometry=at(*CELLS["levy"]),
-        applicant_type="parish_council",
-        applicant_name="Test Parish Council",
-        applied_on="2026-01-02",
-        publicised_on="2026-01-05",
-    )
+    area = parish_area(client, people.officer, at(*CELLS["levy"]), ("2026-01-02", "2026-01-05"))
     path = f"/neighbourhood-areas/{area['id']}"
     for development, amount, received, planned in (
         ("EXAMPLE site A", "200000.00", "2026-05-15", False),
