@@ -163,12 +163,8 @@ async def _area_step_locked(
         await conn.execute(steps.sql("designation_lock"))
     await conn.execute(steps.sql("area_lock"), {"id": area_id})
     row = await steps.area_row(conn, area_id)
-    life = rules.apply_area_step(
-        steps.life_of(rules.AreaLife, row),
-        step,
-        rules.StepRequest(effective_on=request.on, reason=request.reason),
-        on,
-    )
+    stored = steps.life_of(rules.AreaLife, row)
+    life = rules.apply_area_step(stored, step, steps.step_request(request), on)
     if step == "designate":
         await _refuse_overlap(conn, row, on)
     details = {"late": life.decided_late} if step in ("designate", "refuse") else {}

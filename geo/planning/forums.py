@@ -125,19 +125,14 @@ async def _forum_step_locked(
     request, on = taking.request, taking.on
     row = await steps.child_row(conn, "forum", forum_id)
     members = request.members if request.members is not None else row["members"]
-    life = rules.apply_forum_step(
-        steps.life_of(rules.ForumLife, row),
-        step,
-        rules.StepRequest(
-            effective_on=request.on,
-            reason=request.reason,
-            members=members,
-            members_confirmed_on=request.members_confirmed_on or row["members_confirmed_on"],
-            open_membership=request.open_membership or row["open_membership"],
-            written_constitution=request.written_constitution or row["written_constitution"],
-        ),
-        on,
+    asked = steps.step_request(
+        request,
+        members=members,
+        members_confirmed_on=request.members_confirmed_on or row["members_confirmed_on"],
+        open_membership=request.open_membership or row["open_membership"],
+        written_constitution=request.written_constitution or row["written_constitution"],
     )
+    life = rules.apply_forum_step(steps.life_of(rules.ForumLife, row), step, asked, on)
     attested = request.model_dump(include=FORUM_FACTS)
     details = {"members": members, "late": life.decided_late} if step == "designate" else {}
     event = ("forum", step)

@@ -154,16 +154,8 @@ async def take_plan_step(
             problem = await _qualifying_body_problem(conn, area, request.on or on)
             if problem:
                 raise Conflict(problem, allowed=["withdraw"])
-        life = rules.apply_plan_step(
-            steps.life_of(rules.PlanLife, row),
-            step,
-            rules.StepRequest(
-                effective_on=request.on,
-                reason=request.reason,
-                referendum_passed=request.referendum_passed,
-            ),
-            on,
-        )
+        asked = steps.step_request(request, referendum_passed=request.referendum_passed)
+        life = rules.apply_plan_step(steps.life_of(rules.PlanLife, row), step, asked, on)
         documents = [{**d.model_dump(), "stage": d.stage or life.status} for d in request.documents]
         details: dict[str, Any] = {"documents": len(documents)}
         if step == "hold_referendum":

@@ -123,6 +123,11 @@ class Taking:
     on: date
 
 
+def step_request(request: StepInput, **facts: Any) -> rules.StepRequest:
+    """The rules' view of a step asked for: its effective date and reason, and ``facts``."""
+    return rules.StepRequest(effective_on=request.on, reason=request.reason, **facts)
+
+
 async def record(
     conn: AsyncConnection, event: Event, on: date, actor: str, details: dict[str, Any]
 ) -> None:
