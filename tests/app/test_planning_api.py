@@ -126,6 +126,11 @@ def step(client: TestClient, key: factories.Key, path: str, name: str, **body: A
     return client.post(f"{path}/{name}", json=body, headers=key.headers)
 
 
+def designate(client: TestClient, key: factories.Key, area: dict[str, Any]) -> Any:
+    """Designate an area (its response, for ok() or problem())."""
+    return step(client, key, f"/neighbourhood-areas/{area['id']}", "designate")
+
+
 def test_standard_area_walk_at_each_boundary_day(
     client: TestClient, people: People, freeze: Freeze, settings: DatabaseSettings
 ) -> None:
@@ -206,10 +211,8 @@ def test_overlap_is_refused_with_the_area_and_hectares(
     first = new_area(client, people.officer, geometry=at(*CELLS["overlap"], side=400))
     # The second square is shifted 100 m east: the overlap is 300 m x 400 m = 12 ha.
     second = new_area(client, people.officer, geometry=at(*CELLS["overlap"], side=400, dx=100))
-    ok(step(client, people.officer, f"/neighbourhood-areas/{first['id']}", "designate"))
-    refused = problem(
-        step(client, people.officer, f"/neighbourhood-areas/{second['id']}", "designate"), 409
-    )
+    ok(designate(client, people.officer, first))
+    refused = problem(designate(client, people.officer, second), 409)
     assert first["reference"] in refused["detail"] and "s.61G(7)" in refused["detail"]
     assert "by 12.00 ha" in refused["detail"]
     assert "designate" not in refused["allowed"] and "refuse" in refused["allowed"]
@@ -218,7 +221,7 @@ def test_overlap_is_refused_with_the_area_and_hectares(
     assert again["status"] == "publicised" and again["version"] == second["version"]
     # An area only touching the designated one (sharing an edge) is not an overlap.
     touching = new_area(client, people.officer, geometry=at(*CELLS["overlap"], side=400, dx=-400))
-    ok(step(client, people.officer, f"/neighbourhood-areas/{touching['id']}", "designate"))
+    ok(designate(client, people.officer, touching))
 
 
 def test_two_designations_racing_cannot_both_pass(
@@ -228,13 +231,11 @@ def test_two_designations_racing_cannot_both_pass(
     a = new_area(client, people.officer, geometry=at(*CELLS["race"], side=400))
     b = new_area(client, people.officer, geometry=at(*CELLS["race"], side=400, dx=200))
 
-    def designate(area_id: int) -> int:
-        return int(
-            step(client, people.officer, f"/neighbourhood-areas/{area_id}", "designate").status_code
-        )
+    def status_of_designating(area: dict[str, Any]) -> int:
+        return int(designate(client, people.officer, area).status_code)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        codes = sorted(pool.map(designate, [a["id"], b["id"]]))
+        codes = sorted(pool.map(status_of_designating, [a, b]))
     assert codes == [200, 409]
     statuses = {ok(client.get(f"/neighbourhood-areas/{i}"))["status"] for i in (a["id"], b["id"])}
     assert statuses == {"designated", "publicised"}
@@ -417,7 +418,7 @@ def test_a_registered_group_applies_and_keeps_its_identity(
         403,
     )
     freeze(date(2027, 1, 12))
-    ok(step(client, people.officer, f"/neighbourhood-areas/{area['id']}", "designate"))
+    ok(designate(client, people.officer, area))
     forum = ok(
         client.post(
             f"/neighbourhood-areas/{area['id']}/forums",
