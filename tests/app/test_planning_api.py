@@ -126,6 +126,11 @@ def step(client: TestClient, key: factories.Key, path: str, name: str, **body: A
     return client.post(f"{path}/{name}", json=body, headers=key.headers)
 
 
+def squares(client: TestClient, key: factories.Key, cell: str, *shifts: float) -> list[Any]:
+    """Area applications for 400 m squares in ``cell``, each shifted ``dx`` metres east."""
+    return [new_area(client, key, geometry=at(*CELLS[cell], side=400, dx=dx)) for dx in shifts]
+
+
 def designate(client: TestClient, key: factories.Key, area: dict[str, Any]) -> Any:
     """Designate an area (its response, for ok() or problem())."""
     return step(client, key, f"/neighbourhood-areas/{area['id']}", "designate")
@@ -208,9 +213,8 @@ def test_overlap_is_refused_with_the_area_and_hectares(
     client: TestClient, people: People, freeze: Freeze
 ) -> None:
     freeze(date(2026, 3, 2))
-    first = new_area(client, people.officer, geometry=at(*CELLS["overlap"], side=400))
     # The second square is shifted 100 m east: the overlap is 300 m x 400 m = 12 ha.
-    second = new_area(client, people.officer, geometry=at(*CELLS["overlap"], side=400, dx=100))
+    first, second = squares(client, people.officer, "overlap", 0, 100)
     ok(designate(client, people.officer, first))
     refused = problem(designate(client, people.officer, second), 409)
     assert first["reference"] in refused["detail"] and "s.61G(7)" in refused["detail"]
@@ -220,7 +224,7 @@ def test_overlap_is_refused_with_the_area_and_hectares(
     again = ok(client.get(f"/neighbourhood-areas/{second['id']}"))
     assert again["status"] == "publicised" and again["version"] == second["version"]
     # An area only touching the designated one (sharing an edge) is not an overlap.
-    touching = new_area(client, people.officer, geometry=at(*CELLS["overlap"], side=400, dx=-400))
+    (touching,) = squares(client, people.officer, "overlap", -400)
     ok(designate(client, people.officer, touching))
 
 
@@ -228,8 +232,7 @@ def test_two_designations_racing_cannot_both_pass(
     client: TestClient, people: People, freeze: Freeze
 ) -> None:
     freeze(date(2026, 3, 2))
-    a = new_area(client, people.officer, geometry=at(*CELLS["race"], side=400))
-    b = new_area(client, people.officer, geometry=at(*CELLS["race"], side=400, dx=200))
+    a, b = squares(client, people.officer, "race", 0, 200)
 
     def status_of_designating(area: dict[str, Any]) -> int:
         return int(designate(client, people.officer, area).status_code)
