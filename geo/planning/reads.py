@@ -253,11 +253,7 @@ async def areas_at(conn: AsyncConnection, lon: float, lat: float, on: date) -> l
         forum = area.forums[-1] if area.forums else None
         found.append(
             AreaAtPoint(
-                id=area.id,
-                reference=area.reference,
-                name=area.name,
-                status=area.status,
-                stage=area.stage,
+                **area.model_dump(include={"id", "reference", "name", "status", "stage"}),
                 forum_reference=None if forum is None else forum.reference,
                 forum_status=None if forum is None else forum.status,
                 next_deadline=upcoming,

@@ -13,12 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import shapely.geometry
 from psycopg import AsyncConnection
 
 from geo.access import Principal
 from geo.crs import ENGLAND_BOUNDS
 from geo.errors import InvalidInput, UnprocessableGeometry
+from geo.geojson_input import parse_geometry
 from geo.planning import levy, steps
 from geo.planning.models import DwellingsInput, ReceiptInput
 
@@ -27,14 +27,13 @@ def _site_json(site: dict[str, Any] | None) -> str | None:
     """A receipt's site as GeoJSON text, checked to be a point or polygon inside England."""
     if site is None:
         return None
-    if not isinstance(site, dict) or site.get("type") not in ("Point", "Polygon", "MultiPolygon"):
-        raise UnprocessableGeometry(
-            "site must be a GeoJSON Point, Polygon or MultiPolygon", parameter="site"
-        )
-    try:
-        shape = shapely.geometry.shape(site)
-    except Exception as exc:  # noqa: BLE001 - shapely raises several types for bad GeoJSON
-        raise UnprocessableGeometry(f"malformed site: {exc}", parameter="site") from exc
+    shape = parse_geometry(
+        site,
+        ("Point", "Polygon", "MultiPolygon"),
+        UnprocessableGeometry,
+        "site",
+        ("site must be a GeoJSON Point, Polygon or MultiPolygon", "malformed site"),
+    )
     if shape.is_empty or not shape.is_valid:
         raise UnprocessableGeometry("the site is empty or invalid", parameter="site")
     west, south, east, north = ENGLAND_BOUNDS
