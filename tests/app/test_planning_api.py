@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -50,31 +49,13 @@ CELLS = {
 BORDER = (-2.285231, 53.415221)
 
 
-@dataclass(frozen=True)
-class People:
-    """The callers of these tests."""
-
-    manager: factories.Key
-    other_manager: factories.Key
-    officer: factories.Key
-    blackpool_officer: factories.Key
-    admin: factories.Key
+People = factories.Callers
 
 
 @pytest.fixture(scope="module")
 def people(settings: DatabaseSettings) -> Iterator[People]:
-    made = factories.Made()
-
-    async def setup(aconn: psycopg.AsyncConnection) -> People:
-        return People(
-            manager=await made.key(aconn, "group_manager"),
-            other_manager=await made.key(aconn, "group_manager"),
-            officer=await made.key(aconn, "officer", [TRAFFORD, MANCHESTER]),
-            blackpool_officer=await made.key(aconn, "officer", [BLACKPOOL]),
-            admin=await made.key(aconn, "admin"),
-        )
-
-    yield factories.run(settings.dsn, setup)
+    """Two group managers, an officer of Trafford and Manchester, one of Blackpool, an admin."""
+    yield from factories.module_callers(settings.dsn, [TRAFFORD, MANCHESTER], BLACKPOOL)
 
 
 @pytest.fixture
@@ -154,7 +135,7 @@ def test_standard_area_walk_at_each_boundary_day(
     assert "2026-02-16" in early["detail"] and early["allowed"] == ["withdraw"]
     # A group manager cannot decide; an officer of another district neither.
     problem(step(client, people.manager, path, "designate"), 403)
-    problem(step(client, people.blackpool_officer, path, "designate"), 403)
+    problem(step(client, people.other_officer, path, "designate"), 403)
     freeze(date(2026, 4, 8))
     late = ok(step(client, people.officer, path, "designate"))
     assert late["status"] == "designated" and late["decided_late"]
