@@ -6,7 +6,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -164,19 +164,27 @@ async def upcoming_deadlines(
     return await reads.upcoming_deadlines(conn, on, days, lad, group)
 
 
+async def _exported(
+    conn: DbDep,
+    on: Today,
+    lad: LadQuery = None,
+    dataset: exchange.Dataset = "neighbourhood-plan-area",
+) -> tuple[exchange.Dataset, list[dict[str, Any]]]:
+    """The export's dataset and its records (the two formats' shared query)."""
+    return dataset, await exchange.export_records(conn, dataset, on, lad)
+
+
+Exported = Annotated[tuple[exchange.Dataset, list[dict[str, Any]]], Depends(_exported)]
+
+
 @router.get(
     "/neighbourhood-areas.csv",
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
-async def export_csv(
-    conn: DbDep,
-    on: Today,
-    lad: LadQuery = None,
-    dataset: exchange.Dataset = "neighbourhood-plan-area",
-) -> Response:
+async def export_csv(exported: Exported) -> Response:
     """Areas, forums or plans in the national planning data format, as CSV."""
-    records = await exchange.export_records(conn, dataset, on, lad)
+    dataset, records = exported
     return Response(
         exchange.to_csv(dataset, records),
         media_type="text/csv; charset=utf-8",
@@ -185,15 +193,9 @@ async def export_csv(
 
 
 @router.get("/neighbourhood-areas.geojson", response_class=GeoJSONResponse)
-async def export_geojson(
-    conn: DbDep,
-    on: Today,
-    lad: LadQuery = None,
-    dataset: exchange.Dataset = "neighbourhood-plan-area",
-) -> JSONResponse:
+async def export_geojson(exported: Exported) -> JSONResponse:
     """Areas, forums or plans in the national planning data format, as GeoJSON."""
-    records = await exchange.export_records(conn, dataset, on, lad)
-    return GeoJSONResponse(exchange.to_geojson(records))
+    return GeoJSONResponse(exchange.to_geojson(exported[1]))
 
 
 @router.get(

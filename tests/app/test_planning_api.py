@@ -570,6 +570,12 @@ def test_deadlines_join_the_feeds(
     assert f"UID:planning-area-{area['id']}-decision_due-20261202@platoons" in text
     listing = client.get("/neighbourhood-areas.csv", params={"lad": TRAFFORD})
     assert listing.status_code == 200 and area["reference"] in listing.text
+    assert listing.headers["content-disposition"].endswith('filename="neighbourhood-plan-area.csv"')
+    collection = ok(client.get("/neighbourhood-areas.geojson", params={"lad": TRAFFORD}))
+    mine = [f for f in collection["features"] if f["properties"]["reference"] == area["reference"]]
+    assert len(mine) == 1 and mine[0]["geometry"]["type"] == "MultiPolygon"
+    forums_csv = client.get("/neighbourhood-areas.csv", params={"dataset": "neighbourhood-forum"})
+    assert forums_csv.text.startswith("reference,name,neighbourhood-forum,")
     # Once the representations have closed the daily pass moves the map's deadline on.
     item = f"/collections/neighbourhood-areas/items/{area['reference']}"
     assert ok(client.get(item))["properties"]["next_deadline_kind"] == "representations_end"
