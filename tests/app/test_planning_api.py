@@ -112,6 +112,11 @@ def squares(client: TestClient, key: factories.Key, cell: str, *shifts: float) -
     return [new_area(client, key, geometry=at(*CELLS[cell], side=400, dx=dx)) for dx in shifts]
 
 
+def post(client: TestClient, key: factories.Key, path: str, body: dict[str, Any]) -> Any:
+    """POST ``body`` to ``path`` with ``key`` (the response, for ok() or problem())."""
+    return client.post(path, json=body, headers=key.headers)
+
+
 def designate(client: TestClient, key: factories.Key, area: dict[str, Any]) -> Any:
     """Designate an area (its response, for ok() or problem())."""
     return step(client, key, f"/neighbourhood-areas/{area['id']}", "designate")
@@ -244,19 +249,20 @@ def test_bad_input_is_a_problem_that_writes_nothing(
             ]
         ],
     }
-    post = lambda body: client.post(  # noqa: E731
-        "/neighbourhood-areas", json=body, headers=people.officer.headers
-    )
-    assert "Self-intersection" in problem(post(area_body(geometry=bowtie)), 422)["detail"]
+
+    def apply_area(body: dict[str, Any]) -> Any:
+        return post(client, people.officer, "/neighbourhood-areas", body)
+
+    assert "Self-intersection" in problem(apply_area(area_body(geometry=bowtie)), 422)["detail"]
     paris = at(2.35, 48.85)
-    assert "beyond England" in problem(post(area_body(geometry=paris)), 422)["detail"]
+    assert "beyond England" in problem(apply_area(area_body(geometry=paris)), 422)["detail"]
     far = {"type": "Polygon", "coordinates": [[[170, 10], [171, 10], [171, 11], [170, 10]]]}
-    problem(post(area_body(geometry=far)), 422)
-    problem(post(area_body(geometry={"type": "Point", "coordinates": [lon, lat]})), 422)
-    future = problem(post(area_body(geometry=at(lon, lat), applied_on="2026-03-03")), 400)
+    problem(apply_area(area_body(geometry=far)), 422)
+    problem(apply_area(area_body(geometry={"type": "Point", "coordinates": [lon, lat]})), 422)
+    future = problem(apply_area(area_body(geometry=at(lon, lat), applied_on="2026-03-03")), 400)
     assert "future" in future["detail"]
     unknown = problem(
-        post(
+        apply_area(
             area_body(
                 geometry=at(lon, lat), applicant_type="neighbourhood_group", group="NG-000000999999"
             )
@@ -264,14 +270,10 @@ def test_bad_input_is_a_problem_that_writes_nothing(
         400,
     )
     assert "NG-000000999999" in unknown["detail"]
-    problem(post(area_body(geometry=at(lon, lat), applicant_type="mayor")), 422)
+    problem(apply_area(area_body(geometry=at(lon, lat), applicant_type="mayor")), 422)
     # A group manager may not apply for someone else.
     problem(
-        client.post(
-            "/neighbourhood-areas",
-            json=area_body(geometry=at(lon, lat)),
-            headers=people.manager.headers,
-        ),
+        post(client, people.manager, "/neighbourhood-areas", area_body(geometry=at(lon, lat))),
         403,
     )
     problem(client.post("/neighbourhood-areas", json=area_body(geometry=at(lon, lat))), 401)
@@ -292,30 +294,33 @@ def test_forum_designation_and_its_five_years(
     area = new_area(client, people.officer, geometry=at(*CELLS["forum"]))
     path = f"/neighbourhood-areas/{area['id']}"
     not_yet = problem(
-        client.post(
+        post(
+            client,
+            people.officer,
             f"{path}/forums",
-            json={"name": "Test forum", "applied_on": "2026-02-20"},
-            headers=people.officer.headers,
+            {"name": "Test forum", "applied_on": "2026-02-20"},
         ),
         409,
     )
     assert "designated" in not_yet["detail"]
     ok(step(client, people.officer, path, "designate"))
     forum = ok(
-        client.post(
+        post(
+            client,
+            people.officer,
             f"{path}/forums",
-            json={"name": "Test forum", "applied_on": "2026-02-20", "publicised_on": "2026-02-20"},
-            headers=people.officer.headers,
+            {"name": "Test forum", "applied_on": "2026-02-20", "publicised_on": "2026-02-20"},
         ),
         201,
     )
     assert forum["reference"].startswith("NF-")
     assert {d["kind"]: d["ends"] for d in forum["deadlines"]}["representations_end"] == "2026-04-03"
     second = problem(
-        client.post(
+        post(
+            client,
+            people.officer,
             f"{path}/forums",
-            json={"name": "Another", "applied_on": "2026-02-20"},
-            headers=people.officer.headers,
+            {"name": "Another", "applied_on": "2026-02-20"},
         ),
         409,
     )
@@ -354,10 +359,11 @@ def test_forum_designation_and_its_five_years(
     assert ok(client.get(fpath))["status"] == "expired"
     # Once expired, the area may have a new forum; the old one is stored as expired.
     renewed = ok(
-        client.post(
+        post(
+            client,
+            people.officer,
             f"{path}/forums",
-            json={"name": "Test forum, again", "applied_on": "2031-04-04"},
-            headers=people.officer.headers,
+            {"name": "Test forum, again", "applied_on": "2031-04-04"},
         ),
         201,
     )
@@ -404,10 +410,11 @@ def test_a_registered_group_applies_and_keeps_its_identity(
     freeze(date(2027, 1, 12))
     ok(designate(client, people.officer, area))
     forum = ok(
-        client.post(
+        post(
+            client,
+            people.manager,
             f"/neighbourhood-areas/{area['id']}/forums",
-            json={"group": reference, "applied_on": "2027-01-12"},
-            headers=people.manager.headers,
+            {"group": reference, "applied_on": "2027-01-12"},
         ),
         201,
     )
@@ -423,11 +430,7 @@ def test_plan_through_its_stages(client: TestClient, people: People, freeze: Fre
     freeze(date(2026, 6, 1))
     doc = {"title": "Draft plan", "url": "https://example.org/draft-plan.pdf"}
     plan = ok(
-        client.post(
-            f"{path}/plans",
-            json={"name": "Test plan", "documents": [doc]},
-            headers=people.officer.headers,
-        ),
+        post(client, people.officer, f"{path}/plans", {"name": "Test plan", "documents": [doc]}),
         201,
     )
     assert plan["status"] == "draft" and plan["next_steps"] == ["start_consultation", "withdraw"]
