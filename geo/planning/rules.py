@@ -289,7 +289,7 @@ LifeT = TypeVar("LifeT", "AreaLife", "ForumLife", "PlanLife")
 
 
 @dataclass(frozen=True)
-class Lifecycle(Generic[StepT, LifeT]):
+class StepMachine(Generic[StepT, LifeT]):
     """One statutory lifecycle: the steps, the statuses each may follow and leads to, and why
     a step's statutory window is shut. Areas, forums and plans each have one; the checks
     every step makes (the status allows it, its date is not in the future nor before the last
@@ -412,7 +412,7 @@ def area_window_problem(life: AreaLife, step: AreaStep, on: date) -> str | None:
     return None
 
 
-AREA_LIFECYCLE: Lifecycle[AreaStep, AreaLife] = Lifecycle(
+AREA_MACHINE: StepMachine[AreaStep, AreaLife] = StepMachine(
     "neighbourhood area application",
     AREA_TRANSITIONS,
     area_window_problem,
@@ -422,7 +422,7 @@ AREA_LIFECYCLE: Lifecycle[AreaStep, AreaLife] = Lifecycle(
 
 def area_allowed_steps(life: AreaLife, on: date) -> list[AreaStep]:
     """The steps the status allows and whose statutory windows are open on ``on``."""
-    return AREA_LIFECYCLE.allowed(life, on)
+    return AREA_MACHINE.allowed(life, on)
 
 
 def apply_area_step(life: AreaLife, step: AreaStep, request: StepRequest, on: date) -> AreaLife:
@@ -431,9 +431,9 @@ def apply_area_step(life: AreaLife, step: AreaStep, request: StepRequest, on: da
     Raises
     ------
     IllegalTransition, OutsideStatutoryWindow, DateInFuture, InvalidInput
-        As :meth:`Lifecycle.begin` says (a refusal or withdrawal needs a reason).
+        As :meth:`StepMachine.begin` says (a refusal or withdrawal needs a reason).
     """
-    new = AREA_LIFECYCLE.begin(life, step, request, on)
+    new = AREA_MACHINE.begin(life, step, request, on)
     effective = new.last_step_on or on
     if step == "publicise":
         return replace(new, publicised_on=effective)
@@ -528,7 +528,7 @@ def forum_window_problem(life: ForumLife, step: ForumStep, on: date) -> str | No
     return None
 
 
-FORUM_LIFECYCLE: Lifecycle[ForumStep, ForumLife] = Lifecycle(
+FORUM_MACHINE: StepMachine[ForumStep, ForumLife] = StepMachine(
     "neighbourhood forum",
     FORUM_TRANSITIONS,
     forum_window_problem,
@@ -538,7 +538,7 @@ FORUM_LIFECYCLE: Lifecycle[ForumStep, ForumLife] = Lifecycle(
 
 def forum_allowed_steps(life: ForumLife, on: date) -> list[ForumStep]:
     """The steps the status allows and whose statutory windows are open on ``on``."""
-    return FORUM_LIFECYCLE.allowed(life, on)
+    return FORUM_MACHINE.allowed(life, on)
 
 
 def apply_forum_step(life: ForumLife, step: ForumStep, request: StepRequest, on: date) -> ForumLife:
@@ -552,9 +552,9 @@ def apply_forum_step(life: ForumLife, step: ForumStep, request: StepRequest, on:
     Raises
     ------
     IllegalTransition, OutsideStatutoryWindow, DateInFuture, InvalidInput
-        As :meth:`Lifecycle.begin` says; InvalidInput also when the conditions are not met.
+        As :meth:`StepMachine.begin` says; InvalidInput also when the conditions are not met.
     """
-    new = FORUM_LIFECYCLE.begin(life, step, request, on)
+    new = FORUM_MACHINE.begin(life, step, request, on)
     effective = new.last_step_on or on
     if step == "designate":
         condition = forum_conditions_problem(request)
@@ -666,7 +666,7 @@ def plan_window_problem(life: PlanLife, step: PlanStep, on: date) -> str | None:
     return None
 
 
-PLAN_LIFECYCLE: Lifecycle[PlanStep, PlanLife] = Lifecycle(
+PLAN_MACHINE: StepMachine[PlanStep, PlanLife] = StepMachine(
     "neighbourhood plan", PLAN_TRANSITIONS, plan_window_problem, frozenset({"refuse", "withdraw"})
 )
 # The date each step records, in the field of that name.
@@ -684,7 +684,7 @@ PLAN_STEP_DATES: dict[str, str] = {
 
 def plan_allowed_steps(life: PlanLife, on: date) -> list[PlanStep]:
     """The steps the status allows and whose statutory windows are open on ``on``."""
-    return PLAN_LIFECYCLE.allowed(life, on)
+    return PLAN_MACHINE.allowed(life, on)
 
 
 def apply_plan_step(life: PlanLife, step: PlanStep, request: StepRequest, on: date) -> PlanLife:
@@ -698,9 +698,9 @@ def apply_plan_step(life: PlanLife, step: PlanStep, request: StepRequest, on: da
     Raises
     ------
     IllegalTransition, OutsideStatutoryWindow, DateInFuture, InvalidInput
-        As :meth:`Lifecycle.begin` says; InvalidInput also for a referendum without a result.
+        As :meth:`StepMachine.begin` says; InvalidInput also for a referendum without a result.
     """
-    new = PLAN_LIFECYCLE.begin(life, step, request, on)
+    new = PLAN_MACHINE.begin(life, step, request, on)
     effective = new.last_step_on or on
     if step == "hold_referendum" and request.referendum_passed is None:
         raise InvalidInput(

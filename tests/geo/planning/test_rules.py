@@ -184,15 +184,15 @@ def test_plan_walk_at_each_boundary_day() -> None:
 # Each lifecycle: its statuses, the function taking a step, and a request giving every fact a
 # step may need (so that only the status can refuse it).
 MACHINES: dict[str, tuple[Any, ...]] = {
-    "area": (rules.AREA_LIFECYCLE, rules.AREA_STATUSES, rules.apply_area_step, REASON),
+    "area": (rules.AREA_MACHINE, rules.AREA_STATUSES, rules.apply_area_step, REASON),
     "forum": (
-        rules.FORUM_LIFECYCLE,
+        rules.FORUM_MACHINE,
         rules.FORUM_STATUSES,
         rules.apply_forum_step,
         replace(FORUM_OK, reason="r"),
     ),
     "plan": (
-        rules.PLAN_LIFECYCLE,
+        rules.PLAN_MACHINE,
         rules.PLAN_STATUSES,
         rules.apply_plan_step,
         StepRequest(reason="r", referendum_passed=True),
