@@ -28,7 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 from app.background import cancel_and_wait
 from app.http import today_utc
 from geo import assets, coverage
-from geo.planning import store as planning_store
+from geo.planning import serving as planning_serving
 
 logger = logging.getLogger("platoons.housekeeping")
 
@@ -77,7 +77,7 @@ def daily_jobs(active_months: int) -> tuple[Job, ...]:
     return (
         # Cheap and idempotent: only rows whose stored deadline has passed are rewritten.
         Job("asset deadlines", _never_done, assets.refresh_passed_deadlines),
-        Job("planning deadlines", _never_done, planning_store.refresh_passed_deadlines),
+        Job("planning deadlines", _never_done, planning_serving.refresh_passed_deadlines),
         Job("coverage", coverage.computed_since, recompute),
         Job("coverage snapshot", coverage.snapshot_taken, snapshot),
     )

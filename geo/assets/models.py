@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from geo import rights
+from geo.national_files import ImportReport  # noqa: F401 - the register import's report
 
 Category = Literal[
     "pub",
@@ -170,17 +170,3 @@ class UpcomingDeadline(BaseModel):
     # its description replace the asset ones in the calendar feed.
     uid: str | None = Field(default=None, exclude=True)
     description: str | None = Field(default=None, exclude=True)
-
-
-@dataclass
-class ImportReport:
-    """What an import did: rows imported, and each row skipped with its line and reason."""
-
-    source: str
-    imported: list[str] = field(default_factory=list)
-    skipped: list[tuple[int, str, str]] = field(default_factory=list)
-    warnings: list[tuple[int, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The report as plain JSON."""
-        return asdict(self)

@@ -133,19 +133,28 @@ class Callers:
 
 
 async def make_callers(
-    made: Made, aconn: psycopg.AsyncConnection, officer_lad: str, other_officer_lad: str
+    made: Made,
+    aconn: psycopg.AsyncConnection,
+    officer_lad: str | list[str],
+    other_officer_lad: str,
 ) -> Callers:
-    """Create the five callers' keys, remembered by ``made`` (which deletes them)."""
+    """Create the five callers' keys, remembered by ``made`` (which deletes them).
+
+    ``officer_lad`` is the officer's district, or a list of them.
+    """
+    officer_lads = [officer_lad] if isinstance(officer_lad, str) else officer_lad
     return Callers(
         manager=await made.key(aconn, "group_manager"),
         other_manager=await made.key(aconn, "group_manager"),
-        officer=await made.key(aconn, "officer", [officer_lad]),
+        officer=await made.key(aconn, "officer", officer_lads),
         other_officer=await made.key(aconn, "officer", [other_officer_lad]),
         admin=await made.key(aconn, "admin"),
     )
 
 
-def module_callers(dsn: str, officer_lad: str, other_officer_lad: str) -> Iterator[Callers]:
+def module_callers(
+    dsn: str, officer_lad: str | list[str], other_officer_lad: str
+) -> Iterator[Callers]:
     """Make the five callers, yield them, then delete them and the groups' links to them."""
     made = Made()
 
