@@ -65,6 +65,16 @@ class LevelMoney(BaseModel):
     grants: int
 
 
+class ImportedFile(BaseModel):
+    """A 360Giving file imported grants came from (what a map or chart credits)."""
+
+    source_name: str
+    publisher_name: str | None
+    licence: str | None = Field(description="As the file states it; a summary-table CSV has none.")
+    funders: list[str]
+    grants: int
+
+
 class SourceNeed(BaseModel):
     """One source's money against need."""
 
@@ -74,6 +84,9 @@ class SourceNeed(BaseModel):
     by_district: list[DistrictMoney]
     not_by_decile: list[LevelMoney]
     not_placed: dict[str, Any] | None = None
+    files: list[ImportedFile] | None = Field(
+        None, description="Imported grants only: the 360Giving files they came from."
+    )
 
 
 class GrantNeed(BaseModel):
@@ -135,6 +148,8 @@ async def grant_need(
             results[name] = await cur.fetchall()
         await cur.execute(read_sql("geo", "grant_need/not_placed.sql"), params)
         not_placed = await cur.fetchone()
+        await cur.execute(read_sql("geo", "grant_need/imports.sql"))
+        files = [ImportedFile(**row) for row in await cur.fetchall()]
     sources = []
     for source, label in SOURCES.items():
         sources.append(
@@ -172,6 +187,7 @@ async def grant_need(
                     if r["source"] == source
                 ],
                 not_placed=dict(not_placed) if source == "imported" and not_placed else None,
+                files=files if source == "imported" else None,
             )
         )
     return GrantNeed(

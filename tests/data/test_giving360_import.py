@@ -177,6 +177,10 @@ def test_grant_money_against_need_in_trafford(trafford_import, client, conn):
     assert sum(Decimal(d["amount"]) for d in imported["by_decile"]) == 0
     assert sum(d["residents"] for d in imported["by_decile"]) == residents
     assert {s["source"] for s in body["sources"]} == {"imported", "platoons"}
+    # The files the imported money came from, for the map's credits (a CSV states no licence).
+    [trafford_file] = [f for f in imported["files"] if f["source_name"] == TRAFFORD_GRANTS.name]
+    assert (trafford_file["grants"], trafford_file["licence"]) == (555, None)
+    assert trafford_file["funders"] == sorted(set(published["Funding Org:Name"]))
 
 
 @pytest.mark.parametrize(
