@@ -362,6 +362,7 @@ def load_spending_file(
         The file's status (``loaded``, ``replaced`` or ``unchanged``), lines, total and dates.
     """
     sha256 = sha256_file(path)
+    _roomy_temp_buffers(conn)
     with conn.transaction(), conn.cursor() as cur:
         # Memory for the staging joins; a load need not wait for its WAL to reach the disk
         # before returning (a crash loses the whole transaction, never part of it).
@@ -504,6 +505,19 @@ def _write_lines(
     return summary
 
 
+def _roomy_temp_buffers(conn: psycopg.Connection) -> None:
+    """Room in memory for the staged file (some 60 MB a year of Trafford's payments).
+
+    PostgreSQL keeps temporary tables in 8 MB of session memory unless told otherwise, and
+    can be told only before the session's first temporary table; after that this does nothing.
+    """
+    try:
+        with conn.transaction():
+            conn.execute("SET temp_buffers = '256MB'")
+    except psycopg.errors.InvalidParameterValue:
+        pass  # the session has used a temporary table already: it keeps its setting
+
+
 def uncompressed_size(path: Path) -> int:
     """The bytes a progress bar will count for a file (the CSV inside a zip, unzipped)."""
     with open_payment_csv(path) as (_member, size, _stream):
@@ -528,12 +542,28 @@ def load_spending(
             if on_file:
                 on_file(report)
     finally:
-        # Fresh planner statistics for what did load, even if a later file failed.
+        # Even if a later file failed, for what did load.
         if any(r.status != "unchanged" for r in reports):
-            with conn.transaction(), conn.cursor() as cur:
-                for table in ("spending_beneficiary", "spending_month_total", "spending_rollup"):
-                    cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+            _after_loading(conn)
     return reports
+
+
+def _after_loading(conn: psycopg.Connection) -> None:
+    """Fresh planner statistics for the totals, and the new lines' partitions vacuumed.
+
+    VACUUM marks a new partition's pages all-visible, so a count over a date window (the
+    lines matched) reads the page index alone, without visiting the lines (partitions
+    vacuumed before are skipped page by page). It runs outside any transaction.
+    """
+    autocommit = conn.autocommit
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            for table in ("spending_beneficiary", "spending_month_total", "spending_rollup"):
+                cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+            cur.execute("VACUUM spending_line")
+    finally:
+        conn.autocommit = autocommit
 
 
 def load_spending_parallel(
@@ -574,9 +604,8 @@ def load_spending_parallel(
             except BaseException as exc:  # noqa: BLE001 - raised below, after the others
                 failure = failure or exc
     if any(r.status != "unchanged" for r in reports):
-        with psycopg.connect(dsn) as conn, conn.transaction(), conn.cursor() as cur:
-            for table in ("spending_beneficiary", "spending_month_total", "spending_rollup"):
-                cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+        with psycopg.connect(dsn) as conn:
+            _after_loading(conn)
     if failure is not None:
         raise failure
     return reports

@@ -97,8 +97,12 @@ def upgrade() -> None:
         ) PARTITION BY LIST (file_id)
         """
     )
-    # Keyset paging: newest first, ties broken by id (stable under equal dates).
-    op.execute("CREATE INDEX ix_spending_line_page ON spending_line (payment_date DESC, id DESC)")
+    # Keyset paging: newest first, ties broken by id (stable under equal dates); with the
+    # amount, a count and sum over a date window reads the index alone.
+    op.execute(
+        "CREATE INDEX ix_spending_line_page ON spending_line (payment_date DESC, id DESC)"
+        " INCLUDE (amount)"
+    )
     op.execute(
         "CREATE INDEX ix_spending_line_beneficiary ON spending_line "
         "(beneficiary_key text_pattern_ops)"
