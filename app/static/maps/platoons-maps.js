@@ -666,13 +666,19 @@
     return node;
   }
 
+  /** A control's box: clicks and scrolls on it stay off the map. */
+  function panel(className) {
+    var div = el('div', className + ' leaflet-bar');
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    return div;
+  }
+
   var Legend = L.Control.extend({
     options: { position: 'bottomright' },
     initialize: function (config, options) { L.setOptions(this, options); this._config = config; },
     onAdd: function () {
-      this._div = el('div', 'platoons-legend leaflet-bar');
-      L.DomEvent.disableClickPropagation(this._div);
-      L.DomEvent.disableScrollPropagation(this._div);
+      this._div = panel('platoons-legend');
       return this._div;
     },
     /** Show one legend, or several (one section each: the base layer's, then overlays'). */
@@ -1372,9 +1378,7 @@
   var GrantChart = L.Control.extend({
     options: { position: 'bottomleft' },
     onAdd: function () {
-      this._div = el('div', 'platoons-grant-chart leaflet-bar');
-      L.DomEvent.disableClickPropagation(this._div);
-      L.DomEvent.disableScrollPropagation(this._div);
+      this._div = panel('platoons-grant-chart');
       return this._div;
     },
     show: function (layer) {

@@ -22,80 +22,26 @@ thousand rows) rather than the ~70,000 rows of the month totals or the ~490,000 
 
 from alembic import op
 
+from geo.sqlfiles import read_sql
+
 revision = "0019_spending_speed"
 down_revision = "0013_crime"
 branch_labels = None
 depends_on = None
-
-LINE_COLUMNS = """
-    file_id integer NOT NULL,
-    line_number integer NOT NULL,
-    publisher text NOT NULL,
-    organisation_label text NOT NULL,
-    organisation_uri text,
-    effective_date date,
-    service text,
-    beneficiary_name text NOT NULL,
-    beneficiary_key text NOT NULL,
-    beneficiary_other_id text,
-    redacted boolean NOT NULL,
-    payment_date date NOT NULL,
-    transaction_number text,
-    amount numeric(14, 2) NOT NULL,
-    irrecoverable_vat numeric(14, 2),
-    purpose text,
-    category text,
-    category_code text,
-    invoice_number text,
-    profit_centre text,
-    vat_registration_number text,
-    over_500 boolean NOT NULL,
-    CONSTRAINT ck_spending_over_500 CHECK (over_500 = (abs(amount) > 500))
-"""
-NAMES = (
-    "id, file_id, line_number, publisher, organisation_label, organisation_uri, effective_date,"
-    " service, beneficiary_name, beneficiary_key, beneficiary_other_id, redacted, payment_date,"
-    " transaction_number, amount, irrecoverable_vat, purpose, category, category_code,"
-    " invoice_number, profit_centre, vat_registration_number, over_500"
-)
-# The coarser totals: each level's name and the columns it keeps besides the publisher, the
-# £500 flag and redaction (kept by every level). data/sql/spending/rollup_insert.sql and
-# geo/spending/reads.py (LEVELS) name the same levels.
-ROLLUP_INSERT = """
-    INSERT INTO spending_rollup (file_id, publisher, level, month, beneficiary_key, service,
-                                 category, over_500, redacted, amount, lines)
-    SELECT file_id, publisher,
-           CASE GROUPING(month, beneficiary_key, service, category)
-               WHEN 7 THEN 'month' WHEN 11 THEN 'beneficiary' WHEN 13 THEN 'service'
-               WHEN 14 THEN 'category' WHEN 5 THEN 'month_service'
-               WHEN 6 THEN 'month_category' END,
-           month, beneficiary_key, service, category, over_500, redacted, sum(amount), sum(lines)
-    FROM spending_month_total
-    GROUP BY GROUPING SETS (
-        (file_id, publisher, over_500, redacted, month),
-        (file_id, publisher, over_500, redacted, beneficiary_key),
-        (file_id, publisher, over_500, redacted, service),
-        (file_id, publisher, over_500, redacted, category),
-        (file_id, publisher, over_500, redacted, month, service),
-        (file_id, publisher, over_500, redacted, month, category))
-"""
 
 
 def upgrade() -> None:
     op.execute("ALTER TABLE spending_line RENAME TO spending_line_0014")
     op.execute("ALTER TABLE spending_line_0014 DROP CONSTRAINT spending_line_pkey")
     op.execute("ALTER TABLE spending_line_0014 DROP CONSTRAINT uq_spending_line")
-    op.execute("ALTER TABLE spending_line_0014 DROP CONSTRAINT ck_spending_over_500")
     for index in ("page", "beneficiary", "service"):
         op.execute(f"DROP INDEX ix_spending_line_{index}")
+    # The same columns, checks and identity, partitioned by file.
     op.execute(
-        f"""
-        CREATE TABLE spending_line (
-            id bigint GENERATED ALWAYS AS IDENTITY,
-            {LINE_COLUMNS},
-            CONSTRAINT pk_spending_line PRIMARY KEY (file_id, line_number)
-        ) PARTITION BY LIST (file_id)
-        """
+        "CREATE TABLE spending_line (LIKE spending_line_0014 INCLUDING DEFAULTS"
+        " INCLUDING CONSTRAINTS INCLUDING IDENTITY,"
+        " CONSTRAINT pk_spending_line PRIMARY KEY (file_id, line_number))"
+        " PARTITION BY LIST (file_id)"
     )
     # Keyset paging: newest first, ties broken by id (stable under equal dates); with the
     # amount, a count and sum over a date window reads the index alone.
@@ -110,15 +56,15 @@ def upgrade() -> None:
     op.execute("CREATE INDEX ix_spending_line_service ON spending_line (service)")
     # The lines already loaded, one partition per file (as a load now writes them).
     op.execute(
-        f"""
+        """
         DO $$
         DECLARE f integer;
         BEGIN
             FOR f IN SELECT id FROM spending_file ORDER BY id LOOP
                 EXECUTE format('CREATE TABLE %I PARTITION OF spending_line FOR VALUES IN (%s)',
                                'spending_line_' || f, f);
-                EXECUTE format('INSERT INTO %I ({NAMES}) OVERRIDING SYSTEM VALUE'
-                               ' SELECT {NAMES} FROM spending_line_0014 WHERE file_id = %s',
+                EXECUTE format('INSERT INTO %I OVERRIDING SYSTEM VALUE'
+                               ' SELECT * FROM spending_line_0014 WHERE file_id = %s',
                                'spending_line_' || f, f);
             END LOOP;
         END $$
@@ -164,7 +110,10 @@ def upgrade() -> None:
     )
     op.execute("CREATE INDEX ix_spending_rollup ON spending_rollup (level, publisher, month)")
     op.execute("CREATE INDEX ix_spending_rollup_file ON spending_rollup (file_id)")
-    op.execute(ROLLUP_INSERT)
+    # Each file's coarser totals, as a load writes them.
+    bind = op.get_bind()
+    for (file_id,) in bind.exec_driver_sql("SELECT id FROM spending_file ORDER BY id"):
+        bind.exec_driver_sql(read_sql("data", "spending/rollup_insert.sql"), {"file_id": file_id})
 
 
 def downgrade() -> None:
@@ -186,18 +135,11 @@ def downgrade() -> None:
     for index in ("page", "beneficiary", "service"):
         op.execute(f"ALTER INDEX ix_spending_line_{index} RENAME TO ix_spending_line_0019_{index}")
     op.execute(
-        f"""
-        CREATE TABLE spending_line (
-            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            {LINE_COLUMNS},
-            CONSTRAINT uq_spending_line UNIQUE (file_id, line_number)
-        )
-        """
+        "CREATE TABLE spending_line (LIKE spending_line_0019 INCLUDING DEFAULTS"
+        " INCLUDING CONSTRAINTS INCLUDING IDENTITY,"
+        " PRIMARY KEY (id), CONSTRAINT uq_spending_line UNIQUE (file_id, line_number))"
     )
-    op.execute(
-        f"INSERT INTO spending_line ({NAMES}) OVERRIDING SYSTEM VALUE"
-        f" SELECT {NAMES} FROM spending_line_0019"
-    )
+    op.execute("INSERT INTO spending_line OVERRIDING SYSTEM VALUE SELECT * FROM spending_line_0019")
     op.execute(
         "SELECT setval(pg_get_serial_sequence('spending_line', 'id'), max(id))"
         " FROM spending_line HAVING max(id) IS NOT NULL"
