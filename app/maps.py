@@ -509,57 +509,77 @@ def crime_overlay(extents: Mapping[str, Bounds | None], base_path: str) -> Vecto
     )
 
 
-def grant_money_layers(
-    lad: Collection, extent: Bounds, edition: str, base_path: str
-) -> list[VectorTileLayer]:
-    """Districts shaded by grant money per resident, one layer per source (never added up).
+GRANT_LEVELS: dict[str, tuple[str, str]] = {
+    # level: (the name in a layer's title, what its figures are)
+    "lad": (
+        "district",
+        "Money a district's places received (LSOA, ward and district placements) over its "
+        "residents.",
+    ),
+    "lsoa": (
+        "LSOA",
+        "Money placed on an LSOA (a drawn area's split between its qualifying LSOAs by "
+        "residents) over the LSOA's residents; money placed on a ward or a whole district is "
+        "in the district layer only.",
+    ),
+}
 
-    The figures are read by the page from ``GET /grants/need`` (all England, the edition's
-    districts and residents) when a layer is first shown, so the map, its popups and its chart
-    by decile show exactly what that answer gives.
+
+def grant_money_layers(
+    areas: Mapping[str, tuple[Collection, Bounds]], edition: str, base_path: str
+) -> list[VectorTileLayer]:
+    """Areas shaded by grant money per resident: one layer per level and source.
+
+    ``areas`` maps a level (``lad``, ``lsoa``) to its collection and extent. The sources are
+    never added together: each is a base layer of its own. The figures are read by the page
+    from ``GET /grants/need`` (all England, the edition's areas and residents) when a layer is
+    first shown, so the map, its popups and its chart by decile show exactly that answer.
     """
     layers = []
-    for source, label in GRANT_SOURCES.items():
-        layer = VectorTileLayer(
-            lad,
-            f"Grant money per resident by district: {label}",
-            extent=extent,
-            style={
-                "property": "pounds_per_resident",
-                "breaks": [[upper, colour] for upper, colour, _ in GRANT_MONEY_BREAKS],
-                "missing": GRANT_MONEY_NONE,
-                "stroke": "#555555",
-                "strokeWidth": 0.8,
-            },
-            legend={
-                "title": f"£ per resident, {edition}: {label}",
-                "items": [
-                    *({"colour": c, "label": text} for _, c, text in GRANT_MONEY_BREAKS),
-                    {"colour": GRANT_MONEY_NONE, "label": "none placed in the district"},
-                ],
-                "note": (
-                    "Money a district's places received (LSOA, ward and district placements) "
-                    "over its residents, from GET /grants/need. This source only: imported "
-                    "grants and Platoons' own are separate layers, never added together. "
-                    "Click a district for its figure."
-                ),
-            },
-            edition=edition,
-            show=False,
-            base_path=base_path,
-            key=f"{lad.id}:grants:{source}",
-        )
-        layer.options["attribution"] = html.escape(
-            f"{GRANT_SOURCE_CREDITS[source]}. Residents: the {edition} population denominators. "
-        ) + attribution_html(lad.attribution)
-        layer.options["grantMoney"] = {
-            "source": source,
-            "label": label,
-            "url": f"{base_path}/grants/need?{urlencode({'edition': edition})}",
-            "colours": GRANT_SOURCE_COLOURS,
-            "labels": dict(GRANT_SOURCES),
-        }
-        layers.append(layer)
+    for level, (collection, extent) in areas.items():
+        area_name, meaning = GRANT_LEVELS[level]
+        for source, label in GRANT_SOURCES.items():
+            layer = VectorTileLayer(
+                collection,
+                f"Grant money per resident by {area_name}: {label}",
+                extent=extent,
+                style={
+                    "property": "pounds_per_resident",
+                    "breaks": [[upper, colour] for upper, colour, _ in GRANT_MONEY_BREAKS],
+                    "missing": GRANT_MONEY_NONE,
+                    "stroke": "#555555" if level == "lad" else "#ffffff",
+                    "strokeWidth": 0.8 if level == "lad" else 0.5,
+                    "strokeMinZoom": 0 if level == "lad" else 11,
+                },
+                legend={
+                    "title": f"£ per resident by {area_name}, {edition}: {label}",
+                    "items": [
+                        *({"colour": c, "label": text} for _, c, text in GRANT_MONEY_BREAKS),
+                        {"colour": GRANT_MONEY_NONE, "label": f"none placed in the {area_name}"},
+                    ],
+                    "note": (
+                        f"{meaning} From GET /grants/need. This source only: imported grants "
+                        "and Platoons' own are separate layers, never added together. Click "
+                        f"a {area_name} for its figure."
+                    ),
+                },
+                edition=edition,
+                show=False,
+                base_path=base_path,
+                key=f"{collection.id}:grants:{source}",
+            )
+            layer.options["attribution"] = html.escape(
+                f"{GRANT_SOURCE_CREDITS[source]}. Residents: the {edition} population "
+                "denominators. "
+            ) + attribution_html(collection.attribution)
+            layer.options["grantMoney"] = {
+                "source": source,
+                "level": level,
+                "label": label,
+                "url": f"{base_path}/grants/need?{urlencode({'edition': edition})}",
+                "colours": GRANT_SOURCE_COLOURS,
+            }
+            layers.append(layer)
     return layers
 
 
@@ -953,8 +973,16 @@ def deprivation_map(
             show=False,
             base_path=base_path,
         ).add_to(m)
-        for layer in grant_money_layers(lad, lad_extent, current_edition, base_path):
-            layer.add_to(m)
+    money_areas = {
+        level: (collection, extent)
+        for level, collection in (
+            ("lad", lad),
+            ("lsoa", edition_collection("lsoa", current_edition)),
+        )
+        if (extent := extents.get(collection.id)) is not None
+    }
+    for layer in grant_money_layers(money_areas, current_edition, base_path):
+        layer.add_to(m)
     crime = crime_overlay(extents, base_path)
     if crime is not None:
         crime.add_to(m)

@@ -913,7 +913,10 @@
       }
       if (area && area.ok) { content.appendChild(districtBlock(area.body)); }
       var money = activeBaseLayer(map);
-      if (place.ok && money && money.grantNeed) { content.appendChild(grantMoneyBlock(money, place.body.lad)); }
+      if (place.ok && money && money.grantNeed) {
+        var where = money.options.grantMoney.level === 'lsoa' ? place.body.lsoa : place.body.lad;
+        content.appendChild(grantMoneyBlock(money, where));
+      }
       if (grants !== null) {
         if (grants.ok) { content.appendChild(programmesBlock(grants.body.answers)); }
         else { el('p', 'platoons-error', 'Eligibility: ' + problemText(grants), content); }
@@ -1344,24 +1347,30 @@
     return body.sources.filter(function (s) { return s.source === source; })[0];
   }
 
-  /** The district's money from the shown source, as a popup block. */
-  function grantMoneyBlock(layer, lad) {
-    var options = layer.options.grantMoney, need = layer.grantNeed;
+  /** The figures of a layer's level (districts or LSOAs) from one source. */
+  function grantFigures(need, options) {
     var source = grantSource(need, options.source);
-    var found = source.by_district.filter(function (d) { return d.code === lad.code; })[0];
+    return options.level === 'lsoa' ? source.by_lsoa : source.by_district;
+  }
+
+  /** The area's money from the shown source (district or LSOA, as the layer), as a popup block. */
+  function grantMoneyBlock(layer, area) {
+    var options = layer.options.grantMoney, need = layer.grantNeed;
+    var found = grantFigures(need, options).filter(function (d) { return d.code === area.code; })[0];
     var block = el('div', 'platoons-grant-money');
     block.dataset.grantSource = options.source;
-    block.dataset.district = lad.code;
+    block.dataset.level = options.level;
+    block.dataset.code = area.code;
     block.dataset.poundsPerResident = found && found.pounds_per_resident !== null ? found.pounds_per_resident : '';
     block.dataset.amount = found ? found.amount : '0';
     block.dataset.grants = found ? String(found.grants) : '0';
-    el('h4', null, options.label + ': ' + (lad.name || lad.code), block);
+    el('h4', null, options.label + ': ' + (area.name || area.code), block);
     if (found) {
       el('p', 'platoons-grant-figure', '£' + (found.pounds_per_resident === null ? '–' : found.pounds_per_resident) + ' per resident', block);
       el('p', 'platoons-note', '£' + found.amount + ' in ' + found.grants + ' grant' + (found.grants === 1 ? '' : 's') +
         (found.residents ? ' over ' + found.residents.toLocaleString('en-GB') + ' residents' : '') + ' (' + need.edition + ').', block);
     } else {
-      el('p', 'platoons-grant-figure', 'No money from this source placed in the district.', block);
+      el('p', 'platoons-grant-figure', 'No money from this source placed in the ' + (options.level === 'lsoa' ? 'LSOA' : 'district') + '.', block);
     }
     el('p', 'platoons-note', 'This source only; the other is a separate layer, never added to it.', block);
     return block;
@@ -1446,10 +1455,13 @@
   function loadGrantMoney(map, layer, chart) {
     if (!layer._grantNeedLoading) {
       var options = layer.options.grantMoney;
-      layer._grantNeedLoading = getJson(options.url).then(function (result) {
+      // One answer serves every grant money layer of the page.
+      var answers = registry.grantNeedAnswers = registry.grantNeedAnswers || {};
+      answers[options.url] = answers[options.url] || getJson(options.url);
+      layer._grantNeedLoading = answers[options.url].then(function (result) {
         if (!result.ok) { options.error = problemText(result); return; }
         var values = {};
-        grantSource(result.body, options.source).by_district.forEach(function (d) {
+        grantFigures(result.body, options).forEach(function (d) {
           if (d.pounds_per_resident !== null) { values[d.code] = parseFloat(d.pounds_per_resident); }
         });
         layer.grantNeed = result.body;
