@@ -1,4 +1,4 @@
-"""Grant money set against need: pounds per resident by IMD decile and by district.
+"""Grant money set against need: pounds per resident by IMD decile, by district and by LSOA.
 
 Two sources are reported side by side and never added together: grants other funders
 published in the 360Giving standard and Platoons imported (``imported``), and the grants
@@ -10,7 +10,8 @@ Platoons itself approved or paid (``platoons``). Money is counted where it was p
 - money placed on a ward or a whole district has no single decile: it is reported apart
   ("not by decile") and counted only in the district figures;
 - pounds per resident divide by the residents (the edition's population denominators) of the
-  decile or district within the area asked about.
+  decile or district within the area asked about, or of the LSOA (only LSOAs some money
+  reached are listed by LSOA).
 """
 
 from __future__ import annotations
@@ -57,11 +58,33 @@ class DistrictMoney(BaseModel):
     pounds_per_resident: Decimal | None
 
 
+class LsoaMoney(BaseModel):
+    """Money reaching one LSOA, per resident of that LSOA."""
+
+    code: str
+    lad_code: str
+    decile: int
+    residents: int
+    amount: Decimal
+    grants: int
+    pounds_per_resident: Decimal | None
+
+
 class LevelMoney(BaseModel):
     """Money placed on wards or whole districts (no single decile)."""
 
     level: str
     amount: Decimal
+    grants: int
+
+
+class ImportedFile(BaseModel):
+    """A 360Giving file imported grants came from (what a map or chart credits)."""
+
+    source_name: str
+    publisher_name: str | None
+    licence: str | None = Field(description="As the file states it; a summary-table CSV has none.")
+    funders: list[str]
     grants: int
 
 
@@ -72,8 +95,14 @@ class SourceNeed(BaseModel):
     label: str
     by_decile: list[DecileMoney]
     by_district: list[DistrictMoney]
+    by_lsoa: list[LsoaMoney] = Field(
+        default_factory=list, description="Only the LSOAs some of the source's money reached."
+    )
     not_by_decile: list[LevelMoney]
     not_placed: dict[str, Any] | None = None
+    files: list[ImportedFile] | None = Field(
+        None, description="Imported grants only: the 360Giving files they came from."
+    )
 
 
 class GrantNeed(BaseModel):
@@ -130,11 +159,13 @@ async def grant_need(
         if await cur.fetchone() is None:
             raise EditionNotFound(f"edition {edition!r} is not loaded", parameter="edition")
         results: dict[str, list[dict[str, Any]]] = {}
-        for name in ("by_decile", "by_district", "not_by_decile"):
+        for name in ("by_decile", "by_district", "by_lsoa", "not_by_decile"):
             await cur.execute(prefix + read_sql("geo", f"grant_need/{name}.sql"), params)
             results[name] = await cur.fetchall()
         await cur.execute(read_sql("geo", "grant_need/not_placed.sql"), params)
         not_placed = await cur.fetchone()
+        await cur.execute(read_sql("geo", "grant_need/imports.sql"))
+        files = [ImportedFile(**row) for row in await cur.fetchall()]
     sources = []
     for source, label in SOURCES.items():
         sources.append(
@@ -166,12 +197,26 @@ async def grant_need(
                     for r in results["by_district"]
                     if r["source"] == source
                 ],
+                by_lsoa=[
+                    LsoaMoney(
+                        code=r["lsoa_code"],
+                        lad_code=r["lad_code"],
+                        decile=r["decile"],
+                        residents=int(r["residents"]),
+                        amount=Decimal(r["amount"]).quantize(_PENNY),
+                        grants=r["grants"],
+                        pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"]),
+                    )
+                    for r in results["by_lsoa"]
+                    if r["source"] == source
+                ],
                 not_by_decile=[
                     LevelMoney(level=r["level"], amount=r["amount"], grants=r["grants"])
                     for r in results["not_by_decile"]
                     if r["source"] == source
                 ],
                 not_placed=dict(not_placed) if source == "imported" and not_placed else None,
+                files=files if source == "imported" else None,
             )
         )
     return GrantNeed(

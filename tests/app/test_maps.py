@@ -181,8 +181,20 @@ def test_deprivation_layers_are_both_editions_and_the_district_summary(
         "lad-iod2025",
         "crime-lsoa",  # the street-level crime overlay, drawn once crime is loaded
         "lad-iod2025:outlines",
+        # Grant money per resident, one layer per level and source
+        # (tests/browser/test_grant_money_map.py)
+        "lad-iod2025:grants:imported",
+        "lad-iod2025:grants:platoons",
+        "lsoa-iod2025:grants:imported",
+        "lsoa-iod2025:grants:platoons",
     }
     assert not found["lad-iod2025:outlines"]["style"].get("fill", True)
+    for level in ("lad", "lsoa"):
+        for source in ("imported", "platoons"):
+            money = found[f"{level}-iod2025:grants:{source}"]
+            assert money["grantMoney"]["source"] == source and not money["overlay"]
+            assert money["grantMoney"]["level"] == level
+            assert money["grantMoney"]["url"] == "/grants/need?edition=IoD2025"
     assert [o["overlay"] for o in found.values()].count(True) == 2
     # A Trafford LSOA in the page's own tile URL, decoded: the decile the source file gives.
     code = "E01006112"
