@@ -13,7 +13,7 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 
-from geo.collections import Collection, Property
+from geo.collections import Collection, Property, shown_value
 from geo.crs import CRS84, Crs, clip_to_area_of_use
 from geo.errors import InvalidInput, NotFound
 from geo.filters import filter_to_sql
@@ -118,7 +118,8 @@ def _geometry_sql(crs: Crs) -> sql.Composable:
 def _feature_sql(collection: Collection, crs: Crs, names: tuple[str, ...]) -> sql.Composable:
     """A json_build_object(...) expression building one GeoJSON Feature."""
     pairs = sql.SQL(", ").join(
-        sql.SQL("{}, {}").format(sql.Literal(n), sql.Identifier(n)) for n in names
+        sql.SQL("{}, {}").format(sql.Literal(n), shown_value(collection, n, sql.Identifier(n)))
+        for n in names
     )
     return sql.SQL(
         "json_build_object('type', 'Feature', 'id', {id}, 'geometry', {geometry},"
@@ -252,7 +253,7 @@ def queryables(collection: Collection, base_url: str) -> dict[str, Any]:
     for prop in collection.properties:
         properties[prop.name] = {
             "title": prop.name,
-            "description": prop.description,
+            "description": prop.described,
             "type": prop.type,
         }
         if prop.name == collection.id_column:

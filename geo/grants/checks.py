@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from geo import audit, place_resolution
 from geo.areas import EditionRef, find_edition
 from geo.errors import InvalidInput, PlatoonsError
+from geo.figures import Adults, Share
 from geo.grants import layer as eligibility_layer
 from geo.grants import rules as eligibility
 from geo.grants.programmes import MATCH_SOURCE_TYPES, Programme, ProgrammeNotFound, ProgrammeSpec
@@ -61,8 +62,8 @@ class LsoaVerdict(BaseModel):
     name: str
     lad_code: str
     qualifies: bool
-    fraction_in_area: float
-    residents_in_area: float
+    fraction_in_area: Share
+    residents_in_area: Adults
     imd_decile: int | None
 
 
