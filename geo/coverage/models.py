@@ -72,8 +72,8 @@ class RefreshSummary:
     lsoas_changed: int
     # H3 rows written: resolutions 6-8 (a resolution-9 cell is a bit of its parent's row).
     cells_changed: int
-    adults: float
-    adults_covered: float
+    adults: Adults
+    adults_covered: Adults
     seconds: float
     # Seconds per statement of the recompute, by step name, in order (see national_steps).
     step_seconds: dict[str, float] = field(default_factory=dict)

@@ -24,6 +24,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from geo.errors import EditionNotFound, InvalidInput
+from geo.figures import pence
 from geo.gss import LAD_CODE
 from geo.sqlfiles import read_sql
 
@@ -32,7 +33,6 @@ SOURCES: dict[str, str] = {
     "imported": "Grants by other funders, imported from 360Giving files",
     "platoons": "Grants Platoons approved or paid",
 }
-_PENNY = Decimal("0.01")
 
 
 class DecileMoney(BaseModel):
@@ -91,7 +91,7 @@ def _per_resident(amount: Decimal, residents: int | None) -> Decimal | None:
     """Pounds per resident to the penny, or ``None`` with no residents."""
     if not residents:
         return None
-    return (amount / residents).quantize(_PENNY)
+    return pence(amount / residents)
 
 
 async def grant_need(
@@ -146,7 +146,7 @@ async def grant_need(
                         decile=r["decile"],
                         residents=int(r["residents"]),
                         lsoas=r["lsoas"],
-                        amount=Decimal(r["amount"]).quantize(_PENNY),
+                        amount=pence(Decimal(r["amount"])),
                         grants=r["grants"],
                         pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"])
                         or Decimal(0),
@@ -159,7 +159,7 @@ async def grant_need(
                         code=r["lad_code"],
                         name=r["name"],
                         residents=None if r["residents"] is None else int(r["residents"]),
-                        amount=Decimal(r["amount"]).quantize(_PENNY),
+                        amount=pence(Decimal(r["amount"])),
                         grants=r["grants"],
                         pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"]),
                     )
