@@ -101,6 +101,9 @@ LAD_MEASURE_FIGURES: dict[str, Figure] = {
 }
 
 PENNY = Decimal("0.01")
+MONEY_NOTE = (
+    f"Pounds to the penny, an exact decimal in a string, rounded half up ({RULES_REFERENCE})."
+)
 
 
 def pence(value: Decimal) -> Decimal:
@@ -108,18 +111,22 @@ def pence(value: Decimal) -> Decimal:
     return value.quantize(PENNY, rounding=ROUND_HALF_UP)
 
 
-class _Rule:
-    """Pydantic metadata adding a figure's rule to the JSON Schema description of a field."""
+def _pence_text(value: Decimal) -> str:
+    return str(pence(value))
 
-    def __init__(self, figure: Figure) -> None:
-        self.figure = figure
+
+class _Rule:
+    """Pydantic metadata adding a rule's sentence to the JSON Schema description of a field."""
+
+    def __init__(self, note: str) -> None:
+        self.note = note
 
     def __get_pydantic_json_schema__(
         self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         schema = handler.resolve_ref_schema(handler(core_schema))
         text = schema.get("description")
-        schema["description"] = self.figure.describe(text) if text else self.figure.note
+        schema["description"] = f"{text.rstrip()} {self.note}" if text else self.note
         return schema
 
 
@@ -128,13 +135,18 @@ def shown(figure: Figure) -> Any:
     return PlainSerializer(figure.round, return_type=float, when_used="json")
 
 
-Adults = Annotated[float, shown(ADULTS), _Rule(ADULTS)]
-Share = Annotated[float, shown(SHARE), _Rule(SHARE)]
-AreaKm2 = Annotated[float, shown(AREA_KM2), _Rule(AREA_KM2)]
-AreaHa = Annotated[float, shown(AREA_HA), _Rule(AREA_HA)]
-RatePer1000 = Annotated[float, shown(RATE_PER_1000), _Rule(RATE_PER_1000)]
-Ratio = Annotated[float, shown(RATIO), _Rule(RATIO)]
-PValue = Annotated[float, shown(P_VALUE), _Rule(P_VALUE)]
-Rating = Annotated[float, shown(RATING), _Rule(RATING)]
-DistanceM = Annotated[float, shown(DISTANCE_M), _Rule(DISTANCE_M)]
-Coordinate = Annotated[float, shown(COORDINATE), _Rule(COORDINATE)]
+Adults = Annotated[float, shown(ADULTS), _Rule(ADULTS.note)]
+Share = Annotated[float, shown(SHARE), _Rule(SHARE.note)]
+AreaKm2 = Annotated[float, shown(AREA_KM2), _Rule(AREA_KM2.note)]
+AreaHa = Annotated[float, shown(AREA_HA), _Rule(AREA_HA.note)]
+RatePer1000 = Annotated[float, shown(RATE_PER_1000), _Rule(RATE_PER_1000.note)]
+Ratio = Annotated[float, shown(RATIO), _Rule(RATIO.note)]
+PValue = Annotated[float, shown(P_VALUE), _Rule(P_VALUE.note)]
+Rating = Annotated[float, shown(RATING), _Rule(RATING.note)]
+DistanceM = Annotated[float, shown(DISTANCE_M), _Rule(DISTANCE_M.note)]
+Coordinate = Annotated[float, shown(COORDINATE), _Rule(COORDINATE.note)]
+# Money: the amount as an exact decimal string in pence ("1234.50"), as pydantic writes a
+# Decimal, rounded half up where a division made more decimals (pounds per resident).
+Money = Annotated[
+    Decimal, PlainSerializer(_pence_text, return_type=str, when_used="json"), _Rule(MONEY_NOTE)
+]

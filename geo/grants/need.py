@@ -24,7 +24,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from geo.errors import EditionNotFound, InvalidInput
-from geo.figures import pence
+from geo.figures import Money
 from geo.gss import LAD_CODE
 from geo.sqlfiles import read_sql
 
@@ -41,9 +41,9 @@ class DecileMoney(BaseModel):
     decile: int = Field(description="1 = the most deprived 10% of LSOAs in England.")
     residents: int
     lsoas: int
-    amount: Decimal
+    amount: Money
     grants: int
-    pounds_per_resident: Decimal
+    pounds_per_resident: Money
 
 
 class DistrictMoney(BaseModel):
@@ -52,16 +52,16 @@ class DistrictMoney(BaseModel):
     code: str
     name: str | None
     residents: int | None
-    amount: Decimal
+    amount: Money
     grants: int
-    pounds_per_resident: Decimal | None
+    pounds_per_resident: Money | None
 
 
 class LevelMoney(BaseModel):
     """Money placed on wards or whole districts (no single decile)."""
 
     level: str
-    amount: Decimal
+    amount: Money
     grants: int
 
 
@@ -88,10 +88,10 @@ class GrantNeed(BaseModel):
 
 
 def _per_resident(amount: Decimal, residents: int | None) -> Decimal | None:
-    """Pounds per resident to the penny, or ``None`` with no residents."""
+    """Pounds per resident (shown to the penny, :data:`geo.figures.Money`), or ``None``."""
     if not residents:
         return None
-    return pence(amount / residents)
+    return amount / residents
 
 
 async def grant_need(
@@ -146,7 +146,7 @@ async def grant_need(
                         decile=r["decile"],
                         residents=int(r["residents"]),
                         lsoas=r["lsoas"],
-                        amount=pence(Decimal(r["amount"])),
+                        amount=Decimal(r["amount"]),
                         grants=r["grants"],
                         pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"])
                         or Decimal(0),
@@ -159,7 +159,7 @@ async def grant_need(
                         code=r["lad_code"],
                         name=r["name"],
                         residents=None if r["residents"] is None else int(r["residents"]),
-                        amount=pence(Decimal(r["amount"])),
+                        amount=Decimal(r["amount"]),
                         grants=r["grants"],
                         pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"]),
                     )

@@ -130,3 +130,16 @@ def test_models_keep_full_precision_and_show_the_rule() -> None:
     assert schema["adults"]["description"].startswith("Adults here. Rounded to 0.1 ")
     assert schema["share"]["description"].startswith("Rounded to 0.0001 ")
     assert schema["area"]["anyOf"][0]["description"].startswith("Rounded to 0.01 ")
+
+
+class _Payment(BaseModel):
+    amount: figures.Money
+    per_resident: figures.Money | None = None
+
+
+def test_money_is_an_exact_string_in_pence() -> None:
+    payment = _Payment(amount=Decimal("1234.5"), per_resident=Decimal(1000) / Decimal(3))
+    assert payment.model_dump(mode="json") == {"amount": "1234.50", "per_resident": "333.33"}
+    assert _Payment(amount=Decimal("0.125")).model_dump(mode="json")["amount"] == "0.13"
+    schema = _Payment.model_json_schema(mode="serialization")["properties"]["amount"]
+    assert schema["type"] == "string" and "to the penny" in schema["description"]
