@@ -299,3 +299,78 @@ def test_openapi_and_queryables_say_the_rule(client: TestClient) -> None:
     queryables = client.get("/collections/coverage-lsoa/queryables").json()["properties"]
     assert "Rounded to 0.1 " in queryables["adults"]["description"]
     assert "Rounded to 0.0001 " in queryables["covered_share"]["description"]
+
+
+# -- street-level crime: the LSOA layer and the beat-meeting pack -------------------------------
+
+TRAFFORD = "E08000009"
+CRIME_FIGURES = {"residents": figures.ADULTS, "rate_per_1000_last_12_months": figures.RATE_PER_1000}
+
+
+def stored_crime(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
+    """Trafford's rows of crime_lsoa_serving as stored, with the rate recomputed from them."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT code, fid, crimes_last_12_months, residents, rate_per_1000_last_12_months"
+            " FROM crime_lsoa_serving WHERE lad_code = %s",
+            (TRAFFORD,),
+        ).fetchall()
+    for row in rows:
+        if row["residents"]:
+            computed = row["crimes_last_12_months"] * 1000 / row["residents"]
+            assert row["rate_per_1000_last_12_months"] == pytest.approx(computed, rel=1e-12)
+    return {r["code"]: r for r in rows}
+
+
+def test_crime_lsoa_items_and_tiles(
+    client: TestClient, conn: psycopg.Connection, crime_loaded: int
+) -> None:
+    stored = stored_crime(conn)
+    page = client.get(
+        "/collections/crime-lsoa/items", params={"lad_code": TRAFFORD, "limit": 500}
+    ).json()
+    assert len(page["features"]) == len(stored) > 0
+    for f in page["features"]:
+        row = stored[f["properties"]["code"]]
+        for name, places in CRIME_FIGURES.items():
+            if row[name] is None:
+                assert f["properties"][name] is None
+            else:
+                figures.assert_shown(f["properties"][name], row[name], places)
+    assert any(
+        figures.decimals(r["rate_per_1000_last_12_months"] or 0) > 1 for r in stored.values()
+    )
+    lon, lat = conn.execute(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_PointOnSurface(geom), 4326) AS p"
+        " FROM crime_lsoa_serving WHERE lad_code = %s ORDER BY code LIMIT 1) x",
+        (TRAFFORD,),
+    ).fetchone() or (0.0, 0.0)
+    tile = mapbox_vector_tile.decode(client.get(tile_url("crime-lsoa", lon, lat, 12)).content)
+    features = tile["crime-lsoa"]["features"]
+    shown_in_trafford = [f for f in features if f["properties"]["code"] in stored]
+    assert shown_in_trafford
+    for f in shown_in_trafford:
+        full = stored[f["properties"]["code"]]["rate_per_1000_last_12_months"]
+        if full is not None:
+            got = f["properties"]["rate_per_1000_last_12_months"]
+            figures.assert_shown(got, full, figures.RATE_PER_1000)
+
+
+def test_crime_pack_html(client: TestClient, conn: psycopg.Connection, crime_loaded: int) -> None:
+    page = client.get("/crime/pack", params={"area": TRAFFORD, "to": "2019-01", "months": 12})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    summary = client.get(
+        "/crime/summary", params={"area": TRAFFORD, "from": "2018-02", "to": "2019-01"}
+    ).json()
+    (residents,) = conn.execute(
+        "SELECT sum(p.residents) FROM lsoa_population p JOIN lsoa_deprivation d"
+        " ON d.edition_code = p.edition_code AND d.code = p.lsoa_code"
+        " WHERE p.edition_code = 'IoD2025' AND d.lad_code = %s",
+        (TRAFFORD,),
+    ).fetchone() or (None,)
+    rate = figures.rounded(summary["total"] * 1000 / float(residents), figures.RATE_PER_1000)
+    people = figures.rounded(residents, figures.ADULTS)
+    assert f"<strong>{rate:.1f}</strong>a year per 1,000 residents ({people:,.1f} residents" in (
+        page.text
+    )
+    assert f"{float(residents):,.2f}" not in page.text
