@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from config.settings import DatabaseSettings
 from geo.crime import queries
 from tests.conftest import GMP_BURGLARY, MERSEYSIDE_SHOPLIFTING
-from tests.utils import figures
+from tests.utils import factories, figures
 
 TRAFFORD = "E08000009"
 
@@ -47,19 +47,14 @@ def test_summary_of_a_district(
     rate = body["rate"]
     # Residents (IoD2025's population of Trafford's LSOAs) and the rate, at full precision from
     # the database, shown to 0.1 each (README, Figures).
-    (residents,) = conn.execute(
-        "SELECT sum(p.residents) FROM lsoa_population p JOIN lsoa_deprivation d"
-        " ON d.edition_code = p.edition_code AND d.code = p.lsoa_code"
-        " WHERE p.edition_code = 'IoD2025' AND d.lad_code = %s",
-        (TRAFFORD,),
-    ).fetchone() or (None,)
+    residents = factories.iod2025_residents(conn, TRAFFORD)
     figures.assert_shown(rate["residents"], residents, figures.ADULTS)
     figures.assert_shown(
-        rate["rate_per_1000"], body["total"] * 1000 / float(residents), figures.RATE_PER_1000
+        rate["rate_per_1000"], body["total"] * 1000 / residents, figures.RATE_PER_1000
     )
     figures.assert_shown(
         rate["annualised_rate_per_1000"],
-        body["total"] * 1000 / float(residents),  # 12 months: the annual rate is the rate
+        body["total"] * 1000 / residents,  # 12 months: the annual rate is the rate
         figures.RATE_PER_1000,
     )
     assert "mid-2019" in rate["population_source"]

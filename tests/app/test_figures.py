@@ -13,8 +13,6 @@ import html
 import re
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import mapbox_vector_tile
@@ -25,12 +23,13 @@ from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
 from config.settings import DatabaseSettings
-from geo import coverage
 from tests.utils import factories, figures
 
 MANCHESTER = "E08000003"
 LSOA = "E01005061"  # Manchester 018A: a 700 m disc covers part of it
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
+# An active group over part of LSOA, so its shares and covered adults are fractions.
+Partial = factories.DiscGroup
 
 # The coverage collections' figures and their rules (geo/collections.py declares them).
 LSOA_FIGURES = {
@@ -51,69 +50,34 @@ H3_FIGURES = {
 }
 
 
-@dataclass(frozen=True)
-class Partial:
-    """A group whose area covers part of one LSOA, and a point inside that LSOA."""
-
-    group_id: int
-    reference: str
-    lon: float
-    lat: float
-
-
 @pytest.fixture(scope="module")
 def partial(settings: DatabaseSettings) -> Iterator[Partial]:
     """An active group over part of LSOA, so its shares and covered adults are fractions."""
     reference = f"NG-9{uuid.uuid4().int % 10**12:012d}"  # a reference the routes accept
 
     async def work(aconn: psycopg.AsyncConnection) -> Partial:
-        cur = await aconn.execute(
-            "INSERT INTO community_group (reference, name, kind, leader_name, leader_email,"
-            " leader_address, code_of_conduct_version, code_of_conduct_accepted_on, area,"
-            " area_km2, lad_codes, principal_lad_code, last_activity_on, created_by)"
-            " SELECT %s, 'Figures test group', 'tenants_association', 'Pat Leader',"
-            " 'pat@example.invalid', '9 Secret Street', 'v1', %s, a, ST_Area(a) / 1e6,"
-            " ARRAY[%s], %s, %s, 'tests'"
-            " FROM (SELECT ST_Multi(ST_Buffer(ST_PointOnSurface(geom), 700)) AS a FROM lsoa"
-            "       WHERE vintage = 2021 AND code = %s) x RETURNING id",
-            (
-                reference,
-                factories.today(),
-                MANCHESTER,
-                MANCHESTER,
-                factories.today() - timedelta(days=10),
-                LSOA,
-            ),
-        )
-        (group_id,) = await cur.fetchone() or (0,)
-        await coverage.refresh_group(aconn, group_id, as_of=factories.today())
-        cur = await aconn.execute(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_PointOnSurface(geom), 4326)"
-            " AS p FROM lsoa WHERE vintage = 2021 AND code = %s) x",
-            (LSOA,),
-        )
-        lon, lat = await cur.fetchone() or (0.0, 0.0)
-        return Partial(group_id, reference, lon, lat)
+        return await factories.disc_group(aconn, reference, "Figures test group", LSOA, MANCHESTER)
 
     made = factories.run(settings.dsn, work)
     yield made
 
     async def teardown(aconn: psycopg.AsyncConnection) -> None:
-        await aconn.execute(
-            "UPDATE community_group SET listed = false WHERE id = %s", (made.group_id,)
-        )
-        await coverage.refresh_group(aconn, made.group_id, as_of=factories.today())
-        await aconn.execute("DELETE FROM community_group WHERE id = %s", (made.group_id,))
+        await factories.drop_group(aconn, made.group_id)
 
     factories.run(settings.dsn, teardown)
 
 
+def stored_rows(
+    conn: psycopg.Connection, key: str, query: str, params: tuple[Any, ...] = ()
+) -> dict[Any, dict[str, Any]]:
+    """Rows as stored (full precision), by the value of their ``key`` column."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return {r[key]: r for r in cur.execute(query, params)}
+
+
 def stored_lsoa(conn: psycopg.Connection, code: str) -> dict[str, Any]:
     """One LSOA's coverage row as stored (full precision)."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        row = cur.execute("SELECT * FROM lsoa_coverage WHERE code = %s", (code,)).fetchone()
-    assert row is not None
-    return row
+    return stored_rows(conn, "code", "SELECT * FROM lsoa_coverage WHERE code = %s", (code,))[code]
 
 
 def assert_figures(shown: dict[str, Any], stored: dict[str, Any], rules: dict[str, int]) -> None:
@@ -220,11 +184,7 @@ def test_geojson_items(client: TestClient, conn: psycopg.Connection, partial: Pa
     page = client.get(
         "/collections/coverage-h3-r8/items", params={"limit": 200, "sortby": "-adults_covered"}
     ).json()
-    with conn.cursor(row_factory=dict_row) as cur:
-        stored = {
-            r["cell"]: r
-            for r in cur.execute("SELECT * FROM h3_coverage_serving WHERE resolution = 8")
-        }
+    stored = stored_rows(conn, "cell", "SELECT * FROM h3_coverage_serving WHERE resolution = 8")
     assert page["features"]
     for f in page["features"]:
         assert_figures(f["properties"], stored[f["id"]], H3_FIGURES)
@@ -233,11 +193,9 @@ def test_geojson_items(client: TestClient, conn: psycopg.Connection, partial: Pa
 
 def test_geojson_group_and_district_items(client: TestClient, conn: psycopg.Connection) -> None:
     page = client.get("/collections/lad-iod2019/items", params={"limit": 20}).json()
-    with conn.cursor(row_factory=dict_row) as cur:
-        stored = {
-            r["code"]: r
-            for r in cur.execute("SELECT * FROM lad_deprivation WHERE edition_code = 'IoD2019'")
-        }
+    stored = stored_rows(
+        conn, "code", "SELECT * FROM lad_deprivation WHERE edition_code = 'IoD2019'"
+    )
     assert page["features"]
     for f in page["features"]:
         for measure, places in figures.LAD_MEASURE_PLACES.items():
@@ -309,17 +267,18 @@ CRIME_FIGURES = {"residents": figures.ADULTS, "rate_per_1000_last_12_months": fi
 
 def stored_crime(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
     """Trafford's rows of crime_lsoa_serving as stored, with the rate recomputed from them."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(
-            "SELECT code, fid, crimes_last_12_months, residents, rate_per_1000_last_12_months"
-            " FROM crime_lsoa_serving WHERE lad_code = %s",
-            (TRAFFORD,),
-        ).fetchall()
-    for row in rows:
+    rows = stored_rows(
+        conn,
+        "code",
+        "SELECT code, fid, crimes_last_12_months, residents, rate_per_1000_last_12_months"
+        " FROM crime_lsoa_serving WHERE lad_code = %s",
+        (TRAFFORD,),
+    )
+    for row in rows.values():
         if row["residents"]:
             computed = row["crimes_last_12_months"] * 1000 / row["residents"]
             assert row["rate_per_1000_last_12_months"] == pytest.approx(computed, rel=1e-12)
-    return {r["code"]: r for r in rows}
+    return rows
 
 
 def test_crime_lsoa_items_and_tiles(
@@ -362,15 +321,10 @@ def test_crime_pack_html(client: TestClient, conn: psycopg.Connection, crime_loa
     summary = client.get(
         "/crime/summary", params={"area": TRAFFORD, "from": "2018-02", "to": "2019-01"}
     ).json()
-    (residents,) = conn.execute(
-        "SELECT sum(p.residents) FROM lsoa_population p JOIN lsoa_deprivation d"
-        " ON d.edition_code = p.edition_code AND d.code = p.lsoa_code"
-        " WHERE p.edition_code = 'IoD2025' AND d.lad_code = %s",
-        (TRAFFORD,),
-    ).fetchone() or (None,)
-    rate = figures.rounded(summary["total"] * 1000 / float(residents), figures.RATE_PER_1000)
+    residents = factories.iod2025_residents(conn, TRAFFORD)
+    rate = figures.rounded(summary["total"] * 1000 / residents, figures.RATE_PER_1000)
     people = figures.rounded(residents, figures.ADULTS)
     assert f"<strong>{rate:.1f}</strong>a year per 1,000 residents ({people:,.1f} residents" in (
         page.text
     )
-    assert f"{float(residents):,.2f}" not in page.text
+    assert f"{residents:,.2f}" not in page.text
