@@ -16,6 +16,7 @@ from psycopg import AsyncConnection, sql
 from geo.collections import Collection, Property, shown_value
 from geo.crs import CRS84, Crs, clip_to_area_of_use
 from geo.errors import InvalidInput, NotFound
+from geo.figures import COORDINATE
 from geo.filters import filter_to_sql
 
 DEFAULT_LIMIT = 10
@@ -238,7 +239,7 @@ async def extent(conn: AsyncConnection, collection: Collection) -> list[float] |
         row = await cur.fetchone()
     if row is None or row[0] is None:
         return None
-    return [round(float(v), 6) for v in row]
+    return [COORDINATE.round(v) for v in row]
 
 
 def queryables(collection: Collection, base_url: str) -> dict[str, Any]:

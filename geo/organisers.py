@@ -291,7 +291,7 @@ async def progress(conn: AsyncConnection, on: date, *, synthetic: bool = False) 
         trained=row["trained"],
         active=row["active"],
         groups_started=row["groups_started"],
-        share_of_target=round(row["trained"] / NATIONAL_TARGET, 6),
+        share_of_target=row["trained"] / NATIONAL_TARGET,
         includes_synthetic=synthetic,
         synthetic_organisers=row["synthetic"],
     )

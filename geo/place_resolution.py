@@ -359,8 +359,8 @@ def _assessed(
         code=code,
         name=name,
         lsoa_count=len(facts.lsoas),
-        residents=round(facts.residents, 1),
-        area_km2=round(area_km2, 4) if area_km2 is not None else None,
+        residents=facts.residents,
+        area_km2=area_km2,
         population_method=method,
     )
 

@@ -275,8 +275,8 @@ def _programme_answer(
                 name=lsoa.name,
                 lad_code=lsoa.lad_code,
                 qualifies=lsoa.code in qualifying,
-                fraction_in_area=round(lsoa.fraction_in_area, 6),
-                residents_in_area=round(lsoa.residents_in_area, 1),
+                fraction_in_area=lsoa.fraction_in_area,
+                residents_in_area=lsoa.residents_in_area,
                 imd_decile=lsoa.deciles.get("imd"),
             )
             for lsoa in facts.lsoas
