@@ -10,6 +10,7 @@ coverage map's popup is checked in Chromium in tests/browser/test_coverage_map.p
 from __future__ import annotations
 
 import html
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
 from config.settings import DatabaseSettings
+from geo.grants import checks
 from tests.utils import factories, figures
 
 MANCHESTER = "E08000003"
@@ -328,3 +330,49 @@ def test_crime_pack_html(client: TestClient, conn: psycopg.Connection, crime_loa
         page.text
     )
     assert f"{residents:,.2f}" not in page.text
+
+
+# -- eligibility of a drawn polygon -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def programme(settings: DatabaseSettings) -> Iterator[checks.Programme]:
+    """An IoD2025 LSOA-level programme for the 20% most deprived on the IMD."""
+    yield from factories.module_programme(
+        settings.dsn, rule={"kind": "index", "domain": "imd", "decile_at_most": 2}
+    )
+
+
+def test_json_eligibility_of_a_polygon(
+    client: TestClient, conn: psycopg.Connection, partial: Partial, programme: checks.Programme
+) -> None:
+    half = 0.004
+    ring = [
+        [partial.lon + dx * half, partial.lat + dy * half]
+        for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1), (-1, -1))
+    ]
+    geometry = {"type": "Polygon", "coordinates": [ring]}
+    response = client.post("/eligibility", json={"geometry": geometry, "programme": programme.id})
+    assert response.status_code == 200, response.text
+    [answer] = response.json()["answers"]
+    # Each LSOA's share inside the polygon and its residents there, from the database.
+    stored = stored_rows(
+        conn,
+        "code",
+        "SELECT l.code, ST_Area(ST_Intersection(l.geom, a.g)) / ST_Area(l.geom) AS fraction,"
+        " p.residents FROM lsoa l"
+        " JOIN lsoa_population p ON p.edition_code = 'IoD2025' AND p.lsoa_code = l.code,"
+        " (SELECT ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326), 27700) AS g) a"
+        " WHERE l.vintage = 2021 AND ST_Intersects(l.geom, a.g)",
+        (json.dumps(geometry),),
+    )
+    assert len(answer["lsoas"]) > 1
+    for lsoa in answer["lsoas"]:
+        row = stored[lsoa["code"]]
+        figures.assert_shown(lsoa["fraction_in_area"], row["fraction"], figures.SHARE)
+        residents = row["residents"] * row["fraction"]
+        figures.assert_shown(lsoa["residents_in_area"], residents, figures.ADULTS)
+    total = sum(
+        stored[x["code"]]["residents"] * stored[x["code"]]["fraction"] for x in answer["lsoas"]
+    )
+    figures.assert_shown(answer["area"]["residents"], total, figures.ADULTS)
