@@ -26,6 +26,7 @@ from psycopg.rows import dict_row
 from config.settings import DatabaseSettings
 from geo.grants import checks
 from tests.utils import factories, figures
+from tests.utils.geojson import box_around
 
 MANCHESTER = "E08000003"
 LSOA = "E01005061"  # Manchester 018A: a 700 m disc covers part of it
@@ -346,12 +347,7 @@ def programme(settings: DatabaseSettings) -> Iterator[checks.Programme]:
 def test_json_eligibility_of_a_polygon(
     client: TestClient, conn: psycopg.Connection, partial: Partial, programme: checks.Programme
 ) -> None:
-    half = 0.004
-    ring = [
-        [partial.lon + dx * half, partial.lat + dy * half]
-        for dx, dy in ((-1, -1), (1, -1), (1, 1), (-1, 1), (-1, -1))
-    ]
-    geometry = {"type": "Polygon", "coordinates": [ring]}
+    geometry = box_around(partial.lon, partial.lat, 0.004)
     response = client.post("/eligibility", json={"geometry": geometry, "programme": programme.id})
     assert response.status_code == 200, response.text
     [answer] = response.json()["answers"]
