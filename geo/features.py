@@ -154,7 +154,9 @@ def _where(query: ItemsQuery, params: dict[str, Any]) -> sql.Composable:
     for name, value in query.equals.items():
         key = f"eq_{len(params)}"
         params[key] = value
-        conditions.append(sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(key)))
+        # A figure is matched as it is shown (adults=506.1 finds the 506.05007... stored).
+        shown = shown_value(collection, name, sql.Identifier(name))
+        conditions.append(sql.SQL("{} = {}").format(shown, sql.Placeholder(key)))
     if query.filter is not None:
         conditions.append(filter_to_sql(query.filter, collection, query.filter_crs, params))
     return sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("TRUE")

@@ -372,3 +372,16 @@ def test_json_eligibility_of_a_polygon(
         stored[x["code"]]["residents"] * stored[x["code"]]["fraction"] for x in answer["lsoas"]
     )
     figures.assert_shown(answer["area"]["residents"], total, figures.ADULTS)
+
+
+def test_an_equality_filter_matches_the_figure_as_shown(
+    client: TestClient, conn: psycopg.Connection, partial: Partial
+) -> None:
+    stored = stored_lsoa(conn, LSOA)
+    shown = figures.rounded(stored["adults_covered"], figures.ADULTS)
+    assert shown != stored["adults_covered"]
+    page = client.get(
+        "/collections/coverage-lsoa/items", params={"adults_covered": str(shown), "limit": 100}
+    ).json()
+    assert LSOA in {f["id"] for f in page["features"]}
+    assert all(f["properties"]["adults_covered"] == shown for f in page["features"])
