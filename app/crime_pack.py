@@ -131,7 +131,8 @@ async def render_pack(
     area_map = await queries.area_map(conn, resolved, window_from, to)
     base = request.scope.get("root_path", "")
     return templates.get_template("crime_pack.html").render(
-        summary=window,
+        # The figures as the JSON answer shows them (geo.figures), not at full precision.
+        summary=window.model_dump(mode="json"),
         table=_table(window),
         charts=_charts(history, window),
         map_data=Markup(json.dumps(area_map).replace("</", "<\\/")),  # noqa: S704 - JSON only

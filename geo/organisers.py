@@ -25,6 +25,7 @@ from geo import audit, coverage
 from geo.access import Principal
 from geo.drawn_areas import AreaFields, MeasuredArea, measure_area
 from geo.errors import DateInFuture, InvalidInput, OrganiserNotFound, StaleVersion
+from geo.figures import COORDINATE, SHARE, AreaKm2, Coordinate, Share
 from geo.registry_rules import (
     DEFAULT_RULES,
     MAX_PAGE,
@@ -111,10 +112,12 @@ class _OrganiserListing(BaseModel):
     active: bool
     groups_started: int = Field(description="Listed groups the organiser helped start.")
     groups_started_references: list[str]
-    patch_area_km2: float
+    patch_area_km2: AreaKm2
     lad_codes: list[str]
     is_synthetic: bool
-    bbox: list[float] = Field(description="Extent of the patch: lon/lat min, then max.")
+    bbox: list[Coordinate] = Field(
+        description=COORDINATE.describe("Extent of the patch: lon/lat min, then max.")
+    )
     geometry: dict[str, Any] | None = Field(
         default=None, description="The patch (GeoJSON, CRS84); in single answers only."
     )
@@ -156,7 +159,7 @@ class Progress(BaseModel):
     trained: int = Field(description="Organisers trained by the date.")
     active: int = Field(description="Of those, working now.")
     groups_started: int = Field(description="Listed groups organisers helped start.")
-    share_of_target: float = Field(description="trained / target")
+    share_of_target: Share = Field(description=SHARE.describe("trained / target"))
     includes_synthetic: bool
     synthetic_organisers: int = Field(description="Generated organisers in the database.")
 
@@ -288,7 +291,7 @@ async def progress(conn: AsyncConnection, on: date, *, synthetic: bool = False) 
         trained=row["trained"],
         active=row["active"],
         groups_started=row["groups_started"],
-        share_of_target=round(row["trained"] / NATIONAL_TARGET, 6),
+        share_of_target=row["trained"] / NATIONAL_TARGET,
         includes_synthetic=synthetic,
         synthetic_organisers=row["synthetic"],
     )

@@ -30,6 +30,7 @@ from geo.crs import (
     within_area_of_use,
 )
 from geo.errors import InvalidInput, NotFound, PointOutsideCoverage
+from geo.figures import Adults, AreaKm2
 from geo.geojson_input import parse_geometry
 from geo.grants.rules import AreaFacts, LsoaFacts
 from geo.gss import LAD_CODE, LSOA_CODE, WARD_CODE
@@ -81,8 +82,8 @@ class AssessedArea(BaseModel):
     code: str | None
     name: str | None
     lsoa_count: int
-    residents: float
-    area_km2: float | None = None
+    residents: Adults
+    area_km2: AreaKm2 | None = None
     population_method: str
 
 
@@ -358,8 +359,8 @@ def _assessed(
         code=code,
         name=name,
         lsoa_count=len(facts.lsoas),
-        residents=round(facts.residents, 1),
-        area_km2=round(area_km2, 4) if area_km2 is not None else None,
+        residents=facts.residents,
+        area_km2=area_km2,
         population_method=method,
     )
 

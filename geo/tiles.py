@@ -27,7 +27,7 @@ import morecantile
 from morecantile import Tile, TileMatrixSet
 from psycopg import AsyncConnection, sql
 
-from geo.collections import Collection, PropertyType, get_collection
+from geo.collections import Collection, PropertyType, get_collection, shown_value
 from geo.errors import CollectionNotFound, InvalidInput, TileMatrixSetNotFound, TileOutOfRange
 from geo.features import parse_equality
 from geo.sqlfiles import read_sql
@@ -367,7 +367,10 @@ def _tile_query(
         id_column=sql.Identifier(collection.tile_id_column),
         geometry=sql.Identifier(geometry),
         properties=sql.SQL("").join(
-            sql.SQL(", t.{0} AS {0}").format(sql.Identifier(name)) for name in properties
+            sql.SQL(", {} AS {}").format(
+                shown_value(collection, name, sql.Identifier("t", name)), sql.Identifier(name)
+            )
+            for name in properties
         ),
         table=sql.Identifier(collection.table),
         filter=_row_filter(collection, "t", filter_columns),
@@ -467,6 +470,11 @@ def tile_identity(address: TileAddress) -> str:
             address.scheme.geometry_column(address.zoom),
             tile_properties(collection, address.scheme, address.zoom),
             address.filters,
+            # How each property is rounded (geo.figures): a new rule makes new bytes.
+            [
+                getattr(collection.property(name), "figure", None)
+                for name in tile_properties(collection, address.scheme, address.zoom)
+            ],
         )
     )
     fingerprint = hashlib.blake2b(recipe.encode("utf-8"), digest_size=8).hexdigest()
@@ -678,7 +686,7 @@ def tileset(
                 "propertiesSchema": {
                     "type": "object",
                     "properties": {
-                        name: {"type": prop.type, "description": prop.description}
+                        name: {"type": prop.type, "description": prop.described}
                         for name, prop in _tile_fields(collection)
                     },
                 },

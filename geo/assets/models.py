@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from geo import rights
+from geo.figures import Coordinate
 from geo.national_files import ImportReport  # noqa: F401 - the register import's report
 
 Category = Literal[
@@ -97,8 +98,8 @@ class Asset(BaseModel):
     organisation: str | None
     notes: str | None
     is_example: bool
-    lon: float
-    lat: float
+    lon: Coordinate
+    lat: Coordinate
     site: dict[str, Any] | None
     edition_code: str
     lsoa_code: str

@@ -438,9 +438,9 @@ def _rate(context: dict[str, Any] | None, total: int, months: int) -> CrimeRate:
     )
     rate = total * 1000 / residents if months else None
     return CrimeRate(
-        residents=round(residents, 1),
-        rate_per_1000=round(rate, 2) if rate is not None else None,
-        annualised_rate_per_1000=round(rate * 12 / months, 2) if rate is not None else None,
+        residents=residents,
+        rate_per_1000=rate,
+        annualised_rate_per_1000=rate * 12 / months if rate is not None else None,
         population_source=source,
         months=months,
     )

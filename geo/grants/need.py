@@ -25,6 +25,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from geo.errors import EditionNotFound, InvalidInput
+from geo.figures import Money
 from geo.gss import LAD_CODE
 from geo.sqlfiles import read_sql
 
@@ -33,7 +34,6 @@ SOURCES: dict[str, str] = {
     "imported": "Grants by other funders, imported from 360Giving files",
     "platoons": "Grants Platoons approved or paid",
 }
-_PENNY = Decimal("0.01")
 
 
 class DecileMoney(BaseModel):
@@ -42,9 +42,9 @@ class DecileMoney(BaseModel):
     decile: int = Field(description="1 = the most deprived 10% of LSOAs in England.")
     residents: int
     lsoas: int
-    amount: Decimal
+    amount: Money
     grants: int
-    pounds_per_resident: Decimal
+    pounds_per_resident: Money
 
 
 class DistrictMoney(BaseModel):
@@ -53,9 +53,9 @@ class DistrictMoney(BaseModel):
     code: str
     name: str | None
     residents: int | None
-    amount: Decimal
+    amount: Money
     grants: int
-    pounds_per_resident: Decimal | None
+    pounds_per_resident: Money | None
 
 
 class LsoaMoney(BaseModel):
@@ -74,7 +74,7 @@ class LevelMoney(BaseModel):
     """Money placed on wards or whole districts (no single decile)."""
 
     level: str
-    amount: Decimal
+    amount: Money
     grants: int
 
 
@@ -117,10 +117,10 @@ class GrantNeed(BaseModel):
 
 
 def _per_resident(amount: Decimal, residents: int | None) -> Decimal | None:
-    """Pounds per resident to the penny, or ``None`` with no residents."""
+    """Pounds per resident (shown to the penny, :data:`geo.figures.Money`), or ``None``."""
     if not residents:
         return None
-    return (amount / residents).quantize(_PENNY)
+    return amount / residents
 
 
 async def grant_need(
@@ -177,7 +177,7 @@ async def grant_need(
                         decile=r["decile"],
                         residents=int(r["residents"]),
                         lsoas=r["lsoas"],
-                        amount=Decimal(r["amount"]).quantize(_PENNY),
+                        amount=Decimal(r["amount"]),
                         grants=r["grants"],
                         pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"])
                         or Decimal(0),
@@ -190,7 +190,7 @@ async def grant_need(
                         code=r["lad_code"],
                         name=r["name"],
                         residents=None if r["residents"] is None else int(r["residents"]),
-                        amount=Decimal(r["amount"]).quantize(_PENNY),
+                        amount=Decimal(r["amount"]),
                         grants=r["grants"],
                         pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"]),
                     )

@@ -279,7 +279,7 @@ async def groups_near(
         postcode=found_postcode,
         as_of=on,
         groups=[
-            NearbyGroup(distance_m=round(distance, 1), group=public_view(by_id[group_id]))
+            NearbyGroup(distance_m=distance, group=public_view(by_id[group_id]))
             for group_id, distance in near.items()
             if group_id in by_id
         ],

@@ -49,11 +49,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
 
+# Money to whole pence, half away from zero: the one rule for money (README, Figures).
+from geo.figures import pence
+
 Recipient = Literal["parish_council", "charging_authority"]
-PENNY = Decimal("0.01")
 UNCAPPED_RATE = Decimal("0.25")
 CAPPED_RATE = Decimal("0.15")
 CAP_PER_DWELLING = Decimal("100")
@@ -127,11 +129,6 @@ class LevyYear:
     total_portion: Decimal | None
     instalments: list[Instalment]
     missing: list[str] = field(default_factory=list)
-
-
-def pence(value: Decimal) -> Decimal:
-    """Round to whole pence, half away from zero."""
-    return value.quantize(PENNY, rounding=ROUND_HALF_UP)
 
 
 def financial_year_of(day: date) -> int:

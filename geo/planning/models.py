@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from geo.assets import models as assets_models
+from geo.figures import AreaHa
 from geo.planning import rules
 
 GROUP_PATTERN = r"^NG-[0-9]{6,18}$"
@@ -210,7 +211,7 @@ class Area(BaseModel):
     decided_on: date | None
     decided_late: bool
     reason: str | None
-    area_ha: float
+    area_ha: AreaHa
     lad_codes: list[str]
     principal_lad_code: str
     website: str | None

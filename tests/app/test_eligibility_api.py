@@ -16,7 +16,7 @@ from pyproj import Transformer
 
 from config.settings import DatabaseSettings
 from geo.grants import checks
-from tests.utils import factories, sources
+from tests.utils import factories, figures, sources
 from tests.utils.geojson import box_around
 
 TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
@@ -100,7 +100,8 @@ def test_a_drawn_polygon_is_answered_with_its_area_in_british_national_grid(
         client.post("/eligibility", json={"geometry": sent, "programme": programme.id})
     )
     assert answer["area"]["kind"] == "polygon"
-    assert answer["area"]["area_km2"] == pytest.approx(expected_km2, rel=1e-3)
+    # Shown to 0.01 km² (README, Figures).
+    figures.assert_shown(answer["area"]["area_km2"], expected_km2, figures.AREA_KM2)
     assert DEPRIVED[0] in {x["code"] for x in answer["lsoas"]}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -169,8 +169,9 @@ def test_grant_money_against_need_in_trafford(trafford_import, client, conn):
         amount,
         residents,
     )
+    # Money to the penny, half up (README, Figures).
     assert Decimal(district["pounds_per_resident"]) == (amount / residents).quantize(
-        Decimal("0.01")
+        Decimal("0.01"), rounding=ROUND_HALF_UP
     )
     # Placed on the whole district, no grant has a single decile: none is spread to one.
     assert imported["not_by_decile"] == [{"level": "lad", "amount": str(amount), "grants": 555}]

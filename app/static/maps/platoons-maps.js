@@ -1097,8 +1097,12 @@
   // ------------------------------------------------------------------------------------------
   // The coverage map: adults covered and the groups working where the click falls.
 
-  function people(n) { return Math.round(n).toLocaleString('en-GB'); }
-  function percent(share) { return (Math.round(share * 1000) / 10) + '%'; }
+  // Figures as the service gives them (README, Figures): adults to 0.1, shares to 4 decimals
+  // (a percentage to 2), shown with every decimal the rule keeps and none it does not.
+  function people(n) { return n.toLocaleString('en-GB', { maximumFractionDigits: 1 }); }
+  function percent(share) {
+    return (Math.round(share * 10000) / 100).toLocaleString('en-GB', { maximumFractionDigits: 2 }) + '%';
+  }
 
   /** An LSOA's coverage (GET /coverage/at): adults covered and not, and the groups there. */
   function coverageBlock(c, config) {
