@@ -65,9 +65,9 @@ class LsoaMoney(BaseModel):
     lad_code: str
     decile: int
     residents: int
-    amount: Decimal
+    amount: Money
     grants: int
-    pounds_per_resident: Decimal | None
+    pounds_per_resident: Money | None
 
 
 class LevelMoney(BaseModel):
@@ -203,7 +203,7 @@ async def grant_need(
                         lad_code=r["lad_code"],
                         decile=r["decile"],
                         residents=int(r["residents"]),
-                        amount=Decimal(r["amount"]).quantize(_PENNY),
+                        amount=Decimal(r["amount"]),
                         grants=r["grants"],
                         pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"]),
                     )
