@@ -4,9 +4,11 @@ FROM lsoa l WHERE l.code = %(code)s
 UNION ALL
 SELECT x.generation, %(code)s, NULL, true
 FROM (
-    SELECT 2021 AS generation WHERE EXISTS (SELECT 1 FROM crime WHERE lsoa21_code = %(code)s)
+    SELECT 2021 AS generation
+    WHERE EXISTS (SELECT 1 FROM crime_lsoa_count WHERE generation = 2021 AND lsoa_code = %(code)s)
     UNION ALL
-    SELECT 2011 WHERE EXISTS (SELECT 1 FROM crime WHERE lsoa11_code = %(code)s)
+    SELECT 2011
+    WHERE EXISTS (SELECT 1 FROM crime_lsoa_count WHERE generation = 2011 AND lsoa_code = %(code)s)
 ) x
 ORDER BY outside, generation DESC
 LIMIT 1;
