@@ -230,12 +230,24 @@ async def resolve_area(conn: AsyncConnection, area: str) -> ResolvedArea:
     )
 
 
+# H3 cells' polygons in EPSG:27700 as PostGIS projected them: a cell's never changes, so each
+# is asked for once per process (a round trip fewer for a summary of a cell seen before).
+_H3_GEOMETRIES: dict[str, bytes] = {}
+_H3_GEOMETRIES_KEPT = 4096
+
+
 async def _h3_geometry(conn: AsyncConnection, cell: str) -> bytes:
     """The cell's polygon as EWKB in EPSG:27700 (for its population)."""
-    ring = [(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]
-    geojson = json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]})
-    rows = await _fetch_all(conn, "crime/area_polygon.sql", {"geojson": geojson})
-    return bytes(rows[0]["geom"])
+    found = _H3_GEOMETRIES.get(cell)
+    if found is None:
+        ring = [(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]
+        geojson = json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]})
+        rows = await _fetch_all(conn, "crime/area_polygon.sql", {"geojson": geojson})
+        found = bytes(rows[0]["geom"])
+        if len(_H3_GEOMETRIES) >= _H3_GEOMETRIES_KEPT:
+            _H3_GEOMETRIES.clear()
+        _H3_GEOMETRIES[cell] = found
+    return found
 
 
 async def resolve_polygon(conn: AsyncConnection, geometry: dict[str, Any]) -> ResolvedArea:

@@ -1,6 +1,7 @@
--- An LSOA by code, in either generation (2021 first), or the generation crimes carry it in.
+-- An LSOA by code, in either generation (2021 first), or the generation crimes carry it in
+-- (crimes carry LSOAs of these two generations only; naming them lets the key be used).
 SELECT l.vintage AS generation, l.code, l.name, false AS outside
-FROM lsoa l WHERE l.code = %(code)s
+FROM lsoa l WHERE l.vintage IN (2011, 2021) AND l.code = %(code)s
 UNION ALL
 SELECT x.generation, %(code)s, NULL, true
 FROM (
