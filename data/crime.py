@@ -6,9 +6,12 @@ mapping declared in ``data/crime_formats.toml``. Every file is read and checked 
 database is touched: a malformed row stops the import with its file and line, and nothing is
 stored. The write is one transaction and is idempotent per force and month: the force-months
 the files carry replace what was held for them (never doubled), provenance is recorded in
-``crime_load``, and the aggregate layers are rebuilt. The import drops and rebuilds the crime
+``crime_load``, the counts per LSOA and per location of the force-months replaced are
+counted again, and the aggregate layers are rebuilt. The import drops and rebuilds the crime
 table's secondary indexes (much faster than maintaining them row by row), so readers of that
-table wait for the few seconds until it commits; then the tables are vacuumed.
+table wait for the few seconds until it commits; then the crime table is analysed and the
+tables summaries read are vacuumed. Crimes are placed by their distinct places (point,
+police.uk's code, the month's generation), each once (``_Places``, ``sql/crime/assign.sql``).
 
 Area rule: where the file gives an LSOA code, it is kept (police.uk assigns it; its points are
 snapped to anonymous map points, so a point-in-polygon test can disagree). Otherwise the LSOA
@@ -394,7 +397,15 @@ STAGE_COLUMNS = (
     "location",
     "place_id",
 )
-PLACE_COLUMNS = ("place_id", "lon", "lat", "lsoa_code_given", "rule_generation", "h3_cell", "h3_fid")
+PLACE_COLUMNS = (
+    "place_id",
+    "lon",
+    "lat",
+    "lsoa_code_given",
+    "rule_generation",
+    "h3_cell",
+    "h3_fid",
+)
 
 
 @dataclass

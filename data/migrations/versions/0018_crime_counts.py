@@ -32,7 +32,12 @@ KEY = """
     force text NOT NULL,
 """
 
-
+# Each crime once for each generation it has an LSOA of.
+CRIMES_BY_GENERATION = """
+        FROM crime c
+        CROSS JOIN LATERAL (VALUES (2011, c.lsoa11_code), (2021, c.lsoa21_code))
+            g (generation, code)
+        WHERE g.code IS NOT NULL"""
 LSOA_INDEXES = (("ix_crime_lsoa11_month", "lsoa11_code"), ("ix_crime_lsoa21_month", "lsoa21_code"))
 
 
@@ -73,24 +78,20 @@ def upgrade() -> None:
         "CREATE INDEX ix_crime_location_count_force_month ON crime_location_count (force, month)"
     )
     op.execute(
-        """
+        f"""
         INSERT INTO crime_lsoa_count (generation, lsoa_code, month, crime_type, force, crimes,
                                       located)
         SELECT g.generation, g.code, c.month, c.crime_type, c.force, count(*), count(c.location)
-        FROM crime c
-        CROSS JOIN LATERAL (VALUES (2011, c.lsoa11_code), (2021, c.lsoa21_code)) g (generation, code)
-        WHERE g.code IS NOT NULL
+        {CRIMES_BY_GENERATION}
         GROUP BY g.generation, g.code, c.month, c.crime_type, c.force
         """
     )
     op.execute(
-        """
+        f"""
         INSERT INTO crime_location_count (generation, lsoa_code, month, crime_type, force,
                                           location, crimes)
         SELECT g.generation, g.code, c.month, c.crime_type, c.force, c.location, count(*)
-        FROM crime c
-        CROSS JOIN LATERAL (VALUES (2011, c.lsoa11_code), (2021, c.lsoa21_code)) g (generation, code)
-        WHERE g.code IS NOT NULL AND c.location IS NOT NULL
+        {CRIMES_BY_GENERATION} AND c.location IS NOT NULL
         GROUP BY g.generation, g.code, c.month, c.crime_type, c.force, c.location
         """
     )
