@@ -11,7 +11,7 @@ counted again, and the aggregate layers are rebuilt. The import drops and rebuil
 table's secondary indexes (much faster than maintaining them row by row), so readers of that
 table wait for the few seconds until it commits; then the crime table is analysed and the
 tables summaries read are vacuumed. Crimes are placed by their distinct places (point,
-police.uk's code, the month's generation), each once (``_Places``, ``sql/crime/assign.sql``).
+police.uk's code, the month's generation), each once (``_Places``, ``_place``).
 
 Area rule: where the file gives an LSOA code, it is kept (police.uk assigns it; its points are
 snapped to anonymous map points, so a point-in-polygon test can disagree). Otherwise the LSOA
@@ -40,6 +40,7 @@ from pathlib import Path
 
 import h3
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from geo.crime.types import crime_type_names
@@ -408,6 +409,24 @@ PLACE_COLUMNS = (
 )
 
 
+# The count tables an import keeps (migration 0018): table, the temporary table of the
+# import's counts (counts_replace.sql), the key (the primary key) and the counted columns.
+COUNT_TABLES = (
+    (
+        "crime_lsoa_count",
+        "crime_lsoa_counted",
+        ("generation", "lsoa_code", "month", "crime_type", "force"),
+        ("crimes", "located"),
+    ),
+    (
+        "crime_location_count",
+        "crime_location_counted",
+        ("generation", "lsoa_code", "month", "crime_type", "force", "location"),
+        ("crimes",),
+    ),
+)
+
+
 @dataclass
 class ReadFiles:
     """Every input of an import, read and checked, and the places of their crimes."""
@@ -492,7 +511,7 @@ def load_crime(
             for place in read.places.rows:
                 copy.write_row(place)
         step("placing crimes in areas", 1)
-        _execute_script(cur, read_sql("data", "crime/assign.sql"), {})
+        _place(cur)
         cur.execute(read_sql("data", "crime/assign_stats.sql"))
         checked, moved, other_generation, outside, no_location = cur.fetchone() or (0,) * 5
         step("replacing force-months", 2)
@@ -505,6 +524,8 @@ def load_crime(
         _execute_script(
             cur, read_sql("data", "crime/counts_replace.sql"), {"only_loaded": only_loaded_areas}
         )
+        for table, counted, key, value in COUNT_TABLES:
+            cur.execute(_counts_merge(table, counted, key, value))
         cur.execute(read_sql("data", "crime/insert_months.sql"))
         force_months = cur.rowcount
         cur.execute(read_sql("data", "crime/update_loads.sql"), {"only_loaded": only_loaded_areas})
@@ -572,6 +593,46 @@ def _vacuum(conn: psycopg.Connection) -> None:
         )
     finally:
         conn.autocommit = False
+
+
+def _place(cur: psycopg.Cursor) -> None:
+    """Place the staged places in areas (``sql/crime/assign.sql`` says how), into crime_placed.
+
+    Point in polygon runs in 2011 LSOAs for every point, then in 2021 LSOAs for the points
+    where the 2021 LSOA decides something (``crime_points21``).
+    """
+    _execute_script(cur, read_sql("data", "crime/assign.sql"), {})
+    _point_in_polygon(cur, 2011, "crime_points")
+    _execute_script(cur, read_sql("data", "crime/assign_places.sql"), {})
+    _point_in_polygon(cur, 2021, "crime_points21")
+    _execute_script(cur, read_sql("data", "crime/assign_placed.sql"), {})
+
+
+def _point_in_polygon(cur: psycopg.Cursor, generation: int, points: str) -> None:
+    """Find the LSOA of ``generation`` holding each point of the temporary table ``points``."""
+    statement = sql.SQL(read_sql("data", "crime/point_in_polygon.sql"))
+    cur.execute(statement.format(points=sql.Identifier(points)), {"generation": generation})
+
+
+def _counts_merge(
+    table: str, counted: str, key: Sequence[str], value: Sequence[str]
+) -> sql.Composed:
+    """``sql/crime/counts_merge.sql`` for one count table and the import's counts for it."""
+
+    def columns(names: Sequence[str], prefix: str | None = None) -> sql.Composed:
+        return sql.SQL(", ").join(
+            sql.Identifier(prefix, n) if prefix else sql.Identifier(n) for n in names
+        )
+
+    return sql.SQL(read_sql("data", "crime/counts_merge.sql")).format(
+        table=sql.Identifier(table),
+        counted=sql.Identifier(counted),
+        key=columns(key),
+        c_key=columns(key, "c"),
+        value=columns(value),
+        c_value=columns(value, "c"),
+        excluded_value=columns(value, "excluded"),
+    )
 
 
 def _execute_script(cur: psycopg.Cursor, script: str, params: dict) -> None:
