@@ -409,7 +409,7 @@ PLACE_COLUMNS = (
 )
 
 
-# The count tables an import keeps (migration 0018): table, the temporary table of the
+# The count tables an import keeps (migration 0020): table, the temporary table of the
 # import's counts (counts_replace.sql), the key (the primary key) and the counted columns.
 COUNT_TABLES = (
     (

@@ -1,7 +1,7 @@
 -- The counts per LSOA (of both generations), month, crime type and force, and per location
 -- description, of the force-months this import replaced: counted from the crimes it stored
 -- for them (those staged, less any dropped with only_loaded; the older ones were deleted),
--- so that they always equal a count over the crimes (migration 0018); counts_merge.sql then
+-- so that they always equal a count over the crimes (migration 0020); counts_merge.sql then
 -- writes them into each count table.
 CREATE TEMP TABLE crime_replaced_months ON COMMIT DROP AS
 SELECT DISTINCT force, month FROM crime_stage;

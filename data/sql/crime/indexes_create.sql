@@ -1,4 +1,4 @@
--- The indexes indexes_drop.sql dropped, as migrations 0013 and 0018 define them.
+-- The indexes indexes_drop.sql dropped, as migrations 0013 and 0020 define them.
 CREATE INDEX ix_crime_force_month ON crime (force, month);
 CREATE INDEX ix_crime_lsoa11_month ON crime (lsoa11_code, month);
 CREATE INDEX ix_crime_lsoa21_month ON crime (lsoa21_code, month);

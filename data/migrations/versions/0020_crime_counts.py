@@ -1,7 +1,7 @@
 """Street-level crime counted per LSOA, month and type, so area summaries add counts up.
 
-Revision ID: 0018_crime_counts
-Revises: 0013_crime
+Revision ID: 0020_crime_counts
+Revises: 0019_spending_speed
 Create Date: 2026-12-07
 
 ``crime_lsoa_count`` holds, for each LSOA generation (2011, 2021), LSOA, month, crime type and
@@ -19,8 +19,8 @@ from (the counts do that now); they still find an area's crimes for its map.
 
 from alembic import op
 
-revision = "0018_crime_counts"
-down_revision = "0013_crime"
+revision = "0020_crime_counts"
+down_revision = "0019_spending_speed"
 branch_labels = None
 depends_on = None
 
