@@ -5,19 +5,20 @@
 -- writes them into each count table.
 CREATE TEMP TABLE crime_replaced_months ON COMMIT DROP AS
 SELECT DISTINCT force, month FROM crime_stage;
-CREATE TEMP TABLE crime_counted ON COMMIT DROP AS
-SELECT g.generation, g.code AS lsoa_code, s.month, s.crime_type, s.force, s.location
+CREATE TEMP TABLE crime_lsoa_counted ON COMMIT DROP AS
+SELECT g.generation, g.code AS lsoa_code, s.month, s.crime_type, s.force, count(*) AS crimes,
+       count(s.location) AS located
 FROM crime_stage s
 JOIN crime_placed p ON p.place_id = s.place_id
 CROSS JOIN LATERAL (VALUES (2011, p.lsoa11_code), (2021, p.lsoa21_code)) g (generation, code)
-WHERE g.code IS NOT NULL AND NOT (%(only_loaded)s AND p.outside_boundaries);
-CREATE TEMP TABLE crime_lsoa_counted ON COMMIT DROP AS
-SELECT generation, lsoa_code, month, crime_type, force, count(*) AS crimes,
-       count(location) AS located
-FROM crime_counted
-GROUP BY generation, lsoa_code, month, crime_type, force;
+WHERE g.code IS NOT NULL AND NOT (%(only_loaded)s AND p.outside_boundaries)
+GROUP BY g.generation, g.code, s.month, s.crime_type, s.force;
 CREATE TEMP TABLE crime_location_counted ON COMMIT DROP AS
-SELECT generation, lsoa_code, month, crime_type, force, location, count(*) AS crimes
-FROM crime_counted
-WHERE location IS NOT NULL
-GROUP BY generation, lsoa_code, month, crime_type, force, location;
+SELECT g.generation, g.code AS lsoa_code, s.month, s.crime_type, s.force, s.location,
+       count(*) AS crimes
+FROM crime_stage s
+JOIN crime_placed p ON p.place_id = s.place_id
+CROSS JOIN LATERAL (VALUES (2011, p.lsoa11_code), (2021, p.lsoa21_code)) g (generation, code)
+WHERE s.location IS NOT NULL AND g.code IS NOT NULL
+  AND NOT (%(only_loaded)s AND p.outside_boundaries)
+GROUP BY g.generation, g.code, s.month, s.crime_type, s.force, s.location;
