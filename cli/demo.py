@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
 from rich.markup import escape
 
 from cli.connection import with_connection
 from cli.console import console
 from cli.load import load_crime_command, run_load
 from cli.spending import load_grants, load_spending
-from data import DEMO_DIR, NATIONAL_DIR, land_and_buildings, planning, synthetic
-from geo import assets
-from geo.grants import checks as grants
+from data import DEMO_DIR, NATIONAL_DIR
+
+if TYPE_CHECKING:
+    from data import land_and_buildings, synthetic
 
 EXAMPLES_DIR = DEMO_DIR.parent / "examples"
 PROGRAMMES_FILE = DEMO_DIR.parent / "programmes" / "examples.yaml"
@@ -46,6 +46,12 @@ def _label(kind: str, what: str) -> None:
 
 def load_programmes() -> int:
     """Save the example grant programmes (ids fixed in the file: saving again updates them)."""
+    # Each part's modules are imported by the step that uses it, so that the other
+    # ``platoons`` commands start without them.
+    import yaml
+
+    from geo.grants import checks as grants
+
     specs = [
         grants.ProgrammeSpec.model_validate(item)
         for item in yaml.safe_load(PROGRAMMES_FILE.read_text(encoding="utf-8"))
@@ -61,6 +67,8 @@ def load_programmes() -> int:
 
 def load_acv_examples() -> tuple[int, int]:
     """Import the example ACV register; entries already there are left as they are."""
+    from geo import assets
+
     text = ACV_EXAMPLE_FILE.read_text(encoding="utf-8")
     today = datetime.now(UTC).date()
     report = with_connection(
@@ -74,6 +82,8 @@ def load_acv_examples() -> tuple[int, int]:
 
 def load_planning_examples() -> tuple[int, int]:
     """Import the example neighbourhood areas; areas already recorded are left as they are."""
+    from data import planning
+
     today = datetime.now(UTC).date()
     report = with_connection(
         lambda conn: planning.import_file(conn, PLANNING_EXAMPLE_FILE, today, is_example=True)
@@ -84,6 +94,8 @@ def load_planning_examples() -> tuple[int, int]:
 
 def load_synthetic(groups: int, organisers: int, seed: int) -> synthetic.SyntheticReport:
     """Replace the synthetic groups and organisers with the seeded generation."""
+    from data import synthetic
+
     spec = synthetic.SyntheticSpec(
         groups=groups, organisers=organisers, seed=seed, as_of=datetime.now(UTC).date()
     )
@@ -92,6 +104,8 @@ def load_synthetic(groups: int, organisers: int, seed: int) -> synthetic.Synthet
 
 def load_land(path: Path, today: date) -> land_and_buildings.LandImportReport:
     """Import one council's land-and-buildings file (real, published data)."""
+    from data import land_and_buildings
+
     text = path.read_text(encoding="utf-8")
     return with_connection(
         lambda conn: land_and_buildings.import_land_and_buildings(

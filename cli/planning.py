@@ -11,7 +11,6 @@ from rich.markup import escape
 
 from cli.connection import with_connection
 from cli.console import console, fail
-from data import planning
 
 planning_cli = typer.Typer(
     help="Neighbourhood planning: import areas, forums and plans.", no_args_is_help=True
@@ -29,6 +28,8 @@ def planning_import(
 ) -> None:
     """Import neighbourhood areas, forums or plans; bad rows are reported (exit 1 only if none
     import)."""
+    from data import planning  # only for this command
+
     today = datetime.now(UTC).date()
     report = with_connection(
         lambda conn: planning.import_file(conn, path, today, is_example=example)

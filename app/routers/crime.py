@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from app.crime_pack import render_pack
 from app.db import DbDep
 from app.problems import Problems
-from geo.crime import queries
+from geo.crime import reads
 from geo.crime.models import CrimeSummary
 
 router = APIRouter(prefix="/crime", tags=["crime"])
@@ -58,8 +58,8 @@ async def _summary(
     conn: DbDep, area: str, from_month: str | None, to_month: str | None, crime_type: str | None
 ) -> CrimeSummary:
     """Resolve the area and summarise it."""
-    resolved = await queries.resolve_area(conn, area)
-    return await queries.crime_summary(conn, resolved, from_month, to_month, crime_type)
+    resolved = await reads.resolve_area(conn, area)
+    return await reads.crime_summary(conn, resolved, from_month, to_month, crime_type)
 
 
 async def _polygon_summary(conn: DbDep, body: PolygonSummaryRequest) -> CrimeSummary:
@@ -67,8 +67,8 @@ async def _polygon_summary(conn: DbDep, body: PolygonSummaryRequest) -> CrimeSum
     geometry = body.geometry
     if geometry.get("type") == "Feature":  # a Feature as well as a bare geometry
         geometry = geometry.get("geometry") or {}
-    resolved = await queries.resolve_polygon(conn, geometry)
-    return await queries.crime_summary(
+    resolved = await reads.resolve_polygon(conn, geometry)
+    return await reads.crime_summary(
         conn, resolved, body.from_month, body.to_month, body.crime_type
     )
 
@@ -77,7 +77,7 @@ def _csv_response(summary: CrimeSummary) -> Response:
     """The summary's month-by-type table as a CSV download."""
     name = (summary.area.code or "drawn-area").lower()
     return Response(
-        queries.summary_csv(summary),
+        reads.summary_csv(summary),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": (

@@ -13,7 +13,7 @@ import shapely
 from fastapi.testclient import TestClient
 
 from config.settings import DatabaseSettings
-from geo.crime import queries
+from geo.crime import reads
 from tests.conftest import GMP_BURGLARY, MERSEYSIDE_SHOPLIFTING
 from tests.utils import factories, figures
 
@@ -220,8 +220,8 @@ async def test_a_group_area_counts_the_points_inside(
             " 'E08000009', 'tests')",
             (box.wkt,),
         )
-        area = await queries.resolve_area(conn, "NG-999999001")
-        summary = await queries.crime_summary(conn, area, "2018-02", "2019-01")
+        area = await reads.resolve_area(conn, "NG-999999001")
+        summary = await reads.crime_summary(conn, area, "2018-02", "2019-01")
     finally:
         await conn.rollback()
         await conn.close()
