@@ -5,7 +5,7 @@ real demo extract (four districts), the EXAMPLE grant programmes and EXAMPLE reg
 of community value, SYNTHETIC neighbourhood groups and organisers, and REAL council land and
 buildings (Trafford's Transparency Code file), REAL street-level crime (police.uk), REAL
 council payments and voluntary sector grants (Trafford's Transparency Code and 360Giving files)
-and EXAMPLE neighbourhood areas. Running it again leaves the same state.
+and EXAMPLE neighbourhood areas and plan. Running it again leaves the same state.
 """
 
 from __future__ import annotations
@@ -35,7 +35,11 @@ CRIME_FILES = (NATIONAL_DIR / "crime" / "gmp_burglary_2016-02_2019-01_points.csv
 # Trafford Council's payments (2024-25, 2025-26, 2026-27 to date) and its 360Giving grants.
 SPENDING_FILES = tuple(sorted((NATIONAL_DIR / "spending").glob("trafford-supplier-spend-*.zip")))
 GRANT_FILES = (NATIONAL_DIR / "grants" / "trafford_council_voluntary_sector_grants_360giving.csv",)
-PLANNING_EXAMPLE_FILE = EXAMPLES_DIR / "neighbourhood_areas_example.geojson"
+# The example areas first: the example plan belongs to one of them.
+PLANNING_EXAMPLE_FILES = (
+    EXAMPLES_DIR / "neighbourhood_areas_example.geojson",
+    EXAMPLES_DIR / "neighbourhood_plans_example.csv",
+)
 
 
 def _label(kind: str, what: str) -> None:
@@ -80,15 +84,14 @@ def load_acv_examples() -> tuple[int, int]:
     return len(report.imported), present
 
 
-def load_planning_examples() -> tuple[int, int]:
-    """Import the example neighbourhood areas; areas already recorded are left as they are."""
+def load_planning_examples(path: Path) -> tuple[int, int]:
+    """Import one example planning file; entries already recorded are left as they are."""
     from data import planning
 
     today = datetime.now(UTC).date()
-    report = with_connection(
-        lambda conn: planning.import_file(conn, PLANNING_EXAMPLE_FILE, today, is_example=True)
-    )
-    present = sum("already recorded" in reason for _, _, reason in report.skipped)
+    report = with_connection(lambda conn: planning.import_file(conn, path, today, is_example=True))
+    # "reference ... is already recorded" (an area), "... already has plan ..." (a plan).
+    present = sum("already" in reason for _, _, reason in report.skipped)
     return len(report.imported), present
 
 
@@ -170,9 +173,10 @@ def demo(
         "voluntary sector grants (Trafford Council, 360Giving, OGL v3.0), placed by area codes "
         "or postcode",
     )
-    imported, present = load_planning_examples()
-    _label(
-        "EXAMPLE",
-        f"neighbourhood areas ({PLANNING_EXAMPLE_FILE.name}): {imported} imported, {present} "
-        "already there; squares drawn on real geography, invented names marked EXAMPLE",
-    )
+    for path in PLANNING_EXAMPLE_FILES:
+        imported, present = load_planning_examples(path)
+        _label(
+            "EXAMPLE",
+            f"neighbourhood planning ({path.name}): {imported} imported, {present} already "
+            "there; invented names marked EXAMPLE, areas drawn as squares on real geography",
+        )

@@ -37,6 +37,7 @@ STATE_QUERIES = {
     "spending_line": "SELECT count(*) FROM spending_line",
     "imported_grant": "SELECT count(*) FROM imported_grant",
     "neighbourhood_area": "SELECT count(*) FROM neighbourhood_area WHERE is_example",
+    "neighbourhood_plan": "SELECT count(*) FROM neighbourhood_plan WHERE is_example",
 }
 
 
@@ -83,8 +84,10 @@ def test_demo_loads_every_part_labelled_and_a_second_run_changes_nothing(
     assert after_first["spending_line"] == sum(_zip_rows(p) for p in demo.SPENDING_FILES)
     with demo.GRANT_FILES[0].open(encoding="utf-8-sig", newline="") as grants_file:
         assert after_first["imported_grant"] == sum(1 for _ in csv.DictReader(grants_file))
-    example_areas = json.loads(demo.PLANNING_EXAMPLE_FILE.read_text(encoding="utf-8"))
+    example_areas = json.loads(demo.PLANNING_EXAMPLE_FILES[0].read_text(encoding="utf-8"))
     assert after_first["neighbourhood_area"] == len(example_areas["features"])
+    with demo.PLANNING_EXAMPLE_FILES[1].open(encoding="utf-8", newline="") as plans_file:
+        assert after_first["neighbourhood_plan"] == sum(1 for _ in csv.DictReader(plans_file))
     assert after_first["asset"] > 600  # Trafford's land and buildings plus the example register
     assert after_first["crime"] > 0
     with psycopg.connect(_dsn(demo_database)) as conn:
@@ -97,7 +100,7 @@ def test_demo_loads_every_part_labelled_and_a_second_run_changes_nothing(
     # Every kind of data says what it is.
     for label in ("REAL", "EXAMPLE", "SYNTHETIC"):
         assert label in first.output
-    for words in ("council payments", "voluntary sector grants", "neighbourhood areas"):
+    for words in ("council payments", "voluntary sector grants", "neighbourhood planning"):
         assert words in first.output
 
     second = CliRunner().invoke(cli, DEMO_ARGS, env=env)
