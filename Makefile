@@ -17,7 +17,8 @@ setup:
 # example.invalid addresses) on the real geography; REAL council land and buildings (Trafford's
 # Transparency Code file); REAL police.uk street-level crime (Greater Manchester burglary
 # 2016-02..2019-01) in the demo's districts, so /crime/pack?area=E08000009 works on a first
-# run. Re-running leaves the same state.
+# run; REAL Trafford payments and 360Giving grants (/spending, /grants/need); EXAMPLE
+# neighbourhood areas. Re-running leaves the same state (tests/cli/test_demo.py).
 run: setup
 	$(BIN)/platoons demo --groups 120 --organisers 20 --seed 7
 	$(BIN)/platoons serve

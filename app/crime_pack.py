@@ -17,7 +17,7 @@ from markupsafe import Markup
 from psycopg import AsyncConnection
 
 from app import maps
-from geo.crime import queries
+from geo.crime import reads
 from geo.crime.models import CrimeSummary
 
 MAIN_TYPES = 4  # trend charts for at most this many types (the most frequent)
@@ -117,21 +117,22 @@ async def render_pack(
     request: Request, conn: AsyncConnection, area: str, months: int, to: str | None
 ) -> str:
     """Render the pack of an area for the ``months`` months to ``to`` (default: the latest)."""
-    resolved = await queries.resolve_area(conn, area)
+    resolved = await reads.resolve_area(conn, area)
     if to is None:
-        to = await queries.latest_month(conn, resolved)
+        to = await reads.latest_month(conn, resolved)
         if to is None:
-            raise queries.NoCrimeData(
+            raise reads.NoCrimeData(
                 "no street-level crime is loaded for this area's police force", parameter="area"
             )
-    queries.parse_month(to, "to")
-    window_from = queries.shift_month(to, -(months - 1))
-    window = await queries.crime_summary(conn, resolved, window_from, to)
-    history = await queries.crime_summary(conn, resolved, queries.shift_month(window_from, -12), to)
-    area_map = await queries.area_map(conn, resolved, window_from, to)
+    reads.parse_month(to, "to")
+    window_from = reads.shift_month(to, -(months - 1))
+    window = await reads.crime_summary(conn, resolved, window_from, to)
+    history = await reads.crime_summary(conn, resolved, reads.shift_month(window_from, -12), to)
+    area_map = await reads.area_map(conn, resolved, window_from, to)
     base = request.scope.get("root_path", "")
     return templates.get_template("crime_pack.html").render(
-        summary=window,
+        # The figures as the JSON answer shows them (geo.figures), not at full precision.
+        summary=window.model_dump(mode="json"),
         table=_table(window),
         charts=_charts(history, window),
         map_data=Markup(json.dumps(area_map).replace("</", "<\\/")),  # noqa: S704 - JSON only

@@ -15,7 +15,6 @@ retried), and a PostgreSQL advisory lock keeps the other processes from queuing 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -26,9 +25,10 @@ from datetime import date
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from app.background import cancel_and_wait
 from app.http import today_utc
 from geo import assets, coverage
-from geo.planning import store as planning_store
+from geo.planning import serving as planning_serving
 
 logger = logging.getLogger("platoons.housekeeping")
 
@@ -77,7 +77,7 @@ def daily_jobs(active_months: int) -> tuple[Job, ...]:
     return (
         # Cheap and idempotent: only rows whose stored deadline has passed are rewritten.
         Job("asset deadlines", _never_done, assets.refresh_passed_deadlines),
-        Job("planning deadlines", _never_done, planning_store.refresh_passed_deadlines),
+        Job("planning deadlines", _never_done, planning_serving.refresh_passed_deadlines),
         Job("coverage", coverage.computed_since, recompute),
         Job("coverage snapshot", coverage.snapshot_taken, snapshot),
     )
@@ -144,10 +144,7 @@ class Housekeeper:
 
     async def stop(self) -> None:
         """Stop checking; a job in progress is cancelled and rolls back."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def check(self) -> list[str]:
         """Run today's jobs unless this process already saw them done (failures retry)."""

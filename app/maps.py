@@ -40,6 +40,7 @@ from geo.area_models import EditionRef
 from geo.assets import Category, OwnerType
 from geo.collections import IOD_ATTRIBUTION, IOD_DOMAINS, Collection, get_collection
 from geo.coverage import ACTIVE_MONTHS_DEFAULT, COLD_SPOT_THRESHOLD
+from geo.grants.need import SOURCES as GRANT_SOURCES
 from geo.grants.programmes import Programme
 from geo.map_queries import LadLsoas, edition_codes, edition_collection
 
@@ -61,6 +62,24 @@ CRIME_RATE_BREAKS: tuple[tuple[float, str, str], ...] = (
     (50.0, "#de2d26", "25 to 50"),
     (1e12, "#a50f15", "50 or more"),
 )
+# Grant money per resident of a district (GET /grants/need), ColorBrewer YlGn, 6 classes;
+# districts no money from the source reached are left pale grey.
+GRANT_MONEY_BREAKS: tuple[tuple[float, str, str], ...] = (
+    (0.5, "#ffffcc", "under £0.50"),
+    (1.0, "#d9f0a3", "£0.50–£1"),
+    (2.5, "#addd8e", "£1–£2.50"),
+    (5.0, "#78c679", "£2.50–£5"),
+    (10.0, "#31a354", "£5–£10"),
+    (1e12, "#006837", "£10 or more"),
+)
+GRANT_MONEY_NONE = "#eeeeee"
+# Each source's own colour in the chart by decile: the two are never one bar.
+GRANT_SOURCE_COLOURS: dict[str, str] = {"imported": "#1b9e77", "platoons": "#7570b3"}
+GRANT_SOURCE_CREDITS: dict[str, str] = {
+    "imported": "Grants by other funders, imported from 360Giving files",
+    "platoons": "Grants Platoons approved or paid (its own records, as its 360Giving export "
+    "publishes them)",
+}
 COLD_SPOTS_COLLECTION = "coverage-cold-spots"
 GROUPS_COLLECTION = "neighbourhood-groups"
 PLANNING_COLLECTION = "neighbourhood-areas"
@@ -490,6 +509,80 @@ def crime_overlay(extents: Mapping[str, Bounds | None], base_path: str) -> Vecto
     )
 
 
+GRANT_LEVELS: dict[str, tuple[str, str]] = {
+    # level: (the name in a layer's title, what its figures are)
+    "lad": (
+        "district",
+        "Money a district's places received (LSOA, ward and district placements) over its "
+        "residents.",
+    ),
+    "lsoa": (
+        "LSOA",
+        "Money placed on an LSOA (a drawn area's split between its qualifying LSOAs by "
+        "residents) over the LSOA's residents; money placed on a ward or a whole district is "
+        "in the district layer only.",
+    ),
+}
+
+
+def grant_money_layers(
+    areas: Mapping[str, tuple[Collection, Bounds]], edition: str, base_path: str
+) -> list[VectorTileLayer]:
+    """Areas shaded by grant money per resident: one layer per level and source.
+
+    ``areas`` maps a level (``lad``, ``lsoa``) to its collection and extent. The sources are
+    never added together: each is a base layer of its own. The figures are read by the page
+    from ``GET /grants/need`` (all England, the edition's areas and residents) when a layer is
+    first shown, so the map, its popups and its chart by decile show exactly that answer.
+    """
+    layers = []
+    for level, (collection, extent) in areas.items():
+        area_name, meaning = GRANT_LEVELS[level]
+        for source, label in GRANT_SOURCES.items():
+            layer = VectorTileLayer(
+                collection,
+                f"Grant money per resident by {area_name}: {label}",
+                extent=extent,
+                style={
+                    "property": "pounds_per_resident",
+                    "breaks": [[upper, colour] for upper, colour, _ in GRANT_MONEY_BREAKS],
+                    "missing": GRANT_MONEY_NONE,
+                    "stroke": "#555555" if level == "lad" else "#ffffff",
+                    "strokeWidth": 0.8 if level == "lad" else 0.5,
+                    "strokeMinZoom": 0 if level == "lad" else 11,
+                },
+                legend={
+                    "title": f"£ per resident by {area_name}, {edition}: {label}",
+                    "items": [
+                        *({"colour": c, "label": text} for _, c, text in GRANT_MONEY_BREAKS),
+                        {"colour": GRANT_MONEY_NONE, "label": f"none placed in the {area_name}"},
+                    ],
+                    "note": (
+                        f"{meaning} From GET /grants/need. This source only: imported grants "
+                        "and Platoons' own are separate layers, never added together. Click "
+                        f"a {area_name} for its figure."
+                    ),
+                },
+                edition=edition,
+                show=False,
+                base_path=base_path,
+                key=f"{collection.id}:grants:{source}",
+            )
+            layer.options["attribution"] = html.escape(
+                f"{GRANT_SOURCE_CREDITS[source]}. Residents: the {edition} population "
+                "denominators. "
+            ) + attribution_html(collection.attribution)
+            layer.options["grantMoney"] = {
+                "source": source,
+                "level": level,
+                "label": label,
+                "url": f"{base_path}/grants/need?{urlencode({'edition': edition})}",
+                "colours": GRANT_SOURCE_COLOURS,
+            }
+            layers.append(layer)
+    return layers
+
+
 def cold_spot_style() -> dict[str, Any]:
     """Cold spots outlined in red over the coverage fill."""
     return {
@@ -880,6 +973,16 @@ def deprivation_map(
             show=False,
             base_path=base_path,
         ).add_to(m)
+    money_areas = {
+        level: (collection, extent)
+        for level, collection in (
+            ("lad", lad),
+            ("lsoa", edition_collection("lsoa", current_edition)),
+        )
+        if (extent := extents.get(collection.id)) is not None
+    }
+    for layer in grant_money_layers(money_areas, current_edition, base_path):
+        layer.add_to(m)
     crime = crime_overlay(extents, base_path)
     if crime is not None:
         crime.add_to(m)

@@ -40,6 +40,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from app.background import cancel_and_wait
 from app.db import create_pool, database_errors_as_problems
 from config.settings import DatabaseSettings, ReplicaSettings
 from geo.tiles import read_data_version
@@ -122,11 +123,8 @@ class ReadRouter:
 
     async def stop(self) -> None:
         """Stop checking; close the monitor connections and the pools."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         for replica in self.replicas:
             if replica.monitor is not None:
                 await replica.monitor.close()

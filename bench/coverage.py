@@ -35,7 +35,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -69,7 +68,7 @@ from bench.foundation import (
     run_platoons,
     verdict,
 )
-from bench.harness import run_main, start_run, targets_table, write_json
+from bench.harness import command_line, exit_status, run_main, start_run, targets_table, write_json
 from data import coverage_base, synthetic
 from geo import coverage, groups
 from geo.access import Principal
@@ -848,7 +847,6 @@ async def measure(args: argparse.Namespace, url: str, stamp: str) -> dict[str, A
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole benchmark; return 0 when every target passes, 1 otherwise."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.as_of is None:
         args.as_of = datetime.now(UTC).date()
     admin_url, url = database_urls()
@@ -857,14 +855,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result: dict[str, Any] = {
         "benchmark": "coverage",
         "started_utc": started.isoformat(),
-        "command": " ".join(
-            [
-                Path(sys.executable).name,
-                "-m",
-                "bench.coverage",
-                *(argv if argv is not None else sys.argv[1:]),
-            ]
-        ),
+        "command": command_line("bench.coverage", argv),
         "machine": machine_facts() | {"load_average_at_start": load_average()},
         "database": {"name": BENCH_DB, **database_facts(url), "settings": server_settings(url)},
         "settings": {
@@ -882,7 +873,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report(result))
     print()
     print(f"results written to {out}")
-    return 0 if all(t["result"] == "PASS" for t in result["targets"]) else 1
+    return exit_status(result["targets"])
 
 
 if __name__ == "__main__":

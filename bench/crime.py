@@ -8,7 +8,8 @@ for all of England) only when the database has none. Then it times
 
 * the import of both police.uk files in ``data/national/crime`` (Greater Manchester burglary
   points and Merseyside shoplifting street rows, 100,596 crimes) with the ``platoons load
-  crime`` command, twice (first import, then a re-import replacing the same force-months);
+  crime`` command, twice (a first import into an empty crime store, then a re-import
+  replacing the same force-months);
 * ``GET /crime/summary`` over districts, wards, LSOAs and H3 cells, and ``GET /crime/pack``,
   one client at a time, against a ``platoons serve`` subprocess;
 * a geopandas peer: the same rows read with pandas, the GMP points joined to the 2011 LSOAs
@@ -93,7 +94,13 @@ def prepare(admin: str, url: str, source: Path) -> dict[str, Any]:
             (lsoas,) = conn.execute(
                 "SELECT count(*) FROM lsoa WHERE vintage = 2011"
             ).fetchone() or (0,)
-    return {"database": name, "lsoa11_loaded": lsoas}
+        # The first import starts from no crimes held (the second then replaces all of them).
+        (held,) = conn.execute("SELECT count(*) FROM crime").fetchone() or (0,)
+        conn.execute(
+            "TRUNCATE crime, crime_month, crime_load, crime_force_lad, crime_lsoa_serving,"
+            " crime_h3_serving, crime_lsoa_count, crime_location_count"
+        )
+    return {"database": name, "lsoa11_loaded": lsoas, "crimes_held_before": held}
 
 
 def areas(url: str) -> list[str]:

@@ -29,9 +29,7 @@ import json
 import math
 import os
 import random
-import signal
 import statistics
-import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -68,7 +66,16 @@ from bench.foundation import (
     running_server,
     verdict,
 )
-from bench.harness import run_main, start_run, targets_table, write_json
+from bench.harness import (
+    add_concurrency,
+    add_source,
+    command_line,
+    exit_status,
+    run_main,
+    start_run,
+    targets_table,
+    write_json,
+)
 from geo.place_resolution import polygon_in_bng, unit_lsoas_statement
 from geo.sqlfiles import read_sql
 
@@ -220,12 +227,7 @@ Check = Callable[[int, Item], Awaitable[tuple[float, Signature]]]
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m bench.eligibility", description=__doc__)
-    parser.add_argument(
-        "--source",
-        type=Path,
-        default=DEFAULT_SOURCE,
-        help="raw data directory for `platoons load england` (default %(default)s)",
-    )
+    add_source(parser, DEFAULT_SOURCE)
     parser.add_argument(
         "--load",
         action="store_true",
@@ -252,13 +254,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="uncounted polygons (not in the timed list) before each run (%(default)s)",
     )
     parser.add_argument("--seed", type=int, default=5, help="sampling seed (%(default)s)")
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        nargs="+",
-        default=[1, 20],
-        help="concurrency levels (default 1 20)",
-    )
+    add_concurrency(parser, [1, 20])
     parser.add_argument(
         "--on",
         type=date.fromisoformat,
@@ -877,8 +873,6 @@ def report(result: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole benchmark; return 0 when every target passes, 1 otherwise."""
     args = parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so the server subprocess is always stopped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin_url, url = database_urls()
     url = urlunsplit(urlsplit(url)._replace(path=f"/{args.database}"))
     started, stamp = start_run(RESULTS_DIR)
@@ -918,14 +912,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "eligibility",
         "started_utc": started.isoformat(),
         "finished_utc": datetime.now(UTC).isoformat(),
-        "command": " ".join(
-            [
-                Path(sys.executable).name,
-                "-m",
-                "bench.eligibility",
-                *(argv if argv is not None else sys.argv[1:]),
-            ]
-        ),
+        "command": command_line("bench.eligibility", argv),
         "machine": machine_facts(),
         "database": {"name": args.database, **facts, "prepared": prepared},
         "settings": {
@@ -961,7 +948,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"HTTP and raw SQL assessed different LSOAs for {result['http_sql_mismatches']} checks")
     print(f"results written to {out}")
-    return 0 if all(t["result"] == "PASS" for t in result["targets"]) else 1
+    return exit_status(result["targets"])
 
 
 if __name__ == "__main__":

@@ -66,28 +66,13 @@ from bench.load import (
     summarise,
     summary_table,
 )
+from tests.utils.databases import FOUNDATION_TABLES
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 FAULTS_DB = "platoons_faults"
-# The loaded tables a killed load must leave exactly as they were (tests/data/test_loaders.py).
-FINGERPRINTED = (
-    "lad",
-    "ward",
-    "lsoa",
-    "lsoa_2011_2021",
-    "index_edition",
-    "index_domain",
-    "lsoa_index_value",
-    "lsoa_population_denominator",
-    "lsoa_population_estimate",
-    "lad_summary_measure",
-    "postcode",
-    "lsoa_deprivation",
-    "lad_deprivation",
-    "lsoa_population",
-    "dataset_load",
-    "data_version",
-)
+# The loaded tables a killed load must leave exactly as they were (as tests/data/test_loaders.py
+# checks them), with the load's provenance and the data version.
+FINGERPRINTED = (*FOUNDATION_TABLES, "dataset_load", "data_version")
 # Inside the load's transaction, right after every table was replaced: die (SIGKILL).
 KILL_DURING_WRITE = """
 import os, signal, sys
@@ -297,21 +282,7 @@ def kill_load(cluster: Cluster, source: Path, stamp: str) -> tuple[list[Check], 
             f"exit {inside.returncode}",
         )
     )
-    after = fingerprints(cluster.url)
-    checks.append(
-        Check(
-            "... and leaves every table and the data version as they were",
-            after == before,
-            _diff(before, after),
-        )
-    )
-    checks.append(
-        Check(
-            "... and no transaction or lock behind",
-            not leftovers(cluster.url),
-            "; ".join(leftovers(cluster.url)) or "none",
-        )
-    )
+    checks += left_as_before(cluster.url, before, "... and leaves")
 
     # 2. From outside: kill -9 of the CLI while its write transaction is open.
     command = [platoons_executable(), "load", "england", "--source", str(source)]
@@ -346,21 +317,7 @@ def kill_load(cluster: Cluster, source: Path, stamp: str) -> tuple[list[Check], 
         )
     )
     time.sleep(1.0)  # the server notices the closed socket and rolls back
-    after = fingerprints(cluster.url)
-    checks.append(
-        Check(
-            "... leaves every table and the data version as they were",
-            after == before,
-            _diff(before, after),
-        )
-    )
-    checks.append(
-        Check(
-            "... and no transaction or lock behind",
-            not leftovers(cluster.url),
-            "; ".join(leftovers(cluster.url)) or "none",
-        )
-    )
+    checks += left_as_before(cluster.url, before, "... leaves")
 
     # 3. The next load succeeds, with the same data (a new data version and load times).
     again = run_platoons(
@@ -399,6 +356,21 @@ def _per_second(samples: Sequence[Any]) -> dict[int, dict[str, int]]:
         second = seconds.setdefault(int(sample.at + sample.ms / 1000), {})
         second[str(sample.status)] = second.get(str(sample.status), 0) + 1
     return dict(sorted(seconds.items()))
+
+
+def left_as_before(url: str, before: dict[str, list[Any]], leaves: str) -> list[Check]:
+    """After a killed load: every table as ``before`` (``leaves`` begins the check's words),
+    and no transaction or lock left behind."""
+    after = fingerprints(url)
+    held = leftovers(url)
+    return [
+        Check(
+            f"{leaves} every table and the data version as they were",
+            after == before,
+            _diff(before, after),
+        ),
+        Check("... and no transaction or lock behind", not held, "; ".join(held) or "none"),
+    ]
 
 
 def _diff(before: dict[str, list[Any]], after: dict[str, list[Any]]) -> str:
@@ -573,7 +545,6 @@ def cluster_for(args: argparse.Namespace, source: Path, stamp: str) -> Iterator[
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the scenarios; 0 when every check passes."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started, stamp = start_run(RESULTS_DIR)
     source = args.source.resolve()
     if (source / "raw").is_dir():

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import signal
 import statistics
 import sys
 import time
@@ -60,6 +59,7 @@ from bench.foundation import (
 from bench.harness import run_main, start_run, write_json
 from geo import access
 from geo.grants import checks
+from tests.utils.geojson import box_around
 
 WEIGHTS = {"tile": 30, "lookup": 25, "eligibility": 15, "polygon": 5, "items": 10, "write": 15}
 EXPECTED = {  # what a valid request of each kind may answer
@@ -162,16 +162,9 @@ def lsoa_codes(url: str, count: int, seed: int) -> list[str]:
 
 
 def _square(lon: float, lat: float, metres: float = 300.0) -> dict[str, Any]:
+    """A box about ``metres`` either side of a point."""
     d_lat = metres / 111_000
-    d_lon = d_lat * 1.6  # about right at English latitudes
-    ring = [
-        [lon - d_lon, lat - d_lat],
-        [lon + d_lon, lat - d_lat],
-        [lon + d_lon, lat + d_lat],
-        [lon - d_lon, lat + d_lat],
-        [lon - d_lon, lat - d_lat],
-    ]
-    return {"type": "Polygon", "coordinates": [ring]}
+    return box_around(lon, lat, d_lat * 1.6, d_lat)  # 1.6: about right at English latitudes
 
 
 class Clients:
@@ -377,7 +370,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the load test; 0 when no request failed."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     _, url = database_urls()
     started, stamp = start_run(RESULTS_DIR)
     env = child_env(url)

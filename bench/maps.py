@@ -39,7 +39,6 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -58,22 +57,12 @@ from bench.foundation import (
 )
 from bench.harness import targets_table
 from geo import assets
+from tests.utils.browser import CHROMIUM, VIEWPORT, launch_chromium
 
 PAGES = ("/maps/deprivation", "/maps/eligibility", "/maps/assets", "/maps/coverage")
 SEED_PREFIX = "BENCH-ACV-"
 SEED = 20261125
 TARGET_FIRST_RENDER_MS = 2000.0
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORT = {"width": 1280, "height": 800}
 PAGE_TIMEOUT_MS = 60_000
 
 FIRST_FEATURES = "() => window.PlatoonsMaps && window.PlatoonsMaps.firstFeaturesAt !== null"
@@ -327,11 +316,8 @@ def measure(
 ) -> tuple[dict[str, Any], str]:
     """Cold runs (a server restart before each) and warm runs, per page; and the browser."""
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {p: {"cold": [], "warm": []} for p in paths}
-    assert CHROMIUM.exists(), "Debian chromium is missing: run scripts/setup.sh"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+        browser = launch_chromium(playwright)
         version = browser.version
         try:
             for path in paths:

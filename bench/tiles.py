@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -56,7 +55,15 @@ from bench.foundation import (
     verdict,
     wait_for_health,
 )
-from bench.harness import run_main, start_run, targets_table, write_json
+from bench.harness import (
+    add_concurrency,
+    add_source,
+    exit_status,
+    run_main,
+    start_run,
+    targets_table,
+    write_json,
+)
 from geo import tiles as geo_tiles
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -141,13 +148,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--minzoom", type=int, default=6, help="lowest zoom (%(default)s)")
     parser.add_argument("--maxzoom", type=int, default=14, help="highest zoom (%(default)s)")
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        nargs="+",
-        default=[1, 16],
-        help="concurrency levels (default 1 16)",
-    )
+    add_concurrency(parser, [1, 16])
     parser.add_argument(
         "--warm-repeats", type=int, default=3, help="warm passes over the tiles (%(default)s)"
     )
@@ -185,12 +186,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help=f"migrate {BENCH_DB} and run `platoons load england` into it first",
     )
-    parser.add_argument(
-        "--source",
-        type=Path,
-        default=DEFAULT_SOURCE,
-        help="raw data directory for --load (default %(default)s)",
-    )
+    add_source(parser, DEFAULT_SOURCE, "raw data directory for --load (default %(default)s)")
     args = parser.parse_args(argv)
     if (
         args.per_zoom < 1
@@ -1149,8 +1145,6 @@ def started(servers: Sequence[ServerProcess]) -> Iterator[None]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole benchmark; return 0 when every target passes, 1 otherwise."""
     args = parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so the server subprocesses are always stopped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin_url, url = database_urls()
     started_at, stamp = start_run(RESULTS_DIR)
 
@@ -1221,7 +1215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if key in result["content"]:
             print(f"{key.replace('_', ' ')}: {result['content'][key]} of {distinct}")
     print(f"results written to {out}")
-    return 0 if result["targets"] and all(t["result"] == "PASS" for t in result["targets"]) else 1
+    return exit_status(result["targets"])
 
 
 if __name__ == "__main__":

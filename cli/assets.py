@@ -12,8 +12,6 @@ from rich.markup import escape
 
 from cli.connection import with_connection
 from cli.console import console, fail
-from data import land_and_buildings
-from geo import assets
 from geo.errors import LoadError
 
 assets_cli = typer.Typer(
@@ -43,6 +41,10 @@ def assets_import(
     ``recorded`` state, and a re-import changes nothing. A register of assets of community
     value imports row by row (exit 1 only if none import).
     """
+    # The registers' and land files' readers (pandas among them): only for the commands.
+    from data import land_and_buildings
+    from geo import assets
+
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -70,6 +72,8 @@ def assets_import(
 
 def _import_land_and_buildings(path: Path, text: str, example: bool) -> None:
     """Import a council's land-and-buildings file and print what it did."""
+    from data import land_and_buildings
+
     if example:
         raise fail("a land-and-buildings file is a council's published data: not an example")
     today = datetime.now(UTC).date()
@@ -102,6 +106,8 @@ def assets_export(
     lad: Annotated[str | None, typer.Option(help="Only this district (GSS code).")] = None,
 ) -> None:
     """Export the register in the national planning data format (CSV or GeoJSON)."""
+    from geo import assets
+
     records = with_connection(lambda conn: assets.export_register(conn, lad))
     if out.suffix.lower() in (".geojson", ".json"):
         text = json.dumps(assets.to_geojson(records), indent=1)
@@ -117,6 +123,8 @@ def assets_export(
 @assets_cli.command("refresh-deadlines")
 def assets_refresh_deadlines() -> None:
     """Move the map layer's next deadline on for assets whose stored one has passed."""
+    from geo import assets
+
     today = datetime.now(UTC).date()
     moved = with_connection(lambda conn: assets.refresh_passed_deadlines(conn, today))
     console.print(f"{moved} asset(s) had a passed deadline on the map; moved on as of {today}")

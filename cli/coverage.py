@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import psycopg
 import typer
@@ -10,7 +10,9 @@ import typer
 from cli.connection import with_connection
 from cli.console import console, date_option
 from config.settings import GroupSettings
-from geo import coverage
+
+if TYPE_CHECKING:
+    from geo import coverage
 
 coverage_cli = typer.Typer(
     help="Coverage of adults by active neighbourhood groups: recompute and snapshots.",
@@ -31,6 +33,8 @@ def coverage_refresh(
     ] = True,
 ) -> None:
     """Recompute coverage nationally (run daily: the 12-month activity window moves)."""
+    from geo import coverage  # only for the commands
+
     on = date_option(as_of, "as-of")
     months = GroupSettings().group_active_months
 
@@ -60,6 +64,8 @@ def coverage_snapshot(
     ] = None,
 ) -> None:
     """Record England's and every district's coverage as it stands (one snapshot a day)."""
+    from geo import coverage
+
     taken_on = date_option(on, "on")
     written = with_connection(lambda conn: coverage.take_snapshot(conn, taken_on, actor="cli"))
     england = written[0]

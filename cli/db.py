@@ -6,7 +6,6 @@ import typer
 
 from cli.console import console, fail
 from config.settings import DatabaseSettings
-from data import schema
 
 db_cli = typer.Typer(help="Database schema tasks.", no_args_is_help=True)
 
@@ -14,6 +13,8 @@ db_cli = typer.Typer(help="Database schema tasks.", no_args_is_help=True)
 @db_cli.command("upgrade")
 def db_upgrade() -> None:
     """Create the PostGIS extension and migrate the schema to the newest revision."""
+    from data import schema  # Alembic: only for the commands that migrate
+
     settings = DatabaseSettings()
     try:
         schema.upgrade(settings.sqlalchemy_url)
@@ -25,6 +26,8 @@ def db_upgrade() -> None:
 @db_cli.command("status")
 def db_status() -> None:
     """Show the database's migration revision against the newest one."""
+    from data import schema
+
     settings = DatabaseSettings()
     current = schema.current_revision(settings.sqlalchemy_url)
     head = schema.head_revision(settings.sqlalchemy_url)

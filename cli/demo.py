@@ -3,26 +3,28 @@
 ``make run`` runs this before serving, so a newcomer's first view has every job working: the
 real demo extract (four districts), the EXAMPLE grant programmes and EXAMPLE register of assets
 of community value, SYNTHETIC neighbourhood groups and organisers, and REAL council land and
-buildings (Trafford's Transparency Code file) and REAL street-level crime (police.uk).
-Running it again leaves the same state.
+buildings (Trafford's Transparency Code file), REAL street-level crime (police.uk), REAL
+council payments and voluntary sector grants (Trafford's Transparency Code and 360Giving files)
+and EXAMPLE neighbourhood areas and plan. Running it again leaves the same state.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
 from rich.markup import escape
 
 from cli.connection import with_connection
 from cli.console import console
 from cli.load import load_crime_command, run_load
-from data import DEMO_DIR, NATIONAL_DIR, land_and_buildings, synthetic
-from geo import assets
-from geo.grants import checks as grants
+from cli.spending import load_grants, load_spending
+from data import DEMO_DIR, NATIONAL_DIR
+
+if TYPE_CHECKING:
+    from data import land_and_buildings, synthetic
 
 EXAMPLES_DIR = DEMO_DIR.parent / "examples"
 PROGRAMMES_FILE = DEMO_DIR.parent / "programmes" / "examples.yaml"
@@ -30,6 +32,14 @@ ACV_EXAMPLE_FILE = EXAMPLES_DIR / "acv_register_example.csv"
 LAND_FILES = (NATIONAL_DIR / "assets" / "trafford_council_land_and_building_assets.csv",)
 # Greater Manchester Police's burglary extract covers Trafford and Manchester of the demo.
 CRIME_FILES = (NATIONAL_DIR / "crime" / "gmp_burglary_2016-02_2019-01_points.csv.gz",)
+# Trafford Council's payments (2024-25, 2025-26, 2026-27 to date) and its 360Giving grants.
+SPENDING_FILES = tuple(sorted((NATIONAL_DIR / "spending").glob("trafford-supplier-spend-*.zip")))
+GRANT_FILES = (NATIONAL_DIR / "grants" / "trafford_council_voluntary_sector_grants_360giving.csv",)
+# The example areas first: the example plan belongs to one of them.
+PLANNING_EXAMPLE_FILES = (
+    EXAMPLES_DIR / "neighbourhood_areas_example.geojson",
+    EXAMPLES_DIR / "neighbourhood_plans_example.csv",
+)
 
 
 def _label(kind: str, what: str) -> None:
@@ -40,6 +50,12 @@ def _label(kind: str, what: str) -> None:
 
 def load_programmes() -> int:
     """Save the example grant programmes (ids fixed in the file: saving again updates them)."""
+    # Each part's modules are imported by the step that uses it, so that the other
+    # ``platoons`` commands start without them.
+    import yaml
+
+    from geo.grants import checks as grants
+
     specs = [
         grants.ProgrammeSpec.model_validate(item)
         for item in yaml.safe_load(PROGRAMMES_FILE.read_text(encoding="utf-8"))
@@ -55,6 +71,8 @@ def load_programmes() -> int:
 
 def load_acv_examples() -> tuple[int, int]:
     """Import the example ACV register; entries already there are left as they are."""
+    from geo import assets
+
     text = ACV_EXAMPLE_FILE.read_text(encoding="utf-8")
     today = datetime.now(UTC).date()
     report = with_connection(
@@ -66,8 +84,21 @@ def load_acv_examples() -> tuple[int, int]:
     return len(report.imported), present
 
 
+def load_planning_examples(path: Path) -> tuple[int, int]:
+    """Import one example planning file; entries already recorded are left as they are."""
+    from data import planning
+
+    today = datetime.now(UTC).date()
+    report = with_connection(lambda conn: planning.import_file(conn, path, today, is_example=True))
+    # "reference ... is already recorded" (an area), "... already has plan ..." (a plan).
+    present = sum("already" in reason for _, _, reason in report.skipped)
+    return len(report.imported), present
+
+
 def load_synthetic(groups: int, organisers: int, seed: int) -> synthetic.SyntheticReport:
     """Replace the synthetic groups and organisers with the seeded generation."""
+    from data import synthetic
+
     spec = synthetic.SyntheticSpec(
         groups=groups, organisers=organisers, seed=seed, as_of=datetime.now(UTC).date()
     )
@@ -76,6 +107,8 @@ def load_synthetic(groups: int, organisers: int, seed: int) -> synthetic.Synthet
 
 def load_land(path: Path, today: date) -> land_and_buildings.LandImportReport:
     """Import one council's land-and-buildings file (real, published data)."""
+    from data import land_and_buildings
+
     text = path.read_text(encoding="utf-8")
     return with_connection(
         lambda conn: land_and_buildings.import_land_and_buildings(
@@ -89,7 +122,7 @@ def demo(
     organisers: Annotated[int, typer.Option(help="Synthetic organisers.")] = 20,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 7,
 ) -> None:
-    """Load the demo: real extract, example programmes and register, synthetic groups, real land."""
+    """Load the demo: the real extract, examples, synthetic groups, real land, crime and money."""
     run_load(DEMO_DIR)
     _label(
         "REAL",
@@ -128,3 +161,22 @@ def demo(
         "street-level crime (police.uk, OGL v3.0): Greater Manchester burglaries "
         "2016-02..2019-01 in the demo's districts (Trafford, Manchester); the rest not stored",
     )
+    load_spending(list(SPENDING_FILES))
+    _label(
+        "REAL",
+        "council payments line by line (Trafford Council, Transparency Code, OGL v3.0): "
+        f"{len(SPENDING_FILES)} files, 2024-25 to 2026-27 to date",
+    )
+    load_grants(list(GRANT_FILES))
+    _label(
+        "REAL",
+        "voluntary sector grants (Trafford Council, 360Giving, OGL v3.0), placed by area codes "
+        "or postcode",
+    )
+    for path in PLANNING_EXAMPLE_FILES:
+        imported, present = load_planning_examples(path)
+        _label(
+            "EXAMPLE",
+            f"neighbourhood planning ({path.name}): {imported} imported, {present} already "
+            "there; invented names marked EXAMPLE, areas drawn as squares on real geography",
+        )

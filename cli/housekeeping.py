@@ -6,14 +6,14 @@ import asyncio
 
 import psycopg
 
-from app.housekeeping import daily_jobs, run_daily_jobs
-from app.http import today_utc
 from cli.console import console, fail
 from config.settings import DatabaseSettings, GroupSettings
 
 
 def housekeeping() -> None:
     """Run today's daily jobs (deadlines, coverage, snapshot) that are not done yet, for cron."""
+    from app.housekeeping import daily_jobs, run_daily_jobs  # FastAPI: only for this command
+    from app.http import today_utc
 
     async def run() -> tuple[list[str], list[str]]:
         url = DatabaseSettings().dsn

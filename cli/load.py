@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import psycopg
 import typer
@@ -13,8 +13,10 @@ from rich.table import Table
 from cli.console import console, fail, progress_bar
 from config.settings import DatabaseSettings
 from data import DEMO_DIR, NATIONAL_DIR
-from data.loaders import LoadReport, count_steps, load_all
 from geo.errors import LoadError
+
+if TYPE_CHECKING:
+    from data.loaders import LoadReport
 
 load_cli = typer.Typer(
     help="Load boundaries, deprivation indices, lookups, council spending and 360Giving grants.",
@@ -25,6 +27,8 @@ DEFAULT_ENGLAND_DIR = NATIONAL_DIR
 
 def run_load(source_dir: Path) -> LoadReport:
     """Load ``source_dir`` with a progress bar; exit 1 with the reason if it fails."""
+    from data.loaders import count_steps, load_all  # pandas and the readers: only when loading
+
     settings = DatabaseSettings()
     progress = progress_bar()
     try:

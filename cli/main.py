@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import typer
 
 from cli.assets import assets_cli
@@ -18,19 +21,30 @@ from cli.serve import serve
 from cli.spending import load_grants, load_spending
 from cli.tiles import export_tiles
 
-cli = typer.Typer(help="Platoons: neighbourhood analytics for England.", no_args_is_help=True)
-cli.add_typer(db_cli, name="db")
+# Each concern's group of commands, and the commands that stand alone, by the name they are run
+# as (typer lists the commands, then the groups, each in this order).
+GROUPS: dict[str, typer.Typer] = {
+    "db": db_cli,
+    "load": load_cli,
+    "keys": keys_cli,
+    "programmes": programmes_cli,
+    "assets": assets_cli,
+    "planning": planning_cli,
+    "coverage": coverage_cli,
+}
+COMMANDS: dict[str, Callable[..., Any]] = {
+    "serve": serve,
+    "extract-demo": extract_demo,
+    "export-map": export_map,
+    "housekeeping": housekeeping,
+    "export-tiles": export_tiles,
+    "demo": demo,
+}
+
 load_cli.command("spending")(load_spending)
 load_cli.command("grants")(load_grants)
-cli.add_typer(load_cli, name="load")
-cli.add_typer(keys_cli, name="keys")
-cli.add_typer(programmes_cli, name="programmes")
-cli.command("serve")(serve)
-cli.command("extract-demo")(extract_demo)
-cli.command("export-map")(export_map)
-cli.add_typer(assets_cli, name="assets")
-cli.add_typer(planning_cli, name="planning")
-cli.add_typer(coverage_cli, name="coverage")
-cli.command("housekeeping")(housekeeping)
-cli.command("export-tiles")(export_tiles)
-cli.command("demo")(demo)
+cli = typer.Typer(help="Platoons: neighbourhood analytics for England.", no_args_is_help=True)
+for name, command in COMMANDS.items():
+    cli.command(name)(command)
+for name, group in GROUPS.items():
+    cli.add_typer(group, name=name)

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import psycopg
 import typer
-import yaml
 from pydantic import ValidationError
 
 from cli.connection import with_connection
 from cli.console import console, fail
 from geo.errors import PlatoonsError
-from geo.grants import checks as grants
+
+if TYPE_CHECKING:
+    from geo.grants import checks as grants
 
 programmes_cli = typer.Typer(help="Grant programmes.", no_args_is_help=True)
 
 
 def _read_specs(path: Path) -> list[grants.ProgrammeSpec]:
     """Read and validate programme specifications from YAML or JSON (one or a list)."""
+    import yaml  # the programmes' modules only for this command
+
+    from geo.grants import checks as grants
+
     try:
         text = path.read_text(encoding="utf-8")
         document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
@@ -43,6 +48,8 @@ def programmes_import(
     path: Annotated[Path, typer.Argument(help="YAML or JSON file of programme specifications.")],
 ) -> None:
     """Validate and store grant programmes (all or none)."""
+    from geo.grants import checks as grants
+
     specs = _read_specs(path)
 
     async def save(conn: psycopg.AsyncConnection) -> list[grants.Programme]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import psycopg
 import typer
@@ -12,8 +12,9 @@ import typer
 from cli.console import console, fail, progress_bar
 from config.settings import DatabaseSettings
 from geo.errors import PlatoonsError
-from geo.tiles_archive import ArchiveSummary
-from geo.tiles_archive import export_tiles as write_archive
+
+if TYPE_CHECKING:
+    from geo.tiles_archive import ArchiveSummary
 
 
 def export_tiles(
@@ -30,6 +31,8 @@ def export_tiles(
 
     For object storage behind a CDN: the maps take it with PLATOONS_TILE_ARCHIVES.
     """
+    from geo.tiles_archive import export_tiles as write_archive  # only for this command
+
     progress = progress_bar()
 
     async def run() -> ArchiveSummary:

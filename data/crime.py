@@ -6,9 +6,12 @@ mapping declared in ``data/crime_formats.toml``. Every file is read and checked 
 database is touched: a malformed row stops the import with its file and line, and nothing is
 stored. The write is one transaction and is idempotent per force and month: the force-months
 the files carry replace what was held for them (never doubled), provenance is recorded in
-``crime_load``, and the aggregate layers are rebuilt. The import drops and rebuilds the crime
+``crime_load``, the counts per LSOA and per location of the force-months replaced are
+counted again, and the aggregate layers are rebuilt. The import drops and rebuilds the crime
 table's secondary indexes (much faster than maintaining them row by row), so readers of that
-table wait for the few seconds until it commits; then the tables are vacuumed.
+table wait for the few seconds until it commits; then the crime table is analysed and the
+tables summaries read are vacuumed. Crimes are placed by their distinct places (point,
+police.uk's code, the month's generation), each once (``_Places``, ``_place``).
 
 Area rule: where the file gives an LSOA code, it is kept (police.uk assigns it; its points are
 snapped to anonymous map points, so a point-in-polygon test can disagree). Otherwise the LSOA
@@ -37,6 +40,7 @@ from pathlib import Path
 
 import h3
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from geo.crime.types import crime_type_names
@@ -188,7 +192,7 @@ class ParsedFile:
     source: CrimeInput
     format: str
     sha256: str
-    # force, month, crime type, known, crime ref, location, LSOA code, lon, lat, h3 cell, h3 fid
+    # force, month, crime type, known, crime ref, location, place id (see _Places)
     rows: list[tuple] = field(default_factory=list)
     no_location: int = 0
     unknown_types: Counter[str] = field(default_factory=Counter)
@@ -197,20 +201,39 @@ class ParsedFile:
     months: set[str] = field(default_factory=set)
 
 
-class _H3Cells:
-    """H3 cells of points, computed once per distinct point (police.uk points repeat)."""
+class _Places:
+    """Where an import's crimes are, numbered once each while reading.
 
-    def __init__(self) -> None:
+    A place is a map point (or none), police.uk's LSOA code (or none) and the LSOA generation
+    the month's rule names: all the import needs to put a crime in its areas. police.uk's
+    anonymised points repeat (about 30,000 places for 100,000 crimes), so the database places
+    each place once, not each crime, and the H3 cell is computed once per point.
+    """
+
+    def __init__(self, first_month_2021: str) -> None:
+        self.first_month_2021 = first_month_2021
         self.cells: dict[tuple[float, float], tuple[str, int]] = {}
+        self.ids: dict[tuple[float | None, float | None, str | None, int], int] = {}
+        # place id, lon, lat, LSOA code given, the rule's generation, h3 cell, h3 fid
+        self.rows: list[tuple] = []
 
-    def at(self, lon: float, lat: float) -> tuple[str, int]:
+    def place(self, lon: float | None, lat: float | None, lsoa: str | None, month: str) -> int:
+        """Return the id of a crime's place (2011 LSOAs before ``first_month_2021``)."""
+        generation = 2011 if month < self.first_month_2021 else 2021
+        key = (lon, lat, lsoa, generation)
+        found = self.ids.get(key)
+        if found is None:
+            found = self.ids[key] = len(self.rows)
+            cell = (None, None) if lon is None or lat is None else self._cell(lon, lat)
+            self.rows.append((found, lon, lat, lsoa, generation, *cell))
+        return found
+
+    def _cell(self, lon: float, lat: float) -> tuple[str, int]:
         """Return the resolution-9 cell (text and integer) holding a point."""
-        key = (lon, lat)
-        cell = self.cells.get(key)
+        cell = self.cells.get((lon, lat))
         if cell is None:
             text = h3.latlng_to_cell(lat, lon, H3_RESOLUTION)
-            cell = (text, int(text, 16))
-            self.cells[key] = cell
+            cell = self.cells[(lon, lat)] = (text, int(text, 16))
         return cell
 
 
@@ -226,7 +249,7 @@ def _force_for_file(source: CrimeInput, config: CrimeConfig, force: str | None) 
 
 
 def parse_file(
-    source: CrimeInput, config: CrimeConfig, force: str | None, cells: _H3Cells
+    source: CrimeInput, config: CrimeConfig, force: str | None, places: _Places
 ) -> ParsedFile:
     """Read and check one CSV; raise :class:`LoadError` naming file and lines if malformed."""
     digest = hashlib.sha256()
@@ -310,9 +333,6 @@ def parse_file(
                     parsed.unknown_types[crime_type] += 1
                 if lon is None:
                     parsed.no_location += 1
-                    cell: tuple[str | None, int | None] = (None, None)
-                else:
-                    cell = cells.at(lon, lat)  # type: ignore[arg-type]
                 parsed.rows.append(
                     (
                         row_force,
@@ -321,11 +341,7 @@ def parse_file(
                         is_known,
                         (row[i_ref].strip() or None) if i_ref is not None else None,
                         (row[i_location].strip() or None) if i_location is not None else None,
-                        lsoa or None,
-                        lon,
-                        lat,
-                        cell[0],
-                        cell[1],
+                        places.place(lon, lat, lsoa or None, month),
                     )
                 )
                 parsed.types.add(crime_type)
@@ -380,12 +396,43 @@ STAGE_COLUMNS = (
     "crime_type_known",
     "crime_ref",
     "location",
-    "lsoa_code_given",
+    "place_id",
+)
+PLACE_COLUMNS = (
+    "place_id",
     "lon",
     "lat",
+    "lsoa_code_given",
+    "rule_generation",
     "h3_cell",
     "h3_fid",
 )
+
+
+# The count tables an import keeps (migration 0020): table, the temporary table of the
+# import's counts (counts_replace.sql), the key (the primary key) and the counted columns.
+COUNT_TABLES = (
+    (
+        "crime_lsoa_count",
+        "crime_lsoa_counted",
+        ("generation", "lsoa_code", "month", "crime_type", "force"),
+        ("crimes", "located"),
+    ),
+    (
+        "crime_location_count",
+        "crime_location_counted",
+        ("generation", "lsoa_code", "month", "crime_type", "force", "location"),
+        ("crimes",),
+    ),
+)
+
+
+@dataclass
+class ReadFiles:
+    """Every input of an import, read and checked, and the places of their crimes."""
+
+    files: list[ParsedFile]
+    places: _Places
 
 
 def read_all(
@@ -393,18 +440,18 @@ def read_all(
     config: CrimeConfig,
     force: str | None = None,
     on_progress: ProgressCallback | None = None,
-) -> list[ParsedFile]:
+) -> ReadFiles:
     """Read and check every input; raise :class:`LoadError` at the first malformed file."""
     inputs = expand_inputs(paths)
     if not inputs:
         raise LoadError("no crime files found in the paths given")
-    cells = _H3Cells()
+    places = _Places(config.first_month_2021)
     parsed = []
     for done, source in enumerate(inputs):
         if on_progress:
             on_progress(f"reading {source.file_name}", done, len(inputs))
-        parsed.append(parse_file(source, config, force, cells))
-    return parsed
+        parsed.append(parse_file(source, config, force, places))
+    return ReadFiles(parsed, places)
 
 
 def load_crime(
@@ -437,7 +484,8 @@ def load_crime(
     """
     started = time.perf_counter()
     config = config or load_config()
-    files = read_all(paths, config, force, on_progress)
+    read = read_all(paths, config, force, on_progress)
+    files = read.files
     steps = 5
     total = len(files) + steps
 
@@ -448,8 +496,10 @@ def load_crime(
     with conn.transaction(), conn.cursor() as cur:
         # One import at a time: two writing the same force-months would race.
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('platoons:crime-load'))")
-        # JIT compiling the placement query's long expressions costs seconds and saves none.
+        # JIT compiling the placement's long expressions costs seconds and saves none; the
+        # placement's hash joins and aggregates fit in memory with a little more than 4 MB.
         cur.execute("SET LOCAL jit = off")
+        cur.execute("SET LOCAL work_mem = '64MB'")
         step("staging", 0)
         cur.execute(read_sql("data", "crime/stage.sql"))
         for parsed in files:
@@ -457,10 +507,11 @@ def load_crime(
             with cur.copy(f"COPY crime_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
                 for row in parsed.rows:
                     copy.write_row((load_id, *row))
+        with cur.copy(f"COPY crime_place_stage ({', '.join(PLACE_COLUMNS)}) FROM STDIN") as copy:
+            for place in read.places.rows:
+                copy.write_row(place)
         step("placing crimes in areas", 1)
-        _execute_script(
-            cur, read_sql("data", "crime/assign.sql"), {"first_month_2021": config.first_month_2021}
-        )
+        _place(cur)
         cur.execute(read_sql("data", "crime/assign_stats.sql"))
         checked, moved, other_generation, outside, no_location = cur.fetchone() or (0,) * 5
         step("replacing force-months", 2)
@@ -470,6 +521,11 @@ def load_crime(
         cur.execute(read_sql("data", "crime/insert.sql"), {"only_loaded": only_loaded_areas})
         inserted = cur.rowcount
         cur.execute(read_sql("data", "crime/indexes_create.sql"))
+        _execute_script(
+            cur, read_sql("data", "crime/counts_replace.sql"), {"only_loaded": only_loaded_areas}
+        )
+        for table, counted, key, value in COUNT_TABLES:
+            cur.execute(_counts_merge(table, counted, key, value))
         cur.execute(read_sql("data", "crime/insert_months.sql"))
         force_months = cur.rowcount
         cur.execute(read_sql("data", "crime/update_loads.sql"), {"only_loaded": only_loaded_areas})
@@ -512,19 +568,71 @@ def load_crime(
 
 
 def _vacuum(conn: psycopg.Connection) -> None:
-    """Vacuum and analyse the crime tables after an import, when no transaction is open.
+    """Vacuum and analyse the crime tables summaries read after an import, when none is open.
 
-    Summaries then read areas' counts from the covering indexes alone (index-only scans
-    need the pages marked all-visible) and the planner knows the new rows. Inside a caller's
-    transaction (tests that roll back) this is left to autovacuum.
+    Summaries of areas made of LSOAs read the count tables' indexes alone (index-only scans
+    need the pages marked all-visible). The crime table itself is only analysed, so that the
+    planner knows its new rows: vacuuming its rows (and, on a re-import, the index entries of
+    the rows replaced) took 1.5-2.2 s of a 100,000-crime import, and autovacuum does it soon
+    after. Inside a caller's transaction (tests that roll back) this is left to autovacuum.
     """
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE or conn.autocommit:
         return
     conn.autocommit = True
     try:
-        conn.execute("VACUUM (ANALYZE) crime, crime_month, crime_lsoa_serving, crime_h3_serving")
+        conn.execute(
+            "VACUUM (ANALYZE) crime_lsoa_count, crime_location_count, crime_month,"
+            " crime_lsoa_serving, crime_h3_serving"
+        )
+        # The columns summaries, maps and imports filter or group by; the points' statistics
+        # (costly to gather, and PostGIS's defaults already favour the GiST indexes) are left
+        # to autovacuum.
+        conn.execute(
+            "ANALYZE crime (force, month, crime_type, location, lsoa11_code, lsoa21_code,"
+            " ward_code, lad_code, h3_fid)"
+        )
     finally:
         conn.autocommit = False
+
+
+def _place(cur: psycopg.Cursor) -> None:
+    """Place the staged places in areas (``sql/crime/assign.sql`` says how), into crime_placed.
+
+    Point in polygon runs in 2011 LSOAs for every point, then in 2021 LSOAs for the points
+    where the 2021 LSOA decides something (``crime_points21``).
+    """
+    _execute_script(cur, read_sql("data", "crime/assign.sql"), {})
+    _point_in_polygon(cur, 2011, "crime_points")
+    _execute_script(cur, read_sql("data", "crime/assign_places.sql"), {})
+    _point_in_polygon(cur, 2021, "crime_points21")
+    _execute_script(cur, read_sql("data", "crime/assign_placed.sql"), {})
+
+
+def _point_in_polygon(cur: psycopg.Cursor, generation: int, points: str) -> None:
+    """Find the LSOA of ``generation`` holding each point of the temporary table ``points``."""
+    statement = sql.SQL(read_sql("data", "crime/point_in_polygon.sql"))
+    cur.execute(statement.format(points=sql.Identifier(points)), {"generation": generation})
+
+
+def _counts_merge(
+    table: str, counted: str, key: Sequence[str], value: Sequence[str]
+) -> sql.Composed:
+    """``sql/crime/counts_merge.sql`` for one count table and the import's counts for it."""
+
+    def columns(names: Sequence[str], prefix: str | None = None) -> sql.Composed:
+        return sql.SQL(", ").join(
+            sql.Identifier(prefix, n) if prefix else sql.Identifier(n) for n in names
+        )
+
+    return sql.SQL(read_sql("data", "crime/counts_merge.sql")).format(
+        table=sql.Identifier(table),
+        counted=sql.Identifier(counted),
+        key=columns(key),
+        c_key=columns(key, "c"),
+        value=columns(value),
+        c_value=columns(value, "c"),
+        excluded_value=columns(value, "excluded"),
+    )
 
 
 def _execute_script(cur: psycopg.Cursor, script: str, params: dict) -> None:

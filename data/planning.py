@@ -1,9 +1,11 @@
-"""Load neighbourhood areas and forums from national-format files (CSV or GeoJSON).
+"""Load neighbourhood areas, forums and plans from national-format files (CSV or GeoJSON).
 
-The file is read here and written in one transaction by :func:`geo.planning.exchange.import_areas`
-(each row in a savepoint: a bad row is reported, never half-written; a reference already
-recorded is skipped, so a second import of the same file changes nothing). The command line
-acts as an administrator named ``cli`` in the audit log.
+The file is read here and written in one transaction by
+:func:`geo.planning.exchange.import_rows` (each row in a savepoint: a bad row is
+reported, never half-written; a row already recorded is skipped, so a second import of the
+same file changes nothing). Forums need their areas, plans their area's qualifying body:
+import areas, then forums, then plans. The command line acts as an administrator named
+``cli`` in the audit log.
 """
 
 from __future__ import annotations
@@ -16,13 +18,8 @@ from psycopg import AsyncConnection
 
 from geo.access import Principal
 from geo.errors import LoadError
-from geo.planning.exchange import (
-    ImportReport,
-    dataset_of,
-    import_areas,
-    import_forums,
-    read_rows,
-)
+from geo.national_files import ImportReport
+from geo.planning.exchange import ImportContext, dataset_of, import_rows, read_rows
 
 # Key id 0 is never issued (ids start at 1): the audit log names the command line "key:0:cli".
 CLI_PRINCIPAL = Principal(role="admin", name="cli", key_id=0)
@@ -36,7 +33,8 @@ def file_format(path: Path) -> Literal["csv", "geojson"]:
 async def import_file(
     conn: AsyncConnection, path: Path, on: date, *, is_example: bool = False
 ) -> ImportReport:
-    """Import a ``neighbourhood-plan-area`` or ``neighbourhood-forum`` file as of ``on``.
+    """Import a ``neighbourhood-plan-area``, ``neighbourhood-forum`` or ``neighbourhood-plan``
+    file as of ``on`` (which dataset, by its fields: :func:`geo.planning.exchange.dataset_of`).
 
     Raises
     ------
@@ -48,7 +46,5 @@ async def import_file(
     except OSError as exc:
         raise LoadError(f"{path}: cannot read: {exc}") from exc
     fmt = file_format(path)
-    load = (
-        import_forums if dataset_of(read_rows(text, fmt)) == "neighbourhood-forum" else import_areas
-    )
-    return await load(conn, text, fmt, path.name, CLI_PRINCIPAL, on, is_example=is_example)
+    ctx = ImportContext(conn, path.name, CLI_PRINCIPAL, on, is_example)
+    return await import_rows(ctx, dataset_of(read_rows(text, fmt)), text, fmt)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+from geo.figures import LAD_MEASURE_FIGURES
 
 OGL_ATTRIBUTION = (
     "Contains public sector information licensed under the Open Government Licence v3.0 "
@@ -45,7 +47,10 @@ class IndexValue(_Model):
     domain: str = Field(examples=["imd"])
     title: str
     kind: Literal["index", "domain", "supplementary"]
-    score: float | None = Field(description="Null where the edition's source files carry no score.")
+    score: float | None = Field(
+        description="As published, not rounded again (IoD2025 scores have 3 decimals); null "
+        "where the edition's source files carry no score."
+    )
     rank: int
     decile: int
 
@@ -113,7 +118,10 @@ class SummaryMeasure(_Model):
 
     domain: str
     measure: str = Field(examples=["average_rank", "extent"])
-    value: float | None
+    value: float | None = Field(
+        description="Given to the decimals MHCLG publishes the measure in: average rank and "
+        "local concentration 2, average score 3, extent and proportion 4 (README, Figures)."
+    )
     source: MeasureSource | None = Field(
         default=None, description="Where the value comes from; null when it is unavailable."
     )
@@ -123,6 +131,12 @@ class SummaryMeasure(_Model):
     )
     unavailable_reason: str | None = None
     rank_unavailable_reason: str | None = None
+
+    @field_serializer("value", when_used="json-unless-none")
+    def _shown(self, value: float) -> float:
+        """The value to its measure's published decimals (geo.figures.LAD_MEASURE_FIGURES)."""
+        figure = LAD_MEASURE_FIGURES.get(self.measure)
+        return value if figure is None else figure.round(value)
 
 
 class LadArea(_Model):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from psycopg import AsyncConnection
 
 from geo.area_models import (
@@ -108,18 +110,26 @@ async def area_by_code(
     raise AreaNotFound(f"{code} is not an LSOA (E01) or local authority district (E06-E09) code")
 
 
-async def _lsoa_area(conn: AsyncConnection, edition: EditionRef, code: str) -> LsoaArea:
-    """Return the profile of one LSOA of the edition's geography."""
+async def _profile_row(
+    conn: AsyncConnection, level: str, edition: EditionRef, vintage: int, code: str, what: str
+) -> dict[str, Any]:
+    """The row of ``areas/<level>_profile.sql`` for one area of the edition's geography
+    (``vintage``); AreaNotFound, naming it ``what``, if none is loaded."""
     row = await fetch_one_row(
         conn,
-        "areas/lsoa_profile.sql",
-        {"edition": edition.code, "vintage": edition.lsoa_vintage, "code": code},
+        f"areas/{level}_profile.sql",
+        {"edition": edition.code, "vintage": vintage, "code": code},
     )
     if row is None:
         raise AreaNotFound(
-            f"{code} is not a loaded LSOA of the {edition.lsoa_vintage} geography used by "
-            f"{edition.code}"
+            f"{code} is not a loaded {what} of the {vintage} geography used by {edition.code}"
         )
+    return row
+
+
+async def _lsoa_area(conn: AsyncConnection, edition: EditionRef, code: str) -> LsoaArea:
+    """Return the profile of one LSOA of the edition's geography."""
+    row = await _profile_row(conn, "lsoa", edition, edition.lsoa_vintage, code, "LSOA")
     ward = None
     if row["ward_code"] is not None:
         ward = AreaRef(code=row["ward_code"], name=row["ward_name"], vintage=row["ward_vintage"])
@@ -137,16 +147,9 @@ async def _lsoa_area(conn: AsyncConnection, edition: EditionRef, code: str) -> L
 
 async def _lad_area(conn: AsyncConnection, edition: EditionRef, code: str) -> LadArea:
     """Return one LAD of the edition's geography with its summary measures."""
-    row = await fetch_one_row(
-        conn,
-        "areas/lad_profile.sql",
-        {"edition": edition.code, "vintage": edition.lad_vintage, "code": code},
+    row = await _profile_row(
+        conn, "lad", edition, edition.lad_vintage, code, "local authority district"
     )
-    if row is None:
-        raise AreaNotFound(
-            f"{code} is not a loaded local authority district of the {edition.lad_vintage} "
-            f"geography used by {edition.code}"
-        )
     return LadArea(
         edition=edition,
         lad=AreaRef(code=row["code"], name=row["name"], vintage=row["vintage"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -30,3 +31,28 @@ async def record(
             None if after is None else Jsonb(after),
         ),
     )
+
+
+def event_params(
+    step: str,
+    before: str | None,
+    after: str | None,
+    effective: date,
+    on: date,
+    actor: str,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    """The columns every domain's event table shares.
+
+    The step, the statuses either side of it, when it took effect and was recorded, who took
+    it and its details (as JSONB).
+    """
+    return {
+        "step": step,
+        "from_status": before,
+        "to_status": after,
+        "effective_on": effective,
+        "recorded_on": on,
+        "actor": actor,
+        "details": Jsonb(details),
+    }

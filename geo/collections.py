@@ -15,6 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from psycopg import sql
+
+from geo.figures import (
+    ADULTS,
+    AREA_HA,
+    AREA_KM2,
+    LAD_MEASURE_FIGURES,
+    RATE_PER_1000,
+    RATING,
+    SHARE,
+    Figure,
+)
+
 PropertyType = Literal["string", "integer", "number", "boolean"]
 
 IOD_DOMAINS: tuple[tuple[str, str], ...] = (
@@ -45,6 +58,14 @@ class Property:
     name: str
     type: PropertyType
     description: str
+    # How the value is shown (geo.figures): rounded in every serving query (items, GeoJSON and
+    # MVT tiles); the serving table keeps full precision. None: shown as stored.
+    figure: Figure | None = None
+
+    @property
+    def described(self) -> str:
+        """The description with the figure's rounding rule, if it has one."""
+        return self.description if self.figure is None else self.figure.describe(self.description)
 
 
 @dataclass(frozen=True)
@@ -96,6 +117,12 @@ def register(collection: Collection) -> Collection:
         raise ValueError(f"collection {collection.id!r} is already registered")
     _REGISTRY[collection.id] = collection
     return collection
+
+
+def shown_value(collection: Collection, name: str, column: sql.Composable) -> sql.Composable:
+    """The SQL of a property's value as served: rounded by its figure's rule, if it has one."""
+    prop = collection.property(name)
+    return column if prop is None or prop.figure is None else prop.figure.sql(column)
 
 
 def get_collection(collection_id: str) -> Collection | None:
@@ -151,7 +178,12 @@ def _lad_properties(edition: str, published: bool) -> tuple[Property, ...]:
     ]
     for measure, description in LAD_MEASURES:
         props.append(
-            Property(f"imd_{measure}", "number", f"IMD {description}, computed from the LSOA data")
+            Property(
+                f"imd_{measure}",
+                "number",
+                f"IMD {description}, computed from the LSOA data",
+                LAD_MEASURE_FIGURES[measure],
+            )
         )
         props.append(
             Property(f"imd_{measure}_rank", "integer", f"rank among LADs of imd_{measure}")
@@ -382,7 +414,7 @@ register(
             Property("next_deadline", "string", "next statutory deadline (ISO date)"),
             Property("next_deadline_kind", "string", "what the next deadline is"),
             Property("lad_codes", "string", "districts the area touches (comma-separated)"),
-            Property("area_ha", "number", "area in hectares (EPSG:27700)"),
+            Property("area_ha", "number", "area in hectares (EPSG:27700)", AREA_HA),
             Property("is_example", "boolean", "whether the entry is illustrative example data"),
         ),
         id_column="reference",
@@ -433,10 +465,10 @@ register(
             Property("meeting_place", "string", "where the group meets"),
             Property("leader_name", "string", "the group's named leader"),
             Property("principal_lad_code", "string", "district holding most of the area"),
-            Property("area_km2", "number", "area covered, km²"),
+            Property("area_km2", "number", "area covered, km²", AREA_KM2),
             Property("active", "boolean", "activity recorded in the last 12 months"),
             Property("last_activity_on", "string", "date of the latest activity (ISO date)"),
-            Property("rating_average", "number", "average of published ratings (1-5)"),
+            Property("rating_average", "number", "average of published ratings (1-5)", RATING),
             Property("rating_count", "integer", "number of published ratings"),
             Property("is_synthetic", "boolean", "whether the group is generated test data"),
         ),
@@ -469,7 +501,7 @@ register(
             Property("trained_on", "string", "training completion date (ISO date)"),
             Property("active", "boolean", "whether the organiser is working"),
             Property("groups_started", "integer", "groups the organiser helped start"),
-            Property("patch_area_km2", "number", "area of the patch, km²"),
+            Property("patch_area_km2", "number", "area of the patch, km²", AREA_KM2),
             Property("is_synthetic", "boolean", "whether the organiser is generated test data"),
         ),
         id_column="reference",
@@ -491,13 +523,21 @@ def _coverage_properties() -> tuple[Property, ...]:
         Property("lad_code", "string", "local authority district GSS code"),
         Property("lad_name", "string", "local authority district name"),
         Property("imd_decile", "integer", "IMD 2025 decile (1 = most deprived 10%)"),
-        Property("adults", "number", "adults (18+), apportioned to LSOA 2021 (see population)"),
-        Property("covered_share", "number", "share of the area (and adults) in an active group"),
-        Property("adults_covered", "number", "adults living where at least one group works"),
-        Property("adults_uncovered", "number", "adults no active group reaches"),
+        Property(
+            "adults", "number", "adults (18+), apportioned to LSOA 2021 (see population)", ADULTS
+        ),
+        Property(
+            "covered_share", "number", "share of the area (and adults) in an active group", SHARE
+        ),
+        Property(
+            "adults_covered", "number", "adults living where at least one group works", ADULTS
+        ),
+        Property("adults_uncovered", "number", "adults no active group reaches", ADULTS),
         Property("active_groups", "integer", "active groups working in the LSOA"),
-        Property("organiser_share", "number", "share of the area in an organiser's patch"),
-        Property("adults_organiser_covered", "number", "adults inside an organiser's patch"),
+        Property("organiser_share", "number", "share of the area in an organiser's patch", SHARE),
+        Property(
+            "adults_organiser_covered", "number", "adults inside an organiser's patch", ADULTS
+        ),
         Property("organisers", "integer", "organisers whose patch touches the LSOA"),
         Property("cold_spot", "boolean", "IMD decile 1-2 with coverage below the threshold"),
         Property("as_of", "string", "date the 12-month activity test used (ISO date)"),
@@ -574,12 +614,16 @@ for _resolution in (6, 7, 8, 9):
             where={"resolution": str(_resolution)},
             properties=(
                 Property("cell", "string", "H3 cell index"),
-                Property("adults", "number", "adults (18+) in the cell"),
-                Property("adults_covered", "number", "adults inside an active group's area"),
-                Property("covered_share", "number", "adults_covered / adults"),
-                Property("deprived_adults", "number", "adults in IMD deciles 1-2"),
-                Property("deprived_adults_covered", "number", "of those, covered"),
-                Property("adults_organiser_covered", "number", "adults in an organiser's patch"),
+                Property("adults", "number", "adults (18+) in the cell", ADULTS),
+                Property(
+                    "adults_covered", "number", "adults inside an active group's area", ADULTS
+                ),
+                Property("covered_share", "number", "adults_covered / adults", SHARE),
+                Property("deprived_adults", "number", "adults in IMD deciles 1-2", ADULTS),
+                Property("deprived_adults_covered", "number", "of those, covered", ADULTS),
+                Property(
+                    "adults_organiser_covered", "number", "adults in an organiser's patch", ADULTS
+                ),
             ),
             id_column="cell",
             geometry_type="Polygon",
@@ -657,8 +701,13 @@ register(
             Property("last_month", "string", "latest month the force published (YYYY-MM)"),
             Property("crimes", "integer", "crimes held, all months"),
             Property("crimes_last_12_months", "integer", "crimes in the 12 months to last_month"),
-            Property("residents", "number", "residents (current edition's population)"),
-            Property("rate_per_1000_last_12_months", "number", "crimes per 1,000 residents"),
+            Property("residents", "number", "residents (current edition's population)", ADULTS),
+            Property(
+                "rate_per_1000_last_12_months",
+                "number",
+                "crimes per 1,000 residents",
+                RATE_PER_1000,
+            ),
         ),
         tile_properties=("code", "name", "crimes_last_12_months", "rate_per_1000_last_12_months"),
         low_zoom_tile_properties=("rate_per_1000_last_12_months",),

@@ -70,7 +70,9 @@ def require_point_in_england(lon: float, lat: float) -> None:
     """Raise PointOutsideCoverage for a lon/lat point outside England's envelope.
 
     Every operation that takes a point calls this before the point meets PostGIS, so a valid
-    coordinate anywhere on Earth is a 404 problem, never a transformation error.
+    coordinate anywhere on Earth is a 404 problem, never a transformation error. A caller that
+    answers otherwise (a hover label's nulls, an asset's 400) catches the error; the test itself
+    is written only here.
     """
     west, south, east, north = ENGLAND_BOUNDS
     if not (west <= lon <= east and south <= lat <= north):
@@ -103,15 +105,42 @@ def clip_to_area_of_use(
     bounds = area_of_use(crs)
     if bounds is None or within_area_of_use(box, crs):
         return box
+    return _clip(box, bounds, keep_edges=True)
+
+
+def clip_to_england(
+    box: tuple[float, float, float, float],
+) -> tuple[float, float, float, float] | None:
+    """The part of a lon/lat box inside England's envelope; None where it has no area there.
+
+    Only England's part of a box can select anything served (and it keeps the projection
+    meaningful), so a box that meets the envelope in no area, or only along its edge, selects
+    nothing.
+    """
+    return _clip(box, ENGLAND_BOUNDS, keep_edges=False)
+
+
+def _clip(
+    box: tuple[float, float, float, float],
+    bounds: tuple[float, float, float, float],
+    *,
+    keep_edges: bool,
+) -> tuple[float, float, float, float] | None:
+    """The part of ``box`` inside ``bounds`` (same CRS, x/y order); None where none is.
+
+    ``keep_edges``: whether a part without area (a line or a point on the edge) still counts.
+    """
     clipped = (
         max(box[0], bounds[0]),
         max(box[1], bounds[1]),
         min(box[2], bounds[2]),
         min(box[3], bounds[3]),
     )
-    if clipped[0] > clipped[2] or clipped[1] > clipped[3]:
-        return None
-    return clipped
+    if keep_edges:
+        empty = clipped[0] > clipped[2] or clipped[1] > clipped[3]
+    else:
+        empty = clipped[0] >= clipped[2] or clipped[1] >= clipped[3]
+    return None if empty else clipped
 
 
 def parse_crs(value: str | None, parameter: str) -> Crs:

@@ -13,9 +13,10 @@ from typing import Any
 
 from psycopg import AsyncConnection, sql
 
-from geo.collections import Collection, Property
+from geo.collections import Collection, Property, shown_value
 from geo.crs import CRS84, Crs, clip_to_area_of_use
 from geo.errors import InvalidInput, NotFound
+from geo.figures import COORDINATE
 from geo.filters import filter_to_sql
 
 DEFAULT_LIMIT = 10
@@ -118,7 +119,8 @@ def _geometry_sql(crs: Crs) -> sql.Composable:
 def _feature_sql(collection: Collection, crs: Crs, names: tuple[str, ...]) -> sql.Composable:
     """A json_build_object(...) expression building one GeoJSON Feature."""
     pairs = sql.SQL(", ").join(
-        sql.SQL("{}, {}").format(sql.Literal(n), sql.Identifier(n)) for n in names
+        sql.SQL("{}, {}").format(sql.Literal(n), shown_value(collection, n, sql.Identifier(n)))
+        for n in names
     )
     return sql.SQL(
         "json_build_object('type', 'Feature', 'id', {id}, 'geometry', {geometry},"
@@ -152,7 +154,9 @@ def _where(query: ItemsQuery, params: dict[str, Any]) -> sql.Composable:
     for name, value in query.equals.items():
         key = f"eq_{len(params)}"
         params[key] = value
-        conditions.append(sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(key)))
+        # A figure is matched as it is shown (adults=506.1 finds the 506.05007... stored).
+        shown = shown_value(collection, name, sql.Identifier(name))
+        conditions.append(sql.SQL("{} = {}").format(shown, sql.Placeholder(key)))
     if query.filter is not None:
         conditions.append(filter_to_sql(query.filter, collection, query.filter_crs, params))
     return sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("TRUE")
@@ -237,7 +241,7 @@ async def extent(conn: AsyncConnection, collection: Collection) -> list[float] |
         row = await cur.fetchone()
     if row is None or row[0] is None:
         return None
-    return [round(float(v), 6) for v in row]
+    return [COORDINATE.round(v) for v in row]
 
 
 def queryables(collection: Collection, base_url: str) -> dict[str, Any]:
@@ -252,7 +256,7 @@ def queryables(collection: Collection, base_url: str) -> dict[str, Any]:
     for prop in collection.properties:
         properties[prop.name] = {
             "title": prop.name,
-            "description": prop.description,
+            "description": prop.described,
             "type": prop.type,
         }
         if prop.name == collection.id_column:

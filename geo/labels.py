@@ -13,8 +13,8 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from geo.areas import find_edition
-from geo.crs import ENGLAND_BOUNDS
-from geo.errors import InvalidInput
+from geo.crs import clip_to_england, require_point_in_england
+from geo.errors import InvalidInput, PointOutsideCoverage
 from geo.sqlfiles import read_sql
 
 Level = Literal["district", "ward"]
@@ -38,12 +38,12 @@ class PlaceLabels(BaseModel):
     labels: list[PlaceLabel]
 
 
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
+def parse_bbox(text: str) -> tuple[float, float, float, float] | None:
     """A ``west,south,east,north`` box in degrees, clipped to England; InvalidInput if not one.
 
-    A box whose minimum is not below its maximum (or that lies outside England) comes back
-    empty, so it meets no place: as for the groups' ``bbox``, what JSON Schema cannot say of
-    four numbers is not a refusal.
+    None where the box has no area inside England, a box whose minimum is not below its
+    maximum included: as for the groups' ``bbox``, what JSON Schema cannot say of four
+    numbers is not a refusal, and such a box meets no place.
     """
     try:
         west, south, east, north = (float(v) for v in text.split(","))
@@ -51,17 +51,19 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
         raise InvalidInput(
             f"bbox {text!r} is not west,south,east,north in degrees", parameter="bbox"
         ) from None
-    e_west, e_south, e_east, e_north = ENGLAND_BOUNDS
-    return max(west, e_west), max(south, e_south), min(east, e_east), min(north, e_north)
+    return clip_to_england((west, south, east, north))
 
 
 async def place_labels(
-    conn: AsyncConnection, level: Level, bbox: tuple[float, float, float, float]
+    conn: AsyncConnection, level: Level, bbox: tuple[float, float, float, float] | None
 ) -> list[PlaceLabel]:
-    """The names of the districts or wards (current edition's geography) meeting ``bbox``."""
-    west, south, east, north = bbox
-    if west >= east or south >= north:  # the box lies outside England
+    """The names of the districts or wards (current edition's geography) meeting ``bbox``.
+
+    None (a box outside England, as ``parse_bbox`` gives it) meets none.
+    """
+    if bbox is None:
         return []
+    west, south, east, north = bbox
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             read_sql("geo", f"labels/{level}s.sql"),
@@ -95,8 +97,9 @@ async def lsoa_name_at(
     here answers 404 (unlike ``/lookup``). Raises EditionNotFound for an unknown edition.
     """
     found = await find_edition(conn, edition)
-    west, south, east, north = ENGLAND_BOUNDS
-    if not (west <= lon <= east and south <= lat <= north):  # nor inside British National Grid
+    try:
+        require_point_in_england(lon, lat)  # nor then inside British National Grid
+    except PointOutsideCoverage:
         return LsoaName(code=None, name=None)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(

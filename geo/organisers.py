@@ -23,8 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from geo import audit, coverage
 from geo.access import Principal
-from geo.drawn_areas import AreaFields, measure_area
+from geo.drawn_areas import AreaFields, MeasuredArea, measure_area
 from geo.errors import DateInFuture, InvalidInput, OrganiserNotFound, StaleVersion
+from geo.figures import COORDINATE, SHARE, AreaKm2, Coordinate, Share
 from geo.registry_rules import (
     DEFAULT_RULES,
     MAX_PAGE,
@@ -111,10 +112,12 @@ class _OrganiserListing(BaseModel):
     active: bool
     groups_started: int = Field(description="Listed groups the organiser helped start.")
     groups_started_references: list[str]
-    patch_area_km2: float
+    patch_area_km2: AreaKm2
     lad_codes: list[str]
     is_synthetic: bool
-    bbox: list[float] = Field(description="Extent of the patch: lon/lat min, then max.")
+    bbox: list[Coordinate] = Field(
+        description=COORDINATE.describe("Extent of the patch: lon/lat min, then max.")
+    )
     geometry: dict[str, Any] | None = Field(
         default=None, description="The patch (GeoJSON, CRS84); in single answers only."
     )
@@ -156,7 +159,7 @@ class Progress(BaseModel):
     trained: int = Field(description="Organisers trained by the date.")
     active: int = Field(description="Of those, working now.")
     groups_started: int = Field(description="Listed groups organisers helped start.")
-    share_of_target: float = Field(description="trained / target")
+    share_of_target: Share = Field(description=SHARE.describe("trained / target"))
     includes_synthetic: bool
     synthetic_organisers: int = Field(description="Generated organisers in the database.")
 
@@ -288,7 +291,7 @@ async def progress(conn: AsyncConnection, on: date, *, synthetic: bool = False) 
         trained=row["trained"],
         active=row["active"],
         groups_started=row["groups_started"],
-        share_of_target=round(row["trained"] / NATIONAL_TARGET, 6),
+        share_of_target=row["trained"] / NATIONAL_TARGET,
         includes_synthetic=synthetic,
         synthetic_organisers=row["synthetic"],
     )
@@ -331,6 +334,20 @@ def _check_trained_on(trained_on: date, on: date) -> None:
         raise DateInFuture(f"trained_on {trained_on} is in the future", parameter="trained_on")
 
 
+async def _measured_patch(
+    conn: AsyncConnection, given: AreaFields, rules: GroupRules
+) -> MeasuredArea:
+    """A patch measured like a group's area, between MIN_PATCH_KM2 and the organiser maximum."""
+    return await measure_area(
+        conn,
+        geometry=given.geometry,
+        lsoa_codes=given.lsoa_codes,
+        max_km2=rules.organiser_max_area_km2,
+        min_km2=MIN_PATCH_KM2,
+        max_vertices=rules.max_vertices,
+    )
+
+
 async def create_organiser(
     conn: AsyncConnection,
     data: OrganiserInput,
@@ -353,14 +370,7 @@ async def create_organiser(
     _check_trained_on(data.trained_on, on)
     async with conn.transaction():
         await coverage.lock_writes(conn)
-        patch = await measure_area(
-            conn,
-            geometry=data.geometry,
-            lsoa_codes=data.lsoa_codes,
-            max_km2=rules.organiser_max_area_km2,
-            min_km2=MIN_PATCH_KM2,
-            max_vertices=rules.max_vertices,
-        )
+        patch = await _measured_patch(conn, data, rules)
         cur = await conn.execute(
             read_sql("geo", "organisers/insert.sql"),
             {
@@ -451,14 +461,7 @@ async def update_organiser(
             values["active"] = changes.active
         patch_wkb = None
         if changes.geometry is not None or changes.lsoa_codes is not None:
-            patch = await measure_area(
-                conn,
-                geometry=changes.geometry,
-                lsoa_codes=changes.lsoa_codes,
-                max_km2=rules.organiser_max_area_km2,
-                min_km2=MIN_PATCH_KM2,
-                max_vertices=rules.max_vertices,
-            )
+            patch = await _measured_patch(conn, changes, rules)
             patch_wkb = patch.wkb
             values |= {"patch_area_km2": patch.area_km2, "lad_codes": patch.lad_codes}
         cur = await conn.execute(

@@ -8,12 +8,12 @@ which registers hold real entries and which illustrative (example or synthetic) 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
 from pydantic import BaseModel
 
-from geo.sqlfiles import read_sql
+from geo.sqlfiles import fetch_rows, read_sql
 
 ALL_ENGLAND_SHARE = 0.99  # an edition holding 99% of England's LSOAs is "all England"
 
@@ -65,10 +65,8 @@ class LoadedData(BaseModel):
     registers: list[RegisterCount]
 
 
-async def _rows(conn: AsyncConnection, name: str) -> list[dict[str, object]]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", f"overview/{name}.sql"))
-        return list(await cur.fetchall())
+async def _rows(conn: AsyncConnection, name: str) -> list[dict[str, Any]]:
+    return await fetch_rows(conn, read_sql("geo", f"overview/{name}.sql"))
 
 
 async def loaded_data(conn: AsyncConnection) -> LoadedData:

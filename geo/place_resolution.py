@@ -16,7 +16,6 @@ from functools import cache
 from typing import Any, Literal
 
 import shapely
-import shapely.geometry
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict
@@ -31,6 +30,8 @@ from geo.crs import (
     within_area_of_use,
 )
 from geo.errors import InvalidInput, NotFound, PointOutsideCoverage
+from geo.figures import Adults, AreaKm2
+from geo.geojson_input import parse_geometry
 from geo.grants.rules import AreaFacts, LsoaFacts
 from geo.gss import LAD_CODE, LSOA_CODE, WARD_CODE
 from geo.postcodes import normalise_postcode
@@ -81,8 +82,8 @@ class AssessedArea(BaseModel):
     code: str | None
     name: str | None
     lsoa_count: int
-    residents: float
-    area_km2: float | None = None
+    residents: Adults
+    area_km2: AreaKm2 | None = None
     population_method: str
 
 
@@ -101,14 +102,13 @@ def polygon_in_bng(geometry: dict[str, Any]) -> tuple[shapely.Geometry, float]:
         raise InvalidInput(
             f"geometry larger than {MAX_GEOJSON_BYTES:,} bytes", parameter="geometry"
         )
-    if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
-        raise InvalidInput(
-            "geometry must be a GeoJSON Polygon or MultiPolygon", parameter="geometry"
-        )
-    try:
-        shape = shapely.geometry.shape(geometry)
-    except Exception as exc:  # noqa: BLE001 - shapely raises several types for bad GeoJSON
-        raise InvalidInput(f"malformed GeoJSON geometry: {exc}", parameter="geometry") from exc
+    shape = parse_geometry(
+        geometry,
+        ("Polygon", "MultiPolygon"),
+        InvalidInput,
+        "geometry",
+        ("geometry must be a GeoJSON Polygon or MultiPolygon", "malformed GeoJSON geometry"),
+    )
     if shape.is_empty:
         raise InvalidInput("geometry is empty", parameter="geometry")
     coordinates = shapely.get_coordinates(shape)
@@ -359,8 +359,8 @@ def _assessed(
         code=code,
         name=name,
         lsoa_count=len(facts.lsoas),
-        residents=round(facts.residents, 1),
-        area_km2=round(area_km2, 4) if area_km2 is not None else None,
+        residents=facts.residents,
+        area_km2=area_km2,
         population_method=method,
     )
 

@@ -1,10 +1,11 @@
 """Read the SQL files that live next to the code that runs them."""
 
+from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
 
@@ -24,3 +25,15 @@ async def fetch_one_row(
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(read_sql("geo", name), params)
         return await cur.fetchone()
+
+
+async def fetch_rows(
+    conn: AsyncConnection,
+    query: str | sql.SQL | sql.Composed,
+    params: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Run ``query`` (SQL text, or a statement composed with psycopg.sql) and return its rows
+    as dicts."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(query, params)
+        return list(await cur.fetchall())

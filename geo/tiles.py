@@ -27,7 +27,7 @@ import morecantile
 from morecantile import Tile, TileMatrixSet
 from psycopg import AsyncConnection, sql
 
-from geo.collections import Collection, PropertyType, get_collection
+from geo.collections import Collection, PropertyType, get_collection, shown_value
 from geo.errors import CollectionNotFound, InvalidInput, TileMatrixSetNotFound, TileOutOfRange
 from geo.features import parse_equality
 from geo.sqlfiles import read_sql
@@ -367,7 +367,10 @@ def _tile_query(
         id_column=sql.Identifier(collection.tile_id_column),
         geometry=sql.Identifier(geometry),
         properties=sql.SQL("").join(
-            sql.SQL(", t.{0} AS {0}").format(sql.Identifier(name)) for name in properties
+            sql.SQL(", {} AS {}").format(
+                shown_value(collection, name, sql.Identifier("t", name)), sql.Identifier(name)
+            )
+            for name in properties
         ),
         table=sql.Identifier(collection.table),
         filter=_row_filter(collection, "t", filter_columns),
@@ -467,6 +470,11 @@ def tile_identity(address: TileAddress) -> str:
             address.scheme.geometry_column(address.zoom),
             tile_properties(collection, address.scheme, address.zoom),
             address.filters,
+            # How each property is rounded (geo.figures): a new rule makes new bytes.
+            [
+                getattr(collection.property(name), "figure", None)
+                for name in tile_properties(collection, address.scheme, address.zoom)
+            ],
         )
     )
     fingerprint = hashlib.blake2b(recipe.encode("utf-8"), digest_size=8).hexdigest()
@@ -601,29 +609,38 @@ def landing_tile_links(base_url: str) -> list[dict[str, Any]]:
     ]
 
 
+def _tileset_summary(
+    collection: Collection, scheme: TilingScheme, base_url: str, self_title: str
+) -> dict[str, Any]:
+    """What a tileset says of itself both in the list and in its own document: its data type,
+    CRS and tiling scheme, and links to itself (titled ``self_title``) and to that scheme."""
+    return {
+        "dataType": "vector",
+        "crs": scheme.crs_uri,
+        **_uri("tileMatrixSetURI", scheme),
+        "links": [
+            _link(
+                _tileset_url(base_url, collection, scheme), "self", "application/json", self_title
+            ),
+            _link(
+                _tile_matrix_set_url(base_url, scheme),
+                REL_TILING_SCHEME,
+                "application/json",
+                f"The {scheme.id} tile matrix set",
+            ),
+        ],
+    }
+
+
 def tilesets(collection: Collection, base_url: str) -> dict[str, Any]:
     """Return a collection's list of vector tilesets, one per tiling scheme."""
     return {
         "tilesets": [
             {
                 "title": f"{collection.title} ({scheme.id})",
-                "dataType": "vector",
-                "crs": scheme.crs_uri,
-                **_uri("tileMatrixSetURI", scheme),
-                "links": [
-                    _link(
-                        _tileset_url(base_url, collection, scheme),
-                        "self",
-                        "application/json",
-                        f"{collection.id} tileset in {scheme.id}",
-                    ),
-                    _link(
-                        _tile_matrix_set_url(base_url, scheme),
-                        REL_TILING_SCHEME,
-                        "application/json",
-                        f"The {scheme.id} tile matrix set",
-                    ),
-                ],
+                **_tileset_summary(
+                    collection, scheme, base_url, f"{collection.id} tileset in {scheme.id}"
+                ),
             }
             for scheme in TILING_SCHEMES.values()
         ],
@@ -643,36 +660,19 @@ def tileset(
 ) -> dict[str, Any]:
     """Return a tileset's metadata (OGC API - Tiles tileset, 2D TMS 2.0 TileSetMetadata)."""
     template = tile_url_template(base_url, collection, scheme)
+    summary = _tileset_summary(collection, scheme, base_url, "This tileset")
+    summary["links"] += [
+        _link(template, "item", MEDIA_TYPES["mvt"], "Mapbox vector tiles", templated=True),
+        _link(
+            f"{template}?f=geojson", "item", MEDIA_TYPES["geojson"], "GeoJSON tiles", templated=True
+        ),
+    ]
     document: dict[str, Any] = {
         "title": f"{collection.title} ({scheme.id})",
         "description": collection.description,
         "keywords": list(collection.keywords),
         "attribution": collection.attribution,
-        "dataType": "vector",
-        "crs": scheme.crs_uri,
-        **_uri("tileMatrixSetURI", scheme),
-        "links": [
-            _link(
-                _tileset_url(base_url, collection, scheme),
-                "self",
-                "application/json",
-                "This tileset",
-            ),
-            _link(
-                _tile_matrix_set_url(base_url, scheme),
-                REL_TILING_SCHEME,
-                "application/json",
-                f"The {scheme.id} tile matrix set",
-            ),
-            _link(template, "item", MEDIA_TYPES["mvt"], "Mapbox vector tiles", templated=True),
-            _link(
-                f"{template}?f=geojson",
-                "item",
-                MEDIA_TYPES["geojson"],
-                "GeoJSON tiles",
-                templated=True,
-            ),
-        ],
+        **summary,
         "layers": [
             {
                 "id": collection.id,
@@ -686,7 +686,7 @@ def tileset(
                 "propertiesSchema": {
                     "type": "object",
                     "properties": {
-                        name: {"type": prop.type, "description": prop.description}
+                        name: {"type": prop.type, "description": prop.described}
                         for name, prop in _tile_fields(collection)
                     },
                 },

@@ -9,7 +9,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from app.main import create_app
@@ -19,6 +18,7 @@ from data.loaders import load_all
 from data.manifest import load_manifest
 from data.readers import sha256_of
 from tests.utils import sources
+from tests.utils.databases import recreate_database
 from tests.utils.service import service_settings
 
 
@@ -51,21 +51,11 @@ def _england_dir() -> Path:
 ENGLAND_DIR = _england_dir()
 
 
-def _recreate_database(url: str) -> None:
-    """Drop and create the test database (connected to the server's 'postgres' database)."""
-    parsed = make_url(url)
-    admin = parsed.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        name = sql.Identifier(parsed.database)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-
-
 @pytest.fixture(scope="session")
 def settings() -> DatabaseSettings:
     """Create, migrate and load the test database; check it holds the whole extract."""
     url = _test_database_url()
-    _recreate_database(url)
+    recreate_database(url)
     test_settings = DatabaseSettings(database_url=url)  # type: ignore[call-arg]
     schema.upgrade(test_settings.sqlalchemy_url)
     with psycopg.connect(test_settings.dsn) as conn:
@@ -129,7 +119,7 @@ def england_settings() -> DatabaseSettings:
     url = make_url(_test_database_url())
     url = url.set(database=f"{url.database}_england").render_as_string(hide_password=False)
     if not _database_exists(url):
-        _recreate_database(url)
+        recreate_database(url)
     england = DatabaseSettings(database_url=url)  # type: ignore[call-arg]
     migrated_from = schema.current_revision(england.sqlalchemy_url)
     schema.upgrade(england.sqlalchemy_url)

@@ -18,7 +18,7 @@ from app.versions import IfMatch, etag, version_from_if_match
 from geo import amenity_bids, assets, rights
 from geo.amenity_bids import AmenityBid, AmenityBidEvent, BidInput, BidStatus, BidStepInput
 from geo.assets import Asset, AssetEvent, AssetInput, Eligibility, StepInput, UpcomingDeadline
-from geo.planning import store as planning_store
+from geo.planning import reads as planning_reads
 
 router = APIRouter(tags=["assets of community value"])
 # Step routes match their steps only: POST /assets/1/history is a 405, not a step called so.
@@ -145,7 +145,7 @@ async def deadlines_calendar(
     Assets of community value and neighbourhood planning (areas, forums, plans) together.
     """
     found = await assets.upcoming_deadlines(conn, on, days, lad, group)
-    found += await planning_store.calendar_deadlines(conn, on, days, lad, group)
+    found += await planning_reads.calendar_deadlines(conn, on, days, lad, group)
     found.sort(key=lambda d: (d.ends, d.uid or "", d.asset_id, d.kind))
     scope = ", ".join(code for code in (lad, group) if code)
     title = f"Community deadlines{f' ({scope})' if scope else ''}"

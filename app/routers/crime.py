@@ -18,7 +18,7 @@ from app.parameters import (
 )
 from app.problems import Problems
 from geo import gss
-from geo.crime import queries
+from geo.crime import reads
 from geo.crime.models import CrimeSummary
 from geo.crime.types import crime_type_names
 from geo.drawn_areas import DrawnAreaOrFeature, feature_geometry
@@ -89,15 +89,15 @@ async def _summary(
     conn: DbDep, area: str, from_month: str | None, to_month: str | None, crime_type: str | None
 ) -> CrimeSummary:
     """Resolve the area and summarise it."""
-    resolved = await queries.resolve_area(conn, area)
-    return await queries.crime_summary(conn, resolved, from_month, to_month, crime_type)
+    resolved = await reads.resolve_area(conn, area)
+    return await reads.crime_summary(conn, resolved, from_month, to_month, crime_type)
 
 
 async def _polygon_summary(conn: DbDep, body: PolygonSummaryRequest) -> CrimeSummary:
     """Resolve a drawn area and summarise it."""
     geometry = feature_geometry(body.geometry)
-    resolved = await queries.resolve_polygon(conn, geometry)
-    return await queries.crime_summary(
+    resolved = await reads.resolve_polygon(conn, geometry)
+    return await reads.crime_summary(
         conn, resolved, body.from_month, body.to_month, body.crime_type
     )
 
@@ -106,7 +106,7 @@ def _csv_response(summary: CrimeSummary) -> Response:
     """The summary's month-by-type table as a CSV download."""
     name = (summary.area.code or "drawn-area").lower()
     return Response(
-        queries.summary_csv(summary),
+        reads.summary_csv(summary),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": (

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from app.auth import CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
@@ -13,7 +16,7 @@ from app.dependencies import Today
 from app.http import GeoJSONResponse, choice_segment
 from app.links import links
 from app.problems import Problems
-from geo.planning import exchange, rules, store
+from geo.planning import areas, exchange, forums, plans, reads, receipts, rules
 from geo.planning.models import (
     Area,
     AreaAtPoint,
@@ -55,21 +58,96 @@ WRITE_PROBLEMS = PROBLEMS.all()
 POINT_PROBLEMS = Problems({404: "The point is outside England"})
 
 
-def _creation(model: type, id_name: str, *targets: str) -> dict[str, Any]:
-    """A creating route's declaration: 201 with ``model``, linked by its id to ``targets``."""
-    return {
-        "status_code": 201,
-        "response_model": model,
-        "responses": WRITE_PROBLEMS,
-        "openapi_extra": links(201, {id_name: "$response.body#/id"}, *targets),
-    }
+# Each entity's step type, the steps named in its route's documentation, its answer and the
+# function taking a step; each child's input, answer and the function recording it.
+STEP_ENTITIES: dict[str, tuple[Any, str, type[BaseModel], Callable[..., Awaitable[Any]]]] = {
+    "area": (rules.AreaStep, "publicise, designate, refuse, withdraw", Area, areas.take_area_step),
+    "forum": (rules.ForumStep, "publicise, designate, refuse, ...", Forum, forums.take_forum_step),
+    "plan": (rules.PlanStep, "start_consultation, submit, ...", Plan, plans.take_plan_step),
+}
+CHILDREN: dict[str, tuple[type[BaseModel], type[BaseModel], Callable[..., Awaitable[Any]]]] = {
+    "forum": (ForumInput, Forum, forums.apply_forum),
+    "plan": (PlanInput, Plan, plans.create_plan),
+}
+
+
+def _made_route(
+    path: str, name: str, doc: str, params: list[inspect.Parameter], **kwargs: Any
+) -> Callable[[Callable[..., Awaitable[Any]]], None]:
+    """A decorator adding a POST route made by a factory below: the handler takes ``params``
+    (as FastAPI reads them) and is named and documented as a written handler would be."""
+
+    def add(endpoint: Callable[..., Awaitable[Any]]) -> None:
+        endpoint.__name__ = endpoint.__qualname__ = name
+        endpoint.__doc__ = doc
+        endpoint.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        router.add_api_route(
+            path, endpoint, methods=["POST"], name=name, responses=WRITE_PROBLEMS, **kwargs
+        )
+
+    return add
+
+
+def _params(*named: tuple[str, Any]) -> list[inspect.Parameter]:
+    """Route parameters (name, annotation), after the connection, the caller and today."""
+    given = [("conn", DbDep), ("user", ManagerUser), ("on", Today), *named]
+    return [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a) for n, a in given]
+
+
+def _child_route(child: str, name: str, doc: str) -> None:
+    """``POST /neighbourhood-areas/{areaId}/<child>s``: record a forum or plan for an area."""
+    data_type, model, create = CHILDREN[child]
+    params = _params(("areaId", Id), ("data", Annotated[data_type, Body()]))
+    params.append(
+        inspect.Parameter("response", inspect.Parameter.KEYWORD_ONLY, annotation=Response)
+    )
+    path = f"/neighbourhood-areas/{{areaId}}/{child}s"
+    # OpenAPI links from the new forum or plan to its read and its steps (app/links.py).
+    to = (
+        f"GET /neighbourhood-{child}s/{{{child}Id}}",
+        f"POST /neighbourhood-{child}s/{{{child}Id}}/{{step}}",
+    )
+    made_links = links(201, {f"{child}Id": "$response.body#/id"}, *to)
+
+    @_made_route(
+        path, name, doc, params, status_code=201, response_model=model, openapi_extra=made_links
+    )
+    async def endpoint(**given: Any) -> Any:
+        made = await create(
+            given["conn"], given["areaId"], given["data"], given["user"], given["on"]
+        )
+        given["response"].headers["Location"] = f"/neighbourhood-{child}s/{made.id}"
+        return made
+
+
+def _step_route(entity: str, doc: str) -> None:
+    """``POST /neighbourhood-<entity>s/{<entity>Id}/{step}``: one step on an area, forum, plan."""
+    step_type, described, model, take = STEP_ENTITIES[entity]
+    id_name = f"{entity}Id"
+    params = _params((id_name, Id), ("step", Annotated[step_type, Path(description=described)]))
+    params[1] = params[1].replace(annotation=CurrentUser)
+    body = Annotated[StepInput | None, Body()]
+    params.append(
+        inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=body, default=None)
+    )
+    path = f"/neighbourhood-{entity}s/{{{id_name}}}/{{step:{entity}_step}}"
+
+    @_made_route(path, f"take_{entity}_step", doc, params, response_model=model)
+    async def endpoint(**given: Any) -> Any:
+        request = given["body"] or StepInput()
+        return await take(
+            given["conn"], given[id_name], given["step"], request, given["user"], given["on"]
+        )
 
 
 @router.post(
     "/neighbourhood-areas",
-    **_creation(
-        Area,
-        "areaId",
+    status_code=201,
+    response_model=Area,
+    responses=WRITE_PROBLEMS,
+    openapi_extra=links(
+        201,
+        {"areaId": "$response.body#/id"},
         "GET /neighbourhood-areas/{areaId}",
         "GET /neighbourhood-areas/{areaId}/history",
         "GET /neighbourhood-areas/{areaId}/levy",
@@ -88,7 +166,7 @@ async def create_area(
     response: Response,
 ) -> Any:
     """Record an application for a neighbourhood area (and its publicity, if given)."""
-    area = await store.create_area(conn, data, user, on)
+    area = await areas.create_area(conn, data, user, on)
     response.headers["Location"] = f"/neighbourhood-areas/{area.id}"
     return area
 
@@ -102,7 +180,7 @@ async def list_areas(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
     """Neighbourhood areas touching a district or in a status, with their stage."""
-    return await store.list_areas(conn, on, lad=lad, status=status, limit=limit)
+    return await reads.list_areas(conn, on, lad=lad, status=status, limit=limit)
 
 
 @router.get("/neighbourhood-areas/deadlines", response_model=list[UpcomingPlanningDeadline])
@@ -114,7 +192,20 @@ async def upcoming_deadlines(
     days: Annotated[int, Query(ge=0, le=3660)] = 30,
 ) -> Any:
     """Neighbourhood planning deadlines ending in the next ``days`` days (today included)."""
-    return await store.upcoming_deadlines(conn, on, days, lad, group)
+    return await reads.upcoming_deadlines(conn, on, days, lad, group)
+
+
+async def _exported(
+    conn: DbDep,
+    on: Today,
+    lad: LadQuery = None,
+    dataset: exchange.Dataset = "neighbourhood-plan-area",
+) -> tuple[exchange.Dataset, list[dict[str, Any]]]:
+    """The export's dataset and its records (the two formats' shared query)."""
+    return dataset, await exchange.export_records(conn, dataset, on, lad)
+
+
+Exported = Annotated[tuple[exchange.Dataset, list[dict[str, Any]]], Depends(_exported)]
 
 
 @router.get(
@@ -122,14 +213,9 @@ async def upcoming_deadlines(
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}},
 )
-async def export_csv(
-    conn: DbDep,
-    on: Today,
-    lad: LadQuery = None,
-    dataset: exchange.Dataset = "neighbourhood-plan-area",
-) -> Response:
+async def export_csv(exported: Exported) -> Response:
     """Areas, forums or plans in the national planning data format, as CSV."""
-    records = await exchange.export_records(conn, dataset, on, lad)
+    dataset, records = exported
     return Response(
         exchange.to_csv(dataset, records),
         media_type="text/csv; charset=utf-8",
@@ -138,15 +224,9 @@ async def export_csv(
 
 
 @router.get("/neighbourhood-areas.geojson", response_class=GeoJSONResponse)
-async def export_geojson(
-    conn: DbDep,
-    on: Today,
-    lad: LadQuery = None,
-    dataset: exchange.Dataset = "neighbourhood-plan-area",
-) -> JSONResponse:
+async def export_geojson(exported: Exported) -> JSONResponse:
     """Areas, forums or plans in the national planning data format, as GeoJSON."""
-    records = await exchange.export_records(conn, dataset, on, lad)
-    return GeoJSONResponse(exchange.to_geojson(records))
+    return GeoJSONResponse(exchange.to_geojson(exported[1]))
 
 
 @router.get(
@@ -161,13 +241,13 @@ async def areas_at(
     lat: Annotated[float, Query(ge=-90, le=90)],
 ) -> Any:
     """The live areas at a point: stage, forum, next deadline and this year's levy portion."""
-    return await store.areas_at(conn, lon, lat, on)
+    return await reads.areas_at(conn, lon, lat, on)
 
 
 @router.get("/neighbourhood-areas/{areaId}", response_model=Area, responses=PROBLEMS.only(404))
 async def get_area(conn: DbDep, on: Today, areaId: Id) -> Any:  # noqa: N803
     """One area with its deadlines, forums, plans and the steps legal today."""
-    return await store.get_area(conn, areaId, on)
+    return await reads.get_area(conn, areaId, on)
 
 
 @router.get(
@@ -177,7 +257,7 @@ async def get_area(conn: DbDep, on: Today, areaId: Id) -> Any:  # noqa: N803
 )
 async def area_history(conn: DbDep, areaId: Id) -> Any:  # noqa: N803
     """Every step of the area, its forums, plans and levy: who, when it took effect, when."""
-    return await store.history(conn, areaId)
+    return await reads.history(conn, areaId)
 
 
 @router.get("/neighbourhood-areas/{areaId}/levy", responses=PROBLEMS.only(404))
@@ -189,7 +269,7 @@ async def area_levy(
     ],
 ) -> Any:
     """The neighbourhood portion of the levy for a financial year: receipts, rules, cap."""
-    return await store.levy_year(conn, areaId, year)
+    return await receipts.levy_year(conn, areaId, year)
 
 
 @router.post(
@@ -203,7 +283,7 @@ async def record_receipt(
     data: Annotated[ReceiptInput, Body()],
 ) -> Any:
     """Record a levy receipt from development in the area."""
-    receipt_id = await store.record_receipt(conn, areaId, data, user, on)
+    receipt_id = await receipts.record_receipt(conn, areaId, data, user, on)
     return {"id": receipt_id, "area_id": areaId}
 
 
@@ -216,110 +296,32 @@ async def record_dwellings(
     data: Annotated[DwellingsInput, Body()],
 ) -> Any:
     """Record the council-tax dwellings (and cap index figures) of a financial year."""
-    await store.record_dwellings(conn, areaId, data, user, on)
+    await receipts.record_dwellings(conn, areaId, data, user, on)
     return {"area_id": areaId, **data.model_dump(mode="json")}
 
 
-@router.post(
-    "/neighbourhood-areas/{areaId}/forums",
-    **_creation(
-        Forum,
-        "forumId",
-        "GET /neighbourhood-forums/{forumId}",
-        "POST /neighbourhood-forums/{forumId}/{step}",
-    ),
+_child_route("forum", "apply_forum", "Record an application to be the area's neighbourhood forum.")
+_child_route(
+    "plan",
+    "create_plan",
+    "Start a neighbourhood plan (draft) for a designated area with a qualifying body.",
 )
-async def apply_forum(
-    conn: DbDep,
-    user: ManagerUser,
-    on: Today,
-    areaId: Id,  # noqa: N803
-    data: Annotated[ForumInput, Body()],
-    response: Response,
-) -> Any:
-    """Record an application to be the area's neighbourhood forum."""
-    forum = await store.apply_forum(conn, areaId, data, user, on)
-    response.headers["Location"] = f"/neighbourhood-forums/{forum.id}"
-    return forum
-
-
-@router.post(
-    "/neighbourhood-areas/{areaId}/plans",
-    **_creation(
-        Plan,
-        "planId",
-        "GET /neighbourhood-plans/{planId}",
-        "POST /neighbourhood-plans/{planId}/{step}",
-    ),
-)
-async def create_plan(
-    conn: DbDep,
-    user: ManagerUser,
-    on: Today,
-    areaId: Id,  # noqa: N803
-    data: Annotated[PlanInput, Body()],
-    response: Response,
-) -> Any:
-    """Start a neighbourhood plan (draft) for a designated area with a qualifying body."""
-    plan = await store.create_plan(conn, areaId, data, user, on)
-    response.headers["Location"] = f"/neighbourhood-plans/{plan.id}"
-    return plan
-
-
-@router.post(
-    "/neighbourhood-areas/{areaId}/{step:area_step}", response_model=Area, responses=WRITE_PROBLEMS
-)
-async def take_area_step(
-    conn: DbDep,
-    user: CurrentUser,
-    on: Today,
-    areaId: Id,  # noqa: N803
-    step: Annotated[rules.AreaStep, Path(description="publicise, designate, refuse, withdraw")],
-    body: Annotated[StepInput | None, Body()] = None,
-) -> Any:
-    """Take one step on an area application, checked against its statutory periods."""
-    return await store.take_area_step(conn, areaId, step, body or StepInput(), user, on)
+_step_route("area", "Take one step on an area application, checked against its statutory periods.")
 
 
 @router.get("/neighbourhood-forums/{forumId}", response_model=Forum, responses=PROBLEMS.only(404))
 async def get_forum(conn: DbDep, on: Today, forumId: Id) -> Any:  # noqa: N803
     """One forum with its deadlines (designation expiry) and the steps legal today."""
-    return await store.get_forum(conn, forumId, on)
+    return await reads.get_forum(conn, forumId, on)
 
 
-@router.post(
-    "/neighbourhood-forums/{forumId}/{step:forum_step}",
-    response_model=Forum,
-    responses=WRITE_PROBLEMS,
-)
-async def take_forum_step(
-    conn: DbDep,
-    user: CurrentUser,
-    on: Today,
-    forumId: Id,  # noqa: N803
-    step: Annotated[rules.ForumStep, Path(description="publicise, designate, refuse, ...")],
-    body: Annotated[StepInput | None, Body()] = None,
-) -> Any:
-    """Take one step on a forum (designation needs 21+ members, open, constituted)."""
-    return await store.take_forum_step(conn, forumId, step, body or StepInput(), user, on)
+_step_route("forum", "Take one step on a forum (designation needs 21+ members, open, constituted).")
 
 
 @router.get("/neighbourhood-plans/{planId}", response_model=Plan, responses=PROBLEMS.only(404))
 async def get_plan(conn: DbDep, on: Today, planId: Id) -> Any:  # noqa: N803
     """One plan with its stage, documents, next deadline and the steps legal today."""
-    return await store.get_plan(conn, planId, on)
+    return await reads.get_plan(conn, planId, on)
 
 
-@router.post(
-    "/neighbourhood-plans/{planId}/{step:plan_step}", response_model=Plan, responses=WRITE_PROBLEMS
-)
-async def take_plan_step(
-    conn: DbDep,
-    user: CurrentUser,
-    on: Today,
-    planId: Id,  # noqa: N803
-    step: Annotated[rules.PlanStep, Path(description="start_consultation, submit, ...")],
-    body: Annotated[StepInput | None, Body()] = None,
-) -> Any:
-    """Take one step on a plan, checked against its statutory periods."""
-    return await store.take_plan_step(conn, planId, step, body or StepInput(), user, on)
+_step_route("plan", "Take one step on a plan, checked against its statutory periods.")

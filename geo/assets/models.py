@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -10,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from geo import rights
 from geo.drawn_areas import WORLD_BOUNDS, drawn_area_schema
+from geo.figures import Coordinate
+from geo.national_files import ImportReport  # noqa: F401 - the register import's report
 
 Category = Literal[
     "pub",
@@ -102,8 +103,8 @@ class Asset(BaseModel):
     organisation: str | None
     notes: str | None
     is_example: bool
-    lon: float
-    lat: float
+    lon: Coordinate
+    lat: Coordinate
     site: dict[str, Any] | None
     edition_code: str
     lsoa_code: str
@@ -175,17 +176,3 @@ class UpcomingDeadline(BaseModel):
     # its description replace the asset ones in the calendar feed.
     uid: str | None = Field(default=None, exclude=True)
     description: str | None = Field(default=None, exclude=True)
-
-
-@dataclass
-class ImportReport:
-    """What an import did: rows imported, and each row skipped with its line and reason."""
-
-    source: str
-    imported: list[str] = field(default_factory=list)
-    skipped: list[tuple[int, str, str]] = field(default_factory=list)
-    warnings: list[tuple[int, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The report as plain JSON."""
-        return asdict(self)

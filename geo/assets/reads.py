@@ -16,7 +16,7 @@ from geo.errors import (
     GroupNotFound,
     GroupNotKnown,
 )
-from geo.sqlfiles import read_sql
+from geo.sqlfiles import fetch_rows, read_sql
 
 
 def lifecycle_of(row: dict[str, Any]) -> rights.Lifecycle:
@@ -76,9 +76,7 @@ async def select_assets(
         "max_decile": max_decile,
         "limit": limit,
     }
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params)
-        return list(await cur.fetchall())
+    return await fetch_rows(conn, query, params)
 
 
 async def asset_row(conn: AsyncConnection, asset_id: int, *, lock: bool = False) -> dict[str, Any]:
@@ -142,9 +140,8 @@ async def history(conn: AsyncConnection, asset_id: int) -> list[AssetEvent]:
         If there is no such asset.
     """
     await asset_row(conn, asset_id)
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(read_sql("geo", "assets/history.sql"), {"id": asset_id})
-        return [AssetEvent.model_validate(r) for r in await cur.fetchall()]
+    rows = await fetch_rows(conn, read_sql("geo", "assets/history.sql"), {"id": asset_id})
+    return [AssetEvent.model_validate(r) for r in rows]
 
 
 async def upcoming_deadlines(

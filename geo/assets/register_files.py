@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -16,15 +13,12 @@ import shapely.geometry
 import shapely.wkt
 from psycopg import AsyncConnection
 
-from geo import rights
-from geo.assets.models import AssetInput, ImportReport
+from geo import national_files, rights
+from geo.assets.models import AssetInput
 from geo.assets.reads import asset_row, lifecycle_of, select_assets
 from geo.assets.writes import insert_asset, record_asset_event, refresh_serving
-from geo.errors import (
-    DateInFuture,
-    InvalidInput,
-    PlatoonsError,
-)
+from geo.errors import DateInFuture, InvalidInput
+from geo.national_files import ImportReport
 from geo.postcodes import normalise_postcode
 from geo.sqlfiles import read_sql
 
@@ -66,11 +60,6 @@ def _parse_date(text: str | None) -> date | None:
         except ValueError:
             continue
     raise InvalidInput(f"{text!r} is not a date (use YYYY-MM-DD)")
-
-
-def _header(name: str) -> str:
-    """A column name reduced for matching: lower case, words joined by hyphens."""
-    return re.sub(r"[\s_-]+", "-", name.strip().lower())
 
 
 COUNCIL_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -143,7 +132,7 @@ def _national_lifecycle(
     for name, value in dates.items():
         if value is not None and value > on and name != "expiry-date":
             raise DateInFuture(f"{name} {value} is in the future")
-    decision = _header(fields.get("decision", ""))
+    decision = national_files.header(fields.get("decision", ""))
     nominated = dates["nomination-date"]
     decided = dates["decision-date"]
     group = (fields.get("nominating-group") or "").strip() or None
@@ -211,28 +200,15 @@ def _national_lifecycle(
 def read_rows(text: str, fmt: Literal["csv", "geojson"]) -> tuple[str, list[RegisterRow]]:
     """Parse a register file: return its kind (``national`` or ``council``) and rows."""
     if fmt == "geojson":
-        try:
-            document = json.loads(text)
-            features = document["features"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidInput("not a GeoJSON FeatureCollection") from exc
         rows = []
-        for i, feature in enumerate(features, start=1):
-            props = {
-                _header(k): "" if v is None else str(v)
-                for k, v in (feature.get("properties") or {}).items()
-            }
-            geometry = feature.get("geometry") or {}
-            if geometry.get("type") == "Point" and not props.get("point"):
+        for number, found, geometry in national_files.geojson_features(text):
+            props = {k: "" if v is None else str(v) for k, v in found.items()}
+            if (geometry or {}).get("type") == "Point" and not props.get("point"):
                 props["point"] = shapely.geometry.shape(geometry).wkt
-            rows.append(RegisterRow(i, props))
+            rows.append(RegisterRow(number, props))
         return "national", rows
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    headers = [_header(h) for h in (reader.fieldnames or [])]
-    rows = [
-        RegisterRow(i, {_header(k): (v or "") for k, v in r.items() if k is not None})
-        for i, r in enumerate(reader, start=2)
-    ]
+    headers, lines = national_files.csv_rows(text)
+    rows = [RegisterRow(line, fields) for line, fields in lines]
     if "reference" in headers or "point" in headers or "notification-to-sell-date" in headers:
         return "national", rows
     columns = {
@@ -279,20 +255,12 @@ async def import_register(
     """
     kind, rows = read_rows(text, fmt)
     report = ImportReport(source=f"{source} ({kind} format)")
-    async with conn.transaction():
-        for row in rows:
-            name = row.fields.get("name", "").strip() or f"line {row.line}"
-            warnings: list[str] = []
-            try:
-                async with conn.transaction():
-                    reference = await _import_row(
-                        conn, row, source, actor, on, is_example, warnings
-                    )
-            except PlatoonsError as exc:
-                report.skipped.append((row.line, name, exc.message))
-                continue
-            report.imported.append(reference)
-            report.warnings.extend((row.line, w) for w in warnings)
+
+    async def import_one(row: RegisterRow, warnings: list[str]) -> str:
+        return await _import_row(conn, row, source, actor, on, is_example, warnings)
+
+    named = [(r.line, r.fields.get("name", "").strip() or f"line {r.line}", r) for r in rows]
+    await national_files.import_each(conn, named, import_one, report)
     return report
 
 
@@ -399,11 +367,7 @@ async def export_register(conn: AsyncConnection, lad: str | None = None) -> list
 
 def to_csv(records: Iterable[dict[str, str]]) -> str:
     """National-format records as CSV text (the specification's field order)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(NATIONAL_FIELDS), lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(records)
-    return out.getvalue()
+    return national_files.to_csv(NATIONAL_FIELDS, records)
 
 
 def to_geojson(records: Iterable[dict[str, str]]) -> dict[str, Any]:

@@ -19,11 +19,12 @@ from geo.access import Principal
 from geo.areas import find_edition
 from geo.assets.models import Asset, AssetInput, StepInput
 from geo.assets.reads import asset_row, asset_view, lifecycle_of, local_connection_problem
-from geo.crs import ENGLAND_BOUNDS
+from geo.crs import require_point_in_england
 from geo.errors import (
     AssetOutsideEngland,
     Forbidden,
     InvalidInput,
+    PointOutsideCoverage,
     StaleVersion,
 )
 from geo.postcodes import normalise_postcode
@@ -36,13 +37,15 @@ TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 
 
 def check_asset_point(lon: float, lat: float) -> None:
-    """Raise AssetOutsideEngland if the point is plainly outside England."""
-    west, south, east, north = ENGLAND_BOUNDS
-    if not (west <= lon <= east and south <= lat <= north):
-        raise AssetOutsideEngland(
-            f"({lon}, {lat}) is outside England: give longitude then latitude (EPSG:4326)",
-            parameter="lon",
-        )
+    """Raise AssetOutsideEngland if the point is plainly outside England.
+
+    The test is ``geo.crs.require_point_in_england``'s; an asset's point is what the caller
+    sends in its body, so it stays a 400 naming ``lon`` rather than that function's 404.
+    """
+    try:
+        require_point_in_england(lon, lat)
+    except PointOutsideCoverage as outside:
+        raise AssetOutsideEngland(str(outside), parameter="lon") from None
 
 
 def site_wkb(data: AssetInput) -> bytes | None:

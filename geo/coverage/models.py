@@ -9,6 +9,8 @@ from typing import Any, Literal
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, Field
 
+from geo.figures import ADULTS, SHARE, Adults, Share
+
 ACTIVE_MONTHS_DEFAULT = 12
 
 
@@ -70,8 +72,8 @@ class RefreshSummary:
     lsoas_changed: int
     # H3 rows written: resolutions 6-8 (a resolution-9 cell is a bit of its parent's row).
     cells_changed: int
-    adults: float
-    adults_covered: float
+    adults: Adults
+    adults_covered: Adults
     seconds: float
     # Seconds per statement of the recompute, by step name, in order (see national_steps).
     step_seconds: dict[str, float] = field(default_factory=dict)
@@ -84,14 +86,20 @@ class CoverageTotals(BaseModel):
     code: str
     name: str
     lsoas: int
-    adults: float = Field(description="Adults (18+) living in the area.")
-    adults_covered: float = Field(description="Of those, living where an active group works.")
-    covered_share: float
-    deprived_adults: float = Field(description="Adults in LSOAs of IMD deciles 1-2.")
-    deprived_adults_covered: float
-    deprived_covered_share: float
-    adults_organiser_covered: float = Field(description="Adults inside an organiser's patch.")
-    organiser_share: float
+    adults: Adults = Field(description=ADULTS.describe("Adults (18+) living in the area."))
+    adults_covered: Adults = Field(
+        description=ADULTS.describe("Of those, living where an active group works.")
+    )
+    covered_share: Share
+    deprived_adults: Adults = Field(
+        description=ADULTS.describe("Adults in LSOAs of IMD deciles 1-2.")
+    )
+    deprived_adults_covered: Adults
+    deprived_covered_share: Share
+    adults_organiser_covered: Adults = Field(
+        description=ADULTS.describe("Adults inside an organiser's patch.")
+    )
+    organiser_share: Share
     active_groups: int = Field(description="Active groups working in the area.")
     active_organisers: int = Field(description="Active organisers whose patch touches it.")
     cold_spots: int = Field(description="LSOAs flagged cold spots (at cold_spot_threshold).")
@@ -108,7 +116,9 @@ class GroupWorking(BaseModel):
     active: bool
     meeting_place: str | None
     last_activity_on: date | None
-    share_of_lsoa: float = Field(description="Share of the LSOA's area inside the group's area.")
+    share_of_lsoa: Share = Field(
+        description=SHARE.describe("Share of the LSOA's area inside the group's area.")
+    )
 
 
 class LsoaCoverage(BaseModel):
@@ -119,13 +129,13 @@ class LsoaCoverage(BaseModel):
     lad_code: str
     lad_name: str
     imd_decile: int | None
-    adults: float
-    covered_share: float
-    adults_covered: float
-    adults_uncovered: float
+    adults: Adults
+    covered_share: Share
+    adults_covered: Adults
+    adults_uncovered: Adults
     active_groups: int
-    organiser_share: float
-    adults_organiser_covered: float
+    organiser_share: Share
+    adults_organiser_covered: Adults
     organisers: int = Field(description="Active organisers whose patch touches the LSOA.")
     cold_spot: bool
     as_of: str
@@ -141,10 +151,10 @@ class ColdSpot(BaseModel):
     lad_code: str
     lad_name: str
     imd_decile: int
-    adults: float
-    covered_share: float
-    adults_covered: float
-    adults_uncovered: float
+    adults: Adults
+    covered_share: Share
+    adults_covered: Adults
+    adults_uncovered: Adults
     active_groups: int
     organisers: int
 
@@ -155,13 +165,13 @@ class Snapshot(BaseModel):
     taken_on: date
     scope: Literal["england", "lad"]
     code: str
-    adults: float
-    adults_covered: float
-    covered_share: float
-    deprived_adults: float
-    deprived_adults_covered: float
-    deprived_covered_share: float
-    adults_organiser_covered: float
+    adults: Adults
+    adults_covered: Adults
+    covered_share: Share
+    deprived_adults: Adults
+    deprived_adults_covered: Adults
+    deprived_covered_share: Share
+    adults_organiser_covered: Adults
     active_groups: int
     active_organisers: int
     cold_spots: int

@@ -27,7 +27,7 @@ from geo.coverage.recompute import sql_statement
 from geo.crs import require_point_in_england
 from geo.errors import AreaNotFound, DataUnavailable, InvalidInput, PointOutsideCoverage
 from geo.gss import LAD_CODE, LSOA_CODE
-from geo.sqlfiles import read_sql
+from geo.sqlfiles import fetch_rows, read_sql
 
 
 def checked_lad_code(code: str) -> str:
@@ -58,9 +58,7 @@ async def totals_rows(conn: AsyncConnection[Any], lad: str | None) -> list[dict[
         "england": ENGLAND_CODE,
         "deprived_decile_max": DEPRIVED_DECILE_MAX,
     }
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(statement, params)
-        return list(await cur.fetchall())
+    return await fetch_rows(conn, statement, params)
 
 
 def capped_share(part: float, whole: float) -> float:

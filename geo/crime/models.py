@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from geo.figures import Adults, PValue, RatePer1000, Ratio, Share
+
 AreaKind = Literal["lsoa", "ward", "lad", "group", "h3", "polygon"]
 
 POLICE_UK_ATTRIBUTION = (
@@ -61,9 +63,9 @@ class CrimeMonth(BaseModel):
 class CrimeRate(BaseModel):
     """Crimes per 1,000 residents, with the population it divides by and its source."""
 
-    residents: float | None
-    rate_per_1000: float | None
-    annualised_rate_per_1000: float | None
+    residents: Adults | None
+    rate_per_1000: RatePer1000 | None
+    annualised_rate_per_1000: RatePer1000 | None
     population_source: str
     months: int
 
@@ -93,11 +95,11 @@ class YearOnYear(BaseModel):
     current: int
     previous: int
     change: int
-    change_share: float | None
-    rate_ratio: float | None
-    rate_ratio_low: float | None
-    rate_ratio_high: float | None
-    p_value: float | None
+    change_share: Share | None
+    rate_ratio: Ratio | None
+    rate_ratio_low: Ratio | None
+    rate_ratio_high: Ratio | None
+    p_value: PValue | None
     more_than_chance: bool | None
     verdict: str
     method: str

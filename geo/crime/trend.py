@@ -17,6 +17,7 @@ verdict is worded cautiously and small counts never make a claim.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from scipy.stats import binomtest
 
@@ -50,6 +51,10 @@ METHOD = (
 )
 
 
+# The exact interval (root finding on the binomial distribution) takes 1.5-6 ms a call, more
+# than the rest of a summary; the answer depends on the two counts alone, and the same pairs
+# come back (an area's summary and pack, small areas' small counts), so answers are kept.
+@lru_cache(maxsize=8192)
 def compare_periods(current: int, previous: int) -> YearOnYearTest:
     """Compare two equal-length periods' crime counts with the exact conditional Poisson test.
 

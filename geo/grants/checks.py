@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from geo import audit, place_resolution
 from geo.areas import EditionRef, find_edition
 from geo.errors import InvalidInput, PlatoonsError
+from geo.figures import Adults, Share
 from geo.grants import layer as eligibility_layer
 from geo.grants import rules as eligibility
 from geo.grants.programmes import MATCH_SOURCE_TYPES, Programme, ProgrammeNotFound, ProgrammeSpec
@@ -61,8 +62,8 @@ class LsoaVerdict(BaseModel):
     name: str
     lad_code: str
     qualifies: bool
-    fraction_in_area: float
-    residents_in_area: float
+    fraction_in_area: Share
+    residents_in_area: Adults
     imd_decile: int | None
 
 
@@ -274,8 +275,8 @@ def _programme_answer(
                 name=lsoa.name,
                 lad_code=lsoa.lad_code,
                 qualifies=lsoa.code in qualifying,
-                fraction_in_area=round(lsoa.fraction_in_area, 6),
-                residents_in_area=round(lsoa.residents_in_area, 1),
+                fraction_in_area=lsoa.fraction_in_area,
+                residents_in_area=lsoa.residents_in_area,
                 imd_decile=lsoa.deciles.get("imd"),
             )
             for lsoa in facts.lsoas

@@ -1,4 +1,4 @@
-"""Grant money set against need: pounds per resident by IMD decile and by district.
+"""Grant money set against need: pounds per resident by IMD decile, by district and by LSOA.
 
 Two sources are reported side by side and never added together: grants other funders
 published in the 360Giving standard and Platoons imported (``imported``), and the grants
@@ -10,7 +10,8 @@ Platoons itself approved or paid (``platoons``). Money is counted where it was p
 - money placed on a ward or a whole district has no single decile: it is reported apart
   ("not by decile") and counted only in the district figures;
 - pounds per resident divide by the residents (the edition's population denominators) of the
-  decile or district within the area asked about.
+  decile or district within the area asked about, or of the LSOA (only LSOAs some money
+  reached are listed by LSOA).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from geo.errors import EditionNotFound, InvalidInput
+from geo.figures import Money
 from geo.gss import LAD_CODE
 from geo.sqlfiles import read_sql
 
@@ -32,7 +34,6 @@ SOURCES: dict[str, str] = {
     "imported": "Grants by other funders, imported from 360Giving files",
     "platoons": "Grants Platoons approved or paid",
 }
-_PENNY = Decimal("0.01")
 
 
 class DecileMoney(BaseModel):
@@ -41,9 +42,9 @@ class DecileMoney(BaseModel):
     decile: int = Field(description="1 = the most deprived 10% of LSOAs in England.")
     residents: int
     lsoas: int
-    amount: Decimal
+    amount: Money
     grants: int
-    pounds_per_resident: Decimal
+    pounds_per_resident: Money
 
 
 class DistrictMoney(BaseModel):
@@ -52,16 +53,38 @@ class DistrictMoney(BaseModel):
     code: str
     name: str | None
     residents: int | None
-    amount: Decimal
+    amount: Money
     grants: int
-    pounds_per_resident: Decimal | None
+    pounds_per_resident: Money | None
+
+
+class LsoaMoney(BaseModel):
+    """Money reaching one LSOA, per resident of that LSOA."""
+
+    code: str
+    lad_code: str
+    decile: int
+    residents: int
+    amount: Money
+    grants: int
+    pounds_per_resident: Money | None
 
 
 class LevelMoney(BaseModel):
     """Money placed on wards or whole districts (no single decile)."""
 
     level: str
-    amount: Decimal
+    amount: Money
+    grants: int
+
+
+class ImportedFile(BaseModel):
+    """A 360Giving file imported grants came from (what a map or chart credits)."""
+
+    source_name: str
+    publisher_name: str | None
+    licence: str | None = Field(description="As the file states it; a summary-table CSV has none.")
+    funders: list[str]
     grants: int
 
 
@@ -72,8 +95,14 @@ class SourceNeed(BaseModel):
     label: str
     by_decile: list[DecileMoney]
     by_district: list[DistrictMoney]
+    by_lsoa: list[LsoaMoney] = Field(
+        default_factory=list, description="Only the LSOAs some of the source's money reached."
+    )
     not_by_decile: list[LevelMoney]
     not_placed: dict[str, Any] | None = None
+    files: list[ImportedFile] | None = Field(
+        None, description="Imported grants only: the 360Giving files they came from."
+    )
 
 
 class GrantNeed(BaseModel):
@@ -88,10 +117,10 @@ class GrantNeed(BaseModel):
 
 
 def _per_resident(amount: Decimal, residents: int | None) -> Decimal | None:
-    """Pounds per resident to the penny, or ``None`` with no residents."""
+    """Pounds per resident (shown to the penny, :data:`geo.figures.Money`), or ``None``."""
     if not residents:
         return None
-    return (amount / residents).quantize(_PENNY)
+    return amount / residents
 
 
 async def grant_need(
@@ -130,11 +159,13 @@ async def grant_need(
         if await cur.fetchone() is None:
             raise EditionNotFound(f"edition {edition!r} is not loaded", parameter="edition")
         results: dict[str, list[dict[str, Any]]] = {}
-        for name in ("by_decile", "by_district", "not_by_decile"):
+        for name in ("by_decile", "by_district", "by_lsoa", "not_by_decile"):
             await cur.execute(prefix + read_sql("geo", f"grant_need/{name}.sql"), params)
             results[name] = await cur.fetchall()
         await cur.execute(read_sql("geo", "grant_need/not_placed.sql"), params)
         not_placed = await cur.fetchone()
+        await cur.execute(read_sql("geo", "grant_need/imports.sql"))
+        files = [ImportedFile(**row) for row in await cur.fetchall()]
     sources = []
     for source, label in SOURCES.items():
         sources.append(
@@ -146,7 +177,7 @@ async def grant_need(
                         decile=r["decile"],
                         residents=int(r["residents"]),
                         lsoas=r["lsoas"],
-                        amount=Decimal(r["amount"]).quantize(_PENNY),
+                        amount=Decimal(r["amount"]),
                         grants=r["grants"],
                         pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"])
                         or Decimal(0),
@@ -159,11 +190,24 @@ async def grant_need(
                         code=r["lad_code"],
                         name=r["name"],
                         residents=None if r["residents"] is None else int(r["residents"]),
-                        amount=Decimal(r["amount"]).quantize(_PENNY),
+                        amount=Decimal(r["amount"]),
                         grants=r["grants"],
                         pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"]),
                     )
                     for r in results["by_district"]
+                    if r["source"] == source
+                ],
+                by_lsoa=[
+                    LsoaMoney(
+                        code=r["lsoa_code"],
+                        lad_code=r["lad_code"],
+                        decile=r["decile"],
+                        residents=int(r["residents"]),
+                        amount=Decimal(r["amount"]),
+                        grants=r["grants"],
+                        pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"]),
+                    )
+                    for r in results["by_lsoa"]
                     if r["source"] == source
                 ],
                 not_by_decile=[
@@ -172,6 +216,7 @@ async def grant_need(
                     if r["source"] == source
                 ],
                 not_placed=dict(not_placed) if source == "imported" and not_placed else None,
+                files=files if source == "imported" else None,
             )
         )
     return GrantNeed(

@@ -24,6 +24,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from geo.errors import InvalidInput
+from geo.figures import LAD_MEASURE_FIGURES
 
 DOMAIN_TITLES = {
     "imd": "the Index of Multiple Deprivation",
@@ -364,7 +365,8 @@ def _lad_measure(rule: LadMeasure, area: AreaFacts) -> RuleResult:
         )
     if rule.at_least is not None:
         passed = observed >= rule.at_least
-        actual = f"{lad}: {rule.measure.replace('_', ' ')} = {observed:.4g}"
+        shown = LAD_MEASURE_FIGURES[rule.measure].text(observed)
+        actual = f"{lad}: {rule.measure.replace('_', ' ')} = {shown}"
     else:
         assert rule.rank_at_most is not None
         passed = observed <= rule.rank_at_most

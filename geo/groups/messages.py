@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
 
 from geo import audit
 from geo.access import PUBLIC, Principal
@@ -16,7 +15,7 @@ from geo.groups.access import require_free_slot, sender_limits
 from geo.groups.models import Message, MessageInput, MessageReceipt
 from geo.groups.reads import visible_group_row
 from geo.registry_rules import DEFAULT_RULES, GroupRules
-from geo.sqlfiles import read_sql
+from geo.sqlfiles import fetch_rows, read_sql
 
 
 async def list_messages(
@@ -42,12 +41,12 @@ async def list_messages(
     row, private = await visible_group_row(conn, reference, principal, on, rules)
     if not private:
         raise Forbidden("only the group's managers, its districts' officers and admins read this")
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            read_sql("geo", "groups/message_list.sql"),
-            {"group_id": row["id"], "limit": limit, "offset": offset},
-        )
-        return [Message.model_validate(r) for r in await cur.fetchall()]
+    records = await fetch_rows(
+        conn,
+        read_sql("geo", "groups/message_list.sql"),
+        {"group_id": row["id"], "limit": limit, "offset": offset},
+    )
+    return [Message.model_validate(r) for r in records]
 
 
 async def send_message(

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from geo.drawn_areas import AreaFields
+from geo.figures import COORDINATE, DISTANCE_M, AreaKm2, Coordinate, DistanceM, Rating
 from geo.registry_rules import EMAIL_PATTERN, checked_email, checked_optional_phone
 
 GroupKind = Literal[
@@ -230,17 +231,19 @@ class _GroupListing(BaseModel):
     website: str | None
     leader_name: str
     join_url: str = Field(description="The relay form: ask to join without seeing contacts.")
-    area_km2: float
+    area_km2: AreaKm2
     lad_codes: list[str]
     principal_lad_code: str
     area_lsoa_codes: list[str] | None
     started_by_organiser: str | None
     active: bool = Field(description="Listed, with activity in the activity window.")
     last_activity_on: date | None
-    rating_average: float | None
+    rating_average: Rating | None
     rating_count: int
     is_synthetic: bool
-    bbox: list[float] = Field(description="Extent of the area: lon/lat min, then max.")
+    bbox: list[Coordinate] = Field(
+        description=COORDINATE.describe("Extent of the area: lon/lat min, then max.")
+    )
     geometry: dict[str, Any] | None = Field(
         default=None, description="The area (GeoJSON, CRS84); in single-group answers only."
     )
@@ -283,7 +286,9 @@ class NearbyGroup(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    distance_m: float = Field(description="From the point to the area's centroid (EPSG:27700).")
+    distance_m: DistanceM = Field(
+        description=DISTANCE_M.describe("From the point to the area's centroid (EPSG:27700).")
+    )
     group: GroupPublic
 
 
@@ -292,8 +297,8 @@ class GroupsNear(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lon: float
-    lat: float
+    lon: Coordinate
+    lat: Coordinate
     postcode: str | None
     as_of: date
     groups: list[NearbyGroup]

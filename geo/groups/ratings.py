@@ -20,7 +20,7 @@ from geo.groups.models import Decision, RatingInput, RatingPrivate, RatingPublic
 from geo.groups.reads import visible_group_row
 from geo.groups.writes import keep_derived_in_step, lock_group_row
 from geo.registry_rules import DEFAULT_RULES, GroupRules
-from geo.sqlfiles import read_sql
+from geo.sqlfiles import fetch_rows, read_sql
 
 
 def rating_public_view(row: dict[str, Any]) -> RatingPublic:
@@ -65,18 +65,17 @@ async def list_ratings(
         If there is no such group, or it is unlisted and the caller may not see it.
     """
     row, private = await visible_group_row(conn, reference, principal, on, rules)
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            read_sql("geo", "groups/rating_list.sql"),
-            {
-                "group_id": row["id"],
-                "status": status if private else None,
-                "published_only": not private,
-                "limit": limit,
-                "offset": offset,
-            },
-        )
-        records = await cur.fetchall()
+    records = await fetch_rows(
+        conn,
+        read_sql("geo", "groups/rating_list.sql"),
+        {
+            "group_id": row["id"],
+            "status": status if private else None,
+            "published_only": not private,
+            "limit": limit,
+            "offset": offset,
+        },
+    )
     if private:
         return [rating_private_view(r) for r in records]
     return [rating_public_view(r) for r in records]

@@ -12,7 +12,7 @@ from psycopg.rows import dict_row
 from geo.access import Principal
 from geo.areas import find_edition
 from geo.coverage import active_since
-from geo.crs import ENGLAND_BOUNDS
+from geo.crs import clip_to_england, require_point_in_england
 from geo.errors import (
     GroupNotFound,
     InvalidInput,
@@ -32,7 +32,7 @@ from geo.groups.models import (
 from geo.place_resolution import PostcodeNotCovered
 from geo.postcodes import normalise_postcode
 from geo.registry_rules import DEFAULT_RULES, MAX_PAGE, GroupRules, clean_text
-from geo.sqlfiles import read_sql
+from geo.sqlfiles import fetch_rows, read_sql
 
 
 def group_select_params(**given: Any) -> dict[str, Any]:
@@ -187,14 +187,8 @@ async def list_groups(
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise InvalidInput(f"limit is 1 to {MAX_PAGE} and offset at least 0", parameter="limit")
     if bbox is not None:
-        # Only England's part of the box matters (and keeps the projection meaningful).
-        bbox = (
-            max(bbox[0], ENGLAND_BOUNDS[0]),
-            max(bbox[1], ENGLAND_BOUNDS[1]),
-            min(bbox[2], ENGLAND_BOUNDS[2]),
-            min(bbox[3], ENGLAND_BOUNDS[3]),
-        )
-        if bbox[0] >= bbox[2] or bbox[1] >= bbox[3]:
+        bbox = clip_to_england(bbox)
+        if bbox is None:
             return GroupPage(number_matched=0, limit=limit, offset=offset, as_of=on, groups=[])
     matched, rows = await select_groups(
         conn,
@@ -260,11 +254,7 @@ async def groups_near(
         lon, lat = float(point["lon"]), float(point["lat"])
     assert lon is not None and lat is not None
     edition = await find_edition(conn, None)
-    west, south, east, north = ENGLAND_BOUNDS
-    if not (west <= lon <= east and south <= lat <= north):
-        raise PointOutsideCoverage(
-            f"({lon}, {lat}) is outside England: give longitude then latitude (EPSG:4326)"
-        )
+    require_point_in_england(lon, lat)
     inside = await conn.execute(
         read_sql("geo", "areas/lsoa_code_at_point.sql"),
         {"vintage": edition.lsoa_vintage, "lon": lon, "lat": lat},
@@ -289,7 +279,7 @@ async def groups_near(
         postcode=found_postcode,
         as_of=on,
         groups=[
-            NearbyGroup(distance_m=round(distance, 1), group=public_view(by_id[group_id]))
+            NearbyGroup(distance_m=distance, group=public_view(by_id[group_id]))
             for group_id, distance in near.items()
             if group_id in by_id
         ],
@@ -315,12 +305,11 @@ async def list_activities(
         If there is no such group, or it is unlisted and the caller may not see it.
     """
     row, private = await visible_group_row(conn, reference, principal, on, rules)
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            read_sql("geo", "groups/activity_list.sql"),
-            {"group_id": row["id"], "limit": limit, "offset": offset},
-        )
-        records = await cur.fetchall()
+    records = await fetch_rows(
+        conn,
+        read_sql("geo", "groups/activity_list.sql"),
+        {"group_id": row["id"], "limit": limit, "offset": offset},
+    )
     if private:
         return [ActivityPrivate.model_validate(r) for r in records]
     return [ActivityPublic(kind=r["kind"], held_on=r["held_on"], title=r["title"]) for r in records]

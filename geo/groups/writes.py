@@ -11,7 +11,7 @@ from psycopg.rows import dict_row
 from geo import audit, coverage, organisers
 from geo.access import Principal
 from geo.coverage import ACTIVE_MONTHS_DEFAULT, active_since
-from geo.drawn_areas import measure_area
+from geo.drawn_areas import AreaFields, MeasuredArea, measure_area
 from geo.errors import (
     CodeOfConductNotAccepted,
     DateInFuture,
@@ -116,6 +116,30 @@ def check_code_of_conduct(acceptance: CodeOfConductAcceptance | None, on: date) 
         )
 
 
+async def _measured_area(
+    conn: AsyncConnection, given: AreaFields, principal: Principal, rules: GroupRules, what: str
+) -> MeasuredArea:
+    """The area ``given`` measured under ``rules`` (geo.drawn_areas.measure_area's checks).
+
+    Raises Forbidden where an officer's key acts in none of the area's districts (``what``
+    names the area in the message).
+    """
+    area = await measure_area(
+        conn,
+        geometry=given.geometry,
+        lsoa_codes=given.lsoa_codes,
+        max_km2=rules.max_area_km2,
+        min_km2=rules.min_area_km2,
+        max_vertices=rules.max_vertices,
+    )
+    if principal.role == "officer" and not set(principal.lad_codes) & set(area.lad_codes):
+        raise Forbidden(
+            f"this key acts in {', '.join(principal.lad_codes)}; {what} lies in "
+            f"{', '.join(area.lad_codes)}"
+        )
+    return area
+
+
 async def started_by_organiser_id(conn: AsyncConnection, reference: str | None) -> int | None:
     """The id of the organiser with ``reference`` (None for none); OrganiserNotFound if none."""
     if reference is None:
@@ -181,19 +205,7 @@ async def create_group(
     assert data.code_of_conduct is not None
     async with conn.transaction():
         await coverage.lock_writes(conn)
-        area = await measure_area(
-            conn,
-            geometry=data.geometry,
-            lsoa_codes=data.lsoa_codes,
-            max_km2=rules.max_area_km2,
-            min_km2=rules.min_area_km2,
-            max_vertices=rules.max_vertices,
-        )
-        if principal.role == "officer" and not set(principal.lad_codes) & set(area.lad_codes):
-            raise Forbidden(
-                f"this key acts in {', '.join(principal.lad_codes)}; the area lies in "
-                f"{', '.join(area.lad_codes)}"
-            )
+        area = await _measured_area(conn, data, principal, rules, "the area")
         organiser_id = await started_by_organiser_id(conn, clean_text(data.started_by_organiser))
         cur = await conn.execute(
             read_sql("geo", "groups/insert.sql"),
@@ -340,19 +352,7 @@ async def update_group(
             values["code_of_conduct_accepted_on"] = changes.code_of_conduct.accepted_on
         area_wkb = None
         if changes.geometry is not None or changes.lsoa_codes is not None:
-            area = await measure_area(
-                conn,
-                geometry=changes.geometry,
-                lsoa_codes=changes.lsoa_codes,
-                max_km2=rules.max_area_km2,
-                min_km2=rules.min_area_km2,
-                max_vertices=rules.max_vertices,
-            )
-            if principal.role == "officer" and not set(principal.lad_codes) & set(area.lad_codes):
-                raise Forbidden(
-                    f"this key acts in {', '.join(principal.lad_codes)}; the new area lies in "
-                    f"{', '.join(area.lad_codes)}"
-                )
+            area = await _measured_area(conn, changes, principal, rules, "the new area")
             area_wkb = area.wkb
             values |= {
                 "area_km2": area.area_km2,

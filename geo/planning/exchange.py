@@ -23,21 +23,23 @@ through the statutory rules, so a row whose dates break them is reported, not im
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import shapely.geometry
 import shapely.wkt
 from psycopg import AsyncConnection
 
 from geo.access import Principal
-from geo.errors import InvalidInput, PlatoonsError
-from geo.planning import rules, store
-from geo.planning.models import AreaInput, ForumInput, StepInput
+from geo.errors import InvalidInput
+from geo.national_files import ImportReport, csv_rows, geojson_features, import_each
+from geo.national_files import to_csv as csv_text
+from geo.planning import areas, forums, plans, reads, rules
+from geo.planning.models import AreaInput, Document, ForumInput, PlanInput, StepInput
+from geo.planning.steps import area_id_of
 
 Dataset = Literal["neighbourhood-plan-area", "neighbourhood-forum", "neighbourhood-plan"]
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -79,6 +81,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "application-date",
         "publicity-date",
         "website",
+        "notes",
         "entry-date",
         "start-date",
         "end-date",
@@ -94,9 +97,11 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "publicity-date",
         "examination-date",
         "examiner-report-date",
+        "referendum-ordered-date",
         "referendum-date",
         "made-date",
         "document-urls",
+        "notes",
         "entry-date",
         "start-date",
         "end-date",
@@ -104,17 +109,16 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass
-class ImportReport:
-    """What an import did: references imported, and each row skipped with its reason."""
+@dataclass(frozen=True)
+class ImportContext:
+    """An import's connection, where its file came from, who imports it and as of when, and
+    whether its rows are example data."""
 
+    conn: AsyncConnection
     source: str
-    imported: list[str] = field(default_factory=list)
-    skipped: list[tuple[int, str, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The report as plain JSON."""
-        return asdict(self)
+    principal: Principal
+    on: date
+    is_example: bool = False
 
 
 def _iso(value: date | None) -> str:
@@ -129,7 +133,7 @@ async def export_records(
 
     Area records carry a ``_geometry`` (GeoJSON) for the GeoJSON export; CSV drops it.
     """
-    areas = await store.list_areas(conn, on, lad=lad, limit=100_000)
+    areas = await reads.list_areas(conn, on, lad=lad, limit=100_000)
     records: list[dict[str, Any]] = []
     for a in areas:
         if dataset == "neighbourhood-plan-area":
@@ -179,6 +183,7 @@ async def export_records(
                         "application-date": _iso(f.applied_on),
                         "publicity-date": _iso(f.publicised_on),
                         "website": f.website or "",
+                        "notes": "EXAMPLE data" if f.is_example else "",
                         "entry-date": _iso(f.applied_on),
                         "start-date": _iso(f.designated_on),
                         "end-date": _iso(f.ended_on or f.expires_on),
@@ -199,9 +204,11 @@ async def export_records(
                         "publicity-date": _iso(p.publicised_on),
                         "examination-date": _iso(p.examination_started_on),
                         "examiner-report-date": _iso(p.report_received_on),
+                        "referendum-ordered-date": _iso(p.referendum_ordered_on),
                         "referendum-date": _iso(p.referendum_on),
                         "made-date": _iso(p.made_on),
                         "document-urls": ";".join(d.url for d in p.documents),
+                        "notes": "EXAMPLE data" if p.is_example else "",
                         "entry-date": _iso(p.consultation_started_on or p.made_on),
                         "start-date": _iso(p.made_on),
                         "end-date": _iso(p.ended_on),
@@ -213,13 +220,7 @@ async def export_records(
 
 def to_csv(dataset: Dataset, records: list[dict[str, Any]]) -> str:
     """Records as CSV text in the dataset's field order."""
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=list(FIELDS[dataset]), lineterminator="\r\n", extrasaction="ignore"
-    )
-    writer.writeheader()
-    writer.writerows(records)
-    return out.getvalue()
+    return csv_text(FIELDS[dataset], records)
 
 
 def to_geojson(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -237,34 +238,22 @@ def to_geojson(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _header(name: str) -> str:
-    """A field name in the specification's form (lower case, hyphens)."""
-    return name.strip().lower().replace("_", "-").replace(" ", "-")
-
-
 def read_rows(text: str, fmt: Literal["csv", "geojson"]) -> list[tuple[int, dict[str, Any]]]:
-    """Parse a neighbourhood-plan-area file into (line or feature number, fields) rows."""
+    """Parse a national-format file into (line or feature number, fields) rows.
+
+    The geometry is in ``_geometry`` as GeoJSON: a feature's own, or a CSV row's WKT
+    ``geometry`` read (``{"type": "Invalid"}`` where it is not WKT).
+    """
     if fmt == "geojson":
+        return [(n, {**props, "_geometry": g}) for n, props, g in geojson_features(text)]
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for line, values in csv_rows(text)[1]:
+        wkt = values.get("geometry", "").strip()
         try:
-            features = json.loads(text)["features"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidInput("not a GeoJSON FeatureCollection") from exc
-        rows = []
-        for i, feature in enumerate(features, start=1):
-            props = {_header(k): v for k, v in (feature.get("properties") or {}).items()}
-            props["_geometry"] = feature.get("geometry")
-            rows.append((i, props))
-        return rows
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    rows = []
-    for i, r in enumerate(reader, start=2):
-        values: dict[str, Any] = {_header(k): v for k, v in r.items() if k is not None}
-        wkt = (values.get("geometry") or "").strip()
-        try:
-            values["_geometry"] = shapely.geometry.mapping(shapely.wkt.loads(wkt)) if wkt else None
+            geometry = shapely.geometry.mapping(shapely.wkt.loads(wkt)) if wkt else None
         except Exception:  # noqa: BLE001 - shapely raises several types for bad WKT
-            values["_geometry"] = {"type": "Invalid"}
-        rows.append((i, values))
+            geometry = {"type": "Invalid"}
+        rows.append((line, {**values, "_geometry": geometry}))
     return rows
 
 
@@ -279,47 +268,14 @@ def _date(fields: dict[str, Any], name: str) -> date | None:
         raise InvalidInput(f"{name} {text!r} is not a date (YYYY-MM-DD)") from exc
 
 
-async def import_areas(
-    conn: AsyncConnection,
-    text: str,
-    fmt: Literal["csv", "geojson"],
-    source: str,
-    principal: Principal,
-    on: date,
-    *,
-    is_example: bool = False,
-) -> ImportReport:
-    """Import ``neighbourhood-plan-area`` rows, replaying their dates through the rules.
+async def _import_area(ctx: ImportContext, fields: dict[str, Any]) -> str:
+    """Import one area row (in the caller's savepoint); its reference.
 
-    Each row is recorded as applied (and publicised, if it has a publicity-date), then
+    The row is recorded as applied (and publicised, if it has a publicity-date), then
     designated or refused on its decision-date where its status says so; the statutory
-    windows and the overlap rule apply as for the API. Rows run in savepoints of one
-    transaction: a bad row is skipped with its reason, never half-written. A reference
-    already recorded is skipped, so importing a file twice changes nothing.
+    windows and the overlap rule apply as for the API.
     """
-    report = ImportReport(source=source)
-    async with conn.transaction():
-        for line, fields in read_rows(text, fmt):
-            name = str(fields.get("name") or "").strip() or f"row {line}"
-            try:
-                async with conn.transaction():
-                    reference = await _import_row(conn, fields, source, principal, on, is_example)
-            except PlatoonsError as exc:
-                report.skipped.append((line, name, exc.message))
-                continue
-            report.imported.append(reference)
-    return report
-
-
-async def _import_row(
-    conn: AsyncConnection,
-    fields: dict[str, Any],
-    source: str,
-    principal: Principal,
-    on: date,
-    is_example: bool,
-) -> str:
-    """Import one area row (in the caller's savepoint); its reference."""
+    conn, principal, on = ctx.conn, ctx.principal, ctx.on
     reference = str(fields.get("reference") or "").strip() or None
     applied = _date(fields, "application-date")
     if applied is None:
@@ -336,11 +292,13 @@ async def _import_row(
             applied_on=applied,
             publicised_on=_date(fields, "publicity-date"),
             website=str(fields.get("website") or "").strip() or None,
-            is_example=is_example,
+            is_example=ctx.is_example,
         )
     except ValueError as exc:
         raise InvalidInput(f"invalid row: {exc}".splitlines()[0]) from exc
-    area = await store.create_area(conn, data, principal, on, reference=reference, source=source)
+    area = await areas.create_area(
+        conn, data, principal, on, reference=reference, source=ctx.source
+    )
     status = str(fields.get("status") or "").strip()
     decided = _date(fields, "decision-date") or _date(fields, "start-date")
     if status in ("designated", "refused"):
@@ -348,18 +306,25 @@ async def _import_row(
             raise InvalidInput(f"a {status} area needs a decision-date")
         step: rules.AreaStep = "designate" if status == "designated" else "refuse"
         reason = None if step == "designate" else "refused (imported)"
-        await store.take_area_step(
+        await areas.take_area_step(
             conn, area.id, step, StepInput(on=decided, reason=reason), principal, on
         )
     return area.reference
 
 
+# Fields only a neighbourhood-plan row has (a forum row has members; both name their area).
+PLAN_ONLY_FIELDS = frozenset(FIELDS["neighbourhood-plan"]) - frozenset(
+    FIELDS["neighbourhood-forum"]
+)
+
+
 def dataset_of(rows: list[tuple[int, dict[str, Any]]]) -> Dataset:
-    """Which dataset a file's rows are: forum rows name their area (neighbourhood-plan-area)."""
+    """Which dataset a file's rows are: forum and plan rows name their area
+    (``neighbourhood-plan-area``); plan rows have a plan's stage dates or documents."""
     first = rows[0][1] if rows else {}
-    return (
-        "neighbourhood-forum" if "neighbourhood-plan-area" in first else "neighbourhood-plan-area"
-    )
+    if "neighbourhood-plan-area" not in first:
+        return "neighbourhood-plan-area"
+    return "neighbourhood-plan" if PLAN_ONLY_FIELDS & set(first) else "neighbourhood-forum"
 
 
 def _flag(fields: dict[str, Any], name: str) -> bool:
@@ -367,47 +332,17 @@ def _flag(fields: dict[str, Any], name: str) -> bool:
     return str(fields.get(name) or "").strip().lower() in ("true", "yes", "1", "y")
 
 
-async def import_forums(
-    conn: AsyncConnection,
-    text: str,
-    fmt: Literal["csv", "geojson"],
-    source: str,
-    principal: Principal,
-    on: date,
-    *,
-    is_example: bool = False,
-) -> ImportReport:
-    """Import ``neighbourhood-forum`` rows for areas already recorded, through the rules.
+async def _import_forum(ctx: ImportContext, fields: dict[str, Any]) -> str:
+    """Import one forum row for an area already recorded (in the caller's savepoint).
 
-    Each row is an application (and its publicity, if dated), designated on its
+    The row is an application (and its publicity, if dated), designated on its
     ``start-date`` where its status says so, with the s.61F(5) facts the row states
     (members, members-confirmed-date, open-membership, written-constitution): a row lacking
-    them is reported, never designated on a guess. Rows run in savepoints of one transaction.
+    them is reported, never designated on a guess. Returns the forum's reference.
     """
-    report = ImportReport(source=source)
-    async with conn.transaction():
-        for line, fields in read_rows(text, fmt):
-            name = str(fields.get("name") or "").strip() or f"row {line}"
-            try:
-                async with conn.transaction():
-                    reference = await _import_forum(conn, fields, principal, on, is_example)
-            except PlatoonsError as exc:
-                report.skipped.append((line, name, exc.message))
-                continue
-            report.imported.append(reference)
-    return report
-
-
-async def _import_forum(
-    conn: AsyncConnection,
-    fields: dict[str, Any],
-    principal: Principal,
-    on: date,
-    is_example: bool,
-) -> str:
-    """Import one forum row (in the caller's savepoint); its reference."""
+    conn, principal, on = ctx.conn, ctx.principal, ctx.on
     area_reference = str(fields.get("neighbourhood-plan-area") or "").strip()
-    area_id = await store.area_id_of(conn, area_reference)
+    area_id = await area_id_of(conn, area_reference)
     applied = _date(fields, "application-date") or _date(fields, "start-date")
     if applied is None:
         raise InvalidInput("application-date (or start-date) is needed")
@@ -423,17 +358,122 @@ async def _import_forum(
             open_membership=_flag(fields, "open-membership"),
             written_constitution=_flag(fields, "written-constitution"),
             website=str(fields.get("website") or "").strip() or None,
-            is_example=is_example,
+            is_example=ctx.is_example,
         )
     except ValueError as exc:
         raise InvalidInput(f"invalid row: {exc}".splitlines()[0]) from exc
-    forum = await store.apply_forum(conn, area_id, data, principal, on)
+    forum = await forums.apply_forum(conn, area_id, data, principal, on)
     status = str(fields.get("status") or "").strip()
     if status in ("designated", "expired"):
         designated = _date(fields, "start-date")
         if designated is None:
             raise InvalidInput("a designated forum needs its start-date")
-        await store.take_forum_step(
+        await forums.take_forum_step(
             conn, forum.id, "designate", StepInput(on=designated), principal, on
         )
     return forum.reference
+
+
+# A plan's stages in order: the step and the field holding the date it was taken.
+PLAN_STAGE_DATES: tuple[tuple[rules.PlanStep, str], ...] = (
+    ("start_consultation", "pre-submission-consultation-date"),
+    ("submit", "submission-date"),
+    ("publicise", "publicity-date"),
+    ("examine", "examination-date"),
+    ("receive_report", "examiner-report-date"),
+    ("order_referendum", "referendum-ordered-date"),
+    ("hold_referendum", "referendum-date"),
+    ("make", "made-date"),
+)
+# How a plan that ended got there, when it was not a referendum lost: the step and reason.
+PLAN_ENDINGS: dict[str, tuple[rules.PlanStep, str]] = {
+    "failed": ("refuse", "refused (imported)"),
+    "withdrawn": ("withdraw", "withdrawn (imported)"),
+}
+
+
+def _documents(fields: dict[str, Any]) -> list[Document]:
+    """The row's ``document-urls`` (separated by ``;``), each titled by its file name."""
+    found = []
+    for url in (u.strip() for u in str(fields.get("document-urls") or "").split(";")):
+        if url:
+            segments = [part for part in urlsplit(url).path.split("/") if part]
+            title = segments[-1] if segments and len(segments[-1]) >= 2 else url
+            found.append(Document(title=title[:300], url=url))
+    return found
+
+
+async def _import_plan(ctx: ImportContext, fields: dict[str, Any]) -> str:
+    """Import one plan row for an area already recorded (in the caller's savepoint).
+
+    The plan is started (its ``reference`` kept) for its area, which must have a qualifying
+    body (a parish council's area, or a designated forum: import the forums first), and the
+    stages its dates give are taken in order on those dates; a referendum date with the
+    status ``failed`` is a referendum lost, a ``failed`` plan without one was refused on its
+    ``end-date``, a ``withdrawn`` one withdrawn then. The status the dates lead to must be the
+    row's. Returns the plan's reference.
+    """
+    conn, principal, on = ctx.conn, ctx.principal, ctx.on
+    area_id = await area_id_of(conn, str(fields.get("neighbourhood-plan-area") or "").strip())
+    status = str(fields.get("status") or "").strip()
+    if status not in rules.PLAN_STATUSES:
+        raise InvalidInput(f"status {status!r} is not a plan's: one of {rules.PLAN_STATUSES}")
+    dated = [(step, _date(fields, name)) for step, name in PLAN_STAGE_DATES]
+    taken = [(step, day) for step, day in dated if day is not None]
+    drafted = _date(fields, "entry-date") or (taken[0][1] if taken else None)
+    try:
+        data = PlanInput(
+            name=str(fields.get("name") or "").strip(),
+            drafted_on=drafted,
+            documents=_documents(fields),
+            is_example=ctx.is_example,
+        )
+    except ValueError as exc:
+        raise InvalidInput(f"invalid row: {exc}".splitlines()[0]) from exc
+    reference = str(fields.get("reference") or "").strip() or None
+    plan = await plans.create_plan(conn, area_id, data, principal, on, reference=reference)
+    for step, day in taken:
+        passed = status != "failed" if step == "hold_referendum" else None
+        request = StepInput(on=day, referendum_passed=passed)
+        plan = await plans.take_plan_step(conn, plan.id, step, request, principal, on)
+    if status in PLAN_ENDINGS and plan.status != status:
+        step, reason = PLAN_ENDINGS[status]
+        ended = _date(fields, "end-date")
+        if ended is None:
+            raise InvalidInput(f"a {status} plan needs its end-date")
+        request = StepInput(on=ended, reason=reason)
+        plan = await plans.take_plan_step(conn, plan.id, step, request, principal, on)
+    if plan.status != status:
+        raise InvalidInput(f"the row's dates lead to {plan.status!r}, not its status {status!r}")
+    return plan.reference
+
+
+ROW_IMPORTS: dict[Dataset, Callable[[ImportContext, dict[str, Any]], Awaitable[str]]] = {
+    "neighbourhood-plan-area": _import_area,
+    "neighbourhood-forum": _import_forum,
+    "neighbourhood-plan": _import_plan,
+}
+
+
+async def import_rows(
+    ctx: ImportContext, dataset: Dataset, text: str, fmt: Literal["csv", "geojson"]
+) -> ImportReport:
+    """Import a file of ``dataset``'s rows, replaying each through the statutory rules.
+
+    Areas first, then their forums, then plans (which need their area's qualifying body).
+    Rows run in savepoints of one transaction: a bad row is skipped with its reason, never
+    half-written. A row already recorded is skipped (its reference, or the area's one live
+    forum or plan), so importing a file twice changes nothing.
+    """
+    import_row = ROW_IMPORTS[dataset]
+
+    async def import_one(fields: dict[str, Any], _: list[str]) -> str:
+        return await import_row(ctx, fields)
+
+    report = ImportReport(source=ctx.source)
+    named = [
+        (line, str(fields.get("name") or "").strip() or f"row {line}", fields)
+        for line, fields in read_rows(text, fmt)
+    ]
+    await import_each(ctx.conn, named, import_one, report)
+    return report

@@ -2,13 +2,16 @@
 
 Community Infrastructure Levy Regulations 2010 (SI 2010/948) as amended, regs 59A-59F:
 
-* reg 59A(3): where all or part of a chargeable development is in an area with a
-  neighbourhood development plan in place, 25% of the relevant receipts, with no cap.
-* reg 59A(5) and (7): otherwise 15%, and the total so passed in a financial year may not
-  exceed £100 for each council-tax dwelling in the area, adjusted by the index term of the
-  formula in para (7). Platoons takes the formula's terms as the officer's inputs, each with
-  its source: ``dwellings`` (the council-tax dwellings in the area) and the two index figures
-  (``index_year`` for the financial year, ``index_base`` for the base year), giving
+* reg 59A(3): where all or part of a chargeable development lies in an area with a
+  neighbourhood development plan in place, 25% of the relevant receipts go to that area's
+  parish council, with no cap.
+* reg 59A(5) and (7): otherwise 15% (reg 59A(5)); the total passed to a parish council under
+  paragraph (5) in a financial year may not exceed £100 for each dwelling in the parish
+  council's area, multiplied by an index term (reg 59A(7)). Platoons takes the formula's
+  terms as the officer's inputs, each with its source: ``dwellings`` (the council-tax
+  dwellings in the area: a dwelling in the sense of s.3 of the Local Government Finance Act
+  1992, reg 58A) and the two index figures (``index_year``, the index figure for the year in
+  which the CIL is passed, reg 58A's I_Y; ``index_base``, the base year's), giving
   ``cap = £100 × dwellings × index_year / index_base``.
 * reg 59D: receipts of 1 April-30 September are passed by 28 October; those of 1 October-31
   March by 28 April (the instalment dates).
@@ -17,16 +20,25 @@ Community Infrastructure Levy Regulations 2010 (SI 2010/948) as amended, regs 59
 
 Simplifications (said, not hidden)
 ----------------------------------
-* The verbatim text of the England version of reg 59A(7) (substituted by SI 2019/1103)
-  could not be retrieved while building this; its structure (the £100 per dwelling cap per
-  financial year, adjusted by an index) is implemented with both index figures as inputs.
-  Without the dwelling count or the index figures the cap is not computed: the result says
-  which input is missing and gives the capped receipts' portion as "not computed", never a
-  guess.
+* Reg 59A(7) as read (legislation.gov.uk, uksi/2010/948/regulation/59A, the version of
+  1 December 2022): paragraphs (1) to (6) in full and the opening words of the England
+  paragraph (7); the Wales paragraph (7) caps the total at £100 per dwelling in the local
+  council's area multiplied by an index term in each financial year, the term being typeset
+  as a formula that did not come through; reg 58A (inserted by SI 2013/982 reg 8) defines
+  I_Y as the index figure for the year in which the CIL is passed. The structure implemented
+  (£100 per council-tax dwelling of the parish, per financial year, on the 15% receipts
+  only, times the ratio of two index figures) matches what was read; which year is the base
+  year of the ratio was not read, so both figures are inputs with their source. Without the
+  dwelling count or the index figures the cap is not computed: the result says which input
+  is missing and gives the capped receipts' portion as "not computed", never a guess.
+* Reg 59A(4) (25% also where a neighbourhood development order or community right to build
+  order granted the permission, outside a plan area) is not modelled: a receipt records only
+  whether a plan was in place.
 * The cap is applied to the receipts of one financial year (by the date each receipt was
   received), in the order received; the 25% receipts do not count against it.
 * The neighbourhood area is taken to be the parish (a parish council's area may be larger
-  than its neighbourhood area: reg 59A's cap counts the parish's dwellings).
+  than its neighbourhood area: reg 59A(7)'s cap counts the dwellings in the local
+  council's area, the parish; record the parish's count).
 * Where there is no parish council the same 15%/25% split and cap are shown for the amount
   the authority holds (reg 59F); some authorities treat that amount as uncapped.
 * Receipts are whole receipts from development inside the area; apportioning a development
@@ -37,11 +49,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
 
+# Money to whole pence, half away from zero: the one rule for money (README, Figures).
+from geo.figures import pence
+
 Recipient = Literal["parish_council", "charging_authority"]
-PENNY = Decimal("0.01")
 UNCAPPED_RATE = Decimal("0.25")
 CAPPED_RATE = Decimal("0.15")
 CAP_PER_DWELLING = Decimal("100")
@@ -115,11 +129,6 @@ class LevyYear:
     total_portion: Decimal | None
     instalments: list[Instalment]
     missing: list[str] = field(default_factory=list)
-
-
-def pence(value: Decimal) -> Decimal:
-    """Round to whole pence, half away from zero."""
-    return value.quantize(PENNY, rounding=ROUND_HALF_UP)
 
 
 def financial_year_of(day: date) -> int:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from geo.assets import models as assets_models
 from geo.drawn_areas import WORLD_BOUNDS, DrawnArea, drawn_area_schema
+from geo.figures import AreaHa
 from geo.planning import rules
 from geo.registry_rules import SPACE_CLASS
 
@@ -214,7 +215,7 @@ class Area(BaseModel):
     decided_on: date | None
     decided_late: bool
     reason: str | None
-    area_ha: float
+    area_ha: AreaHa
     lad_codes: list[str]
     principal_lad_code: str
     website: str | None

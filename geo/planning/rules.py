@@ -31,13 +31,23 @@ Simplifications (said, not hidden)
 * The determination deadlines of regs 6A and 9A are modelled with their three cases: whole
   parish (reg 5A: the authority must designate; regs 6 and 6A do not apply, so there is no
   publicity period nor deadline), an area across two or more local planning authorities
-  (20 weeks) and every other area (13 weeks). The 2016 rule that an authority missing the
-  reg 6A date must designate the area applied for is recorded as a flag on a late decision
-  (``late``), not enforced: the authority must still decide, and the overlap rule of s.61G(7)
-  may prevent designating all of it. Designating a different area than applied for
+  (20 weeks) and every other area (13 weeks). Designating a different area than applied for
   (s.61G(5)) is not modelled: the officer refuses and a new application is made.
-* Reg 9A's exception (several forum applications for the same or overlapping areas) and
-  reg 17A's later dates (a decision differing from the examiner's, with a further 6 weeks
+* Reg 6A(3) (the consequence of an authority missing the reg 6A date) and reg 9A's exception
+  for competing forum applications are not enforced, for these reasons. Their operative text
+  could not be read while this was built: legislation.gov.uk's annotations confirm that both
+  were inserted by SI 2016/873 (regs 2(4)(b) and 2(5), in force 1 October 2016), but the
+  searches (the regulation pages of uksi/2012/637, SI 2016/873, the planning practice
+  guidance) returned the text of regs 5, 5A, 6 and 9, not of 6A(3) or 9A. Enforcing a rule
+  that was not read would mean inventing its exceptions. And Platoons records decisions an
+  authority has taken, it does not take them: a refusal after the reg 6A date is still the
+  authority's decision, so it is recorded, flagged ``decided_late`` (in the area, its history
+  and the audit log) rather than refused, which would leave the register wrong about what
+  the authority did. Reg 9A's exception cannot arise here: a forum application is refused
+  while the area has a live one (the one-forum rule of s.61F(7)(a), applied at application
+  rather than designation; stricter than the Act), so competing applications are never
+  recorded side by side.
+* Reg 17A's later dates (a decision differing from the examiner's, with a further 6 weeks
   for representations; a later date agreed with the qualifying body) are not modelled: the
   decision deadline shown is the ordinary 5 weeks, and a later decision is flagged late.
 * The referendum's own timetable (the Neighbourhood Planning (Referendums) Regulations 2012)
@@ -53,12 +63,14 @@ allowed and flagged ``late``, because the authority must still decide.
 
 from __future__ import annotations
 
-import calendar
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any, Literal, get_args
+from typing import Any, Generic, Literal, TypeVar, get_args
 
+from geo import rights
 from geo.errors import DateInFuture, IllegalTransition, InvalidInput, OutsideStatutoryWindow
+from geo.rights import Deadline
 
 AreaKind = Literal["standard", "cross_authority", "whole_parish"]
 ApplicantType = Literal["parish_council", "prospective_forum", "neighbourhood_group"]
@@ -120,33 +132,31 @@ class Period:
     authority: str = ""
 
 
-AREA_REPRESENTATIONS = Period(
-    "representations on the area application", "from_date", weeks=6, authority="2012 Regs reg 6(c)"
+def _application_periods(what: str, regs: tuple[str, str, str]) -> tuple[Period, Period, Period]:
+    """The periods of an application for designation: at least 6 weeks of representations
+    from its first publicity, then a decision within 13 weeks of the day after it, 20 for an
+    area in two or more authorities' areas (``regs``: the three provisions that set them)."""
+    application = f"the {what} application"
+    return (
+        Period(f"representations on {application}", "from_date", weeks=6, authority=regs[0]),
+        Period(f"decision on {application}", "from_day_after", weeks=13, authority=regs[1]),
+        Period(
+            f"decision on {application} (two or more authorities)",
+            "from_day_after",
+            weeks=20,
+            authority=regs[2],
+        ),
+    )
+
+
+AREA_PERIODS = _application_periods(
+    "area", ("2012 Regs reg 6(c)", "2012 Regs reg 6A(2)", "2012 Regs reg 6A(2)(a)")
 )
-AREA_DECISION = Period(
-    "decision on the area application", "from_day_after", weeks=13, authority="2012 Regs reg 6A(2)"
+FORUM_PERIODS = _application_periods(
+    "forum", ("2012 Regs reg 9(d)", "2012 Regs reg 9A", "2012 Regs reg 9A")
 )
-AREA_DECISION_CROSS = Period(
-    "decision on the area application (two or more authorities)",
-    "from_day_after",
-    weeks=20,
-    authority="2012 Regs reg 6A(2)(a)",
-)
-FORUM_REPRESENTATIONS = Period(
-    "representations on the forum application",
-    "from_date",
-    weeks=6,
-    authority="2012 Regs reg 9(d)",
-)
-FORUM_DECISION = Period(
-    "decision on the forum application", "from_day_after", weeks=13, authority="2012 Regs reg 9A"
-)
-FORUM_DECISION_CROSS = Period(
-    "decision on the forum application (two or more authorities)",
-    "from_day_after",
-    weeks=20,
-    authority="2012 Regs reg 9A",
-)
+AREA_REPRESENTATIONS, AREA_DECISION, AREA_DECISION_CROSS = AREA_PERIODS
+FORUM_REPRESENTATIONS, FORUM_DECISION, FORUM_DECISION_CROSS = FORUM_PERIODS
 FORUM_DESIGNATION = Period(
     "forum designation", "beginning_with", months=60, authority="1990 Act s.61F(8) (five years)"
 )
@@ -170,13 +180,6 @@ MAKING_THE_PLAN = Period(
 )
 
 
-def _add_months(day: date, months: int) -> date:
-    """The same date ``months`` later, clamped to the month's last day."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
 def statutory_date(start: date, period: Period) -> date:
     """Return the statutory date of ``period`` counted from ``start``: the one date function.
 
@@ -185,24 +188,14 @@ def statutory_date(start: date, period: Period) -> date:
     ``from_day_after`` (regs 6A, 9A, 17A, 18A: "the date N weeks from the date immediately
     following that on which ..."): ``start`` + 1 day + N weeks, the deadline.
     ``beginning_with`` (s.61F(8): "five years beginning with the day on which it is made"):
-    the day before the same date N months later, the last day of the period.
+    the day before the same date N months later, the last day of the period, counted as the
+    assets' periods "beginning with" a day are (:func:`geo.rights.period_end`).
     """
     if period.counting == "from_date":
         return start + timedelta(weeks=period.weeks)
     if period.counting == "from_day_after":
         return start + timedelta(days=1) + timedelta(weeks=period.weeks)
-    return _add_months(start, period.months) - timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """A statutory date that matters in the current status; ``late`` once it has passed."""
-
-    kind: str
-    period: str
-    begins: date
-    ends: date
-    authority: str
+    return rights.period_end(start, rights.Period(period.name, months=period.months))
 
 
 def _deadline(kind: str, start: date, period: Period) -> Deadline:
@@ -255,6 +248,97 @@ def _need_reason(step: str, request: StepRequest) -> None:
         raise InvalidInput(f"{step} needs a reason", parameter="reason")
 
 
+def _by_date(found: list[Deadline]) -> list[Deadline]:
+    """Deadlines earliest first (by kind on the same day)."""
+    return sorted(found, key=lambda d: (d.ends, d.kind))
+
+
+def _late(found: list[Deadline], kinds: tuple[str, ...], effective: date) -> bool:
+    """Whether a decision on ``effective`` comes after the first deadline of ``kinds``."""
+    due = next((d for d in found if d.kind in kinds), None)
+    return bool(due and effective > due.ends)
+
+
+def _application_deadlines(
+    publicised_on: date, cross_authority: bool, periods: tuple[Period, Period, Period]
+) -> list[Deadline]:
+    """An application's last day for representations and its decision date (``periods``:
+    representations, decision, decision across two or more authorities)."""
+    representations, decision, decision_cross = periods
+    return [
+        _deadline("representations_end", publicised_on, representations),
+        _deadline("decision_due", publicised_on, decision_cross if cross_authority else decision),
+    ]
+
+
+def _representations_open(publicised_on: date, representations: Period, on: date) -> str | None:
+    """Why the authority may not decide on ``on``: representations are still open (or None)."""
+    ends = statutory_date(publicised_on, representations)
+    if on > ends:
+        return None
+    provision = representations.authority.removeprefix("2012 Regs ")
+    return (
+        f"representations may be made until {ends.isoformat()} (6 weeks from the "
+        f"publicity of {publicised_on.isoformat()}, {provision}): the authority may "
+        f"decide from {(ends + timedelta(days=1)).isoformat()}"
+    )
+
+
+StepT = TypeVar("StepT", bound=str)
+LifeT = TypeVar("LifeT", "AreaLife", "ForumLife", "PlanLife")
+
+
+@dataclass(frozen=True)
+class StepMachine(Generic[StepT, LifeT]):
+    """One statutory lifecycle: the steps, the statuses each may follow and leads to, and why
+    a step's statutory window is shut. Areas, forums and plans each have one; the checks
+    every step makes (the status allows it, its date is not in the future nor before the last
+    step, the window is open, a reason where one is needed) are made here once.
+    """
+
+    what: str
+    transitions: Mapping[StepT, tuple[tuple[str, ...], str]]
+    window_problem: Callable[[LifeT, StepT, date], str | None]
+    needs_reason: frozenset[str]
+
+    def allowed(self, life: LifeT, on: date) -> list[StepT]:
+        """The steps the status allows and whose statutory windows are open on ``on``."""
+        return [
+            step
+            for step, (sources, _) in self.transitions.items()
+            if life.status in sources and self.window_problem(life, step, on) is None
+        ]
+
+    def begin(self, life: LifeT, step: StepT, request: StepRequest, on: date) -> LifeT:
+        """The life in the step's target status as of its effective date, or why it cannot be.
+
+        Raises
+        ------
+        IllegalTransition
+            If the status does not allow the step (``allowed`` lists those it does).
+        OutsideStatutoryWindow
+            If the step is too early (``allowed`` as above; the detail names the date).
+        DateInFuture, InvalidInput
+            If the effective date is after today or before the previous step, or a step that
+            needs a reason has none.
+        """
+        sources, target = self.transitions[step]
+        if life.status not in sources:
+            raise IllegalTransition(
+                f"a {self.what} that is {life.status.replace('_', ' ')} cannot take the step "
+                f"{step!r}",
+                allowed=list(self.allowed(life, on)),
+            )
+        effective = _effective(request, on, life.last_step_on)
+        problem = self.window_problem(life, step, effective)
+        if problem:
+            raise OutsideStatutoryWindow(problem, allowed=list(self.allowed(life, on)))
+        if step in self.needs_reason:
+            _need_reason(step, request)
+        moved: dict[str, Any] = {"status": target, "last_step_on": effective}
+        return replace(life, **moved)
+
+
 # ---------------------------------------------------------------------------------------------
 # Neighbourhood areas (1990 Act s.61G; 2012 Regs regs 5-7)
 
@@ -301,10 +385,9 @@ def area_deadlines(life: AreaLife) -> list[Deadline]:
     """The statutory dates of an area application in its current status, earliest first."""
     found: list[Deadline] = []
     if life.status == "publicised" and life.publicised_on and life.kind != "whole_parish":
-        decision = AREA_DECISION_CROSS if life.kind == "cross_authority" else AREA_DECISION
-        found.append(_deadline("representations_end", life.publicised_on, AREA_REPRESENTATIONS))
-        found.append(_deadline("decision_due", life.publicised_on, decision))
-    return sorted(found, key=lambda d: (d.ends, d.kind))
+        cross = life.kind == "cross_authority"
+        found += _application_deadlines(life.publicised_on, cross, AREA_PERIODS)
+    return _by_date(found)
 
 
 def area_window_problem(life: AreaLife, step: AreaStep, on: date) -> str | None:
@@ -321,25 +404,25 @@ def area_window_problem(life: AreaLife, step: AreaStep, on: date) -> str | None:
     if step == "designate" and life.status == "applied":
         return "the application must first be publicised for representations (reg 6)"
     if step in ("designate", "refuse") and life.publicised_on:
-        ends = statutory_date(life.publicised_on, AREA_REPRESENTATIONS)
-        if on <= ends:
-            return (
-                f"representations may be made until {ends.isoformat()} (6 weeks from the "
-                f"publicity of {life.publicised_on.isoformat()}, reg 6(c)): the authority may "
-                f"decide from {(ends + timedelta(days=1)).isoformat()}"
-            )
+        problem = _representations_open(life.publicised_on, AREA_PERIODS[0], on)
+        if problem:
+            return problem
     if step == "publicise" and life.applied_on and on < life.applied_on:
         return "an application cannot be publicised before it is received"
     return None
 
 
+AREA_MACHINE: StepMachine[AreaStep, AreaLife] = StepMachine(
+    "neighbourhood area application",
+    AREA_TRANSITIONS,
+    area_window_problem,
+    frozenset({"refuse", "withdraw"}),
+)
+
+
 def area_allowed_steps(life: AreaLife, on: date) -> list[AreaStep]:
     """The steps the status allows and whose statutory windows are open on ``on``."""
-    return [
-        step
-        for step, (sources, _) in AREA_TRANSITIONS.items()
-        if life.status in sources and area_window_problem(life, step, on) is None
-    ]
+    return AREA_MACHINE.allowed(life, on)
 
 
 def apply_area_step(life: AreaLife, step: AreaStep, request: StepRequest, on: date) -> AreaLife:
@@ -347,32 +430,16 @@ def apply_area_step(life: AreaLife, step: AreaStep, request: StepRequest, on: da
 
     Raises
     ------
-    IllegalTransition
-        If the status does not allow the step (``allowed`` lists those it does).
-    OutsideStatutoryWindow
-        If the step is too early (``allowed`` as above; the detail names the date).
-    DateInFuture, InvalidInput
-        If the effective date is after today or before the previous step, or a refusal has
-        no reason.
+    IllegalTransition, OutsideStatutoryWindow, DateInFuture, InvalidInput
+        As :meth:`StepMachine.begin` says (a refusal or withdrawal needs a reason).
     """
-    sources, target = AREA_TRANSITIONS[step]
-    if life.status not in sources:
-        raise IllegalTransition(
-            f"a neighbourhood area application that is {life.status} cannot take the step {step!r}",
-            allowed=list(area_allowed_steps(life, on)),
-        )
-    effective = _effective(request, on, life.last_step_on)
-    problem = area_window_problem(life, step, effective)
-    if problem:
-        raise OutsideStatutoryWindow(problem, allowed=list(area_allowed_steps(life, on)))
-    if step in ("refuse", "withdraw"):
-        _need_reason(step, request)
-    new = replace(life, status=target, last_step_on=effective)
+    new = AREA_MACHINE.begin(life, step, request, on)
+    effective = new.last_step_on or on
     if step == "publicise":
         return replace(new, publicised_on=effective)
     if step in ("designate", "refuse"):
-        due = next((d for d in area_deadlines(life) if d.kind == "decision_due"), None)
-        return replace(new, decided_on=effective, decided_late=bool(due and effective > due.ends))
+        late = _late(area_deadlines(life), ("decision_due",), effective)
+        return replace(new, decided_on=effective, decided_late=late)
     return new
 
 
@@ -420,12 +487,10 @@ def forum_deadlines(life: ForumLife) -> list[Deadline]:
     """The statutory dates of a forum in its current status, earliest first."""
     found: list[Deadline] = []
     if life.status == "publicised" and life.publicised_on:
-        decision = FORUM_DECISION_CROSS if life.cross_authority else FORUM_DECISION
-        found.append(_deadline("representations_end", life.publicised_on, FORUM_REPRESENTATIONS))
-        found.append(_deadline("decision_due", life.publicised_on, decision))
+        found += _application_deadlines(life.publicised_on, life.cross_authority, FORUM_PERIODS)
     if life.status == "designated" and life.designated_on:
         found.append(_deadline("designation_expires", life.designated_on, FORUM_DESIGNATION))
-    return sorted(found, key=lambda d: (d.ends, d.kind))
+    return _by_date(found)
 
 
 def forum_conditions_problem(request: StepRequest) -> str | None:
@@ -457,23 +522,23 @@ def forum_window_problem(life: ForumLife, step: ForumStep, on: date) -> str | No
                 "new forum application is needed"
             )
     if step in ("designate", "refuse") and life.publicised_on:
-        ends = statutory_date(life.publicised_on, FORUM_REPRESENTATIONS)
-        if on <= ends:
-            return (
-                f"representations may be made until {ends.isoformat()} (6 weeks from the "
-                f"publicity of {life.publicised_on.isoformat()}, reg 9(d)): the authority may "
-                f"decide from {(ends + timedelta(days=1)).isoformat()}"
-            )
+        problem = _representations_open(life.publicised_on, FORUM_PERIODS[0], on)
+        if problem:
+            return problem
     return None
+
+
+FORUM_MACHINE: StepMachine[ForumStep, ForumLife] = StepMachine(
+    "neighbourhood forum",
+    FORUM_TRANSITIONS,
+    forum_window_problem,
+    frozenset({"refuse", "revoke", "withdraw"}),
+)
 
 
 def forum_allowed_steps(life: ForumLife, on: date) -> list[ForumStep]:
     """The steps the status allows and whose statutory windows are open on ``on``."""
-    return [
-        step
-        for step, (sources, _) in FORUM_TRANSITIONS.items()
-        if life.status in sources and forum_window_problem(life, step, on) is None
-    ]
+    return FORUM_MACHINE.allowed(life, on)
 
 
 def apply_forum_step(life: ForumLife, step: ForumStep, request: StepRequest, on: date) -> ForumLife:
@@ -487,18 +552,10 @@ def apply_forum_step(life: ForumLife, step: ForumStep, request: StepRequest, on:
     Raises
     ------
     IllegalTransition, OutsideStatutoryWindow, DateInFuture, InvalidInput
-        As for :func:`apply_area_step`; InvalidInput also when the conditions are not met.
+        As :meth:`StepMachine.begin` says; InvalidInput also when the conditions are not met.
     """
-    sources, target = FORUM_TRANSITIONS[step]
-    if life.status not in sources:
-        raise IllegalTransition(
-            f"a neighbourhood forum that is {life.status} cannot take the step {step!r}",
-            allowed=list(forum_allowed_steps(life, on)),
-        )
-    effective = _effective(request, on, life.last_step_on)
-    problem = forum_window_problem(life, step, effective)
-    if problem:
-        raise OutsideStatutoryWindow(problem, allowed=list(forum_allowed_steps(life, on)))
+    new = FORUM_MACHINE.begin(life, step, request, on)
+    effective = new.last_step_on or on
     if step == "designate":
         condition = forum_conditions_problem(request)
         if condition:
@@ -508,14 +565,11 @@ def apply_forum_step(life: ForumLife, step: ForumStep, request: StepRequest, on:
                 "the membership count cannot be confirmed after the designation",
                 parameter="members_confirmed_on",
             )
-    if step in ("refuse", "revoke", "withdraw"):
-        _need_reason(step, request)
-    new = replace(life, status=target, last_step_on=effective)
     if step == "publicise":
         return replace(new, publicised_on=effective)
     if step in ("designate", "refuse"):
-        due = next((d for d in forum_deadlines(life) if d.kind == "decision_due"), None)
-        new = replace(new, decided_on=effective, decided_late=bool(due and effective > due.ends))
+        late = _late(forum_deadlines(life), ("decision_due",), effective)
+        new = replace(new, decided_on=effective, decided_late=late)
         return replace(new, designated_on=effective) if step == "designate" else new
     if step in ("withdraw", "revoke"):
         return replace(new, ended_on=effective)
@@ -588,7 +642,7 @@ def plan_deadlines(life: PlanLife) -> list[Deadline]:
         found.append(_deadline("decision_due", life.report_received_on, EXAMINER_REPORT_DECISION))
     if life.status == "referendum_passed" and life.referendum_on:
         found.append(_deadline("making_due", life.referendum_on, MAKING_THE_PLAN))
-    return sorted(found, key=lambda d: (d.ends, d.kind))
+    return _by_date(found)
 
 
 def plan_window_problem(life: PlanLife, step: PlanStep, on: date) -> str | None:
@@ -612,13 +666,25 @@ def plan_window_problem(life: PlanLife, step: PlanStep, on: date) -> str | None:
     return None
 
 
+PLAN_MACHINE: StepMachine[PlanStep, PlanLife] = StepMachine(
+    "neighbourhood plan", PLAN_TRANSITIONS, plan_window_problem, frozenset({"refuse", "withdraw"})
+)
+# The date each step records, in the field of that name.
+PLAN_STEP_DATES: dict[str, str] = {
+    "start_consultation": "consultation_started_on",
+    "submit": "submitted_on",
+    "publicise": "publicised_on",
+    "examine": "examination_started_on",
+    "receive_report": "report_received_on",
+    "order_referendum": "referendum_ordered_on",
+    "hold_referendum": "referendum_on",
+    "make": "made_on",
+}
+
+
 def plan_allowed_steps(life: PlanLife, on: date) -> list[PlanStep]:
     """The steps the status allows and whose statutory windows are open on ``on``."""
-    return [
-        step
-        for step, (sources, _) in PLAN_TRANSITIONS.items()
-        if life.status in sources and plan_window_problem(life, step, on) is None
-    ]
+    return PLAN_MACHINE.allowed(life, on)
 
 
 def apply_plan_step(life: PlanLife, step: PlanStep, request: StepRequest, on: date) -> PlanLife:
@@ -632,41 +698,18 @@ def apply_plan_step(life: PlanLife, step: PlanStep, request: StepRequest, on: da
     Raises
     ------
     IllegalTransition, OutsideStatutoryWindow, DateInFuture, InvalidInput
-        As for :func:`apply_area_step`.
+        As :meth:`StepMachine.begin` says; InvalidInput also for a referendum without a result.
     """
-    sources, target = PLAN_TRANSITIONS[step]
-    if life.status not in sources:
-        raise IllegalTransition(
-            f"a neighbourhood plan that is {life.status.replace('_', ' ')} cannot take the step "
-            f"{step!r}",
-            allowed=list(plan_allowed_steps(life, on)),
-        )
-    effective = _effective(request, on, life.last_step_on)
-    problem = plan_window_problem(life, step, effective)
-    if problem:
-        raise OutsideStatutoryWindow(problem, allowed=list(plan_allowed_steps(life, on)))
-    if step in ("refuse", "withdraw"):
-        _need_reason(step, request)
+    new = PLAN_MACHINE.begin(life, step, request, on)
+    effective = new.last_step_on or on
     if step == "hold_referendum" and request.referendum_passed is None:
         raise InvalidInput(
             "hold_referendum needs the result: referendum_passed true or false",
             parameter="referendum_passed",
         )
-    due = next((d for d in plan_deadlines(life) if d.kind in ("decision_due", "making_due")), None)
-    late = bool(due and effective > due.ends)
-    new = replace(life, status=target, last_step_on=effective)
-    dated: dict[PlanStep, str] = {
-        "start_consultation": "consultation_started_on",
-        "submit": "submitted_on",
-        "publicise": "publicised_on",
-        "examine": "examination_started_on",
-        "receive_report": "report_received_on",
-        "order_referendum": "referendum_ordered_on",
-        "hold_referendum": "referendum_on",
-        "make": "made_on",
-    }
-    if step in dated:
-        dates: dict[str, Any] = {dated[step]: effective}
+    late = _late(plan_deadlines(life), ("decision_due", "making_due"), effective)
+    if step in PLAN_STEP_DATES:
+        dates: dict[str, Any] = {PLAN_STEP_DATES[step]: effective}
         new = replace(new, **dates)
     if step in ("order_referendum", "make"):
         new = replace(new, decided_late=late)

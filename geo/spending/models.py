@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from geo.figures import MONEY_NOTE, Money
+
 GroupBy = Literal["beneficiary", "service", "category", "month"]
 # A line with no category (or no service) is grouped (and filtered) under this name.
 NO_CATEGORY = "(none)"
@@ -55,8 +57,8 @@ class SpendingLine(BaseModel):
     beneficiary_name: str
     beneficiary_key: str
     redacted: bool
-    amount: Decimal
-    irrecoverable_vat: Decimal | None
+    amount: Money
+    irrecoverable_vat: Money | None
     over_500: bool
     purpose: str | None
     category: str | None
@@ -74,7 +76,9 @@ class LinesPage(BaseModel):
 
     lines: list[SpendingLine]
     matched: int = Field(description="Lines matching the filter, over all pages.")
-    amount: Decimal = Field(description="Sum of the matching lines' amounts (credits negative).")
+    amount: Money = Field(
+        description=f"Sum of the matching lines' amounts (credits negative). {MONEY_NOTE}"
+    )
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page.")
 
 
@@ -83,7 +87,7 @@ class SpendingTotal(BaseModel):
 
     key: str
     name: str
-    amount: Decimal
+    amount: Money
     lines: int
     lines_filter: SpendingFilter
 
@@ -94,5 +98,5 @@ class SpendingTotals(BaseModel):
     by: GroupBy
     totals: list[SpendingTotal]
     groups: int = Field(description="Groups matching, over all of them (not only those shown).")
-    amount: Decimal
+    amount: Money
     lines: int

@@ -46,17 +46,30 @@ _GROUPS: dict[str, tuple[str, str, str]] = {
 
 
 class _Source:
-    """Where a filter's lines are summed from: every line, or the month totals."""
+    """Where a filter's lines are summed from: every line, the month totals, or one rollup level."""
 
-    def __init__(self, table: str, date_column: str, count: str, filter_file: str) -> None:
+    def __init__(
+        self, table: str, date_column: str, count: str, filter_file: str, level: str | None = None
+    ) -> None:
         self.table = table
         self.date_column = date_column
         self.count = count
         self.filter_file = filter_file
+        self.level = level
 
 
 _LINES = _Source("spending_line", "payment_date", "count(*)", "filter.sql")
 _MONTHS = _Source("spending_month_total", "month", "sum(l.lines)", "filter_month.sql")
+# The coarser totals kept by the load (spending_rollup; data/sql/spending/rollup_insert.sql),
+# smallest first, with what each keeps besides the publisher, the £500 flag and redaction.
+LEVELS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("month", frozenset({"month"})),
+    ("category", frozenset({"category"})),
+    ("service", frozenset({"service"})),
+    ("beneficiary", frozenset({"beneficiary"})),
+    ("month_category", frozenset({"month", "category"})),
+    ("month_service", frozenset({"month", "service"})),
+)
 
 # CSV export columns, in order.
 CSV_COLUMNS = (
@@ -120,17 +133,21 @@ def filter_params(spending_filter: SpendingFilter) -> dict[str, Any]:
     }
 
 
-def _with_filter(name: str, filter_file: str = "filter.sql") -> str:
-    """A query file with the shared filter put in its place."""
+def _with_filter(name: str, source: _Source | None = None) -> str:
+    """A query file with the shared filter (of the lines, or of the source's totals) in place."""
+    filter_file = source.filter_file if source else "filter.sql"
     filter_sql = read_sql("geo", f"spending/{filter_file}").split("\n", 1)[1]
+    if source is not None and source.level is not None:
+        filter_sql = filter_sql.rstrip() + "\nAND l.level = %(level)s::text\n"
     return read_sql("geo", f"spending/{name}").replace("/*filter*/", filter_sql)
 
 
-def _source(spending_filter: SpendingFilter) -> _Source:
-    """The month totals when they answer the filter exactly, else the lines.
+def _source(spending_filter: SpendingFilter, by: GroupBy | None = None) -> _Source:
+    """The smallest totals that answer the filter (and grouping) exactly, else the lines.
 
-    They do when no amount or purpose test applies and ``from``/``to`` are whole months (the
-    first and the last day of a month), or absent.
+    Totals do when no amount or purpose test applies and ``from``/``to`` are whole months (the
+    first and the last day of a month), or absent. Of them, the smallest rollup level keeping
+    every column the filter and the grouping use is read; the month totals keep them all.
     """
     f = spending_filter
     if f.min_amount is not None or f.max_amount is not None or f.purpose is not None:
@@ -139,12 +156,24 @@ def _source(spending_filter: SpendingFilter) -> _Source:
         return _LINES
     if f.to_date is not None and (f.to_date + timedelta(days=1)).day != 1:
         return _LINES
+    used = {by} if by is not None else set()
+    if f.from_date is not None or f.to_date is not None:
+        used.add("month")
+    if f.beneficiary is not None or f.beneficiary_key is not None:
+        used.add("beneficiary")
+    if f.service is not None:
+        used.add("service")
+    if f.category is not None:
+        used.add("category")
+    for level, kept in LEVELS:
+        if used <= kept:
+            return _Source("spending_rollup", "month", "sum(l.lines)", "filter_month.sql", level)
     return _MONTHS
 
 
 def _summing(name: str, source: _Source) -> sql.Composed:
     """A summing query (totals or matched) over the source's table and filter."""
-    return sql.SQL(_with_filter(name, source.filter_file)).format(
+    return sql.SQL(_with_filter(name, source)).format(
         table=sql.Identifier(source.table), count=sql.SQL(source.count)
     )
 
@@ -202,8 +231,9 @@ async def lines(
             prepare=False,  # a custom plan for each filter: the NULL tests fold away
         )
         rows = await cur.fetchall()
+        source = _source(spending_filter)
         await cur.execute(
-            _summing("lines_matched.sql", _source(spending_filter)), params, prepare=False
+            _summing("lines_matched.sql", source), {**params, "level": source.level}, prepare=False
         )
         matched = await cur.fetchone() or {"matched": 0, "amount": Decimal(0)}
     page = [SpendingLine(**row) for row in rows[:limit]]
@@ -273,8 +303,8 @@ async def totals(
     params = filter_params(spending_filter)
     group, label, join = _GROUPS[by]
     order_sql = "g.amount DESC, g.key" if order == "amount" else "g.key"
-    source = _source(spending_filter)
-    query = sql.SQL(_with_filter("totals.sql", source.filter_file)).format(
+    source = _source(spending_filter, by)
+    query = sql.SQL(_with_filter("totals.sql", source)).format(
         group=sql.SQL(group.replace("{date}", source.date_column)),
         label=sql.SQL(label),
         join=sql.SQL(join),
@@ -283,7 +313,7 @@ async def totals(
         count=sql.SQL(source.count),
     )
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, {**params, "limit": limit}, prepare=False)
+        await cur.execute(query, {**params, "limit": limit, "level": source.level}, prepare=False)
         rows = await cur.fetchall()
     if not rows:
         matched_groups, amount, line_count = 0, Decimal(0), 0

@@ -23,6 +23,7 @@ from config.settings import DatabaseSettings
 from data import giving360_schema
 from geo.grants import checks
 from tests.utils import factories, sources
+from tests.utils.geojson import box_around
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "data" / "schemas"
 TRAFFORD, BLACKPOOL = "E08000009", "E06000009"
@@ -247,19 +248,7 @@ def test_the_export_holds_only_approved_and_paid_grants_each_valid(
 
 def test_a_polygon_grant_names_the_lsoas_that_qualified(client: TestClient, world: World) -> None:
     lon, lat = sources.points_on_surface(sources.LSOA21_BOUNDARIES, "lsoa21_code")[AREA]
-    d = 0.002
-    square = {
-        "type": "Polygon",
-        "coordinates": [
-            [
-                [lon - d, lat - d],
-                [lon + d, lat - d],
-                [lon + d, lat + d],
-                [lon - d, lat + d],
-                [lon - d, lat - d],
-            ]
-        ],
-    }
+    square = box_around(lon, lat, 0.002)
     checked = client.post(
         "/eligibility", json={"geometry": square, "programme": world.programme.id}
     ).json()

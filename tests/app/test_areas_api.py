@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.utils import sources
+from tests.utils import figures, sources
 
 TRAFFORD_POINT = sources.points_on_surface(sources.LSOA21_BOUNDARIES, "lsoa21_code")["E01006112"]
 
@@ -166,11 +166,15 @@ def test_iod2025_districts_give_the_published_figures_where_none_are_computed(
             assert served["rank_unavailable_reason"] is None
             if measure == "proportion_most_deprived_10pct" and domain not in ("idaci", "idaopi"):
                 # Computed from the LSOA deciles, and equal to the published figure's rounding.
+                # Shown to the 4 decimals MHCLG publishes it in, it is the published figure.
                 assert served["source"] == "computed"
-                assert served["value"] == pytest.approx(row[value_column], abs=0.5e-4)
+                assert served["value"] == figures.rounded(row[value_column], 4)
             else:
+                # As published: the file's own decimals, unchanged (README, Figures).
                 assert served["source"] == "published"
-                assert served["value"] == row[value_column]
+                places = figures.LAD_MEASURE_PLACES[measure]
+                assert served["value"] == figures.rounded(row[value_column], places)
+                assert figures.decimals(served["value"]) <= places
         for measure in ("extent", "local_concentration"):
             if domain in ("idaci", "idaopi"):
                 assert (domain, measure) not in measures
@@ -201,6 +205,8 @@ def test_iod2019_district_answers_are_the_computed_measures_unchanged(
         " ORDER BY d.sort_order, m.measure"
     ).fetchall()
     assert len(stored) == 10 * 5
+    # The stored measures, each value shown to the decimals MHCLG publishes its measure in
+    # (README, Figures); the database keeps full precision.
     assert [
         (
             m["domain"],
@@ -211,7 +217,19 @@ def test_iod2019_district_answers_are_the_computed_measures_unchanged(
             m["rank_unavailable_reason"],
         )
         for m in body["summary_measures"]
-    ] == [tuple(row) for row in stored]
+    ] == [
+        (
+            domain,
+            measure,
+            None if value is None else figures.rounded(value, figures.LAD_MEASURE_PLACES[measure]),
+            *rest,
+        )
+        for domain, measure, value, *rest in stored
+    ]
+    assert any(
+        value is not None and figures.decimals(value) > figures.LAD_MEASURE_PLACES[measure]
+        for _, measure, value, *_ in stored
+    ), "the database keeps the full precision"
     for m in body["summary_measures"]:
         assert m["source"] == ("computed" if m["value"] is not None else None)
         assert m["rank_source"] is None  # a partial extract ranks no district

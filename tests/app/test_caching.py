@@ -21,7 +21,7 @@ from app.caching import (
     tile_etag,
 )
 from config.settings import DatabaseSettings
-from data.loaders import bump_data_version
+from data.foundation.write import bump_data_version
 
 TEST_WATCHER = "platoons-test-watcher"
 

@@ -13,8 +13,9 @@ import shapely
 from fastapi.testclient import TestClient
 
 from config.settings import DatabaseSettings
-from geo.crime import queries
+from geo.crime import reads
 from tests.conftest import GMP_BURGLARY, MERSEYSIDE_SHOPLIFTING
+from tests.utils import factories, figures
 
 TRAFFORD = "E08000009"
 
@@ -23,7 +24,9 @@ def _gmp() -> pd.DataFrame:
     return pd.read_csv(GMP_BURGLARY)
 
 
-def test_summary_of_a_district(client: TestClient, crime_loaded: int) -> None:
+def test_summary_of_a_district(
+    client: TestClient, crime_loaded: int, conn: psycopg.Connection
+) -> None:
     response = client.get(
         "/crime/summary", params={"area": TRAFFORD, "from": "2018-02", "to": "2019-01"}
     )
@@ -42,8 +45,17 @@ def test_summary_of_a_district(client: TestClient, crime_loaded: int) -> None:
     assert len(body["by_month"]) == 12 and body["months_without_data"] == []
     assert body["total"] == sum(m["total"] for m in body["by_month"]) == body["by_type"]["Burglary"]
     rate = body["rate"]
-    assert rate["rate_per_1000"] == pytest.approx(
-        body["total"] * 1000 / rate["residents"], abs=0.01
+    # Residents (IoD2025's population of Trafford's LSOAs) and the rate, at full precision from
+    # the database, shown to 0.1 each (README, Figures).
+    residents = factories.iod2025_residents(conn, TRAFFORD)
+    figures.assert_shown(rate["residents"], residents, figures.ADULTS)
+    figures.assert_shown(
+        rate["rate_per_1000"], body["total"] * 1000 / residents, figures.RATE_PER_1000
+    )
+    figures.assert_shown(
+        rate["annualised_rate_per_1000"],
+        body["total"] * 1000 / residents,  # 12 months: the annual rate is the rate
+        figures.RATE_PER_1000,
     )
     assert "mid-2019" in rate["population_source"]
     assert 1 <= body["crime_domain"]["decile"] <= 10
@@ -211,8 +223,8 @@ async def test_a_group_area_counts_the_points_inside(
             " 'E08000009', 'tests')",
             (box.wkt,),
         )
-        area = await queries.resolve_area(conn, "NG-999999001")
-        summary = await queries.crime_summary(conn, area, "2018-02", "2019-01")
+        area = await reads.resolve_area(conn, "NG-999999001")
+        summary = await reads.crime_summary(conn, area, "2018-02", "2019-01")
     finally:
         await conn.rollback()
         await conn.close()

@@ -16,7 +16,8 @@ from pyproj import Transformer
 
 from config.settings import DatabaseSettings
 from geo.grants import checks
-from tests.utils import factories, sources
+from tests.utils import factories, figures, sources
+from tests.utils.geojson import box_around
 
 TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 LOOKUP = sources.csv(sources.LOOKUP_2021).set_index("lsoa21_code")
@@ -38,18 +39,6 @@ def answer_of(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     [answer] = response.json()["answers"]
     return dict(answer)
-
-
-def square(lon: float, lat: float, half: float) -> dict[str, Any]:
-    """A GeoJSON square of ``2 * half`` degrees around a point."""
-    ring = [
-        [lon - half, lat - half],
-        [lon + half, lat - half],
-        [lon + half, lat + half],
-        [lon - half, lat + half],
-        [lon - half, lat - half],
-    ]
-    return {"type": "Polygon", "coordinates": [ring]}
 
 
 @pytest.mark.parametrize("code", DEPRIVED + AFFLUENT)
@@ -99,7 +88,7 @@ def test_a_drawn_polygon_is_answered_with_its_area_in_british_national_grid(
     client: TestClient, programme: checks.Programme, as_feature: bool
 ) -> None:
     lon, lat = POINTS[DEPRIVED[0]]
-    geometry = square(lon, lat, 0.003)
+    geometry = box_around(lon, lat, 0.003)
     expected_km2 = (
         shapely.transform(
             shapely.geometry.shape(geometry), TO_BNG.transform, interleaved=False
@@ -111,7 +100,8 @@ def test_a_drawn_polygon_is_answered_with_its_area_in_british_national_grid(
         client.post("/eligibility", json={"geometry": sent, "programme": programme.id})
     )
     assert answer["area"]["kind"] == "polygon"
-    assert answer["area"]["area_km2"] == pytest.approx(expected_km2, rel=1e-3)
+    # Shown to 0.01 km² (README, Figures).
+    figures.assert_shown(answer["area"]["area_km2"], expected_km2, figures.AREA_KM2)
     assert DEPRIVED[0] in {x["code"] for x in answer["lsoas"]}
 
 
@@ -178,8 +168,8 @@ BAD_POLYGONS: dict[str, tuple[Any, int, str]] = {
     "self-intersecting": (BOWTIE, 400, "invalid geometry"),
     "empty": ({"type": "Polygon", "coordinates": []}, 400, "empty"),
     "too-many-vertices": (_circle(5001), 400, "vertices"),
-    "too-large": (square(-2.0, 53.5, 0.25), 400, "km²"),
-    "outside-england": (square(2.35, 48.85, 0.01), 404, "outside England"),
+    "too-large": (box_around(-2.0, 53.5, 0.25), 400, "km²"),
+    "outside-england": (box_around(2.35, 48.85, 0.01), 404, "outside England"),
     "point": ({"type": "Point", "coordinates": list(ENGLAND)}, 400, "Polygon"),
     "no-coordinates": ({"type": "Polygon"}, 400, "malformed"),
     "text-coordinates": (
@@ -192,8 +182,8 @@ BAD_POLYGONS: dict[str, tuple[Any, int, str]] = {
         400,
         "malformed",
     ),
-    "lat-lon-swapped": (square(53.45, -2.27, 0.001), 404, "outside England"),
-    "beyond-the-globe": (square(-2.3, 95.0, 0.5), 400, "longitude, latitude"),
+    "lat-lon-swapped": (box_around(53.45, -2.27, 0.001), 404, "outside England"),
+    "beyond-the-globe": (box_around(-2.3, 95.0, 0.5), 400, "longitude, latitude"),
     "feature-without-geometry": ({"type": "Feature", "properties": {}}, 400, "Polygon"),
     "geometry-not-an-object": ("POLYGON((0 0, 1 0, 1 1, 0 0))", 422, "geometry"),
 }

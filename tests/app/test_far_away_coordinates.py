@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from config.settings import DatabaseSettings
 from geo.grants import checks
 from tests.utils import factories
+from tests.utils.geojson import lonlat_box
 
 # (lon, lat): every continent, both poles, the antimeridian, and places near Britain that are
 # inside British National Grid's area of use but outside England.
@@ -60,8 +61,7 @@ def _square(lon: float, lat: float, half: float) -> dict[str, Any]:
     """A small GeoJSON square around a point, clamped to the globe."""
     west, east = max(-180.0, lon - half), min(180.0, lon + half)
     south, north = max(-90.0, lat - half), min(90.0, lat + half)
-    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
-    return {"type": "Polygon", "coordinates": [ring]}
+    return lonlat_box(west, south, east, north)
 
 
 def _assert_outside_england(response: Any) -> None:

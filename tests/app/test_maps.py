@@ -33,8 +33,11 @@ from config.settings import DatabaseSettings, MapSettings
 from geo import rights
 from geo.area_models import EditionRef
 from geo.collections import IOD_DOMAINS, get_collection
+from geo.planning import areas as planning_areas
+from geo.planning.models import AreaInput
 from tests.browser.coverage_data import CoverageExample, record_coverage_example
 from tests.utils import factories, sources
+from tests.utils.geojson import lonlat_box
 
 PAGES = ["/maps/deprivation", "/maps/eligibility", "/maps/assets", "/maps/coverage"]
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")
@@ -90,6 +93,38 @@ def js_calls(html: str, call: str) -> list[Any]:
     decoder = json.JSONDecoder()
     # Only calls with a literal argument (the helper's own comments name the calls too).
     return [decoder.raw_decode(html, m.end())[0] for m in re.finditer(call + r"(?=\{)", html)]
+
+
+PLANNING = "neighbourhood-areas"
+
+
+@pytest.fixture(scope="module")
+def planning_area(settings: DatabaseSettings) -> str:
+    """An EXAMPLE neighbourhood area applied for in Trafford, so the planning overlay is drawn.
+
+    Whether other modules left areas behind then no longer decides which layers a page has.
+    """
+
+    async def record(aconn: psycopg.AsyncConnection) -> str:
+        made = factories.Made()
+        officer = await made.key(aconn, "officer", ["E08000009"])
+        area = await planning_areas.create_area(
+            aconn,
+            AreaInput(
+                name="EXAMPLE maps test neighbourhood area",
+                geometry=lonlat_box(-2.345, 53.445, -2.335, 53.452),
+                applicant_type="prospective_forum",
+                applicant_name="EXAMPLE forum (map tests)",
+                applied_on=date(2026, 1, 5),
+                publicised_on=date(2026, 1, 5),
+                is_example=True,
+            ),
+            officer.principal,
+            factories.today(),
+        )
+        return area.reference
+
+    return factories.run(settings.dsn, record)
 
 
 def layers(html: str) -> dict[str, dict[str, Any]]:
@@ -151,13 +186,18 @@ def test_pages_embed_no_features_and_credit_the_data(
     example_programmes: list[str],
     example_assets: int,
     coverage_example: CoverageExample,
+    planning_area: str,
     path: str,
 ) -> None:
     html = client.get(path).text
     assert "FeatureCollection" not in html
     assert len(html) < 60_000  # options and legends only: the features come from tiles
     assert "L.tileLayer" not in html  # no basemap unless configured
-    for options in layers(html).values():
+    for key, options in layers(html).items():
+        if key == PLANNING:  # the register's own entries, drawn by officers, over credited layers
+            assert options["attribution"] == maps.attribution_html(get_collection(key).attribution)
+            assert "Platoons register" in options["attribution"]
+            continue
         assert "Open Government Licence v3.0</a>" in options["attribution"]
         assert "Crown copyright" in options["attribution"]
 
@@ -181,8 +221,20 @@ def test_deprivation_layers_are_both_editions_and_the_district_summary(
         "lad-iod2025",
         "crime-lsoa",  # the street-level crime overlay, drawn once crime is loaded
         "lad-iod2025:outlines",
+        # Grant money per resident, one layer per level and source
+        # (tests/browser/test_grant_money_map.py)
+        "lad-iod2025:grants:imported",
+        "lad-iod2025:grants:platoons",
+        "lsoa-iod2025:grants:imported",
+        "lsoa-iod2025:grants:platoons",
     }
     assert not found["lad-iod2025:outlines"]["style"].get("fill", True)
+    for level in ("lad", "lsoa"):
+        for source in ("imported", "platoons"):
+            money = found[f"{level}-iod2025:grants:{source}"]
+            assert money["grantMoney"]["source"] == source and not money["overlay"]
+            assert money["grantMoney"]["level"] == level
+            assert money["grantMoney"]["url"] == "/grants/need?edition=IoD2025"
     assert [o["overlay"] for o in found.values()].count(True) == 2
     # A Trafford LSOA in the page's own tile URL, decoded: the decile the source file gives.
     code = "E01006112"
@@ -492,11 +544,11 @@ def freeze(client: TestClient) -> Iterator[Callable[[date], None]]:
 
 
 def test_assets_page_draws_the_register_from_its_tiles(
-    client: TestClient, example_assets: int
+    client: TestClient, example_assets: int, planning_area: str
 ) -> None:
     html = client.get("/maps/assets").text
     found = layers(html)
-    assert set(found) == {ASSETS, "lsoa-iod2025", "lad-iod2025:outlines"}
+    assert set(found) == {ASSETS, PLANNING, "lsoa-iod2025", "lad-iod2025:outlines"}
     assert list(found)[0] == ASSETS  # the subject leads the layer control and the legend
     points = found[ASSETS]
     assert [o["key"] for o in js_calls(html, r"L\.platoons\.pointTiles\(")] == [ASSETS]
@@ -660,6 +712,7 @@ COVERAGE_LAYERS = {
     "neighbourhood-groups",
     "community-organisers",
     "crime-lsoa",  # the street-level crime overlay (crime_loaded)
+    PLANNING,  # the neighbourhood areas overlay (planning_area)
     "lad-iod2025:outlines",
 }
 
@@ -674,7 +727,7 @@ def coverage_example(settings: DatabaseSettings) -> Iterator[CoverageExample]:
 
 
 def test_coverage_page_draws_every_coverage_layer_from_tiles(
-    client: TestClient, coverage_example: CoverageExample, crime_loaded: int
+    client: TestClient, coverage_example: CoverageExample, crime_loaded: int, planning_area: str
 ) -> None:
     response = client.get("/maps/coverage")
     assert response.status_code == 200

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -15,14 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
-from app.http import today_utc
 from config.settings import DatabaseSettings
-from geo.planning import store
+from geo.planning import serving
 from tests.geo.test_groups import group_body, square
 from tests.utils import factories
+from tests.utils.http import ok, problem, service_today
 
 TRAFFORD, MANCHESTER, BLACKPOOL = "E08000009", "E08000003", "E06000009"
-PROBLEM = "application/problem+json"
 Freeze = Callable[[date], None]
 TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 
@@ -51,55 +49,19 @@ CELLS = {
 BORDER = (-2.285231, 53.415221)
 
 
-@dataclass(frozen=True)
-class People:
-    """The callers of these tests."""
-
-    manager: factories.Key
-    other_manager: factories.Key
-    officer: factories.Key
-    blackpool_officer: factories.Key
-    admin: factories.Key
+People = factories.Callers
 
 
 @pytest.fixture(scope="module")
 def people(settings: DatabaseSettings) -> Iterator[People]:
-    made = factories.Made()
-
-    async def setup(aconn: psycopg.AsyncConnection) -> People:
-        return People(
-            manager=await made.key(aconn, "group_manager"),
-            other_manager=await made.key(aconn, "group_manager"),
-            officer=await made.key(aconn, "officer", [TRAFFORD, MANCHESTER]),
-            blackpool_officer=await made.key(aconn, "officer", [BLACKPOOL]),
-            admin=await made.key(aconn, "admin"),
-        )
-
-    yield factories.run(settings.dsn, setup)
+    """Two group managers, an officer of Trafford and Manchester, one of Blackpool, an admin."""
+    yield from factories.module_callers(settings.dsn, [TRAFFORD, MANCHESTER], BLACKPOOL)
 
 
 @pytest.fixture
 def freeze(client: TestClient) -> Iterator[Freeze]:
     """Set the date the service takes as today (restored after the test)."""
-    app: Any = client.app
-
-    def set_today(day: date) -> None:
-        app.dependency_overrides[today_utc] = lambda: day
-
-    yield set_today
-    app.dependency_overrides.pop(today_utc, None)
-
-
-def ok(response: Any, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    return body
+    yield from service_today(client)
 
 
 def area_body(geometry: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -120,8 +82,44 @@ def new_area(client: TestClient, key: factories.Key, **overrides: Any) -> dict[s
     )
 
 
+def parish_area(
+    client: TestClient,
+    key: factories.Key,
+    geometry: dict[str, Any],
+    dates: tuple[str, str | None],
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A parish council's area application: ``dates`` applied and publicised (None: not)."""
+    applied_on, publicised_on = dates
+    return new_area(
+        client,
+        key,
+        geometry=geometry,
+        applicant_type="parish_council",
+        applicant_name="Test Parish Council",
+        applied_on=applied_on,
+        publicised_on=publicised_on,
+        **overrides,
+    )
+
+
 def step(client: TestClient, key: factories.Key, path: str, name: str, **body: Any) -> Any:
     return client.post(f"{path}/{name}", json=body, headers=key.headers)
+
+
+def squares(client: TestClient, key: factories.Key, cell: str, *shifts: float) -> list[Any]:
+    """Area applications for 400 m squares in ``cell``, each shifted ``dx`` metres east."""
+    return [new_area(client, key, geometry=at(*CELLS[cell], side=400, dx=dx)) for dx in shifts]
+
+
+def post(client: TestClient, key: factories.Key, path: str, body: dict[str, Any]) -> Any:
+    """POST ``body`` to ``path`` with ``key`` (the response, for ok() or problem())."""
+    return client.post(path, json=body, headers=key.headers)
+
+
+def designate(client: TestClient, key: factories.Key, area: dict[str, Any]) -> Any:
+    """Designate an area (its response, for ok() or problem())."""
+    return step(client, key, f"/neighbourhood-areas/{area['id']}", "designate")
 
 
 def test_standard_area_walk_at_each_boundary_day(
@@ -142,7 +140,7 @@ def test_standard_area_walk_at_each_boundary_day(
     assert "2026-02-16" in early["detail"] and early["allowed"] == ["withdraw"]
     # A group manager cannot decide; an officer of another district neither.
     problem(step(client, people.manager, path, "designate"), 403)
-    problem(step(client, people.blackpool_officer, path, "designate"), 403)
+    problem(step(client, people.other_officer, path, "designate"), 403)
     freeze(date(2026, 4, 8))
     late = ok(step(client, people.officer, path, "designate"))
     assert late["status"] == "designated" and late["decided_late"]
@@ -181,15 +179,12 @@ def test_cross_authority_and_whole_parish_deadlines(
     assert on_time["status"] == "refused" and not on_time["decided_late"]
     # A parish council applying for its whole parish: no publicity, designated at once.
     freeze(date(2026, 3, 2))
-    parish = new_area(
+    parish = parish_area(
         client,
         people.officer,
-        geometry=at(*CELLS["early"], side=300, dx=-600),
-        applicant_type="parish_council",
-        applicant_name="Test Parish Council",
+        at(*CELLS["early"], side=300, dx=-600),
+        ("2026-03-02", None),
         whole_parish=True,
-        applied_on="2026-03-02",
-        publicised_on=None,
     )
     assert parish["kind"] == "whole_parish" and parish["deadlines"] == []
     assert parish["next_steps"] == ["designate", "withdraw"]
@@ -204,13 +199,10 @@ def test_overlap_is_refused_with_the_area_and_hectares(
     client: TestClient, people: People, freeze: Freeze
 ) -> None:
     freeze(date(2026, 3, 2))
-    first = new_area(client, people.officer, geometry=at(*CELLS["overlap"], side=400))
     # The second square is shifted 100 m east: the overlap is 300 m x 400 m = 12 ha.
-    second = new_area(client, people.officer, geometry=at(*CELLS["overlap"], side=400, dx=100))
-    ok(step(client, people.officer, f"/neighbourhood-areas/{first['id']}", "designate"))
-    refused = problem(
-        step(client, people.officer, f"/neighbourhood-areas/{second['id']}", "designate"), 409
-    )
+    first, second = squares(client, people.officer, "overlap", 0, 100)
+    ok(designate(client, people.officer, first))
+    refused = problem(designate(client, people.officer, second), 409)
     assert first["reference"] in refused["detail"] and "s.61G(7)" in refused["detail"]
     assert "by 12.00 ha" in refused["detail"]
     assert "designate" not in refused["allowed"] and "refuse" in refused["allowed"]
@@ -218,24 +210,21 @@ def test_overlap_is_refused_with_the_area_and_hectares(
     again = ok(client.get(f"/neighbourhood-areas/{second['id']}"))
     assert again["status"] == "publicised" and again["version"] == second["version"]
     # An area only touching the designated one (sharing an edge) is not an overlap.
-    touching = new_area(client, people.officer, geometry=at(*CELLS["overlap"], side=400, dx=-400))
-    ok(step(client, people.officer, f"/neighbourhood-areas/{touching['id']}", "designate"))
+    (touching,) = squares(client, people.officer, "overlap", -400)
+    ok(designate(client, people.officer, touching))
 
 
 def test_two_designations_racing_cannot_both_pass(
     client: TestClient, people: People, freeze: Freeze
 ) -> None:
     freeze(date(2026, 3, 2))
-    a = new_area(client, people.officer, geometry=at(*CELLS["race"], side=400))
-    b = new_area(client, people.officer, geometry=at(*CELLS["race"], side=400, dx=200))
+    a, b = squares(client, people.officer, "race", 0, 200)
 
-    def designate(area_id: int) -> int:
-        return int(
-            step(client, people.officer, f"/neighbourhood-areas/{area_id}", "designate").status_code
-        )
+    def status_of_designating(area: dict[str, Any]) -> int:
+        return int(designate(client, people.officer, area).status_code)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        codes = sorted(pool.map(designate, [a["id"], b["id"]]))
+        codes = sorted(pool.map(status_of_designating, [a, b]))
     assert codes == [200, 409]
     statuses = {ok(client.get(f"/neighbourhood-areas/{i}"))["status"] for i in (a["id"], b["id"])}
     assert statuses == {"designated", "publicised"}
@@ -260,19 +249,20 @@ def test_bad_input_is_a_problem_that_writes_nothing(
             ]
         ],
     }
-    post = lambda body: client.post(  # noqa: E731
-        "/neighbourhood-areas", json=body, headers=people.officer.headers
-    )
-    assert "Self-intersection" in problem(post(area_body(geometry=bowtie)), 422)["detail"]
+
+    def apply_area(body: dict[str, Any]) -> Any:
+        return post(client, people.officer, "/neighbourhood-areas", body)
+
+    assert "Self-intersection" in problem(apply_area(area_body(geometry=bowtie)), 422)["detail"]
     paris = at(2.35, 48.85)
-    assert "beyond England" in problem(post(area_body(geometry=paris)), 422)["detail"]
+    assert "beyond England" in problem(apply_area(area_body(geometry=paris)), 422)["detail"]
     far = {"type": "Polygon", "coordinates": [[[170, 10], [171, 10], [171, 11], [170, 10]]]}
-    problem(post(area_body(geometry=far)), 422)
-    problem(post(area_body(geometry={"type": "Point", "coordinates": [lon, lat]})), 422)
-    future = problem(post(area_body(geometry=at(lon, lat), applied_on="2026-03-03")), 400)
+    problem(apply_area(area_body(geometry=far)), 422)
+    problem(apply_area(area_body(geometry={"type": "Point", "coordinates": [lon, lat]})), 422)
+    future = problem(apply_area(area_body(geometry=at(lon, lat), applied_on="2026-03-03")), 400)
     assert "future" in future["detail"]
     unknown = problem(
-        post(
+        apply_area(
             area_body(
                 geometry=at(lon, lat), applicant_type="neighbourhood_group", group="NG-000000999999"
             )
@@ -280,14 +270,10 @@ def test_bad_input_is_a_problem_that_writes_nothing(
         400,
     )
     assert "NG-000000999999" in unknown["detail"]
-    problem(post(area_body(geometry=at(lon, lat), applicant_type="mayor")), 422)
+    problem(apply_area(area_body(geometry=at(lon, lat), applicant_type="mayor")), 422)
     # A group manager may not apply for someone else.
     problem(
-        client.post(
-            "/neighbourhood-areas",
-            json=area_body(geometry=at(lon, lat)),
-            headers=people.manager.headers,
-        ),
+        post(client, people.manager, "/neighbourhood-areas", area_body(geometry=at(lon, lat))),
         403,
     )
     problem(client.post("/neighbourhood-areas", json=area_body(geometry=at(lon, lat))), 401)
@@ -308,30 +294,33 @@ def test_forum_designation_and_its_five_years(
     area = new_area(client, people.officer, geometry=at(*CELLS["forum"]))
     path = f"/neighbourhood-areas/{area['id']}"
     not_yet = problem(
-        client.post(
+        post(
+            client,
+            people.officer,
             f"{path}/forums",
-            json={"name": "Test forum", "applied_on": "2026-02-20"},
-            headers=people.officer.headers,
+            {"name": "Test forum", "applied_on": "2026-02-20"},
         ),
         409,
     )
     assert "designated" in not_yet["detail"]
     ok(step(client, people.officer, path, "designate"))
     forum = ok(
-        client.post(
+        post(
+            client,
+            people.officer,
             f"{path}/forums",
-            json={"name": "Test forum", "applied_on": "2026-02-20", "publicised_on": "2026-02-20"},
-            headers=people.officer.headers,
+            {"name": "Test forum", "applied_on": "2026-02-20", "publicised_on": "2026-02-20"},
         ),
         201,
     )
     assert forum["reference"].startswith("NF-")
     assert {d["kind"]: d["ends"] for d in forum["deadlines"]}["representations_end"] == "2026-04-03"
     second = problem(
-        client.post(
+        post(
+            client,
+            people.officer,
             f"{path}/forums",
-            json={"name": "Another", "applied_on": "2026-02-20"},
-            headers=people.officer.headers,
+            {"name": "Another", "applied_on": "2026-02-20"},
         ),
         409,
     )
@@ -370,10 +359,11 @@ def test_forum_designation_and_its_five_years(
     assert ok(client.get(fpath))["status"] == "expired"
     # Once expired, the area may have a new forum; the old one is stored as expired.
     renewed = ok(
-        client.post(
+        post(
+            client,
+            people.officer,
             f"{path}/forums",
-            json={"name": "Test forum, again", "applied_on": "2031-04-04"},
-            headers=people.officer.headers,
+            {"name": "Test forum, again", "applied_on": "2031-04-04"},
         ),
         201,
     )
@@ -418,12 +408,13 @@ def test_a_registered_group_applies_and_keeps_its_identity(
         403,
     )
     freeze(date(2027, 1, 12))
-    ok(step(client, people.officer, f"/neighbourhood-areas/{area['id']}", "designate"))
+    ok(designate(client, people.officer, area))
     forum = ok(
-        client.post(
+        post(
+            client,
+            people.manager,
             f"/neighbourhood-areas/{area['id']}/forums",
-            json={"group": reference, "applied_on": "2027-01-12"},
-            headers=people.manager.headers,
+            {"group": reference, "applied_on": "2027-01-12"},
         ),
         201,
     )
@@ -432,26 +423,14 @@ def test_a_registered_group_applies_and_keeps_its_identity(
 
 def test_plan_through_its_stages(client: TestClient, people: People, freeze: Freeze) -> None:
     freeze(date(2026, 5, 1))
-    area = new_area(
-        client,
-        people.officer,
-        geometry=at(*CELLS["plan"]),
-        applicant_type="parish_council",
-        applicant_name="Test Parish Council",
-        applied_on="2026-05-01",
-        publicised_on="2026-05-01",
-    )
+    area = parish_area(client, people.officer, at(*CELLS["plan"]), ("2026-05-01", "2026-05-01"))
     path = f"/neighbourhood-areas/{area['id']}"
     freeze(date(2026, 6, 13))
     ok(step(client, people.officer, path, "designate"))
     freeze(date(2026, 6, 1))
     doc = {"title": "Draft plan", "url": "https://example.org/draft-plan.pdf"}
     plan = ok(
-        client.post(
-            f"{path}/plans",
-            json={"name": "Test plan", "documents": [doc]},
-            headers=people.officer.headers,
-        ),
+        post(client, people.officer, f"{path}/plans", {"name": "Test plan", "documents": [doc]}),
         201,
     )
     assert plan["status"] == "draft" and plan["next_steps"] == ["start_consultation", "withdraw"]
@@ -501,15 +480,7 @@ def test_levy_year_with_hand_worked_figures(
     client: TestClient, people: People, freeze: Freeze
 ) -> None:
     freeze(date(2027, 5, 1))
-    area = new_area(
-        client,
-        people.officer,
-        geometry=at(*CELLS["levy"]),
-        applicant_type="parish_council",
-        applicant_name="Test Parish Council",
-        applied_on="2026-01-02",
-        publicised_on="2026-01-05",
-    )
+    area = parish_area(client, people.officer, at(*CELLS["levy"]), ("2026-01-02", "2026-01-05"))
     path = f"/neighbourhood-areas/{area['id']}"
     for development, amount, received, planned in (
         ("EXAMPLE site A", "200000.00", "2026-05-15", False),
@@ -602,12 +573,18 @@ def test_deadlines_join_the_feeds(
     assert f"UID:planning-area-{area['id']}-decision_due-20261202@platoons" in text
     listing = client.get("/neighbourhood-areas.csv", params={"lad": TRAFFORD})
     assert listing.status_code == 200 and area["reference"] in listing.text
+    assert listing.headers["content-disposition"].endswith('filename="neighbourhood-plan-area.csv"')
+    collection = ok(client.get("/neighbourhood-areas.geojson", params={"lad": TRAFFORD}))
+    mine = [f for f in collection["features"] if f["properties"]["reference"] == area["reference"]]
+    assert len(mine) == 1 and mine[0]["geometry"]["type"] == "MultiPolygon"
+    forums_csv = client.get("/neighbourhood-areas.csv", params={"dataset": "neighbourhood-forum"})
+    assert forums_csv.text.startswith("reference,name,neighbourhood-forum,")
     # Once the representations have closed the daily pass moves the map's deadline on.
     item = f"/collections/neighbourhood-areas/items/{area['reference']}"
     assert ok(client.get(item))["properties"]["next_deadline_kind"] == "representations_end"
 
     async def refresh(aconn: psycopg.AsyncConnection) -> int:
-        return await store.refresh_passed_deadlines(aconn, date(2026, 10, 14))
+        return await serving.refresh_passed_deadlines(aconn, date(2026, 10, 14))
 
     assert factories.run(settings.dsn, refresh) >= 1
     moved = ok(client.get(item))["properties"]

@@ -23,19 +23,9 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 
 from tests.app.conftest import live_server  # noqa: F401 - the real uvicorn server, reused
+from tests.utils.browser import VIEWPORT, launch_chromium
 
 T = TypeVar("T")
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-VIEWPORT = {"width": 1280, "height": 800}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artefacts" / "screenshots"
 TIMEOUT_MS = 20_000
 
@@ -147,11 +137,8 @@ def off_the_browser_thread(work: Callable[[], T]) -> T:
 @pytest.fixture(scope="module")
 def browser(example_programmes: list[str]) -> Iterator[Browser]:
     """Debian's chromium, headless, for one test module (the programmes are saved first)."""
-    assert CHROMIUM.exists(), "Debian chromium is missing: run scripts/setup.sh"
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+        launched = launch_chromium(playwright)
         yield launched
         launched.close()
 

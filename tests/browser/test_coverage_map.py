@@ -24,7 +24,7 @@ from tests.browser.coverage_data import (
     adults_by_lsoa,
     record_coverage_example,
 )
-from tests.utils import factories, sources
+from tests.utils import factories, figures, sources
 
 POINTS_2021 = sources.points_on_surface(sources.LSOA21_BOUNDARIES, "lsoa21_code")
 IOD2025 = sources.csv(sources.IOD2025).set_index("lsoa21_code")
@@ -184,4 +184,36 @@ def test_the_overlays_come_and_go(
     watched.screenshot("coverage-overlays-off")
     choose(watched, "groups' areas")
     assert example.active_group in watched.evaluate(visible, "neighbourhood-groups")
+    assert watched.errors == []
+
+
+def test_the_popup_shows_the_figures_as_the_service_rounds_them(
+    watched: WatchedPage, live_server: str, settings: DatabaseSettings, example: CoverageExample
+) -> None:
+    # An LSOA whose adults, apportioned from 2011 LSOAs, are not a whole tenth at full precision.
+    with psycopg.connect(settings.dsn) as conn:
+        code, adults = conn.execute(
+            "SELECT code, adults FROM lsoa_coverage"
+            " WHERE adults::numeric <> round(adults::numeric, 1) ORDER BY code LIMIT 1"
+        ).fetchone() or (None, None)
+    assert code is not None and figures.decimals(adults) > figures.ADULTS
+    lon, lat = POINTS_2021[code]
+    open_coverage_map(watched, live_server)
+    watched.show(lon, lat, 14)
+    watched.click_map(lon, lat)
+    shown = popup_coverage(watched)
+    assert shown["lsoaCode"] == code
+    expected = figures.rounded(adults, figures.ADULTS)  # README, Figures: adults to 0.1
+    assert float(shown["adults"]) == expected
+    facts = dict(
+        watched.evaluate(
+            "() => [...window.PlatoonsMaps.lastPopup.querySelectorAll('.platoons-facts tr')]"
+            ".map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent])"
+        )
+    )
+    assert facts["Adults (18+)"] == f"{expected:,.1f}".removesuffix(".0")
+    share = float(shown["coveredShare"])
+    assert figures.decimals(share) <= figures.SHARE
+    percent = f"{share * 100:,.2f}".rstrip("0").rstrip(".")
+    assert facts["Covered"].endswith(f"({percent}%)")
     assert watched.errors == []

@@ -1,8 +1,9 @@
 """Neighbourhood planning on the coverage map in headless chromium: the areas overlay and the
 click answer (stage, forum, next deadline, this year's levy portion).
 
-One area is recorded through :mod:`geo.planning.store` as a council would (applied, publicised,
-designated), with a forum application publicised a week ago and a levy receipt; the expected
+One area is recorded through :mod:`geo.planning.areas` and :mod:`geo.planning.forums` as a
+council would (applied, publicised, designated), with a forum application publicised a week
+ago and a levy receipt; the expected
 dates are worked here from the regulations' wording (6 weeks from first publicity, reg 9(d)),
 not by the service's functions.
 """
@@ -19,7 +20,7 @@ import pytest
 from pyproj import Transformer
 
 from config.settings import DatabaseSettings
-from geo.planning import store
+from geo.planning import areas, forums, receipts
 from geo.planning.models import AreaInput, ForumInput, ReceiptInput, StepInput
 from tests.browser.conftest import WatchedPage, off_the_browser_thread
 from tests.geo.test_groups import square
@@ -48,7 +49,7 @@ def map_area(settings: DatabaseSettings) -> Iterator[MapArea]:
     async def record(aconn: psycopg.AsyncConnection) -> MapArea:
         officer = await made.key(aconn, "officer", ["E08000009"])
         x, y = TO_BNG.transform(*CENTRE)
-        area = await store.create_area(
+        area = await areas.create_area(
             aconn,
             AreaInput(
                 name="EXAMPLE map test neighbourhood area",
@@ -62,10 +63,10 @@ def map_area(settings: DatabaseSettings) -> Iterator[MapArea]:
             officer.principal,
             today,
         )
-        await store.take_area_step(
+        await areas.take_area_step(
             aconn, area.id, "designate", StepInput(on=date(2026, 3, 2)), officer.principal, today
         )
-        forum = await store.apply_forum(
+        forum = await forums.apply_forum(
             aconn,
             area.id,
             ForumInput(
@@ -77,7 +78,7 @@ def map_area(settings: DatabaseSettings) -> Iterator[MapArea]:
             officer.principal,
             today,
         )
-        await store.record_receipt(
+        await receipts.record_receipt(
             aconn,
             area.id,
             ReceiptInput(

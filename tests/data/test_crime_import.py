@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -165,6 +166,84 @@ def test_reimport_replaces_force_months_and_never_doubles(
         "SELECT count(*) FROM crime_load WHERE source_file LIKE %s", ("%merseyside%",)
     ).fetchone() or (0,)
     assert loads >= 2  # provenance of every import is kept
+
+
+def _held_counts(conn: psycopg.Connection) -> tuple[Counter, Counter]:
+    """What crime_lsoa_count and crime_location_count hold, as counters over their keys."""
+    lsoa: Counter = Counter()
+    for *key, crimes, located in conn.execute(
+        "SELECT generation, lsoa_code, month, crime_type, force, crimes, located"
+        " FROM crime_lsoa_count"
+    ):
+        lsoa[(*key, "crimes")] = crimes
+        lsoa[(*key, "located")] = located
+    locations = Counter(
+        {
+            tuple(key): crimes
+            for *key, crimes in conn.execute(
+                "SELECT generation, lsoa_code, month, crime_type, force, location, crimes"
+                " FROM crime_location_count"
+            )
+        }
+    )
+    return +lsoa, locations
+
+
+def _counted_from_crimes(conn: psycopg.Connection) -> tuple[Counter, Counter]:
+    """The same counts made here, crime by crime, from the crimes stored."""
+    lsoa: Counter = Counter()
+    locations: Counter = Counter()
+    for lsoa11, lsoa21, month, crime_type, force, location in conn.execute(
+        "SELECT lsoa11_code, lsoa21_code, month, crime_type, force, location FROM crime"
+    ):
+        for generation, code in ((2011, lsoa11), (2021, lsoa21)):
+            if code is None:
+                continue
+            key = (generation, code, month, crime_type, force)
+            lsoa[(*key, "crimes")] += 1
+            if location is not None:
+                lsoa[(*key, "located")] += 1
+                locations[(*key, location)] += 1
+    return lsoa, locations
+
+
+def test_the_counts_per_lsoa_equal_a_count_over_the_crimes_after_import_and_reimport(
+    conn: psycopg.Connection,
+    settings: DatabaseSettings,
+    crime_loaded: int,
+    rolled_back: psycopg.Connection,
+    tmp_path: Path,
+) -> None:
+    held, held_locations = _held_counts(conn)
+    assert (held, held_locations) == _counted_from_crimes(conn)
+    located = pd.read_csv(MERSEYSIDE_SHOPLIFTING)["Location"].notna()
+    assert _in_2011(held_locations) == located.sum() > 7_000  # Merseyside's, by police.uk's code
+    # The 2011 counts of the GMP crimes are the independent geopandas count, LSOA by LSOA.
+    by_lsoa = Counter()
+    for (generation, code, _, _, force, what), n in held.items():
+        if generation == 2011 and force == "Greater Manchester Police" and what == "crimes":
+            by_lsoa[code] += n
+    assert by_lsoa == Counter(independent_lsoa11_counts().to_dict())
+    # A re-import of the same file changes nothing.
+    with psycopg.connect(settings.dsn) as load_conn:
+        load_crime(load_conn, [MERSEYSIDE_SHOPLIFTING])
+    assert _held_counts(conn) == (held, held_locations)
+    # A re-import of fewer rows for the same months (every third row, a location renamed)
+    # drops and changes counts as the crimes change (rolled back after).
+    lines = gzip.open(MERSEYSIDE_SHOPLIFTING, "rt", encoding="utf-8").read().splitlines()
+    fewer = [lines[0], *lines[1::3]]
+    fewer[1] = fewer[1].replace("On or near", "Near", 1)
+    reduced = tmp_path / "merseyside_every_third_row.csv"
+    reduced.write_text("\n".join(fewer) + "\n", encoding="utf-8")
+    load_crime(rolled_back, [reduced])
+    after = _held_counts(rolled_back)
+    assert after == _counted_from_crimes(rolled_back) and after != (held, held_locations)
+    assert _in_2011(after[1]) == located.iloc[::3].sum()
+
+
+def _in_2011(locations: Counter) -> int:
+    """Crimes counted by location in 2011 LSOAs."""
+    return sum(n for key, n in locations.items() if key[0] == 2011)
 
 
 def _count(conn: psycopg.Connection) -> tuple[int, int]:

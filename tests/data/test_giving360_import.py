@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -169,14 +169,19 @@ def test_grant_money_against_need_in_trafford(trafford_import, client, conn):
         amount,
         residents,
     )
+    # Money to the penny, half up (README, Figures).
     assert Decimal(district["pounds_per_resident"]) == (amount / residents).quantize(
-        Decimal("0.01")
+        Decimal("0.01"), rounding=ROUND_HALF_UP
     )
     # Placed on the whole district, no grant has a single decile: none is spread to one.
     assert imported["not_by_decile"] == [{"level": "lad", "amount": str(amount), "grants": 555}]
     assert sum(Decimal(d["amount"]) for d in imported["by_decile"]) == 0
     assert sum(d["residents"] for d in imported["by_decile"]) == residents
     assert {s["source"] for s in body["sources"]} == {"imported", "platoons"}
+    # The files the imported money came from, for the map's credits (a CSV states no licence).
+    [trafford_file] = [f for f in imported["files"] if f["source_name"] == TRAFFORD_GRANTS.name]
+    assert (trafford_file["grants"], trafford_file["licence"]) == (555, None)
+    assert trafford_file["funders"] == sorted(set(published["Funding Org:Name"]))
 
 
 @pytest.mark.parametrize(
@@ -193,3 +198,32 @@ def test_bad_need_parameters_are_named(client, params, status, parameter):
     assert response.status_code == status
     body = response.json()
     assert parameter in (body.get("parameter") or [e["parameter"] for e in body["errors"]])
+
+
+def test_money_by_lsoa_is_each_funded_lsoas_share_over_its_residents(testdata_import, client, conn):
+    body = client.get("/grants/need", params={"edition": "IoD2025"}).json()
+    imported = next(s for s in body["sources"] if s["source"] == "imported")
+    by_lsoa = imported["by_lsoa"]
+    assert by_lsoa, "the test data places grants on LSOAs by postcode"
+    facts = {
+        code: (decile, lad, round(residents))
+        for code, decile, lad, residents in conn.execute(
+            "SELECT d.code, d.imd_decile, d.lad_code, p.residents FROM lsoa_deprivation d"
+            " JOIN lsoa_population p ON p.edition_code = d.edition_code AND p.lsoa_code = d.code"
+            " WHERE d.edition_code = 'IoD2025' AND d.code = ANY(%s)",
+            ([m["code"] for m in by_lsoa],),
+        ).fetchall()
+    }
+    for money in by_lsoa:
+        assert (money["decile"], money["lad_code"], money["residents"]) == facts[money["code"]]
+        amount = Decimal(money["amount"])
+        assert amount > 0 and money["grants"] > 0
+        assert Decimal(money["pounds_per_resident"]) == (amount / money["residents"]).quantize(
+            Decimal("0.01")
+        )
+    # Each decile's money is its LSOAs' money (to the penny each LSOA was rounded to).
+    for decile in imported["by_decile"]:
+        lsoas = [Decimal(m["amount"]) for m in by_lsoa if m["decile"] == decile["decile"]]
+        assert abs(sum(lsoas, Decimal(0)) - Decimal(decile["amount"])) <= Decimal("0.01") * max(
+            len(lsoas), 1
+        )

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ from config.settings import DatabaseSettings
 from data import NATIONAL_DIR, land_and_buildings
 from data.land_and_buildings import LandImportReport
 from geo.errors import LoadError
+from tests.utils.commands import run_python
 from tests.utils.factories import run
 
 LAND_FILE = NATIONAL_DIR / "assets" / "trafford_council_land_and_building_assets.csv"
@@ -190,15 +188,7 @@ def test_the_cli_refuses_a_malformed_file_with_its_lines(
 ) -> None:
     bad = tmp_path / "land.csv"
     bad.write_text(break_lines({7: {"GeoX": "west"}}), encoding="utf-8")
-    env = {**os.environ, "PLATOONS_DATABASE_URL": settings.dsn}
-    done = subprocess.run(
-        [sys.executable, "-m", "cli", "assets", "import", str(bad)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_python("-m", "cli", "assets", "import", str(bad), dsn=settings.dsn)
     assert done.returncode == 1, done.stdout
     assert "line 7: GeoX 'west' is not a number" in done.stderr + done.stdout
     with psycopg.connect(settings.dsn) as conn:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,30 +18,14 @@ from data.manifest import load_manifest
 from data.readers import sha256_of
 from geo.errors import LoadError
 from tests.utils import sources
-
-TABLES = (
-    "lad",
-    "ward",
-    "lsoa",
-    "lsoa_2011_2021",
-    "index_edition",
-    "index_domain",
-    "lsoa_index_value",
-    "lsoa_population_denominator",
-    "lsoa_population_estimate",
-    "lad_summary_measure",
-    "lad_published_measure",
-    "postcode",
-    "lsoa_deprivation",
-    "lad_deprivation",
-    "lsoa_population",
-)
+from tests.utils.commands import run_python
+from tests.utils.databases import FOUNDATION_TABLES
 
 
 def table_fingerprints(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
     """Return (row count, md5 of all rows in a fixed order) for every foundation table."""
     result = {}
-    for table in TABLES:
+    for table in FOUNDATION_TABLES:
         row = conn.execute(
             "SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
             f" FROM {table} t"
@@ -326,21 +307,15 @@ def test_a_bad_file_fails_cleanly_and_keeps_the_previous_load(
     assert data_version(conn) == version
 
 
-def _cli_env(settings: DatabaseSettings) -> dict[str, str]:
-    return {**os.environ, "PLATOONS_DATABASE_URL": settings.dsn, "COLUMNS": "200"}
-
-
 def test_the_cli_exits_non_zero_with_the_reason(
     settings: DatabaseSettings, demo_copy: Path
 ) -> None:
     _truncate(demo_copy / sources.IOD2025)
-    result = subprocess.run(
-        [sys.executable, "-m", "cli", "load", "england", "--source", str(demo_copy)],
-        capture_output=True,
-        text=True,
-        env=_cli_env(settings),
+    result = run_python(
+        *("-m", "cli", "load", "england", "--source", str(demo_copy)),
+        dsn=settings.dsn,
         timeout=120,
-        check=False,
+        COLUMNS="200",
     )
     assert result.returncode == 1
     assert "truncated or corrupt" in result.stderr
@@ -368,13 +343,7 @@ def test_a_killed_load_leaves_the_previous_data(
     settings: DatabaseSettings, conn: psycopg.Connection
 ) -> None:
     before, version = table_fingerprints(conn), data_version(conn)
-    result = subprocess.run(
-        [sys.executable, "-c", KILL_DURING_WRITE, settings.dsn, str(DEMO_DIR)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("-c", KILL_DURING_WRITE, settings.dsn, str(DEMO_DIR), timeout=120)
     assert result.returncode == -9
     assert table_fingerprints(conn) == before
     assert data_version(conn) == version  # the killed transaction never committed

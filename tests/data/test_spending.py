@@ -45,8 +45,64 @@ def example_publisher() -> spending.Publisher:
 @pytest.fixture
 def clean_example(conn: psycopg.Connection):
     yield
-    for table in ("spending_line", "spending_file", "spending_month_total"):
+    files = conn.execute("SELECT id FROM spending_file WHERE publisher = %s", (TEST_PUBLISHER,))
+    for (file_id,) in files.fetchall():
+        conn.execute(f"DROP TABLE spending_line_{int(file_id)}")  # the file's partition
+    for table in ("spending_file", "spending_month_total", "spending_rollup"):
         conn.execute(f"DELETE FROM {table} WHERE publisher = %s", (TEST_PUBLISHER,))
+
+
+# Each rollup level's columns (beside the file, publisher, £500 flag and redaction), computed
+# here from the lines themselves.
+LEVEL_COLUMNS = {
+    "month": ["date_trunc('month', payment_date)::date"],
+    "beneficiary": ["beneficiary_key"],
+    "service": ["service"],
+    "category": ["category"],
+    "month_service": ["date_trunc('month', payment_date)::date", "service"],
+    "month_category": ["date_trunc('month', payment_date)::date", "category"],
+}
+KEPT = ["month", "beneficiary_key", "service", "category"]
+
+
+def assert_totals_are_sums_of_the_lines(conn: psycopg.Connection) -> None:
+    """The month totals and every rollup level equal a GROUP BY over spending_line now."""
+    detail = (
+        "file_id, publisher, date_trunc('month', payment_date)::date, beneficiary_key, service,"
+        " category, over_500, redacted"
+    )
+    month_totals = conn.execute(
+        "SELECT file_id, publisher, month, beneficiary_key, service, category, over_500,"
+        " redacted, amount, lines FROM spending_month_total"
+    ).fetchall()
+    from_lines = conn.execute(
+        f"SELECT {detail}, sum(amount), count(*) FROM spending_line GROUP BY {detail}"
+    ).fetchall()
+    assert len(month_totals) == len(from_lines) > 0
+    assert set(month_totals) == set(from_lines)
+    assert {level for (level,) in conn.execute("SELECT DISTINCT level FROM spending_rollup")} == (
+        set(LEVEL_COLUMNS)
+    )
+    for level, columns in LEVEL_COLUMNS.items():
+        kept = [c for c in KEPT if any(c in column for column in columns)]
+        keys = ", ".join(["file_id", "publisher", "over_500", "redacted", *columns])
+        rollup = conn.execute(
+            f"SELECT {', '.join(['file_id', 'publisher', 'over_500', 'redacted', *kept])},"
+            " amount, lines FROM spending_rollup WHERE level = %s",
+            (level,),
+        ).fetchall()
+        summed = conn.execute(
+            f"SELECT {keys}, sum(amount), count(*) FROM spending_line GROUP BY {keys}"
+        ).fetchall()
+        assert len(rollup) == len(summed), level
+        assert set(rollup) == set(summed), level
+        # The columns a level leaves out are empty in it.
+        left_out = [c for c in KEPT if c not in kept]
+        assert conn.execute(
+            "SELECT count(*) FROM spending_rollup WHERE level = %s AND "
+            + " AND ".join(f"{c} IS NULL" for c in left_out),
+            (level,),
+        ).fetchone() == (len(rollup),)
 
 
 def write_zip(path: Path, lines: list[str], header: str = HEADER) -> Path:
@@ -131,6 +187,19 @@ def test_re_importing_the_same_files_changes_nothing(loaded, conn, settings):
         reports = spending.load_spending(again, list(trafford.LOADED))
     assert [r.status for r in reports] == ["unchanged", "unchanged"]
     assert state() == before
+    assert_totals_are_sums_of_the_lines(conn)
+
+
+def test_the_month_totals_and_rollups_are_sums_of_the_lines_after_a_load(loaded, conn):
+    assert_totals_are_sums_of_the_lines(conn)
+    # The lines sit in one partition per file, and the ids stay unique across them.
+    partitions = conn.execute(
+        "SELECT count(*) FROM pg_inherits WHERE inhparent = 'spending_line'::regclass"
+    ).fetchone()
+    assert partitions == conn.execute("SELECT count(*) FROM spending_file").fetchone()
+    assert conn.execute("SELECT count(*) = count(DISTINCT id) FROM spending_line").fetchone() == (
+        True,
+    )
 
 
 def test_a_changed_file_replaces_its_lines_whole(
@@ -159,6 +228,7 @@ def test_a_changed_file_replaces_its_lines_whole(
         (TEST_PUBLISHER,),
     ).fetchall()
     assert months == [("2026-01-01", Decimal("-250.25"), 2)]  # February's line went with it
+    assert_totals_are_sums_of_the_lines(conn)
 
 
 def test_files_loaded_at_once_keep_the_month_totals_right(
@@ -182,6 +252,7 @@ def test_files_loaded_at_once_keep_the_month_totals_right(
         ("2026-01-01", Decimal("-250.25") * 3, 6),
         ("2026-02-01", Decimal("12.34") * 3, 3),
     ]
+    assert_totals_are_sums_of_the_lines(conn)
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,7 @@ idempotent replacement that never touches registered rows, all-or-nothing writes
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -21,6 +18,7 @@ from config.settings import DatabaseSettings
 from data import synthetic
 from geo import coverage, groups
 from geo.errors import Conflict, InvalidInput
+from tests.utils.commands import run_python
 from tests.utils.factories import run
 
 AS_OF = date(2026, 11, 25)
@@ -477,29 +475,10 @@ def test_generation_is_audited(
 
 
 def test_command_line(generated: synthetic.SyntheticReport, settings: DatabaseSettings) -> None:
-    env = {**os.environ, "PLATOONS_DATABASE_URL": settings.dsn}
-    env.pop("DATABASE_URL", None)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "data.synthetic",
-            "--groups",
-            "25",
-            "--organisers",
-            "4",
-            "--seed",
-            "3",
-            "--lad",
-            "E06000009",
-            "--as-of",
-            "2026-11-25",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    done = run_python(
+        *("-m", "data.synthetic", "--groups", "25", "--organisers", "4", "--seed", "3"),
+        *("--lad", "E06000009", "--as-of", "2026-11-25"),
+        dsn=settings.dsn,
     )
     assert done.returncode == 0, done.stderr
     assert "25 groups" in done.stdout and "4 organisers" in done.stdout
@@ -509,13 +488,8 @@ def test_command_line(generated: synthetic.SyntheticReport, settings: DatabaseSe
             " FROM community_group WHERE is_synthetic"
         ).fetchone()
         assert row is not None and row[0] == 25 and row[1] >= 20
-    bad = subprocess.run(
-        [sys.executable, "-m", "data.synthetic", "--groups", "5", "--lad", "E06000001"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    bad = run_python(
+        "-m", "data.synthetic", "--groups", "5", "--lad", "E06000001", dsn=settings.dsn
     )
     assert bad.returncode == 1
     assert "no IoD2025 LSOAs are loaded in E06000001" in bad.stderr

@@ -15,15 +15,15 @@ import psycopg
 import pytest
 import shapely
 from alembic import command
-from psycopg import sql
 from pyproj import Transformer
 
 from config.settings import DatabaseSettings
-from data import coverage_base, h3_grid, schema
-from data.loaders import refresh_serving_tables
+from data import DEMO_DIR, coverage_base, h3_grid, schema
+from data.loaders import load_all
 from geo import coverage
 from geo.errors import AreaNotFound, InvalidInput, PointOutsideCoverage
 from tests.utils import factories
+from tests.utils.databases import throwaway_database
 
 pytestmark = pytest.mark.anyio
 
@@ -32,17 +32,6 @@ SINCE = coverage.active_since(TODAY)
 MANCHESTER, TRAFFORD, BLACKPOOL = "E08000003", "E08000009", "E06000009"
 # Real LSOA 2021 codes of the demo extract (Manchester 018A, 018C, 018E: IMD decile 1).
 DISC_LSOA, UNION_LSOAS = "E01005061", ("E01005063", "E01005066")
-# Tables of the migrations after 0012 that hold loaded rows, in the order their foreign keys
-# allow them to be written back (a migrations round trip empties them).
-LATER_MIGRATIONS_TABLES = (
-    "lad_published_measure",
-    "crime_load",
-    "crime_month",
-    "crime",
-    "crime_force_lad",
-    "crime_lsoa_serving",
-    "crime_h3_serving",
-)
 TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
 
@@ -134,30 +123,32 @@ def _plan() -> list[dict[str, Any]]:
     ]
 
 
+async def build(aconn: psycopg.AsyncConnection, run: str) -> Built:
+    """Insert the planned groups and an organiser, refreshing one by one after a national
+    refresh; ``run`` prefixes their references."""
+    # Whatever other tests left, the layer starts in step with the tables.
+    await coverage.refresh_all(aconn, as_of=TODAY)
+    groups: dict[str, int] = {}
+    for spec in _plan():
+        params = {**spec, "reference": f"{run}-{spec['key']}", "name": f"Test {spec['key']}"}
+        sql = _GROUP.format(area=spec["area"])
+        cur = await aconn.execute(sql, params)
+        (groups[spec["key"]],) = await cur.fetchone() or (0,)
+        async with aconn.transaction():
+            await coverage.refresh_group(aconn, groups[spec["key"]], as_of=TODAY)
+    params = {"reference": f"{run}-patch", "today": TODAY, "lad": MANCHESTER}
+    params |= {"lsoa": DISC_LSOA, "radius": 1500}
+    cur = await aconn.execute(_ORGANISER.format(area=_DISC), params)
+    (organiser,) = await cur.fetchone() or (0,)
+    await coverage.refresh_organiser(aconn, organiser, as_of=TODAY)
+    return Built(groups=groups, organisers={"patch": organiser})
+
+
 @pytest.fixture(scope="module")
 def built(settings: DatabaseSettings) -> Iterator[Built]:
     """The groups and an organiser, inserted and refreshed one by one after a national refresh."""
     run = f"T{np.random.default_rng().integers(10**8)}"
-
-    async def setup(aconn: psycopg.AsyncConnection) -> Built:
-        # Whatever other tests left, the layer starts in step with the tables.
-        await coverage.refresh_all(aconn, as_of=TODAY)
-        groups: dict[str, int] = {}
-        for spec in _plan():
-            params = {**spec, "reference": f"{run}-{spec['key']}", "name": f"Test {spec['key']}"}
-            sql = _GROUP.format(area=spec["area"])
-            cur = await aconn.execute(sql, params)
-            (groups[spec["key"]],) = await cur.fetchone() or (0,)
-            async with aconn.transaction():
-                await coverage.refresh_group(aconn, groups[spec["key"]], as_of=TODAY)
-        params = {"reference": f"{run}-patch", "today": TODAY, "lad": MANCHESTER}
-        params |= {"lsoa": DISC_LSOA, "radius": 1500}
-        cur = await aconn.execute(_ORGANISER.format(area=_DISC), params)
-        (organiser,) = await cur.fetchone() or (0,)
-        await coverage.refresh_organiser(aconn, organiser, as_of=TODAY)
-        return Built(groups=groups, organisers={"patch": organiser})
-
-    made = factories.run(settings.dsn, setup)
+    made = factories.run(settings.dsn, lambda aconn: build(aconn, run))
     yield made
 
     async def teardown(aconn: psycopg.AsyncConnection) -> None:
@@ -518,61 +509,47 @@ def test_changed_adults_rebuild_their_cells(built: Built, settings: DatabaseSett
 
 
 def test_h3_migrations_keep_the_served_coverage(
-    built: Built, settings: DatabaseSettings, monkeypatch: pytest.MonkeyPatch
+    settings: DatabaseSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Migrations 0011 (resolution 9 as its parent's bits) and 0012 (the children's adults),
-    taken back to 0010 and applied again, serve the same figures at every resolution."""
+    taken back to 0010 and applied again, serve the same figures at every resolution.
+
+    The round trip runs in a database of its own (migrated to head, the demo extract loaded,
+    this module's groups and organiser built), dropped afterwards: taking the shared test
+    database back to 0010 would empty every later migration's tables under the other tests.
+    """
     query = (
         "SELECT resolution, count(*), count(*) FILTER (WHERE adults_covered > 0),"
         " count(*) FILTER (WHERE adults_organiser_covered > 0), sum(adults_covered),"
         " sum(deprived_adults_covered), sum(adults_organiser_covered), sum(covered_share)"
         " FROM h3_coverage_serving GROUP BY resolution ORDER BY resolution"
     )
+    with throwaway_database(settings, "h3_round_trip") as url:
+        own = DatabaseSettings(database_url=url)  # type: ignore[call-arg]
 
-    def served() -> list[tuple[Any, ...]]:
-        with psycopg.connect(settings.dsn, autocommit=True) as conn:
-            return conn.execute(query).fetchall()
+        def served() -> list[tuple[Any, ...]]:
+            with psycopg.connect(own.dsn, autocommit=True) as conn:
+                return conn.execute(query).fetchall()
 
-    before = served()
-    assert [row[0] for row in before] == [6, 7, 8, 9]
-    assert before[3][2] > 0 and before[3][3] > 0  # covered and organised resolution-9 cells
-    # The round trip also takes back the later migrations, whose tables come back empty: keep
-    # their rows (0016: the published district figures; 0013_crime: the crimes the session's
-    # crime_loaded imported) to put back, as a load wrote them.
-    kept: dict[str, bytes] = {}
-    with psycopg.connect(settings.dsn) as conn, conn.cursor() as cur:
-        for table in LATER_MIGRATIONS_TABLES:
-            to_stdout = sql.SQL("COPY {} TO STDOUT").format(sql.Identifier(table))
-            with cur.copy(to_stdout) as copy:
-                kept[table] = b"".join(bytes(block) for block in copy)
-    # A lock another session holds fails the migration instead of hanging the suite.
-    monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=20s")
-    try:
-        command.downgrade(schema.alembic_config(settings.sqlalchemy_url), "0010_h3_cell_geometry")
+        schema.upgrade(own.sqlalchemy_url)
+        with psycopg.connect(own.dsn) as conn:
+            load_all(conn, DEMO_DIR)
+        factories.run(own.dsn, lambda aconn: build(aconn, "ROUNDTRIP"))
+        before = served()
+        assert [row[0] for row in before] == [6, 7, 8, 9]
+        assert before[3][2] > 0 and before[3][3] > 0  # covered and organised resolution-9 cells
+        # A lock some session still holds fails the migration instead of hanging the suite.
+        monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=20s")
+        command.downgrade(schema.alembic_config(own.sqlalchemy_url), "0010_h3_cell_geometry")
         old = served()
-    finally:
-        schema.upgrade(settings.sqlalchemy_url)
-        with psycopg.connect(settings.dsn) as conn, conn.cursor() as cur:
-            for table, rows in kept.items():
-                name = sql.Identifier(table)
-                with cur.copy(sql.SQL("COPY {} FROM STDIN").format(name)) as copy:
-                    copy.write(rows)
-                # COPY writes identity values as given: later loads number on from the highest.
-                if table in ("crime_load", "crime"):
-                    cur.execute(
-                        sql.SQL(
-                            "SELECT setval(pg_get_serial_sequence({table}, 'id'), max(id))"
-                            " FROM {name} HAVING max(id) IS NOT NULL"
-                        ).format(table=sql.Literal(table), name=name)
-                    )
-            refresh_serving_tables(conn)
-    again = served()
-    for rows in (old, again):
-        assert [row[:4] for row in rows] == [row[:4] for row in before]
-        for row, expected in zip(rows, before, strict=True):
-            assert row[4:] == pytest.approx(expected[4:], rel=1e-12)
-    with psycopg.connect(settings.dsn) as conn:
-        assert_parents_sum_their_children(conn)
+        schema.upgrade(own.sqlalchemy_url)
+        again = served()
+        for rows in (old, again):
+            assert [row[:4] for row in rows] == [row[:4] for row in before]
+            for row, expected in zip(rows, before, strict=True):
+                assert row[4:] == pytest.approx(expected[4:], rel=1e-12)
+        with psycopg.connect(own.dsn) as conn:
+            assert_parents_sum_their_children(conn)
 
 
 async def test_incremental_equals_national(

@@ -26,7 +26,7 @@ from data import DEMO_DIR
 from geo import place_resolution
 from geo.errors import InvalidInput
 from geo.grants import checks
-from tests.utils import factories, sources
+from tests.utils import factories, figures, sources
 
 pytestmark = pytest.mark.anyio
 
@@ -302,7 +302,9 @@ async def test_a_district_measure_rule_uses_the_principal_districts_share_of_dep
             answer = await check(aconn, place_resolution.Place(code=code), programme)
             assert answer.eligible is passes, (lad, share, answer.explanation)
             lad_result = answer.rules.children[1]
-            assert lad_result.actual == f"{lad}: proportion most deprived 10pct = {share:.4g}"
+            # The district's figure as it is shown: a share to 4 decimals (README, Figures).
+            shown = f"{figures.rounded(share, figures.SHARE):.4f}"
+            assert lad_result.actual == f"{lad}: proportion most deprived 10pct = {shown}"
 
 
 # ---------------------------------------------------------------------------------------------

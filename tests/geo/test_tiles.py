@@ -26,7 +26,7 @@ from data import DEMO_DIR
 from geo import tiles
 from geo.collections import Collection, all_collections, get_collection
 from geo.errors import CollectionNotFound, InvalidInput, TileMatrixSetNotFound, TileOutOfRange
-from tests.utils import sources
+from tests.utils import figures, sources
 
 pytestmark = pytest.mark.anyio
 
@@ -75,7 +75,16 @@ def db_rows(conn: psycopg.Connection, collection: Collection, zoom: int) -> dict
             for k, v in collection.where.items()
         ),
     )
-    return {row[0]: dict(zip(names, row[1:], strict=True)) for row in conn.execute(query)}
+    return {
+        row[0]: {n: shown(n, v) for n, v in zip(names, row[1:], strict=True)}
+        for row in conn.execute(query)
+    }
+
+
+def shown(name: str, value: Any) -> Any:
+    """A stored value as tiles show it: district measures to their published decimals."""
+    places = figures.LAD_MEASURE_PLACES.get(name.removeprefix("imd_"))
+    return value if value is None or places is None else figures.rounded(value, places)
 
 
 def decode(body: bytes) -> dict[str, Any]:

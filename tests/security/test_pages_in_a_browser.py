@@ -14,16 +14,8 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.security.conftest import AREA, Served
+from tests.utils.browser import launch_chromium
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PAGES = [
     "/?f=html",
     "/conformance?f=html",
@@ -46,9 +38,7 @@ document.addEventListener('securitypolicyviolation', (e) => {
 @pytest.fixture(scope="module")
 def browser(logged_server: Served) -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        launched = launch_chromium(playwright)
         try:
             yield launched
         finally:

@@ -234,7 +234,7 @@ def _edit_organiser(client: TestClient, cast: Cast, who: str) -> Attempt:
     return Attempt("PATCH", url, {"active": False}, {"If-Match": '"1"'})
 
 
-# Neighbourhood planning (geo/planning/store.py). Each attempt gets an area of its own: 80 m
+# Neighbourhood planning (geo/planning/). Each attempt gets an area of its own: 80 m
 # squares on a 100 m grid around a Trafford point no other test designates in, so that no two
 # designations overlap (s.61G(7)); dates well in the past, so every statutory period has run.
 _PLANNING_CELLS = itertools.count()
@@ -397,7 +397,7 @@ POLICY: dict[str, list[Rule]] = {
     # Organisers: admins only (geo/organisers.py).
     "POST /organisers": [Rule((401, 401, 403, 403, 403, 403, 201), _new_organiser)],
     "PATCH /organisers/{reference}": [Rule((401, 401, 403, 403, 403, 403, 200), _edit_organiser)],
-    # Neighbourhood planning (geo/planning/store.py), in Trafford: officers of the area's
+    # Neighbourhood planning (geo/planning/), in Trafford: officers of the area's
     # districts and admins record and decide; a group manager applies only for its own group.
     "POST /neighbourhood-areas": [
         Rule(OFFICERS_CREATE, _new_area),

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from geo import access
+from geo import access, coverage
 from geo.access import Principal
 from geo.grants import checks
 
@@ -133,19 +133,28 @@ class Callers:
 
 
 async def make_callers(
-    made: Made, aconn: psycopg.AsyncConnection, officer_lad: str, other_officer_lad: str
+    made: Made,
+    aconn: psycopg.AsyncConnection,
+    officer_lad: str | list[str],
+    other_officer_lad: str,
 ) -> Callers:
-    """Create the five callers' keys, remembered by ``made`` (which deletes them)."""
+    """Create the five callers' keys, remembered by ``made`` (which deletes them).
+
+    ``officer_lad`` is the officer's district, or a list of them.
+    """
+    officer_lads = [officer_lad] if isinstance(officer_lad, str) else officer_lad
     return Callers(
         manager=await made.key(aconn, "group_manager"),
         other_manager=await made.key(aconn, "group_manager"),
-        officer=await made.key(aconn, "officer", [officer_lad]),
+        officer=await made.key(aconn, "officer", officer_lads),
         other_officer=await made.key(aconn, "officer", [other_officer_lad]),
         admin=await made.key(aconn, "admin"),
     )
 
 
-def module_callers(dsn: str, officer_lad: str, other_officer_lad: str) -> Iterator[Callers]:
+def module_callers(
+    dsn: str, officer_lad: str | list[str], other_officer_lad: str
+) -> Iterator[Callers]:
     """Make the five callers, yield them, then delete them and the groups' links to them."""
     made = Made()
 
@@ -243,3 +252,65 @@ def nomination(group: str | None = None, **overrides: Any) -> dict[str, Any]:
     if group is not None:
         body["group"] = group
     return body
+
+
+@dataclass(frozen=True)
+class DiscGroup:
+    """A group made by :func:`disc_group`, and the point on surface of its LSOA."""
+
+    group_id: int
+    reference: str
+    lon: float
+    lat: float
+
+
+async def disc_group(
+    aconn: psycopg.AsyncConnection, reference: str, name: str, lsoa: str, lad: str, **extra: str
+) -> DiscGroup:
+    """An active group whose area is a 700 m disc around an LSOA's point on surface.
+
+    The disc covers part of the LSOA (and of its neighbours), so its coverage shares are
+    fractions. Coverage is refreshed for it; ``extra`` adds ``meeting_place``. Remove it with
+    :func:`drop_group`.
+    """
+    meeting_place = extra.get("meeting_place")
+    cur = await aconn.execute(
+        "INSERT INTO community_group (reference, name, kind, leader_name, leader_email,"
+        " leader_address, code_of_conduct_version, code_of_conduct_accepted_on, area,"
+        " area_km2, lad_codes, principal_lad_code, meeting_place, last_activity_on,"
+        " created_by)"
+        " SELECT %s, %s, 'tenants_association', 'Pat Leader',"
+        " 'pat@example.invalid', '9 Secret Street', 'v1', %s, a, ST_Area(a) / 1e6,"
+        " ARRAY[%s], %s, %s, %s, 'tests'"
+        " FROM (SELECT ST_Multi(ST_Buffer(ST_PointOnSurface(geom), 700)) AS a FROM lsoa"
+        "       WHERE vintage = 2021 AND code = %s) x RETURNING id",
+        (reference, name, today(), lad, lad, meeting_place, today() - timedelta(days=10), lsoa),
+    )
+    (group_id,) = await cur.fetchone() or (0,)
+    await coverage.refresh_group(aconn, group_id, as_of=today())
+    cur = await aconn.execute(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_PointOnSurface(geom), 4326)"
+        " AS p FROM lsoa WHERE vintage = 2021 AND code = %s) x",
+        (lsoa,),
+    )
+    lon, lat = await cur.fetchone() or (0.0, 0.0)
+    return DiscGroup(group_id, reference, lon, lat)
+
+
+async def drop_group(aconn: psycopg.AsyncConnection, group_id: int) -> None:
+    """Unlist a group, take it out of coverage, and delete it."""
+    await aconn.execute("UPDATE community_group SET listed = false WHERE id = %s", (group_id,))
+    await coverage.refresh_group(aconn, group_id, as_of=today())
+    await aconn.execute("DELETE FROM community_group WHERE id = %s", (group_id,))
+
+
+def iod2025_residents(conn: psycopg.Connection, lad: str) -> float:
+    """The district's residents: IoD2025's population of its LSOAs, summed in the database."""
+    (residents,) = conn.execute(
+        "SELECT sum(p.residents) FROM lsoa_population p JOIN lsoa_deprivation d"
+        " ON d.edition_code = p.edition_code AND d.code = p.lsoa_code"
+        " WHERE p.edition_code = 'IoD2025' AND d.lad_code = %s",
+        (lad,),
+    ).fetchone() or (None,)
+    assert residents is not None
+    return float(residents)

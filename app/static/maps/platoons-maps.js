@@ -151,9 +151,10 @@
   // ------------------------------------------------------------------------------------------
   // Styling shared by tiles and embedded GeoJSON.
 
-  /** The fill colour of a feature, or null to leave it unfilled. */
-  function fillColour(style, properties) {
-    var value = properties[style.property];
+  /** The fill colour of a feature, or null to leave it unfilled. A style with ``values``
+   *  (code to number, e.g. grant money per resident read from the service) colours by them. */
+  function fillColour(style, properties, code) {
+    var value = style.values ? style.values[code] : properties[style.property];
     if (value === undefined || value === null) { return style.missing || null; }
     if (style.categories) {
       var colour = style.categories[String(value)];
@@ -395,7 +396,7 @@
         if (feature.type !== 3) { return; }  // polygons only
         var parts = rings(feature.geometry);
         if (style.fill !== false) {
-          var colour = fillColour(style, feature.properties);
+          var colour = fillColour(style, feature.properties, featureCode(feature));
           if (colour === null) { return; }
           (byColour[colour] = byColour[colour] || []).push(parts);
         }
@@ -665,13 +666,19 @@
     return node;
   }
 
+  /** A control's box: clicks and scrolls on it stay off the map. */
+  function panel(className) {
+    var div = el('div', className + ' leaflet-bar');
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    return div;
+  }
+
   var Legend = L.Control.extend({
     options: { position: 'bottomright' },
     initialize: function (config, options) { L.setOptions(this, options); this._config = config; },
     onAdd: function () {
-      this._div = el('div', 'platoons-legend leaflet-bar');
-      L.DomEvent.disableClickPropagation(this._div);
-      L.DomEvent.disableScrollPropagation(this._div);
+      this._div = panel('platoons-legend');
       return this._div;
     },
     /** Show one legend, or several (one section each: the base layer's, then overlays'). */
@@ -905,6 +912,11 @@
         content.appendChild(lsoaBlock(lsoaFromLookup(place.body), config));
       }
       if (area && area.ok) { content.appendChild(districtBlock(area.body)); }
+      var money = activeBaseLayer(map);
+      if (place.ok && money && money.grantNeed) {
+        var where = money.options.grantMoney.level === 'lsoa' ? place.body.lsoa : place.body.lad;
+        content.appendChild(grantMoneyBlock(money, where));
+      }
       if (grants !== null) {
         if (grants.ok) { content.appendChild(programmesBlock(grants.body.answers)); }
         else { el('p', 'platoons-error', 'Eligibility: ' + problemText(grants), content); }
@@ -1085,8 +1097,12 @@
   // ------------------------------------------------------------------------------------------
   // The coverage map: adults covered and the groups working where the click falls.
 
-  function people(n) { return Math.round(n).toLocaleString('en-GB'); }
-  function percent(share) { return (Math.round(share * 1000) / 10) + '%'; }
+  // Figures as the service gives them (README, Figures): adults to 0.1, shares to 4 decimals
+  // (a percentage to 2), shown with every decimal the rule keeps and none it does not.
+  function people(n) { return n.toLocaleString('en-GB', { maximumFractionDigits: 1 }); }
+  function percent(share) {
+    return (Math.round(share * 10000) / 100).toLocaleString('en-GB', { maximumFractionDigits: 2 }) + '%';
+  }
 
   /** An LSOA's coverage (GET /coverage/at): adults covered and not, and the groups there. */
   function coverageBlock(c, config) {
@@ -1326,6 +1342,161 @@
     map.on('mouseout', function () { if (timer) { window.clearTimeout(timer); } asked += 1; map.closeTooltip(tooltip); });
   }
 
+  // ------------------------------------------------------------------------------------------
+  // Grant money against need: districts shaded by pounds per resident (one source a layer,
+  // never added together), a click giving the district's figure, and a chart by IMD decile;
+  // every figure as GET /grants/need gives it.
+
+  function grantSource(body, source) {
+    return body.sources.filter(function (s) { return s.source === source; })[0];
+  }
+
+  /** The figures of a layer's level (districts or LSOAs) from one source. */
+  function grantFigures(need, options) {
+    var source = grantSource(need, options.source);
+    return options.level === 'lsoa' ? source.by_lsoa : source.by_district;
+  }
+
+  /** The area's money from the shown source (district or LSOA, as the layer), as a popup block. */
+  function grantMoneyBlock(layer, area) {
+    var options = layer.options.grantMoney, need = layer.grantNeed;
+    var found = grantFigures(need, options).filter(function (d) { return d.code === area.code; })[0];
+    var block = el('div', 'platoons-grant-money');
+    block.dataset.grantSource = options.source;
+    block.dataset.level = options.level;
+    block.dataset.code = area.code;
+    block.dataset.poundsPerResident = found && found.pounds_per_resident !== null ? found.pounds_per_resident : '';
+    block.dataset.amount = found ? found.amount : '0';
+    block.dataset.grants = found ? String(found.grants) : '0';
+    el('h4', null, options.label + ': ' + (area.name || area.code), block);
+    if (found) {
+      el('p', 'platoons-grant-figure', '£' + (found.pounds_per_resident === null ? '–' : found.pounds_per_resident) + ' per resident', block);
+      el('p', 'platoons-note', '£' + found.amount + ' in ' + found.grants + ' grant' + (found.grants === 1 ? '' : 's') +
+        (found.residents ? ' over ' + found.residents.toLocaleString('en-GB') + ' residents' : '') + ' (' + need.edition + ').', block);
+    } else {
+      el('p', 'platoons-grant-figure', 'No money from this source placed in the ' + (options.level === 'lsoa' ? 'LSOA' : 'district') + '.', block);
+    }
+    el('p', 'platoons-note', 'This source only; the other is a separate layer, never added to it.', block);
+    return block;
+  }
+
+  function svg(tag, attrs, parent) {
+    var node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (parent) { parent.appendChild(node); }
+    return node;
+  }
+
+  /** Pounds per resident by IMD decile, both sources side by side (a bar each, never one). */
+  var GrantChart = L.Control.extend({
+    options: { position: 'bottomleft' },
+    onAdd: function () {
+      this._div = panel('platoons-grant-chart');
+      return this._div;
+    },
+    show: function (layer) {
+      var div = this._div, options = layer.options.grantMoney, need = layer.grantNeed;
+      div.textContent = '';
+      div.dataset.edition = need.edition;
+      el('h2', null, 'Grant money per resident by IMD decile, ' + (need.area || 'England') + ' (' + need.edition + ')', div);
+      var sources = ['imported', 'platoons'].map(function (name) { return grantSource(need, name); });
+      var top = 0;
+      sources.forEach(function (s) { s.by_decile.forEach(function (d) { top = Math.max(top, parseFloat(d.pounds_per_resident)); }); });
+      var width = 300, height = 120, left = 8, band = (width - left) / 10, bar = band * 0.4;
+      var chart = svg('svg', { width: width, height: height + 16, viewBox: '0 0 ' + width + ' ' + (height + 16), role: 'img' }, div);
+      svg('title', {}, chart).textContent = 'Pounds per resident by IMD decile: ' + sources.map(function (s) { return s.label; }).join(' beside ');
+      sources.forEach(function (s, i) {
+        s.by_decile.forEach(function (d) {
+          var value = parseFloat(d.pounds_per_resident), h = top > 0 ? (value / top) * (height - 4) : 0;
+          var rect = svg('rect', {
+            x: left + (d.decile - 1) * band + i * bar + band * 0.1, y: height - h, width: bar, height: Math.max(h, 0.5),
+            fill: options.colours[s.source], 'class': 'platoons-grant-bar'
+          }, chart);
+          rect.dataset.source = s.source;
+          rect.dataset.decile = String(d.decile);
+          rect.dataset.poundsPerResident = d.pounds_per_resident;
+          svg('title', {}, rect).textContent = s.label + ', decile ' + d.decile + ': £' + d.pounds_per_resident + ' per resident (£' + d.amount + ')';
+        });
+      });
+      for (var decile = 1; decile <= 10; decile++) {
+        svg('text', { x: left + (decile - 0.5) * band, y: height + 13, 'text-anchor': 'middle', 'font-size': 10 }, chart).textContent = String(decile);
+      }
+      var keys = el('ul', 'platoons-compact', null, div);
+      sources.forEach(function (s) {
+        var li = el('li', null, null, keys);
+        el('span', 'platoons-swatch', null, li).style.background = options.colours[s.source];
+        el('span', null, s.label + (s.source === options.source ? ' (shown on the map)' : ''), li);
+      });
+      var notes = [];
+      sources.forEach(function (s) {
+        s.not_by_decile.forEach(function (m) {
+          notes.push(s.label + ': £' + m.amount + ' in ' + m.grants + ' grant(s) placed on a whole ' + (m.level === 'lad' ? 'district' : m.level) + ', no single decile (in the district figures only)');
+        });
+      });
+      el('p', 'platoons-note', 'Decile 1 = most deprived 10% of LSOAs in England. Tallest bar £' + top.toFixed(2) + ' per resident. ' + notes.join('. ') + (notes.length ? '.' : ''), div);
+      div.style.display = '';
+    },
+    hide: function () { if (this._div) { this._div.style.display = 'none'; } }
+  });
+
+  /** Credit the imported files (publisher, licence as the file states it) once they are known. */
+  function grantCredits(need, options) {
+    if (options.source !== 'imported') { return ''; }
+    var files = grantSource(need, 'imported').files || [];
+    if (!files.length) { return ' No 360Giving file imported yet.'; }
+    return ' 360Giving files: ' + files.map(function (f) {
+      return f.source_name + ' (' + (f.publisher_name || f.funders.join(', ')) + '; licence: ' + (f.licence || 'not stated in the file') + ')';
+    }).join('; ') + '.';
+  }
+
+  function escapeHtml(text) {
+    var node = document.createElement('span');
+    node.textContent = text;
+    return node.innerHTML;
+  }
+
+  /** Read the layer's figures from GET /grants/need (once), colour by them, credit them. */
+  function loadGrantMoney(map, layer, chart) {
+    if (!layer._grantNeedLoading) {
+      var options = layer.options.grantMoney;
+      // One answer serves every grant money layer of the page.
+      var answers = registry.grantNeedAnswers = registry.grantNeedAnswers || {};
+      answers[options.url] = answers[options.url] || getJson(options.url);
+      layer._grantNeedLoading = answers[options.url].then(function (result) {
+        if (!result.ok) { options.error = problemText(result); return; }
+        var values = {};
+        grantFigures(result.body, options).forEach(function (d) {
+          if (d.pounds_per_resident !== null) { values[d.code] = parseFloat(d.pounds_per_resident); }
+        });
+        layer.grantNeed = result.body;
+        layer.options.style.values = values;
+        var before = layer.options.attribution;
+        layer.options.attribution = before + escapeHtml(grantCredits(result.body, options));
+        if (map.hasLayer(layer) && map.attributionControl) {
+          map.attributionControl.removeAttribution(before).addAttribution(layer.options.attribution);
+        }
+        options.loaded = true;
+        layer.redraw();
+      });
+    }
+    return layer._grantNeedLoading.then(function () {
+      if (map.hasLayer(layer) && layer.grantNeed) { chart.show(layer); }
+    });
+  }
+
+  function grantMoneyLayers(map) {
+    var chart = new GrantChart().addTo(map);
+    chart.hide();
+    registry.grantChart = chart;
+    Object.keys(registry.layers).forEach(function (key) {
+      var layer = registry.layers[key];
+      if (!layer.options.grantMoney) { return; }
+      layer.on('add', function () { loadGrantMoney(map, layer, chart); });
+      layer.on('remove', function () { chart.hide(); });
+      if (map.hasLayer(layer)) { loadGrantMoney(map, layer, chart); }
+    });
+  }
+
   /** Wire the legend, search and click handling onto a folium-built map. */
   function setup(map, config) {
     registry.map = map;
@@ -1338,6 +1509,7 @@
     if (config.labelsUrl) { registry.labels = new PlaceLabels(config).addTo(map); }
     if (config.lsoaNameUrl) { hoverNames(map, config); }
     if (config.groupField) { registry.groupField = new GroupField(config).addTo(map); }
+    grantMoneyLayers(map);
     if (config.click === 'lookup' || config.click === 'eligibility' || config.click === 'assets') {
       // On the assets map a click beside the markers shows the LSOA underneath.
       map.on('click', function (e) { inspect(map, config, e.latlng); });

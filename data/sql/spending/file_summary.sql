@@ -5,7 +5,7 @@ SET line_count = t.lines, total_amount = t.total,
 FROM (
     SELECT count(*) AS lines, coalesce(sum(amount), 0) AS total,
            min(payment_date) AS first_date, max(payment_date) AS last_date
-    FROM spending_line WHERE file_id = %(file_id)s
+    FROM {partition}
 ) t
 WHERE f.id = %(file_id)s
 RETURNING f.line_count, f.total_amount, f.first_payment_date, f.last_payment_date;

@@ -1,8 +1,9 @@
--- Staged lines into spending_line: exact decimals, dates parsed with the publisher's format,
--- the beneficiary key and redaction flag from the key table computed by geo.spending.rules,
--- and the Code's "exceeding £500" flag with the rules' threshold (credits by their size).
-INSERT INTO spending_line (
-    file_id, line_number, publisher, organisation_label, organisation_uri, effective_date,
+-- Staged lines into a file's new partition of spending_line (ids from the table's identity
+-- sequence): exact decimals, dates parsed with the publisher's format, the beneficiary key
+-- and redaction flag from the key table computed by geo.spending.rules, and the Code's
+-- "exceeding £500" flag with the rules' threshold (credits by their size).
+INSERT INTO {partition} (
+    id, file_id, line_number, publisher, organisation_label, organisation_uri, effective_date,
     service, beneficiary_name, beneficiary_key, beneficiary_other_id, redacted, payment_date,
     transaction_number, amount, irrecoverable_vat, purpose, category, category_code,
     invoice_number, profit_centre, vat_registration_number, over_500
@@ -28,7 +29,8 @@ WITH s AS (
            nullif_any(vat_registration_number, %(nulls)s) AS vat_registration_number
     FROM spending_stage
 )
-SELECT %(file_id)s, s.line_number, %(publisher)s, coalesce(s.organisation_label, %(publisher_name)s),
+SELECT nextval(%(id_sequence)s::regclass), %(file_id)s, s.line_number, %(publisher)s,
+       coalesce(s.organisation_label, %(publisher_name)s),
        s.organisation_uri, to_date(s.effective_date, %(date_format)s), s.service,
        s.beneficiary_name, k.beneficiary_key, s.beneficiary_other_id, k.redacted,
        to_date(s.payment_date, %(date_format)s), s.transaction_number, s.amount::numeric(14, 2),

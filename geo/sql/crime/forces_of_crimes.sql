@@ -1,2 +1,3 @@
--- The forces of the crimes an area selects (for areas outside the loaded boundaries).
-SELECT DISTINCT force FROM crime c WHERE {area} ORDER BY force;
+-- (Part of forces.sql.) The forces of the crimes an area selects (for areas drawn or outside
+-- the loaded boundaries).
+SELECT c.force FROM crime c WHERE {area}

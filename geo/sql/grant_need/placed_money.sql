@@ -49,7 +49,7 @@ lsoa_rows AS (
     WHERE p.level = 'lsoa'
 ),
 lsoa_money AS (
-    SELECT r.source, r.grant_key, d.lad_code, d.imd_decile AS decile,
+    SELECT r.source, r.grant_key, r.lsoa AS lsoa_code, d.lad_code, d.imd_decile AS decile,
            r.amount * p.residents::numeric / nullif(
                sum(p.residents::numeric) OVER (PARTITION BY r.source, r.grant_key), 0) AS amount
     FROM lsoa_rows r

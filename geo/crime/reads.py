@@ -15,6 +15,8 @@ import io
 import json
 import re
 import statistics
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,14 +95,43 @@ def months_between(first: str, last: str) -> list[str]:
     return [shift_month(first, i) for i in range(max(count, 0))]
 
 
+SQLText = str | sql.SQL | sql.Composed  # a packaged file name, or SQL composed here
+Query = tuple[SQLText, dict[str, Any]]
+
+
+def _statement(query: SQLText) -> sql.SQL | sql.Composed | str:
+    """The SQL of a query: a packaged file's text, or the composed SQL itself."""
+    return read_sql("geo", query) if isinstance(query, str) else query
+
+
 async def _fetch_all(
-    conn: AsyncConnection, query: str | sql.Composed, params: dict[str, Any]
+    conn: AsyncConnection, query: SQLText, params: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Run a query (a packaged file name or composed SQL) and return its rows as dicts."""
-    statement = read_sql("geo", query) if isinstance(query, str) else query
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(statement, params)
+        await cur.execute(_statement(query), params)
         return await cur.fetchall()
+
+
+async def _fetch_each(
+    conn: AsyncConnection, queries: Sequence[Query | None]
+) -> list[list[dict[str, Any]]]:
+    """Run independent queries in one round trip (pipeline mode); each one's rows (None: []).
+
+    A summary's statements each take well under a millisecond; on a busy machine every round
+    trip to the server costs more than that in waiting to be scheduled again.
+    """
+    async with AsyncExitStack() as stack:
+        cursors: list[Any] = []
+        async with conn.pipeline():
+            for item in queries:
+                if item is None:
+                    cursors.append(None)
+                    continue
+                cur = await stack.enter_async_context(conn.cursor(row_factory=dict_row))
+                await cur.execute(_statement(item[0]), item[1])
+                cursors.append(cur)
+        return [await cur.fetchall() if cur is not None else [] for cur in cursors]
 
 
 def _lsoa_condition(generation: int) -> sql.Composable:
@@ -210,12 +241,24 @@ async def resolve_area(conn: AsyncConnection, area: str) -> ResolvedArea:
     )
 
 
+# H3 cells' polygons in EPSG:27700 as PostGIS projected them: a cell's never changes, so each
+# is asked for once per process (a round trip fewer for a summary of a cell seen before).
+_H3_GEOMETRIES: dict[str, bytes] = {}
+_H3_GEOMETRIES_KEPT = 4096
+
+
 async def _h3_geometry(conn: AsyncConnection, cell: str) -> bytes:
     """The cell's polygon as EWKB in EPSG:27700 (for its population)."""
-    ring = [(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]
-    geojson = json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]})
-    rows = await _fetch_all(conn, "crime/area_polygon.sql", {"geojson": geojson})
-    return bytes(rows[0]["geom"])
+    found = _H3_GEOMETRIES.get(cell)
+    if found is None:
+        ring = [(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]
+        geojson = json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]})
+        rows = await _fetch_all(conn, "crime/area_polygon.sql", {"geojson": geojson})
+        found = bytes(rows[0]["geom"])
+        if len(_H3_GEOMETRIES) >= _H3_GEOMETRIES_KEPT:
+            _H3_GEOMETRIES.clear()
+        _H3_GEOMETRIES[cell] = found
+    return found
 
 
 async def resolve_polygon(conn: AsyncConnection, geometry: dict[str, Any]) -> ResolvedArea:
@@ -263,31 +306,68 @@ def check_crime_type(crime_type: str | None, held: set[str] | None = None) -> st
     )
 
 
-async def _by_area(
-    conn: AsyncConnection, area: ResolvedArea, lsoa_query: str, geometry_query: str
-) -> list[dict[str, Any]]:
-    """Run the LSOA-list or the geometry form of a query, as the area is made (none: [])."""
+def _by_area(area: ResolvedArea, lsoa_query: str, geometry_query: str) -> Query | None:
+    """The LSOA-list or the geometry form of a query, as the area is made (None: neither)."""
     if area.lsoa_codes and not area.ref.outside_loaded_boundaries:
-        params = {"generation": area.ref.lsoa_generation, "codes": area.lsoa_codes}
-        return await _fetch_all(conn, lsoa_query, params)
+        return lsoa_query, _lsoa_params(area)
     if area.geometry is not None:
-        return await _fetch_all(conn, geometry_query, {"geom": area.geometry})
-    return []
+        return geometry_query, {"geom": area.geometry}
+    return None
 
 
-async def _forces(conn: AsyncConnection, area: ResolvedArea) -> list[str]:
-    """The forces whose force-months the area's figures depend on.
+def _lsoa_params(area: ResolvedArea) -> dict[str, Any]:
+    """The generation and codes of an area made of LSOAs."""
+    return {"generation": area.ref.lsoa_generation, "codes": area.lsoa_codes}
 
-    Those whose crimes fall in the area's districts, and (for areas drawn or outside the
-    loaded boundaries) those whose crimes lie in the area itself.
+
+def _part(name: str, area: ResolvedArea | None = None) -> sql.SQL | sql.Composed:
+    """A packaged query that is part of another (with the area's condition, if it takes one)."""
+    text = sql.SQL(read_sql("geo", name))
+    return text.format(area=area.condition) if area is not None else text
+
+
+def _forces_query(area: ResolvedArea, first: str | None, last: str | None) -> Query:
+    """The query of the area's forces, their latest month and force-months (forces.sql).
+
+    The forces are those whose crimes fall in the area's districts, and (for areas drawn or
+    outside the loaded boundaries) those whose crimes lie in the area itself.
     """
-    forces: set[str] = set()
+    parts: list[sql.Composable] = []
+    params: dict[str, Any] = {"first": first, "last": last}
+    located = _by_area(area, "crime/forces_for_lsoas.sql", "crime/forces_for_geometry.sql")
+    if located is not None:
+        parts.append(_part(str(located[0])))
+        params.update(located[1])
     if area.ref.outside_loaded_boundaries or not area.lsoa_codes:
-        query = sql.SQL(read_sql("geo", "crime/forces_of_crimes.sql")).format(area=area.condition)
-        forces.update(r["force"] for r in await _fetch_all(conn, query, area.params))
-    rows = await _by_area(conn, area, "crime/forces_for_lsoas.sql", "crime/forces_for_geometry.sql")
-    forces.update(r["force"] for r in rows)
-    return sorted(forces)
+        if area.lsoa_codes:
+            parts.append(_part("crime/forces_of_lsoa_counts.sql"))
+            params.update(_lsoa_params(area))
+        else:
+            parts.append(_part("crime/forces_of_crimes.sql", area))
+            params.update(area.params)
+    forces = sql.SQL("\nUNION\n").join(parts)
+    return sql.SQL(read_sql("geo", "crime/forces.sql")).format(forces=forces), params
+
+
+def _counts_queries(
+    area: ResolvedArea, params: dict[str, Any], from_month: str
+) -> tuple[Query, Query]:
+    """The queries of the area's counts by month and type, and of its top locations.
+
+    Areas made of LSOAs add up the counts per LSOA the imports keep; the others (groups,
+    drawn polygons, H3 cells) count their crimes.
+    """
+    top_params = {**params, "first": from_month, "limit": TOP_LOCATIONS}
+    if area.lsoa_codes:
+        lsoas = _lsoa_params(area)
+        return (
+            ("crime/counts_lsoas.sql", {**params, **lsoas}),
+            ("crime/top_locations_lsoas.sql", {**top_params, **lsoas}),
+        )
+    return (
+        (_part("crime/counts.sql", area), {**params, **area.params}),
+        (_part("crime/top_locations.sql", area), {**top_params, **area.params}),
+    )
 
 
 async def crime_summary(
@@ -323,10 +403,9 @@ async def crime_summary(
         parse_month(from_month, "from")
     if to_month is not None:
         parse_month(to_month, "to")
-    forces = await _forces(conn, area)
     if to_month is None:
-        latest = await _fetch_all(conn, "crime/latest_month.sql", {"forces": forces})
-        to_month = latest[0]["max"] if latest else None
+        held = await _fetch_all(conn, *_forces_query(area, None, None))
+        to_month = held[0]["latest"]
         if to_month is None:
             if from_month is None:
                 raise NoCrimeData(
@@ -343,13 +422,21 @@ async def crime_summary(
     if len(months) > MAX_MONTHS:
         raise InvalidInput(f"at most {MAX_MONTHS} months at once", parameter="from")
     earliest = shift_month(from_month, -12)
-    params = {**area.params, "first": earliest, "last": to_month, "crime_type": crime_type}
-    force_months = await _fetch_all(
-        conn, "crime/force_months.sql", {"forces": forces, "first": earliest, "last": to_month}
+    params = {"first": earliest, "last": to_month, "crime_type": crime_type}
+    count_query, top_query = _counts_queries(area, params, from_month)
+    held, count_rows, top_rows, context_rows = await _fetch_each(
+        conn,
+        [
+            _forces_query(area, earliest, to_month),
+            count_query,
+            top_query,
+            _by_area(area, "crime/context_lsoas.sql", "crime/context_geometry.sql"),
+        ],
     )
+    forces = sorted(held[0]["forces"])
     covered: dict[str, set[str]] = {}
     no_location: dict[str, int] = {}
-    for row in force_months:
+    for row in held[0]["months"]:
         covered.setdefault(row["month"], set()).update(row["crime_types"])
         no_location[row["month"]] = no_location.get(row["month"], 0) + row["no_location"]
 
@@ -357,10 +444,9 @@ async def crime_summary(
         types = covered.get(month)
         return bool(types) and (crime_type is None or crime_type in types)  # type: ignore[operator]
 
-    statement = sql.SQL(read_sql("geo", "crime/counts.sql")).format(area=area.condition)
     counts: dict[str, dict[str, int]] = {}
     located = 0
-    for row in await _fetch_all(conn, statement, params):
+    for row in count_rows:
         counts.setdefault(row["month"], {})[row["crime_type"]] = row["crimes"]
         if row["month"] >= from_month:
             located += row["located"]
@@ -391,15 +477,9 @@ async def crime_summary(
             previous=previous,
         )
     types_covered = sorted(set().union(*(covered.get(m, set()) for m in with_data)))
-    top = []
-    if located:
-        top_params = {**params, "first": from_month, "limit": TOP_LOCATIONS}
-        top_sql = sql.SQL(read_sql("geo", "crime/top_locations.sql")).format(area=area.condition)
-        top = [
-            TopLocation(location=r["location"], crimes=r["crimes"])
-            for r in await _fetch_all(conn, top_sql, top_params)
-        ]
-    context = await _context(conn, area)
+    # The locations counted are those of ``located`` (none: no top locations).
+    top = [TopLocation(location=r["location"], crimes=r["crimes"]) for r in top_rows]
+    context = _context(area, context_rows)
     return CrimeSummary(
         area=area.ref,
         from_month=from_month,
@@ -423,9 +503,8 @@ async def crime_summary(
     )
 
 
-async def _context(conn: AsyncConnection, area: ResolvedArea) -> dict[str, Any] | None:
-    """Residents and Crime domain deciles of the area (one query), or None if unknown."""
-    rows = await _by_area(conn, area, "crime/context_lsoas.sql", "crime/context_geometry.sql")
+def _context(area: ResolvedArea, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Residents and Crime domain deciles of the area (its context query's row), or None."""
     if not rows:
         return None
     spread = "" if area.lsoa_codes else ", shared out by the area of each LSOA inside"
@@ -449,9 +528,9 @@ def _rate(context: dict[str, Any] | None, total: int, months: int) -> CrimeRate:
     )
     rate = total * 1000 / residents if months else None
     return CrimeRate(
-        residents=round(residents, 1),
-        rate_per_1000=round(rate, 2) if rate is not None else None,
-        annualised_rate_per_1000=round(rate * 12 / months, 2) if rate is not None else None,
+        residents=residents,
+        rate_per_1000=rate,
+        annualised_rate_per_1000=rate * 12 / months if rate is not None else None,
         population_source=source,
         months=months,
     )
@@ -506,23 +585,27 @@ async def area_map(
     conn: AsyncConnection, area: ResolvedArea, from_month: str, to_month: str
 ) -> dict[str, Any]:
     """The area's outline and its crimes by map point in a window, as GeoJSON (EPSG:4326)."""
-    rows = await _by_area(conn, area, "crime/outline_lsoas.sql", "crime/outline_geometry.sql")
-    outline = rows[0]["outline"] if rows else None
-    statement = sql.SQL(read_sql("geo", "crime/map_points.sql")).format(area=area.condition)
     params = {**area.params, "first": from_month, "last": to_month, "limit": MAP_POINTS_LIMIT}
+    outline_rows, point_rows = await _fetch_each(
+        conn,
+        [
+            _by_area(area, "crime/outline_lsoas.sql", "crime/outline_geometry.sql"),
+            (_part("crime/map_points.sql", area), params),
+        ],
+    )
+    outline = outline_rows[0]["outline"] if outline_rows else None
     points = [
         {
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
             "properties": {"crimes": r["crimes"], "types": r["types"], "location": r["location"]},
         }
-        for r in await _fetch_all(conn, statement, params)
+        for r in point_rows
     ]
     return {"outline": outline, "points": {"type": "FeatureCollection", "features": points}}
 
 
 async def latest_month(conn: AsyncConnection, area: ResolvedArea) -> str | None:
     """The latest month any of the area's forces published (None: no data loaded)."""
-    forces = await _forces(conn, area)
-    rows = await _fetch_all(conn, "crime/latest_month.sql", {"forces": forces})
-    return rows[0]["max"] if rows else None
+    rows = await _fetch_all(conn, *_forces_query(area, None, None))
+    return rows[0]["latest"]

@@ -1,0 +1,59 @@
+"""Throwaway databases on the test server: dropped and created from its 'postgres' database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from config.settings import DatabaseSettings
+
+# The tables a foundation load writes: those data/sql/foundation/clear_foundation.sql empties
+# and those it derives from them (the serving tables, the populations by edition).
+FOUNDATION_TABLES = (
+    "lad",
+    "ward",
+    "lsoa",
+    "lsoa_2011_2021",
+    "index_edition",
+    "index_domain",
+    "lsoa_index_value",
+    "lsoa_population_denominator",
+    "lsoa_population_estimate",
+    "lad_summary_measure",
+    "lad_published_measure",
+    "postcode",
+    "lsoa_deprivation",
+    "lad_deprivation",
+    "lsoa_population",
+)
+
+
+def recreate_database(url: str, *, create: bool = True) -> None:
+    """Drop the database of ``url`` (closing its connections), then create it again unless not."""
+    parsed = make_url(url)
+    admin = parsed.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        name = sql.Identifier(parsed.database)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        if create:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+@contextmanager
+def throwaway_database(settings: DatabaseSettings, suffix: str) -> Iterator[str]:
+    """A new, empty database beside ``settings``' one (``<its name>_<suffix>``), dropped after.
+
+    Yields its URL. Named from the test database, so helpers working side by side, each with
+    its own PLATOONS_DATABASE_URL, never share one.
+    """
+    url = make_url(settings.dsn)
+    url = url.set(database=f"{url.database}_{suffix}").render_as_string(hide_password=False)
+    recreate_database(url)
+    try:
+        yield url
+    finally:
+        recreate_database(url, create=False)
