@@ -187,7 +187,7 @@ def test_grant_money_against_need_in_trafford(trafford_import, client, conn):
 @pytest.mark.parametrize(
     ("params", "status", "parameter"),
     [
-        ({"area": "E01006112"}, 400, "area"),
+        ({"area": "E01006112"}, 422, "area"),  # a district code is the declared pattern
         ({"edition": "IoD1999"}, 404, "edition"),
         ({"from": "2024-01-01", "to": "2023-01-01"}, 400, "from"),
         ({"from": "soon"}, 422, "from"),
