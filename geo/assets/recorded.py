@@ -19,6 +19,7 @@ from geo.assets.reads import asset_row
 from geo.assets.writes import (
     check_asset_point,
     insert_asset,
+    point_placed_sql,
     record_asset_event,
     upsert_asset_serving,
 )
@@ -83,7 +84,7 @@ async def upsert_recorded(
         "edition": edition.code,
         "id": asset_id,
     }
-    cur = await conn.execute(read_sql("geo", "assets/update_facts.sql"), params)
+    cur = await conn.execute(point_placed_sql("update_facts.sql"), params)
     if await cur.fetchone() is None:
         inside = await conn.execute(
             read_sql("geo", "areas/lsoa_code_at_point.sql"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
+from functools import cache
 from typing import Any
 
 import psycopg.errors
@@ -60,6 +61,18 @@ def site_wkb(data: AssetInput) -> bytes | None:
             parameter="site",
         )
     return bytes(shapely.to_wkb(projected))
+
+
+@cache
+def point_placed_sql(name: str) -> str:
+    """``geo/sql/assets/<name>`` with the point and the LSOA containing it in place.
+
+    Inserting an asset and rewriting its facts place its point the same way
+    (``assets/point_place.sql``, put where the file says ``/*point_place*/``).
+    """
+    place = read_sql("geo", "assets/point_place.sql")
+    ctes = "".join(line for line in place.splitlines(True) if not line.startswith("--"))
+    return read_sql("geo", f"assets/{name}").replace("/*point_place*/", ctes.rstrip("\n"))
 
 
 async def insert_asset(
