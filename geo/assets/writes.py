@@ -12,7 +12,6 @@ import shapely
 import shapely.geometry
 import shapely.wkt
 from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
 from pyproj import Transformer
 
 from geo import audit, place_resolution, rights
@@ -103,7 +102,7 @@ async def insert_asset(
         "actor": actor,
     }
     try:
-        cur = await conn.execute(read_sql("geo", "assets/insert.sql"), params)
+        cur = await conn.execute(point_placed_sql("insert.sql"), params)
     except psycopg.errors.UniqueViolation as exc:
         raise InvalidInput(f"reference {reference!r} is already in the register") from exc
     row = await cur.fetchone()
@@ -165,6 +164,10 @@ def asset_audit_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The asset lifecycle's event table and audit names.
+ASSET_STEP_LOG = audit.StepLog("asset", "assets/event_insert.sql", asset_audit_view)
+
+
 async def record_asset_event(
     conn: AsyncConnection,
     asset_id: int,
@@ -177,27 +180,8 @@ async def record_asset_event(
     details: dict[str, Any],
 ) -> None:
     """Append the step to the asset's history and the audit log (same transaction)."""
-    await conn.execute(
-        read_sql("geo", "assets/event_insert.sql"),
-        {
-            "asset_id": asset_id,
-            "step": step,
-            "from_status": None if before is None else before["status"],
-            "to_status": after["status"],
-            "effective_on": effective,
-            "recorded_on": on,
-            "actor": actor,
-            "details": Jsonb(details),
-        },
-    )
-    await audit.record(
-        conn,
-        actor,
-        f"asset.{step}",
-        "asset",
-        str(asset_id),
-        None if before is None else asset_audit_view(before),
-        asset_audit_view(after),
+    await audit.record_step(
+        conn, ASSET_STEP_LOG, asset_id, step, before, after, effective, on, actor, details
     )
 
 
