@@ -308,10 +308,19 @@
       var dz = Math.max(0, coords.z - this.options.dataMaxZoom);
       var source = dz ? { z: coords.z - dz, x: coords.x >> dz, y: coords.y >> dz } : coords;
       var part = { dz: dz, dx: coords.x - (source.x << dz), dy: coords.y - (source.y << dz) };
-      this._source(source, dz === 0 ? this._tileCoordsToKey(coords) : null)
+      return this._fill(tile, source, dz === 0 ? this._tileCoordsToKey(coords) : null, done,
+        function (layer) { return self._draw(tile, layer, coords.z, part); });
+    },
+
+    /** Request a tile's source (see ``_source``), draw it with ``draw(layer)`` (which returns
+     *  the features it drew), count and time the drawing, then hand the tile to Leaflet's
+     *  ``done``: the area and point tiles' common work. */
+    _fill: function (tile, source, abortKey, done, draw) {
+      var self = this;
+      this._source(source, abortKey)
         .then(function (layer) {
           var started = window.performance.now();
-          var drawn = layer ? self._draw(tile, layer, coords.z, part) : 0;
+          var drawn = layer ? draw(layer) : 0;
           self.drawMs += window.performance.now() - started;
           self.tilesDrawn += 1;
           self.featuresDrawn += drawn;
@@ -507,23 +516,10 @@
       tile.platoonsCodes = [];
       var dz = Math.max(0, coords.z - this.options.dataMaxZoom);
       var source = dz ? { z: coords.z - dz, x: coords.x >> dz, y: coords.y >> dz } : coords;
-      this._source(source, dz === 0 ? key : null)
-        .then(function (layer) {
-          var started = window.performance.now();
-          // A tile unloaded while its request was shared (overscaled) places nothing.
-          var drawn = layer && self._tiles[key] ? self._place(key, layer, source) : 0;
-          self.drawMs += window.performance.now() - started;
-          self.tilesDrawn += 1;
-          self.featuresDrawn += drawn;
-          if (drawn > 0) { markFirstFeatures(self); }
-          done(null, tile);
-        })
-        .catch(function (error) {
-          if (error.name === 'AbortError') { return; }
-          self.tileErrors += 1;
-          done(error, tile);
-        });
-      return tile;
+      return this._fill(tile, source, dz === 0 ? key : null, done, function (layer) {
+        // A tile unloaded while its request was shared (overscaled) places nothing.
+        return self._tiles[key] ? self._place(key, layer, source) : 0;
+      });
     },
 
     /** Marker radius and ring width at a zoom: small dots over a country, rings close up. */
