@@ -51,6 +51,7 @@ from geo.errors import (
 )
 from geo.groups import GroupChanges, GroupInput, GroupPrivate, GroupPublic, GroupRules
 from tests.utils import factories, sources
+from tests.utils.databases import GROUP_REGISTER_TABLES, table_digest
 
 pytestmark = pytest.mark.anyio
 
@@ -61,12 +62,7 @@ TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 PRIVATE_FIELDS = ("leader_email", "leader_phone", "leader_address")
 # Tables a group write could touch: "nothing written" means none of them changed.
 GROUP_TABLES = (
-    "community_group",
-    "group_manager",
-    "group_activity",
-    "group_rating",
-    "group_message",
-    "group_serving",
+    *GROUP_REGISTER_TABLES,
     "organiser_serving",
     "group_lsoa",
     "lsoa_coverage",
@@ -218,16 +214,7 @@ async def create(
 
 def table_state(conn: psycopg.Connection, tables: tuple[str, ...] = GROUP_TABLES) -> dict[str, Any]:
     """Row count and content digest of each table."""
-    state = {}
-    for table in tables:
-        row = conn.execute(
-            psycopg.sql.SQL(
-                "SELECT count(*), md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)),"
-                " '')) FROM {} t"
-            ).format(psycopg.sql.Identifier(table))
-        ).fetchone()
-        state[table] = row
-    return state
+    return {table: table_digest(conn, table) for table in tables}
 
 
 # ---------------------------------------------------------------------------------------------
