@@ -13,14 +13,15 @@ from typing import Any, Literal
 
 from psycopg import AsyncConnection
 
+from geo import audit
 from geo.areas import find_edition
 from geo.assets.models import AssetInput
 from geo.assets.reads import asset_row
 from geo.assets.writes import (
+    ASSET_STEP_LOG,
     check_asset_point,
     insert_asset,
     point_placed_sql,
-    record_asset_event,
     upsert_asset_serving,
 )
 from geo.errors import AssetOutsideEngland
@@ -68,8 +69,17 @@ async def upsert_recorded(
             {"id": asset_id, "location_basis": location_basis},
         )
         row = await asset_row(conn, asset_id)
-        await record_asset_event(
-            conn, asset_id, "record", None, row, on, on, actor, {**details, "source": source}
+        await audit.record_step(
+            conn,
+            ASSET_STEP_LOG,
+            asset_id,
+            "record",
+            None,
+            row,
+            on,
+            on,
+            actor,
+            {**details, "source": source},
         )
         return asset_id, "inserted"
     asset_id = int(existing[0])
@@ -98,8 +108,17 @@ async def upsert_recorded(
             )
         return asset_id, "unchanged"
     after = await asset_row(conn, asset_id)
-    await record_asset_event(
-        conn, asset_id, "update_facts", before, after, on, on, actor, {**details, "source": source}
+    await audit.record_step(
+        conn,
+        ASSET_STEP_LOG,
+        asset_id,
+        "update_facts",
+        before,
+        after,
+        on,
+        on,
+        actor,
+        {**details, "source": source},
     )
     return asset_id, "updated"
 

@@ -168,23 +168,6 @@ def asset_audit_view(row: dict[str, Any]) -> dict[str, Any]:
 ASSET_STEP_LOG = audit.StepLog("asset", "assets/event_insert.sql", asset_audit_view)
 
 
-async def record_asset_event(
-    conn: AsyncConnection,
-    asset_id: int,
-    step: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any],
-    effective: date,
-    on: date,
-    actor: str,
-    details: dict[str, Any],
-) -> None:
-    """Append the step to the asset's history and the audit log (same transaction)."""
-    await audit.record_step(
-        conn, ASSET_STEP_LOG, asset_id, step, before, after, effective, on, actor, details
-    )
-
-
 async def create_asset(
     conn: AsyncConnection, data: AssetInput, principal: Principal, on: date
 ) -> Asset:
@@ -208,8 +191,17 @@ async def create_asset(
         if principal.role == "officer" and not principal.may_act_in(lad):
             raise Forbidden(f"this key may not record assets in {lad}")
         row = await asset_row(conn, asset_id)
-        await record_asset_event(
-            conn, asset_id, "record", None, row, on, on, principal.actor, {"source": "api"}
+        await audit.record_step(
+            conn,
+            ASSET_STEP_LOG,
+            asset_id,
+            "record",
+            None,
+            row,
+            on,
+            on,
+            principal.actor,
+            {"source": "api"},
         )
         await refresh_serving(conn, asset_id, on)
     return asset_view(row, on)
@@ -301,8 +293,17 @@ async def take_step(
         }
         if group:
             details["group"] = group
-        await record_asset_event(
-            conn, asset_id, step, row, after, life.last_step_on, on, principal.actor, details
+        await audit.record_step(
+            conn,
+            ASSET_STEP_LOG,
+            asset_id,
+            step,
+            row,
+            after,
+            life.last_step_on,
+            on,
+            principal.actor,
+            details,
         )
         await refresh_serving(conn, asset_id, on)
     return asset_view(after, on)
