@@ -22,6 +22,7 @@ from geo.assets.writes import (
     check_asset_point,
     insert_asset,
     point_placed_sql,
+    record_new_asset,
     upsert_asset_serving,
 )
 from geo.errors import AssetOutsideEngland
@@ -68,19 +69,7 @@ async def upsert_recorded(
             read_sql("geo", "assets/set_location_basis.sql"),
             {"id": asset_id, "location_basis": location_basis},
         )
-        row = await asset_row(conn, asset_id)
-        await audit.record_step(
-            conn,
-            ASSET_STEP_LOG,
-            asset_id,
-            "record",
-            None,
-            row,
-            on,
-            on,
-            actor,
-            {**details, "source": source},
-        )
+        await record_new_asset(conn, asset_id, on, actor, {**details, "source": source})
         return asset_id, "inserted"
     asset_id = int(existing[0])
     check_asset_point(data.lon, data.lat)

@@ -168,6 +168,18 @@ def asset_audit_view(row: dict[str, Any]) -> dict[str, Any]:
 ASSET_STEP_LOG = audit.StepLog("asset", "assets/event_insert.sql", asset_audit_view)
 
 
+async def record_new_asset(
+    conn: AsyncConnection, asset_id: int, on: date, actor: str, details: dict[str, Any]
+) -> dict[str, Any]:
+    """Append a just-inserted asset's first step (``record``, taking effect ``on``) to its
+    history and the audit log; return its stored row."""
+    row = await asset_row(conn, asset_id)
+    await audit.record_step(
+        conn, ASSET_STEP_LOG, asset_id, "record", None, row, on, on, actor, details
+    )
+    return row
+
+
 async def create_asset(
     conn: AsyncConnection, data: AssetInput, principal: Principal, on: date
 ) -> Asset:
@@ -190,19 +202,7 @@ async def create_asset(
         asset_id, lad = await insert_asset(conn, data, principal.actor)
         if principal.role == "officer" and not principal.may_act_in(lad):
             raise Forbidden(f"this key may not record assets in {lad}")
-        row = await asset_row(conn, asset_id)
-        await audit.record_step(
-            conn,
-            ASSET_STEP_LOG,
-            asset_id,
-            "record",
-            None,
-            row,
-            on,
-            on,
-            principal.actor,
-            {"source": "api"},
-        )
+        row = await record_new_asset(conn, asset_id, on, principal.actor, {"source": "api"})
         await refresh_serving(conn, asset_id, on)
     return asset_view(row, on)
 
