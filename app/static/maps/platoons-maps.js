@@ -196,6 +196,18 @@
   var registry = { map: null, layers: {}, firstFeaturesAt: null, searches: 0, group: '' };
   window.PlatoonsMaps = registry;
 
+  /** Whether the map has settled: every tile layer on it has finished loading and one at least
+   *  drew features (what the browser tests and scripts/screenshots.py wait for). */
+  registry.settled = function () {
+    if (!registry.map) { return false; }
+    var layers = Object.keys(registry.layers)
+      .map(function (key) { return registry.layers[key]; })
+      .filter(function (layer) { return layer._map; });
+    return layers.length > 0
+      && layers.every(function (layer) { return !layer.isLoading || !layer.isLoading(); })
+      && layers.some(function (layer) { return layer.featuresDrawn > 0; });
+  };
+
   // Panes above Leaflet's tile pane (200) and below its overlay pane (400): filled areas, then
   // translucent overlays (group areas), then outlines, then the asset markers (clickable).
   // Place names sit above the data and markers but let clicks through to them (labels pane).
