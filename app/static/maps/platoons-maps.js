@@ -895,13 +895,24 @@
     return block;
   }
 
-  function inspect(map, config, latlng) {
-    var popup = L.popup({ maxWidth: 380, maxHeight: 440, className: 'platoons-popup' })
+  /** A popup opened at ``latlng`` that says it is looking up (until its content is set). */
+  function loadingPopup(map, latlng, maxWidth, maxHeight) {
+    return L.popup({ maxWidth: maxWidth, maxHeight: maxHeight, className: 'platoons-popup' })
       .setLatLng(latlng).setContent('Looking up…').openOn(map);
+  }
+
+  /** A popup's content for a clicked point, marked with the point as the lookups send it. */
+  function pointContent(latlng) {
     var content = el('div', 'platoons-popup-content');
-    var lon = latlng.lng.toFixed(6), lat = latlng.lat.toFixed(6);
-    content.dataset.lon = lon;
-    content.dataset.lat = lat;
+    content.dataset.lon = latlng.lng.toFixed(6);
+    content.dataset.lat = latlng.lat.toFixed(6);
+    return content;
+  }
+
+  function inspect(map, config, latlng) {
+    var popup = loadingPopup(map, latlng, 380, 440);
+    var content = pointContent(latlng);
+    var lon = content.dataset.lon, lat = content.dataset.lat;
     var edition = activeEdition(map, config);
     var lookup = getJson(config.lookupUrl + '?' + query({ lon: lon, lat: lat, edition: edition }));
     var eligibility = config.click === 'eligibility'
@@ -1023,8 +1034,7 @@
     var near = layer.markersNear(containerPoint);
     if (near.indexOf(clicked) < 0) { near.unshift(clicked); }
     var shown = near.slice(0, MAX_ASSETS_IN_POPUP), group = registry.group;
-    var popup = L.popup({ maxWidth: 400, maxHeight: 460, className: 'platoons-popup' })
-      .setLatLng(clicked.getLatLng()).setContent('Looking up…').openOn(map);
+    var popup = loadingPopup(map, clicked.getLatLng(), 400, 460);
     registry.lastPopup = null;
     registry.reopen = function () {
       if (map.hasLayer(popup)) { inspectAssets(map, config, layer, clicked, map.latLngToContainerPoint(clicked.getLatLng())); }
@@ -1162,12 +1172,9 @@
   }
 
   function inspectCoverage(map, config, latlng) {
-    var popup = L.popup({ maxWidth: 400, maxHeight: 460, className: 'platoons-popup' })
-      .setLatLng(latlng).setContent('Looking up…').openOn(map);
-    var content = el('div', 'platoons-popup-content');
-    var lon = latlng.lng.toFixed(6), lat = latlng.lat.toFixed(6);
-    content.dataset.lon = lon;
-    content.dataset.lat = lat;
+    var popup = loadingPopup(map, latlng, 400, 460);
+    var content = pointContent(latlng);
+    var lon = content.dataset.lon, lat = content.dataset.lat;
     content.dataset.kind = 'coverage';
     registry.lastPopup = null;
     var at = getJson(config.coverage.atUrl + '?' + query({ lon: lon, lat: lat }));
