@@ -807,6 +807,31 @@ def _add_basemap(m: folium.Map, settings: MapSettings) -> None:
     ).add_to(m)
 
 
+def _service_map(
+    title: str, fit: Bounds | None, settings: MapSettings, base_path: str
+) -> folium.Map:
+    """A service page's empty map: its assets served by the app, the configured basemap and
+    tile archives (every page but the offline export starts so)."""
+    m = _new_map(title, fit, min_zoom=5)
+    _served_assets(m, base_path)
+    _add_basemap(m, settings)
+    _use_tile_archives(m, settings, base_path)
+    return m
+
+
+def _finish_page(
+    m: folium.Map, config: dict[str, Any], *overlays: folium.map.Layer | None
+) -> folium.Map:
+    """Add the overlays a page has (``None``: its collection is empty), in order, then the layer
+    control and the page's setup (``L.platoons.setup`` with ``config``)."""
+    for overlay in overlays:
+        if overlay is not None:
+            overlay.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    MapSetup(config).add_to(m)
+    return m
+
+
 def _service_config(title: str, click: str, edition: str, base_path: str) -> dict[str, Any]:
     """Settings of ``L.platoons.setup`` for a page served by the app."""
     return {
@@ -941,10 +966,7 @@ def deprivation_map(
     title = "Platoons: deprivation (English Indices of Deprivation)"
     lad = edition_collection("lad", current_edition)
     fit = extents.get(edition_collection("lsoa", current_edition).id) or extents.get(lad.id)
-    m = _new_map(title, fit, min_zoom=5)
-    _served_assets(m, base_path)
-    _add_basemap(m, settings)
-    _use_tile_archives(m, settings, base_path)
+    m = _service_map(title, fit, settings, base_path)
     for edition in sorted(editions, key=lambda e: e.code != current_edition):
         code = edition.code
         lsoa = edition_collection("lsoa", code)
@@ -983,17 +1005,14 @@ def deprivation_map(
     }
     for layer in grant_money_layers(money_areas, current_edition, base_path):
         layer.add_to(m)
-    crime = crime_overlay(extents, base_path)
-    if crime is not None:
-        crime.add_to(m)
-    outlines = _district_outlines(current_edition, extents, base_path)
-    if outlines is not None:
-        outlines.add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
     config = _service_config(title, "lookup", current_edition, base_path)
     config["legend"] = decile_legend(f"IMD decile, {current_edition}")
-    MapSetup(config).add_to(m)
-    return m
+    return _finish_page(
+        m,
+        config,
+        crime_overlay(extents, base_path),
+        _district_outlines(current_edition, extents, base_path),
+    )
 
 
 def eligibility_map(
@@ -1011,12 +1030,8 @@ def eligibility_map(
     collection = get_collection(ELIGIBILITY_COLLECTION)
     assert collection is not None  # registered by geo.collections
     extent = extents.get(collection.id)
-    m = _new_map(
-        title, extent or extents.get(edition_collection("lad", current_edition).id), min_zoom=5
-    )
-    _served_assets(m, base_path)
-    _add_basemap(m, settings)
-    _use_tile_archives(m, settings, base_path)
+    fit = extent or extents.get(edition_collection("lad", current_edition).id)
+    m = _service_map(title, fit, settings, base_path)
     ordered = sorted(programmes, key=lambda p: (not p.is_open(today), p.name, p.id))
     if extent is not None:
         for index, programme in enumerate(ordered):
@@ -1032,18 +1047,17 @@ def eligibility_map(
                 show=index == 0,
                 base_path=base_path,
             ).add_to(m)
-    outlines = _district_outlines(current_edition, extents, base_path)
-    if outlines is not None:
-        outlines.add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
     config = _service_config(title, "eligibility", current_edition, base_path)
     config["legend"] = {
         "title": "No grant programme has eligibility data yet",
         "items": [],
         "note": "Programmes appear here once saved (platoons programmes import).",
     }
-    MapSetup(config).add_to(m)
-    return m
+    return _finish_page(
+        m,
+        config,
+        _district_outlines(current_edition, extents, base_path),
+    )
 
 
 def assets_collections(current_edition: str) -> list[Collection]:
@@ -1088,10 +1102,7 @@ def assets_map(
     collection = _registered(ASSETS_COLLECTION)
     lsoa = edition_collection("lsoa", current_edition)
     lad = edition_collection("lad", current_edition)
-    m = _new_map(title, extents.get(lsoa.id) or extents.get(lad.id), min_zoom=5)
-    _served_assets(m, base_path)
-    _add_basemap(m, settings)
-    _use_tile_archives(m, settings, base_path)
+    m = _service_map(title, extents.get(lsoa.id) or extents.get(lad.id), settings, base_path)
     # The subject first: its entries lead the layer control and the legend.
     asset_extent = extents.get(collection.id)
     if asset_extent is not None:
@@ -1121,13 +1132,6 @@ def assets_map(
             first_render=False,
             base_path=base_path,
         ).add_to(m)
-    planning_areas = _planning_areas(current_edition, extents, base_path)
-    if planning_areas is not None:
-        planning_areas.add_to(m)
-    outlines = _district_outlines(current_edition, extents, base_path)
-    if outlines is not None:
-        outlines.add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
     config = _service_config(title, "assets", current_edition, base_path)
     config["planning"] = {"atUrl": f"{base_path}/neighbourhood-areas/at"}
     config["legend"] = {
@@ -1150,8 +1154,12 @@ def assets_map(
         "placeholder": "a community group's name",
         "searchUrl": f"{base_path}/groups",
     }
-    MapSetup(config).add_to(m)
-    return m
+    return _finish_page(
+        m,
+        config,
+        _planning_areas(current_edition, extents, base_path),
+        _district_outlines(current_edition, extents, base_path),
+    )
 
 
 def coverage_collections(current_edition: str) -> list[Collection]:
@@ -1188,10 +1196,8 @@ def coverage_map(
     title = "Platoons: neighbourhood group coverage"
     coverage = _registered(COVERAGE_COLLECTION)
     lad = edition_collection("lad", current_edition)
-    m = _new_map(title, extents.get(coverage.id) or extents.get(lad.id), min_zoom=5)
-    _served_assets(m, base_path)
-    _add_basemap(m, settings)
-    _use_tile_archives(m, settings, base_path)
+    fit = extents.get(coverage.id) or extents.get(lad.id)
+    m = _service_map(title, fit, settings, base_path)
     note = (
         "Share of adults (18+) living inside the area of at least one active group, "
         "area-weighted within each LSOA. Click the map for the adults covered and the groups."
@@ -1273,16 +1279,6 @@ def coverage_map(
             pane=pane,
             base_path=base_path,
         ).add_to(m)
-    planning_areas = _planning_areas(current_edition, extents, base_path)
-    if planning_areas is not None:
-        planning_areas.add_to(m)
-    crime = crime_overlay(extents, base_path)
-    if crime is not None:
-        crime.add_to(m)
-    outlines = _district_outlines(current_edition, extents, base_path)
-    if outlines is not None:
-        outlines.add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
     config = _service_config(title, "coverage", current_edition, base_path)
     config["planning"] = {"atUrl": f"{base_path}/neighbourhood-areas/at"}
     config["legend"] = {
@@ -1295,8 +1291,13 @@ def coverage_map(
         "coldSpotThreshold": cold_spot_threshold,
         "crimePackUrl": f"{base_path}/crime/pack",
     }
-    MapSetup(config).add_to(m)
-    return m
+    return _finish_page(
+        m,
+        config,
+        _planning_areas(current_edition, extents, base_path),
+        crime_overlay(extents, base_path),
+        _district_outlines(current_edition, extents, base_path),
+    )
 
 
 def lad_export_map(data: LadLsoas) -> folium.Map:

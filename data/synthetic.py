@@ -42,7 +42,7 @@ import numpy as np
 import psycopg
 import shapely
 import typer
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 
 from config.settings import DatabaseSettings
 from geo import audit, coverage, groups, organisers
@@ -556,12 +556,21 @@ async def _clear(conn: AsyncConnection[Any]) -> tuple[int, int]:
                 "registered groups name synthetic organisers as their starters, so the "
                 f"synthetic organisers cannot be replaced: {pairs}"
             )
-        await cur.execute(read_sql("data", "synthetic/clear.sql"))
-        removed = await cur.fetchone()
-        await cur.execute(read_sql("data", "synthetic/clear_organisers.sql"))
-        removed_organisers = await cur.fetchone()
-    assert removed is not None and removed_organisers is not None
-    return int(removed[0]), int(removed_organisers[0])
+        removed: list[int] = []
+        # Groups first: synthetic groups name the synthetic organisers that started them.
+        for register, serving in (
+            ("community_group", "group_serving"),
+            ("organiser", "organiser_serving"),
+        ):
+            await cur.execute(
+                sql.SQL(read_sql("data", "synthetic/clear.sql")).format(
+                    register=sql.Identifier(register), serving=sql.Identifier(serving)
+                )
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            removed.append(int(row[0]))
+    return removed[0], removed[1]
 
 
 async def write_plan(

@@ -36,7 +36,6 @@ from typing import Any, Literal, get_args
 import psycopg.errors
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
 from geo import assets, audit, rights
@@ -263,40 +262,8 @@ def _audit_view(row: dict[str, Any]) -> dict[str, Any]:
     return {**view, "version": row["version"]}
 
 
-async def _record(
-    conn: AsyncConnection,
-    step: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any],
-    effective: date,
-    on: date,
-    actor: str,
-    details: dict[str, Any],
-) -> None:
-    """Append the step to the bid's events and the audit log; refresh the asset's map row."""
-    await conn.execute(
-        read_sql("geo", "amenity_bids/event_insert.sql"),
-        {
-            "bid_id": after["id"],
-            "step": step,
-            "from_status": None if before is None else before["status"],
-            "to_status": after["status"],
-            "effective_on": effective,
-            "recorded_on": on,
-            "actor": actor,
-            "details": Jsonb(details),
-        },
-    )
-    await audit.record(
-        conn,
-        actor,
-        f"amenity_bid.{step}",
-        "amenity_bid",
-        str(after["id"]),
-        None if before is None else _audit_view(before),
-        _audit_view(after),
-    )
-    await assets.refresh_serving(conn, after["asset_id"], on)
+# The bid lifecycle's event table and audit names.
+BID_STEP_LOG = audit.StepLog("amenity_bid", "amenity_bids/event_insert.sql", _audit_view)
 
 
 async def _acting_group(
@@ -365,7 +332,19 @@ async def express_interest(
         assert inserted is not None
         row = await _bid_row(conn, int(inserted[0]))
         details = {"group": group, "threat": data.threat}
-        await _record(conn, "express_interest", None, row, effective, on, principal.actor, details)
+        await audit.record_step(
+            conn,
+            BID_STEP_LOG,
+            row["id"],
+            "express_interest",
+            None,
+            row,
+            effective,
+            on,
+            principal.actor,
+            details,
+        )
+        await assets.refresh_serving(conn, row["asset_id"], on)
     return _bid(row, on)
 
 
@@ -430,5 +409,8 @@ async def take_bid_step(
         )
         after = await _bid_row(conn, bid_id)
         details: dict[str, Any] = {transition.needs: text} if transition.needs else {}
-        await _record(conn, step, row, after, effective, on, principal.actor, details)
+        await audit.record_step(
+            conn, BID_STEP_LOG, bid_id, step, row, after, effective, on, principal.actor, details
+        )
+        await assets.refresh_serving(conn, after["asset_id"], on)
     return _bid(after, on)

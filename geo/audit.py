@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
+
+from geo.sqlfiles import read_sql
 
 
 async def record(
@@ -56,3 +60,47 @@ def event_params(
         "actor": actor,
         "details": Jsonb(details),
     }
+
+
+@dataclass(frozen=True)
+class StepLog:
+    """Where a lifecycle's steps are written: its event table and its name in the audit log."""
+
+    entity: str
+    """The audit log's entity, and its actions' prefix (``asset``: ``asset.nominate``)."""
+    event_sql: str
+    """The ``geo/sql`` file appending one event (the parent's id as ``%(parent_id)s``)."""
+    view: Callable[[dict[str, Any]], dict[str, Any]]
+    """A stored row as the audit log keeps it, before and after."""
+
+
+async def record_step(
+    conn: AsyncConnection,
+    log: StepLog,
+    entity_id: int,
+    step: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    effective: date,
+    on: date,
+    actor: str,
+    details: dict[str, Any],
+) -> None:
+    """Append a step to the lifecycle's event table and to the audit log (same transaction)."""
+    old_status = None if before is None else before["status"]
+    await conn.execute(
+        read_sql("geo", log.event_sql),
+        {
+            "parent_id": entity_id,
+            **event_params(step, old_status, after["status"], effective, on, actor, details),
+        },
+    )
+    await record(
+        conn,
+        actor,
+        f"{log.entity}.{step}",
+        log.entity,
+        str(entity_id),
+        None if before is None else log.view(before),
+        log.view(after),
+    )

@@ -20,13 +20,7 @@ from playwright.sync_api import Page, sync_playwright
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 MAPS = ("deprivation", "eligibility", "assets", "coverage")
-SETTLED = """() => {
-  const maps = window.PlatoonsMaps;
-  if (!maps || !maps.map) return false;
-  const layers = Object.values(maps.layers).filter((l) => l._map);
-  return layers.length > 0 && layers.every((l) => !l.isLoading || !l.isLoading())
-    && layers.some((l) => l.featuresDrawn > 0);
-}"""
+SETTLED = "() => !!window.PlatoonsMaps && window.PlatoonsMaps.settled()"
 
 
 def capture(page: Page, url: str, out: Path, *, is_map: bool) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -86,20 +86,30 @@ class PolygonSummaryRequest(BaseModel):
 
 
 async def _summary(
-    conn: DbDep, area: str, from_month: str | None, to_month: str | None, crime_type: str | None
+    conn: DbDep,
+    area: AreaQuery,
+    from_month: FromQuery = None,
+    to: ToQuery = None,
+    crime_type: TypeQuery = None,
 ) -> CrimeSummary:
-    """Resolve the area and summarise it."""
+    """Resolve the area named in the query and summarise it (both GET routes' work)."""
     resolved = await reads.resolve_area(conn, area)
-    return await reads.crime_summary(conn, resolved, from_month, to_month, crime_type)
+    return await reads.crime_summary(conn, resolved, from_month, to, crime_type)
 
 
-async def _polygon_summary(conn: DbDep, body: PolygonSummaryRequest) -> CrimeSummary:
-    """Resolve a drawn area and summarise it."""
+async def _polygon_summary(
+    conn: DbDep, body: Annotated[PolygonSummaryRequest, Body()]
+) -> CrimeSummary:
+    """Resolve the drawn area in the body and summarise it (both POST routes' work)."""
     geometry = feature_geometry(body.geometry)
     resolved = await reads.resolve_polygon(conn, geometry)
     return await reads.crime_summary(
         conn, resolved, body.from_month, body.to_month, body.crime_type
     )
+
+
+AreaSummary = Annotated[CrimeSummary, Depends(_summary)]
+PolygonSummary = Annotated[CrimeSummary, Depends(_polygon_summary)]
 
 
 def _csv_response(summary: CrimeSummary) -> Response:
@@ -117,43 +127,27 @@ def _csv_response(summary: CrimeSummary) -> Response:
 
 
 @router.get("/summary", response_model=CrimeSummary, responses=PROBLEMS)
-async def summary(
-    conn: DbDep,
-    area: AreaQuery,
-    from_month: FromQuery = None,
-    to: ToQuery = None,
-    crime_type: TypeQuery = None,
-) -> CrimeSummary:
+async def summary(found: AreaSummary) -> CrimeSummary:
     """An area's street-level crime by month and type, rate, context, places and trend."""
-    return await _summary(conn, area, from_month, to, crime_type)
+    return found
 
 
 @router.get("/summary.csv", response_class=Response, responses=_CSV)
-async def summary_csv(
-    conn: DbDep,
-    area: AreaQuery,
-    from_month: FromQuery = None,
-    to: ToQuery = None,
-    crime_type: TypeQuery = None,
-) -> Response:
+async def summary_csv(found: AreaSummary) -> Response:
     """The summary's month-by-type table as CSV (months with no data say so)."""
-    return _csv_response(await _summary(conn, area, from_month, to, crime_type))
+    return _csv_response(found)
 
 
 @router.post("/summary", response_model=CrimeSummary, responses=PROBLEMS)
-async def polygon_summary(
-    conn: DbDep, body: Annotated[PolygonSummaryRequest, Body()]
-) -> CrimeSummary:
+async def polygon_summary(found: PolygonSummary) -> CrimeSummary:
     """The summary of a drawn polygon (crimes whose map point lies inside)."""
-    return await _polygon_summary(conn, body)
+    return found
 
 
 @router.post("/summary.csv", response_class=Response, responses=_CSV)
-async def polygon_summary_csv(
-    conn: DbDep, body: Annotated[PolygonSummaryRequest, Body()]
-) -> Response:
+async def polygon_summary_csv(found: PolygonSummary) -> Response:
     """A drawn polygon's month-by-type table as CSV."""
-    return _csv_response(await _polygon_summary(conn, body))
+    return _csv_response(found)
 
 
 @router.get("/pack", response_class=HTMLResponse, responses=PROBLEMS)

@@ -56,13 +56,13 @@ from geo.assets.register_files import (
     to_geojson,
 )
 from geo.assets.writes import (
+    ASSET_STEP_LOG,
     MAX_SITE_DISTANCE_M,
     TO_BNG,
     asset_audit_view,
     check_asset_point,
     create_asset,
     insert_asset,
-    record_asset_event,
     refresh_passed_deadlines,
     refresh_serving,
     site_wkb,
@@ -72,6 +72,7 @@ from geo.assets.writes import (
 
 __all__ = [
     "Asset",
+    "ASSET_STEP_LOG",
     "AssetEvent",
     "AssetInput",
     "COUNCIL_COLUMNS",
@@ -104,7 +105,6 @@ __all__ = [
     "list_assets",
     "local_connection_problem",
     "read_rows",
-    "record_asset_event",
     "refresh_passed_deadlines",
     "refresh_serving",
     "select_assets",

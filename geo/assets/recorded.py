@@ -13,13 +13,16 @@ from typing import Any, Literal
 
 from psycopg import AsyncConnection
 
+from geo import audit
 from geo.areas import find_edition
 from geo.assets.models import AssetInput
 from geo.assets.reads import asset_row
 from geo.assets.writes import (
+    ASSET_STEP_LOG,
     check_asset_point,
     insert_asset,
-    record_asset_event,
+    point_placed_sql,
+    record_new_asset,
     upsert_asset_serving,
 )
 from geo.errors import AssetOutsideEngland
@@ -66,10 +69,7 @@ async def upsert_recorded(
             read_sql("geo", "assets/set_location_basis.sql"),
             {"id": asset_id, "location_basis": location_basis},
         )
-        row = await asset_row(conn, asset_id)
-        await record_asset_event(
-            conn, asset_id, "record", None, row, on, on, actor, {**details, "source": source}
-        )
+        await record_new_asset(conn, asset_id, on, actor, {**details, "source": source})
         return asset_id, "inserted"
     asset_id = int(existing[0])
     check_asset_point(data.lon, data.lat)
@@ -83,7 +83,7 @@ async def upsert_recorded(
         "edition": edition.code,
         "id": asset_id,
     }
-    cur = await conn.execute(read_sql("geo", "assets/update_facts.sql"), params)
+    cur = await conn.execute(point_placed_sql("update_facts.sql"), params)
     if await cur.fetchone() is None:
         inside = await conn.execute(
             read_sql("geo", "areas/lsoa_code_at_point.sql"),
@@ -97,8 +97,17 @@ async def upsert_recorded(
             )
         return asset_id, "unchanged"
     after = await asset_row(conn, asset_id)
-    await record_asset_event(
-        conn, asset_id, "update_facts", before, after, on, on, actor, {**details, "source": source}
+    await audit.record_step(
+        conn,
+        ASSET_STEP_LOG,
+        asset_id,
+        "update_facts",
+        before,
+        after,
+        on,
+        on,
+        actor,
+        {**details, "source": source},
     )
     return asset_id, "updated"
 

@@ -13,10 +13,10 @@ import shapely.geometry
 import shapely.wkt
 from psycopg import AsyncConnection
 
-from geo import national_files, rights
+from geo import audit, national_files, rights
 from geo.assets.models import AssetInput
 from geo.assets.reads import asset_row, lifecycle_of, select_assets
-from geo.assets.writes import insert_asset, record_asset_event, refresh_serving
+from geo.assets.writes import ASSET_STEP_LOG, insert_asset, refresh_serving
 from geo.errors import DateInFuture, InvalidInput
 from geo.national_files import ImportReport
 from geo.postcodes import normalise_postcode
@@ -309,8 +309,9 @@ async def _import_row(
         },
     )
     after = await asset_row(conn, asset_id)
-    await record_asset_event(
+    await audit.record_step(
         conn,
+        ASSET_STEP_LOG,
         asset_id,
         "import",
         None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
+from functools import cache
 from typing import Any
 
 import psycopg.errors
@@ -11,7 +12,6 @@ import shapely
 import shapely.geometry
 import shapely.wkt
 from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
 from pyproj import Transformer
 
 from geo import audit, place_resolution, rights
@@ -62,6 +62,18 @@ def site_wkb(data: AssetInput) -> bytes | None:
     return bytes(shapely.to_wkb(projected))
 
 
+@cache
+def point_placed_sql(name: str) -> str:
+    """``geo/sql/assets/<name>`` with the point and the LSOA containing it in place.
+
+    Inserting an asset and rewriting its facts place its point the same way
+    (``assets/point_place.sql``, put where the file says ``/*point_place*/``).
+    """
+    place = read_sql("geo", "assets/point_place.sql")
+    ctes = "".join(line for line in place.splitlines(True) if not line.startswith("--"))
+    return read_sql("geo", f"assets/{name}").replace("/*point_place*/", ctes.rstrip("\n"))
+
+
 async def insert_asset(
     conn: AsyncConnection,
     data: AssetInput,
@@ -90,7 +102,7 @@ async def insert_asset(
         "actor": actor,
     }
     try:
-        cur = await conn.execute(read_sql("geo", "assets/insert.sql"), params)
+        cur = await conn.execute(point_placed_sql("insert.sql"), params)
     except psycopg.errors.UniqueViolation as exc:
         raise InvalidInput(f"reference {reference!r} is already in the register") from exc
     row = await cur.fetchone()
@@ -152,40 +164,20 @@ def asset_audit_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def record_asset_event(
-    conn: AsyncConnection,
-    asset_id: int,
-    step: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any],
-    effective: date,
-    on: date,
-    actor: str,
-    details: dict[str, Any],
-) -> None:
-    """Append the step to the asset's history and the audit log (same transaction)."""
-    await conn.execute(
-        read_sql("geo", "assets/event_insert.sql"),
-        {
-            "asset_id": asset_id,
-            "step": step,
-            "from_status": None if before is None else before["status"],
-            "to_status": after["status"],
-            "effective_on": effective,
-            "recorded_on": on,
-            "actor": actor,
-            "details": Jsonb(details),
-        },
+# The asset lifecycle's event table and audit names.
+ASSET_STEP_LOG = audit.StepLog("asset", "assets/event_insert.sql", asset_audit_view)
+
+
+async def record_new_asset(
+    conn: AsyncConnection, asset_id: int, on: date, actor: str, details: dict[str, Any]
+) -> dict[str, Any]:
+    """Append a just-inserted asset's first step (``record``, taking effect ``on``) to its
+    history and the audit log; return its stored row."""
+    row = await asset_row(conn, asset_id)
+    await audit.record_step(
+        conn, ASSET_STEP_LOG, asset_id, "record", None, row, on, on, actor, details
     )
-    await audit.record(
-        conn,
-        actor,
-        f"asset.{step}",
-        "asset",
-        str(asset_id),
-        None if before is None else asset_audit_view(before),
-        asset_audit_view(after),
-    )
+    return row
 
 
 async def create_asset(
@@ -210,10 +202,7 @@ async def create_asset(
         asset_id, lad = await insert_asset(conn, data, principal.actor)
         if principal.role == "officer" and not principal.may_act_in(lad):
             raise Forbidden(f"this key may not record assets in {lad}")
-        row = await asset_row(conn, asset_id)
-        await record_asset_event(
-            conn, asset_id, "record", None, row, on, on, principal.actor, {"source": "api"}
-        )
+        row = await record_new_asset(conn, asset_id, on, principal.actor, {"source": "api"})
         await refresh_serving(conn, asset_id, on)
     return asset_view(row, on)
 
@@ -304,8 +293,17 @@ async def take_step(
         }
         if group:
             details["group"] = group
-        await record_asset_event(
-            conn, asset_id, step, row, after, life.last_step_on, on, principal.actor, details
+        await audit.record_step(
+            conn,
+            ASSET_STEP_LOG,
+            asset_id,
+            step,
+            row,
+            after,
+            life.last_step_on,
+            on,
+            principal.actor,
+            details,
         )
         await refresh_serving(conn, asset_id, on)
     return asset_view(after, on)

@@ -123,6 +123,19 @@ def _per_resident(amount: Decimal, residents: int | None) -> Decimal | None:
     return amount / residents
 
 
+def _money(row: dict[str, Any], unknown: Decimal | None = None) -> dict[str, Any]:
+    """A result row's amount, grants and pounds per resident.
+
+    With ``unknown`` given, a row without residents (or with nothing per resident) has that
+    instead of ``None`` (the deciles always show a figure).
+    """
+    amount = Decimal(row["amount"])
+    per_resident = _per_resident(amount, row["residents"])
+    if unknown is not None:
+        per_resident = per_resident or unknown
+    return {"amount": amount, "grants": row["grants"], "pounds_per_resident": per_resident}
+
+
 async def grant_need(
     conn: AsyncConnection,
     area: str | None = None,
@@ -168,6 +181,11 @@ async def grant_need(
         files = [ImportedFile(**row) for row in await cur.fetchall()]
     sources = []
     for source, label in SOURCES.items():
+
+        def of_source(name: str, source: str = source) -> list[dict[str, Any]]:
+            """The rows of one result that are of this source."""
+            return [r for r in results[name] if r["source"] == source]
+
         sources.append(
             SourceNeed(
                 source=source,  # type: ignore[arg-type]
@@ -177,25 +195,18 @@ async def grant_need(
                         decile=r["decile"],
                         residents=int(r["residents"]),
                         lsoas=r["lsoas"],
-                        amount=Decimal(r["amount"]),
-                        grants=r["grants"],
-                        pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"])
-                        or Decimal(0),
+                        **_money(r, unknown=Decimal(0)),
                     )
-                    for r in results["by_decile"]
-                    if r["source"] == source
+                    for r in of_source("by_decile")
                 ],
                 by_district=[
                     DistrictMoney(
                         code=r["lad_code"],
                         name=r["name"],
                         residents=None if r["residents"] is None else int(r["residents"]),
-                        amount=Decimal(r["amount"]),
-                        grants=r["grants"],
-                        pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"]),
+                        **_money(r),
                     )
-                    for r in results["by_district"]
-                    if r["source"] == source
+                    for r in of_source("by_district")
                 ],
                 by_lsoa=[
                     LsoaMoney(
@@ -203,17 +214,13 @@ async def grant_need(
                         lad_code=r["lad_code"],
                         decile=r["decile"],
                         residents=int(r["residents"]),
-                        amount=Decimal(r["amount"]),
-                        grants=r["grants"],
-                        pounds_per_resident=_per_resident(Decimal(r["amount"]), r["residents"]),
+                        **_money(r),
                     )
-                    for r in results["by_lsoa"]
-                    if r["source"] == source
+                    for r in of_source("by_lsoa")
                 ],
                 not_by_decile=[
                     LevelMoney(level=r["level"], amount=r["amount"], grants=r["grants"])
-                    for r in results["not_by_decile"]
-                    if r["source"] == source
+                    for r in of_source("not_by_decile")
                 ],
                 not_placed=dict(not_placed) if source == "imported" and not_placed else None,
                 files=files if source == "imported" else None,

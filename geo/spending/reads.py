@@ -136,7 +136,13 @@ def filter_params(spending_filter: SpendingFilter) -> dict[str, Any]:
 def _with_filter(name: str, source: _Source | None = None) -> str:
     """A query file with the shared filter (of the lines, or of the source's totals) in place."""
     filter_file = source.filter_file if source else "filter.sql"
-    filter_sql = read_sql("geo", f"spending/{filter_file}").split("\n", 1)[1]
+    # Both filters end in the same beneficiary, over-£500 and redaction tests (one file).
+    shared = read_sql("geo", "spending/filter_beneficiary.sql").split("\n", 1)[1]
+    filter_sql = (
+        read_sql("geo", f"spending/{filter_file}")
+        .split("\n", 1)[1]
+        .replace("/*beneficiary*/\n", shared)
+    )
     if source is not None and source.level is not None:
         filter_sql = filter_sql.rstrip() + "\nAND l.level = %(level)s::text\n"
     return read_sql("geo", f"spending/{name}").replace("/*filter*/", filter_sql)

@@ -30,13 +30,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artefacts" / "screenshots"
 TIMEOUT_MS = 20_000
 
 # Every tile layer on the map has finished loading (and at least one tile was drawn).
-MAP_SETTLED = """() => {
-  const maps = window.PlatoonsMaps;
-  if (!maps || !maps.map) return false;
-  const layers = Object.values(maps.layers).filter((l) => l._map);
-  return layers.length > 0 && layers.every((l) => !l.isLoading || !l.isLoading())
-    && layers.some((l) => l.featuresDrawn > 0);
-}"""
+MAP_SETTLED = "() => !!window.PlatoonsMaps && window.PlatoonsMaps.settled()"
 
 
 @dataclass

@@ -51,6 +51,7 @@ from geo.errors import (
 )
 from geo.groups import GroupChanges, GroupInput, GroupPrivate, GroupPublic, GroupRules
 from tests.utils import factories, sources
+from tests.utils.databases import GROUP_REGISTER_TABLES, table_digest
 
 pytestmark = pytest.mark.anyio
 
@@ -61,12 +62,7 @@ TO_BNG = Transformer.from_crs(4326, 27700, always_xy=True)
 PRIVATE_FIELDS = ("leader_email", "leader_phone", "leader_address")
 # Tables a group write could touch: "nothing written" means none of them changed.
 GROUP_TABLES = (
-    "community_group",
-    "group_manager",
-    "group_activity",
-    "group_rating",
-    "group_message",
-    "group_serving",
+    *GROUP_REGISTER_TABLES,
     "organiser_serving",
     "group_lsoa",
     "lsoa_coverage",
@@ -218,16 +214,7 @@ async def create(
 
 def table_state(conn: psycopg.Connection, tables: tuple[str, ...] = GROUP_TABLES) -> dict[str, Any]:
     """Row count and content digest of each table."""
-    state = {}
-    for table in tables:
-        row = conn.execute(
-            psycopg.sql.SQL(
-                "SELECT count(*), md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)),"
-                " '')) FROM {} t"
-            ).format(psycopg.sql.Identifier(table))
-        ).fetchone()
-        state[table] = row
-    return state
+    return {table: table_digest(conn, table) for table in tables}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -546,48 +533,21 @@ async def test_edits_check_the_version_the_editor_and_the_new_area(
     assert edited.leader_name == "Sam New" and edited.leader_email == new_email
     assert edited.leader_phone is None and edited.name == made.name
     before = table_state(conn)
-    with pytest.raises(StaleVersion):
-        await groups.update_group(
-            aconn,
-            made.reference,
-            GroupChanges(name="Late"),
-            keys.manager.principal,
-            TODAY,
-            expected_version=made.version,
-        )
-    with pytest.raises(Forbidden):
-        await groups.update_group(
-            aconn,
-            made.reference,
-            GroupChanges(name="Not mine"),
-            keys.other_manager.principal,
-            TODAY,
-        )
-    with pytest.raises(Forbidden):
-        await groups.update_group(
-            aconn,
-            made.reference,
-            GroupChanges(name="Not here"),
-            keys.other_officer.principal,
-            TODAY,
-        )
     mx, my = inside(MANCHESTER)
-    with pytest.raises(Forbidden, match="new area"):  # the Trafford officer moving it away
-        await groups.update_group(
-            aconn,
-            made.reference,
-            GroupChanges(geometry=square(mx, my, 300)),
-            keys.officer.principal,
-            TODAY,
-        )
-    with pytest.raises(AreaOutOfRange):
-        await groups.update_group(
-            aconn,
-            made.reference,
-            GroupChanges(geometry=square(x, y, 9000)),
-            keys.admin.principal,
-            TODAY,
-        )
+    # Each edit refused, by whom, with which version expected, and why; none writes anything.
+    refused: list[tuple[GroupChanges, factories.Key, int | None, type[Exception], str | None]] = [
+        (GroupChanges(name="Late"), keys.manager, made.version, StaleVersion, None),
+        (GroupChanges(name="Not mine"), keys.other_manager, None, Forbidden, None),
+        (GroupChanges(name="Not here"), keys.other_officer, None, Forbidden, None),
+        # The Trafford officer moving it away.
+        (GroupChanges(geometry=square(mx, my, 300)), keys.officer, None, Forbidden, "new area"),
+        (GroupChanges(geometry=square(x, y, 9000)), keys.admin, None, AreaOutOfRange, None),
+    ]
+    for changes, key, version, error, message in refused:
+        with pytest.raises(error, match=message):
+            await groups.update_group(
+                aconn, made.reference, changes, key.principal, TODAY, expected_version=version
+            )
     assert table_state(conn) == before
     moved = await groups.update_group(
         aconn,

@@ -33,6 +33,7 @@ from geo import access
 from geo.grants import checks
 from geo.groups.models import CODE_OF_CONDUCT_VERSION
 from tests.utils import factories, sources
+from tests.utils.databases import GROUP_REGISTER_TABLES, table_digest
 from tests.utils.service import service_settings
 
 TRAFFORD, BLACKPOOL = "E08000009", "E06000009"
@@ -56,12 +57,7 @@ WATCHED_TABLES = (
     "amenity_bid",
     "amenity_bid_event",
     "data_version",
-    "community_group",
-    "group_manager",
-    "group_activity",
-    "group_rating",
-    "group_message",
-    "group_serving",
+    *GROUP_REGISTER_TABLES,
     "group_lsoa",
     "organiser",
     "organiser_serving",
@@ -263,14 +259,7 @@ def db_fingerprint(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
         exists = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
         if exists is None or exists[0] is None:
             continue
-        row = conn.execute(
-            psycopg.sql.SQL(
-                "SELECT count(*), md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)),"
-                " '')) FROM {} t"
-            ).format(psycopg.sql.Identifier(table))
-        ).fetchone()
-        assert row is not None
-        state[table] = (int(row[0]), str(row[1]))
+        state[table] = table_digest(conn, table)
     return state
 
 

@@ -32,6 +32,30 @@ FOUNDATION_TABLES = (
 )
 
 
+# The groups register's own tables (a group, its managers, activity, ratings, messages and its
+# map row): among those a group write could touch.
+GROUP_REGISTER_TABLES = (
+    "community_group",
+    "group_manager",
+    "group_activity",
+    "group_rating",
+    "group_message",
+    "group_serving",
+)
+
+
+def table_digest(conn: psycopg.Connection, table: str) -> tuple[int, str]:
+    """A table's row count and a digest of its rows (in no order): equal when nothing changed."""
+    row = conn.execute(
+        sql.SQL(
+            "SELECT count(*), md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)),"
+            " '')) FROM {} t"
+        ).format(sql.Identifier(table))
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), str(row[1])
+
+
 def recreate_database(url: str, *, create: bool = True) -> None:
     """Drop the database of ``url`` (closing its connections), then create it again unless not."""
     parsed = make_url(url)

@@ -196,6 +196,18 @@
   var registry = { map: null, layers: {}, firstFeaturesAt: null, searches: 0, group: '' };
   window.PlatoonsMaps = registry;
 
+  /** Whether the map has settled: every tile layer on it has finished loading and one at least
+   *  drew features (what the browser tests and scripts/screenshots.py wait for). */
+  registry.settled = function () {
+    if (!registry.map) { return false; }
+    var layers = Object.keys(registry.layers)
+      .map(function (key) { return registry.layers[key]; })
+      .filter(function (layer) { return layer._map; });
+    return layers.length > 0
+      && layers.every(function (layer) { return !layer.isLoading || !layer.isLoading(); })
+      && layers.some(function (layer) { return layer.featuresDrawn > 0; });
+  };
+
   // Panes above Leaflet's tile pane (200) and below its overlay pane (400): filled areas, then
   // translucent overlays (group areas), then outlines, then the asset markers (clickable).
   // Place names sit above the data and markers but let clicks through to them (labels pane).
@@ -308,10 +320,19 @@
       var dz = Math.max(0, coords.z - this.options.dataMaxZoom);
       var source = dz ? { z: coords.z - dz, x: coords.x >> dz, y: coords.y >> dz } : coords;
       var part = { dz: dz, dx: coords.x - (source.x << dz), dy: coords.y - (source.y << dz) };
-      this._source(source, dz === 0 ? this._tileCoordsToKey(coords) : null)
+      return this._fill(tile, source, dz === 0 ? this._tileCoordsToKey(coords) : null, done,
+        function (layer) { return self._draw(tile, layer, coords.z, part); });
+    },
+
+    /** Request a tile's source (see ``_source``), draw it with ``draw(layer)`` (which returns
+     *  the features it drew), count and time the drawing, then hand the tile to Leaflet's
+     *  ``done``: the area and point tiles' common work. */
+    _fill: function (tile, source, abortKey, done, draw) {
+      var self = this;
+      this._source(source, abortKey)
         .then(function (layer) {
           var started = window.performance.now();
-          var drawn = layer ? self._draw(tile, layer, coords.z, part) : 0;
+          var drawn = layer ? draw(layer) : 0;
           self.drawMs += window.performance.now() - started;
           self.tilesDrawn += 1;
           self.featuresDrawn += drawn;
@@ -507,23 +528,10 @@
       tile.platoonsCodes = [];
       var dz = Math.max(0, coords.z - this.options.dataMaxZoom);
       var source = dz ? { z: coords.z - dz, x: coords.x >> dz, y: coords.y >> dz } : coords;
-      this._source(source, dz === 0 ? key : null)
-        .then(function (layer) {
-          var started = window.performance.now();
-          // A tile unloaded while its request was shared (overscaled) places nothing.
-          var drawn = layer && self._tiles[key] ? self._place(key, layer, source) : 0;
-          self.drawMs += window.performance.now() - started;
-          self.tilesDrawn += 1;
-          self.featuresDrawn += drawn;
-          if (drawn > 0) { markFirstFeatures(self); }
-          done(null, tile);
-        })
-        .catch(function (error) {
-          if (error.name === 'AbortError') { return; }
-          self.tileErrors += 1;
-          done(error, tile);
-        });
-      return tile;
+      return this._fill(tile, source, dz === 0 ? key : null, done, function (layer) {
+        // A tile unloaded while its request was shared (overscaled) places nothing.
+        return self._tiles[key] ? self._place(key, layer, source) : 0;
+      });
     },
 
     /** Marker radius and ring width at a zoom: small dots over a country, rings close up. */
@@ -887,13 +895,24 @@
     return block;
   }
 
-  function inspect(map, config, latlng) {
-    var popup = L.popup({ maxWidth: 380, maxHeight: 440, className: 'platoons-popup' })
+  /** A popup opened at ``latlng`` that says it is looking up (until its content is set). */
+  function loadingPopup(map, latlng, maxWidth, maxHeight) {
+    return L.popup({ maxWidth: maxWidth, maxHeight: maxHeight, className: 'platoons-popup' })
       .setLatLng(latlng).setContent('Looking up…').openOn(map);
+  }
+
+  /** A popup's content for a clicked point, marked with the point as the lookups send it. */
+  function pointContent(latlng) {
     var content = el('div', 'platoons-popup-content');
-    var lon = latlng.lng.toFixed(6), lat = latlng.lat.toFixed(6);
-    content.dataset.lon = lon;
-    content.dataset.lat = lat;
+    content.dataset.lon = latlng.lng.toFixed(6);
+    content.dataset.lat = latlng.lat.toFixed(6);
+    return content;
+  }
+
+  function inspect(map, config, latlng) {
+    var popup = loadingPopup(map, latlng, 380, 440);
+    var content = pointContent(latlng);
+    var lon = content.dataset.lon, lat = content.dataset.lat;
     var edition = activeEdition(map, config);
     var lookup = getJson(config.lookupUrl + '?' + query({ lon: lon, lat: lat, edition: edition }));
     var eligibility = config.click === 'eligibility'
@@ -1015,8 +1034,7 @@
     var near = layer.markersNear(containerPoint);
     if (near.indexOf(clicked) < 0) { near.unshift(clicked); }
     var shown = near.slice(0, MAX_ASSETS_IN_POPUP), group = registry.group;
-    var popup = L.popup({ maxWidth: 400, maxHeight: 460, className: 'platoons-popup' })
-      .setLatLng(clicked.getLatLng()).setContent('Looking up…').openOn(map);
+    var popup = loadingPopup(map, clicked.getLatLng(), 400, 460);
     registry.lastPopup = null;
     registry.reopen = function () {
       if (map.hasLayer(popup)) { inspectAssets(map, config, layer, clicked, map.latLngToContainerPoint(clicked.getLatLng())); }
@@ -1154,12 +1172,9 @@
   }
 
   function inspectCoverage(map, config, latlng) {
-    var popup = L.popup({ maxWidth: 400, maxHeight: 460, className: 'platoons-popup' })
-      .setLatLng(latlng).setContent('Looking up…').openOn(map);
-    var content = el('div', 'platoons-popup-content');
-    var lon = latlng.lng.toFixed(6), lat = latlng.lat.toFixed(6);
-    content.dataset.lon = lon;
-    content.dataset.lat = lat;
+    var popup = loadingPopup(map, latlng, 400, 460);
+    var content = pointContent(latlng);
+    var lon = content.dataset.lon, lat = content.dataset.lat;
     content.dataset.kind = 'coverage';
     registry.lastPopup = null;
     var at = getJson(config.coverage.atUrl + '?' + query({ lon: lon, lat: lat }));

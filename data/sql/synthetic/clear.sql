@@ -1,10 +1,11 @@
--- Remove the previous synthetic rows, and only them: their activities, ratings, messages,
--- managers and LSOA pieces go with them (ON DELETE CASCADE); the public layers lose their rows.
--- Organisers last, since synthetic groups name the synthetic organisers that started them.
-WITH gone_groups AS (
-    DELETE FROM community_group WHERE is_synthetic RETURNING id
-), gone_group_serving AS (
-    DELETE FROM group_serving WHERE fid IN (SELECT id FROM gone_groups) OR is_synthetic
+-- Remove a register's previous synthetic rows, and only them, with their rows in its public
+-- layer (the register community_group or organiser, and its serving table). What hangs off a
+-- group (activities, ratings, messages, managers, LSOA pieces) goes with it (ON DELETE
+-- CASCADE). Groups first, since synthetic groups name the synthetic organisers that started them.
+WITH gone AS (
+    DELETE FROM {register} WHERE is_synthetic RETURNING id
+), gone_serving AS (
+    DELETE FROM {serving} WHERE fid IN (SELECT id FROM gone) OR is_synthetic
     RETURNING fid
 )
-SELECT (SELECT count(*) FROM gone_groups), (SELECT count(*) FROM gone_group_serving);
+SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM gone_serving);

@@ -1,15 +1,7 @@
 -- Insert an asset, deriving its LSOA, district and IMD decile from its point in the edition's
 -- geography (IoD2025: LSOA 2021), tested in British National Grid where the polygons are
 -- held. No row comes back when no loaded LSOA contains the point (outside England).
-WITH point AS (
-    SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 27700) AS geom
-), place AS (
-    SELECT d.code, d.lad_code, d.imd_decile
-    FROM lsoa_deprivation d, point
-    WHERE d.edition_code = %(edition)s AND ST_Intersects(d.geom, point.geom)
-    ORDER BY d.code
-    LIMIT 1
-), new_id AS (
+/*point_place*/, new_id AS (
     SELECT nextval(pg_get_serial_sequence('asset', 'id')) AS id
 )
 INSERT INTO asset (

@@ -1,15 +1,7 @@
 -- Rewrite an asset's facts from a newer edition of its source file, re-deriving its LSOA,
 -- district and IMD decile from the point; no row comes back when nothing differs (an
 -- unchanged re-import writes nothing) or when no loaded LSOA contains the new point.
-WITH point AS (
-    SELECT ST_Transform(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326), 27700) AS geom
-), place AS (
-    SELECT d.code, d.lad_code, d.imd_decile
-    FROM lsoa_deprivation d, point
-    WHERE d.edition_code = %(edition)s AND ST_Intersects(d.geom, point.geom)
-    ORDER BY d.code
-    LIMIT 1
-)
+/*point_place*/
 UPDATE asset a
 SET name = %(name)s, category = %(category)s, owner_type = %(owner_type)s,
     description = %(description)s, address = %(address)s, postcode = %(postcode)s,
