@@ -490,9 +490,7 @@ def test_the_tile_cache_keeps_to_its_byte_budget(
             assert cache.size_bytes <= budget
         # Least recently used out first: the last tile served is kept if it fits.
         assert len(cache) >= 1
-        assert cache.size_bytes == sum(
-            len(body) for body in cache._entries.values()  # noqa: SLF001 - the bound itself
-        )
+        assert cache.size_bytes == sum(len(body) for body in cache._entries.values())
 
 
 def test_grant_eligibility_tiles_filter_by_programme(
