@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal, get_args
 from urllib.parse import quote
 
@@ -779,12 +779,10 @@ def require_within_limits(address: TileAddress, bounds: Bounds | None) -> None:
     """
     if bounds is None:
         return
-    upper_left = address.scheme.tms.tile(bounds[0], bounds[3], address.zoom)
-    lower_right = address.scheme.tms.tile(bounds[2], bounds[1], address.zoom)
-    if not (
-        upper_left.y <= address.row <= lower_right.y
-        and upper_left.x <= address.col <= lower_right.x
-    ):
+    min_row, max_row, min_col, max_col = _covered_tiles(
+        address.scheme.id, address.zoom, tuple(bounds)
+    )
+    if not (min_row <= address.row <= max_row and min_col <= address.col <= max_col):
         raise TileOutOfRange(
             f"tile {address.zoom}/{address.row}/{address.col} is outside the tileMatrixSetLimits"
             f" of {address.collection.id}; see its tileset metadata",
@@ -799,15 +797,31 @@ def _tile_matrix_limits(
     limits = []
     lowest, highest = scheme.zooms(collection)
     for zoom in range(lowest, highest + 1):
-        upper_left = scheme.tms.tile(bounds[0], bounds[3], zoom)
-        lower_right = scheme.tms.tile(bounds[2], bounds[1], zoom)
+        min_row, max_row, min_col, max_col = _covered_tiles(scheme.id, zoom, tuple(bounds))
         limits.append(
             {
                 "tileMatrix": scheme.tms.tileMatrices[zoom].id,
-                "minTileRow": upper_left.y,
-                "maxTileRow": lower_right.y,
-                "minTileCol": upper_left.x,
-                "maxTileCol": lower_right.x,
+                "minTileRow": min_row,
+                "maxTileRow": max_row,
+                "minTileCol": min_col,
+                "maxTileCol": max_col,
             }
         )
     return limits
+
+
+@lru_cache(maxsize=4096)
+def _covered_tiles(
+    tile_matrix_set_id: str, zoom: int, bounds: tuple[float, ...]
+) -> tuple[int, int, int, int]:
+    """The (min row, max row, min column, max column) a lon/lat box covers at a zoom.
+
+    Cached (a box is a collection's extent at one data version): morecantile's ``tile()``
+    hashes its CRS, which exports it as WKT on every call, and that was about a fifth of the
+    server's CPU per cached tile (py-spy, issue 20). The tileset metadata and the tile route
+    use this one function, so a page never asks for a tile the route refuses.
+    """
+    tms = find_tiling_scheme(tile_matrix_set_id).tms
+    upper_left = tms.tile(bounds[0], bounds[3], zoom)
+    lower_right = tms.tile(bounds[2], bounds[1], zoom)
+    return upper_left.y, lower_right.y, upper_left.x, lower_right.x
