@@ -458,30 +458,55 @@ def tile_identity(address: TileAddress) -> str:
     a data reload does not reuse old names.
     """
     collection = address.collection
+    fingerprint = _recipe_fingerprint(
+        collection.id,
+        address.scheme.id,
+        address.zoom,
+        address.format,
+        address.filters,
+        # In the key beside the filters: 1, 1.0 and True are equal keys but not equal recipes.
+        repr(address.filters),
+    )
+    return (
+        f"{collection.id}/{address.scheme.id}/{address.zoom}/{address.row}/{address.col}"
+        f".{address.format}#{fingerprint}"
+    )
+
+
+@lru_cache(maxsize=4096)
+def _recipe_fingerprint(
+    collection_id: str,
+    tile_matrix_set_id: str,
+    zoom: int,
+    fmt: TileFormat,
+    filters: tuple[tuple[str, Any], ...],
+    filters_repr: str,
+) -> str:
+    """Fingerprint how a tile is made (see :func:`tile_identity`), once per recipe.
+
+    Cached: it reads and hashes the SQL and the property rules, the same for every tile of
+    a zoom, and ran on every request, 304s and cache hits included (issue 20).
+    """
+    collection = find_collection(collection_id)
+    scheme = find_tiling_scheme(tile_matrix_set_id)
+    properties = tile_properties(collection, scheme, zoom)
     recipe = repr(
         (
             read_sql("geo", "tiles/features.sql"),
-            read_sql("geo", "tiles/mvt.sql" if address.format == "mvt" else "tiles/geojson.sql"),
+            read_sql("geo", "tiles/mvt.sql" if fmt == "mvt" else "tiles/geojson.sql"),
             MVT_EXTENT,
             MVT_BUFFER,
             collection.table,
             sorted(collection.where.items()),
             collection.tile_id_column,
-            address.scheme.geometry_column(address.zoom),
-            tile_properties(collection, address.scheme, address.zoom),
-            address.filters,
+            scheme.geometry_column(zoom),
+            properties,
+            filters,
             # How each property is rounded (geo.figures): a new rule makes new bytes.
-            [
-                getattr(collection.property(name), "figure", None)
-                for name in tile_properties(collection, address.scheme, address.zoom)
-            ],
+            [getattr(collection.property(name), "figure", None) for name in properties],
         )
     )
-    fingerprint = hashlib.blake2b(recipe.encode("utf-8"), digest_size=8).hexdigest()
-    return (
-        f"{collection.id}/{address.scheme.id}/{address.zoom}/{address.row}/{address.col}"
-        f".{address.format}#{fingerprint}"
-    )
+    return hashlib.blake2b(recipe.encode("utf-8"), digest_size=8).hexdigest()
 
 
 async def read_data_version(conn: AsyncConnection) -> int:
