@@ -24,11 +24,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,16 +38,13 @@ import psycopg
 from bench.foundation import (
     BENCH_DB,
     RESULTS_DIR,
-    child_env,
     database_urls,
-    free_port,
     machine_facts,
     percentile,
-    platoons_executable,
     points_digest,
+    running_server,
     sample_points,
     verdict,
-    wait_for_health,
 )
 from bench.harness import (
     add_concurrency,
@@ -89,31 +84,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.points < 10 or args.rounds < 1 or min(args.concurrency) < 1:
         parser.error("need --points >= 10, --rounds >= 1 and --concurrency >= 1")
     return args
-
-
-@contextmanager
-def serving(url: str, log_path: Path) -> Iterator[tuple[str, int]]:
-    """Start ``platoons serve`` on a free port, wait for /health; yield (base URL, pid)."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with log_path.open("a", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [platoons_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=child_env(url),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_health(proc, base, log_path)
-            yield base, proc.pid
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
 
 
 def request_params(path: str, point: Point) -> dict[str, str]:
@@ -167,6 +137,15 @@ def median_of(rounds: Sequence[dict[str, Any]], key: str) -> float:
     return float(statistics.median(r[key] for r in rounds))
 
 
+def p50_check(what: str, p50_ms: float, limit_ms: float) -> dict[str, Any]:
+    """A one-client latency target: ``what`` at most ``limit_ms``."""
+    return {
+        "target": f"{what} <= {limit_ms:.0f} ms (c=1)",
+        "measured": f"{p50_ms:.2f} ms",
+        "result": verdict(p50_ms <= limit_ms),
+    }
+
+
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Judge issue 20's click targets from the run's figures."""
     checks: list[dict[str, Any]] = []
@@ -187,22 +166,13 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             )
         one = warm.get(f"{path} c=1")
         if one:
-            checks.append(
-                {
-                    "target": f"{path} warm p50 <= {TARGET_WARM_P50_MS:.0f} ms (c=1)",
-                    "measured": f"{one['p50_ms_median']:.2f} ms",
-                    "result": verdict(one["p50_ms_median"] <= TARGET_WARM_P50_MS),
-                }
-            )
+            checks.append(p50_check(f"{path} warm p50", one["p50_ms_median"], TARGET_WARM_P50_MS))
         first = result["first_pass"].get(path)
         if first:
             checks.append(
-                {
-                    "target": f"{path} first-pass p50 after a restart <= "
-                    f"{TARGET_FIRST_P50_MS:.0f} ms (c=1)",
-                    "measured": f"{first['p50_ms']:.2f} ms",
-                    "result": verdict(first["p50_ms"] <= TARGET_FIRST_P50_MS),
-                }
+                p50_check(
+                    f"{path} first-pass p50 after a restart", first["p50_ms"], TARGET_FIRST_P50_MS
+                )
             )
     return checks
 
@@ -262,13 +232,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(points)} points (vintage {vintage}, digest {points_digest(points)})")
 
     first_pass: dict[str, Any] = {}
-    for path, path_points in fresh.items():
-        with serving(url, log_path) as (base, _pid):
-            first_pass[path] = asyncio.run(one_pass(base, path, path_points, 1))
+    for k, (path, path_points) in enumerate(fresh.items()):
+        with running_server(url, log_path.with_suffix(f".first{k}.log")) as server:
+            first_pass[path] = asyncio.run(one_pass(server.url, path, path_points, 1))
             print(f"first pass {path}: p50 {first_pass[path]['p50_ms']} ms")
 
     warm: dict[str, Any] = {}
-    with serving(url, log_path) as (base, pid):
+    with running_server(url, log_path) as server:
+        base, pid = server.url, server.pid
         for path in PATHS:  # uncounted warm-up pass per path
             asyncio.run(one_pass(base, path, points, 4))
         for c in args.concurrency:
