@@ -729,7 +729,8 @@ def sql_pass(url: str, tiles: Sequence[Tile], query: TileQuery, keep_bodies: boo
             statement, params = query.build(tile)
             t0 = time.perf_counter()
             try:
-                row = conn.execute(statement, params).fetchone()
+                # Binary results, as geo.tiles.render_tile asks for them.
+                row = conn.execute(statement, params, binary=True).fetchone()
             except psycopg.Error as exc:
                 latencies[i] = (time.perf_counter() - t0) * 1000
                 errors.append(f"{tile.z}/{tile.x}/{tile.y}: {exc}"[:200])
