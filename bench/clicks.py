@@ -240,8 +240,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     warm: dict[str, Any] = {}
     with running_server(url, log_path) as server:
         base, pid = server.url, server.pid
-        for path in PATHS:  # uncounted warm-up pass per path
-            asyncio.run(one_pass(base, path, points, 4))
+        # An uncounted warm-up pass per path at the highest concurrency: the pool then holds
+        # the connections the measured rounds use (it opens them one by one, as clients wait),
+        # each with its statements prepared.
+        for path in PATHS:
+            asyncio.run(one_pass(base, path, points, max(args.concurrency)))
         for c in args.concurrency:
             rounds: dict[str, list[dict[str, Any]]] = {path: [] for path in PATHS}
             for _ in range(args.rounds):
