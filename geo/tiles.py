@@ -341,27 +341,12 @@ def tile_properties(collection: Collection, scheme: TilingScheme, zoom: int) -> 
 def tile_query(address: TileAddress) -> sql.SQL:
     """Return the SQL that renders the tile (its values are in :func:`tile_parameters`)."""
     collection = address.collection
-    return _tile_statement(
+    return _tile_query(
         collection.id,
         address.scheme.geometry_column(address.zoom),
         tile_properties(collection, address.scheme, address.zoom),
         address.format,
         tuple(name for name, _ in address.filters),
-    )
-
-
-@cache
-def _tile_statement(
-    collection_id: str,
-    geometry: str,
-    properties: tuple[str, ...],
-    fmt: TileFormat,
-    filter_columns: tuple[str, ...] = (),
-) -> sql.SQL:
-    """:func:`_tile_query` rendered to text once: psycopg would otherwise walk and escape the
-    composed statement (some 30 parts) on every tile (5% of a tile miss's CPU by py-spy)."""
-    return sql.SQL(
-        _tile_query(collection_id, geometry, properties, fmt, filter_columns).as_string()
     )
 
 
@@ -372,8 +357,12 @@ def _tile_query(
     properties: tuple[str, ...],
     fmt: TileFormat,
     filter_columns: tuple[str, ...] = (),
-) -> sql.Composed:
-    """Compose the tile SQL of one collection, geometry column, property list and format."""
+) -> sql.SQL:
+    """Compose the tile SQL of one collection, geometry column, property list and format.
+
+    Rendered to text once: psycopg would otherwise walk and escape the composed statement
+    (some 30 parts) on every tile (5% of a tile miss's CPU by py-spy, issue 20).
+    """
     collection = find_collection(collection_id)
     for name in properties:
         if name in _RESERVED or collection.property(name) is None:
@@ -396,18 +385,21 @@ def _tile_query(
         ),
     )
     if fmt == "mvt":
-        return sql.SQL(read_sql("geo", "tiles/mvt.sql")).format(
+        statement = sql.SQL(read_sql("geo", "tiles/mvt.sql")).format(
             features=features,
             property_names=sql.SQL("").join(
                 sql.SQL(", {}").format(sql.Identifier(name)) for name in properties
             ),
         )
-    return sql.SQL(read_sql("geo", "tiles/geojson.sql")).format(
-        features=features,
-        property_pairs=sql.SQL(", ").join(
-            sql.SQL("{}, {}").format(sql.Literal(name), sql.Identifier(name)) for name in properties
-        ),
-    )
+    else:
+        statement = sql.SQL(read_sql("geo", "tiles/geojson.sql")).format(
+            features=features,
+            property_pairs=sql.SQL(", ").join(
+                sql.SQL("{}, {}").format(sql.Literal(name), sql.Identifier(name))
+                for name in properties
+            ),
+        )
+    return sql.SQL(statement.as_string())
 
 
 def _row_filter(
