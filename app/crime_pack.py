@@ -16,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from psycopg import AsyncConnection
 
-from app import maps
+from app import map_assets
 from geo.crime import reads
 from geo.crime.models import CrimeSummary
 
@@ -137,8 +137,8 @@ async def render_pack(
         charts=_charts(history, window),
         map_data=Markup(json.dumps(area_map).replace("</", "<\\/")),  # noqa: S704 - JSON only
         nonce=getattr(request.state, "csp_nonce", ""),
-        leaflet_js=f"{base}{maps.LEAFLET_URL}/leaflet.js",
-        leaflet_css=f"{base}{maps.LEAFLET_URL}/leaflet.css",
+        leaflet_js=f"{base}{map_assets.LEAFLET_URL}/leaflet.js",
+        leaflet_css=f"{base}{map_assets.LEAFLET_URL}/leaflet.css",
         csv_url=f"{base}/crime/summary.csv?area={resolved.ref.code}&from={window_from}&to={to}",
         months=months,
     )

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import maps
+from app import map_assets
 from app.alternatives import declare_alternatives
 from app.caching import CompressionMiddleware, start_caching
 from app.db import create_pool
@@ -114,6 +114,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(spending_router.router)
     # Map assets, served by the app itself (the maps work offline): Leaflet from the
     # xstatic-leaflet package, then our own files. The more specific mount comes first.
-    app.mount(maps.LEAFLET_URL, StaticFiles(directory=maps.LEAFLET_DIR), name="leaflet")
-    app.mount(maps.STATIC_URL, StaticFiles(directory=maps.STATIC_DIR), name="static")
+    app.mount(map_assets.LEAFLET_URL, StaticFiles(directory=map_assets.LEAFLET_DIR), name="leaflet")
+    app.mount(map_assets.STATIC_URL, StaticFiles(directory=map_assets.STATIC_DIR), name="static")
     return app

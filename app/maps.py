@@ -25,15 +25,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from pathlib import Path
 from typing import Any, get_args
 from urllib.parse import urlencode
 
 import folium
-import xstatic.pkg.leaflet
 from branca.element import Element, MacroElement
 from folium.template import Template
 
+from app.map_assets import LEAFLET_DIR, LEAFLET_URL, STATIC_DIR, STATIC_URL
 from config.settings import MapSettings
 from geo import tiles
 from geo.area_models import EditionRef
@@ -44,10 +43,6 @@ from geo.grants.need import SOURCES as GRANT_SOURCES
 from geo.grants.programmes import Programme
 from geo.map_queries import LadLsoas, edition_codes, edition_collection
 
-STATIC_URL = "/static"
-LEAFLET_URL = f"{STATIC_URL}/leaflet"
-STATIC_DIR = Path(__file__).resolve().parent / "static"
-LEAFLET_DIR = Path(xstatic.pkg.leaflet.BASE_DIR)
 MAPS_JS = STATIC_DIR / "maps" / "platoons-maps.js"
 MAPS_CSS = STATIC_DIR / "maps" / "platoons-maps.css"
 ELIGIBILITY_COLLECTION = "grant-eligibility"

@@ -48,7 +48,7 @@ from bench.harness import (
     write_json,
 )
 from config.settings import DEFAULT_DATABASE_URL
-from geo.sqlfiles import read_sql
+from geo.areas import lsoa_profile_query
 
 BENCH_DB = "platoons_bench"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -59,10 +59,9 @@ TARGET_LOOKUP_P50_MS = 5.0
 HEALTH_WAIT_SECONDS = 60.0
 REQUEST_TIMEOUT_SECONDS = 30.0
 
-# The three statements geo.areas.lsoa_at_point runs, read from the same packaged files.
-EDITION_SQL = read_sql("geo", "areas/edition.sql")
-POINT_SQL = read_sql("geo", "areas/lsoa_code_at_point.sql")
-PROFILE_SQL = read_sql("geo", "areas/lsoa_profile.sql")
+# The statement geo.areas.lsoa_at_point runs (edition, point and profile in one), composed
+# from the same packaged files.
+LOOKUP_SQL = lsoa_profile_query("at_point")
 
 # One seeded random point inside each sampled LSOA (ST_GeneratePoints is deterministic
 # for a given geometry and seed > 0), in the order the codes were sampled.
@@ -447,22 +446,9 @@ async def http_run(
 
 
 async def sql_lookup(conn: AsyncConnection, edition: str, lon: float, lat: float) -> str | None:
-    """Run the service's three statements for one point, as geo.areas.lsoa_at_point does."""
+    """Run the service's statement for one point, as geo.areas.lsoa_at_point does."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(EDITION_SQL, {"edition": edition})
-        found = await cur.fetchone()
-    if found is None:
-        return None
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(POINT_SQL, {"vintage": found["lsoa_vintage"], "lon": lon, "lat": lat})
-        hit = await cur.fetchone()
-    if hit is None:
-        return None
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            PROFILE_SQL,
-            {"edition": found["code"], "vintage": found["lsoa_vintage"], "code": hit["code"]},
-        )
+        await cur.execute(LOOKUP_SQL, {"edition": edition, "lon": lon, "lat": lat})
         profile = await cur.fetchone()
     return None if profile is None else str(profile["code"])
 

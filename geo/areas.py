@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
+from psycopg.rows import dict_row
 
 from geo.area_models import (
     AreaRef,
@@ -21,7 +23,7 @@ from geo.area_models import (
 from geo.crs import require_point_in_england
 from geo.errors import AreaNotFound, EditionNotFound, InvalidInput, PointOutsideCoverage
 from geo.gss import ANY_CODE, LAD_CODE, LSOA_CODE
-from geo.sqlfiles import fetch_one_row
+from geo.sqlfiles import fetch_one_row, read_sql
 
 
 async def find_edition(conn: AsyncConnection, code: str | None = None) -> EditionRef:
@@ -62,6 +64,18 @@ async def lsoa_at_point(
         between generalised coastlines, or outside the loaded extract).
     """
     require_point_in_england(lon, lat)
+    row = await _profile(conn, "at_point", {"edition": edition, "lon": lon, "lat": lat})
+    if row is None:
+        # No such edition, no LSOA there, or an LSOA without its district: the steps one by
+        # one say which (an error's path; a click that finds its LSOA takes one round trip).
+        return await _lsoa_at_point_in_steps(conn, lon, lat, edition)
+    return _point_lookup(EditionRef(**row["edition_ref"]), lon, lat, _lsoa_area_of(row))
+
+
+async def _lsoa_at_point_in_steps(
+    conn: AsyncConnection, lon: float, lat: float, edition: str | None
+) -> PointLookup:
+    """:func:`lsoa_at_point` in three statements, raising the error that applies."""
     found = await find_edition(conn, edition)
     row = await fetch_one_row(
         conn,
@@ -73,9 +87,13 @@ async def lsoa_at_point(
             f"no LSOA of the {found.code} geography contains ({lon}, {lat}): the point is "
             "outside England or outside the loaded area"
         )
-    area = await _lsoa_area(conn, found, row["code"])
+    return _point_lookup(found, lon, lat, await _lsoa_area(conn, found, row["code"]))
+
+
+def _point_lookup(edition: EditionRef, lon: float, lat: float, area: LsoaArea) -> PointLookup:
+    """The answer to a click from the LSOA's profile."""
     return PointLookup(
-        edition=found,
+        edition=edition,
         lon=lon,
         lat=lat,
         lsoa=area.lsoa,
@@ -127,9 +145,41 @@ async def _profile_row(
     return row
 
 
+@cache
+def lsoa_profile_query(wanted: str) -> sql.Composed:
+    """areas/lsoa_profile.sql with its LSOA named ``by_code`` or ``at_point`` (a map click)."""
+    named: sql.Composable = sql.SQL(read_sql("geo", f"areas/lsoa_{wanted}.sql"))
+    if wanted == "at_point":
+        edition = read_sql("geo", "areas/edition.sql").strip().removesuffix(";")
+        named = sql.SQL(read_sql("geo", "areas/lsoa_at_point.sql")).format(edition=sql.SQL(edition))
+    return sql.SQL(read_sql("geo", "areas/lsoa_profile.sql")).format(wanted=named)
+
+
+async def _profile(
+    conn: AsyncConnection, wanted: str, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The areas/lsoa_profile.sql row of the LSOA named ``wanted`` (or None)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(lsoa_profile_query(wanted), params)
+        return await cur.fetchone()
+
+
 async def _lsoa_area(conn: AsyncConnection, edition: EditionRef, code: str) -> LsoaArea:
     """Return the profile of one LSOA of the edition's geography."""
-    row = await _profile_row(conn, "lsoa", edition, edition.lsoa_vintage, code, "LSOA")
+    row = await _profile(
+        conn, "by_code", {"edition": edition.code, "vintage": edition.lsoa_vintage, "code": code}
+    )
+    if row is None:
+        raise AreaNotFound(
+            f"{code} is not a loaded LSOA of the {edition.lsoa_vintage} geography used by "
+            f"{edition.code}"
+        )
+    return _lsoa_area_of(row, edition)
+
+
+def _lsoa_area_of(row: dict[str, Any], edition: EditionRef | None = None) -> LsoaArea:
+    """An LSOA's profile from its areas/lsoa_profile.sql row (edition_ref if not given)."""
+    edition = edition or EditionRef(**row["edition_ref"])
     ward = None
     if row["ward_code"] is not None:
         ward = AreaRef(code=row["ward_code"], name=row["ward_name"], vintage=row["ward_vintage"])

@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal, get_args
 from urllib.parse import quote
 
@@ -338,7 +338,7 @@ def tile_properties(collection: Collection, scheme: TilingScheme, zoom: int) -> 
     return collection.tile_properties
 
 
-def tile_query(address: TileAddress) -> sql.Composed:
+def tile_query(address: TileAddress) -> sql.SQL:
     """Return the SQL that renders the tile (its values are in :func:`tile_parameters`)."""
     collection = address.collection
     return _tile_query(
@@ -357,8 +357,12 @@ def _tile_query(
     properties: tuple[str, ...],
     fmt: TileFormat,
     filter_columns: tuple[str, ...] = (),
-) -> sql.Composed:
-    """Compose the tile SQL of one collection, geometry column, property list and format."""
+) -> sql.SQL:
+    """Compose the tile SQL of one collection, geometry column, property list and format.
+
+    Rendered to text once: psycopg would otherwise walk and escape the composed statement
+    (some 30 parts) on every tile (5% of a tile miss's CPU by py-spy, issue 20).
+    """
     collection = find_collection(collection_id)
     for name in properties:
         if name in _RESERVED or collection.property(name) is None:
@@ -381,18 +385,21 @@ def _tile_query(
         ),
     )
     if fmt == "mvt":
-        return sql.SQL(read_sql("geo", "tiles/mvt.sql")).format(
+        statement = sql.SQL(read_sql("geo", "tiles/mvt.sql")).format(
             features=features,
             property_names=sql.SQL("").join(
                 sql.SQL(", {}").format(sql.Identifier(name)) for name in properties
             ),
         )
-    return sql.SQL(read_sql("geo", "tiles/geojson.sql")).format(
-        features=features,
-        property_pairs=sql.SQL(", ").join(
-            sql.SQL("{}, {}").format(sql.Literal(name), sql.Identifier(name)) for name in properties
-        ),
-    )
+    else:
+        statement = sql.SQL(read_sql("geo", "tiles/geojson.sql")).format(
+            features=features,
+            property_pairs=sql.SQL(", ").join(
+                sql.SQL("{}, {}").format(sql.Literal(name), sql.Identifier(name))
+                for name in properties
+            ),
+        )
+    return sql.SQL(statement.as_string())
 
 
 def _row_filter(
@@ -443,7 +450,9 @@ async def render_tile(conn: AsyncConnection, address: TileAddress) -> bytes:
     holds the same features, clipped exactly to the tile, in EPSG:4326.
     """
     async with conn.cursor() as cur:
-        await cur.execute(tile_query(address), tile_parameters(address))
+        # Binary results: the MVT's bytea arrives as its bytes, not as hex text twice its size
+        # that PostgreSQL encodes and psycopg decodes (a GeoJSON tile's text is the same).
+        await cur.execute(tile_query(address), tile_parameters(address), binary=True)
         row = await cur.fetchone()
     assert row is not None  # an aggregate always returns a row
     value = row[0]
@@ -458,30 +467,55 @@ def tile_identity(address: TileAddress) -> str:
     a data reload does not reuse old names.
     """
     collection = address.collection
+    fingerprint = _recipe_fingerprint(
+        collection.id,
+        address.scheme.id,
+        address.zoom,
+        address.format,
+        address.filters,
+        # In the key beside the filters: 1, 1.0 and True are equal keys but not equal recipes.
+        repr(address.filters),
+    )
+    return (
+        f"{collection.id}/{address.scheme.id}/{address.zoom}/{address.row}/{address.col}"
+        f".{address.format}#{fingerprint}"
+    )
+
+
+@lru_cache(maxsize=4096)
+def _recipe_fingerprint(
+    collection_id: str,
+    tile_matrix_set_id: str,
+    zoom: int,
+    fmt: TileFormat,
+    filters: tuple[tuple[str, Any], ...],
+    filters_repr: str,
+) -> str:
+    """Fingerprint how a tile is made (see :func:`tile_identity`), once per recipe.
+
+    Cached: it reads and hashes the SQL and the property rules, the same for every tile of
+    a zoom, and ran on every request, 304s and cache hits included (issue 20).
+    """
+    collection = find_collection(collection_id)
+    scheme = find_tiling_scheme(tile_matrix_set_id)
+    properties = tile_properties(collection, scheme, zoom)
     recipe = repr(
         (
             read_sql("geo", "tiles/features.sql"),
-            read_sql("geo", "tiles/mvt.sql" if address.format == "mvt" else "tiles/geojson.sql"),
+            read_sql("geo", "tiles/mvt.sql" if fmt == "mvt" else "tiles/geojson.sql"),
             MVT_EXTENT,
             MVT_BUFFER,
             collection.table,
             sorted(collection.where.items()),
             collection.tile_id_column,
-            address.scheme.geometry_column(address.zoom),
-            tile_properties(collection, address.scheme, address.zoom),
-            address.filters,
+            scheme.geometry_column(zoom),
+            properties,
+            filters,
             # How each property is rounded (geo.figures): a new rule makes new bytes.
-            [
-                getattr(collection.property(name), "figure", None)
-                for name in tile_properties(collection, address.scheme, address.zoom)
-            ],
+            [getattr(collection.property(name), "figure", None) for name in properties],
         )
     )
-    fingerprint = hashlib.blake2b(recipe.encode("utf-8"), digest_size=8).hexdigest()
-    return (
-        f"{collection.id}/{address.scheme.id}/{address.zoom}/{address.row}/{address.col}"
-        f".{address.format}#{fingerprint}"
-    )
+    return hashlib.blake2b(recipe.encode("utf-8"), digest_size=8).hexdigest()
 
 
 async def read_data_version(conn: AsyncConnection) -> int:
@@ -779,12 +813,10 @@ def require_within_limits(address: TileAddress, bounds: Bounds | None) -> None:
     """
     if bounds is None:
         return
-    upper_left = address.scheme.tms.tile(bounds[0], bounds[3], address.zoom)
-    lower_right = address.scheme.tms.tile(bounds[2], bounds[1], address.zoom)
-    if not (
-        upper_left.y <= address.row <= lower_right.y
-        and upper_left.x <= address.col <= lower_right.x
-    ):
+    min_row, max_row, min_col, max_col = _covered_tiles(
+        address.scheme.id, address.zoom, tuple(bounds)
+    )
+    if not (min_row <= address.row <= max_row and min_col <= address.col <= max_col):
         raise TileOutOfRange(
             f"tile {address.zoom}/{address.row}/{address.col} is outside the tileMatrixSetLimits"
             f" of {address.collection.id}; see its tileset metadata",
@@ -799,15 +831,31 @@ def _tile_matrix_limits(
     limits = []
     lowest, highest = scheme.zooms(collection)
     for zoom in range(lowest, highest + 1):
-        upper_left = scheme.tms.tile(bounds[0], bounds[3], zoom)
-        lower_right = scheme.tms.tile(bounds[2], bounds[1], zoom)
+        min_row, max_row, min_col, max_col = _covered_tiles(scheme.id, zoom, tuple(bounds))
         limits.append(
             {
                 "tileMatrix": scheme.tms.tileMatrices[zoom].id,
-                "minTileRow": upper_left.y,
-                "maxTileRow": lower_right.y,
-                "minTileCol": upper_left.x,
-                "maxTileCol": lower_right.x,
+                "minTileRow": min_row,
+                "maxTileRow": max_row,
+                "minTileCol": min_col,
+                "maxTileCol": max_col,
             }
         )
     return limits
+
+
+@lru_cache(maxsize=4096)
+def _covered_tiles(
+    tile_matrix_set_id: str, zoom: int, bounds: tuple[float, ...]
+) -> tuple[int, int, int, int]:
+    """The (min row, max row, min column, max column) a lon/lat box covers at a zoom.
+
+    Cached (a box is a collection's extent at one data version): morecantile's ``tile()``
+    hashes its CRS, which exports it as WKT on every call, and that was about a fifth of the
+    server's CPU per cached tile (py-spy, issue 20). The tileset metadata and the tile route
+    use this one function, so a page never asks for a tile the route refuses.
+    """
+    tms = find_tiling_scheme(tile_matrix_set_id).tms
+    upper_left = tms.tile(bounds[0], bounds[3], zoom)
+    lower_right = tms.tile(bounds[2], bounds[1], zoom)
+    return upper_left.y, lower_right.y, upper_left.x, lower_right.x

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
-from app import maps
 from app.caching import collection_extent, current_data_version
 from app.dependencies import Rules, Today, app_settings
 from app.http import today_utc
@@ -108,6 +107,8 @@ async def deprivation_page(
 ) -> HTMLResponse:
     """LSOA IMD deciles of both editions and the district summary layer, with a legend,
     layer control, search box and click-to-inspect (from ``/lookup``)."""
+    from app import maps  # folium (and pandas): imported on the first map page
+
     editions = await _editions(conn)
     extents = await _extents(request, conn, maps.deprivation_collections(editions))
     m = maps.deprivation_map(editions, extents, settings, _base_path(request))
@@ -120,6 +121,8 @@ async def eligibility_page(
 ) -> HTMLResponse:
     """LSOAs shaded by each grant programme's eligibility; a click shows the LSOA's deciles
     and every open programme's verdict with its explanation (from ``/eligibility``)."""
+    from app import maps  # folium (and pandas): imported on the first map page
+
     current = await areas.find_edition(conn)
     programmes = await grants.list_programmes(conn)
     extents = await _extents(request, conn, maps.eligibility_collections(current.code))
@@ -134,6 +137,8 @@ async def eligibility_page(
 async def assets_page(request: Request, conn: ReadDbDep, settings: MapSettingsDep) -> HTMLResponse:
     """Assets of community value as markers by status over the LSOAs' IMD deciles; a click on
     an asset shows its card and what the group in the page's Group box may do."""
+    from app import maps  # folium (and pandas): imported on the first map page
+
     current = await areas.find_edition(conn)
     extents = await _extents(request, conn, maps.assets_collections(current.code))
     m = maps.assets_map(current.code, extents, settings, _base_path(request))
@@ -147,6 +152,8 @@ async def coverage_page(
     """Adults covered by active neighbourhood groups, by LSOA and on the H3 grid, with cold
     spots, groups' areas and organisers' patches; a click shows the adults covered there and
     the groups working there (from ``/coverage/at``)."""
+    from app import maps  # folium (and pandas): imported on the first map page
+
     current = await areas.find_edition(conn)
     extents = await _extents(request, conn, maps.coverage_collections(current.code))
     m = maps.coverage_map(

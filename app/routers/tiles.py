@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.caching import (
+    TILE_BROTLI_QUALITY,
     TileCache,
     collection_extent,
     current_data_version,
@@ -193,7 +194,7 @@ async def collection_tile(
 
     async def render_encoded() -> bytes:
         plain = await cache.get_or_make((version, identity, "identity"), render)
-        return await encode_async(plain, encoding)
+        return await encode_async(plain, encoding, TILE_BROTLI_QUALITY)
 
     body = await cache.get_or_make(
         (version, identity, encoding), render if encoding == "identity" else render_encoded

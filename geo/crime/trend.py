@@ -19,8 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from scipy.stats import binomtest
-
 SIGNIFICANCE = 0.05
 # Below this many crimes in both periods together, no change can be told from chance at 5%
 # with any useful power; the verdict says so instead of quoting a p-value.
@@ -89,6 +87,11 @@ def compare_periods(current: int, previous: int) -> YearOnYearTest:
             "No crimes recorded in either period: nothing to compare.",
             METHOD,
         )
+    # Imported here, not at the top: scipy.stats costs about 70 MB of resident memory and a
+    # second of start-up, paid by every server process although only the crime summary's
+    # trend needs it (issue 20: server RSS after the tile benchmark).
+    from scipy.stats import binomtest
+
     result = binomtest(current, total, 0.5, alternative="two-sided")
     interval = result.proportion_ci(confidence_level=1 - SIGNIFICANCE, method="exact")
     low = interval.low / (1 - interval.low) if interval.low < 1 else None

@@ -17,12 +17,15 @@ import pyproj
 import pytest
 from fastapi.testclient import TestClient
 
+from app.caching import DEFAULT_TILE_CACHE_BYTES, CacheSettings
+from app.main import create_app
 from config.settings import DatabaseSettings
 from data import DEMO_DIR
 from data.loaders import load_all
 from geo import tiles
 from geo.collections import all_collections, get_collection
 from tests.utils import sources
+from tests.utils.service import service_settings
 
 logger = logging.getLogger("platoons.tests.tiles")
 
@@ -464,6 +467,30 @@ def test_all_england_lsoa_tiles_fit_the_byte_budget(
             "SELECT count(*) FROM lsoa_deprivation WHERE edition_code = 'IoD2025'"
         ).fetchone() or (0,)
     assert len(lowest_zoom_ids) >= 0.99 * lsoas
+
+
+def test_the_tile_cache_keeps_to_its_byte_budget(
+    settings: DatabaseSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PLATOONS_TILE_CACHE_BYTES bounds the tile bodies a process keeps; a tile larger than the
+    whole budget is served all the same, and not kept."""
+    assert CacheSettings().tile_cache_bytes == DEFAULT_TILE_CACHE_BYTES
+    urls = [tile_url("lsoa-iod2025", trafford_tile(zoom)) for zoom in range(9, 15)]
+    with TestClient(create_app(service_settings(settings))) as reference:
+        sizes = {url: len(reference.get(url, headers=IDENTITY).content) for url in urls}
+    budget = sorted(sizes.values())[-2]  # the largest tile does not fit; the others do
+    monkeypatch.setenv("PLATOONS_TILE_CACHE_BYTES", str(budget))
+    with TestClient(create_app(service_settings(settings))) as bounded:
+        cache = bounded.app.state.tile_cache  # type: ignore[attr-defined]
+        assert cache.max_bytes == budget
+        for url in urls:
+            response = bounded.get(url, headers=IDENTITY)
+            assert response.status_code == 200
+            assert len(response.content) == sizes[url]
+            assert cache.size_bytes <= budget
+        # Least recently used out first: the last tile served is kept if it fits.
+        assert len(cache) >= 1
+        assert cache.size_bytes == sum(len(body) for body in cache._entries.values())
 
 
 def test_grant_eligibility_tiles_filter_by_programme(
