@@ -9,6 +9,7 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from config.settings import DatabaseSettings
+from tests.utils.spending import load_trafford
 
 MAPS = ("deprivation", "eligibility", "assets", "coverage")
 
@@ -53,3 +54,36 @@ def test_json_clients_still_get_the_ogc_landing_page(client: TestClient) -> None
             "data",
         }
     assert client.get("/?f=json", headers={"Accept": "text/html"}).json()["title"] == "Platoons"
+
+
+def test_the_front_page_counts_every_register_and_imported_file(
+    client: TestClient, settings: DatabaseSettings, crime_loaded: int
+) -> None:
+    load_trafford(settings.dsn)
+    page = client.get("/", headers={"Accept": "text/html"}).text
+    rows = {
+        (cells[0], cells[1]): (cells[2], cells[3])
+        for cells in (
+            [
+                re.sub(r"<[^>]+>", "", cell).strip()
+                for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)
+            ]
+            for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S)
+        )
+        if len(cells) == 4
+    }
+    with psycopg.connect(settings.dsn) as conn:
+        payments = conn.execute(
+            "SELECT file_name, count(*) FROM spending_line l"
+            " JOIN spending_file f ON f.id = l.file_id GROUP BY 1"
+        ).fetchall()
+        crimes = conn.execute("SELECT count(*) FROM crime").fetchone()
+    assert payments
+    for file_name, lines in payments:
+        assert rows["council payments", file_name] == ("REAL", f"{lines:,}")
+    crime_files = [
+        (kind, n) for (register, _), (kind, n) in rows.items() if register == "street-level crime"
+    ]
+    assert {kind for kind, _ in crime_files} == {"REAL"}
+    assert crimes == (sum(int(n.replace(",", "")) for _, n in crime_files),)
+    assert all("/" not in source for register, source in rows if register == "street-level crime")
