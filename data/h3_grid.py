@@ -17,6 +17,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from pyproj import Transformer
 
+from data.foundation.staged import StepTimes
 from geo.coverage.models import DEPRIVED_DECILE_MAX
 from geo.sqlfiles import read_sql
 
@@ -363,7 +364,7 @@ def grid_inputs_fingerprint(cur: psycopg.Cursor[Any]) -> str:
     return str(row[0]) if row else ""
 
 
-def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
+def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) -> dict[str, int]:
     """Bring ``h3_cell_adults``, the H3 cells and their geometries, and the adults of each
     resolution-8 cell's children (``h3_children_adults``) in line with the LSOAs.
 
@@ -375,6 +376,8 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
     are dropped and built again after the rows, in the same transaction (readers of the H3
     layers wait for the load's commit meanwhile). Returns the rows written per table.
     """
+    times = times or StepTimes()
+    stop = times.start("H3 grid computed")
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(read_sql("data", "h3_grid/lsoas.sql"))
         lsoas = [GridLsoa(**row) for row in cur.fetchall()]
@@ -390,8 +393,10 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
                 np.bincount(index, weights=grid.adults, minlength=len(parents)),
                 np.bincount(index, weights=grid.deprived_adults, minlength=len(parents)),
             )
+    stop()
     written = {"h3_cell_adults": 0, "h3_coverage": 0}
     with conn.cursor() as cur:
+        stop = times.start("H3 grid compared")
         cur.execute(read_sql("data", "h3_grid/stage.sql"))
         _copy_binary(
             cur,
@@ -437,7 +442,9 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
             cur.execute(f"SET LOCAL maintenance_work_mem = '{_INDEX_BUILD_MEMORY}'")
             for name, _ in indexes:
                 cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        stop()
         if len(new_cells):
+            stop = times.start("H3 cells and centres written")
             pick = (
                 np.arange(len(grid.cells))
                 if len(new_cells) == len(grid.cells)
@@ -451,6 +458,7 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
             )
             cur.execute(read_sql("data", "h3_grid/cells_insert.sql"))
             written["h3_cell_adults"] += len(pick)
+            stop()
         for resolution, (cells, adults, deprived) in sorted(levels.items()):
             if not len(new_fids[resolution]):
                 continue
@@ -459,23 +467,27 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
                 if len(new_fids[resolution]) == len(cells)
                 else np.flatnonzero(np.isin(cells, new_fids[resolution]))
             )
-            _copy_binary(
-                cur,
-                "COPY h3_coverage (resolution, cell, fid, adults, deprived_adults)"
-                " FROM STDIN (FORMAT binary)",
-                [_figure_rows(cells[pick], resolution, adults[pick], deprived[pick])],
-            )
-            _copy_binary(
-                cur,
-                "COPY h3_cell_geometry (fid, resolution, geom, geom_4326, geom_3857,"
-                " geom_3857_low, geom_3857_mid) FROM STDIN (FORMAT binary)",
-                _geometry_rows(cells[pick], resolution),
-            )
+            with times.step("H3 figures written"):
+                _copy_binary(
+                    cur,
+                    "COPY h3_coverage (resolution, cell, fid, adults, deprived_adults)"
+                    " FROM STDIN (FORMAT binary)",
+                    [_figure_rows(cells[pick], resolution, adults[pick], deprived[pick])],
+                )
+            with times.step("H3 geometries written"):
+                _copy_binary(
+                    cur,
+                    "COPY h3_cell_geometry (fid, resolution, geom, geom_4326, geom_3857,"
+                    " geom_3857_low, geom_3857_mid) FROM STDIN (FORMAT binary)",
+                    _geometry_rows(cells[pick], resolution),
+                )
             written["h3_coverage"] += len(pick)
         if bulk:
-            for _, definition in indexes:
-                cur.execute(definition)
+            with times.step("H3 spatial indexes built"):
+                for _, definition in indexes:
+                    cur.execute(definition)
         if written["h3_coverage"]:
             # Cells came, went or changed their adults: their parents' children adults follow.
-            cur.execute(read_sql("data", "h3_grid/children.sql"))
+            with times.step("H3 children's adults"):
+                cur.execute(read_sql("data", "h3_grid/children.sql"))
     return written

@@ -10,7 +10,7 @@ import pandas as pd
 import psycopg
 from psycopg.types.json import Jsonb
 
-from data.foundation.staged import Provenance, Staged
+from data.foundation.staged import Provenance, Staged, StepTimes
 from data.manifest import (
     Edition,
     LsoaLookupDataset,
@@ -38,13 +38,16 @@ def _none_if_nan(value: object) -> object:
 
 
 def write(
-    conn: psycopg.Connection, staged: Staged, manifest: Manifest
+    conn: psycopg.Connection, staged: Staged, manifest: Manifest, times: StepTimes | None = None
 ) -> tuple[dict[str, int], dict[str, list[str]]]:
     """Replace the foundation tables with the staged data; return rows and repaired codes."""
+    times = times or StepTimes()
     rows: dict[str, int] = {}
     with conn.cursor() as cur:
-        cur.execute(read_sql("data", "foundation/clear_foundation.sql"))
-        cur.execute(read_sql("data", "foundation/create_staging.sql"))
+        with times.step("clear tables"):
+            cur.execute(read_sql("data", "foundation/clear_foundation.sql"))
+            cur.execute(read_sql("data", "foundation/create_staging.sql"))
+        stop = times.start("boundaries staged")
 
         lad_vintages = {e.lad_vintage for e in manifest.edition}
         for vintage in sorted(lad_vintages):
@@ -125,7 +128,10 @@ def write(
                 ),
             )
 
-        cur.execute(read_sql("data", "foundation/insert_boundaries.sql"))
+        stop()
+        with times.step("boundaries"):
+            cur.execute(read_sql("data", "foundation/insert_boundaries.sql"))
+        stop = times.start("index values, populations, lookups")
         cur.execute(
             "SELECT (SELECT count(*) FROM lad), (SELECT count(*) FROM ward),"
             " (SELECT count(*) FROM lsoa)"
@@ -211,7 +217,9 @@ def write(
                 ["lsoa11_code", "lsoa21_code", "change_code", "lad22_code"],
                 staged.lsoa_change[["lsoa11", "lsoa21", "change", "lad22"]].itertuples(index=False),
             )
+        stop()
         if staged.postcodes is not None:
+            stop = times.start("postcodes")
             _copy(
                 cur,
                 "stage_postcode",
@@ -220,6 +228,7 @@ def write(
             )
             cur.execute(read_sql("data", "foundation/insert_postcodes.sql"))
             rows["postcode"] = cur.rowcount
+            stop()
 
         cur.execute("SELECT level, code FROM stage_repaired ORDER BY level, code")
         repaired: dict[str, list[str]] = {}
