@@ -364,6 +364,53 @@ def grid_inputs_fingerprint(cur: psycopg.Cursor[Any]) -> str:
     return str(row[0]) if row else ""
 
 
+def _compare_with_stored(
+    cur: psycopg.Cursor[Any],
+    grid: GridCells,
+    levels: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    written: dict[str, int],
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Stage the computed grid beside the stored one: delete the cells that left, update those
+    whose figures changed (counted in ``written``), and return the new resolution-9 cells and
+    the new cells of each resolution."""
+    _copy_binary(
+        cur,
+        "COPY coverage_grid_stage (resolution, fid, adults, deprived_adults)"
+        " FROM STDIN (FORMAT binary)",
+        (
+            _copy_tuples([np.full(len(c), r, dtype=np.int16), c, a, d], len(c))
+            for r, (c, a, d) in levels.items()
+        ),
+    )
+    _copy_binary(
+        cur,
+        "COPY coverage_grid_cell_stage (cell, lsoa_code, adults, imd_decile)"
+        " FROM STDIN (FORMAT binary)",
+        [
+            _copy_tuples(
+                [grid.cells, grid.lsoa_codes, grid.adults, grid.imd_deciles],
+                len(grid.cells),
+            )
+        ],
+    )
+    cur.execute("ANALYZE coverage_grid_stage, coverage_grid_cell_stage")
+    for name, table in (
+        ("h3_grid/delete.sql", "h3_coverage"),
+        ("h3_grid/update.sql", "h3_coverage"),
+        ("h3_grid/cells_delete.sql", "h3_cell_adults"),
+        ("h3_grid/cells_update.sql", "h3_cell_adults"),
+    ):
+        cur.execute(read_sql("data", name))
+        written[table] += max(cur.rowcount, 0)
+    cur.execute(read_sql("data", "h3_grid/new_cells.sql"))
+    new_cells = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
+    new_fids: dict[int, np.ndarray] = {}
+    for resolution in H3_RESOLUTIONS:
+        cur.execute(read_sql("data", "h3_grid/new_fids.sql"), {"resolution": resolution})
+        new_fids[resolution] = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
+    return new_cells, new_fids
+
+
 def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) -> dict[str, int]:
     """Bring ``h3_cell_adults``, the H3 cells and their geometries, and the adults of each
     resolution-8 cell's children (``h3_children_adults``) in line with the LSOAs.
@@ -398,41 +445,12 @@ def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) 
     with conn.cursor() as cur:
         stop = times.start("H3 grid compared")
         cur.execute(read_sql("data", "h3_grid/stage.sql"))
-        _copy_binary(
-            cur,
-            "COPY coverage_grid_stage (resolution, fid, adults, deprived_adults)"
-            " FROM STDIN (FORMAT binary)",
-            (
-                _copy_tuples([np.full(len(c), r, dtype=np.int16), c, a, d], len(c))
-                for r, (c, a, d) in levels.items()
-            ),
-        )
-        _copy_binary(
-            cur,
-            "COPY coverage_grid_cell_stage (cell, lsoa_code, adults, imd_decile)"
-            " FROM STDIN (FORMAT binary)",
-            [
-                _copy_tuples(
-                    [grid.cells, grid.lsoa_codes, grid.adults, grid.imd_deciles],
-                    len(grid.cells),
-                )
-            ],
-        )
-        cur.execute("ANALYZE coverage_grid_stage, coverage_grid_cell_stage")
-        for name, table in (
-            ("h3_grid/delete.sql", "h3_coverage"),
-            ("h3_grid/update.sql", "h3_coverage"),
-            ("h3_grid/cells_delete.sql", "h3_cell_adults"),
-            ("h3_grid/cells_update.sql", "h3_cell_adults"),
-        ):
-            cur.execute(read_sql("data", name))
-            written[table] += max(cur.rowcount, 0)
-        cur.execute(read_sql("data", "h3_grid/new_cells.sql"))
-        new_cells = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
-        new_fids: dict[int, np.ndarray] = {}
-        for resolution in H3_RESOLUTIONS:
-            cur.execute(read_sql("data", "h3_grid/new_fids.sql"), {"resolution": resolution})
-            new_fids[resolution] = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
+        cur.execute(read_sql("data", "h3_grid/stored.sql"))
+        if bool((cur.fetchone() or (True,))[0]):
+            new_cells, new_fids = _compare_with_stored(cur, grid, levels, written)
+        else:
+            new_cells = grid.cells
+            new_fids = {resolution: levels[resolution][0] for resolution in H3_RESOLUTIONS}
         # A first build (or a new geography): build the spatial indexes once, afterwards. The
         # tables' readers wait for the load's commit meanwhile; they had nothing to read.
         bulk = len(new_cells) > _BULK_SHARE * len(grid.cells)
