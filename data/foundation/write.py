@@ -173,7 +173,7 @@ def write(
             values = staged.index_values[edition.code]
             rows[f"lsoa_index_value:{edition.code}"] = _copy_frame(
                 cur,
-                "lsoa_index_value",
+                "stage_index_value",
                 pd.DataFrame(
                     {
                         "edition_code": edition.code,
@@ -213,6 +213,16 @@ def write(
                     ),
                 )
 
+        cur.execute("ANALYZE stage_index_value")
+        cur.execute(
+            read_sql("data", "foundation/index_domains_prune.sql"),
+            {
+                "editions": [e.code for e in manifest.edition],
+                "domain_editions": [e.code for e in manifest.edition for _ in e.domains],
+                "domains": [d.code for e in manifest.edition for d in e.domains],
+            },
+        )
+        cur.execute(read_sql("data", "foundation/index_values_write.sql"))
         for name, definition in index_value_keys:
             cur.execute(
                 sql.SQL("ALTER TABLE lsoa_index_value ADD CONSTRAINT {} {}").format(
