@@ -55,6 +55,14 @@ def _print_report(report: LoadReport) -> None:
     for name, rows in sorted(report.rows.items()):
         table.add_row(name, f"{rows:,}")
     console.print(table)
+    steps = Table(title="Where the load's time went")
+    for column in ("step", "wall s", "loader CPU s", "server CPU s"):
+        steps.add_column(column, justify="left" if column == "step" else "right")
+    for name, spent in report.step_times.items():
+        steps.add_row(
+            name, f"{spent.wall:.2f}", f"{spent.loader_cpu:.2f}", f"{spent.server_cpu:.2f}"
+        )
+    console.print(steps)
     for level, codes in report.repaired_geometries.items():
         console.print(f"repaired {len(codes)} invalid {level} geometries: {', '.join(codes[:10])}")
     for warning in report.warnings:

@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 
+from data.foundation.staged import StepTimes
 from data.h3_grid import grid_inputs_fingerprint, rebuild_grid
 from geo.coverage.models import ACTIVE_MONTHS_DEFAULT
 from geo.coverage.recompute import (
@@ -19,7 +20,9 @@ from geo.coverage.recompute import (
 from geo.sqlfiles import read_sql
 
 
-def rebuild_after_load(conn: psycopg.Connection[Any], *, as_of: date) -> dict[str, int]:
+def rebuild_after_load(
+    conn: psycopg.Connection[Any], *, as_of: date, times: StepTimes | None = None
+) -> dict[str, int]:
     """Bring the coverage tables in line with freshly loaded data, in the load's transaction.
 
     ``lsoa_coverage`` gets one row per IoD2025 LSOA (rows changed, added or removed only),
@@ -27,12 +30,14 @@ def rebuild_after_load(conn: psycopg.Connection[Any], *, as_of: date) -> dict[st
     every group and organiser is cut again and all coverage recomputed on ``as_of``. Returns
     rows written per table.
     """
+    times = times or StepTimes()
     params = recompute_params(as_of, ACTIVE_MONTHS_DEFAULT)
     fresh = read_sql("geo", "coverage/lsoa_base_fresh.sql")
     rows = {"lsoa_coverage": 0}
     with conn.transaction(), conn.cursor() as cur:
         lock_writes_sync(conn)
         cur.execute(NO_JIT)
+        stop = times.start("coverage LSOAs")
         before = grid_inputs_fingerprint(cur)
         for name in (
             "coverage/lsoa_base_delete.sql",
@@ -44,17 +49,20 @@ def rebuild_after_load(conn: psycopg.Connection[Any], *, as_of: date) -> dict[st
         after = grid_inputs_fingerprint(cur)
         cur.execute("SELECT EXISTS (SELECT 1 FROM h3_cell_adults)")
         has_grid = bool((cur.fetchone() or (False,))[0])
+        stop()
         grid = (
-            rebuild_grid(conn)
+            rebuild_grid(conn, times)
             if before != after or not has_grid
             else {"h3_cell_adults": 0, "h3_coverage": 0}
         )
         rows.update(grid)
-        if rows["lsoa_coverage"] or any(grid.values()):
-            cur.execute("ANALYZE lsoa_coverage, h3_cell_adults, h3_coverage, h3_cell_geometry")
+        with times.step("coverage statistics"):
+            if rows["lsoa_coverage"] or any(grid.values()):
+                cur.execute("ANALYZE lsoa_coverage, h3_cell_adults, h3_coverage, h3_cell_geometry")
         # Every H3 parent is computed whole from its children by the national recompute, so
         # cells that came, went or changed their adults leave no stale sums behind.
-        summary = refresh_all_sync(conn, as_of=as_of)
+        with times.step("coverage recompute"):
+            summary = refresh_all_sync(conn, as_of=as_of)
     rows["group_lsoa"] = summary.group_pieces
     rows["organiser_lsoa"] = summary.organiser_pieces
     return rows

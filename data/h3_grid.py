@@ -17,6 +17,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from pyproj import Transformer
 
+from data.foundation.staged import StepTimes
 from geo.coverage.models import DEPRIVED_DECILE_MAX
 from geo.sqlfiles import read_sql
 
@@ -363,7 +364,54 @@ def grid_inputs_fingerprint(cur: psycopg.Cursor[Any]) -> str:
     return str(row[0]) if row else ""
 
 
-def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
+def _compare_with_stored(
+    cur: psycopg.Cursor[Any],
+    grid: GridCells,
+    levels: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    written: dict[str, int],
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Stage the computed grid beside the stored one: delete the cells that left, update those
+    whose figures changed (counted in ``written``), and return the new resolution-9 cells and
+    the new cells of each resolution."""
+    _copy_binary(
+        cur,
+        "COPY coverage_grid_stage (resolution, fid, adults, deprived_adults)"
+        " FROM STDIN (FORMAT binary)",
+        (
+            _copy_tuples([np.full(len(c), r, dtype=np.int16), c, a, d], len(c))
+            for r, (c, a, d) in levels.items()
+        ),
+    )
+    _copy_binary(
+        cur,
+        "COPY coverage_grid_cell_stage (cell, lsoa_code, adults, imd_decile)"
+        " FROM STDIN (FORMAT binary)",
+        [
+            _copy_tuples(
+                [grid.cells, grid.lsoa_codes, grid.adults, grid.imd_deciles],
+                len(grid.cells),
+            )
+        ],
+    )
+    cur.execute("ANALYZE coverage_grid_stage, coverage_grid_cell_stage")
+    for name, table in (
+        ("h3_grid/delete.sql", "h3_coverage"),
+        ("h3_grid/update.sql", "h3_coverage"),
+        ("h3_grid/cells_delete.sql", "h3_cell_adults"),
+        ("h3_grid/cells_update.sql", "h3_cell_adults"),
+    ):
+        cur.execute(read_sql("data", name))
+        written[table] += max(cur.rowcount, 0)
+    cur.execute(read_sql("data", "h3_grid/new_cells.sql"))
+    new_cells = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
+    new_fids: dict[int, np.ndarray] = {}
+    for resolution in H3_RESOLUTIONS:
+        cur.execute(read_sql("data", "h3_grid/new_fids.sql"), {"resolution": resolution})
+        new_fids[resolution] = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
+    return new_cells, new_fids
+
+
+def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) -> dict[str, int]:
     """Bring ``h3_cell_adults``, the H3 cells and their geometries, and the adults of each
     resolution-8 cell's children (``h3_children_adults``) in line with the LSOAs.
 
@@ -375,6 +423,8 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
     are dropped and built again after the rows, in the same transaction (readers of the H3
     layers wait for the load's commit meanwhile). Returns the rows written per table.
     """
+    times = times or StepTimes()
+    stop = times.start("H3 grid computed")
     with conn.cursor(row_factory=dict_row) as cur:
         cur.execute(read_sql("data", "h3_grid/lsoas.sql"))
         lsoas = [GridLsoa(**row) for row in cur.fetchall()]
@@ -390,44 +440,17 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
                 np.bincount(index, weights=grid.adults, minlength=len(parents)),
                 np.bincount(index, weights=grid.deprived_adults, minlength=len(parents)),
             )
+    stop()
     written = {"h3_cell_adults": 0, "h3_coverage": 0}
     with conn.cursor() as cur:
+        stop = times.start("H3 grid compared")
         cur.execute(read_sql("data", "h3_grid/stage.sql"))
-        _copy_binary(
-            cur,
-            "COPY coverage_grid_stage (resolution, fid, adults, deprived_adults)"
-            " FROM STDIN (FORMAT binary)",
-            (
-                _copy_tuples([np.full(len(c), r, dtype=np.int16), c, a, d], len(c))
-                for r, (c, a, d) in levels.items()
-            ),
-        )
-        _copy_binary(
-            cur,
-            "COPY coverage_grid_cell_stage (cell, lsoa_code, adults, imd_decile)"
-            " FROM STDIN (FORMAT binary)",
-            [
-                _copy_tuples(
-                    [grid.cells, grid.lsoa_codes, grid.adults, grid.imd_deciles],
-                    len(grid.cells),
-                )
-            ],
-        )
-        cur.execute("ANALYZE coverage_grid_stage, coverage_grid_cell_stage")
-        for name, table in (
-            ("h3_grid/delete.sql", "h3_coverage"),
-            ("h3_grid/update.sql", "h3_coverage"),
-            ("h3_grid/cells_delete.sql", "h3_cell_adults"),
-            ("h3_grid/cells_update.sql", "h3_cell_adults"),
-        ):
-            cur.execute(read_sql("data", name))
-            written[table] += max(cur.rowcount, 0)
-        cur.execute(read_sql("data", "h3_grid/new_cells.sql"))
-        new_cells = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
-        new_fids: dict[int, np.ndarray] = {}
-        for resolution in H3_RESOLUTIONS:
-            cur.execute(read_sql("data", "h3_grid/new_fids.sql"), {"resolution": resolution})
-            new_fids[resolution] = np.array([c for (c,) in cur.fetchall()], dtype=np.int64)
+        cur.execute(read_sql("data", "h3_grid/stored.sql"))
+        if bool((cur.fetchone() or (True,))[0]):
+            new_cells, new_fids = _compare_with_stored(cur, grid, levels, written)
+        else:
+            new_cells = grid.cells
+            new_fids = {resolution: levels[resolution][0] for resolution in H3_RESOLUTIONS}
         # A first build (or a new geography): build the spatial indexes once, afterwards. The
         # tables' readers wait for the load's commit meanwhile; they had nothing to read.
         bulk = len(new_cells) > _BULK_SHARE * len(grid.cells)
@@ -437,7 +460,9 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
             cur.execute(f"SET LOCAL maintenance_work_mem = '{_INDEX_BUILD_MEMORY}'")
             for name, _ in indexes:
                 cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        stop()
         if len(new_cells):
+            stop = times.start("H3 cells and centres written")
             pick = (
                 np.arange(len(grid.cells))
                 if len(new_cells) == len(grid.cells)
@@ -451,6 +476,7 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
             )
             cur.execute(read_sql("data", "h3_grid/cells_insert.sql"))
             written["h3_cell_adults"] += len(pick)
+            stop()
         for resolution, (cells, adults, deprived) in sorted(levels.items()):
             if not len(new_fids[resolution]):
                 continue
@@ -459,23 +485,27 @@ def rebuild_grid(conn: psycopg.Connection[Any]) -> dict[str, int]:
                 if len(new_fids[resolution]) == len(cells)
                 else np.flatnonzero(np.isin(cells, new_fids[resolution]))
             )
-            _copy_binary(
-                cur,
-                "COPY h3_coverage (resolution, cell, fid, adults, deprived_adults)"
-                " FROM STDIN (FORMAT binary)",
-                [_figure_rows(cells[pick], resolution, adults[pick], deprived[pick])],
-            )
-            _copy_binary(
-                cur,
-                "COPY h3_cell_geometry (fid, resolution, geom, geom_4326, geom_3857,"
-                " geom_3857_low, geom_3857_mid) FROM STDIN (FORMAT binary)",
-                _geometry_rows(cells[pick], resolution),
-            )
+            with times.step("H3 figures written"):
+                _copy_binary(
+                    cur,
+                    "COPY h3_coverage (resolution, cell, fid, adults, deprived_adults)"
+                    " FROM STDIN (FORMAT binary)",
+                    [_figure_rows(cells[pick], resolution, adults[pick], deprived[pick])],
+                )
+            with times.step("H3 geometries written"):
+                _copy_binary(
+                    cur,
+                    "COPY h3_cell_geometry (fid, resolution, geom, geom_4326, geom_3857,"
+                    " geom_3857_low, geom_3857_mid) FROM STDIN (FORMAT binary)",
+                    _geometry_rows(cells[pick], resolution),
+                )
             written["h3_coverage"] += len(pick)
         if bulk:
-            for _, definition in indexes:
-                cur.execute(definition)
+            with times.step("H3 spatial indexes built"):
+                for _, definition in indexes:
+                    cur.execute(definition)
         if written["h3_coverage"]:
             # Cells came, went or changed their adults: their parents' children adults follow.
-            cur.execute(read_sql("data", "h3_grid/children.sql"))
+            with times.step("H3 children's adults"):
+                cur.execute(read_sql("data", "h3_grid/children.sql"))
     return written

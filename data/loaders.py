@@ -10,7 +10,7 @@ time) is written in the same transaction.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import psycopg
 
 from data import coverage_base
 from data.foundation.read import read_sources
-from data.foundation.staged import StepCallback
+from data.foundation.staged import StepCallback, StepTime, StepTimes
 from data.foundation.validate import validate
 from data.foundation.write import (
     bump_data_version,
@@ -47,6 +47,7 @@ class LoadReport:
     warnings: list[str]
     data_version: int
     seconds: float
+    step_times: dict[str, StepTime] = field(default_factory=dict)
 
 
 def count_steps(manifest: Manifest | None = None) -> int:
@@ -69,28 +70,40 @@ def load_all(
     started = time.perf_counter()
     manifest = manifest or load_manifest()
     step = on_step or (lambda _name: None)
+    times = StepTimes(conn.info.backend_pid)
     if not source_dir.is_dir():
         raise LoadError(f"{source_dir}: source directory not found")
-    staged = read_sources(source_dir, manifest, step)
-    validate(staged, manifest)
+    with times.step("read files"):
+        staged = read_sources(source_dir, manifest, step)
+    with times.step("validate"):
+        validate(staged, manifest)
     step("validated joins")
     with conn.transaction():
         # Group and organiser writes wait for the load (geo.coverage.lock_writes).
         coverage.lock_writes_sync(conn)
-        rows, repaired = write(conn, staged, manifest)
+        rows, repaired = write(conn, staged, manifest, times)
         step("wrote tables")
-        rows["lad_summary_measure"] = write_lad_summary_measures(conn, staged, manifest)
-        rows["lad_published_measure"] = write_published_lad_measures(conn, staged, manifest)
-        check_published_agreement(conn, manifest)
-        rows["lsoa_population"] = refresh_population(conn)
-        rows.update(refresh_serving_tables(conn))
-        rows["programme_lsoa_eligibility"] = eligibility_layer.refresh_all(conn)
+        with times.step("district measures"):
+            rows["lad_summary_measure"] = write_lad_summary_measures(conn, staged, manifest)
+            rows["lad_published_measure"] = write_published_lad_measures(conn, staged, manifest)
+            check_published_agreement(conn, manifest)
+        with times.step("populations"):
+            rows["lsoa_population"] = refresh_population(conn)
+        with times.step("serving tables"):
+            rows.update(refresh_serving_tables(conn))
+        with times.step("eligibility layer"):
+            rows["programme_lsoa_eligibility"] = eligibility_layer.refresh_all(conn)
         # Coverage layers follow the new LSOAs and adults (geo/coverage.py), recomputed today.
-        rows.update(coverage_base.rebuild_after_load(conn, as_of=datetime.now(UTC).date()))
-        data_version = bump_data_version(conn)
-        write_provenance(conn, staged.provenance, repaired)
+        rows.update(
+            coverage_base.rebuild_after_load(conn, as_of=datetime.now(UTC).date(), times=times)
+        )
+        with times.step("provenance"):
+            data_version = bump_data_version(conn)
+            write_provenance(conn, staged.provenance, repaired)
+        committed = times.start("commit")
+    committed()
     step("computed LAD summary measures")
-    with conn.cursor() as cur:
+    with times.step("statistics"), conn.cursor() as cur:
         cur.execute(read_sql("data", "foundation/analyze_foundation.sql"))
     return LoadReport(
         source_dir=source_dir,
@@ -99,4 +112,5 @@ def load_all(
         warnings=staged.warnings,
         data_version=data_version,
         seconds=time.perf_counter() - started,
+        step_times=times.steps,
     )

@@ -12,4 +12,8 @@ CREATE TEMP TABLE stage_lsoa (
 CREATE TEMP TABLE stage_postcode (
     postcode text, lsoa_code text, lad_code text, lon double precision, lat double precision
 ) ON COMMIT DROP;
+CREATE TEMP TABLE stage_index_value (
+    edition_code text, domain_code text, lsoa_code text, score double precision, rank integer,
+    decile smallint
+) ON COMMIT DROP;
 CREATE TEMP TABLE stage_repaired (level text, code text) ON COMMIT DROP;

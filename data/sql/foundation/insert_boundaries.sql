@@ -1,20 +1,37 @@
 -- Move staged boundaries (EPSG:4326 WKB) into the boundary tables: repair invalid polygons
 -- with clean_polygons(), record which were repaired, and transform explicitly to British
 -- National Grid (27700) and Web Mercator (3857).
+-- Each source geometry is checked once and transformed to 27700 once (OFFSET 0 keeps each
+-- subquery's columns computed once, not again where the outer query uses them twice).
+-- Each source geometry is checked once and transformed to 27700 once (OFFSET 0 keeps each
+-- subquery's columns computed once, not again where the query above uses them twice; a valid
+-- source is what clean_polygons() would make of it, ST_Multi of itself).
 CREATE TEMP TABLE stage_geometry ON COMMIT DROP AS
-SELECT level, vintage, code, geom_4326,
-       clean_polygons(ST_Transform(geom_4326, 27700)) AS geom,
-       NOT ST_IsValid(source) OR NOT ST_IsValid(ST_Transform(geom_4326, 27700)) AS repaired
+SELECT level, vintage, code, geom_4326, clean_polygons(bng) AS geom,
+       NOT source_valid OR NOT ST_IsValid(bng) AS repaired
 FROM (
-    SELECT level, vintage, code, source, clean_polygons(source) AS geom_4326
+    SELECT level, vintage, code, geom_4326, source_valid, ST_Transform(geom_4326, 27700) AS bng
     FROM (
-        SELECT 'lad' AS level, vintage, code, ST_GeomFromWKB(wkb, 4326) AS source FROM stage_lad
-        UNION ALL
-        SELECT 'ward', vintage, code, ST_GeomFromWKB(wkb, 4326) FROM stage_ward WHERE wkb IS NOT NULL
-        UNION ALL
-        SELECT 'lsoa', vintage, code, ST_GeomFromWKB(wkb, 4326) FROM stage_lsoa
-    ) AS staged
-) AS cleaned;
+        SELECT level, vintage, code, source_valid,
+               CASE WHEN source_valid THEN ST_Multi(source) ELSE clean_polygons(source) END
+                   AS geom_4326
+        FROM (
+            SELECT level, vintage, code, source, ST_IsValid(source) AS source_valid
+            FROM (
+                SELECT 'lad' AS level, vintage, code, ST_GeomFromWKB(wkb, 4326) AS source
+                FROM stage_lad
+                UNION ALL
+                SELECT 'ward', vintage, code, ST_GeomFromWKB(wkb, 4326)
+                FROM stage_ward WHERE wkb IS NOT NULL
+                UNION ALL
+                SELECT 'lsoa', vintage, code, ST_GeomFromWKB(wkb, 4326) FROM stage_lsoa
+            ) AS staged
+            OFFSET 0
+        ) AS checked
+        OFFSET 0
+    ) AS cleaned
+    OFFSET 0
+) AS transformed;
 CREATE INDEX ON stage_geometry (level, vintage, code);
 
 INSERT INTO stage_repaired (level, code)
