@@ -99,14 +99,15 @@ PLANNING = "neighbourhood-areas"
 
 
 @pytest.fixture(scope="module")
-def planning_area(settings: DatabaseSettings) -> str:
+def planning_area(settings: DatabaseSettings) -> Iterator[str]:
     """An EXAMPLE neighbourhood area applied for in Trafford, so the planning overlay is drawn.
 
     Whether other modules left areas behind then no longer decides which layers a page has.
+    The officer's key is dropped afterwards; the area stays, as other modules' areas do.
     """
+    made = factories.Made()
 
     async def record(aconn: psycopg.AsyncConnection) -> str:
-        made = factories.Made()
         officer = await made.key(aconn, "officer", ["E08000009"])
         area = await planning_areas.create_area(
             aconn,
@@ -124,7 +125,9 @@ def planning_area(settings: DatabaseSettings) -> str:
         )
         return area.reference
 
-    return factories.run(settings.dsn, record)
+    yield factories.run(settings.dsn, record)
+    with psycopg.connect(settings.dsn, autocommit=True) as conn:
+        made.drop(conn)
 
 
 def layers(html: str) -> dict[str, dict[str, Any]]:
