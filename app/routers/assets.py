@@ -14,7 +14,7 @@ from app.dependencies import Today
 from app.http import GeoJSONResponse, choice_segment
 from app.links import links
 from app.problems import Problems
-from app.versions import IfMatch, etag, version_from_if_match
+from app.versions import IfMatch, tagged, version_from_if_match
 from geo import amenity_bids, assets, rights
 from geo.amenity_bids import AmenityBid, AmenityBidEvent, BidInput, BidStatus, BidStepInput
 from geo.assets import Asset, AssetEvent, AssetInput, Eligibility, StepInput, UpcomingDeadline
@@ -85,9 +85,7 @@ async def create_asset(
 ) -> Any:
     """Record an asset in the register; its LSOA, district and IMD decile are derived."""
     created = await assets.create_asset(conn, data, user, on)
-    response.headers["Location"] = f"/assets/{created.id}"
-    response.headers["ETag"] = etag(created.version)
-    return created
+    return tagged(response, created, f"/assets/{created.id}")
 
 
 @router.get("/assets", response_model=list[Asset])
@@ -179,9 +177,7 @@ async def get_asset(
     response: Response,
 ) -> Any:
     """One asset with its deadlines and the steps legal today."""
-    found = await assets.get_asset(conn, assetId, on)
-    response.headers["ETag"] = etag(found.version)
-    return found
+    return tagged(response, await assets.get_asset(conn, assetId, on))
 
 
 @router.get(
@@ -236,9 +232,7 @@ async def express_interest(
 ) -> Any:
     """A group's expression of interest in running a threatened state-owned amenity."""
     bid = await amenity_bids.express_interest(conn, assetId, body, user, on)
-    response.headers["ETag"] = etag(bid.version)
-    response.headers["Location"] = f"/amenity-bids/{bid.id}"
-    return bid
+    return tagged(response, bid, f"/amenity-bids/{bid.id}")
 
 
 @router.get(
@@ -268,9 +262,7 @@ async def list_amenity_bids(
 )
 async def get_amenity_bid(conn: DbDep, on: Today, bidId: BidId, response: Response) -> Any:  # noqa: N803
     """One bid with its decision date and the steps legal now."""
-    bid = await amenity_bids.get_bid(conn, bidId, on)
-    response.headers["ETag"] = etag(bid.version)
-    return bid
+    return tagged(response, await amenity_bids.get_bid(conn, bidId, on))
 
 
 @router.get(
@@ -304,8 +296,7 @@ async def take_amenity_bid_step(
     bid = await amenity_bids.take_bid_step(
         conn, bidId, step, body or BidStepInput(), user, on, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = etag(bid.version)
-    return bid
+    return tagged(response, bid)
 
 
 @router.post("/assets/{assetId}/{step:asset_step}", response_model=Asset, responses=STEP_PROBLEMS)
@@ -323,5 +314,4 @@ async def take_asset_step(
     done = await assets.take_step(
         conn, assetId, step, body or StepInput(), user, on, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = etag(done.version)
-    return done
+    return tagged(response, done)
