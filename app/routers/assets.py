@@ -13,6 +13,7 @@ from app.db import DbDep
 from app.dependencies import Today
 from app.http import GeoJSONResponse, choice_segment
 from app.links import links
+from app.parameters import GROUP_REFERENCE_PATTERN, RegisterLadQuery
 from app.problems import Problems
 from app.versions import IfMatch, tagged, version_from_if_match
 from geo import amenity_bids, assets, rights
@@ -27,15 +28,11 @@ choice_segment("amenity_bid_step", amenity_bids.BID_STEPS)
 
 
 AssetId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The asset's id.")]
-LadQuery = Annotated[
-    str | None,
-    Query(max_length=9, pattern=r"^E0[6-9][0-9]{6}$", description="A district (LAD) code."),
-]
 GroupQuery = Annotated[
     str | None,
     Query(
         max_length=20,
-        pattern=r"^NG-[0-9]{6,18}$",
+        pattern=GROUP_REFERENCE_PATTERN,
         description="A neighbourhood group's reference: assets in its area or that it acted on.",
     ),
 ]
@@ -92,7 +89,7 @@ async def create_asset(
 async def list_assets(
     conn: DbDep,
     on: Today,
-    lad: LadQuery = None,
+    lad: RegisterLadQuery = None,
     status: Annotated[rights.Status | None, Query()] = None,
     category: Annotated[assets.Category | None, Query()] = None,
     max_decile: Annotated[
@@ -118,7 +115,7 @@ async def list_assets(
 async def upcoming_deadlines(
     conn: DbDep,
     on: Today,
-    lad: LadQuery = None,
+    lad: RegisterLadQuery = None,
     group: GroupQuery = None,
     days: Annotated[int, Query(ge=0, le=3660)] = 30,
 ) -> Any:
@@ -134,7 +131,7 @@ async def upcoming_deadlines(
 async def deadlines_calendar(
     conn: DbDep,
     on: Today,
-    lad: LadQuery = None,
+    lad: RegisterLadQuery = None,
     group: GroupQuery = None,
     days: Annotated[int, Query(ge=0, le=3660)] = 365,
 ) -> Response:
@@ -154,7 +151,7 @@ async def deadlines_calendar(
 
 
 @router.get("/assets.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-async def export_assets_csv(conn: DbDep, lad: LadQuery = None) -> Response:
+async def export_assets_csv(conn: DbDep, lad: RegisterLadQuery = None) -> Response:
     """The register in the national planning data format (asset-of-community-value), CSV."""
     return Response(
         assets.to_csv(await assets.export_register(conn, lad)),
@@ -164,7 +161,7 @@ async def export_assets_csv(conn: DbDep, lad: LadQuery = None) -> Response:
 
 
 @router.get("/assets.geojson", response_class=GeoJSONResponse)
-async def export_assets_geojson(conn: DbDep, lad: LadQuery = None) -> JSONResponse:
+async def export_assets_geojson(conn: DbDep, lad: RegisterLadQuery = None) -> JSONResponse:
     """The register in the national planning data format, as GeoJSON."""
     return GeoJSONResponse(assets.to_geojson(await assets.export_register(conn, lad)))
 
@@ -248,7 +245,7 @@ async def list_asset_bids(conn: DbDep, on: Today, assetId: AssetId) -> Any:  # n
 
 @router.get("/amenity-bids", response_model=list[AmenityBid], tags=["threatened amenity bids"])
 async def list_amenity_bids(
-    conn: DbDep, on: Today, lad: LadQuery = None, status: BidStatus | None = None
+    conn: DbDep, on: Today, lad: RegisterLadQuery = None, status: BidStatus | None = None
 ) -> Any:
     """Bids to run threatened amenities, newest first, by district or status."""
     return await amenity_bids.list_bids(conn, on, lad=lad, status=status)

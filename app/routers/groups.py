@@ -12,7 +12,7 @@ from app.db import DbDep
 from app.dependencies import Fingerprint, Rules, Today
 from app.http import reference_segment
 from app.links import links
-from app.parameters import BboxQuery, LadCodeQuery, PostcodeQuery
+from app.parameters import GROUP_REFERENCE_PATTERN, BboxQuery, LadCodeQuery, PostcodeQuery
 from app.problems import Problems
 from app.versions import IfMatch, tagged, version_from_if_match
 from geo import groups
@@ -52,7 +52,7 @@ Reference = Annotated[
     str,
     Path(
         max_length=21,
-        pattern=r"^NG-[0-9]{6,18}$",
+        pattern=GROUP_REFERENCE_PATTERN,
         description="The group's reference, e.g. NG-000042.",
     ),
 ]

@@ -11,6 +11,7 @@ from app.db import DbDep
 from app.dependencies import Rules, Today
 from app.http import reference_segment
 from app.links import links
+from app.parameters import RegisterLadQuery
 from app.problems import Problems
 from app.versions import IfMatch, tagged, version_from_if_match
 from geo import organisers
@@ -64,10 +65,7 @@ async def organiser_progress(
 @router.get("/organisers", response_model=OrganiserPage, responses=PROBLEMS.only(400))
 async def list_organisers(
     conn: DbDep,
-    lad: Annotated[
-        str | None,
-        Query(max_length=9, pattern=r"^E0[6-9][0-9]{6}$", description="A district (LAD) code."),
-    ] = None,
+    lad: RegisterLadQuery = None,
     active: Annotated[bool | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
