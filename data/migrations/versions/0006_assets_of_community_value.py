@@ -16,14 +16,14 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 from data.migrations.helpers import (
-    SERVING_GEOMETRIES,
-    created_updated_columns,
+    audit_columns,
+    create_serving_table,
     drop_append_only_table,
     event_table,
-    gist_indexes,
+    identity_key,
     make_append_only,
     one_of,
-    serving_geometry_columns,
+    reference_and_name,
 )
 
 revision = "0006_assets_of_community_value"
@@ -65,9 +65,8 @@ STATUSES = (
 def upgrade() -> None:
     op.create_table(
         "asset",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("reference", sa.Text, nullable=False, unique=True),
-        sa.Column("name", sa.Text, nullable=False),
+        identity_key(),
+        *reference_and_name(),
         sa.Column("category", sa.Text, nullable=False),
         sa.Column("owner_type", sa.Text, nullable=False),
         sa.Column("description", sa.Text, nullable=False, server_default=""),
@@ -102,9 +101,7 @@ def upgrade() -> None:
         sa.Column("removed_on", sa.Date),
         sa.Column("removal_reason", sa.Text),
         sa.Column("last_step_on", sa.Date),
-        sa.Column("created_by", sa.Text, nullable=False),
-        *created_updated_columns(),
-        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        *audit_columns(),
         sa.CheckConstraint(one_of("category", CATEGORIES), name="ck_asset_category"),
         sa.CheckConstraint(one_of("owner_type", OWNER_TYPES), name="ck_asset_owner_type"),
         sa.CheckConstraint(one_of("status", STATUSES), name="ck_asset_status"),
@@ -113,11 +110,10 @@ def upgrade() -> None:
     op.create_index("ix_asset_lad_status", "asset", ["lad_code", "status"])
     event_table("asset_event", "asset_id", "asset", index="ix_asset_event_asset")
     make_append_only("asset_event")
-    op.create_table(
+    create_serving_table(
         "asset_serving",
         sa.Column("fid", sa.BigInteger, primary_key=True),
-        sa.Column("reference", sa.Text, nullable=False, unique=True),
-        sa.Column("name", sa.Text, nullable=False),
+        *reference_and_name(),
         sa.Column("category", sa.Text, nullable=False),
         sa.Column("owner_type", sa.Text, nullable=False),
         sa.Column("status", sa.Text, nullable=False),
@@ -128,9 +124,9 @@ def upgrade() -> None:
         sa.Column("next_deadline_kind", sa.Text),
         sa.Column("listed_on", sa.Text),
         sa.Column("is_example", sa.Boolean, nullable=False),
-        *serving_geometry_columns("POINT", simplified_type="POINT"),
+        geometry_type="POINT",
+        simplified_type="POINT",
     )
-    gist_indexes("asset_serving", SERVING_GEOMETRIES)
 
 
 def downgrade() -> None:
