@@ -51,6 +51,13 @@ def parent_reference(
     )
 
 
+def flag(name: str, default: bool = False) -> sa.Column:
+    """Return ``name``: a NOT NULL boolean defaulting to ``default``."""
+    return sa.Column(
+        name, sa.Boolean, nullable=False, server_default=sa.true() if default else sa.false()
+    )
+
+
 def now_timestamp(name: str) -> sa.Column:
     """Return ``name``: a NOT NULL ``timestamptz`` defaulting to now() (when a row was written)."""
     return sa.Column(name, sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
@@ -81,6 +88,19 @@ def reference_and_name() -> list[sa.Column]:
         sa.Column("reference", sa.Text, nullable=False, unique=True),
         sa.Column("name", sa.Text, nullable=False),
     ]
+
+
+def register_entry_key() -> list[sa.Column]:
+    """Return ``id``, ``reference`` and ``name``: how a register (assets, groups) keys an entry."""
+    return [identity_key(), *reference_and_name()]
+
+
+def register_layer_key() -> list[sa.Column]:
+    """Return ``fid`` (the tile feature id, primary key), ``reference`` and ``name``.
+
+    How the map layer of a register (assets, groups, organisers, areas) keys a feature.
+    """
+    return [sa.Column("fid", sa.BigInteger, primary_key=True), *reference_and_name()]
 
 
 def geometry_columns(geometry_type: str, nullable: bool = False) -> list[sa.Column]:

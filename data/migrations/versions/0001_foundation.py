@@ -17,6 +17,7 @@ from geoalchemy2 import Geometry
 
 from data.migrations.helpers import (
     EXACT_GEOMETRIES,
+    flag,
     geometry_columns,
     gist_indexes,
     parent_reference,
@@ -39,10 +40,19 @@ def _boundary_table(table: str, *columns: sa.Column, nullable_geometry: bool = F
         sa.Column("name", sa.Text, nullable=False),
         *columns,
         *geometry_columns("MULTIPOLYGON", nullable=nullable_geometry),
-        sa.Column("geom_repaired", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("geom_repaired"),
         sa.CheckConstraint(f"code ~ '{GSS_CODE}'", name=f"ck_{table}_code"),
     )
     gist_indexes(table, EXACT_GEOMETRIES)
+
+
+def _domain_reference() -> sa.ForeignKeyConstraint:
+    """Return the key (edition_code, domain_code) of a domain's values, deleted with it."""
+    return sa.ForeignKeyConstraint(
+        ["edition_code", "domain_code"],
+        ["index_domain.edition_code", "index_domain.code"],
+        ondelete="CASCADE",
+    )
 
 
 def upgrade() -> None:
@@ -121,7 +131,7 @@ def upgrade() -> None:
         # How many LSOAs the edition ranks nationally (ranks run 1..this).
         sa.Column("national_lsoa_count", sa.Integer, nullable=False),
         sa.Column("population_denominators", sa.Text),
-        sa.Column("is_current", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("is_current"),
     )
     op.create_index(
         "ux_index_edition_current_per_country",
@@ -154,11 +164,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Float),
         sa.Column("rank", sa.Integer, nullable=False),
         sa.Column("decile", sa.SmallInteger, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["edition_code", "domain_code"],
-            ["index_domain.edition_code", "index_domain.code"],
-            ondelete="CASCADE",
-        ),
+        _domain_reference(),
         sa.CheckConstraint("rank >= 1", name="ck_value_rank"),
         sa.CheckConstraint("decile BETWEEN 1 AND 10", name="ck_value_decile"),
     )
@@ -201,11 +207,7 @@ def upgrade() -> None:
         sa.Column("rank", sa.Integer),
         sa.Column("unavailable_reason", sa.Text),
         sa.Column("rank_unavailable_reason", sa.Text),
-        sa.ForeignKeyConstraint(
-            ["edition_code", "domain_code"],
-            ["index_domain.edition_code", "index_domain.code"],
-            ondelete="CASCADE",
-        ),
+        _domain_reference(),
         sa.CheckConstraint(
             "(value IS NULL) = (unavailable_reason IS NOT NULL)", name="ck_measure_value_or_reason"
         ),

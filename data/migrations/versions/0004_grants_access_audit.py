@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from data.migrations.helpers import (
     created_updated_columns,
     drop_append_only_table,
+    flag,
     identity_key,
     make_append_only,
     now_timestamp,
@@ -55,7 +56,7 @@ def upgrade() -> None:
         sa.Column("award_max", MONEY, nullable=False),
         sa.Column("match_ratio", sa.Numeric(6, 3), nullable=False),
         sa.Column("match_source_types", ARRAY(sa.Text), nullable=False),
-        sa.Column("is_example", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("is_example"),
         *created_updated_columns(),
         version_column(),
         sa.CheckConstraint("id ~ '^[a-z0-9][a-z0-9-]{2,63}$'", name="ck_programme_id"),

@@ -20,10 +20,11 @@ from data.migrations.helpers import (
     create_serving_table,
     drop_append_only_table,
     event_table,
-    identity_key,
+    flag,
     make_append_only,
     one_of,
-    reference_and_name,
+    register_entry_key,
+    register_layer_key,
 )
 
 revision = "0006_assets_of_community_value"
@@ -65,8 +66,7 @@ STATUSES = (
 def upgrade() -> None:
     op.create_table(
         "asset",
-        identity_key(),
-        *reference_and_name(),
+        *register_entry_key(),
         sa.Column("category", sa.Text, nullable=False),
         sa.Column("owner_type", sa.Text, nullable=False),
         sa.Column("description", sa.Text, nullable=False, server_default=""),
@@ -75,7 +75,7 @@ def upgrade() -> None:
         sa.Column("uprn", sa.BigInteger),
         sa.Column("organisation", sa.Text),
         sa.Column("notes", sa.Text),
-        sa.Column("is_example", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("is_example"),
         sa.Column("source", sa.Text, nullable=False, server_default="api"),
         # Derived in SQL from the point (IoD2025 geography), never typed.
         sa.Column("edition_code", sa.Text, nullable=False),
@@ -112,8 +112,7 @@ def upgrade() -> None:
     make_append_only("asset_event")
     create_serving_table(
         "asset_serving",
-        sa.Column("fid", sa.BigInteger, primary_key=True),
-        *reference_and_name(),
+        *register_layer_key(),
         sa.Column("category", sa.Text, nullable=False),
         sa.Column("owner_type", sa.Text, nullable=False),
         sa.Column("status", sa.Text, nullable=False),

@@ -23,6 +23,8 @@ Coverage is computed on the IoD2025 geography (LSOA 2021) with the adults apport
 - ``coverage_snapshot``: England and LAD totals on a date, for trends.
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
@@ -31,11 +33,13 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from data.migrations.helpers import (
     audit_columns,
     create_serving_table,
+    flag,
     identity_key,
     now_timestamp,
     one_of,
     parent_reference,
-    reference_and_name,
+    register_entry_key,
+    register_layer_key,
     serving_geometry_columns,
 )
 
@@ -59,31 +63,34 @@ ACTIVITY_KINDS = ("meeting", "project", "event")
 RATING_STATUSES = ("pending", "published", "rejected")
 
 
+def _starts_at_zero(name: str, type_: Any = sa.Float) -> sa.Column:
+    """Return ``name``: a NOT NULL figure or count that is 0 until first computed."""
+    return sa.Column(name, type_, nullable=False, server_default="0")
+
+
 def upgrade() -> None:
     op.create_table(
         "organiser",
-        identity_key(),
-        *reference_and_name(),
+        *register_entry_key(),
         # Private: shown only to officers of the patch's districts and to admins.
         sa.Column("email", sa.Text),
         sa.Column("phone", sa.Text),
         sa.Column("training_centre", sa.Text, nullable=False),
         sa.Column("trained_on", sa.Date, nullable=False),
-        sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+        flag("active", default=True),
         sa.Column(
             "patch", Geometry("MULTIPOLYGON", srid=27700, spatial_index=True), nullable=False
         ),
         sa.Column("patch_area_km2", sa.Float, nullable=False),
         sa.Column("lad_codes", ARRAY(sa.Text), nullable=False),
-        sa.Column("is_synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("is_synthetic"),
         *audit_columns(),
     )
     op.create_index("ix_organiser_lad_codes", "organiser", ["lad_codes"], postgresql_using="gin")
 
     op.create_table(
         "community_group",
-        identity_key(),
-        *reference_and_name(),
+        *register_entry_key(),
         sa.Column("kind", sa.Text, nullable=False),
         sa.Column("registration_number", sa.Text),
         sa.Column("description", sa.Text, nullable=False, server_default=""),
@@ -105,9 +112,9 @@ def upgrade() -> None:
         sa.Column("lad_codes", ARRAY(sa.Text), nullable=False),
         sa.Column("principal_lad_code", sa.Text, nullable=False),
         sa.Column("started_by_organiser_id", sa.BigInteger, sa.ForeignKey("organiser.id")),
-        sa.Column("listed", sa.Boolean, nullable=False, server_default=sa.true()),
+        flag("listed", default=True),
         sa.Column("last_activity_on", sa.Date),
-        sa.Column("is_synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("is_synthetic"),
         *audit_columns(),
         sa.CheckConstraint(one_of("kind", GROUP_KINDS), name="ck_group_kind"),
         sa.CheckConstraint("area_km2 > 0", name="ck_group_area_positive"),
@@ -177,8 +184,7 @@ def upgrade() -> None:
     # The public map layer of groups (collection neighbourhood-groups): public fields only.
     create_serving_table(
         "group_serving",
-        sa.Column("fid", sa.BigInteger, primary_key=True),
-        *reference_and_name(),
+        *register_layer_key(),
         sa.Column("kind", sa.Text, nullable=False),
         sa.Column("description", sa.Text, nullable=False),
         sa.Column("meeting_place", sa.Text),
@@ -188,7 +194,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("last_activity_on", sa.Text),
         sa.Column("rating_average", sa.Float),
-        sa.Column("rating_count", sa.Integer, nullable=False, server_default="0"),
+        _starts_at_zero("rating_count", sa.Integer),
         sa.Column("is_synthetic", sa.Boolean, nullable=False),
         geometry_type="MULTIPOLYGON",
     )
@@ -196,8 +202,7 @@ def upgrade() -> None:
     # Organisers' patches as a public layer (collection community-organisers): no contacts.
     create_serving_table(
         "organiser_serving",
-        sa.Column("fid", sa.BigInteger, primary_key=True),
-        *reference_and_name(),
+        *register_layer_key(),
         sa.Column("training_centre", sa.Text, nullable=False),
         sa.Column("trained_on", sa.Text, nullable=False),
         sa.Column("active", sa.Boolean, nullable=False),
@@ -229,16 +234,16 @@ def upgrade() -> None:
         sa.Column("lad_name", sa.Text, nullable=False),
         sa.Column("imd_decile", sa.Integer),
         sa.Column("adults", sa.Float, nullable=False),
-        sa.Column("covered_share", sa.Float, nullable=False, server_default="0"),
-        sa.Column("adults_covered", sa.Float, nullable=False, server_default="0"),
+        _starts_at_zero("covered_share"),
+        _starts_at_zero("adults_covered"),
         sa.Column("adults_uncovered", sa.Float, nullable=False),
-        sa.Column("active_groups", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("organiser_share", sa.Float, nullable=False, server_default="0"),
-        sa.Column("adults_organiser_covered", sa.Float, nullable=False, server_default="0"),
-        sa.Column("organisers", sa.Integer, nullable=False, server_default="0"),
+        _starts_at_zero("active_groups", sa.Integer),
+        _starts_at_zero("organiser_share"),
+        _starts_at_zero("adults_organiser_covered"),
+        _starts_at_zero("organisers", sa.Integer),
         # IMD decile 1-2 and covered_share below the default threshold (geo/coverage.py);
         # /coverage/cold-spots takes other thresholds.
-        sa.Column("cold_spot", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("cold_spot"),
         sa.Column("as_of", sa.Text, nullable=False),  # ISO date the activity test used
         sa.CheckConstraint("covered_share BETWEEN 0 AND 1", name="ck_coverage_share"),
         sa.CheckConstraint("organiser_share BETWEEN 0 AND 1", name="ck_coverage_organiser"),
@@ -267,11 +272,11 @@ def upgrade() -> None:
         sa.Column("cell", sa.Text, primary_key=True),
         sa.Column("fid", sa.BigInteger, nullable=False),
         sa.Column("adults", sa.Float, nullable=False),
-        sa.Column("adults_covered", sa.Float, nullable=False, server_default="0"),
-        sa.Column("covered_share", sa.Float, nullable=False, server_default="0"),
-        sa.Column("deprived_adults", sa.Float, nullable=False, server_default="0"),
-        sa.Column("deprived_adults_covered", sa.Float, nullable=False, server_default="0"),
-        sa.Column("adults_organiser_covered", sa.Float, nullable=False, server_default="0"),
+        _starts_at_zero("adults_covered"),
+        _starts_at_zero("covered_share"),
+        _starts_at_zero("deprived_adults"),
+        _starts_at_zero("deprived_adults_covered"),
+        _starts_at_zero("adults_organiser_covered"),
         *serving_geometry_columns("POLYGON"),
         sa.CheckConstraint("resolution BETWEEN 6 AND 9", name="ck_h3_resolution"),
         # Coverage changes update rows in place (see lsoa_coverage).
