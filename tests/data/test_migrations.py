@@ -25,21 +25,22 @@ from geo.groups import models as group_models
 from geo.planning import rules as planning_rules
 from tests.utils.databases import throwaway_database
 
-VOCABULARIES: list[tuple[str, Sequence[str]]] = [
-    ("ck_asset_category", get_args(asset_models.Category)),
-    ("ck_asset_owner_type", get_args(asset_models.OwnerType)),
-    ("ck_asset_status", rights.STATUSES),
-    ("ck_group_kind", get_args(group_models.GroupKind)),
-    ("ck_activity_kind", get_args(group_models.ActivityKind)),
-    ("ck_rating_status", get_args(group_models.RatingStatus)),
-    ("ck_amenity_bid_status", get_args(amenity_bids.BidStatus)),
-    ("ck_amenity_bid_threat", get_args(amenity_bids.Threat)),
-    ("ck_neighbourhood_area_kind", planning_rules.AREA_KINDS),
-    ("ck_neighbourhood_area_applicant", planning_rules.APPLICANT_TYPES),
-    ("ck_neighbourhood_area_status", planning_rules.AREA_STATUSES),
-    ("ck_neighbourhood_forum_status", planning_rules.FORUM_STATUSES),
-    ("ck_neighbourhood_plan_status", planning_rules.PLAN_STATUSES),
-]
+# Each CHECK constraint of a lifecycle or category column, and the live values it must allow.
+VOCABULARIES: dict[str, Sequence[str]] = {
+    "ck_asset_category": get_args(asset_models.Category),
+    "ck_asset_owner_type": get_args(asset_models.OwnerType),
+    "ck_asset_status": rights.STATUSES,
+    "ck_group_kind": get_args(group_models.GroupKind),
+    "ck_activity_kind": get_args(group_models.ActivityKind),
+    "ck_rating_status": get_args(group_models.RatingStatus),
+    "ck_amenity_bid_status": get_args(amenity_bids.BidStatus),
+    "ck_amenity_bid_threat": get_args(amenity_bids.Threat),
+    "ck_neighbourhood_area_kind": planning_rules.AREA_KINDS,
+    "ck_neighbourhood_area_applicant": planning_rules.APPLICANT_TYPES,
+    "ck_neighbourhood_area_status": planning_rules.AREA_STATUSES,
+    "ck_neighbourhood_forum_status": planning_rules.FORUM_STATUSES,
+    "ck_neighbourhood_plan_status": planning_rules.PLAN_STATUSES,
+}
 
 
 def check_values(conn: psycopg.Connection, constraint: str) -> set[str]:
@@ -54,7 +55,7 @@ def check_values(conn: psycopg.Connection, constraint: str) -> set[str]:
     return set(re.findall(r"'([^']*)'::text", row[0]))
 
 
-@pytest.mark.parametrize(("constraint", "live"), VOCABULARIES, ids=[v[0] for v in VOCABULARIES])
+@pytest.mark.parametrize(("constraint", "live"), VOCABULARIES.items(), ids=list(VOCABULARIES))
 def test_live_vocabularies_equal_the_schema_checks(
     conn: psycopg.Connection, constraint: str, live: Sequence[str]
 ) -> None:
