@@ -35,10 +35,7 @@ import httpx
 import psycopg
 
 from bench import harness
-from bench.foundation import (
-    points_digest,
-    sample_points,
-)
+from bench.foundation import points_digest, sample_points
 from geo.sqlfiles import read_sql
 
 Point = tuple[float, float]

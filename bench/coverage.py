@@ -55,9 +55,7 @@ from psycopg import AsyncConnection, sql
 from bench import harness
 from bench.coverage_dask import GROUPS_FILE, LSOA_DIR
 from bench.eligibility import england_loaded, ensure_database
-from bench.foundation import (
-    database_facts,
-)
+from bench.foundation import database_facts
 from data import coverage_base, synthetic
 from geo import coverage, groups
 from geo.access import Principal

@@ -44,9 +44,7 @@ import psycopg
 from psycopg import sql
 
 from bench import harness
-from bench.foundation import (
-    sample_points,
-)
+from bench.foundation import sample_points
 from bench.load import (
     Workload,
     drop_fixture,

@@ -43,9 +43,7 @@ import morecantile
 import psycopg
 
 from bench import harness
-from bench.foundation import (
-    sample_points,
-)
+from bench.foundation import sample_points
 from geo import access
 from geo.grants import checks
 from tests.utils.geojson import box_around

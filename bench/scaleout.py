@@ -46,9 +46,7 @@ import morecantile
 import psycopg
 
 from bench import harness
-from bench.foundation import (
-    sample_points,
-)
+from bench.foundation import sample_points
 from tests.utils.services import free_port
 
 LAYER = "lsoa-iod2025"
