@@ -735,11 +735,11 @@ def sql_pass(url: str, tiles: Sequence[Tile], query: TileQuery, keep_bodies: boo
             t0 = time.perf_counter()
             try:
                 # As geo.tiles.render_tile runs it: a large tile in a transaction with its
-                # plan settings first, and binary results.
+                # plan settings first; binary results, prepared (geo.tiles.TILE_EXECUTE).
                 with conn.transaction() if settings else nullcontext():
                     if settings:
                         conn.execute(settings)
-                    row = conn.execute(statement, params, binary=True).fetchone()
+                    row = conn.execute(statement, params, **geo_tiles.TILE_EXECUTE).fetchone()
             except psycopg.Error as exc:
                 latencies[i] = (time.perf_counter() - t0) * 1000
                 errors.append(f"{tile.z}/{tile.x}/{tile.y}: {exc}"[:200])

@@ -449,6 +449,15 @@ def tile_parameters(address: TileAddress) -> dict[str, Any]:
     }
 
 
+# How the tile statement runs. Binary results: the MVT's bytea arrives as its bytes, not as hex
+# text twice its size that PostgreSQL encodes and psycopg decodes (a GeoJSON tile's text is the
+# same). Prepared on a connection's first tile rather than its sixth (psycopg's default): a
+# pooled connection then skips parsing the statement (and, once PostgreSQL settles on a
+# generic plan, planning it) from its second tile on (about 0.5 of 1.0 ms of a z11-z14 tile's
+# SQL, all England).
+TILE_EXECUTE: dict[str, bool] = {"binary": True, "prepare": True}
+
+
 def tile_plan_settings(address: TileAddress) -> str | None:
     """Return the SQL to run first in the tile's transaction, or None to run it on its own.
 
@@ -468,13 +477,11 @@ async def render_tile(conn: AsyncConnection, address: TileAddress) -> bytes:
     """
     settings = tile_plan_settings(address)
     async with conn.cursor() as cur:
-        # Binary results: the MVT's bytea arrives as its bytes, not as hex text twice its size
-        # that PostgreSQL encodes and psycopg decodes (a GeoJSON tile's text is the same).
         # A large tile's settings last as long as the transaction it renders in.
         async with conn.transaction() if settings else nullcontext():
             if settings:
                 await cur.execute(settings)
-            await cur.execute(tile_query(address), tile_parameters(address), binary=True)
+            await cur.execute(tile_query(address), tile_parameters(address), **TILE_EXECUTE)
             row = await cur.fetchone()
     assert row is not None  # an aggregate always returns a row
     value = row[0]
