@@ -26,7 +26,7 @@ import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -384,18 +384,23 @@ class TileQuery:
     """The SQL Platoons runs for a tile, as a function of the tile, and where it came from."""
 
     origin: str
-    build: Callable[[Tile], tuple[sql.Composable | str, dict[str, Any]]]
+    # (statement, parameters, settings run first in the same transaction, if any)
+    build: Callable[[Tile], tuple[sql.Composable | str, dict[str, Any], str | None]]
 
 
 def platoons_tile_query() -> TileQuery:
     """Return the builder of the SQL Platoons runs for a tile (geo.tiles, same parameters)."""
 
-    def build(tile: Tile) -> tuple[sql.Composable, dict[str, Any]]:
-        """The service's own query and parameters (geo.tiles.tile_query/tile_parameters)."""
+    def build(tile: Tile) -> tuple[sql.Composable, dict[str, Any], str | None]:
+        """The service's own query, parameters and plan settings (geo.tiles)."""
         address = geo_tiles.tile_address(
             COLLECTION_ID, SCHEME.id, str(tile.z), str(tile.y), str(tile.x)
         )
-        return geo_tiles.tile_query(address), geo_tiles.tile_parameters(address)
+        return (
+            geo_tiles.tile_query(address),
+            geo_tiles.tile_parameters(address),
+            geo_tiles.tile_plan_settings(address),
+        )
 
     return TileQuery("geo.tiles.tile_query (geo/sql/tiles/features.sql + tiles/mvt.sql)", build)
 
@@ -724,11 +729,15 @@ def sql_pass(url: str, tiles: Sequence[Tile], query: TileQuery, keep_bodies: boo
     with psycopg.connect(url, autocommit=True) as conn:
         cpu_start, start = time.process_time(), time.perf_counter()
         for i, tile in enumerate(tiles):
-            statement, params = query.build(tile)
+            statement, params, settings = query.build(tile)
             t0 = time.perf_counter()
             try:
-                # Binary results, as geo.tiles.render_tile asks for them.
-                row = conn.execute(statement, params, binary=True).fetchone()
+                # As geo.tiles.render_tile runs it: a large tile in a transaction with its
+                # plan settings first; binary results, prepared (geo.tiles.TILE_EXECUTE).
+                with conn.transaction() if settings else nullcontext():
+                    if settings:
+                        conn.execute(settings)
+                    row = conn.execute(statement, params, **geo_tiles.TILE_EXECUTE).fetchone()
             except psycopg.Error as exc:
                 latencies[i] = (time.perf_counter() - t0) * 1000
                 errors.append(f"{tile.z}/{tile.x}/{tile.y}: {exc}"[:200])

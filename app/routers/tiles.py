@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.caching import (
     TILE_BROTLI_QUALITY,
+    CacheKey,
     TileCache,
     collection_extent,
     current_data_version,
@@ -189,11 +190,20 @@ async def collection_tile(
         return Response(status_code=304, headers=headers)
 
     async def render() -> bytes:
-        async with lend_read_connection(request) as conn:  # a fit replica's, if any
+        async with (
+            request.app.state.tile_renders,  # at most PLATOONS_TILE_RENDERS at once
+            lend_read_connection(request) as conn,  # a fit replica's, if any
+        ):
             return await tiles.render_tile(conn, address)
 
     async def render_encoded() -> bytes:
-        plain = await cache.get_or_make((version, identity, "identity"), render)
+        # Already one rendering per encoded key (get_or_make below); the plain body is cached
+        # beside it for clients that take no encoding, without a second task of its own.
+        plain_key: CacheKey = (version, identity, "identity")
+        plain = cache.get(plain_key)
+        if plain is None:
+            plain = await render()
+            cache.put(plain_key, plain)
         return await encode_async(plain, encoding, TILE_BROTLI_QUALITY)
 
     body = await cache.get_or_make(

@@ -6,6 +6,7 @@ import gzip
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import brotli
@@ -17,7 +18,7 @@ import pyproj
 import pytest
 from fastapi.testclient import TestClient
 
-from app.caching import DEFAULT_TILE_CACHE_BYTES, CacheSettings
+from app.caching import DEFAULT_TILE_CACHE_BYTES, DEFAULT_TILE_RENDERS, CacheSettings
 from app.main import create_app
 from config.settings import DatabaseSettings
 from data import DEMO_DIR
@@ -491,6 +492,30 @@ def test_the_tile_cache_keeps_to_its_byte_budget(
         # Least recently used out first: the last tile served is kept if it fits.
         assert len(cache) >= 1
         assert cache.size_bytes == sum(len(body) for body in cache._entries.values())
+
+
+def test_tile_misses_wait_for_a_render_slot(
+    settings: DatabaseSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PLATOONS_TILE_RENDERS bounds the tiles a process renders at once: a miss waits while
+    every slot is taken, and is served once one frees; a cached tile never waits."""
+    assert CacheSettings().tile_renders == DEFAULT_TILE_RENDERS
+    monkeypatch.setenv("PLATOONS_TILE_RENDERS", "1")
+    cached, missed = (tile_url("lsoa-iod2025", trafford_tile(zoom)) for zoom in (13, 14))
+    with TestClient(create_app(service_settings(settings))) as bounded:
+        assert bounded.get(cached).status_code == 200
+        slots = bounded.app.state.tile_renders  # type: ignore[attr-defined]
+        assert bounded.portal is not None
+        bounded.portal.call(slots.acquire)  # the one slot is taken
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(bounded.get, missed)
+            assert bounded.get(cached).status_code == 200
+            time.sleep(1.0)
+            assert not waiting.done()
+            bounded.portal.call(slots.release)
+            response = waiting.result(timeout=30)
+        assert response.status_code == 200
+        assert mapbox_vector_tile.decode(response.content)["lsoa-iod2025"]["features"]
 
 
 def test_grant_eligibility_tiles_filter_by_programme(

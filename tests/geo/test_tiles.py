@@ -231,6 +231,40 @@ async def test_low_zooms_carry_the_low_zoom_properties(aconn: psycopg.AsyncConne
         assert set().union(*(f["properties"] for f in features)) == set(names)
 
 
+async def test_large_tiles_render_without_jit_or_parallel_workers_and_the_same_bytes(
+    aconn: psycopg.AsyncConnection,
+) -> None:
+    large = address("lsoa-iod2025", tile_at(TRAFFORD_POINT, tiles.LARGE_TILE_MAX_ZOOM))
+    small = address("lsoa-iod2025", tile_at(TRAFFORD_POINT, tiles.LARGE_TILE_MAX_ZOOM + 1))
+    assert tiles.tile_plan_settings(small) is None
+    settings = tiles.tile_plan_settings(large)
+    assert settings is not None
+    # British National Grid zooms count from about Web Mercator zoom 7.
+    bng = tiles.BRITISH_NATIONAL_GRID
+    for zoom, is_large in ((tiles.LARGE_TILE_MAX_ZOOM - bng.zoom_offset, True), (4, False)):
+        bng_tile = bng.tms.tile(*TRAFFORD_POINT, zoom)
+        bng_address = tiles.tile_address(
+            "lsoa-iod2025", bng.id, str(zoom), str(bng_tile.y), str(bng_tile.x)
+        )
+        assert (tiles.tile_plan_settings(bng_address) is not None) is is_large
+
+    async with aconn.transaction():
+        await aconn.execute(settings)
+        cur = await aconn.execute(
+            "SELECT current_setting('jit'), current_setting('max_parallel_workers_per_gather')"
+        )
+        assert await cur.fetchone() == ("off", "0")
+    before = await (await aconn.execute("SHOW jit")).fetchone()
+    body = await tiles.render_tile(aconn, large)
+    # The settings end with the tile's transaction; the bytes are the plain statement's.
+    assert await (await aconn.execute("SHOW jit")).fetchone() == before
+    assert aconn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    cur = await aconn.execute(tiles.tile_query(large), tiles.tile_parameters(large), binary=True)
+    row = await cur.fetchone()
+    assert decode(body)["lsoa-iod2025"]["features"]
+    assert row is not None and bytes(row[0]) == body
+
+
 async def test_an_empty_tile_is_an_empty_mvt(aconn: psycopg.AsyncConnection) -> None:
     atlantic = tile_at((-30.0, 45.0), 8)
     assert await tiles.render_tile(aconn, address("lsoa-iod2025", atlantic)) == b""
