@@ -269,24 +269,47 @@ def running_server(url: str, log_path: Path) -> Iterator[Server]:
             print(f"server stopped (exit {proc.returncode})")
 
 
-def wait_for_health(proc: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
-    """Poll ``/health`` until the service reports ``ok``; fail if it exits or never does."""
-    deadline = time.monotonic() + HEALTH_WAIT_SECONDS
+def wait_until_ready(
+    proc: subprocess.Popen[bytes],
+    name: str,
+    log_path: Path,
+    url: str,
+    is_ready: Callable[[httpx.Response], bool],
+    request_timeout: float = 2.0,
+    wait_seconds: float = HEALTH_WAIT_SECONDS,
+) -> None:
+    """Poll ``url`` until ``is_ready(response)``; fail if the process exits or never is ready.
+
+    ``is_ready`` may raise ``SystemExit`` itself for an answer that says waiting is pointless.
+    """
+    deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
-            raise SystemExit(f"`platoons serve` exited {proc.returncode}:\n{tail}")
+            raise SystemExit(f"{name} exited {proc.returncode}:\n{tail}")
         try:
-            response = httpx.get(f"{base_url}/health", timeout=2.0)
+            response = httpx.get(url, timeout=request_timeout)
         except httpx.HTTPError:
             time.sleep(0.2)
             continue
-        if response.status_code == 200 and response.json().get("status") == "ok":
+        if is_ready(response):
             return
-        if response.status_code == 200:
-            raise SystemExit(f"service is up but not loaded: {response.text[:300]}")
         time.sleep(0.2)
-    raise SystemExit(f"`platoons serve` did not become healthy within {HEALTH_WAIT_SECONDS:.0f} s")
+    raise SystemExit(f"{name} not ready within {wait_seconds:.0f} s")
+
+
+def _reports_loaded(response: httpx.Response) -> bool:
+    """True for a ``/health`` answer saying ``ok``; stop on one saying the data is not loaded."""
+    if response.status_code != 200:
+        return False
+    if response.json().get("status") == "ok":
+        return True
+    raise SystemExit(f"service is up but not loaded: {response.text[:300]}")
+
+
+def wait_for_health(proc: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+    """Poll ``/health`` until the service reports ``ok``; fail if it exits or never does."""
+    wait_until_ready(proc, "`platoons serve`", log_path, f"{base_url}/health", _reports_loaded)
 
 
 def machine_facts() -> dict[str, Any]:

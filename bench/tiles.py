@@ -61,6 +61,7 @@ from bench.harness import (
     targets_table,
     verdict,
     wait_for_health,
+    wait_until_ready,
     write_json,
 )
 from geo import tiles as geo_tiles
@@ -453,25 +454,24 @@ class ServerProcess:
     def wait_ready(self) -> None:
         """Poll the readiness path until it returns 200; fail if the process exits."""
         assert self.proc is not None
-        deadline = time.monotonic() + HEALTH_WAIT_SECONDS
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
-                raise SystemExit(f"{self.name} exited {self.proc.returncode}:\n{tail}")
-            try:
-                response = httpx.get(f"{self.url}{self.ready_path}", timeout=5.0)
-            except httpx.HTTPError:
-                time.sleep(0.2)
-                continue
-            if response.status_code == 200:
-                return
+
+        def is_ready(response: httpx.Response) -> bool:
             if self.name == "platoons" and response.status_code == 404:
                 raise SystemExit(
                     f"Platoons has no tile route yet: GET {self.ready_path} -> 404 "
                     "(run with --servers tipg to measure TiPg alone)"
                 )
-            time.sleep(0.2)
-        raise SystemExit(f"{self.name} not ready within {HEALTH_WAIT_SECONDS:.0f} s")
+            return response.status_code == 200
+
+        wait_until_ready(
+            self.proc,
+            self.name,
+            self.log_path,
+            f"{self.url}{self.ready_path}",
+            is_ready,
+            request_timeout=5.0,
+            wait_seconds=HEALTH_WAIT_SECONDS,
+        )
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 10 s) and record its peak RSS."""
