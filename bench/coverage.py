@@ -1,9 +1,10 @@
 """Coverage benchmark (issue 7, item 8): national and incremental coverage at national scale.
 
 Run with ``.venv/bin/python -m bench.coverage`` (or ``make bench-coverage``). It uses the
-``platoons_bench`` database (see ``bench/foundation.py``): the schema is upgraded, all England
-is loaded only when missing (or with ``--load``), the coverage base tables are built if empty,
-and the seeded synthetic generator (``data/synthetic.py``) writes 10,000 groups and 5,000
+``platoons_bench`` database (see ``bench/foundation.py``), or another on the same server named
+by ``--database``: the schema is upgraded, all England is loaded only when missing (or with
+``--load``), the coverage base tables are built if empty, and the seeded synthetic generator
+(``data/synthetic.py``) writes 10,000 groups and 5,000
 organisers. Then it measures, in this order:
 
 1. **National recompute**: ``geo.coverage.refresh_all`` (every area cut again by the LSOAs,
@@ -44,6 +45,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
 import numpy as np
@@ -121,7 +123,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--source", type=Path, default=harness.DEFAULT_SOURCE, help="raw data for a load"
     )
     parser.add_argument(
-        "--load", action="store_true", help=f"recreate {harness.BENCH_DB} and load England into it"
+        "--load", action="store_true", help="recreate the database and load England into it"
+    )
+    parser.add_argument(
+        "--database",
+        default=harness.BENCH_DB,
+        help="database on the configured server to use, created and loaded if need be "
+        "(default %(default)s; another benchmark may be using that one)",
     )
     parser.add_argument("--groups", type=int, default=10_000, help="synthetic groups")
     parser.add_argument("--organisers", type=int, default=5_000, help="synthetic organisers")
@@ -205,17 +213,17 @@ def backend_peak_rss_mib(pid: int) -> float | None:
 
 
 def prepare(args: argparse.Namespace, admin_url: str, url: str, stamp: str) -> dict[str, Any]:
-    """Bring ``platoons_bench`` to the newest schema with England and the coverage base."""
+    """Bring the benchmark database to the newest schema with England and the coverage base."""
     env = harness.child_env(url)
     log = harness.RESULTS_DIR / f"coverage-{stamp}"
     if args.load:
-        print(f"recreating database {harness.BENCH_DB}")
-        harness.recreate_database(admin_url)
-    done: dict[str, Any] = {"created": args.load or ensure_database(admin_url, harness.BENCH_DB)}
+        print(f"recreating database {args.database}")
+        harness.recreate_database(admin_url, args.database)
+    done: dict[str, Any] = {"created": args.load or ensure_database(admin_url, args.database)}
     upgrade = harness.run_platoons(["db", "upgrade"], env, Path(f"{log}-upgrade.log"))
     done["db_upgrade_seconds"] = round(upgrade.wall_seconds, 2)
     if args.load or not england_loaded(url):
-        print(f"loading England into {harness.BENCH_DB} (platoons load england)")
+        print(f"loading England into {args.database} (platoons load england)")
         run = harness.load_england(
             args.source.resolve(),
             env,
@@ -843,6 +851,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.as_of is None:
         args.as_of = datetime.now(UTC).date()
     admin_url, url = harness.database_urls()
+    url = urlunsplit(urlsplit(url)._replace(path=f"/{args.database}"))
     started, stamp = harness.start_run(harness.RESULTS_DIR)
     preparation = prepare(args, admin_url, url, stamp)
     result: dict[str, Any] = {
@@ -851,7 +860,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": harness.command_line("bench.coverage", argv),
         "machine": harness.machine_facts() | {"load_average_at_start": load_average()},
         "database": {
-            "name": harness.BENCH_DB,
+            "name": args.database,
             **database_facts(url),
             "settings": server_settings(url),
         },

@@ -179,13 +179,13 @@ def child_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def recreate_database(admin_url: str) -> None:
-    """Drop (forcibly) and create the benchmark database."""
+def recreate_database(admin_url: str, name: str = BENCH_DB) -> None:
+    """Drop (forcibly) and create the benchmark database (``platoons_bench`` unless named)."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB))
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def run_platoons(args: list[str], env: dict[str, str], log_path: Path) -> CommandRun:

@@ -60,6 +60,8 @@ NO_JIT = "SET LOCAL jit = off"
 _Query = sql.SQL | sql.Composed
 
 
+# Names and fixed fragments per kind of owner; relate, whole and only_touching are how
+# coverage/cut.sql tells an LSOA wholly inside the area from one only touching it (see there).
 _OWNERS: dict[str, dict[str, str]] = {
     "group": {
         "pieces": "group_lsoa",
@@ -67,6 +69,9 @@ _OWNERS: dict[str, dict[str, str]] = {
         "table": "community_group",
         "area": "area",
         "active": "o.listed AND o.last_activity_on >= %(since)s",
+        "relate": "CROSS JOIN LATERAL ST_Relate(l.geom, o.area) AS relation",
+        "whole": "ST_RelateMatch(relation, '**F**F***')",
+        "only_touching": "ST_RelateMatch(relation, 'F********')",
     },
     "organiser": {
         "pieces": "organiser_lsoa",
@@ -74,6 +79,9 @@ _OWNERS: dict[str, dict[str, str]] = {
         "table": "organiser",
         "area": "patch",
         "active": "o.active",
+        "relate": "",
+        "whole": "ST_Covers(o.patch, l.geom)",
+        "only_touching": "FALSE",
     },
 }
 
@@ -112,7 +120,9 @@ def cut_statement(kind: Literal["group", "organiser"], owners: str) -> _Query:
     """coverage_cut.sql for groups or organisers, choosing the owners by a fixed fragment."""
     names = _OWNERS[kind]
     return sql_statement(
-        "coverage/cut.sql", table=names["table"], area=names["area"], owners=owners
+        "coverage/cut.sql",
+        owners=owners,
+        **{k: names[k] for k in ("table", "area", "relate", "whole", "only_touching")},
     )
 
 

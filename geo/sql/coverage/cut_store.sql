@@ -2,7 +2,9 @@
 -- national cut staged by coverage/cut_stage.sql, writing only what changed: pieces no longer
 -- cut, or cut differently (geometry = is exact equality of the coordinates), go; new and
 -- changed ones come. A re-cut of unchanged areas and LSOAs, the usual case, writes nothing.
-ANALYZE coverage_cut;
+-- The staged cut is analysed on its keys only: the anti-joins' plans need their row counts,
+-- not the statistics of the pieces' geometries (a third of the CPU of this step to gather).
+ANALYZE coverage_cut (owner_id, lsoa_code);
 DELETE FROM {pieces} p
 WHERE NOT EXISTS (
     SELECT 1 FROM coverage_cut c
