@@ -1,11 +1,12 @@
 """Foundation benchmark (issue 3): full-England load time and memory, and point-lookup latency.
 
 Run with ``.venv/bin/python -m bench.foundation``. It rebuilds its own database
-(``platoons_bench``) on the server named by ``PLATOONS_DATABASE_URL`` (or ``DATABASE_URL``,
-or the default URL), loads all of England twice through ``platoons load england``, then
-times ``GET /lookup`` on a ``platoons serve`` subprocess against the same lookups done as
-raw SQL over psycopg, so the ratio shows what the web service adds. Results are printed
-as markdown and written to ``bench/results/foundation-<UTC timestamp>.json``.
+(``platoons_bench``, or ``--database NAME``) on the server named by ``PLATOONS_DATABASE_URL``
+(or ``DATABASE_URL``, or the default URL), loads all of England twice through
+``platoons load england``, then times ``GET /lookup`` on a ``platoons serve`` subprocess
+against the same lookups done as raw SQL over psycopg, so the ratio shows what the web
+service adds. Results are printed as markdown and written to
+``bench/results/foundation-<UTC timestamp>.json``.
 """
 
 from __future__ import annotations
@@ -157,7 +158,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-load",
         action="store_true",
-        help=f"reuse an already-loaded {BENCH_DB} instead of rebuilding it",
+        help="reuse the already-loaded benchmark database instead of rebuilding it",
+    )
+    parser.add_argument(
+        "--database",
+        default=BENCH_DB,
+        help="the benchmark database, dropped and rebuilt by each run (%(default)s)",
     )
     parser.add_argument("--points", type=int, default=2000, help="lookups per run (%(default)s)")
     parser.add_argument(
@@ -177,8 +183,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def database_urls() -> tuple[str, str]:
-    """Return the ``postgres`` and ``platoons_bench`` database URLs on the configured server."""
+def database_urls(database: str = BENCH_DB) -> tuple[str, str]:
+    """Return the ``postgres`` and benchmark database URLs on the configured server."""
     base = (
         os.environ.get("PLATOONS_DATABASE_URL")
         or os.environ.get("DATABASE_URL")
@@ -187,7 +193,7 @@ def database_urls() -> tuple[str, str]:
     parts = urlsplit(base)
     return (
         urlunsplit(parts._replace(path="/postgres")),
-        urlunsplit(parts._replace(path=f"/{BENCH_DB}")),
+        urlunsplit(parts._replace(path=f"/{database}")),
     )
 
 
@@ -211,13 +217,13 @@ def child_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def recreate_database(admin_url: str) -> None:
+def recreate_database(admin_url: str, database: str = BENCH_DB) -> None:
     """Drop (forcibly) and create the benchmark database."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB))
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
         )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
 
 def run_platoons(args: list[str], env: dict[str, str], log_path: Path) -> CommandRun:
@@ -278,11 +284,13 @@ def database_facts(url: str) -> dict[str, Any]:
     }
 
 
-def load_twice(source: Path, admin_url: str, url: str, results: Path, stamp: str) -> dict[str, Any]:
+def load_twice(
+    source: Path, admin_url: str, database: str, url: str, results: Path, stamp: str
+) -> dict[str, Any]:
     """Rebuild the bench database, migrate it, and load England into it twice."""
     env = child_env(url)
-    print(f"recreating database {BENCH_DB}")
-    recreate_database(admin_url)
+    print(f"recreating database {database}")
+    recreate_database(admin_url, database)
     upgrade = run_platoons(["db", "upgrade"], env, results / f"foundation-{stamp}-upgrade.log")
     print(f"  db upgrade: {upgrade.wall_seconds:.1f} s")
     loads: dict[str, Any] = {"db_upgrade_wall_seconds": round(upgrade.wall_seconds, 2)}
@@ -313,7 +321,7 @@ def edition_vintages(url: str, editions: Sequence[str]) -> dict[str, int]:
     found = {code: int(vintage) for code, vintage in rows}
     missing = [e for e in editions if e not in found]
     if missing:
-        raise SystemExit(f"editions not loaded in {BENCH_DB}: {', '.join(missing)}")
+        raise SystemExit(f"editions not loaded in {urlsplit(url).path[1:]}: {', '.join(missing)}")
     return found
 
 
@@ -744,18 +752,18 @@ def report(result: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole benchmark; return 0 when every target passes, 1 otherwise."""
     args = parse_args(argv)
-    admin_url, url = database_urls()
+    admin_url, url = database_urls(args.database)
     started, stamp = start_run(RESULTS_DIR)
     source = args.source.resolve()
 
     loads: dict[str, Any] | None = None
     if args.skip_load:
-        print(f"--skip-load: reusing {BENCH_DB}")
+        print(f"--skip-load: reusing {args.database}")
         run_platoons(
             ["db", "upgrade"], child_env(url), RESULTS_DIR / f"foundation-{stamp}-upgrade.log"
         )
     else:
-        loads = load_twice(source, admin_url, url, RESULTS_DIR, stamp)
+        loads = load_twice(source, admin_url, args.database, url, RESULTS_DIR, stamp)
     facts = database_facts(url)
     vintages = edition_vintages(url, args.editions)
     points = sample_points(url, list(vintages.values()), args.points, args.seed)
@@ -774,7 +782,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "finished_utc": datetime.now(UTC).isoformat(),
         "command": command_line("bench.foundation", argv),
         "machine": machine_facts(),
-        "database": {"name": BENCH_DB, **facts},
+        "database": {"name": args.database, **facts},
         "settings": {
             "source": str(source),
             "skip_load": args.skip_load,
