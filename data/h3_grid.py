@@ -10,10 +10,12 @@ from typing import Any
 
 import h3
 import numpy as np
+import pandas as pd
 import psycopg
 import shapely
 from h3.api import basic_int as h3i
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.rows import dict_row
 from pyproj import Transformer
 
@@ -29,7 +31,8 @@ H3_RESOLUTIONS = (6, 7, 8, 9)
 
 # Tile geometry bands (geo/tiles.py): low for zooms <= 7, mid for 8-10. The coverage-h3
 # collections start at zoom 5 (r6), 7 (r7), 9 (r8) and 10 (r9), so only r6-r7 cells need a
-# low-zoom copy; every resolution needs a mid-zoom one. Hexagons have nothing to simplify.
+# low-zoom copy; the mid-zoom one is geom_3857 itself (the view h3_coverage_serving serves it
+# under both names, migration 0021). Hexagons have nothing to simplify.
 H3_LOW_ZOOM_RESOLUTIONS = (6, 7)
 
 
@@ -281,19 +284,42 @@ def _copy_tuples(columns: Sequence[np.ndarray | None], count: int) -> bytes:
 
 
 def _copy_binary(cur: psycopg.Cursor[Any], statement: str, chunks: Iterable[bytes]) -> None:
-    """Run ``COPY ... FROM STDIN (FORMAT binary)`` with the given tuple chunks."""
-    with cur.copy(statement) as copy:
+    """Run ``COPY ... FROM STDIN (FORMAT binary)`` with the given tuple chunks.
+
+    A worker thread sends the chunks (waiting on the socket without the GIL) while this one
+    makes the next, so the server reads rows while Python builds more.
+    """
+    with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
         copy.write(_COPY_HEADER)
         for chunk in chunks:
             copy.write(chunk)
         copy.write(_COPY_TRAILER)
 
 
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype="S1")
+
+
+_NAME_SHIFTS = np.arange(56, -1, -4, dtype=np.int64)
+
+
+def cell_names(cells: np.ndarray) -> np.ndarray:
+    """The H3 string names (``h3.int_to_str``: lower-case hexadecimal) of cells, vectorised.
+
+    A cell's index has its top four bits 0 and its mode (1) in the next four, so its name is
+    15 digits, the first 8; other indexes are refused.
+    """
+    cells = np.asarray(cells, dtype=np.int64)
+    if len(cells) and not bool(np.all((cells >> 56) == 8)):
+        raise ValueError("not H3 cell indexes (mode 1)")
+    digits = _HEX_DIGITS[(cells[:, None] >> _NAME_SHIFTS) & 0xF]
+    return np.ascontiguousarray(digits).view("S15").reshape(-1)
+
+
 def _figure_rows(
     cells: np.ndarray, resolution: int, adults: np.ndarray, deprived: np.ndarray
 ) -> bytes:
     """Binary COPY tuples of new ``h3_coverage`` rows (the figures; coverage starts at 0)."""
-    names = np.array([h3i.int_to_str(c) for c in cells.tolist()], dtype="S15")
+    names = cell_names(cells)
     return _copy_tuples(
         [np.full(len(cells), resolution, dtype=np.int16), names, cells, adults, deprived],
         len(cells),
@@ -318,7 +344,10 @@ def _geometry_chunk(cells: np.ndarray, resolution: int) -> Iterable[bytes]:
         count=2 * int(sizes.sum()),
     ).reshape(-1, 2)
     first_vertex = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    all_east, all_north = TO_BNG.transform(vertices[:, 1], vertices[:, 0])
+    # Neighbouring hexagons share vertices (the same doubles): each is transformed once.
+    vertex, distinct = pd.factorize(vertices[:, 1] + 1j * vertices[:, 0])
+    east, north = TO_BNG.transform(distinct.real, distinct.imag)
+    all_east, all_north = east[vertex], north[vertex]
     for size in np.unique(sizes).tolist():
         pick = np.flatnonzero(sizes == size)
         take = first_vertex[pick][:, None] + np.arange(size)
@@ -335,26 +364,73 @@ def _geometry_chunk(cells: np.ndarray, resolution: int) -> Iterable[bytes]:
                 _polygon_ewkb(np.stack([lng, lat], axis=-1), 4326),
                 mercator,
                 low,
-                mercator,
             ],
             len(pick),
         )
 
 
-def _centre_rows(grid: GridCells, pick: np.ndarray) -> bytes:
-    """Binary COPY tuples of new ``h3_cell_adults`` rows (centres in EPSG:27700)."""
+def _centre_rows(grid: GridCells, pick: np.ndarray) -> Iterable[bytes]:
+    """Binary COPY tuples of new ``h3_cell_adults`` rows (centres in EPSG:27700), in order: a
+    run of cells whose LSOA has a decile at a time, then a run without (its decile NULL)."""
     centres = grid.centres[pick]
     east, north = TO_BNG.transform(centres[:, 1], centres[:, 0])
-    return _copy_tuples(
+    columns = [
+        grid.cells[pick],
+        grid.lsoa_codes[pick],
+        grid.adults[pick],
+        grid.imd_deciles[pick],
+        _point_ewkb(east, north, 27700),
+    ]
+    has_decile = columns[3] != 0
+    edges = np.flatnonzero(np.diff(has_decile)) + 1
+    for start, stop in zip([0, *edges.tolist()], [*edges.tolist(), len(pick)], strict=True):
+        if stop > start:
+            run = [column[start:stop] for column in columns]
+            if not has_decile[start]:
+                run[3] = None
+            yield _copy_tuples(run, stop - start)
+
+
+def children_adults(
+    parents: np.ndarray, cells: np.ndarray, adults: np.ndarray, deprived: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The adults and deprived adults of each resolution-8 cell's resolution-9 children by
+    digit, in whole billionths of an adult: (n, 7) arrays, row i for ``parents[i]`` (sorted),
+    column d for the child whose resolution-9 digit (index bits 18-20) is d, 0 for none.
+
+    Rounded as PostgreSQL casts ``adults * 1e9`` to bigint (to the nearest, halves to even).
+    """
+    row = np.searchsorted(parents, h3_parents(cells, 8))
+    digit = (cells >> 18) & 7
+    out = []
+    for values in (adults, deprived):
+        table = np.zeros((len(parents), 7), dtype=np.int64)
+        table[row, digit] = np.rint(values * 1e9).astype(np.int64)
+        out.append(table)
+    return out[0], out[1]
+
+
+def _int8_arrays(values: np.ndarray) -> np.ndarray:
+    """Binary COPY values of one-dimensional ``bigint[]`` arrays (no NULLs), one per row of
+    ``values``: dimensions, flags, element type (int8), length and lower bound (1), then each
+    element's length and value."""
+    count, length = values.shape
+    record = np.dtype(
         [
-            grid.cells[pick],
-            grid.lsoa_codes[pick],
-            grid.adults[pick],
-            grid.imd_deciles[pick],
-            _point_ewkb(east, north, 27700),
-        ],
-        len(pick),
+            ("ndim", ">i4"),
+            ("flags", ">i4"),
+            ("element_type", ">i4"),
+            ("length", ">i4"),
+            ("lower_bound", ">i4"),
+            ("elements", [("size", ">i4"), ("value", ">i8")], (length,)),
+        ]
     )
+    out = np.empty(count, dtype=record)
+    out["ndim"], out["flags"], out["element_type"] = 1, 0, 20
+    out["length"], out["lower_bound"] = length, 1
+    out["elements"]["size"] = 8
+    out["elements"]["value"] = values
+    return out.view(f"V{record.itemsize}")
 
 
 def grid_inputs_fingerprint(cur: psycopg.Cursor[Any]) -> str:
@@ -470,11 +546,10 @@ def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) 
             )
             _copy_binary(
                 cur,
-                "COPY coverage_grid_new_cell (cell, lsoa_code, adults, imd_decile, centre)"
+                "COPY h3_cell_adults (cell, lsoa_code, adults, imd_decile, centre)"
                 " FROM STDIN (FORMAT binary)",
-                [_centre_rows(grid, pick)],
+                _centre_rows(grid, pick),
             )
-            cur.execute(read_sql("data", "h3_grid/cells_insert.sql"))
             written["h3_cell_adults"] += len(pick)
             stop()
         for resolution, (cells, adults, deprived) in sorted(levels.items()):
@@ -496,7 +571,7 @@ def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) 
                 _copy_binary(
                     cur,
                     "COPY h3_cell_geometry (fid, resolution, geom, geom_4326, geom_3857,"
-                    " geom_3857_low, geom_3857_mid) FROM STDIN (FORMAT binary)",
+                    " geom_3857_low) FROM STDIN (FORMAT binary)",
                     _geometry_rows(cells[pick], resolution),
                 )
             written["h3_coverage"] += len(pick)
@@ -507,5 +582,21 @@ def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) 
         if written["h3_coverage"]:
             # Cells came, went or changed their adults: their parents' children adults follow.
             with times.step("H3 children's adults"):
+                parents = levels[8][0]
+                adults_e9, deprived_e9 = children_adults(
+                    parents, grid.cells, grid.adults, grid.deprived_adults
+                )
+                cur.execute(read_sql("data", "h3_grid/children_stage.sql"))
+                _copy_binary(
+                    cur,
+                    "COPY coverage_grid_children (fid, adults_e9, deprived_adults_e9)"
+                    " FROM STDIN (FORMAT binary)",
+                    [
+                        _copy_tuples(
+                            [parents, _int8_arrays(adults_e9), _int8_arrays(deprived_e9)],
+                            len(parents),
+                        )
+                    ],
+                )
                 cur.execute(read_sql("data", "h3_grid/children.sql"))
     return written

@@ -315,6 +315,24 @@ def test_h3_parents_match_the_h3_library() -> None:
         assert h3_grid.h3_parents(cells, resolution).tolist() == expected
 
 
+def test_cell_names_match_the_h3_library() -> None:
+    rng = np.random.default_rng(11)
+    cells = np.array(
+        [
+            h3.str_to_int(h3.latlng_to_cell(lat, lng, resolution))
+            for lat, lng in rng.uniform((50.0, -5.5), (55.5, 1.5), size=(200, 2))
+            for resolution in (0, 6, 7, 8, 9, 15)
+        ],  # fmt: skip
+        dtype=np.int64,
+    )
+    expected = [h3.int_to_str(c) for c in cells.tolist()]
+    assert [name.decode() for name in h3_grid.cell_names(cells)] == expected
+    assert h3_grid.cell_names(np.array([], dtype=np.int64)).tolist() == []
+    edge = h3.str_to_int(h3.origin_to_directed_edges(h3.int_to_str(int(cells[0])))[0])
+    with pytest.raises(ValueError, match="not H3 cell"):
+        h3_grid.cell_names(np.array([edge], dtype=np.int64))
+
+
 def test_cell_geometries_are_the_h3_boundaries(conn: psycopg.Connection) -> None:
     rows = conn.execute(
         "SELECT resolution, cell, fid, ST_AsBinary(geom_4326), ST_AsBinary(geom_3857),"
@@ -470,6 +488,42 @@ def assert_parents_sum_their_children(conn: psycopg.Connection) -> None:
 def test_h3_parents_sum_their_children(built: Built, conn: psycopg.Connection) -> None:
     assert_parents_sum_their_children(conn)
     assert any(v[2] > 0 for v in stored_cells(conn).values() if v[0] == 6)
+
+
+def test_children_adults_are_the_stored_cells_by_digit(
+    built: Built, conn: psycopg.Connection
+) -> None:
+    """h3_children_adults (computed in Python) equals the stored resolution-9 adults grouped
+    by parent and digit and cast to billionths in SQL, as migration 0012 defines it."""
+    differing, parents = conn.execute(
+        """
+        WITH expected AS (
+            SELECT p.fid,
+                   array_agg(coalesce(c.adults_e9, 0) ORDER BY d.digit) AS adults_e9,
+                   array_agg(coalesce(c.deprived_adults_e9, 0) ORDER BY d.digit)
+                       AS deprived_adults_e9
+            FROM h3_coverage p
+            CROSS JOIN generate_series(0, 6) AS d (digit)
+            LEFT JOIN (
+                SELECT ((fid & ~(15::bigint << 52)) | (8::bigint << 52)) | ((1::bigint << 21) - 1)
+                           AS parent,
+                       ((fid >> 18) & 7)::int AS digit,
+                       (adults * 1e9)::bigint AS adults_e9,
+                       (deprived_adults * 1e9)::bigint AS deprived_adults_e9
+                FROM h3_coverage
+                WHERE resolution = 9
+            ) c ON c.parent = p.fid AND c.digit = d.digit
+            WHERE p.resolution = 8
+            GROUP BY p.fid
+        )
+        SELECT count(*) FILTER (WHERE (e.adults_e9, e.deprived_adults_e9)
+                                      IS DISTINCT FROM (h.adults_e9, h.deprived_adults_e9)),
+               count(*)
+        FROM expected e
+        FULL JOIN h3_children_adults h ON h.fid = e.fid
+        """
+    ).fetchone() or (None, None)
+    assert differing == 0 and parents
 
 
 def test_changed_adults_rebuild_their_cells(built: Built, settings: DatabaseSettings) -> None:
