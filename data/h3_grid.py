@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -77,6 +78,10 @@ class GridCells:
     lsoas_without_centre: list[str]
 
 
+# Every resolution's cells (sorted), adults and deprived adults.
+Levels = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
 # A resolution-9 descendant's centre lies within this many degrees of its resolution-7
 # ancestor's hexagon (descendants overhang their ancestor by under a resolution-8 edge, about
 # 0.5 km; 0.03 degrees is at least 2 km in England).
@@ -86,7 +91,8 @@ _ANCESTOR_MARGIN_DEGREES = 0.03
 _SEARCH_RESOLUTION = 7
 
 
-# When more than this share of the grid is new, its spatial indexes are built after the rows.
+# When more than this share of the grid is new, its spatial indexes (and the cells' LSOA index)
+# are built after the rows.
 _BULK_SHARE = 0.2
 
 
@@ -443,7 +449,7 @@ def grid_inputs_fingerprint(cur: psycopg.Cursor[Any]) -> str:
 def _compare_with_stored(
     cur: psycopg.Cursor[Any],
     grid: GridCells,
-    levels: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    levels: Levels,
     written: dict[str, int],
 ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """Stage the computed grid beside the stored one: delete the cells that left, update those
@@ -487,27 +493,11 @@ def _compare_with_stored(
     return new_cells, new_fids
 
 
-def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) -> dict[str, int]:
-    """Bring ``h3_cell_adults``, the H3 cells and their geometries, and the adults of each
-    resolution-8 cell's children (``h3_children_adults``) in line with the LSOAs.
-
-    Runs in the caller's transaction (the load's) on a synchronous connection. The new grid
-    is computed in Python and compared with the stored one: cells that left are deleted,
-    cells whose adults changed are updated (their coverage reset for the recompute that
-    follows), and only new cells get geometries, so a reload of the same boundaries writes
-    nothing. When most of the grid is new (the first load), the resolution-9 spatial indexes
-    are dropped and built again after the rows, in the same transaction (readers of the H3
-    layers wait for the load's commit meanwhile). Returns the rows written per table.
-    """
-    times = times or StepTimes()
-    stop = times.start("H3 grid computed")
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(read_sql("data", "h3_grid/lsoas.sql"))
-        lsoas = [GridLsoa(**row) for row in cur.fetchall()]
+def _grid(lsoas: Sequence[GridLsoa]) -> tuple[GridCells, Levels]:
+    """The resolution-9 grid of ``lsoas`` and every resolution's cells, adults and deprived
+    adults (coarser cells sum their resolution-9 descendants)."""
     grid = grid_cells(lsoas)
-    levels: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {
-        H3_BASE_RESOLUTION: (grid.cells, grid.adults, grid.deprived_adults)
-    }
+    levels: Levels = {H3_BASE_RESOLUTION: (grid.cells, grid.adults, grid.deprived_adults)}
     for resolution in H3_RESOLUTIONS:
         if resolution != H3_BASE_RESOLUTION:
             parents, index = np.unique(h3_parents(grid.cells, resolution), return_inverse=True)
@@ -516,6 +506,63 @@ def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) 
                 np.bincount(index, weights=grid.adults, minlength=len(parents)),
                 np.bincount(index, weights=grid.deprived_adults, minlength=len(parents)),
             )
+    return grid, levels
+
+
+@dataclass(frozen=True)
+class GridAhead:
+    """A grid being computed in a thread from ``lsoas`` while the load writes other tables."""
+
+    lsoas: list[GridLsoa]
+    future: Future[tuple[GridCells, Levels]]
+
+
+def grid_ahead(conn: psycopg.Connection[Any], edition: str) -> GridAhead | None:
+    """On a first build (no grid stored), start computing the grid of ``edition``'s LSOAs as
+    the load has written them, in a thread, while the server writes the serving tables (the
+    thread holds the GIL; the load's own thread waits on the server without it).
+
+    :func:`rebuild_grid` takes the result only if ``lsoa_coverage`` gives the same LSOAs
+    (codes, boundaries, points inside, adults, deciles, in order); else it computes again.
+    """
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM h3_cell_adults)")
+        if bool((cur.fetchone() or {"exists": True})["exists"]):
+            return None
+        cur.execute(read_sql("data", "h3_grid/lsoas_ahead.sql"), {"edition": edition})
+        lsoas = [GridLsoa(**row) for row in cur.fetchall()]
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="h3-grid")
+    future = pool.submit(_grid, lsoas)
+    pool.shutdown(wait=False)
+    return GridAhead(lsoas, future)
+
+
+def rebuild_grid(
+    conn: psycopg.Connection[Any],
+    times: StepTimes | None = None,
+    ahead: GridAhead | None = None,
+) -> dict[str, int]:
+    """Bring ``h3_cell_adults``, the H3 cells and their geometries, and the adults of each
+    resolution-8 cell's children (``h3_children_adults``) in line with the LSOAs.
+
+    Runs in the caller's transaction (the load's) on a synchronous connection. The new grid
+    is computed in Python and compared with the stored one: cells that left are deleted,
+    cells whose adults changed are updated (their coverage reset for the recompute that
+    follows), and only new cells get geometries, so a reload of the same boundaries writes
+    nothing. When most of the grid is new (the first load), the resolution-9 spatial indexes
+    and the cells' LSOA index are dropped and built again after the rows, in the same
+    transaction (readers of the H3 layers wait for the load's commit meanwhile). A grid
+    computed ahead (:func:`grid_ahead`) from the same LSOAs is taken as it is. Returns the
+    rows written per table.
+    """
+    times = times or StepTimes()
+    stop = times.start("H3 grid computed")
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(read_sql("data", "h3_grid/lsoas.sql"))
+        lsoas = [GridLsoa(**row) for row in cur.fetchall()]
+    grid, levels = (
+        ahead.future.result() if ahead is not None and ahead.lsoas == lsoas else _grid(lsoas)
+    )
     stop()
     written = {"h3_cell_adults": 0, "h3_coverage": 0}
     with conn.cursor() as cur:
@@ -527,11 +574,11 @@ def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) 
         else:
             new_cells = grid.cells
             new_fids = {resolution: levels[resolution][0] for resolution in H3_RESOLUTIONS}
-        # A first build (or a new geography): build the spatial indexes once, afterwards. The
+        # A first build (or a new geography): build the indexes once, afterwards. The
         # tables' readers wait for the load's commit meanwhile; they had nothing to read.
         bulk = len(new_cells) > _BULK_SHARE * len(grid.cells)
         if bulk:
-            cur.execute(read_sql("data", "h3_grid/gist_indexes.sql"))
+            cur.execute(read_sql("data", "h3_grid/bulk_indexes.sql"))
             indexes = list(cur.fetchall())
             cur.execute(f"SET LOCAL maintenance_work_mem = '{_INDEX_BUILD_MEMORY}'")
             for name, _ in indexes:
@@ -576,7 +623,7 @@ def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) 
                 )
             written["h3_coverage"] += len(pick)
         if bulk:
-            with times.step("H3 spatial indexes built"):
+            with times.step("H3 indexes built"):
                 for _, definition in indexes:
                     cur.execute(definition)
         if written["h3_coverage"]:

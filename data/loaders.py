@@ -30,6 +30,7 @@ from data.foundation.write import (
     write_provenance,
     write_published_lad_measures,
 )
+from data.h3_grid import grid_ahead
 from data.manifest import Manifest, load_manifest
 from geo import coverage
 from geo.errors import LoadError
@@ -89,13 +90,17 @@ def load_all(
             check_published_agreement(conn, manifest)
         with times.step("populations"):
             rows["lsoa_population"] = refresh_population(conn)
+        with times.step("H3 grid started"):
+            grid = grid_ahead(conn, coverage.COVERAGE_EDITION)
         with times.step("serving tables"):
             rows.update(refresh_serving_tables(conn))
         with times.step("eligibility layer"):
             rows["programme_lsoa_eligibility"] = eligibility_layer.refresh_all(conn)
         # Coverage layers follow the new LSOAs and adults (geo/coverage.py), recomputed today.
         rows.update(
-            coverage_base.rebuild_after_load(conn, as_of=datetime.now(UTC).date(), times=times)
+            coverage_base.rebuild_after_load(
+                conn, as_of=datetime.now(UTC).date(), times=times, grid=grid
+            )
         )
         with times.step("provenance"):
             data_version = bump_data_version(conn)

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import shapely
 from alembic import command
+from psycopg.rows import dict_row
 from pyproj import Transformer
 
 from config.settings import DatabaseSettings
@@ -22,6 +23,7 @@ from data import DEMO_DIR, coverage_base, h3_grid, schema
 from data.loaders import load_all
 from geo import coverage
 from geo.errors import AreaNotFound, InvalidInput, PointOutsideCoverage
+from geo.sqlfiles import read_sql
 from tests.utils import factories
 from tests.utils.databases import throwaway_database
 
@@ -524,6 +526,30 @@ def test_children_adults_are_the_stored_cells_by_digit(
         """
     ).fetchone() or (None, None)
     assert differing == 0 and parents
+
+
+def test_a_grid_computed_ahead_is_of_the_lsoas_coverage_holds(
+    built: Built, settings: DatabaseSettings
+) -> None:
+    """The LSOAs a first load's grid is computed from ahead (before lsoa_coverage is written)
+    are those lsoa_coverage holds after it, so the load takes that grid; with a grid stored
+    nothing is computed ahead."""
+    with psycopg.connect(settings.dsn) as conn:
+        assert h3_grid.grid_ahead(conn, coverage.COVERAGE_EDITION) is None
+        conn.execute("DELETE FROM h3_cell_adults")
+        ahead = h3_grid.grid_ahead(conn, coverage.COVERAGE_EDITION)
+        conn.rollback()
+        assert ahead is not None
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(read_sql("data", "h3_grid/lsoas.sql"))
+            lsoas = [h3_grid.GridLsoa(**row) for row in cur.fetchall()]
+        conn.rollback()
+    assert len(lsoas) > 100 and ahead.lsoas == lsoas
+    grid, levels = ahead.future.result()
+    again = h3_grid.grid_cells(lsoas)
+    for name in ("cells", "lsoa_codes", "adults", "deprived_adults", "imd_deciles", "centres"):
+        assert np.array_equal(getattr(grid, name), getattr(again, name)), name
+    assert sorted(levels) == [6, 7, 8, 9] and np.array_equal(levels[9][0], grid.cells)
 
 
 def test_changed_adults_rebuild_their_cells(built: Built, settings: DatabaseSettings) -> None:
