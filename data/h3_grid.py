@@ -289,13 +289,28 @@ def _copy_tuples(columns: Sequence[np.ndarray | None], count: int) -> bytes:
     return out.tobytes()
 
 
+# Pieces of COPY data (psycopg's, of at most 128 KiB) queued for the sending thread: enough
+# to keep the server reading while Python builds the next chunk, few enough that a server
+# slower than Python does not pile the data up in memory (psycopg's default is 1,024: up to
+# 128 MiB, which raised a first load's peak RSS by up to ~170 MiB).
+COPY_QUEUE = 32
+
+
+class _CopyWriter(QueuedLibpqWriter):
+    """psycopg's queued COPY writer with a short queue (:data:`COPY_QUEUE`)."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        super().__init__(cursor)
+        self._queue.maxsize = COPY_QUEUE
+
+
 def _copy_binary(cur: psycopg.Cursor[Any], statement: str, chunks: Iterable[bytes]) -> None:
     """Run ``COPY ... FROM STDIN (FORMAT binary)`` with the given tuple chunks.
 
     A worker thread sends the chunks (waiting on the socket without the GIL) while this one
     makes the next, so the server reads rows while Python builds more.
     """
-    with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+    with cur.copy(statement, writer=_CopyWriter(cur)) as copy:
         copy.write(_COPY_HEADER)
         for chunk in chunks:
             copy.write(chunk)

@@ -88,6 +88,10 @@ def load_all(
             rows["lad_summary_measure"] = write_lad_summary_measures(conn, staged, manifest)
             rows["lad_published_measure"] = write_published_lad_measures(conn, staged, manifest)
             check_published_agreement(conn, manifest)
+        # The files' frames are written: only their provenance and warnings are needed now,
+        # so their memory is free for the H3 grid (the first load's peak).
+        provenance, warnings = staged.provenance, staged.warnings
+        del staged
         with times.step("populations"):
             rows["lsoa_population"] = refresh_population(conn)
         with times.step("H3 grid started"):
@@ -104,7 +108,7 @@ def load_all(
         )
         with times.step("provenance"):
             data_version = bump_data_version(conn)
-            write_provenance(conn, staged.provenance, repaired)
+            write_provenance(conn, provenance, repaired)
         committed = times.start("commit")
     committed()
     step("computed LAD summary measures")
@@ -114,7 +118,7 @@ def load_all(
         source_dir=source_dir,
         rows=rows,
         repaired_geometries=repaired,
-        warnings=staged.warnings,
+        warnings=warnings,
         data_version=data_version,
         seconds=time.perf_counter() - started,
         step_times=times.steps,
