@@ -37,6 +37,11 @@ H3_RESOLUTIONS = (6, 7, 8, 9)
 H3_LOW_ZOOM_RESOLUTIONS = (6, 7)
 
 
+# Cells whose centres or figures are built and sent at a time (all England's 1.4 million at
+# once held ~200 MB more at the first load's peak).
+ROWS_CHUNK = 131_072
+
+
 # Cells whose geometries are built and sent at a time when the grid is written (as fast as
 # 50,000 for England's 1.4 million resolution-9 cells, 7.4 s; the demo's 4,601 make two).
 GEOMETRY_CHUNK = 4_096
@@ -391,8 +396,15 @@ def _geometry_chunk(cells: np.ndarray, resolution: int) -> Iterable[bytes]:
 
 
 def _centre_rows(grid: GridCells, pick: np.ndarray) -> Iterable[bytes]:
-    """Binary COPY tuples of new ``h3_cell_adults`` rows (centres in EPSG:27700), in order: a
-    run of cells whose LSOA has a decile at a time, then a run without (its decile NULL)."""
+    """Binary COPY tuples of new ``h3_cell_adults`` rows (centres in EPSG:27700), in order,
+    :data:`ROWS_CHUNK` cells at a time."""
+    for start in range(0, len(pick), ROWS_CHUNK):
+        yield from _centre_chunk(grid, pick[start : start + ROWS_CHUNK])
+
+
+def _centre_chunk(grid: GridCells, pick: np.ndarray) -> Iterable[bytes]:
+    """:func:`_centre_rows` of a few cells: a run of cells whose LSOA has a decile at a time,
+    then a run without (its decile NULL)."""
     centres = grid.centres[pick]
     east, north = TO_BNG.transform(centres[:, 1], centres[:, 0])
     columns = [
@@ -627,7 +639,10 @@ def rebuild_grid(
                     cur,
                     "COPY h3_coverage (resolution, cell, fid, adults, deprived_adults)"
                     " FROM STDIN (FORMAT binary)",
-                    [_figure_rows(cells[pick], resolution, adults[pick], deprived[pick])],
+                    (
+                        _figure_rows(cells[part], resolution, adults[part], deprived[part])
+                        for part in np.array_split(pick, -(-len(pick) // ROWS_CHUNK))
+                    ),
                 )
             with times.step("H3 geometries written"):
                 _copy_binary(
