@@ -32,7 +32,7 @@ class ReferenceConvertor(Convertor[str]):
 
     Routes match it only, so ``PATCH /groups/code-of-conduct`` is a 405 (that path has GET
     only), not an attempt to edit a group called "code-of-conduct"; the reference's length
-    and exact shape are then checked like any parameter's. Subclasses set ``regex``.
+    and exact shape are then checked like any parameter's. :func:`reference_segment` makes one.
     """
 
     def convert(self, value: str) -> str:
@@ -42,6 +42,16 @@ class ReferenceConvertor(Convertor[str]):
     def to_string(self, value: str) -> str:
         """The reference as a segment."""
         return value
+
+
+def reference_segment(name: str, prefix: str) -> str:
+    """Register a path convertor matching ``<prefix>-`` and digits; return its name for a path."""
+
+    class Reference(ReferenceConvertor):
+        regex = f"{re.escape(prefix)}-[0-9]+"
+
+    register_url_convertor(name, Reference())
+    return name
 
 
 class ChoiceConvertor(Convertor[str]):

@@ -79,6 +79,12 @@ LadCodeQuery = Annotated[
         description="A district (LAD) GSS code, e.g. E08000009.",
     ),
 ]
+# A district code in capitals only, as the registers' filters (assets, amenity bids,
+# organisers, neighbourhood planning) have always taken it; LadCodeQuery also takes "e".
+RegisterLadQuery = Annotated[
+    str | None,
+    Query(max_length=9, pattern=gss.LAD_PATTERN, description="A district (LAD) code."),
+]
 PostcodeQuery = Annotated[
     str | None,
     Query(

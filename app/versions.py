@@ -7,9 +7,9 @@ Applications, assets (and their amenity bids), neighbourhood groups and organise
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol, TypeVar
 
-from fastapi import Header
+from fastapi import Header, Response
 
 # The version columns are PostgreSQL `integer` (grant_application, asset, amenity_bid,
 # community_group, organiser: data/migrations/versions/0004, 0006, 0008, 0009), so no stored
@@ -30,6 +30,26 @@ IfMatch = Annotated[
 def etag(version: int) -> str:
     """The (strong) ETag of a version: the number in quotes."""
     return f'"{version}"'
+
+
+class Versioned(Protocol):
+    """A row that carries the version every write increments."""
+
+    @property
+    def version(self) -> int:
+        """The row's version."""
+        ...
+
+
+VersionedRow = TypeVar("VersionedRow", bound=Versioned)
+
+
+def tagged(response: Response, row: VersionedRow, location: str | None = None) -> VersionedRow:
+    """Answer ``row``: its version's ETag, and for a row just created its ``Location``, set."""
+    if location is not None:
+        response.headers["Location"] = location
+    response.headers["ETag"] = etag(row.version)
+    return row
 
 
 def version_from_if_match(if_match: str | None) -> int | None:

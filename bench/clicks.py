@@ -27,7 +27,6 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -35,27 +34,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psycopg
 
-from bench.foundation import (
-    BENCH_DB,
-    RESULTS_DIR,
-    database_urls,
-    machine_facts,
-    percentile,
-    points_digest,
-    running_server,
-    sample_points,
-    verdict,
-)
-from bench.harness import (
-    add_concurrency,
-    command_line,
-    exit_status,
-    markdown_table,
-    run_main,
-    start_run,
-    targets_table,
-    write_json,
-)
+from bench import harness
+from bench.foundation import points_digest, sample_points
 from geo.sqlfiles import read_sql
 
 Point = tuple[float, float]
@@ -71,7 +51,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.clicks", description=__doc__)
     parser.add_argument(
         "--database",
-        default=BENCH_DB,
+        default=harness.BENCH_DB,
         help="loaded database on the configured server to serve (default %(default)s)",
     )
     parser.add_argument("--points", type=int, default=120, help="points (%(default)s)")
@@ -79,7 +59,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds per path and concurrency (%(default)s)"
     )
-    add_concurrency(parser, [1, 20])
+    harness.add_concurrency(parser, [1, 20])
     args = parser.parse_args(argv)
     if args.points < 10 or args.rounds < 1 or min(args.concurrency) < 1:
         parser.error("need --points >= 10, --rounds >= 1 and --concurrency >= 1")
@@ -125,8 +105,8 @@ async def one_pass(
         "requests": len(lat),
         "req_per_s": round(len(lat) / wall, 1),
         "p50_ms": round(statistics.median(lat), 2),
-        "p90_ms": round(percentile(lat, 90), 2),
-        "p99_ms": round(percentile(lat, 99), 2),
+        "p90_ms": round(harness.percentile(lat, 90), 2),
+        "p99_ms": round(harness.percentile(lat, 99), 2),
         "errors": len(errors),
         "error_samples": errors[:3],
     }
@@ -142,7 +122,7 @@ def p50_check(what: str, p50_ms: float, limit_ms: float) -> dict[str, Any]:
     return {
         "target": f"{what} <= {limit_ms:.0f} ms (c=1)",
         "measured": f"{p50_ms:.2f} ms",
-        "result": verdict(p50_ms <= limit_ms),
+        "result": harness.verdict(p50_ms <= limit_ms),
     }
 
 
@@ -161,7 +141,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                     "target": f"{path} req/s >= {TARGET_RATIO:.1f}x /conformance (c={top})",
                     "measured": f"{ratio:.2f}x ({measured['req_per_s_median']:.0f} vs "
                     f"{ceiling['req_per_s_median']:.0f} req/s)",
-                    "result": verdict(ratio >= TARGET_RATIO and measured["errors"] == 0),
+                    "result": harness.verdict(ratio >= TARGET_RATIO and measured["errors"] == 0),
                 }
             )
         one = warm.get(f"{path} c=1")
@@ -201,19 +181,19 @@ def report(result: dict[str, Any]) -> str:
         ]
         for path, entry in result["first_pass"].items()
     ]
-    table = markdown_table(
+    table = harness.markdown_table(
         ["path", "req/s by round", "req/s (median)", "p50 ms", "p99 ms", "errors"], rows
     )
-    return table + "\n\n" + targets_table(result["targets"])
+    return table + "\n\n" + harness.targets_table(result["targets"])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; return 0 when every target passes, 1 otherwise."""
     args = parse_args(argv)
-    _, url = database_urls()
+    _, url = harness.database_urls()
     url = urlunsplit(urlsplit(url)._replace(path=f"/{args.database}"))
-    started, stamp = start_run(RESULTS_DIR)
-    log_path = RESULTS_DIR / f"clicks-{stamp}-platoons.log"
+    started, stamp = harness.start_run(harness.RESULTS_DIR)
+    log_path = harness.RESULTS_DIR / f"clicks-{stamp}-platoons.log"
     with psycopg.connect(url) as conn:
         # The edition /lookup and /eligibility use when none is named (the current one).
         edition = conn.execute(read_sql("geo", "areas/edition.sql"), {"edition": None}).fetchone()
@@ -233,12 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     first_pass: dict[str, Any] = {}
     for k, (path, path_points) in enumerate(fresh.items()):
-        with running_server(url, log_path.with_suffix(f".first{k}.log")) as server:
+        with harness.running_server(url, log_path.with_suffix(f".first{k}.log")) as server:
             first_pass[path] = asyncio.run(one_pass(server.url, path, path_points, 1))
             print(f"first pass {path}: p50 {first_pass[path]['p50_ms']} ms")
 
     warm: dict[str, Any] = {}
-    with running_server(url, log_path) as server:
+    with harness.running_server(url, log_path) as server:
         base, pid = server.url, server.pid
         # An uncounted warm-up pass per path at the highest concurrency: the pool then holds
         # the connections the measured rounds use (it opens them one by one, as clients wait),
@@ -272,11 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
     result: dict[str, Any] = {
-        "benchmark": "clicks",
-        "started_utc": started.isoformat(),
-        "finished_utc": datetime.now(UTC).isoformat(),
-        "command": command_line("bench.clicks", argv),
-        "machine": machine_facts(),
+        **harness.run_facts("clicks", started, argv),
         "database": args.database,
         "settings": {
             "points": len(points),
@@ -291,13 +267,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "warm": warm,
     }
     result["targets"] = targets(result)
-    out = RESULTS_DIR / f"clicks-{stamp}.json"
-    write_json(out, result)
+    out = harness.save_result("clicks", stamp, result)
     print()
     print(report(result))
     print(f"results written to {out}")
-    return exit_status(result["targets"])
+    return harness.exit_status(result["targets"])
 
 
 if __name__ == "__main__":
-    run_main(lambda: main(sys.argv[1:]), "interrupted; the server was stopped")
+    harness.run_main(lambda: main(sys.argv[1:]), "interrupted; the server was stopped")

@@ -52,23 +52,10 @@ import psycopg
 import shapely
 from psycopg import AsyncConnection, sql
 
+from bench import harness
 from bench.coverage_dask import GROUPS_FILE, LSOA_DIR
 from bench.eligibility import england_loaded, ensure_database
-from bench.foundation import (
-    BENCH_DB,
-    DEFAULT_SOURCE,
-    RESULTS_DIR,
-    child_env,
-    database_facts,
-    database_urls,
-    machine_facts,
-    markdown_table,
-    percentile,
-    recreate_database,
-    run_platoons,
-    verdict,
-)
-from bench.harness import command_line, exit_status, run_main, start_run, targets_table, write_json
+from bench.foundation import database_facts
 from data import coverage_base, synthetic
 from geo import coverage, groups
 from geo.access import Principal
@@ -130,9 +117,11 @@ EXPORT_GROUPS_SQL = (
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m bench.coverage", description=__doc__)
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="raw data for a load")
     parser.add_argument(
-        "--load", action="store_true", help=f"recreate {BENCH_DB} and load England into it"
+        "--source", type=Path, default=harness.DEFAULT_SOURCE, help="raw data for a load"
+    )
+    parser.add_argument(
+        "--load", action="store_true", help=f"recreate {harness.BENCH_DB} and load England into it"
     )
     parser.add_argument("--groups", type=int, default=10_000, help="synthetic groups")
     parser.add_argument("--organisers", type=int, default=5_000, help="synthetic organisers")
@@ -179,7 +168,7 @@ def latency(values_ms: Sequence[float]) -> dict[str, float]:
     return {
         "n": len(ordered),
         "p50_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(percentile(ordered, 95), 2),
+        "p95_ms": round(harness.percentile(ordered, 95), 2),
         "mean_ms": round(statistics.fmean(ordered), 2),
         "max_ms": round(ordered[-1], 2),
     }
@@ -217,18 +206,18 @@ def backend_peak_rss_mib(pid: int) -> float | None:
 
 def prepare(args: argparse.Namespace, admin_url: str, url: str, stamp: str) -> dict[str, Any]:
     """Bring ``platoons_bench`` to the newest schema with England and the coverage base."""
-    env = child_env(url)
-    log = RESULTS_DIR / f"coverage-{stamp}"
+    env = harness.child_env(url)
+    log = harness.RESULTS_DIR / f"coverage-{stamp}"
     if args.load:
-        print(f"recreating database {BENCH_DB}")
-        recreate_database(admin_url)
-    done: dict[str, Any] = {"created": args.load or ensure_database(admin_url, BENCH_DB)}
-    upgrade = run_platoons(["db", "upgrade"], env, Path(f"{log}-upgrade.log"))
+        print(f"recreating database {harness.BENCH_DB}")
+        harness.recreate_database(admin_url)
+    done: dict[str, Any] = {"created": args.load or ensure_database(admin_url, harness.BENCH_DB)}
+    upgrade = harness.run_platoons(["db", "upgrade"], env, Path(f"{log}-upgrade.log"))
     done["db_upgrade_seconds"] = round(upgrade.wall_seconds, 2)
     if args.load or not england_loaded(url):
-        print(f"loading England into {BENCH_DB} (platoons load england)")
-        run = run_platoons(
-            ["load", "england", "--source", str(args.source.resolve())],
+        print(f"loading England into {harness.BENCH_DB} (platoons load england)")
+        run = harness.load_england(
+            args.source.resolve(),
             env,
             Path(f"{log}-load.log"),
         )
@@ -402,7 +391,9 @@ async def explain_national(url: str, as_of: date, stamp: str) -> list[dict[str, 
             timings.append({"step": name, "seconds": round(wall, 3)})
             plans.append(f"-- step {name}: {wall:.3f} s\n-- {body[:300]}\n{plan}\n")
         await conn.rollback()
-    (RESULTS_DIR / f"coverage-{stamp}-explain.txt").write_text("\n".join(plans), encoding="utf-8")
+    (harness.RESULTS_DIR / f"coverage-{stamp}-explain.txt").write_text(
+        "\n".join(plans), encoding="utf-8"
+    )
     return timings
 
 
@@ -501,7 +492,7 @@ def run_engine(
         "--workers",
         str(workers),
     ]
-    log = RESULTS_DIR / f"coverage-{stamp}-{engine}.log"
+    log = harness.RESULTS_DIR / f"coverage-{stamp}-{engine}.log"
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     log.write_text(done.stderr, encoding="utf-8")
@@ -623,19 +614,19 @@ def targets(result: dict[str, Any]) -> list[dict[str, str]]:
             "target": "national recompute (refresh_all, from reset) <= "
             f"{TARGET_NATIONAL_SECONDS:g} s",
             "measured": f"median {national_median:.2f} s",
-            "result": verdict(national_median <= TARGET_NATIONAL_SECONDS),
+            "result": harness.verdict(national_median <= TARGET_NATIONAL_SECONDS),
         },
         {
             "target": f"incremental update (edit + refresh_group + commit) p50 <= "
             f"{TARGET_INCREMENTAL_MS:g} ms",
             "measured": f"{direct['p50_ms']:.1f} ms",
-            "result": verdict(direct["p50_ms"] <= TARGET_INCREMENTAL_MS),
+            "result": harness.verdict(direct["p50_ms"] <= TARGET_INCREMENTAL_MS),
         },
         {
             "target": f"incremental update (edit + refresh_group + commit) p95 <= "
             f"{TARGET_INCREMENTAL_MS:g} ms",
             "measured": f"{direct['p95_ms']:.1f} ms",
-            "result": verdict(direct["p95_ms"] <= TARGET_INCREMENTAL_MS),
+            "result": harness.verdict(direct["p95_ms"] <= TARGET_INCREMENTAL_MS),
         },
     ]
     service = result["incremental"]["service"]["total"]
@@ -645,7 +636,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, str]]:
                 "target": f"service write (geo.groups.update_group + commit) p95 <= "
                 f"{TARGET_INCREMENTAL_MS:g} ms",
                 "measured": f"{service['p95_ms']:.1f} ms",
-                "result": verdict(service["p95_ms"] <= TARGET_INCREMENTAL_MS),
+                "result": harness.verdict(service["p95_ms"] <= TARGET_INCREMENTAL_MS),
             }
         )
     engines = result.get("engines")
@@ -658,7 +649,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, str]]:
                     f"{SHARE_TOLERANCE:g}, same group counts)",
                     "measured": f"max diff {check['max_abs_share_diff']:.2e}, "
                     f"{check['group_count_mismatches']} count mismatches",
-                    "result": verdict(
+                    "result": harness.verdict(
                         check["lsoas_over_tolerance"] == 0
                         and check["group_count_mismatches"] == 0
                         and check["extra_codes"] == 0
@@ -671,7 +662,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, str]]:
             {
                 "target": "coverage kept by incremental updates equals a national recompute",
                 "measured": f"max diff {consistency['max_abs_share_diff']:.2e}",
-                "result": verdict(
+                "result": harness.verdict(
                     consistency["lsoas_over_tolerance"] == 0
                     and consistency["group_count_mismatches"] == 0
                 ),
@@ -691,7 +682,7 @@ def report(result: dict[str, Any]) -> str:
             ("no re-cut (daily window move), every row rewritten", nat["no_recut"]["spread"])
         )
     parts.append(
-        markdown_table(
+        harness.markdown_table(
             ["national recompute (refresh_all + commit)", "runs", "min s", "median s", "max s"],
             [
                 [label, s["n"], f"{s['min']:.2f}", f"{s['median']:.2f}", f"{s['max']:.2f}"]
@@ -735,7 +726,7 @@ def report(result: dict[str, Any]) -> str:
                 ]
             )
         parts.append(
-            markdown_table(
+            harness.markdown_table(
                 [
                     "groups' LSOA coverage, national",
                     "median s",
@@ -774,8 +765,10 @@ def report(result: dict[str, Any]) -> str:
                 f"{s['max_ms']:.1f}",
             ]
         )
-    parts.append(markdown_table(["incremental update", "n", "p50 ms", "p95 ms", "max ms"], rows))
-    parts.append(targets_table(result["targets"]))
+    parts.append(
+        harness.markdown_table(["incremental update", "n", "p50 ms", "p95 ms", "max ms"], rows)
+    )
+    parts.append(harness.targets_table(result["targets"]))
     return "\n\n".join(parts)
 
 
@@ -816,7 +809,7 @@ async def measure(args: argparse.Namespace, url: str, stamp: str) -> dict[str, A
         sql_report, sql_frame = same_sql(url, since, args.engine_repeats)
         sql_report["check"] = compare(reference, sql_frame)
         engines["postgis_sql"] = sql_report
-        directory = RESULTS_DIR / f"coverage-{stamp}-parquet"
+        directory = harness.RESULTS_DIR / f"coverage-{stamp}-parquet"
         engines["export"] = export_inputs(url, since, directory, args.partitions)
         for engine in ("geopandas", "dask"):
             engine_report, frame = run_engine(
@@ -849,15 +842,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.as_of is None:
         args.as_of = datetime.now(UTC).date()
-    admin_url, url = database_urls()
-    started, stamp = start_run(RESULTS_DIR)
+    admin_url, url = harness.database_urls()
+    started, stamp = harness.start_run(harness.RESULTS_DIR)
     preparation = prepare(args, admin_url, url, stamp)
     result: dict[str, Any] = {
         "benchmark": "coverage",
         "started_utc": started.isoformat(),
-        "command": command_line("bench.coverage", argv),
-        "machine": machine_facts() | {"load_average_at_start": load_average()},
-        "database": {"name": BENCH_DB, **database_facts(url), "settings": server_settings(url)},
+        "command": harness.command_line("bench.coverage", argv),
+        "machine": harness.machine_facts() | {"load_average_at_start": load_average()},
+        "database": {
+            "name": harness.BENCH_DB,
+            **database_facts(url),
+            "settings": server_settings(url),
+        },
         "settings": {
             k: (v.isoformat() if isinstance(v, date) else str(v) if isinstance(v, Path) else v)
             for k, v in vars(args).items()
@@ -867,14 +864,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     result.update(asyncio.run(measure(args, url, stamp)))
     result["finished_utc"] = datetime.now(UTC).isoformat()
     result["targets"] = targets(result)
-    out = RESULTS_DIR / f"coverage-{stamp}.json"
-    write_json(out, result, default=str)
+    out = harness.save_result("coverage", stamp, result, default=str)
     print()
     print(report(result))
     print()
     print(f"results written to {out}")
-    return exit_status(result["targets"])
+    return harness.exit_status(result["targets"])
 
 
 if __name__ == "__main__":
-    run_main(main)
+    harness.run_main(main)

@@ -24,7 +24,6 @@ pack p50 <= 300 ms).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -41,17 +40,7 @@ import httpx
 import pandas as pd
 import psycopg
 
-from bench.foundation import (
-    RESULTS_DIR,
-    child_env,
-    database_urls,
-    machine_facts,
-    markdown_table,
-    percentile,
-    run_platoons,
-    running_server,
-    verdict,
-)
+from bench import harness
 from data import schema
 from data.loaders import load_all
 
@@ -74,7 +63,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def database_url(name: str) -> tuple[str, str]:
     """The admin and benchmark database URLs on the configured server."""
-    admin, bench = database_urls()
+    admin, bench = harness.database_urls()
     return admin, urlunsplit(urlsplit(bench)._replace(path=f"/{name}"))
 
 
@@ -155,8 +144,8 @@ def timed_requests(
     return {
         "path": path,
         "requests": len(ordered),
-        "p50_ms": percentile(ordered, 50),
-        "p95_ms": percentile(ordered, 95),
+        "p50_ms": harness.percentile(ordered, 50),
+        "p95_ms": harness.percentile(ordered, 95),
         "mean_ms": statistics.fmean(ordered),
     }
 
@@ -205,14 +194,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print markdown; exit 1 if a target fails."""
     args = parse_args(argv)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    harness.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     admin, url = database_url(args.database)
     facts = prepare(admin, url, args.source)
-    env = child_env(url)
+    env = harness.child_env(url)
     command = ["load", "crime", *(str(f) for f in FILES)]
     load_before = os.getloadavg()
-    first = run_platoons(command, env, RESULTS_DIR / f"crime-{stamp}-load1.log")
-    second = run_platoons(command, env, RESULTS_DIR / f"crime-{stamp}-load2.log")
+    first = harness.run_platoons(command, env, harness.RESULTS_DIR / f"crime-{stamp}-load1.log")
+    second = harness.run_platoons(command, env, harness.RESULTS_DIR / f"crime-{stamp}-load2.log")
     # The importer's own time (without the command's start-up), from its report line.
     inside = [
         float(m.group(1))
@@ -224,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (crimes,) = conn.execute("SELECT count(*) FROM crime").fetchone() or (0,)
     peer = geopandas_peer(url)
     chosen = areas(url)
-    with running_server(url, RESULTS_DIR / f"crime-{stamp}-server.log") as server:
+    with harness.running_server(url, harness.RESULTS_DIR / f"crime-{stamp}-server.log") as server:
         summary = timed_requests(
             server.url,
             "/crime/summary",
@@ -253,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]  # fmt: skip
     result = {
         "stamp": stamp,
-        "machine": machine_facts(),
+        "machine": harness.machine_facts(),
         "database": facts,
         "crimes_stored": crimes,
         "loads": [first.__dict__, second.__dict__],
@@ -264,14 +253,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "areas": chosen,
         "geopandas": peer,
         "ratio_import_to_geopandas": first.wall_seconds / peer["total_seconds"],
-        "targets": [{"target": t, "measured": m, "result": verdict(ok)} for t, m, ok in checks],
+        "targets": [
+            {"target": t, "measured": m, "result": harness.verdict(ok)} for t, m, ok in checks
+        ],
     }
-    out = RESULTS_DIR / f"crime-{stamp}.json"
-    out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    out = harness.save_result("crime", stamp, result, default=str)
     print(f"## Crime benchmark {stamp} ({facts['database']}, {crimes:,} crimes)\n")  # noqa: T201
     print(
-        markdown_table(
-            ["target", "measured", "result"], [(t, m, verdict(ok)) for t, m, ok in checks]
+        harness.markdown_table(
+            ["target", "measured", "result"], [(t, m, harness.verdict(ok)) for t, m, ok in checks]
         )
     )  # noqa: T201, E501
     print(  # noqa: T201

@@ -33,7 +33,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -46,35 +46,12 @@ from psycopg import AsyncConnection, AsyncCursor, sql
 from psycopg.rows import dict_row
 from pyproj import Transformer
 
+from bench import harness
 from bench.foundation import (
-    BENCH_DB,
     COVERED_POINTS_SQL,
-    DEFAULT_SOURCE,
-    REQUEST_TIMEOUT_SECONDS,
-    RESULTS_DIR,
-    Server,
-    child_env,
     database_facts,
-    database_urls,
     http_sql_pairs,
     http_vs_sql_table,
-    machine_facts,
-    markdown_table,
-    percentile,
-    process_cpu_seconds,
-    run_platoons,
-    running_server,
-    verdict,
-)
-from bench.harness import (
-    add_concurrency,
-    add_source,
-    command_line,
-    exit_status,
-    run_main,
-    start_run,
-    targets_table,
-    write_json,
 )
 from geo.place_resolution import polygon_in_bng, unit_lsoas_statement
 from geo.sqlfiles import read_sql
@@ -196,7 +173,7 @@ class CheckRun:
             "requests": n,
             "errors": len(self.batch.errors),
             "p50_ms": round(statistics.median(lat), 3),
-            "p99_ms": round(percentile(lat, 99), 3),
+            "p99_ms": round(harness.percentile(lat, 99), 3),
             "mean_ms": round(statistics.fmean(lat), 3),
             "max_ms": round(lat[-1], 3),
             "req_per_s": round(n / self.batch.wall_seconds, 1),
@@ -227,7 +204,7 @@ Check = Callable[[int, Item], Awaitable[tuple[float, Signature]]]
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m bench.eligibility", description=__doc__)
-    add_source(parser, DEFAULT_SOURCE)
+    harness.add_source(parser, harness.DEFAULT_SOURCE)
     parser.add_argument(
         "--load",
         action="store_true",
@@ -235,7 +212,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--database",
-        default=BENCH_DB,
+        default=harness.BENCH_DB,
         help="database on the configured server to use, created and loaded if need be "
         "(default %(default)s; another benchmark may be using that one)",
     )
@@ -254,7 +231,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="uncounted polygons (not in the timed list) before each run (%(default)s)",
     )
     parser.add_argument("--seed", type=int, default=5, help="sampling seed (%(default)s)")
-    add_concurrency(parser, [1, 20])
+    harness.add_concurrency(parser, [1, 20])
     parser.add_argument(
         "--on",
         type=date.fromisoformat,
@@ -319,23 +296,21 @@ def prepare_database(
     Loading happens only when needed (or forced); its wall time is recorded but is not what
     this benchmark measures.
     """
-    env = child_env(url)
-    log = RESULTS_DIR / f"eligibility-{stamp}"
+    env = harness.child_env(url)
+    log = harness.RESULTS_DIR / f"eligibility-{stamp}"
     name = urlsplit(url).path.lstrip("/")
     done: dict[str, Any] = {"created": ensure_database(admin_url, name)}
-    upgrade = run_platoons(["db", "upgrade"], env, Path(f"{log}-upgrade.log"))
+    upgrade = harness.run_platoons(["db", "upgrade"], env, Path(f"{log}-upgrade.log"))
     done["db_upgrade_seconds"] = round(upgrade.wall_seconds, 2)
     if force or not england_loaded(url):
         print(f"loading England into {name} (platoons load england)")
-        run = run_platoons(
-            ["load", "england", "--source", str(source)], env, Path(f"{log}-load.log")
-        )
+        run = harness.load_england(source, env, Path(f"{log}-load.log"))
         done["load_seconds"] = round(run.wall_seconds, 2)
         print(f"  {run.wall_seconds:.1f} s")
     missing = missing_programmes(url)
     if force or missing:
         print(f"importing example programmes ({', '.join(missing) or 'all, forced'})")
-        run = run_platoons(
+        run = harness.run_platoons(
             ["programmes", "import", str(EXAMPLES_FILE)], env, Path(f"{log}-programmes.log")
         )
         done["programmes_import_seconds"] = round(run.wall_seconds, 2)
@@ -522,7 +497,7 @@ def http_signature(answers: list[dict[str, Any]]) -> Signature:
 
 
 async def http_run(
-    server: Server,
+    server: harness.Server,
     case: Case,
     items: Sequence[Item],
     warmup: Sequence[Item],
@@ -531,7 +506,7 @@ async def http_run(
 ) -> CheckRun:
     """Time ``GET``/``POST /eligibility`` for every item over keep-alive connections."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    timeout = httpx.Timeout(REQUEST_TIMEOUT_SECONDS)
+    timeout = httpx.Timeout(harness.REQUEST_TIMEOUT_SECONDS)
     sizes: list[int] = []
     verdicts: list[tuple[int, int]] = []
     base_params: dict[str, str] = {"on": on.isoformat()}
@@ -566,10 +541,10 @@ async def http_run(
         await drive(warmup, concurrency, check)
         verdicts.clear()
         sizes.clear()
-        server_cpu = process_cpu_seconds(server.pid)
+        server_cpu = harness.process_cpu_seconds(server.pid)
         load = os.getloadavg()[0]
         batch = await drive(items, concurrency, check)
-        server_cpu = process_cpu_seconds(server.pid) - server_cpu
+        server_cpu = harness.process_cpu_seconds(server.pid) - server_cpu
     return CheckRun(
         "http",
         case,
@@ -711,7 +686,7 @@ async def sql_run(
         await AsyncConnection.connect(
             url,
             autocommit=True,
-            options=f"-c statement_timeout={int(REQUEST_TIMEOUT_SECONDS * 1000)}",
+            options=f"-c statement_timeout={int(harness.REQUEST_TIMEOUT_SECONDS * 1000)}",
         )
         for _ in range(concurrency)
     ]
@@ -744,7 +719,7 @@ CASES = (
 
 
 async def check_runs(
-    server: Server,
+    server: harness.Server,
     url: str,
     inputs: dict[str, tuple[list[Item], list[Item]]],
     levels: Sequence[int],
@@ -809,7 +784,7 @@ def targets(summaries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "target": f"{s['case']}: HTTP p50 <= {TARGET_P50_MS[s['kind']]:.0f} ms "
             f"(c={s['concurrency']})",
             "measured": f"{s['p50_ms']:.2f} ms",
-            "result": verdict(s["p50_ms"] <= TARGET_P50_MS[s["kind"]]),
+            "result": harness.verdict(s["p50_ms"] <= TARGET_P50_MS[s["kind"]]),
         }
         for s in summaries
         if s["path"] == "http"
@@ -821,7 +796,7 @@ def report(result: dict[str, Any]) -> str:
     pairs = http_sql_pairs(result["checks"], "case")
     parts = [http_vs_sql_table("case", pairs)]
     parts.append(
-        markdown_table(
+        harness.markdown_table(
             [
                 "CPU ms per check",
                 "c",
@@ -849,7 +824,7 @@ def report(result: dict[str, Any]) -> str:
         n for n in STATEMENTS if any(n in s["statement_ms_per_check"] for s in result["checks"])
     ]
     parts.append(
-        markdown_table(
+        harness.markdown_table(
             ["raw SQL ms per check", "c", *used],
             [
                 [
@@ -866,16 +841,16 @@ def report(result: dict[str, Any]) -> str:
             ],
         )
     )
-    parts.append(targets_table(result["targets"]))
+    parts.append(harness.targets_table(result["targets"]))
     return "\n\n".join(parts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole benchmark; return 0 when every target passes, 1 otherwise."""
     args = parse_args(argv)
-    admin_url, url = database_urls()
+    admin_url, url = harness.database_urls()
     url = urlunsplit(urlsplit(url)._replace(path=f"/{args.database}"))
-    started, stamp = start_run(RESULTS_DIR)
+    started, stamp = harness.start_run(harness.RESULTS_DIR)
     source = args.source.resolve()
 
     prepared = prepare_database(admin_url, url, source, args.load, stamp)
@@ -900,7 +875,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.polygons} polygons (digest {items_digest(inputs['polygon'][0])}), seed {args.seed}"
     )
 
-    with running_server(url, RESULTS_DIR / f"eligibility-{stamp}-server.log") as server:
+    with harness.running_server(
+        url, harness.RESULTS_DIR / f"eligibility-{stamp}-server.log"
+    ) as server:
         print(
             f"service at {server.url}; warm-up {args.warmup_clicks} clicks / "
             f"{args.warmup_polygons} polygons before each run"
@@ -909,11 +886,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     summaries = [run.summary() for run in runs]
     result: dict[str, Any] = {
-        "benchmark": "eligibility",
-        "started_utc": started.isoformat(),
-        "finished_utc": datetime.now(UTC).isoformat(),
-        "command": command_line("bench.eligibility", argv),
-        "machine": machine_facts(),
+        **harness.run_facts("eligibility", started, argv),
         "database": {"name": args.database, **facts, "prepared": prepared},
         "settings": {
             "source": str(source),
@@ -936,8 +909,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "http_sql_mismatches": mismatches(runs),
         "targets": targets(summaries),
     }
-    out = RESULTS_DIR / f"eligibility-{stamp}.json"
-    write_json(out, result)
+    out = harness.save_result("eligibility", stamp, result)
 
     print()
     print(report(result))
@@ -948,8 +920,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"HTTP and raw SQL assessed different LSOAs for {result['http_sql_mismatches']} checks")
     print(f"results written to {out}")
-    return exit_status(result["targets"])
+    return harness.exit_status(result["targets"])
 
 
 if __name__ == "__main__":
-    run_main(main, "interrupted; the server subprocess was stopped")
+    harness.run_main(main, "interrupted; the server subprocess was stopped")

@@ -43,20 +43,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from bench.foundation import (
-    BENCH_DB,
-    DEFAULT_SOURCE,
-    RESULTS_DIR,
-    child_env,
-    database_urls,
-    free_port,
-    machine_facts,
-    platoons_executable,
-    run_platoons,
-    running_server,
-    sample_points,
-)
-from bench.harness import run_main, start_run, write_json
+from bench import harness
+from bench.foundation import sample_points
 from bench.load import (
     Workload,
     drop_fixture,
@@ -147,7 +135,7 @@ def private_cluster() -> Iterator[Cluster]:
     """A throwaway cluster on a free port (trust auth, fsync on), removed afterwards."""
     data_dir = Path(tempfile.mkdtemp(prefix="platoons-faults-"))
     shutil.chown(data_dir, "postgres", "postgres")
-    port = free_port()
+    port = harness.free_port()
     _as_postgres(
         [str(PG_BIN / "initdb"), "-D", str(data_dir), "-A", "trust", "-U", "postgres", "--no-sync"]
     )
@@ -255,12 +243,10 @@ def leftovers(url: str) -> list[str]:
 
 def kill_load(cluster: Cluster, source: Path, stamp: str) -> tuple[list[Check], dict[str, Any]]:
     """Load England, then kill two loads with SIGKILL; the data must survive; reload."""
-    env = child_env(cluster.url)
+    env = harness.child_env(cluster.url)
     figures: dict[str, Any] = {}
     checks: list[Check] = []
-    first = run_platoons(
-        ["load", "england", "--source", str(source)], env, RESULTS_DIR / f"faults-{stamp}-load1.log"
-    )
+    first = harness.load_england(source, env, harness.RESULTS_DIR / f"faults-{stamp}-load1.log")
     figures["first_load_seconds"] = round(first.wall_seconds, 1)
     before = fingerprints(cluster.url)
     residents = population(cluster.url)
@@ -285,8 +271,8 @@ def kill_load(cluster: Cluster, source: Path, stamp: str) -> tuple[list[Check], 
     checks += left_as_before(cluster.url, before, "... and leaves")
 
     # 2. From outside: kill -9 of the CLI while its write transaction is open.
-    command = [platoons_executable(), "load", "england", "--source", str(source)]
-    log = (RESULTS_DIR / f"faults-{stamp}-load2.log").open("w")
+    command = [harness.platoons_executable(), "load", "england", "--source", str(source)]
+    log = (harness.RESULTS_DIR / f"faults-{stamp}-load2.log").open("w")
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     started = time.perf_counter()
     writing = False
@@ -320,9 +306,7 @@ def kill_load(cluster: Cluster, source: Path, stamp: str) -> tuple[list[Check], 
     checks += left_as_before(cluster.url, before, "... leaves")
 
     # 3. The next load succeeds, with the same data (a new data version and load times).
-    again = run_platoons(
-        ["load", "england", "--source", str(source)], env, RESULTS_DIR / f"faults-{stamp}-load3.log"
-    )
+    again = harness.load_england(source, env, harness.RESULTS_DIR / f"faults-{stamp}-load3.log")
     figures["next_load_seconds"] = round(again.wall_seconds, 1)
     reloaded = fingerprints(cluster.url)
     again_residents = population(cluster.url)
@@ -404,7 +388,9 @@ def pg_restart(
         window["up"] = time.perf_counter() - started
 
     try:
-        with running_server(url, RESULTS_DIR / f"faults-{stamp}-server.log") as server:
+        with harness.running_server(
+            url, harness.RESULTS_DIR / f"faults-{stamp}-server.log"
+        ) as server:
             print(
                 f"  {clients} clients for {seconds:.0f} s; PostgreSQL stopped at "
                 f"{stop_at:.0f} s for {down:.0f} s"
@@ -511,9 +497,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "scenario", nargs="?", choices=["all", "pg-restart", "kill-load"], default="all"
     )
-    parser.add_argument(
-        "--source", type=Path, default=DEFAULT_SOURCE, help="national data (default data/national)"
-    )
+    harness.add_source(parser, harness.DEFAULT_SOURCE, "national data (default data/national)")
     parser.add_argument("--clients", type=int, default=50, help="load clients (50)")
     parser.add_argument("--seconds", type=float, default=40.0, help="load duration (40)")
     parser.add_argument(
@@ -523,7 +507,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--debian-cluster",
         action="store_true",
-        help=f"restart `15 main` and use {BENCH_DB} (disturbs everyone on it)",
+        help=f"restart `15 main` and use {harness.BENCH_DB} (disturbs everyone on it)",
     )
     return parser.parse_args(argv)
 
@@ -532,12 +516,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def cluster_for(args: argparse.Namespace, source: Path, stamp: str) -> Iterator[Cluster]:
     """The cluster to break: a private one (loaded here) or the Debian one."""
     if args.debian_cluster:
-        admin_url, url = database_urls()
+        admin_url, url = harness.database_urls()
         yield Cluster(admin_url, url, None)
         return
     with private_cluster() as cluster:
-        run_platoons(
-            ["db", "upgrade"], child_env(cluster.url), RESULTS_DIR / f"faults-{stamp}-upgrade.log"
+        harness.run_platoons(
+            ["db", "upgrade"],
+            harness.child_env(cluster.url),
+            harness.RESULTS_DIR / f"faults-{stamp}-upgrade.log",
         )
         yield cluster
 
@@ -545,7 +531,7 @@ def cluster_for(args: argparse.Namespace, source: Path, stamp: str) -> Iterator[
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the scenarios; 0 when every check passes."""
     args = parse_args(argv)
-    started, stamp = start_run(RESULTS_DIR)
+    started, stamp = harness.start_run(harness.RESULTS_DIR)
     source = args.source.resolve()
     if (source / "raw").is_dir():
         source = source / "raw"
@@ -557,10 +543,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             found, figures["kill_load"] = kill_load(cluster, source, stamp)
             checks += found
         elif not args.debian_cluster:  # pg-restart alone needs data too
-            run_platoons(
-                ["load", "england", "--source", str(source)],
-                child_env(cluster.url),
-                RESULTS_DIR / f"faults-{stamp}-load.log",
+            harness.load_england(
+                source,
+                harness.child_env(cluster.url),
+                harness.RESULTS_DIR / f"faults-{stamp}-load.log",
             )
         if args.scenario in ("all", "pg-restart"):
             print("pg-restart: PostgreSQL stopped and started under load")
@@ -572,13 +558,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "faults",
         "started_utc": started.isoformat(),
         "command": " ".join(["python", "-m", "bench.faults", *(argv or sys.argv[1:])]),
-        "machine": machine_facts(),
+        "machine": harness.machine_facts(),
         "cluster": "debian 15 main" if args.debian_cluster else "private (initdb, fsync on)",
         "checks": [asdict(c) for c in checks],
         "figures": figures,
     }
-    out = RESULTS_DIR / f"faults-{stamp}.json"
-    write_json(out, result)
+    out = harness.save_result("faults", stamp, result)
     print()
     for check in checks:
         print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
@@ -587,4 +572,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    run_main(main)
+    harness.run_main(main)

@@ -14,54 +14,55 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
-import platform
 import random
 import re
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from bench.harness import (
+    BENCH_DB,
+    DEFAULT_SOURCE,
+    REQUEST_TIMEOUT_SECONDS,
+    RESULTS_DIR,
+    Server,
     add_concurrency,
     add_source,
+    child_env,
     command_line,
+    database_urls,
     exit_status,
+    machine_facts,
     markdown_table,
+    percentile,
+    process_cpu_seconds,
+    recreate_database,
     run_main,
+    run_platoons,
+    running_server,
     start_run,
     targets_table,
+    verdict,
     write_json,
 )
-from config.settings import DEFAULT_DATABASE_URL
 from geo.areas import lsoa_profile_query
 
-BENCH_DB = "platoons_bench"
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-DEFAULT_SOURCE = Path(__file__).resolve().parents[1] / "data" / "national"
 DEFAULT_EDITIONS = ("IoD2019", "IoD2025")
 # Issue 20: a first load of England at most 60 s and 1 GB (1,024 MiB) of peak RSS, a reload
 # at most 30 s.
 TARGET_LOAD_SECONDS = {"first_load": 60.0, "reload": 30.0}
 TARGET_LOAD_RSS_MIB = 1024.0
 TARGET_LOOKUP_P50_MS = 5.0
-HEALTH_WAIT_SECONDS = 60.0
-REQUEST_TIMEOUT_SECONDS = 30.0
 
 # The statement geo.areas.lsoa_at_point runs (edition, point and profile in one), composed
 # from the same packaged files.
@@ -91,17 +92,6 @@ ORDER BY t.ord
 
 Point = tuple[float, float]
 Lookup = Callable[[int, float, float], Awaitable[tuple[float, str | None]]]
-
-
-@dataclass
-class CommandRun:
-    """One timed ``platoons`` subprocess: wall time, its own peak RSS and exit status."""
-
-    args: list[str]
-    wall_seconds: float
-    peak_rss_mib: float
-    returncode: int
-    log: str
 
 
 @dataclass
@@ -146,11 +136,6 @@ class LookupRun:
         }
 
 
-def percentile(ordered: Sequence[float], pct: float) -> float:
-    """Return the ``pct``-th percentile of sorted values (linear interpolation)."""
-    return statistics.quantiles(ordered, n=100, method="inclusive")[int(pct) - 1]
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m bench.foundation", description=__doc__)
@@ -181,78 +166,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.points < 10 or args.warmup < 0 or min(args.concurrency) < 1:
         parser.error("need --points >= 10, --warmup >= 0 and --concurrency >= 1")
     return args
-
-
-def database_urls(database: str = BENCH_DB) -> tuple[str, str]:
-    """Return the ``postgres`` and benchmark database URLs on the configured server."""
-    base = (
-        os.environ.get("PLATOONS_DATABASE_URL")
-        or os.environ.get("DATABASE_URL")
-        or DEFAULT_DATABASE_URL
-    )
-    parts = urlsplit(base)
-    return (
-        urlunsplit(parts._replace(path="/postgres")),
-        urlunsplit(parts._replace(path=f"/{database}")),
-    )
-
-
-def platoons_executable() -> str:
-    """Return the ``platoons`` console script of this interpreter's environment."""
-    beside = Path(sys.executable).with_name("platoons")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("platoons")
-    if found is None:
-        raise SystemExit("cannot find the `platoons` command; install the project first")
-    return found
-
-
-def child_env(database_url: str) -> dict[str, str]:
-    """Return the environment for ``platoons`` subprocesses: the bench database, wide output."""
-    env = dict(os.environ)
-    env.pop("DATABASE_URL", None)
-    env["PLATOONS_DATABASE_URL"] = database_url
-    env["COLUMNS"] = "200"  # keep rich's report lines (e.g. "Loaded ... in 23.4 s") unwrapped
-    return env
-
-
-def recreate_database(admin_url: str, database: str = BENCH_DB) -> None:
-    """Drop (forcibly) and create the benchmark database."""
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-
-
-def run_platoons(args: list[str], env: dict[str, str], log_path: Path) -> CommandRun:
-    """Run ``platoons <args>`` to completion; time it and read its own peak RSS via wait4."""
-    command = [platoons_executable(), *args]
-    with log_path.open("w", encoding="utf-8") as log:
-        start = time.perf_counter()
-        proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            # wait4 gives this child's rusage alone; RUSAGE_CHILDREN would be the maximum
-            # over every child so far, hiding the second load behind the first.
-            _, status, usage = os.wait4(proc.pid, 0)
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    output = log_path.read_text(encoding="utf-8", errors="replace")
-    if proc.returncode != 0:
-        tail = "\n".join(output.splitlines()[-30:])
-        raise SystemExit(f"`platoons {' '.join(args)}` exited {proc.returncode}:\n{tail}")
-    return CommandRun(
-        args=args,
-        wall_seconds=wall,
-        peak_rss_mib=usage.ru_maxrss / 1024,
-        returncode=proc.returncode,
-        log=str(log_path),
-    )
 
 
 def loader_seconds(log_text: str) -> float | None:
@@ -380,12 +293,6 @@ class Batch:
     errors: list[str]
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """Return the user + system CPU seconds a (Linux) process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def drive(points: Sequence[Point], concurrency: int, lookup: Lookup) -> Batch:
     """Look up every point with ``concurrency`` workers; time each lookup and the batch."""
     latencies = [0.0] * len(points)
@@ -485,67 +392,6 @@ async def sql_run(
     return lookup_run("sql", edition, concurrency, batch)
 
 
-def free_port() -> int:
-    """Return a loopback TCP port that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class Server:
-    """A running ``platoons serve`` subprocess: its base URL and process id."""
-
-    url: str
-    pid: int
-
-
-@contextmanager
-def running_server(url: str, log_path: Path) -> Iterator[Server]:
-    """Start ``platoons serve`` on a free loopback port, wait for /health, stop it on exit."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with log_path.open("w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [platoons_executable(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=child_env(url),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_health(proc, base_url, log_path)
-            yield Server(base_url, proc.pid)
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            print(f"server stopped (exit {proc.returncode})")
-
-
-def wait_for_health(proc: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
-    """Poll ``/health`` until the service reports ``ok``; fail if it exits or never does."""
-    deadline = time.monotonic() + HEALTH_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
-            raise SystemExit(f"`platoons serve` exited {proc.returncode}:\n{tail}")
-        try:
-            response = httpx.get(f"{base_url}/health", timeout=2.0)
-        except httpx.HTTPError:
-            time.sleep(0.2)
-            continue
-        if response.status_code == 200 and response.json().get("status") == "ok":
-            return
-        if response.status_code == 200:
-            raise SystemExit(f"service is up but not loaded: {response.text[:300]}")
-        time.sleep(0.2)
-    raise SystemExit(f"`platoons serve` did not become healthy within {HEALTH_WAIT_SECONDS:.0f} s")
-
-
 async def lookup_runs(
     server: Server,
     url: str,
@@ -585,34 +431,6 @@ def mismatches(runs: Sequence[LookupRun]) -> int:
         for http_code, sql_code in zip(pair["http"], pair["sql"], strict=True)
         if http_code != sql_code
     )
-
-
-def machine_facts() -> dict[str, Any]:
-    """Return CPU count, memory, CPU model, OS and Python version."""
-    mem_kib = 0
-    model = platform.processor()
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpus": os.cpu_count(),
-        "memory_gib": round(mem_kib / 2**20, 1),
-        "cpu_model": model,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
-
-
-def verdict(ok: bool) -> str:
-    """Return PASS or FAIL."""
-    return "PASS" if ok else "FAIL"
 
 
 def targets(

@@ -42,21 +42,8 @@ import httpx
 import morecantile
 import psycopg
 
-from bench.foundation import (
-    BENCH_DB,
-    DEFAULT_SOURCE,
-    RESULTS_DIR,
-    child_env,
-    database_urls,
-    machine_facts,
-    markdown_table,
-    percentile,
-    process_cpu_seconds,
-    run_platoons,
-    running_server,
-    sample_points,
-)
-from bench.harness import run_main, start_run, write_json
+from bench import harness
+from bench.foundation import sample_points
 from geo import access
 from geo.grants import checks
 from tests.utils.geojson import box_around
@@ -314,7 +301,7 @@ def summarise(samples: Sequence[Sample], wall: float) -> list[dict[str, Any]]:
                 "requests": len(chosen),
                 "req_per_s": round(len(chosen) / wall, 1),
                 "p50_ms": round(statistics.median(ms), 1),
-                "p99_ms": round(percentile(ms, 99), 1) if len(ms) > 1 else round(ms[0], 1),
+                "p99_ms": round(harness.percentile(ms, 99), 1) if len(ms) > 1 else round(ms[0], 1),
                 "max_ms": round(ms[-1], 1),
                 "errors": sum(s.error is not None for s in chosen),
                 "5xx": sum(s.status >= 500 for s in chosen),
@@ -325,7 +312,7 @@ def summarise(samples: Sequence[Sample], wall: float) -> list[dict[str, Any]]:
 
 def summary_table(rows: Sequence[dict[str, Any]]) -> str:
     """The per-kind summary as markdown."""
-    return markdown_table(
+    return harness.markdown_table(
         ["kind", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "errors"],
         [
             [
@@ -344,15 +331,15 @@ def summary_table(rows: Sequence[dict[str, Any]]) -> str:
 
 def ensure_loaded(url: str, env: dict[str, str], source: Path, stamp: str) -> None:
     """Migrate the bench database; load England into it only when it holds no LSOAs."""
-    run_platoons(["db", "upgrade"], env, RESULTS_DIR / f"load-{stamp}-upgrade.log")
+    harness.run_platoons(["db", "upgrade"], env, harness.RESULTS_DIR / f"load-{stamp}-upgrade.log")
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT count(*) FROM lsoa WHERE vintage = 2021").fetchone()
     if row is None or row[0] == 0:
-        print(f"{BENCH_DB} is empty: platoons load england --source {source}")
-        run_platoons(
+        print(f"{harness.BENCH_DB} is empty: platoons load england --source {source}")
+        harness.run_platoons(
             ["load", "england", "--source", str(source)],
             env,
-            RESULTS_DIR / f"load-{stamp}-england.log",
+            harness.RESULTS_DIR / f"load-{stamp}-england.log",
         )
 
 
@@ -363,30 +350,32 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60.0, help="duration (60)")
     parser.add_argument("--seed", type=int, default=7, help="sampling seed (7)")
     parser.add_argument("--points", type=int, default=2000, help="points sampled (2000)")
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="raw data dir")
+    parser.add_argument("--source", type=Path, default=harness.DEFAULT_SOURCE, help="raw data dir")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the load test; 0 when no request failed."""
     args = parse_args(argv)
-    _, url = database_urls()
-    started, stamp = start_run(RESULTS_DIR)
-    env = child_env(url)
+    _, url = harness.database_urls()
+    started, stamp = harness.start_run(harness.RESULTS_DIR)
+    env = harness.child_env(url)
     ensure_loaded(url, env, args.source.resolve(), stamp)
     points = sample_points(url, [2011, 2021], args.points, args.seed)
     codes = lsoa_codes(url, 2000, args.seed)
     fixture = asyncio.run(make_fixture(url, stamp))
     workload = Workload(points, codes, fixture.programme_id, fixture.key_secret)
     try:
-        with running_server(url, RESULTS_DIR / f"load-{stamp}-server.log") as server:
+        with harness.running_server(
+            url, harness.RESULTS_DIR / f"load-{stamp}-server.log"
+        ) as server:
             print(f"{args.clients} clients for {args.seconds:.0f} s against {server.url}")
-            server_cpu = process_cpu_seconds(server.pid)
+            server_cpu = harness.process_cpu_seconds(server.pid)
             client_cpu = time.process_time()
             samples, wall = asyncio.run(
                 run_load(server.url, workload, args.clients, args.seconds, args.seed)
             )
-            server_cpu = process_cpu_seconds(server.pid) - server_cpu
+            server_cpu = harness.process_cpu_seconds(server.pid) - server_cpu
             client_cpu = time.process_time() - client_cpu
         with psycopg.connect(url) as conn:
             stored = conn.execute(
@@ -400,8 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "load",
         "started_utc": started.isoformat(),
         "command": " ".join(["python", "-m", "bench.load", *(argv or sys.argv[1:])]),
-        "machine": machine_facts(),
-        "database": BENCH_DB,
+        "machine": harness.machine_facts(),
+        "database": harness.BENCH_DB,
         "settings": {
             "clients": args.clients,
             "seconds": args.seconds,
@@ -417,8 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpu_seconds": {"server": round(server_cpu, 1), "bench_client": round(client_cpu, 1)},
         "error_samples": [asdict(s) for s in errors[:20]],
     }
-    out = RESULTS_DIR / f"load-{stamp}.json"
-    write_json(out, result)
+    out = harness.save_result("load", stamp, result)
     print()
     print(summary_table(rows))
     print()
@@ -434,4 +422,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    run_main(main, "interrupted; the server subprocess was stopped")
+    harness.run_main(main, "interrupted; the server subprocess was stopped")

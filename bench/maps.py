@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import csv
 import io
-import json
 import statistics
 import sys
 import time
@@ -46,16 +45,7 @@ import psycopg
 from playwright.sync_api import Browser, sync_playwright
 from psycopg import sql
 
-from bench.foundation import (
-    BENCH_DB,
-    RESULTS_DIR,
-    database_urls,
-    machine_facts,
-    markdown_table,
-    running_server,
-    verdict,
-)
-from bench.harness import targets_table
+from bench import harness
 from geo import assets
 from tests.utils.browser import CHROMIUM, VIEWPORT, launch_chromium
 
@@ -108,7 +98,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--database",
         default=None,
-        help=f"an all-England database other than {BENCH_DB} on the same server "
+        help=f"an all-England database other than {harness.BENCH_DB} on the same server "
         "(another benchmark may be using that one)",
     )
     parser.add_argument(
@@ -323,8 +313,8 @@ def measure(
             for path in paths:
                 for i in range(cold):
                     slug = path.strip("/").replace("/", "-")
-                    log = RESULTS_DIR / f"maps-{stamp}-{slug}-{i + 1}-server.log"
-                    with running_server(url, log) as server:
+                    log = harness.RESULTS_DIR / f"maps-{stamp}-{slug}-{i + 1}-server.log"
+                    with harness.running_server(url, log) as server:
                         run = load_page(browser, server.url + path)
                         runs[path]["cold"].append(run)
                         print(f"{path} cold {i + 1}: first {run['first_features_ms']:.0f} ms")
@@ -355,7 +345,7 @@ def targets(pages: dict[str, Any]) -> list[dict[str, Any]]:
                     "target": f"{path} first render <= {TARGET_FIRST_RENDER_MS / 1000:.0f} s "
                     f"({phase}, median)",
                     "measured": f"{median:.0f} ms",
-                    "result": verdict(median <= TARGET_FIRST_RENDER_MS),
+                    "result": harness.verdict(median <= TARGET_FIRST_RENDER_MS),
                 }
             )
     return checks
@@ -380,7 +370,7 @@ def report(result: dict[str, Any]) -> str:
                     s["features_drawn"],
                 ]
             )
-    table = markdown_table(
+    table = harness.markdown_table(
         [
             "page",
             "runs",
@@ -394,18 +384,18 @@ def report(result: dict[str, Any]) -> str:
         ],
         rows,
     )
-    checks = targets_table(result["targets"])
+    checks = harness.targets_table(result["targets"])
     return f"{table}\n\n{checks}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print and save the results; 1 if a target fails."""
     args = parse_args(argv)
-    _, url = database_urls()
+    _, url = harness.database_urls()
     if args.database:
         url = urlunsplit(urlsplit(url)._replace(path=f"/{args.database}"))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    harness.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     seeded = seed_assets(url, args.seed_assets) if args.seed_assets else None
     facts = database_facts(url, args.pages)
     facts["seeded_assets"] = seeded
@@ -414,15 +404,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "maps",
         "started": stamp,
         "command": "python -m bench.maps " + " ".join(argv or sys.argv[1:]),
-        "machine": machine_facts(),
+        "machine": harness.machine_facts(),
         "browser": f"{CHROMIUM} {version} (Debian), headless",
         "viewport": VIEWPORT,
         "database": facts,
         "pages": pages,
     }
     result["targets"] = targets(pages)
-    path = RESULTS_DIR / f"maps-{stamp}.json"
-    path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    path = harness.save_result("maps", stamp, result)
     print(report(result))
     print(f"\nresults: {path}")
     return 0 if all(c["result"] == "PASS" for c in result["targets"]) else 1

@@ -45,16 +45,8 @@ import httpx
 import morecantile
 import psycopg
 
-from bench.foundation import (
-    RESULTS_DIR,
-    machine_facts,
-    markdown_table,
-    percentile,
-    platoons_executable,
-    process_cpu_seconds,
-    sample_points,
-    wait_for_health,
-)
+from bench import harness
+from bench.foundation import sample_points
 from tests.utils.services import free_port
 
 LAYER = "lsoa-iod2025"
@@ -110,7 +102,7 @@ def cpu_of(pids: Sequence[int]) -> dict[int, float]:
     used = {}
     for pid in pids:
         try:
-            used[pid] = process_cpu_seconds(pid)
+            used[pid] = harness.process_cpu_seconds(pid)
         except (OSError, ValueError, IndexError):
             continue
     return used
@@ -132,12 +124,19 @@ def serving(dsn: str, workers: int, log: Path) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {**os.environ, "PLATOONS_DATABASE_URL": dsn, "PLATOONS_ACCESS_LOG": "false"}
     env["PLATOONS_HOUSEKEEPING"] = "false"
-    command = [platoons_executable(), "serve", "--port", str(port), "--workers", str(workers)]
+    command = [
+        harness.platoons_executable(),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     with log.open("w") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_health(process, url, log)
+        harness.wait_for_health(process, url, log)
         yield url, process.pid
     finally:
         process.terminate()
@@ -189,7 +188,7 @@ def ensure_open_programmes(dsn: str) -> None:
         return
     env = {**os.environ, "PLATOONS_DATABASE_URL": dsn}
     subprocess.run(
-        [platoons_executable(), "programmes", "import", str(EXAMPLE_PROGRAMMES)],
+        [harness.platoons_executable(), "programmes", "import", str(EXAMPLE_PROGRAMMES)],
         env=env,
         check=True,
     )
@@ -210,9 +209,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     rng.shuffle(unseen)
     results: list[KindResult] = []
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    harness.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     for workers in args.workers:
-        log = RESULTS_DIR / f"scaleout-{run_id}-serve-{workers}.log"
+        log = harness.RESULTS_DIR / f"scaleout-{run_id}-serve-{workers}.log"
         with serving(dsn, workers, log) as (url, pid):
             service = [pid, *children(pid)]
             fresh = iter(unseen)  # each rendered tile once per server (its cache starts empty)
@@ -247,7 +246,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         seconds=round(elapsed, 2),
                         req_per_s=round(done / elapsed, 1),
                         p50_ms=round(statistics.median(ordered) * 1000, 2),
-                        p99_ms=round(percentile(ordered, 99) * 1000, 2),
+                        p99_ms=round(harness.percentile(ordered, 99) * 1000, 2),
                         service_cpu_ms_per_req=round(service_cpu / done * 1000, 3),
                         database_cpu_ms_per_req=round(database_cpu / done * 1000, 3),
                         client_cpu_ms_per_req=round(client_cpu / done * 1000, 3),
@@ -262,7 +261,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             f"--{k} {' '.join(map(str, v)) if isinstance(v, list) else v}"
             for k, v in vars(args).items()
         ),  # fmt: skip
-        "machine": machine_facts(),
+        "machine": harness.machine_facts(),
         "load_average_at_start": os.getloadavg(),
         "results": [asdict(r) for r in results],
     }
@@ -271,7 +270,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark, print the table and write the JSON result."""
     result = run(parse_args(argv))
-    path = RESULTS_DIR / f"scaleout-{result['run_id']}.json"
+    path = harness.RESULTS_DIR / f"scaleout-{result['run_id']}.json"
     path.write_text(json.dumps(result, indent=1))
     header = ["workers", "kind", "requests", "errors", "req/s", "p50 ms", "p99 ms"]
     header += ["service CPU ms/req", "PostgreSQL CPU ms/req", "client CPU ms/req", "load avg"]
@@ -283,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for r in result["results"]
     ]
     print(f"run {result['run_id']}: {result['command']}")
-    print(markdown_table(header, rows))
+    print(harness.markdown_table(header, rows))
     print(f"written to {path}")
 
 

@@ -25,7 +25,6 @@ exit status 1 if a target fails or an answer differs.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -43,16 +42,7 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from bench.foundation import (
-    RESULTS_DIR,
-    database_urls,
-    machine_facts,
-    markdown_table,
-    percentile,
-    running_server,
-    verdict,
-)
-from bench.harness import run_main
+from bench import harness
 from data import DEMO_DIR, schema, spending
 from data.loaders import load_all
 from geo.spending import rules
@@ -169,7 +159,7 @@ def http_answers(base: str, runs: int, warmup: int) -> list[dict[str, Any]]:
                 {
                     "name": name,
                     "p50_ms": statistics.median(times),
-                    "p95_ms": percentile(times, 95),
+                    "p95_ms": harness.percentile(times, 95),
                     "answer": _answer_of(body),
                     "full_answer": _answer_of(full),
                 }
@@ -256,13 +246,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; exit 1 if a target fails or the answers differ."""
     args = parse_args(argv)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    admin_url, _ = database_urls()
+    harness.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    admin_url, _ = harness.database_urls()
     url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{BENCH_DB}"))
     recreate(admin_url, url)
     load_s, reports = timed_load(url)
     reload_s, again = timed_load(url)
-    with running_server(url, RESULTS_DIR / f"spending-{stamp}-server.log") as server:
+    with harness.running_server(
+        url, harness.RESULTS_DIR / f"spending-{stamp}-server.log"
+    ) as server:
         served = http_answers(server.url, args.runs, args.warmup)
     with tempfile.TemporaryDirectory(prefix="spending-duckdb-") as folder:
         duck_load_s, duck = duckdb_answers(Path(folder), args.runs, args.warmup)
@@ -286,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run_id": f"spending-{stamp}",
         "command": "flock /tmp/platoons-bench.lock .venv/bin/python -m bench.spending "
         + " ".join(sys.argv[1:] if argv is None else argv),
-        "machine": machine_facts(),
+        "machine": harness.machine_facts(),
         "lines": sum(r.lines for r in reports),
         "load_s": load_s,
         "reload_s": reload_s,
@@ -296,33 +288,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         "duckdb": duck,
         "answers_same": same_all,
     }
-    out = RESULTS_DIR / f"spending-{stamp}.json"
-    out.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    out = harness.save_result("spending", stamp, result, default=str)
     print(f"run {result['run_id']}: {result['lines']:,} lines; results in {out}")
     print(
-        markdown_table(
+        harness.markdown_table(
             ["query (one client)", "Platoons p50 ms", "p95 ms", "DuckDB p50 ms", "ratio", "answer"],
             rows,
         )
     )
     print()
     print(
-        markdown_table(
+        harness.markdown_table(
             ["target", "measured", "result"],
             [
-                ["load 3 files <= 20 s", f"{load_s:.1f} s", verdict(load_s <= TARGET_LOAD_S)],
+                [
+                    "load 3 files <= 20 s",
+                    f"{load_s:.1f} s",
+                    harness.verdict(load_s <= TARGET_LOAD_S),
+                ],
                 [
                     "reload (unchanged)",
                     f"{reload_s:.1f} s",
-                    verdict(all(r.status == "unchanged" for r in again)),
+                    harness.verdict(all(r.status == "unchanged" for r in again)),
                 ],
                 [
                     "lines and totals p50 <= 50 ms (worst query)",
                     f"{worst_p50:.1f} ms",
-                    verdict(worst_p50 <= TARGET_P50_MS),
+                    harness.verdict(worst_p50 <= TARGET_P50_MS),
                 ],
                 ["DuckDB load (CSV to table)", f"{duck_load_s:.1f} s", "-"],
-                ["same answers as DuckDB", "all" if same_all else "no", verdict(same_all)],
+                ["same answers as DuckDB", "all" if same_all else "no", harness.verdict(same_all)],
             ],
         )
     )
@@ -331,4 +326,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    run_main(main)
+    harness.run_main(main)

@@ -40,29 +40,27 @@ import psycopg
 from mapbox_vector_tile.Mapbox import vector_tile_pb2
 from psycopg import sql
 
-from bench.foundation import (
+from bench.harness import (
     BENCH_DB,
     DEFAULT_SOURCE,
     RESULTS_DIR,
+    add_concurrency,
+    add_source,
     child_env,
     database_urls,
+    exit_status,
     free_port,
     machine_facts,
     markdown_table,
     percentile,
     platoons_executable,
     process_cpu_seconds,
-    run_platoons,
-    verdict,
-    wait_for_health,
-)
-from bench.harness import (
-    add_concurrency,
-    add_source,
-    exit_status,
     run_main,
+    run_platoons,
     start_run,
     targets_table,
+    verdict,
+    wait_for_health,
     write_json,
 )
 from geo import tiles as geo_tiles

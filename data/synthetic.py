@@ -34,7 +34,7 @@ import asyncio
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -485,24 +485,15 @@ async def _stage(conn: AsyncConnection[Any], plan: SyntheticPlan, seed: int) -> 
     )
     async with conn.cursor() as cur:
         await cur.execute(read_sql("data", "synthetic/stage.sql"))
+        # An organiser's plan is its staging row: the columns are the plan's fields, in order.
+        organiser_columns = [f.name for f in fields(OrganiserPlan)]
         async with cur.copy(
-            "COPY synthetic_organiser_plan (ordinal, name, email, training_centre, trained_on,"
-            " active, x, y, radius_m) FROM STDIN"
+            sql.SQL("COPY synthetic_organiser_plan ({}) FROM STDIN").format(
+                sql.SQL(", ").join(map(sql.Identifier, organiser_columns))
+            )
         ) as copy:
             for o in plan.organisers:
-                await copy.write_row(
-                    (
-                        o.ordinal,
-                        o.name,
-                        o.email,
-                        o.training_centre,
-                        o.trained_on,
-                        o.active,
-                        o.x,
-                        o.y,
-                        o.radius_m,
-                    )
-                )
+                await copy.write_row(astuple(o))
         async with cur.copy(
             "COPY synthetic_group_plan (ordinal, name, kind, description, meeting_place,"
             " how_to_join, leader_name, leader_email, code_of_conduct_version,"

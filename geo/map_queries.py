@@ -163,6 +163,12 @@ class AssetCard(BaseModel):
     next_steps: list[str]
 
 
+# The card's fields the asset itself gives, as it gives them; the date and deadline are the card's.
+_CARD_FACTS: tuple[str, ...] = tuple(
+    name for name in AssetCard.model_fields if name not in ("on", "next_deadline")
+)
+
+
 async def asset_card(conn: AsyncConnection, asset_id: int, on: date) -> AssetCard:
     """Return an asset's card as of ``on``: its public facts and its next statutory deadline.
 
@@ -188,20 +194,9 @@ async def asset_card(conn: AsyncConnection, asset_id: int, on: date) -> AssetCar
     life = rights.Lifecycle(**{name: getattr(asset, name) for name in _LIFECYCLE_FIELDS})
     upcoming = rights.next_deadline(life, on)
     return AssetCard(
-        id=asset.id,
-        reference=asset.reference,
-        name=asset.name,
-        category=asset.category,
-        owner_type=asset.owner_type,
-        status=asset.status,
-        address=asset.address,
-        lsoa_code=asset.lsoa_code,
-        lad_code=asset.lad_code,
-        imd_decile=asset.imd_decile,
-        is_example=asset.is_example,
+        **{name: getattr(asset, name) for name in _CARD_FACTS},
         on=on,
         next_deadline=None if upcoming is None else assets.DeadlineOut(**asdict(upcoming)),
-        next_steps=asset.next_steps,
     )
 
 

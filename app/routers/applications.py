@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
+from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth import CurrentUser, ManagerUser, OfficerUser
@@ -14,8 +16,9 @@ from app.db import DbDep
 from app.http import today_utc
 from app.links import links
 from app.problems import Problems, problem
-from app.versions import IfMatch, etag, version_from_if_match
+from app.versions import IfMatch, tagged, version_from_if_match
 from geo import applications, giving360
+from geo.access import Principal
 from geo.applications import Application, ApplicationChanges, ApplicationDraft
 
 router = APIRouter(tags=["applications"])
@@ -49,14 +52,36 @@ class Rejection(BaseModel):
     reason: str = Field(min_length=3, max_length=2000)
 
 
-async def _answer(
-    work: Awaitable[Application], response: Response, status_code: int = 200
-) -> Application:
-    """Run one domain write and tag the answer with the new version's ETag."""
-    result = await work
-    response.status_code = status_code
-    response.headers["ETag"] = etag(result.version)
-    return result
+@dataclass(frozen=True)
+class ApplicationWrite:
+    """A write on the application a route names, checked against the version If-Match names."""
+
+    conn: AsyncConnection
+    application_id: int
+    if_match: str | None
+    response: Response
+
+    @property
+    def version(self) -> int | None:
+        """The version If-Match names (None for no header, or ``*``)."""
+        return version_from_if_match(self.if_match)
+
+    async def answer(self, written: Awaitable[Application]) -> Application:
+        """The written application, tagged with its new version's ETag."""
+        return tagged(self.response, await written)
+
+
+def application_write(
+    conn: DbDep,
+    applicationId: ApplicationId,  # noqa: N803 - the API's parameter name
+    response: Response,
+    if_match: IfMatch = None,
+) -> ApplicationWrite:
+    """What every write route takes besides its caller and body."""
+    return ApplicationWrite(conn, applicationId, if_match, response)
+
+
+Write = Annotated[ApplicationWrite, Depends(application_write)]
 
 
 @router.post(
@@ -83,9 +108,7 @@ async def create_application(
 ) -> Any:
     """Start a draft application to a programme (group managers, officers, admins)."""
     created = await applications.create_application(conn, draft, user)
-    response.headers["Location"] = f"/applications/{created.id}"
-    response.headers["ETag"] = etag(created.version)
-    return created
+    return tagged(response, created, f"/applications/{created.id}")
 
 
 @router.get(
@@ -100,9 +123,7 @@ async def get_application(
     response: Response,
 ) -> Any:
     """One application (its creator, officers of its district and admins; 404 to others)."""
-    found = await applications.get_application(conn, applicationId, user)
-    response.headers["ETag"] = etag(found.version)
-    return found
+    return tagged(response, await applications.get_application(conn, applicationId, user))
 
 
 @router.patch(
@@ -111,26 +132,20 @@ async def get_application(
     responses={**WRITE_PROBLEMS, **PROBLEMS.only(428)},
 )
 async def update_application(
-    conn: DbDep,
-    user: ManagerUser,
-    applicationId: ApplicationId,  # noqa: N803
-    changes: Annotated[ApplicationChanges, Body()],
-    response: Response,
-    if_match: IfMatch = None,
+    user: ManagerUser, write: Write, changes: Annotated[ApplicationChanges, Body()]
 ) -> Any:
     """Change a draft (its creator; needs If-Match with the version's ETag)."""
-    if if_match is None:
+    if write.if_match is None:
         return problem(
             428,
             "Precondition required",
             "send If-Match with the application's ETag (from GET) so that changes made "
             "meanwhile are not overwritten",
         )
-    return await _answer(
+    return await write.answer(
         applications.update_application(
-            conn, applicationId, changes, user, version_from_if_match(if_match)
-        ),
-        response,
+            write.conn, write.application_id, changes, user, write.version
+        )
     )
 
 
@@ -139,42 +154,36 @@ async def update_application(
     response_model=Application,
     responses={**WRITE_PROBLEMS, **PROBLEMS.only(422)},
 )
-async def submit_application(
-    conn: DbDep,
-    user: ManagerUser,
-    applicationId: ApplicationId,  # noqa: N803
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
+async def submit_application(user: ManagerUser, write: Write) -> Any:
     """Submit a draft: eligibility, dates, award limits, budget and matched funding are checked."""
-    today = today_utc()
-    return await _answer(
+    return await write.answer(
         applications.submit_application(
-            conn, applicationId, user, today, version_from_if_match(if_match)
-        ),
-        response,
+            write.conn, write.application_id, user, today_utc(), write.version
+        )
     )
 
 
-@router.post(
-    "/applications/{applicationId}/approve",
-    response_model=Application,
-    responses=WRITE_PROBLEMS,
+# An officer's step that takes no body: the domain function taking it.
+OfficerStep = Callable[[AsyncConnection, int, Principal, int | None], Awaitable[Application]]
+
+
+def _officer_step_route(step: str, take: OfficerStep, doc: str) -> None:
+    """``POST /applications/{applicationId}/<step>``: approve or pay, one route each."""
+
+    async def endpoint(user: OfficerUser, write: Write) -> Any:
+        return await write.answer(take(write.conn, write.application_id, user, write.version))
+
+    endpoint.__name__ = endpoint.__qualname__ = f"{step}_application"
+    endpoint.__doc__ = doc
+    path = f"/applications/{{applicationId}}/{step}"
+    router.post(path, response_model=Application, responses=WRITE_PROBLEMS)(endpoint)
+
+
+_officer_step_route(
+    "approve",
+    applications.approve_application,
+    "Approve a submitted application, committing its amount (officers of its district, admins).",
 )
-async def approve_application(
-    conn: DbDep,
-    user: OfficerUser,
-    applicationId: ApplicationId,  # noqa: N803
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    """Approve a submitted application, committing its amount (officers of its district, admins)."""
-    return await _answer(
-        applications.approve_application(
-            conn, applicationId, user, version_from_if_match(if_match)
-        ),
-        response,
-    )
 
 
 @router.post(
@@ -183,39 +192,21 @@ async def approve_application(
     responses=WRITE_PROBLEMS,
 )
 async def reject_application(
-    conn: DbDep,
-    user: OfficerUser,
-    applicationId: ApplicationId,  # noqa: N803
-    rejection: Annotated[Rejection, Body()],
-    response: Response,
-    if_match: IfMatch = None,
+    user: OfficerUser, write: Write, rejection: Annotated[Rejection, Body()]
 ) -> Any:
     """Reject a submitted application with a reason (officers of its district, admins)."""
-    return await _answer(
+    return await write.answer(
         applications.reject_application(
-            conn, applicationId, user, rejection.reason, version_from_if_match(if_match)
-        ),
-        response,
+            write.conn, write.application_id, user, rejection.reason, write.version
+        )
     )
 
 
-@router.post(
-    "/applications/{applicationId}/pay",
-    response_model=Application,
-    responses=WRITE_PROBLEMS,
+_officer_step_route(
+    "pay",
+    applications.pay_application,
+    "Record payment of an approved grant (officers of its district, admins).",
 )
-async def pay_application(
-    conn: DbDep,
-    user: OfficerUser,
-    applicationId: ApplicationId,  # noqa: N803
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    """Record payment of an approved grant (officers of its district, admins)."""
-    return await _answer(
-        applications.pay_application(conn, applicationId, user, version_from_if_match(if_match)),
-        response,
-    )
 
 
 ProgrammeFilter = Annotated[

@@ -13,8 +13,9 @@ from app.db import DbDep
 from app.dependencies import Today
 from app.http import GeoJSONResponse, choice_segment
 from app.links import links
+from app.parameters import GROUP_REFERENCE_PATTERN, RegisterLadQuery
 from app.problems import Problems
-from app.versions import IfMatch, etag, version_from_if_match
+from app.versions import IfMatch, tagged, version_from_if_match
 from geo import amenity_bids, assets, rights
 from geo.amenity_bids import AmenityBid, AmenityBidEvent, BidInput, BidStatus, BidStepInput
 from geo.assets import Asset, AssetEvent, AssetInput, Eligibility, StepInput, UpcomingDeadline
@@ -27,15 +28,11 @@ choice_segment("amenity_bid_step", amenity_bids.BID_STEPS)
 
 
 AssetId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The asset's id.")]
-LadQuery = Annotated[
-    str | None,
-    Query(max_length=9, pattern=r"^E0[6-9][0-9]{6}$", description="A district (LAD) code."),
-]
 GroupQuery = Annotated[
     str | None,
     Query(
         max_length=20,
-        pattern=r"^NG-[0-9]{6,18}$",
+        pattern=GROUP_REFERENCE_PATTERN,
         description="A neighbourhood group's reference: assets in its area or that it acted on.",
     ),
 ]
@@ -85,16 +82,14 @@ async def create_asset(
 ) -> Any:
     """Record an asset in the register; its LSOA, district and IMD decile are derived."""
     created = await assets.create_asset(conn, data, user, on)
-    response.headers["Location"] = f"/assets/{created.id}"
-    response.headers["ETag"] = etag(created.version)
-    return created
+    return tagged(response, created, f"/assets/{created.id}")
 
 
 @router.get("/assets", response_model=list[Asset])
 async def list_assets(
     conn: DbDep,
     on: Today,
-    lad: LadQuery = None,
+    lad: RegisterLadQuery = None,
     status: Annotated[rights.Status | None, Query()] = None,
     category: Annotated[assets.Category | None, Query()] = None,
     max_decile: Annotated[
@@ -120,7 +115,7 @@ async def list_assets(
 async def upcoming_deadlines(
     conn: DbDep,
     on: Today,
-    lad: LadQuery = None,
+    lad: RegisterLadQuery = None,
     group: GroupQuery = None,
     days: Annotated[int, Query(ge=0, le=3660)] = 30,
 ) -> Any:
@@ -136,7 +131,7 @@ async def upcoming_deadlines(
 async def deadlines_calendar(
     conn: DbDep,
     on: Today,
-    lad: LadQuery = None,
+    lad: RegisterLadQuery = None,
     group: GroupQuery = None,
     days: Annotated[int, Query(ge=0, le=3660)] = 365,
 ) -> Response:
@@ -156,7 +151,7 @@ async def deadlines_calendar(
 
 
 @router.get("/assets.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-async def export_assets_csv(conn: DbDep, lad: LadQuery = None) -> Response:
+async def export_assets_csv(conn: DbDep, lad: RegisterLadQuery = None) -> Response:
     """The register in the national planning data format (asset-of-community-value), CSV."""
     return Response(
         assets.to_csv(await assets.export_register(conn, lad)),
@@ -166,7 +161,7 @@ async def export_assets_csv(conn: DbDep, lad: LadQuery = None) -> Response:
 
 
 @router.get("/assets.geojson", response_class=GeoJSONResponse)
-async def export_assets_geojson(conn: DbDep, lad: LadQuery = None) -> JSONResponse:
+async def export_assets_geojson(conn: DbDep, lad: RegisterLadQuery = None) -> JSONResponse:
     """The register in the national planning data format, as GeoJSON."""
     return GeoJSONResponse(assets.to_geojson(await assets.export_register(conn, lad)))
 
@@ -179,9 +174,7 @@ async def get_asset(
     response: Response,
 ) -> Any:
     """One asset with its deadlines and the steps legal today."""
-    found = await assets.get_asset(conn, assetId, on)
-    response.headers["ETag"] = etag(found.version)
-    return found
+    return tagged(response, await assets.get_asset(conn, assetId, on))
 
 
 @router.get(
@@ -236,9 +229,7 @@ async def express_interest(
 ) -> Any:
     """A group's expression of interest in running a threatened state-owned amenity."""
     bid = await amenity_bids.express_interest(conn, assetId, body, user, on)
-    response.headers["ETag"] = etag(bid.version)
-    response.headers["Location"] = f"/amenity-bids/{bid.id}"
-    return bid
+    return tagged(response, bid, f"/amenity-bids/{bid.id}")
 
 
 @router.get(
@@ -254,7 +245,7 @@ async def list_asset_bids(conn: DbDep, on: Today, assetId: AssetId) -> Any:  # n
 
 @router.get("/amenity-bids", response_model=list[AmenityBid], tags=["threatened amenity bids"])
 async def list_amenity_bids(
-    conn: DbDep, on: Today, lad: LadQuery = None, status: BidStatus | None = None
+    conn: DbDep, on: Today, lad: RegisterLadQuery = None, status: BidStatus | None = None
 ) -> Any:
     """Bids to run threatened amenities, newest first, by district or status."""
     return await amenity_bids.list_bids(conn, on, lad=lad, status=status)
@@ -268,9 +259,7 @@ async def list_amenity_bids(
 )
 async def get_amenity_bid(conn: DbDep, on: Today, bidId: BidId, response: Response) -> Any:  # noqa: N803
     """One bid with its decision date and the steps legal now."""
-    bid = await amenity_bids.get_bid(conn, bidId, on)
-    response.headers["ETag"] = etag(bid.version)
-    return bid
+    return tagged(response, await amenity_bids.get_bid(conn, bidId, on))
 
 
 @router.get(
@@ -304,8 +293,7 @@ async def take_amenity_bid_step(
     bid = await amenity_bids.take_bid_step(
         conn, bidId, step, body or BidStepInput(), user, on, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = etag(bid.version)
-    return bid
+    return tagged(response, bid)
 
 
 @router.post("/assets/{assetId}/{step:asset_step}", response_model=Asset, responses=STEP_PROBLEMS)
@@ -323,5 +311,4 @@ async def take_asset_step(
     done = await assets.take_step(
         conn, assetId, step, body or StepInput(), user, on, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = etag(done.version)
-    return done
+    return tagged(response, done)

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from starlette.convertors import register_url_convertor
 
 from app.alternatives import POINT_OR_POSTCODE
 from app.auth import AdminUser, CurrentUser, ManagerUser, OfficerUser
 from app.db import DbDep
 from app.dependencies import Fingerprint, Rules, Today
-from app.http import ReferenceConvertor
+from app.http import reference_segment
 from app.links import links
-from app.parameters import BboxQuery, LadCodeQuery, PostcodeQuery
+from app.parameters import GROUP_REFERENCE_PATTERN, BboxQuery, LadCodeQuery, PostcodeQuery
 from app.problems import Problems
-from app.versions import IfMatch, etag, version_from_if_match
+from app.versions import IfMatch, tagged, version_from_if_match
 from geo import groups
 from geo.errors import InvalidInput
 from geo.groups import (
@@ -45,20 +44,15 @@ from geo.groups import (
 router = APIRouter(tags=["neighbourhood groups"])
 
 
-class GroupReferenceConvertor(ReferenceConvertor):
-    """A group's reference: ``NG-`` and digits."""
-
-    regex = "NG-[0-9]+"
-
-
-register_url_convertor("group_reference", GroupReferenceConvertor())
+# A group's reference, ``NG-`` and digits, is its own path segment (app/http.py).
+reference_segment("group_reference", "NG")
 
 
 Reference = Annotated[
     str,
     Path(
         max_length=21,
-        pattern=r"^NG-[0-9]{6,18}$",
+        pattern=GROUP_REFERENCE_PATTERN,
         description="The group's reference, e.g. NG-000042.",
     ),
 ]
@@ -180,9 +174,7 @@ async def create_group(
 ) -> GroupPrivate:
     """Register a neighbourhood group; a group manager's key becomes its manager."""
     created = await groups.create_group(conn, data, user, on, rules)
-    response.headers["Location"] = f"/groups/{created.reference}"
-    response.headers["ETag"] = etag(created.version)
-    return created
+    return tagged(response, created, f"/groups/{created.reference}")
 
 
 @router.get(
@@ -217,8 +209,7 @@ async def update_group(
     updated = await groups.update_group(
         conn, reference, changes, user, on, rules, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = etag(updated.version)
-    return updated
+    return tagged(response, updated)
 
 
 @router.post(

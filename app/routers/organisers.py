@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from starlette.convertors import register_url_convertor
 
 from app.auth import AdminUser, CurrentUser
 from app.db import DbDep
 from app.dependencies import Rules, Today
-from app.http import ReferenceConvertor
+from app.http import reference_segment
 from app.links import links
+from app.parameters import RegisterLadQuery
 from app.problems import Problems
-from app.versions import IfMatch, etag, version_from_if_match
+from app.versions import IfMatch, tagged, version_from_if_match
 from geo import organisers
 from geo.organisers import (
     OrganiserChanges,
@@ -28,13 +28,9 @@ from geo.registry_rules import MAX_PAGE
 router = APIRouter(tags=["community organisers"])
 
 
-class OrganiserReferenceConvertor(ReferenceConvertor):
-    """An organiser's reference: ``CO-`` and digits (``/organisers/progress`` is not one)."""
-
-    regex = "CO-[0-9]+"
-
-
-register_url_convertor("organiser_reference", OrganiserReferenceConvertor())
+# An organiser's reference, ``CO-`` and digits, is its own path segment (app/http.py), so
+# ``/organisers/progress`` is not one.
+reference_segment("organiser_reference", "CO")
 
 Reference = Annotated[
     str,
@@ -69,10 +65,7 @@ async def organiser_progress(
 @router.get("/organisers", response_model=OrganiserPage, responses=PROBLEMS.only(400))
 async def list_organisers(
     conn: DbDep,
-    lad: Annotated[
-        str | None,
-        Query(max_length=9, pattern=r"^E0[6-9][0-9]{6}$", description="A district (LAD) code."),
-    ] = None,
+    lad: RegisterLadQuery = None,
     active: Annotated[bool | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -105,9 +98,7 @@ async def create_organiser(
 ) -> OrganiserPrivate:
     """Record a trained organiser and their patch (admins)."""
     created = await organisers.create_organiser(conn, data, user, on, rules)
-    response.headers["Location"] = f"/organisers/{created.reference}"
-    response.headers["ETag"] = etag(created.version)
-    return created
+    return tagged(response, created, f"/organisers/{created.reference}")
 
 
 @router.get(
@@ -141,5 +132,4 @@ async def update_organiser(
     updated = await organisers.update_organiser(
         conn, reference, changes, user, on, rules, version_from_if_match(if_match)
     )
-    response.headers["ETag"] = etag(updated.version)
-    return updated
+    return tagged(response, updated)

@@ -15,6 +15,7 @@ from app.db import DbDep
 from app.dependencies import Today
 from app.http import GeoJSONResponse, choice_segment
 from app.links import links
+from app.parameters import GROUP_REFERENCE_PATTERN, RegisterLadQuery
 from app.problems import Problems
 from geo.planning import areas, exchange, forums, plans, reads, receipts, rules
 from geo.planning.models import (
@@ -40,10 +41,6 @@ choice_segment("forum_step", rules.FORUM_STEPS)
 choice_segment("plan_step", rules.PLAN_STEPS)
 
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
-LadQuery = Annotated[
-    str | None,
-    Query(max_length=9, pattern=r"^E0[6-9][0-9]{6}$", description="A district (LAD) code."),
-]
 PROBLEMS = Problems(
     {
         400: "A date in the future, a missing reason, an unknown group",
@@ -175,7 +172,7 @@ async def create_area(
 async def list_areas(
     conn: DbDep,
     on: Today,
-    lad: LadQuery = None,
+    lad: RegisterLadQuery = None,
     status: Annotated[rules.AreaStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
@@ -187,8 +184,8 @@ async def list_areas(
 async def upcoming_deadlines(
     conn: DbDep,
     on: Today,
-    lad: LadQuery = None,
-    group: Annotated[str | None, Query(pattern=r"^NG-[0-9]{6,18}$")] = None,
+    lad: RegisterLadQuery = None,
+    group: Annotated[str | None, Query(pattern=GROUP_REFERENCE_PATTERN)] = None,
     days: Annotated[int, Query(ge=0, le=3660)] = 30,
 ) -> Any:
     """Neighbourhood planning deadlines ending in the next ``days`` days (today included)."""
@@ -198,7 +195,7 @@ async def upcoming_deadlines(
 async def _exported(
     conn: DbDep,
     on: Today,
-    lad: LadQuery = None,
+    lad: RegisterLadQuery = None,
     dataset: exchange.Dataset = "neighbourhood-plan-area",
 ) -> tuple[exchange.Dataset, list[dict[str, Any]]]:
     """The export's dataset and its records (the two formats' shared query)."""

@@ -613,18 +613,6 @@ PLAN_TRANSITIONS: dict[PlanStep, tuple[tuple[PlanStatus, ...], PlanStatus]] = {
         "withdrawn",
     ),
 }
-PLAN_IN_PROGRESS: frozenset[PlanStatus] = frozenset(
-    {
-        "draft",
-        "pre_submission",
-        "submitted",
-        "publicised",
-        "examination",
-        "examiner_reported",
-        "referendum_ordered",
-        "referendum_passed",
-    }
-)
 
 
 def plan_deadlines(life: PlanLife) -> list[Deadline]:

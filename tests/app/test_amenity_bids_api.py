@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from config.settings import DatabaseSettings
 from geo import amenity_bids, rights
 from tests.utils import factories
+from tests.utils.databases import one_row
 from tests.utils.http import PROBLEM, ok, problem, service_today
 
 TRAFFORD, BLACKPOOL = "E08000009", "E06000009"
@@ -59,11 +60,10 @@ def bid_step(client: TestClient, key: factories.Key, bid_id: int, step: str, **b
 
 
 def open_bids_on_map(conn: psycopg.Connection, asset_id: int) -> int:
-    row = conn.execute(
-        "SELECT open_amenity_bids FROM asset_serving WHERE fid = %s", (asset_id,)
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+    (bids,) = one_row(
+        conn, "SELECT open_amenity_bids FROM asset_serving WHERE fid = %s", (asset_id,)
+    )
+    return int(bids)
 
 
 def test_transition_table_is_what_the_docstring_says() -> None:

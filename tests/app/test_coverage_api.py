@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from config.settings import DatabaseSettings
 from geo import coverage
 from tests.utils import factories, figures
+from tests.utils.http import ok
 
 PROBLEM = "application/problem+json"
 MVT = "application/vnd.mapbox-vector-tile"
@@ -178,9 +179,7 @@ def test_admin_writes_refuse_anyone_else(client: TestClient, setup: Setup, path:
 def test_an_admin_takes_one_snapshot_a_day(
     client: TestClient, setup: Setup, settings: DatabaseSettings
 ) -> None:
-    first = client.post("/coverage/snapshots", headers=setup.admin.headers)
-    assert first.status_code == 201
-    taken = first.json()
+    taken = ok(client.post("/coverage/snapshots", headers=setup.admin.headers), 201)
     with psycopg.connect(settings.dsn) as conn:
         (districts,) = conn.execute(
             "SELECT count(DISTINCT lad_code) FROM lsoa WHERE vintage = 2021"
@@ -199,9 +198,7 @@ def test_an_admin_takes_one_snapshot_a_day(
 def test_an_admin_refreshes_coverage(
     client: TestClient, setup: Setup, settings: DatabaseSettings
 ) -> None:
-    response = client.post("/coverage/refresh", headers=setup.admin.headers)
-    assert response.status_code == 200
-    summary = response.json()
+    summary = ok(client.post("/coverage/refresh", headers=setup.admin.headers))
     assert summary["as_of"] == factories.today().isoformat()
     with psycopg.connect(settings.dsn) as conn:
         (lsoas,) = conn.execute("SELECT count(*) FROM lsoa WHERE vintage = 2021").fetchone() or (0,)

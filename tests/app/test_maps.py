@@ -33,8 +33,6 @@ from config.settings import DatabaseSettings, MapSettings
 from geo import rights
 from geo.area_models import EditionRef
 from geo.collections import IOD_DOMAINS, get_collection
-from geo.planning import areas as planning_areas
-from geo.planning.models import AreaInput
 from tests.browser.coverage_data import CoverageExample, record_coverage_example
 from tests.utils import factories, sources
 from tests.utils.geojson import lonlat_box
@@ -109,19 +107,12 @@ def planning_area(settings: DatabaseSettings) -> Iterator[str]:
 
     async def record(aconn: psycopg.AsyncConnection) -> str:
         officer = await made.key(aconn, "officer", ["E08000009"])
-        area = await planning_areas.create_area(
+        area = await factories.example_neighbourhood_area(
             aconn,
-            AreaInput(
-                name="EXAMPLE maps test neighbourhood area",
-                geometry=lonlat_box(-2.345, 53.445, -2.335, 53.452),
-                applicant_type="prospective_forum",
-                applicant_name="EXAMPLE forum (map tests)",
-                applied_on=date(2026, 1, 5),
-                publicised_on=date(2026, 1, 5),
-                is_example=True,
-            ),
             officer.principal,
-            factories.today(),
+            "EXAMPLE maps test neighbourhood area",
+            lonlat_box(-2.345, 53.445, -2.335, 53.452),
+            "EXAMPLE forum (map tests)",
         )
         return area.reference
 
@@ -156,12 +147,17 @@ def configured_client(client: TestClient) -> Iterator[TestClient]:
         client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
 
 
+@pytest.fixture
+def map_examples(
+    example_programmes: list[str], example_assets: int, coverage_example: CoverageExample
+) -> None:
+    """The example programmes, assets, groups and organiser the map pages draw, recorded."""
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_fetch_only_what_the_service_serves(
     client: TestClient,
-    example_programmes: list[str],
-    example_assets: int,
-    coverage_example: CoverageExample,
+    map_examples: None,
     path: str,
 ) -> None:
     response = client.get(path)
@@ -186,9 +182,7 @@ def test_pages_fetch_only_what_the_service_serves(
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_embed_no_features_and_credit_the_data(
     client: TestClient,
-    example_programmes: list[str],
-    example_assets: int,
-    coverage_example: CoverageExample,
+    map_examples: None,
     planning_area: str,
     path: str,
 ) -> None:
@@ -259,9 +253,7 @@ def test_deprivation_layers_are_both_editions_and_the_district_summary(
 @pytest.mark.parametrize("path", PAGES)
 def test_layer_bounds_never_ask_for_a_tile_the_service_refuses(
     client: TestClient,
-    example_programmes: list[str],
-    example_assets: int,
-    coverage_example: CoverageExample,
+    map_examples: None,
     path: str,
 ) -> None:
     """Leaflet requests no tile outside a layer's bounds; every tile at their corners exists.

@@ -293,80 +293,46 @@ def test_forum_designation_and_its_five_years(
     freeze(date(2026, 2, 20))
     area = new_area(client, people.officer, geometry=at(*CELLS["forum"]))
     path = f"/neighbourhood-areas/{area['id']}"
-    not_yet = problem(
-        post(
-            client,
-            people.officer,
-            f"{path}/forums",
-            {"name": "Test forum", "applied_on": "2026-02-20"},
-        ),
-        409,
-    )
+
+    def apply_for_forum(**body: Any) -> Any:
+        """Apply for a forum for the area, as the officer."""
+        return post(client, people.officer, f"{path}/forums", body)
+
+    not_yet = problem(apply_for_forum(name="Test forum", applied_on="2026-02-20"), 409)
     assert "designated" in not_yet["detail"]
     ok(step(client, people.officer, path, "designate"))
     forum = ok(
-        post(
-            client,
-            people.officer,
-            f"{path}/forums",
-            {"name": "Test forum", "applied_on": "2026-02-20", "publicised_on": "2026-02-20"},
-        ),
-        201,
+        apply_for_forum(name="Test forum", applied_on="2026-02-20", publicised_on="2026-02-20"), 201
     )
     assert forum["reference"].startswith("NF-")
     assert {d["kind"]: d["ends"] for d in forum["deadlines"]}["representations_end"] == "2026-04-03"
-    second = problem(
-        post(
-            client,
-            people.officer,
-            f"{path}/forums",
-            {"name": "Another", "applied_on": "2026-02-20"},
-        ),
-        409,
-    )
+    second = problem(apply_for_forum(name="Another", applied_on="2026-02-20"), 409)
     assert forum["reference"] in second["detail"]
     fpath = f"/neighbourhood-forums/{forum['id']}"
-    freeze(date(2026, 4, 4))
-    few = problem(
-        step(
+
+    def designate_forum(members: int) -> Any:
+        """Designate the forum as the officer: open membership, a written constitution."""
+        return step(
             client,
             people.officer,
             fpath,
             "designate",
-            members=20,
-            members_confirmed_on="2026-04-01",
-            open_membership=True,
-            written_constitution=True,
-        ),
-        400,
-    )
-    assert "at least 21" in few["detail"]
-    designated = ok(
-        step(
-            client,
-            people.officer,
-            fpath,
-            "designate",
-            members=21,
+            members=members,
             members_confirmed_on="2026-04-01",
             open_membership=True,
             written_constitution=True,
         )
-    )
+
+    freeze(date(2026, 4, 4))
+    few = problem(designate_forum(20), 400)
+    assert "at least 21" in few["detail"]
+    designated = ok(designate_forum(21))
     assert designated["status"] == "designated" and designated["expires_on"] == "2031-04-03"
     assert designated["members"] == 21
     freeze(date(2031, 4, 4))
     assert ok(client.get(fpath))["status"] == "expired"
     # Once expired, the area may have a new forum; the old one is stored as expired.
-    renewed = ok(
-        post(
-            client,
-            people.officer,
-            f"{path}/forums",
-            {"name": "Test forum, again", "applied_on": "2031-04-04"},
-        ),
-        201,
-    )
+    renewed = ok(apply_for_forum(name="Test forum, again", applied_on="2031-04-04"), 201)
     assert renewed["status"] == "applied"
     steps = [(e["entity"], e["step"]) for e in ok(client.get(f"{path}/history"))]
     assert ("forum", "expire") in steps
@@ -482,24 +448,26 @@ def test_levy_year_with_hand_worked_figures(
     freeze(date(2027, 5, 1))
     area = parish_area(client, people.officer, at(*CELLS["levy"]), ("2026-01-02", "2026-01-05"))
     path = f"/neighbourhood-areas/{area['id']}"
+
+    def receipt(development: str, amount: str, received_on: str, plan_in_effect: bool) -> Any:
+        """Record a levy receipt of the area, as the officer."""
+        return step(
+            client,
+            people.officer,
+            path,
+            "levy-receipts",
+            development=development,
+            amount=amount,
+            received_on=received_on,
+            plan_in_effect=plan_in_effect,
+        )
+
     for development, amount, received, planned in (
         ("EXAMPLE site A", "200000.00", "2026-05-15", False),
         ("EXAMPLE site B", "150000.00", "2026-11-20", False),
         ("EXAMPLE site C", "80000.00", "2027-01-10", True),
     ):
-        ok(
-            client.post(
-                f"{path}/levy-receipts",
-                json={
-                    "development": development,
-                    "amount": amount,
-                    "received_on": received,
-                    "plan_in_effect": planned,
-                },
-                headers=people.officer.headers,
-            ),
-            201,
-        )
+        ok(receipt(development, amount, received, planned), 201)
     missing = ok(client.get(f"{path}/levy", params={"year": 2026}))
     assert missing["total_portion"] is None and missing["cap"] is None
     assert any("dwellings" in m for m in missing["missing"])
@@ -525,32 +493,8 @@ def test_levy_year_with_hand_worked_figures(
         ("30000.00", "2026-10-28"),
         ("35508.98", "2027-04-28"),
     ]
-    problem(
-        client.post(
-            f"{path}/levy-receipts",
-            json={
-                "development": "x",
-                "amount": "-5",
-                "received_on": "2026-05-01",
-                "plan_in_effect": False,
-            },
-            headers=people.officer.headers,
-        ),
-        422,
-    )
-    problem(
-        client.post(
-            f"{path}/levy-receipts",
-            json={
-                "development": "xx",
-                "amount": "5",
-                "received_on": "2027-05-02",
-                "plan_in_effect": False,
-            },
-            headers=people.officer.headers,
-        ),
-        400,
-    )
+    problem(receipt("x", "-5", "2026-05-01", False), 422)
+    problem(receipt("xx", "5", "2027-05-02", False), 400)
 
 
 def test_deadlines_join_the_feeds(

@@ -21,7 +21,7 @@ from pyproj import Transformer
 
 from config.settings import DatabaseSettings
 from geo.planning import areas, forums, receipts
-from geo.planning.models import AreaInput, ForumInput, ReceiptInput, StepInput
+from geo.planning.models import ForumInput, ReceiptInput, StepInput
 from tests.browser.conftest import WatchedPage, off_the_browser_thread
 from tests.geo.test_groups import square
 from tests.utils import factories
@@ -49,19 +49,12 @@ def map_area(settings: DatabaseSettings) -> Iterator[MapArea]:
     async def record(aconn: psycopg.AsyncConnection) -> MapArea:
         officer = await made.key(aconn, "officer", ["E08000009"])
         x, y = TO_BNG.transform(*CENTRE)
-        area = await areas.create_area(
+        area = await factories.example_neighbourhood_area(
             aconn,
-            AreaInput(
-                name="EXAMPLE map test neighbourhood area",
-                geometry=square(x, y, 400),
-                applicant_type="prospective_forum",
-                applicant_name="EXAMPLE forum (browser tests)",
-                applied_on=date(2026, 1, 5),
-                publicised_on=date(2026, 1, 5),
-                is_example=True,
-            ),
             officer.principal,
-            today,
+            "EXAMPLE map test neighbourhood area",
+            square(x, y, 400),
+            "EXAMPLE forum (browser tests)",
         )
         await areas.take_area_step(
             aconn, area.id, "designate", StepInput(on=date(2026, 3, 2)), officer.principal, today

@@ -65,6 +65,15 @@ LEVEL_COLUMNS = {
 KEPT = ["month", "beneficiary_key", "service", "category"]
 
 
+def publisher_months(conn: psycopg.Connection) -> list[tuple[str, Decimal, int]]:
+    """The test publisher's month totals, month by month: (month, amount, lines)."""
+    return conn.execute(
+        "SELECT month::text, sum(amount), sum(lines) FROM spending_month_total"
+        " WHERE publisher = %s GROUP BY month ORDER BY month",
+        (TEST_PUBLISHER,),
+    ).fetchall()
+
+
 def assert_totals_are_sums_of_the_lines(conn: psycopg.Connection) -> None:
     """The month totals and every rollup level equal a GROUP BY over spending_line now."""
     detail = (
@@ -222,12 +231,8 @@ def test_a_changed_file_replaces_its_lines_whole(
         ("example books ltd", Decimal("500.00"), False, "LIBRARIES"),
         ("example books ltd", Decimal("-750.25"), True, "LIBRARIES"),
     ]
-    months = conn.execute(
-        "SELECT month::text, sum(amount), sum(lines) FROM spending_month_total"
-        " WHERE publisher = %s GROUP BY month",
-        (TEST_PUBLISHER,),
-    ).fetchall()
-    assert months == [("2026-01-01", Decimal("-250.25"), 2)]  # February's line went with it
+    # February's line went with it.
+    assert publisher_months(conn) == [("2026-01-01", Decimal("-250.25"), 2)]
     assert_totals_are_sums_of_the_lines(conn)
 
 
@@ -243,12 +248,7 @@ def test_files_loaded_at_once_keep_the_month_totals_right(
     ]
     reports = spending.load_spending_parallel(settings.dsn, paths, example_publisher, jobs=2)
     assert sorted(r.status for r in reports) == ["loaded"] * 3
-    months = conn.execute(
-        "SELECT month::text, sum(amount), sum(lines) FROM spending_month_total"
-        " WHERE publisher = %s GROUP BY month ORDER BY month",
-        (TEST_PUBLISHER,),
-    ).fetchall()
-    assert months == [
+    assert publisher_months(conn) == [
         ("2026-01-01", Decimal("-250.25") * 3, 6),
         ("2026-02-01", Decimal("12.34") * 3, 3),
     ]

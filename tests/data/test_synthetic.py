@@ -19,6 +19,7 @@ from data import synthetic
 from geo import coverage, groups
 from geo.errors import Conflict, InvalidInput
 from tests.utils.commands import run_python
+from tests.utils.databases import one_row
 from tests.utils.factories import run
 
 AS_OF = date(2026, 11, 25)
@@ -256,7 +257,8 @@ def test_activity_makes_about_seventy_percent_active(
     generated: synthetic.SyntheticReport, conn: psycopg.Connection
 ) -> None:
     since = coverage.active_since(AS_OF)
-    row = conn.execute(
+    active, inconsistent, in_future, never, served_wrong = one_row(
+        conn,
         "SELECT count(*) FILTER (WHERE g.last_activity_on >= %(since)s),"
         " count(*) FILTER (WHERE g.last_activity_on IS DISTINCT FROM a.latest),"
         " count(*) FILTER (WHERE a.latest > %(as_of)s),"
@@ -269,9 +271,7 @@ def test_activity_makes_about_seventy_percent_active(
         " JOIN group_serving s ON s.fid = g.id"
         " WHERE g.is_synthetic",
         {"since": since, "as_of": AS_OF},
-    ).fetchone()
-    assert row is not None
-    active, inconsistent, in_future, never, served_wrong = row
+    )
     assert active == generated.active_groups
     # Binomial, n = 300, p = 0.7: 3 standard deviations is 0.079.
     assert 0.62 < active / GROUPS < 0.78
@@ -290,14 +290,13 @@ def test_activity_makes_about_seventy_percent_active(
 def test_groups_started_by_organisers_lie_in_their_patch(
     generated: synthetic.SyntheticReport, conn: psycopg.Connection
 ) -> None:
-    row = conn.execute(
+    started, inside, all_synthetic = one_row(
+        conn,
         "SELECT count(*), count(*) FILTER (WHERE ST_Intersects(g.area, o.patch)),"
         " bool_and(o.is_synthetic)"
         " FROM community_group g JOIN organiser o ON o.id = g.started_by_organiser_id"
-        " WHERE g.is_synthetic"
-    ).fetchone()
-    assert row is not None
-    started, inside, all_synthetic = row
+        " WHERE g.is_synthetic",
+    )
     assert started == generated.groups_started_by_organisers
     # Three in ten of those inside some patch (binomial, n <= 300: mean + 3 sd < 0.38).
     assert 0 < started < 0.38 * GROUPS and inside == started and all_synthetic
@@ -308,14 +307,13 @@ def test_coverage_is_recomputed_with_the_synthetic_groups(
 ) -> None:
     since = coverage.active_since(AS_OF)
     # An LSOA wholly inside an active group's area (given as LSOAs) is fully covered.
-    row = conn.execute(
+    lsoas, least, as_of = one_row(
+        conn,
         "SELECT count(*), min(c.covered_share), max(c.as_of) FROM community_group g"
         " JOIN lsoa_coverage c ON c.code = ANY(g.area_lsoa_codes)"
         " WHERE g.is_synthetic AND g.last_activity_on >= %s",
         (since,),
-    ).fetchone()
-    assert row is not None
-    lsoas, least, as_of = row
+    )
     assert lsoas > 0
     assert least == pytest.approx(1.0, abs=1e-9)
     assert as_of == AS_OF.isoformat()
@@ -464,12 +462,11 @@ def test_registered_rows_are_never_touched_and_a_failure_writes_nothing(
 def test_generation_is_audited(
     generated: synthetic.SyntheticReport, conn: psycopg.Connection
 ) -> None:
-    row = conn.execute(
+    actor, after = one_row(
+        conn,
         "SELECT actor, after FROM audit_log WHERE action = 'synthetic.generate'"
-        " ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    assert row is not None
-    actor, after = row
+        " ORDER BY id DESC LIMIT 1",
+    )
     assert actor.startswith("synthetic generator (seed ")
     assert after["groups"] == GROUPS and after["organisers"] == ORGANISERS
 

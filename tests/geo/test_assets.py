@@ -113,6 +113,13 @@ async def test_stated_statutory_dates_are_recomputed_with_a_warning(
     ]
 
 
+def council_asset(name: str, category: str, lon: float, lat: float) -> assets.AssetInput:
+    """A new asset the local authority owns, at (``lon``, ``lat``)."""
+    return assets.AssetInput(
+        name=name, category=category, owner_type="local_authority", lon=lon, lat=lat
+    )
+
+
 async def test_history_is_append_only(aconn: psycopg.AsyncConnection) -> None:
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         await aconn.execute("DELETE FROM asset_event")
@@ -121,13 +128,7 @@ async def test_history_is_append_only(aconn: psycopg.AsyncConnection) -> None:
 
 
 async def test_serving_row_follows_every_write(aconn: psycopg.AsyncConnection) -> None:
-    data = assets.AssetInput(
-        name="Test Library",
-        category="library",
-        owner_type="local_authority",
-        lon=-2.350336,
-        lat=53.455928,
-    )
+    data = council_asset("Test Library", "library", -2.350336, 53.455928)
     created = await assets.create_asset(aconn, data, OFFICER, ON)
     request = assets.StepInput(group="Readers", body_type="charity")
     await assets.take_step(aconn, created.id, "nominate", request, OFFICER, ON)
@@ -148,13 +149,7 @@ async def test_serving_row_follows_every_write(aconn: psycopg.AsyncConnection) -
 
 async def test_parallel_steps_queue_on_the_row_lock(settings: DatabaseSettings) -> None:
     async with await psycopg.AsyncConnection.connect(settings.dsn, autocommit=True) as setup:
-        data = assets.AssetInput(
-            name="Test Park",
-            category="park_green_space",
-            owner_type="local_authority",
-            lon=-2.305941,
-            lat=53.445507,
-        )
+        data = council_asset("Test Park", "park_green_space", -2.305941, 53.445507)
         created = await assets.create_asset(setup, data, ADMIN, ON)
         await assets.take_step(
             setup,

@@ -737,7 +737,7 @@ async def test_public_listing_follows_the_window(
 async def test_district_and_england_totals(
     built: Built, conn: psycopg.Connection, aconn: psycopg.AsyncConnection
 ) -> None:
-    source, areas = lsoas(conn), active_areas(conn)
+    source, areas, patches = lsoas(conn), active_areas(conn), active_patches(conn)
     england = await coverage.england_coverage(aconn)
     assert england.lsoas == len(source)
     assert england.adults == pytest.approx(sum(a for _, a, _, _ in source.values()))
@@ -750,15 +750,21 @@ async def test_district_and_england_totals(
             i for i, area in enumerate(areas)
             if any(area.intersection(b).area > 0 for b, *_ in mine.values())
         }  # fmt: skip
+        organising = {
+            i for i, patch in enumerate(patches)
+            if any(patch.intersection(b).area > 0 for b, *_ in mine.values())
+        }  # fmt: skip
         assert (got.code, got.lsoas) == (lad, len(mine))
         assert got.adults == pytest.approx(sum(a for _, a, _, _ in mine.values()))
         assert got.adults_covered == pytest.approx(covered, rel=1e-9)
         assert got.deprived_adults == pytest.approx(deprived)
         assert got.active_groups == len(working)
+        assert got.active_organisers == len(organising)
     districts = [await coverage.lad_coverage(aconn, lad) for lad in {v[3] for v in source.values()}]
     assert sum(d.adults_covered for d in districts) == pytest.approx(england.adults_covered)
     assert sum(d.cold_spots for d in districts) == england.cold_spots
     assert england.active_groups == len(areas)
+    assert england.active_organisers == len(patches) >= 1
 
 
 async def test_lsoa_at_a_point_lists_public_fields(

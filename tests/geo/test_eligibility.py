@@ -27,6 +27,7 @@ from geo import place_resolution
 from geo.errors import InvalidInput
 from geo.grants import checks
 from tests.utils import factories, figures, sources
+from tests.utils.databases import one_row
 
 pytestmark = pytest.mark.anyio
 
@@ -70,56 +71,42 @@ IOD2025 = EditionSources("IoD2025", sources.LSOA21_BOUNDARIES, "lsoa21_code")
 EDITIONS = [pytest.param(IOD2019, id="IoD2019"), pytest.param(IOD2025, id="IoD2025")]
 
 
+# Each domain's title in IoD2019 File 2 and its column stem in the IoD2025 file.
+DOMAIN_TITLES = {
+    "imd": ("Index of Multiple Deprivation (IMD)", "IMD"),
+    "income": ("Income", "Income"),
+    "employment": ("Employment", "Employment"),
+    "education": ("Education, Skills and Training", "Education"),
+    "health": ("Health Deprivation and Disability", "Health"),
+    "crime": ("Crime", "Crime"),
+    "barriers": ("Barriers to Housing and Services", "Housing_and_Services"),
+    "living_environment": ("Living Environment", "Environment"),
+}
+
+
 @cache
 def _values(edition: str) -> dict[str, Values]:
     """Ranks and deciles per LSOA: IoD2019 File 2 (+ ward lookup), IoD2025 file (+ lookup)."""
     if edition == "IoD2019":
         frame = sources.csv(sources.FILE_2).set_index("LSOA code (2011)")
-        titles = {
-            "imd": "Index of Multiple Deprivation (IMD)",
-            "income": "Income",
-            "employment": "Employment",
-            "education": "Education, Skills and Training",
-            "health": "Health Deprivation and Disability",
-            "crime": "Crime",
-            "barriers": "Barriers to Housing and Services",
-            "living_environment": "Living Environment",
-        }
         wards = sources.csv("lookups/lookup_lsoa11_wd19_lad19_ew.csv.gz").set_index("LSOA11CD")
-        return {
-            code: Values(
-                code=code,
-                lad=row["Local Authority District code (2019)"],
-                ward=wards.loc[code, "WD19CD"],
-                ranks={
-                    d: int(row[f"{t} Rank (where 1 is most deprived)"]) for d, t in titles.items()
-                },
-                deciles={
-                    d: int(row[f"{t} Decile (where 1 is most deprived 10% of LSOAs)"])
-                    for d, t in titles.items()
-                },
-            )
-            for code, row in frame.iterrows()
-        }
-    frame = sources.csv(sources.IOD2025).set_index("lsoa21_code")
-    lookup = sources.csv(sources.LOOKUP_2021).set_index("lsoa21_code")
-    titles = {
-        "imd": "IMD",
-        "income": "Income",
-        "employment": "Employment",
-        "education": "Education",
-        "health": "Health",
-        "crime": "Crime",
-        "barriers": "Housing_and_Services",
-        "living_environment": "Environment",
-    }
+        lads, ward_of = frame["Local Authority District code (2019)"], wards["WD19CD"]
+        titles = {d: title for d, (title, _) in DOMAIN_TITLES.items()}
+        rank = "{} Rank (where 1 is most deprived)"
+        decile = "{} Decile (where 1 is most deprived 10% of LSOAs)"
+    else:
+        frame = sources.csv(sources.IOD2025).set_index("lsoa21_code")
+        lookup = sources.csv(sources.LOOKUP_2021).set_index("lsoa21_code")
+        lads, ward_of = lookup["ltla24_code"], lookup["ward24_code"]
+        titles = {d: stem for d, (_, stem) in DOMAIN_TITLES.items()}
+        rank, decile = "{}_rank", "{}_decile"
     return {
         code: Values(
             code=code,
-            lad=lookup.loc[code, "ltla24_code"],
-            ward=lookup.loc[code, "ward24_code"],
-            ranks={d: int(row[f"{t}_rank"]) for d, t in titles.items()},
-            deciles={d: int(row[f"{t}_decile"]) for d, t in titles.items()},
+            lad=lads.loc[code],
+            ward=ward_of.loc[code],
+            ranks={d: int(row[rank.format(t)]) for d, t in titles.items()},
+            deciles={d: int(row[decile.format(t)]) for d, t in titles.items()},
         )
         for code, row in frame.iterrows()
     }
@@ -127,11 +114,10 @@ def _values(edition: str) -> dict[str, Values]:
 
 def national_count(conn: psycopg.Connection, edition: str) -> int:
     """The number of LSOAs an edition ranks nationally (percentiles are of this)."""
-    row = conn.execute(
-        "SELECT national_lsoa_count FROM index_edition WHERE code = %s", (edition,)
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+    (count,) = one_row(
+        conn, "SELECT national_lsoa_count FROM index_edition WHERE code = %s", (edition,)
+    )
+    return int(count)
 
 
 def index_rule(domain: str, **threshold: int) -> dict[str, Any]:

@@ -212,6 +212,21 @@ async def create(
     return await groups.create_group(aconn, GroupInput.model_validate(body), principal, on, rules)
 
 
+async def record(
+    aconn: psycopg.AsyncConnection,
+    reference: str,
+    principal: Principal,
+    held_on: date,
+    title: str,
+    kind: str = "meeting",
+    rules: GroupRules = groups.DEFAULT_RULES,
+    **details: Any,
+) -> None:
+    """Record an activity of the group (on ``TODAY``), as ``principal``."""
+    activity = groups.ActivityInput(kind=kind, held_on=held_on, title=title, **details)
+    await groups.record_activity(aconn, reference, activity, principal, TODAY, rules)
+
+
 def table_state(conn: psycopg.Connection, tables: tuple[str, ...] = GROUP_TABLES) -> dict[str, Any]:
     """Row count and content digest of each table."""
     return {table: table_digest(conn, table) for table in tables}
@@ -639,13 +654,7 @@ async def test_a_group_is_active_for_twelve_calendar_months_after_its_latest_act
     x, y = inside(TRAFFORD)
     made = await create(aconn, keys.manager.principal, group_body(x, y))
     assert made.active is False and made.last_activity_on is None
-    await groups.record_activity(
-        aconn,
-        made.reference,
-        groups.ActivityInput(kind="meeting", held_on=held_on, title="Annual meeting"),
-        keys.manager.principal,
-        TODAY,
-    )
+    await record(aconn, made.reference, keys.manager.principal, held_on, "Annual meeting")
     seen = await groups.get_group(aconn, made.reference, PUBLIC, asked_on)
     assert seen.last_activity_on == held_on
     assert seen.active is active
@@ -668,13 +677,14 @@ async def test_the_activity_window_is_configurable(
     six = GroupRules(active_months=6)
     x, y = inside(TRAFFORD)
     made = await create(aconn, keys.manager.principal, group_body(x, y), rules=six)
-    await groups.record_activity(
+    await record(
         aconn,
         made.reference,
-        groups.ActivityInput(kind="project", held_on=date(2026, 5, 25), title="Planting"),
         keys.manager.principal,
-        TODAY,
-        six,
+        date(2026, 5, 25),
+        "Planting",
+        kind="project",
+        rules=six,
     )
     assert (await groups.get_group(aconn, made.reference, PUBLIC, TODAY, six)).active is True
     later = date(2026, 11, 26)
@@ -694,31 +704,23 @@ async def test_activity_dates_are_checked_and_the_latest_one_counts(
         (date(2021, 11, 1), InvalidInput),
     ):
         with pytest.raises(error):
-            await groups.record_activity(
-                aconn,
-                made.reference,
-                groups.ActivityInput(kind="event", held_on=held_on, title="Fair"),
-                keys.manager.principal,
-                TODAY,
+            await record(
+                aconn, made.reference, keys.manager.principal, held_on, "Fair", kind="event"
             )
     with pytest.raises(Forbidden):
-        await groups.record_activity(
-            aconn,
-            made.reference,
-            groups.ActivityInput(kind="event", held_on=TODAY, title="Fair"),
-            keys.other_manager.principal,
-            TODAY,
+        await record(
+            aconn, made.reference, keys.other_manager.principal, TODAY, "Fair", kind="event"
         )
     assert table_state(conn) == before
     for held_on in (date(2026, 9, 1), date(2026, 3, 1)):
-        await groups.record_activity(
+        await record(
             aconn,
             made.reference,
-            groups.ActivityInput(
-                kind="event", held_on=held_on, title=f"Fair {held_on}", attendance=40
-            ),
             keys.officer.principal,
-            TODAY,
+            held_on,
+            f"Fair {held_on}",
+            kind="event",
+            attendance=40,
         )
     seen = await groups.get_group(aconn, made.reference, PUBLIC, TODAY)
     assert seen.last_activity_on == date(2026, 9, 1) and seen.active
@@ -913,13 +915,7 @@ async def test_finding_a_group_lists_active_groups_covering_the_point_nearest_fi
     )
     for name, group in made.items():
         held = date(2025, 10, 1) if name == "lapsed" else date(2026, 10, 1)
-        await groups.record_activity(
-            aconn,
-            group.reference,
-            groups.ActivityInput(kind="meeting", held_on=held, title="AGM"),
-            keys.admin.principal,
-            TODAY,
-        )
+        await record(aconn, group.reference, keys.admin.principal, held, "AGM")
     lon, lat = TO_LONLAT.transform(x, y)
     found = await groups.groups_near(aconn, TODAY, lon=lon, lat=lat, limit=100)
     mine = {g.reference: name for name, g in made.items()}
@@ -946,13 +942,7 @@ async def test_finding_a_group_by_postcode(aconn: psycopg.AsyncConnection, keys:
     row = postcodes.iloc[len(postcodes) // 2]
     x, y = TO_BNG.transform(float(row["lon"]), float(row["lat"]))
     made = await create(aconn, keys.manager.principal, group_body(x, y, side=600))
-    await groups.record_activity(
-        aconn,
-        made.reference,
-        groups.ActivityInput(kind="meeting", held_on=TODAY, title="AGM"),
-        keys.manager.principal,
-        TODAY,
-    )
+    await record(aconn, made.reference, keys.manager.principal, TODAY, "AGM")
     found = await groups.groups_near(
         aconn, TODAY, postcode=row["postcode"].lower().replace(" ", "")
     )
@@ -1024,13 +1014,7 @@ async def test_a_write_recuts_the_group_s_pieces_for_coverage(
     # Recording activity makes the group active: each LSOA it touches counts one more group.
     query = "SELECT code, active_groups FROM lsoa_coverage WHERE code = ANY(%s)"
     before = dict(conn.execute(query, (sorted(expected),)).fetchall())
-    await groups.record_activity(
-        aconn,
-        made.reference,
-        groups.ActivityInput(kind="meeting", held_on=TODAY, title="First meeting"),
-        keys.manager.principal,
-        TODAY,
-    )
+    await record(aconn, made.reference, keys.manager.principal, TODAY, "First meeting")
     after = dict(conn.execute(query, (sorted(expected),)).fetchall())
     assert after == {code: count + 1 for code, count in before.items()}
 
@@ -1054,8 +1038,7 @@ async def test_group_writes_beside_national_recomputes_neither_deadlock_nor_fail
         made = await create(
             aconn, admin, group_body(0, 0, geometry=None, lsoa_codes=codes[i : i + 2])
         )
-        activity = groups.ActivityInput(kind="meeting", held_on=TODAY, title="Meeting")
-        await groups.record_activity(aconn, made.reference, activity, admin, TODAY)
+        await record(aconn, made.reference, admin, TODAY, "Meeting")
         moves[made.reference] = (codes[i + 1 : i + 3], codes[i : i + 2])
     recomputed = asyncio.Event()
     writes: dict[str, int] = dict.fromkeys(moves, 0)

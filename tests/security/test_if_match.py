@@ -65,33 +65,38 @@ STALE = [b'"2"', b'"2147483648"', b'"99999999999"', b'"\xb2"', b"garbage", b'"-1
 CURRENT = [b'"1"', b'W/"1"', b"*"]
 
 
-def _attempt(
-    client: TestClient, cast: Cast, resource: str, if_match: bytes
-) -> tuple[Write, httpx.Response]:
-    """Make a new ``resource`` and try its write with this If-Match."""
-    write = RESOURCES[resource](client, cast)
+@pytest.fixture(params=RESOURCES)
+def write(request: pytest.FixtureRequest, client: TestClient, cast: Cast) -> Write:
+    """A new resource of each kind and its versioned write (version 1 last seen)."""
+    return RESOURCES[request.param](client, cast)
+
+
+def _attempt(client: TestClient, write: Write, if_match: bytes) -> httpx.Response:
+    """Try the write with this If-Match."""
     headers: dict[str, Any] = {**write.headers, "If-Match": if_match}
-    return write, client.request(write.method, write.url, json=write.body, headers=headers)
+    return client.request(write.method, write.url, json=write.body, headers=headers)
 
 
-@pytest.mark.parametrize("resource", RESOURCES)
-@pytest.mark.parametrize("if_match", STALE, ids=lambda tag: tag.decode("latin-1"))
+def _latin1(tag: bytes) -> str:
+    return tag.decode("latin-1")
+
+
+@pytest.mark.parametrize("if_match", STALE, ids=_latin1)
 def test_an_if_match_naming_no_current_version_is_412_and_writes_nothing(
-    client: TestClient, cast: Cast, resource: str, if_match: bytes
+    client: TestClient, write: Write, if_match: bytes
 ) -> None:
-    write, response = _attempt(client, cast, resource, if_match)
+    response = _attempt(client, write, if_match)
     assert response.status_code == 412, response.text
     assert response.headers["content-type"] == "application/problem+json"
     read = client.get(write.url.removesuffix("/nominate"), headers=write.headers)
     assert read.status_code == 200 and read.json()["version"] == 1
 
 
-@pytest.mark.parametrize("resource", RESOURCES)
-@pytest.mark.parametrize("if_match", CURRENT, ids=lambda tag: tag.decode("latin-1"))
+@pytest.mark.parametrize("if_match", CURRENT, ids=_latin1)
 def test_the_current_version_or_any_is_accepted_and_the_answer_names_the_next(
-    client: TestClient, cast: Cast, resource: str, if_match: bytes
+    client: TestClient, write: Write, if_match: bytes
 ) -> None:
-    _, response = _attempt(client, cast, resource, if_match)
+    response = _attempt(client, write, if_match)
     assert response.status_code == 200, response.text
     assert response.json()["version"] == 2
     assert response.headers["etag"].removeprefix("W/") == '"2"'

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.abc import Params
 from sqlalchemy.engine import make_url
 
 from config.settings import DatabaseSettings
@@ -44,15 +46,24 @@ GROUP_REGISTER_TABLES = (
 )
 
 
+def one_row(
+    conn: psycopg.Connection, query: str | sql.Composed, params: Params | None = None
+) -> tuple[Any, ...]:
+    """The first row ``query`` returns, asserted to be there."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None, query
+    return row
+
+
 def table_digest(conn: psycopg.Connection, table: str) -> tuple[int, str]:
     """A table's row count and a digest of its rows (in no order): equal when nothing changed."""
-    row = conn.execute(
+    row = one_row(
+        conn,
         sql.SQL(
             "SELECT count(*), md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)),"
             " '')) FROM {} t"
-        ).format(sql.Identifier(table))
-    ).fetchone()
-    assert row is not None
+        ).format(sql.Identifier(table)),
+    )
     return int(row[0]), str(row[1])
 
 

@@ -20,6 +20,8 @@ import psycopg
 from geo import access, coverage
 from geo.access import Principal
 from geo.grants import checks
+from geo.planning import areas as planning_areas
+from geo.planning.models import Area, AreaInput
 
 T = TypeVar("T")
 
@@ -314,3 +316,28 @@ def iod2025_residents(conn: psycopg.Connection, lad: str) -> float:
     ).fetchone() or (None,)
     assert residents is not None
     return float(residents)
+
+
+async def example_neighbourhood_area(
+    aconn: psycopg.AsyncConnection,
+    officer: Principal,
+    name: str,
+    geometry: dict[str, Any],
+    applicant_name: str,
+) -> Area:
+    """An example neighbourhood area a prospective forum applied for (and which was publicised)
+    on 5 January 2026, recorded today by ``officer``."""
+    return await planning_areas.create_area(
+        aconn,
+        AreaInput(
+            name=name,
+            geometry=geometry,
+            applicant_type="prospective_forum",
+            applicant_name=applicant_name,
+            applied_on=date(2026, 1, 5),
+            publicised_on=date(2026, 1, 5),
+            is_example=True,
+        ),
+        officer,
+        today(),
+    )

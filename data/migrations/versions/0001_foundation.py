@@ -15,7 +15,13 @@ import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
 
-from data.migrations.helpers import EXACT_GEOMETRIES, geometry_columns, gist_indexes
+from data.migrations.helpers import (
+    EXACT_GEOMETRIES,
+    flag,
+    geometry_columns,
+    gist_indexes,
+    parent_reference,
+)
 
 revision = "0001_foundation"
 down_revision = None
@@ -23,6 +29,30 @@ branch_labels = None
 depends_on = None
 
 GSS_CODE = r"^[EWSNK][0-9]{8}$"
+
+
+def _boundary_table(table: str, *columns: sa.Column, nullable_geometry: bool = False) -> None:
+    """Create a boundary table (keyed by vintage and GSS code) with its geometries indexed."""
+    op.create_table(
+        table,
+        sa.Column("vintage", sa.SmallInteger, primary_key=True),
+        sa.Column("code", sa.Text, primary_key=True),
+        sa.Column("name", sa.Text, nullable=False),
+        *columns,
+        *geometry_columns("MULTIPOLYGON", nullable=nullable_geometry),
+        flag("geom_repaired"),
+        sa.CheckConstraint(f"code ~ '{GSS_CODE}'", name=f"ck_{table}_code"),
+    )
+    gist_indexes(table, EXACT_GEOMETRIES)
+
+
+def _domain_reference() -> sa.ForeignKeyConstraint:
+    """Return the key (edition_code, domain_code) of a domain's values, deleted with it."""
+    return sa.ForeignKeyConstraint(
+        ["edition_code", "domain_code"],
+        ["index_domain.edition_code", "index_domain.code"],
+        ondelete="CASCADE",
+    )
 
 
 def upgrade() -> None:
@@ -64,48 +94,18 @@ def upgrade() -> None:
     )
     op.execute("INSERT INTO data_version (id, version, changed_at) VALUES (1, 0, now())")
 
-    op.create_table(
-        "lad",
-        sa.Column("vintage", sa.SmallInteger, primary_key=True),
-        sa.Column("code", sa.Text, primary_key=True),
-        sa.Column("name", sa.Text, nullable=False),
-        sa.Column("region_code", sa.Text),
-        sa.Column("region_name", sa.Text),
-        *geometry_columns("MULTIPOLYGON"),
-        sa.Column("geom_repaired", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.CheckConstraint(f"code ~ '{GSS_CODE}'", name="ck_lad_code"),
-    )
-    gist_indexes("lad", EXACT_GEOMETRIES)
-
-    op.create_table(
-        "ward",
-        sa.Column("vintage", sa.SmallInteger, primary_key=True),
-        sa.Column("code", sa.Text, primary_key=True),
-        sa.Column("name", sa.Text, nullable=False),
-        sa.Column("lad_code", sa.Text, nullable=False),
-        # Ward boundaries exist only for some vintages (2019 codes); the lookups name the rest.
-        *geometry_columns("MULTIPOLYGON", nullable=True),
-        sa.Column("geom_repaired", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.CheckConstraint(f"code ~ '{GSS_CODE}'", name="ck_ward_code"),
-    )
-    gist_indexes("ward", EXACT_GEOMETRIES)
+    _boundary_table("lad", sa.Column("region_code", sa.Text), sa.Column("region_name", sa.Text))
+    # Ward boundaries exist only for some vintages (2019 codes); the lookups name the rest.
+    _boundary_table("ward", sa.Column("lad_code", sa.Text, nullable=False), nullable_geometry=True)
     op.create_index("ix_ward_lad", "ward", ["vintage", "lad_code"])
-
-    op.create_table(
+    _boundary_table(
         "lsoa",
-        sa.Column("vintage", sa.SmallInteger, primary_key=True),
-        sa.Column("code", sa.Text, primary_key=True),
-        sa.Column("name", sa.Text, nullable=False),
         sa.Column("lad_vintage", sa.SmallInteger, nullable=False),
         sa.Column("lad_code", sa.Text, nullable=False),
         sa.Column("ward_vintage", sa.SmallInteger),
         sa.Column("ward_code", sa.Text),
         sa.Column("msoa_code", sa.Text),
-        *geometry_columns("MULTIPOLYGON"),
-        sa.Column("geom_repaired", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.CheckConstraint(f"code ~ '{GSS_CODE}'", name="ck_lsoa_code"),
     )
-    gist_indexes("lsoa", EXACT_GEOMETRIES)
     op.create_index("ix_lsoa_lad", "lsoa", ["lad_vintage", "lad_code"])
 
     op.create_table(
@@ -131,7 +131,7 @@ def upgrade() -> None:
         # How many LSOAs the edition ranks nationally (ranks run 1..this).
         sa.Column("national_lsoa_count", sa.Integer, nullable=False),
         sa.Column("population_denominators", sa.Text),
-        sa.Column("is_current", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("is_current"),
     )
     op.create_index(
         "ux_index_edition_current_per_country",
@@ -143,12 +143,7 @@ def upgrade() -> None:
 
     op.create_table(
         "index_domain",
-        sa.Column(
-            "edition_code",
-            sa.Text,
-            sa.ForeignKey("index_edition.code", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        parent_reference("edition_code", "index_edition.code", sa.Text, primary_key=True),
         sa.Column("code", sa.Text, primary_key=True),
         sa.Column("title", sa.Text, nullable=False),
         sa.Column("kind", sa.Text, nullable=False),
@@ -169,11 +164,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Float),
         sa.Column("rank", sa.Integer, nullable=False),
         sa.Column("decile", sa.SmallInteger, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["edition_code", "domain_code"],
-            ["index_domain.edition_code", "index_domain.code"],
-            ondelete="CASCADE",
-        ),
+        _domain_reference(),
         sa.CheckConstraint("rank >= 1", name="ck_value_rank"),
         sa.CheckConstraint("decile BETWEEN 1 AND 10", name="ck_value_decile"),
     )
@@ -182,12 +173,7 @@ def upgrade() -> None:
     # The population denominators an edition was built with (IoD2019: mid-2015, excl. prisoners).
     op.create_table(
         "lsoa_population_denominator",
-        sa.Column(
-            "edition_code",
-            sa.Text,
-            sa.ForeignKey("index_edition.code", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        parent_reference("edition_code", "index_edition.code", sa.Text, primary_key=True),
         sa.Column("lsoa_code", sa.Text, primary_key=True),
         sa.Column("total", sa.Integer, nullable=False),
         sa.Column("children_0_15", sa.Integer, nullable=False),
@@ -221,11 +207,7 @@ def upgrade() -> None:
         sa.Column("rank", sa.Integer),
         sa.Column("unavailable_reason", sa.Text),
         sa.Column("rank_unavailable_reason", sa.Text),
-        sa.ForeignKeyConstraint(
-            ["edition_code", "domain_code"],
-            ["index_domain.edition_code", "index_domain.code"],
-            ondelete="CASCADE",
-        ),
+        _domain_reference(),
         sa.CheckConstraint(
             "(value IS NULL) = (unavailable_reason IS NOT NULL)", name="ck_measure_value_or_reason"
         ),

@@ -13,7 +13,7 @@ scan with no joins or pivots. They are rebuilt inside the load's transaction
 import sqlalchemy as sa
 from alembic import op
 
-from data.migrations.helpers import SERVING_GEOMETRIES, gist_indexes, serving_geometry_columns
+from data.migrations.helpers import create_serving_table
 
 revision = "0002_serving_tables"
 down_revision = "0001_foundation"
@@ -47,7 +47,7 @@ MEASURES = (
 def upgrade() -> None:
     # GiST over (edition_code, geom) needs btree_gist for the text column.
     op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
-    op.create_table(
+    create_serving_table(
         "lsoa_deprivation",
         sa.Column("edition_code", sa.Text, primary_key=True),
         sa.Column("code", sa.Text, primary_key=True),
@@ -64,12 +64,12 @@ def upgrade() -> None:
             for d in DOMAINS
             for field in ("score", "rank", "decile")
         ],
-        *serving_geometry_columns("MULTIPOLYGON"),
+        geometry_type="MULTIPOLYGON",
+        leading=["edition_code"],
     )
-    gist_indexes("lsoa_deprivation", SERVING_GEOMETRIES, leading=["edition_code"])
     op.create_index("ix_lsoa_deprivation_lad", "lsoa_deprivation", ["edition_code", "lad_code"])
 
-    op.create_table(
+    create_serving_table(
         "lad_deprivation",
         sa.Column("edition_code", sa.Text, primary_key=True),
         sa.Column("code", sa.Text, primary_key=True),
@@ -83,9 +83,9 @@ def upgrade() -> None:
             for m in MEASURES
             for suffix in ("", "_rank")
         ],
-        *serving_geometry_columns("MULTIPOLYGON"),
+        geometry_type="MULTIPOLYGON",
+        leading=["edition_code"],
     )
-    gist_indexes("lad_deprivation", SERVING_GEOMETRIES, leading=["edition_code"])
 
 
 def downgrade() -> None:

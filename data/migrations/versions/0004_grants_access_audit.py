@@ -19,7 +19,12 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from data.migrations.helpers import (
     created_updated_columns,
     drop_append_only_table,
+    flag,
+    identity_key,
     make_append_only,
+    now_timestamp,
+    parent_reference,
+    version_column,
 )
 
 revision = "0004_grants_access_audit"
@@ -51,9 +56,9 @@ def upgrade() -> None:
         sa.Column("award_max", MONEY, nullable=False),
         sa.Column("match_ratio", sa.Numeric(6, 3), nullable=False),
         sa.Column("match_source_types", ARRAY(sa.Text), nullable=False),
-        sa.Column("is_example", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("is_example"),
         *created_updated_columns(),
-        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        version_column(),
         sa.CheckConstraint("id ~ '^[a-z0-9][a-z0-9-]{2,63}$'", name="ck_programme_id"),
         sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name="ck_programme_currency"),
         sa.CheckConstraint("budget > 0", name="ck_programme_budget"),
@@ -69,7 +74,7 @@ def upgrade() -> None:
 
     op.create_table(
         "grant_application",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        identity_key(),
         sa.Column("programme_id", sa.Text, sa.ForeignKey("grant_programme.id"), nullable=False),
         sa.Column("applicant_name", sa.Text, nullable=False),
         sa.Column("applicant_org_id", sa.Text, nullable=False),
@@ -87,7 +92,7 @@ def upgrade() -> None:
         sa.Column("created_by", sa.Text, nullable=False),
         sa.Column("owner_key_id", sa.BigInteger),
         *created_updated_columns(),
-        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        version_column(),
         sa.CheckConstraint("amount > 0", name="ck_application_amount"),
         sa.CheckConstraint(
             "status IN ('draft', 'submitted', 'approved', 'rejected', 'paid')",
@@ -100,13 +105,8 @@ def upgrade() -> None:
 
     op.create_table(
         "match_pledge",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column(
-            "application_id",
-            sa.BigInteger,
-            sa.ForeignKey("grant_application.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        identity_key(),
+        parent_reference("application_id", "grant_application.id"),
         sa.Column("source_name", sa.Text, nullable=False),
         sa.Column("source_type", sa.Text, nullable=False),
         sa.Column("amount", MONEY, nullable=False),
@@ -118,24 +118,22 @@ def upgrade() -> None:
 
     op.create_table(
         "api_key",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        identity_key(),
         sa.Column("name", sa.Text, nullable=False),
         # SHA-256 of the secret; the secret itself is shown once, at creation, and never stored.
         sa.Column("key_hash", sa.Text, nullable=False, unique=True),
         sa.Column("key_prefix", sa.Text, nullable=False),
         sa.Column("role", sa.Text, nullable=False),
         sa.Column("lad_codes", ARRAY(sa.Text), nullable=False, server_default="{}"),
-        sa.Column(
-            "created_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        now_timestamp("created_at"),
         sa.Column("revoked_at", sa.TIMESTAMP(timezone=True)),
         sa.CheckConstraint("role IN ('group_manager', 'officer', 'admin')", name="ck_api_key_role"),
     )
 
     op.create_table(
         "audit_log",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.func.now()),
+        identity_key(),
+        now_timestamp("at"),
         sa.Column("actor", sa.Text, nullable=False),
         sa.Column("action", sa.Text, nullable=False),
         sa.Column("entity", sa.Text, nullable=False),

@@ -11,7 +11,7 @@ by the same rule engine that answers eligibility checks (geo/grants/layer.py).
 import sqlalchemy as sa
 from alembic import op
 
-from data.migrations.helpers import SERVING_GEOMETRIES, gist_indexes, serving_geometry_columns
+from data.migrations.helpers import create_serving_table
 
 revision = "0005_eligibility_layer"
 down_revision = "0004_grants_access_audit"
@@ -20,7 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_serving_table(
         "programme_lsoa_eligibility",
         sa.Column("programme_id", sa.Text, primary_key=True),
         sa.Column("code", sa.Text, primary_key=True),
@@ -35,9 +35,9 @@ def upgrade() -> None:
         sa.Column("imd_decile", sa.Integer),
         sa.Column("qualifies", sa.Boolean, nullable=False),
         sa.Column("assessed_as", sa.Text, nullable=False),
-        *serving_geometry_columns("MULTIPOLYGON"),
+        geometry_type="MULTIPOLYGON",
+        leading=["programme_id"],
     )
-    gist_indexes("programme_lsoa_eligibility", SERVING_GEOMETRIES, leading=["programme_id"])
 
 
 def downgrade() -> None:

@@ -16,14 +16,15 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 from data.migrations.helpers import (
-    SERVING_GEOMETRIES,
-    created_updated_columns,
+    audit_columns,
+    create_serving_table,
     drop_append_only_table,
     event_table,
-    gist_indexes,
+    flag,
     make_append_only,
     one_of,
-    serving_geometry_columns,
+    register_entry_key,
+    register_layer_key,
 )
 
 revision = "0006_assets_of_community_value"
@@ -65,9 +66,7 @@ STATUSES = (
 def upgrade() -> None:
     op.create_table(
         "asset",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("reference", sa.Text, nullable=False, unique=True),
-        sa.Column("name", sa.Text, nullable=False),
+        *register_entry_key(),
         sa.Column("category", sa.Text, nullable=False),
         sa.Column("owner_type", sa.Text, nullable=False),
         sa.Column("description", sa.Text, nullable=False, server_default=""),
@@ -76,7 +75,7 @@ def upgrade() -> None:
         sa.Column("uprn", sa.BigInteger),
         sa.Column("organisation", sa.Text),
         sa.Column("notes", sa.Text),
-        sa.Column("is_example", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("is_example"),
         sa.Column("source", sa.Text, nullable=False, server_default="api"),
         # Derived in SQL from the point (IoD2025 geography), never typed.
         sa.Column("edition_code", sa.Text, nullable=False),
@@ -102,9 +101,7 @@ def upgrade() -> None:
         sa.Column("removed_on", sa.Date),
         sa.Column("removal_reason", sa.Text),
         sa.Column("last_step_on", sa.Date),
-        sa.Column("created_by", sa.Text, nullable=False),
-        *created_updated_columns(),
-        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        *audit_columns(),
         sa.CheckConstraint(one_of("category", CATEGORIES), name="ck_asset_category"),
         sa.CheckConstraint(one_of("owner_type", OWNER_TYPES), name="ck_asset_owner_type"),
         sa.CheckConstraint(one_of("status", STATUSES), name="ck_asset_status"),
@@ -113,11 +110,9 @@ def upgrade() -> None:
     op.create_index("ix_asset_lad_status", "asset", ["lad_code", "status"])
     event_table("asset_event", "asset_id", "asset", index="ix_asset_event_asset")
     make_append_only("asset_event")
-    op.create_table(
+    create_serving_table(
         "asset_serving",
-        sa.Column("fid", sa.BigInteger, primary_key=True),
-        sa.Column("reference", sa.Text, nullable=False, unique=True),
-        sa.Column("name", sa.Text, nullable=False),
+        *register_layer_key(),
         sa.Column("category", sa.Text, nullable=False),
         sa.Column("owner_type", sa.Text, nullable=False),
         sa.Column("status", sa.Text, nullable=False),
@@ -128,9 +123,9 @@ def upgrade() -> None:
         sa.Column("next_deadline_kind", sa.Text),
         sa.Column("listed_on", sa.Text),
         sa.Column("is_example", sa.Boolean, nullable=False),
-        *serving_geometry_columns("POINT", simplified_type="POINT"),
+        geometry_type="POINT",
+        simplified_type="POINT",
     )
-    gist_indexes("asset_serving", SERVING_GEOMETRIES)
 
 
 def downgrade() -> None:

@@ -23,16 +23,23 @@ Coverage is computed on the IoD2025 geography (LSOA 2021) with the adults apport
 - ``coverage_snapshot``: England and LAD totals on a date, for trends.
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from data.migrations.helpers import (
-    SERVING_GEOMETRIES,
-    created_updated_columns,
-    gist_indexes,
+    audit_columns,
+    create_serving_table,
+    flag,
+    identity_key,
+    now_timestamp,
     one_of,
+    parent_reference,
+    register_entry_key,
+    register_layer_key,
     serving_geometry_columns,
 )
 
@@ -56,35 +63,34 @@ ACTIVITY_KINDS = ("meeting", "project", "event")
 RATING_STATUSES = ("pending", "published", "rejected")
 
 
+def _starts_at_zero(name: str, type_: Any = sa.Float) -> sa.Column:
+    """Return ``name``: a NOT NULL figure or count that is 0 until first computed."""
+    return sa.Column(name, type_, nullable=False, server_default="0")
+
+
 def upgrade() -> None:
     op.create_table(
         "organiser",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("reference", sa.Text, nullable=False, unique=True),
-        sa.Column("name", sa.Text, nullable=False),
+        *register_entry_key(),
         # Private: shown only to officers of the patch's districts and to admins.
         sa.Column("email", sa.Text),
         sa.Column("phone", sa.Text),
         sa.Column("training_centre", sa.Text, nullable=False),
         sa.Column("trained_on", sa.Date, nullable=False),
-        sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+        flag("active", default=True),
         sa.Column(
             "patch", Geometry("MULTIPOLYGON", srid=27700, spatial_index=True), nullable=False
         ),
         sa.Column("patch_area_km2", sa.Float, nullable=False),
         sa.Column("lad_codes", ARRAY(sa.Text), nullable=False),
-        sa.Column("is_synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("created_by", sa.Text, nullable=False),
-        *created_updated_columns(),
-        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        flag("is_synthetic"),
+        *audit_columns(),
     )
     op.create_index("ix_organiser_lad_codes", "organiser", ["lad_codes"], postgresql_using="gin")
 
     op.create_table(
         "community_group",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("reference", sa.Text, nullable=False, unique=True),
-        sa.Column("name", sa.Text, nullable=False),
+        *register_entry_key(),
         sa.Column("kind", sa.Text, nullable=False),
         sa.Column("registration_number", sa.Text),
         sa.Column("description", sa.Text, nullable=False, server_default=""),
@@ -106,12 +112,10 @@ def upgrade() -> None:
         sa.Column("lad_codes", ARRAY(sa.Text), nullable=False),
         sa.Column("principal_lad_code", sa.Text, nullable=False),
         sa.Column("started_by_organiser_id", sa.BigInteger, sa.ForeignKey("organiser.id")),
-        sa.Column("listed", sa.Boolean, nullable=False, server_default=sa.true()),
+        flag("listed", default=True),
         sa.Column("last_activity_on", sa.Date),
-        sa.Column("is_synthetic", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("created_by", sa.Text, nullable=False),
-        *created_updated_columns(),
-        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        flag("is_synthetic"),
+        *audit_columns(),
         sa.CheckConstraint(one_of("kind", GROUP_KINDS), name="ck_group_kind"),
         sa.CheckConstraint("area_km2 > 0", name="ck_group_area_positive"),
     )
@@ -121,32 +125,22 @@ def upgrade() -> None:
     # Which group-manager keys manage which groups (the creating key, and any an admin adds).
     op.create_table(
         "group_manager",
-        sa.Column(
-            "group_id",
-            sa.BigInteger,
-            sa.ForeignKey("community_group.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        parent_reference("group_id", "community_group.id", primary_key=True),
         sa.Column("key_id", sa.BigInteger, sa.ForeignKey("api_key.id"), primary_key=True),
     )
     op.create_index("ix_group_manager_key", "group_manager", ["key_id"])
 
     op.create_table(
         "group_activity",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column(
-            "group_id",
-            sa.BigInteger,
-            sa.ForeignKey("community_group.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        identity_key(),
+        parent_reference("group_id", "community_group.id"),
         sa.Column("kind", sa.Text, nullable=False),
         sa.Column("held_on", sa.Date, nullable=False),
         sa.Column("title", sa.Text, nullable=False),
         sa.Column("description", sa.Text, nullable=False, server_default=""),
         sa.Column("attendance", sa.Integer),
         sa.Column("recorded_by", sa.Text, nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        now_timestamp("at"),
         sa.CheckConstraint(one_of("kind", ACTIVITY_KINDS), name="ck_activity_kind"),
         sa.CheckConstraint("attendance IS NULL OR attendance >= 0", name="ck_activity_attendance"),
     )
@@ -154,13 +148,8 @@ def upgrade() -> None:
 
     op.create_table(
         "group_rating",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column(
-            "group_id",
-            sa.BigInteger,
-            sa.ForeignKey("community_group.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        identity_key(),
+        parent_reference("group_id", "community_group.id"),
         sa.Column("stars", sa.SmallInteger, nullable=False),
         sa.Column("comment", sa.Text, nullable=False, server_default=""),
         # A keyed hash of the rater's address, for abuse limits; never the address itself.
@@ -168,9 +157,7 @@ def upgrade() -> None:
         sa.Column("status", sa.Text, nullable=False, server_default="pending"),
         sa.Column("moderated_by", sa.Text),
         sa.Column("moderated_at", sa.DateTime(timezone=True)),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        now_timestamp("created_at"),
         sa.CheckConstraint("stars BETWEEN 1 AND 5", name="ck_rating_stars"),
         sa.CheckConstraint(one_of("status", RATING_STATUSES), name="ck_rating_status"),
     )
@@ -180,20 +167,13 @@ def upgrade() -> None:
     # The relay form: people ask to join without seeing the leader's address.
     op.create_table(
         "group_message",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column(
-            "group_id",
-            sa.BigInteger,
-            sa.ForeignKey("community_group.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        identity_key(),
+        parent_reference("group_id", "community_group.id"),
         sa.Column("sender_name", sa.Text, nullable=False),
         sa.Column("sender_email", sa.Text, nullable=False),
         sa.Column("message", sa.Text, nullable=False),
         sa.Column("sender_fingerprint", sa.Text, nullable=False),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
+        now_timestamp("created_at"),
         sa.Column("read_at", sa.DateTime(timezone=True)),
     )
     op.create_index("ix_group_message_group", "group_message", ["group_id", "created_at"])
@@ -202,11 +182,9 @@ def upgrade() -> None:
     )
 
     # The public map layer of groups (collection neighbourhood-groups): public fields only.
-    op.create_table(
+    create_serving_table(
         "group_serving",
-        sa.Column("fid", sa.BigInteger, primary_key=True),
-        sa.Column("reference", sa.Text, nullable=False, unique=True),
-        sa.Column("name", sa.Text, nullable=False),
+        *register_layer_key(),
         sa.Column("kind", sa.Text, nullable=False),
         sa.Column("description", sa.Text, nullable=False),
         sa.Column("meeting_place", sa.Text),
@@ -216,39 +194,30 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("last_activity_on", sa.Text),
         sa.Column("rating_average", sa.Float),
-        sa.Column("rating_count", sa.Integer, nullable=False, server_default="0"),
+        _starts_at_zero("rating_count", sa.Integer),
         sa.Column("is_synthetic", sa.Boolean, nullable=False),
-        *serving_geometry_columns("MULTIPOLYGON"),
+        geometry_type="MULTIPOLYGON",
     )
-    gist_indexes("group_serving", SERVING_GEOMETRIES)
 
     # Organisers' patches as a public layer (collection community-organisers): no contacts.
-    op.create_table(
+    create_serving_table(
         "organiser_serving",
-        sa.Column("fid", sa.BigInteger, primary_key=True),
-        sa.Column("reference", sa.Text, nullable=False, unique=True),
-        sa.Column("name", sa.Text, nullable=False),
+        *register_layer_key(),
         sa.Column("training_centre", sa.Text, nullable=False),
         sa.Column("trained_on", sa.Text, nullable=False),
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("groups_started", sa.Integer, nullable=False),
         sa.Column("patch_area_km2", sa.Float, nullable=False),
         sa.Column("is_synthetic", sa.Boolean, nullable=False),
-        *serving_geometry_columns("MULTIPOLYGON"),
+        geometry_type="MULTIPOLYGON",
     )
-    gist_indexes("organiser_serving", SERVING_GEOMETRIES)
 
     # Each group's (or organiser's) area cut by the LSOAs it touches (IoD2025 geography).
     for owner, table in (("group_id", "group_lsoa"), ("organiser_id", "organiser_lsoa")):
         parent = "community_group" if owner == "group_id" else "organiser"
         op.create_table(
             table,
-            sa.Column(
-                owner,
-                sa.BigInteger,
-                sa.ForeignKey(f"{parent}.id", ondelete="CASCADE"),
-                primary_key=True,
-            ),
+            parent_reference(owner, f"{parent}.id", primary_key=True),
             sa.Column("lsoa_code", sa.Text, primary_key=True),
             sa.Column(
                 "piece", Geometry("MULTIPOLYGON", srid=27700, spatial_index=False), nullable=False
@@ -256,7 +225,7 @@ def upgrade() -> None:
         )
         op.create_index(f"ix_{table}_lsoa", table, ["lsoa_code"])
 
-    op.create_table(
+    create_serving_table(
         "lsoa_coverage",
         sa.Column("code", sa.Text, primary_key=True),
         sa.Column("fid", sa.BigInteger, nullable=False),
@@ -265,25 +234,24 @@ def upgrade() -> None:
         sa.Column("lad_name", sa.Text, nullable=False),
         sa.Column("imd_decile", sa.Integer),
         sa.Column("adults", sa.Float, nullable=False),
-        sa.Column("covered_share", sa.Float, nullable=False, server_default="0"),
-        sa.Column("adults_covered", sa.Float, nullable=False, server_default="0"),
+        _starts_at_zero("covered_share"),
+        _starts_at_zero("adults_covered"),
         sa.Column("adults_uncovered", sa.Float, nullable=False),
-        sa.Column("active_groups", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("organiser_share", sa.Float, nullable=False, server_default="0"),
-        sa.Column("adults_organiser_covered", sa.Float, nullable=False, server_default="0"),
-        sa.Column("organisers", sa.Integer, nullable=False, server_default="0"),
+        _starts_at_zero("active_groups", sa.Integer),
+        _starts_at_zero("organiser_share"),
+        _starts_at_zero("adults_organiser_covered"),
+        _starts_at_zero("organisers", sa.Integer),
         # IMD decile 1-2 and covered_share below the default threshold (geo/coverage.py);
         # /coverage/cold-spots takes other thresholds.
-        sa.Column("cold_spot", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("cold_spot"),
         sa.Column("as_of", sa.Text, nullable=False),  # ISO date the activity test used
-        *serving_geometry_columns("MULTIPOLYGON"),
         sa.CheckConstraint("covered_share BETWEEN 0 AND 1", name="ck_coverage_share"),
         sa.CheckConstraint("organiser_share BETWEEN 0 AND 1", name="ck_coverage_organiser"),
+        geometry_type="MULTIPOLYGON",
         # Room on each page for a new version of every row: a recompute then updates rows in
         # place (heap-only tuples), without new entries in the five GiST indexes.
         postgresql_with={"fillfactor": 50},
     )
-    gist_indexes("lsoa_coverage", SERVING_GEOMETRIES)
     op.create_index("ix_lsoa_coverage_lad", "lsoa_coverage", ["lad_code"])
     # No coverage column is indexed (an indexed column that changes forbids in-place updates).
     op.create_index("ix_lsoa_coverage_cold", "lsoa_coverage", ["imd_decile"])
@@ -304,11 +272,11 @@ def upgrade() -> None:
         sa.Column("cell", sa.Text, primary_key=True),
         sa.Column("fid", sa.BigInteger, nullable=False),
         sa.Column("adults", sa.Float, nullable=False),
-        sa.Column("adults_covered", sa.Float, nullable=False, server_default="0"),
-        sa.Column("covered_share", sa.Float, nullable=False, server_default="0"),
-        sa.Column("deprived_adults", sa.Float, nullable=False, server_default="0"),
-        sa.Column("deprived_adults_covered", sa.Float, nullable=False, server_default="0"),
-        sa.Column("adults_organiser_covered", sa.Float, nullable=False, server_default="0"),
+        _starts_at_zero("adults_covered"),
+        _starts_at_zero("covered_share"),
+        _starts_at_zero("deprived_adults"),
+        _starts_at_zero("deprived_adults_covered"),
+        _starts_at_zero("adults_organiser_covered"),
         *serving_geometry_columns("POLYGON"),
         sa.CheckConstraint("resolution BETWEEN 6 AND 9", name="ck_h3_resolution"),
         # Coverage changes update rows in place (see lsoa_coverage).
@@ -347,7 +315,7 @@ def upgrade() -> None:
         sa.Column("active_organisers", sa.Integer, nullable=False),
         sa.Column("cold_spots", sa.Integer, nullable=False),
         sa.Column("details", JSONB, nullable=False, server_default="{}"),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        now_timestamp("at"),
         sa.CheckConstraint("scope IN ('england', 'lad')", name="ck_snapshot_scope"),
     )
 

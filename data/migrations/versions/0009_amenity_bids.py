@@ -14,7 +14,15 @@ of open bids so the map shows them.
 import sqlalchemy as sa
 from alembic import op
 
-from data.migrations.helpers import drop_append_only_table, event_table, one_of
+from data.migrations.helpers import (
+    drop_append_only_table,
+    event_table,
+    identity_key,
+    make_append_only,
+    now_timestamp,
+    one_of,
+    version_column,
+)
 
 revision = "0009_amenity_bids"
 down_revision = "0008_groups_organisers_coverage"
@@ -28,7 +36,7 @@ THREATS = ("closure", "disposal", "reduced_service", "other")
 def upgrade() -> None:
     op.create_table(
         "amenity_bid",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        identity_key(),
         sa.Column("asset_id", sa.BigInteger, sa.ForeignKey("asset.id"), nullable=False),
         sa.Column("group_name", sa.Text, nullable=False),
         sa.Column("threat", sa.Text, nullable=False),
@@ -41,10 +49,8 @@ def upgrade() -> None:
         sa.Column("terms", sa.Text),
         sa.Column("last_step_on", sa.Date, nullable=False),
         sa.Column("created_by", sa.Text, nullable=False),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
-        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        now_timestamp("created_at"),
+        version_column(),
         sa.CheckConstraint(one_of("status", STATUSES), name="ck_amenity_bid_status"),
         sa.CheckConstraint(one_of("threat", THREATS), name="ck_amenity_bid_threat"),
     )
@@ -58,20 +64,7 @@ def upgrade() -> None:
         postgresql_where=sa.text("status IN ('expressed', 'accepted')"),
     )
     event_table("amenity_bid_event", "bid_id", "amenity_bid", index="ix_amenity_bid_event_bid")
-    op.execute(
-        """
-        CREATE FUNCTION amenity_bid_event_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION 'amenity_bid_event is append-only: % refused', TG_OP
-                USING ERRCODE = 'insufficient_privilege';
-        END $$;
-        CREATE TRIGGER amenity_bid_event_no_update_delete
-            BEFORE UPDATE OR DELETE ON amenity_bid_event
-            FOR EACH ROW EXECUTE FUNCTION amenity_bid_event_is_append_only();
-        CREATE TRIGGER amenity_bid_event_no_truncate BEFORE TRUNCATE ON amenity_bid_event
-            FOR EACH STATEMENT EXECUTE FUNCTION amenity_bid_event_is_append_only();
-        """
-    )
+    make_append_only("amenity_bid_event")
     op.add_column(
         "asset_serving",
         sa.Column("open_amenity_bids", sa.Integer, nullable=False, server_default="0"),

@@ -29,7 +29,6 @@ FIGURES = (
     "deprived_adults_covered",
     "adults_organiser_covered",
 )
-GEOMETRIES = ("geom", "geom_4326", "geom_3857", "geom_3857_low", "geom_3857_mid")
 # The partial GiST indexes of migration 0008: per resolution, the geometries its zooms use.
 INDEXED = {
     resolution: ("geom", "geom_3857", "geom_3857_mid")

@@ -16,6 +16,8 @@ transaction of every load; ``crime_point_serving`` is the points layer (a view).
 
 from alembic import op
 
+from data.migrations.helpers import SERVING_GEOMETRIES
+
 revision = "0013_crime"
 down_revision = "0014_spending"
 branch_labels = None
@@ -166,7 +168,7 @@ def upgrade() -> None:
         """
     )
     for table in ("crime_lsoa_serving", "crime_h3_serving"):
-        for column in ("geom", "geom_4326", "geom_3857", "geom_3857_low", "geom_3857_mid"):
+        for column in SERVING_GEOMETRIES:
             op.execute(f"CREATE INDEX ix_{table}_{column} ON {table} USING gist ({column})")
     op.execute("CREATE INDEX ix_crime_h3_serving_resolution ON crime_h3_serving (resolution)")
 

@@ -21,6 +21,20 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from data.migrations.helpers import (
+    audit_columns,
+    create_serving_table,
+    drop_append_only_table,
+    flag,
+    identity_key,
+    lifecycle_step_columns,
+    make_append_only,
+    now_timestamp,
+    one_of,
+    register_entry_key,
+    register_layer_key,
+)
+
 revision = "0015_neighbourhood_planning"
 down_revision = "0013_housekeeping_run"
 branch_labels = None
@@ -53,39 +67,20 @@ PLAN_STATUSES = (
 )
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-def _audit_columns() -> list[sa.Column]:
-    return [
-        sa.Column("created_by", sa.Text, nullable=False),
-        sa.Column(
-            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
-        sa.Column(
-            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
-        ),
-        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
-    ]
-
-
 def upgrade() -> None:
     op.create_table(
         "neighbourhood_area",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("reference", sa.Text, nullable=False, unique=True),
-        sa.Column("name", sa.Text, nullable=False),
+        *register_entry_key(),
         sa.Column("applicant_type", sa.Text, nullable=False),
         sa.Column("applicant_name", sa.Text, nullable=False),
         sa.Column("group_id", sa.BigInteger, sa.ForeignKey("community_group.id")),
         sa.Column("kind", sa.Text, nullable=False),
-        sa.Column("whole_parish", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("whole_parish"),
         sa.Column("status", sa.Text, nullable=False, server_default="applied"),
         sa.Column("applied_on", sa.Date, nullable=False),
         sa.Column("publicised_on", sa.Date),
         sa.Column("decided_on", sa.Date),
-        sa.Column("decided_late", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("decided_late"),
         sa.Column("reason", sa.Text),
         sa.Column("last_step_on", sa.Date),
         sa.Column("geom", Geometry("MULTIPOLYGON", srid=27700, spatial_index=True), nullable=False),
@@ -96,14 +91,14 @@ def upgrade() -> None:
         sa.Column("lad_codes", ARRAY(sa.Text), nullable=False),
         sa.Column("principal_lad_code", sa.Text, nullable=False),
         sa.Column("website", sa.Text),
-        sa.Column("is_example", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("is_example"),
         sa.Column("source", sa.Text, nullable=False, server_default="api"),
-        *_audit_columns(),
-        sa.CheckConstraint(_in("kind", AREA_KINDS), name="ck_neighbourhood_area_kind"),
+        *audit_columns(),
+        sa.CheckConstraint(one_of("kind", AREA_KINDS), name="ck_neighbourhood_area_kind"),
         sa.CheckConstraint(
-            _in("applicant_type", APPLICANT_TYPES), name="ck_neighbourhood_area_applicant"
+            one_of("applicant_type", APPLICANT_TYPES), name="ck_neighbourhood_area_applicant"
         ),
-        sa.CheckConstraint(_in("status", AREA_STATUSES), name="ck_neighbourhood_area_status"),
+        sa.CheckConstraint(one_of("status", AREA_STATUSES), name="ck_neighbourhood_area_status"),
         sa.CheckConstraint("area_ha > 0", name="ck_neighbourhood_area_size"),
     )
     op.create_index("ix_neighbourhood_area_status", "neighbourhood_area", ["status"])
@@ -112,31 +107,31 @@ def upgrade() -> None:
     )
     op.create_table(
         "neighbourhood_forum",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        identity_key(),
         # A registered group applying keeps its NG- reference: unique among live forums only.
         sa.Column("reference", sa.Text, nullable=False),
         sa.Column("area_id", sa.BigInteger, sa.ForeignKey("neighbourhood_area.id"), nullable=False),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("group_id", sa.BigInteger, sa.ForeignKey("community_group.id")),
         sa.Column("status", sa.Text, nullable=False, server_default="applied"),
-        sa.Column("cross_authority", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("cross_authority"),
         sa.Column("applied_on", sa.Date, nullable=False),
         sa.Column("publicised_on", sa.Date),
         sa.Column("designated_on", sa.Date),
         sa.Column("decided_on", sa.Date),
-        sa.Column("decided_late", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("decided_late"),
         sa.Column("ended_on", sa.Date),
         # s.61F(5): recorded as a count with the date it was confirmed; no member names.
         sa.Column("members", sa.Integer),
         sa.Column("members_confirmed_on", sa.Date),
-        sa.Column("open_membership", sa.Boolean, nullable=False, server_default=sa.false()),
-        sa.Column("written_constitution", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("open_membership"),
+        flag("written_constitution"),
         sa.Column("website", sa.Text),
         sa.Column("reason", sa.Text),
         sa.Column("last_step_on", sa.Date),
-        sa.Column("is_example", sa.Boolean, nullable=False, server_default=sa.false()),
-        *_audit_columns(),
-        sa.CheckConstraint(_in("status", FORUM_STATUSES), name="ck_neighbourhood_forum_status"),
+        flag("is_example"),
+        *audit_columns(),
+        sa.CheckConstraint(one_of("status", FORUM_STATUSES), name="ck_neighbourhood_forum_status"),
         sa.CheckConstraint(
             "members IS NULL OR members >= 0", name="ck_neighbourhood_forum_members"
         ),
@@ -151,7 +146,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "neighbourhood_plan",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        identity_key(),
         sa.Column("reference", sa.Text, nullable=False, unique=True),
         sa.Column("area_id", sa.BigInteger, sa.ForeignKey("neighbourhood_area.id"), nullable=False),
         sa.Column("name", sa.Text, nullable=False),
@@ -165,13 +160,13 @@ def upgrade() -> None:
         sa.Column("referendum_on", sa.Date),
         sa.Column("made_on", sa.Date),
         sa.Column("ended_on", sa.Date),
-        sa.Column("decided_late", sa.Boolean, nullable=False, server_default=sa.false()),
+        flag("decided_late"),
         sa.Column("reason", sa.Text),
         sa.Column("documents", JSONB, nullable=False, server_default="[]"),
         sa.Column("last_step_on", sa.Date),
-        sa.Column("is_example", sa.Boolean, nullable=False, server_default=sa.false()),
-        *_audit_columns(),
-        sa.CheckConstraint(_in("status", PLAN_STATUSES), name="ck_neighbourhood_plan_status"),
+        flag("is_example"),
+        *audit_columns(),
+        sa.CheckConstraint(one_of("status", PLAN_STATUSES), name="ck_neighbourhood_plan_status"),
     )
     # 2004 Act s.38B(2): only one neighbourhood development plan for each area.
     op.execute(
@@ -180,39 +175,20 @@ def upgrade() -> None:
     )
     op.create_table(
         "planning_event",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        identity_key(),
         sa.Column("entity", sa.Text, nullable=False),
         sa.Column("entity_id", sa.BigInteger, nullable=False),
         sa.Column("area_id", sa.BigInteger, sa.ForeignKey("neighbourhood_area.id"), nullable=False),
-        sa.Column("step", sa.Text, nullable=False),
-        sa.Column("from_status", sa.Text),
-        sa.Column("to_status", sa.Text),
-        sa.Column("effective_on", sa.Date, nullable=False),
-        sa.Column("recorded_on", sa.Date, nullable=False),
-        sa.Column("actor", sa.Text, nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("details", JSONB, nullable=False, server_default="{}"),
+        *lifecycle_step_columns(to_status_nullable=True),
         sa.CheckConstraint(
             "entity IN ('area', 'forum', 'plan', 'levy')", name="ck_planning_event_entity"
         ),
     )
     op.create_index("ix_planning_event_area", "planning_event", ["area_id", "id"])
-    op.execute(
-        """
-        CREATE FUNCTION planning_event_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            RAISE EXCEPTION 'planning_event is append-only: % refused', TG_OP
-                USING ERRCODE = 'insufficient_privilege';
-        END $$;
-        CREATE TRIGGER planning_event_no_update_delete BEFORE UPDATE OR DELETE ON planning_event
-            FOR EACH ROW EXECUTE FUNCTION planning_event_is_append_only();
-        CREATE TRIGGER planning_event_no_truncate BEFORE TRUNCATE ON planning_event
-            FOR EACH STATEMENT EXECUTE FUNCTION planning_event_is_append_only();
-        """
-    )
+    make_append_only("planning_event")
     op.create_table(
         "levy_receipt",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        identity_key(),
         sa.Column("area_id", sa.BigInteger, sa.ForeignKey("neighbourhood_area.id"), nullable=False),
         sa.Column("development", sa.Text, nullable=False),
         sa.Column("amount", sa.Numeric(14, 2), nullable=False),
@@ -221,7 +197,7 @@ def upgrade() -> None:
         sa.Column("site", Geometry("GEOMETRY", srid=27700, spatial_index=False)),
         sa.Column("notes", sa.Text),
         sa.Column("recorded_by", sa.Text, nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        now_timestamp("at"),
         sa.CheckConstraint("amount > 0", name="ck_levy_receipt_amount"),
     )
     op.create_index("ix_levy_receipt_area", "levy_receipt", ["area_id", "received_on"])
@@ -237,7 +213,7 @@ def upgrade() -> None:
         sa.Column("index_base", sa.Numeric(12, 4)),
         sa.Column("index_source", sa.Text),
         sa.Column("recorded_by", sa.Text, nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        now_timestamp("at"),
         sa.CheckConstraint("dwellings >= 0", name="ck_area_dwelling_count_dwellings"),
         sa.CheckConstraint(
             "(index_year IS NULL) = (index_base IS NULL)"
@@ -245,11 +221,9 @@ def upgrade() -> None:
             name="ck_area_dwelling_count_index",
         ),
     )
-    op.create_table(
+    create_serving_table(
         "neighbourhood_area_serving",
-        sa.Column("fid", sa.BigInteger, primary_key=True),
-        sa.Column("reference", sa.Text, nullable=False, unique=True),
-        sa.Column("name", sa.Text, nullable=False),
+        *register_layer_key(),
         sa.Column("status", sa.Text, nullable=False),
         sa.Column("kind", sa.Text, nullable=False),
         sa.Column("applicant_type", sa.Text, nullable=False),
@@ -264,35 +238,15 @@ def upgrade() -> None:
         sa.Column("lad_codes", sa.Text, nullable=False),
         sa.Column("area_ha", sa.Float, nullable=False),
         sa.Column("is_example", sa.Boolean, nullable=False),
-        sa.Column(
-            "geom", Geometry("MULTIPOLYGON", srid=27700, spatial_index=False), nullable=False
-        ),
-        sa.Column(
-            "geom_4326", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False
-        ),
-        sa.Column(
-            "geom_3857", Geometry("MULTIPOLYGON", srid=3857, spatial_index=False), nullable=False
-        ),
-        sa.Column("geom_3857_low", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
-        sa.Column("geom_3857_mid", Geometry("GEOMETRY", srid=3857, spatial_index=False)),
+        geometry_type="MULTIPOLYGON",
     )
-    for column in ("geom", "geom_4326", "geom_3857", "geom_3857_low", "geom_3857_mid"):
-        op.create_index(
-            f"ix_neighbourhood_area_serving_{column}",
-            "neighbourhood_area_serving",
-            [column],
-            postgresql_using="gist",
-        )
 
 
 def downgrade() -> None:
     op.drop_table("neighbourhood_area_serving")
     op.drop_table("area_dwelling_count")
     op.drop_table("levy_receipt")
-    op.execute("DROP TRIGGER IF EXISTS planning_event_no_truncate ON planning_event")
-    op.execute("DROP TRIGGER IF EXISTS planning_event_no_update_delete ON planning_event")
-    op.drop_table("planning_event")
-    op.execute("DROP FUNCTION IF EXISTS planning_event_is_append_only()")
+    drop_append_only_table("planning_event")
     op.drop_table("neighbourhood_plan")
     op.drop_table("neighbourhood_forum")
     op.drop_table("neighbourhood_area")

@@ -19,6 +19,8 @@ collections and tiles.
 import sqlalchemy as sa
 from alembic import op
 
+from data.migrations.helpers import parent_reference
+
 revision = "0016_published_lad_measures"
 down_revision = "0012_h3_children_adults"
 branch_labels = None
@@ -31,12 +33,7 @@ PUBLISHED_MEASURES = ("average_rank", "average_score", "proportion_most_deprived
 def upgrade() -> None:
     op.create_table(
         "lad_published_measure",
-        sa.Column(
-            "edition_code",
-            sa.Text,
-            sa.ForeignKey("index_edition.code", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        parent_reference("edition_code", "index_edition.code", sa.Text, primary_key=True),
         sa.Column("lad_code", sa.Text, primary_key=True),
         sa.Column("domain_code", sa.Text, primary_key=True),
         sa.Column("measure", sa.Text, primary_key=True),

@@ -18,6 +18,8 @@ impossible for the same reason.
 import sqlalchemy as sa
 from alembic import op
 
+from data.migrations.helpers import one_of
+
 revision = "0017_asset_land_and_buildings"
 down_revision = "0015_neighbourhood_planning"
 branch_labels = None
@@ -31,7 +33,7 @@ def upgrade() -> None:
     op.create_check_constraint(
         "ck_asset_location_basis",
         "asset",
-        "location_basis IS NULL OR location_basis IN (" + ", ".join(repr(b) for b in BASES) + ")",
+        "location_basis IS NULL OR " + one_of("location_basis", BASES),
     )
     op.create_index(
         "ix_asset_uprn", "asset", ["uprn"], postgresql_where=sa.text("uprn IS NOT NULL")

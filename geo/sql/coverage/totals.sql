@@ -25,31 +25,31 @@ totals AS (
     FROM scoped
     GROUP BY GROUPING SETS ((), (lad_code))
 ),
-groups AS (
-    SELECT CASE WHEN grouping(s.lad_code) = 1 THEN 'england' ELSE 'lad' END AS scope,
-           coalesce(s.lad_code, %(england)s) AS code,
-           count(DISTINCT gl.group_id) AS active_groups
+active_workers AS (
+    SELECT s.lad_code, 'group' AS kind, gl.group_id AS id
     FROM scoped s
     JOIN group_lsoa gl ON gl.lsoa_code = s.code
     JOIN community_group g ON g.id = gl.group_id
     WHERE g.listed AND g.last_activity_on >= %(since)s
-    GROUP BY GROUPING SETS ((), (s.lad_code))
-),
-organisers AS (
-    SELECT CASE WHEN grouping(s.lad_code) = 1 THEN 'england' ELSE 'lad' END AS scope,
-           coalesce(s.lad_code, %(england)s) AS code,
-           count(DISTINCT ol.organiser_id) AS active_organisers
+    UNION ALL
+    SELECT s.lad_code, 'organiser', ol.organiser_id
     FROM scoped s
     JOIN organiser_lsoa ol ON ol.lsoa_code = s.code
     JOIN organiser o ON o.id = ol.organiser_id
     WHERE o.active
-    GROUP BY GROUPING SETS ((), (s.lad_code))
+),
+workers AS (
+    SELECT CASE WHEN grouping(lad_code) = 1 THEN 'england' ELSE 'lad' END AS scope,
+           coalesce(lad_code, %(england)s) AS code,
+           count(DISTINCT id) FILTER (WHERE kind = 'group') AS active_groups,
+           count(DISTINCT id) FILTER (WHERE kind = 'organiser') AS active_organisers
+    FROM active_workers
+    GROUP BY GROUPING SETS ((), (lad_code))
 )
 SELECT t.scope, t.code, t.name, t.lsoas, t.adults, t.adults_covered, t.deprived_adults,
        t.deprived_adults_covered, t.adults_organiser_covered, t.cold_spots, t.as_of,
-       coalesce(g.active_groups, 0) AS active_groups,
-       coalesce(o.active_organisers, 0) AS active_organisers
+       coalesce(w.active_groups, 0) AS active_groups,
+       coalesce(w.active_organisers, 0) AS active_organisers
 FROM totals t
-LEFT JOIN groups g ON g.scope = t.scope AND g.code = t.code
-LEFT JOIN organisers o ON o.scope = t.scope AND o.code = t.code
+LEFT JOIN workers w ON w.scope = t.scope AND w.code = t.code
 ORDER BY t.scope, t.code;

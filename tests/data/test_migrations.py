@@ -1,0 +1,121 @@
+"""The migrations (data/migrations): their downgrades undo them, and the vocabularies they froze
+into CHECK constraints are still the ones the live code speaks.
+
+A migration keeps its own copy of every list of allowed values: it must build the same schema
+for ever, so it cannot import them from geo/, which changes. These tests are what keeps the two
+copies equal: a value added to a ``Literal`` in geo/ without a migration that widens the CHECK
+fails here, not on the first insert in production.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, get_args
+
+import psycopg
+import pytest
+from alembic import command
+
+from config.settings import DatabaseSettings
+from data import schema
+from geo import amenity_bids, rights
+from geo.assets import models as asset_models
+from geo.groups import models as group_models
+from geo.planning import rules as planning_rules
+from tests.utils.databases import throwaway_database
+
+# Each CHECK constraint of a lifecycle or category column, and the live values it must allow.
+VOCABULARIES: dict[str, Sequence[str]] = {
+    "ck_asset_category": get_args(asset_models.Category),
+    "ck_asset_owner_type": get_args(asset_models.OwnerType),
+    "ck_asset_status": rights.STATUSES,
+    "ck_group_kind": get_args(group_models.GroupKind),
+    "ck_activity_kind": get_args(group_models.ActivityKind),
+    "ck_rating_status": get_args(group_models.RatingStatus),
+    "ck_amenity_bid_status": get_args(amenity_bids.BidStatus),
+    "ck_amenity_bid_threat": get_args(amenity_bids.Threat),
+    "ck_neighbourhood_area_kind": planning_rules.AREA_KINDS,
+    "ck_neighbourhood_area_applicant": planning_rules.APPLICANT_TYPES,
+    "ck_neighbourhood_area_status": planning_rules.AREA_STATUSES,
+    "ck_neighbourhood_forum_status": planning_rules.FORUM_STATUSES,
+    "ck_neighbourhood_plan_status": planning_rules.PLAN_STATUSES,
+}
+
+
+def check_values(conn: psycopg.Connection, constraint: str) -> set[str]:
+    """Return the quoted values a CHECK constraint of the public schema allows."""
+    row = conn.execute(
+        "SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c"
+        " JOIN pg_namespace n ON n.oid = c.connamespace"
+        " WHERE n.nspname = 'public' AND c.contype = 'c' AND c.conname = %s",
+        (constraint,),
+    ).fetchone()
+    assert row is not None, f"no CHECK constraint {constraint}"
+    return set(re.findall(r"'([^']*)'::text", row[0]))
+
+
+@pytest.mark.parametrize(("constraint", "live"), VOCABULARIES.items(), ids=list(VOCABULARIES))
+def test_live_vocabularies_equal_the_schema_checks(
+    conn: psycopg.Connection, constraint: str, live: Sequence[str]
+) -> None:
+    assert check_values(conn, constraint) == set(live)
+
+
+SCHEMA_QUERIES = {
+    "columns": (
+        "SELECT table_name, ordinal_position, column_name, data_type, udt_name, is_nullable,"
+        " column_default, is_identity FROM information_schema.columns"
+        " WHERE table_schema = 'public' ORDER BY 1, 2"
+    ),
+    "constraints": (
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(c.oid)"
+        " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+        " WHERE n.nspname = 'public' ORDER BY 1, 2"
+    ),
+    "indexes": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
+    "triggers": (
+        "SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t"
+        " WHERE NOT tgisinternal ORDER BY 1, 2"
+    ),
+    "functions": (
+        "SELECT p.proname, pg_get_function_identity_arguments(p.oid), p.prosrc FROM pg_proc p"
+        " JOIN pg_namespace n ON n.oid = p.pronamespace LEFT JOIN pg_depend d"
+        " ON d.objid = p.oid AND d.deptype = 'e'"
+        " WHERE n.nspname = 'public' AND d.objid IS NULL ORDER BY 1, 2"
+    ),
+    "views": "SELECT viewname, definition FROM pg_views WHERE schemaname = 'public' ORDER BY 1",
+    "options": (
+        "SELECT c.relname, c.reloptions::text FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'public' AND c.reloptions IS NOT NULL ORDER BY 1"
+    ),
+}
+# Left after a downgrade to nothing: Alembic's table and PostGIS's own table and views.
+POSTGIS_RELATIONS = {"spatial_ref_sys", "geometry_columns", "geography_columns"}
+EMPTY_SCHEMA_TABLES = {"alembic_version", *POSTGIS_RELATIONS}
+
+
+def described(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Return the public schema's columns, constraints, indexes, triggers, functions, views."""
+    with psycopg.connect(dsn) as conn:
+        return {name: conn.execute(query).fetchall() for name, query in SCHEMA_QUERIES.items()}
+
+
+def test_downgrade_to_nothing_then_upgrade_builds_the_same_schema(
+    settings: DatabaseSettings,
+) -> None:
+    """Every migration's downgrade undoes it: from head down to no revision leaves no table of
+    ours, and upgrading again builds the schema the first upgrade built, to the letter."""
+    with throwaway_database(settings, "migrations_round_trip") as url:
+        own = DatabaseSettings(database_url=url)  # type: ignore[call-arg]
+        schema.upgrade(own.sqlalchemy_url)
+        first = described(own.dsn)
+        assert {t for t, *_ in first["columns"]} >= {"asset", "crime", "lsoa", "spending_line"}
+        command.downgrade(schema.alembic_config(own.sqlalchemy_url), "base")
+        emptied = described(own.dsn)
+        assert {t for t, *_ in emptied["columns"]} <= EMPTY_SCHEMA_TABLES
+        assert emptied["triggers"] == [] and emptied["functions"] == []
+        assert {v for v, _ in emptied["views"]} <= POSTGIS_RELATIONS
+        schema.upgrade(own.sqlalchemy_url)
+        assert described(own.dsn) == first
