@@ -1,11 +1,12 @@
 """Foundation benchmark (issue 3): full-England load time and memory, and point-lookup latency.
 
 Run with ``.venv/bin/python -m bench.foundation``. It rebuilds its own database
-(``platoons_bench``) on the server named by ``PLATOONS_DATABASE_URL`` (or ``DATABASE_URL``,
-or the default URL), loads all of England twice through ``platoons load england``, then
-times ``GET /lookup`` on a ``platoons serve`` subprocess against the same lookups done as
-raw SQL over psycopg, so the ratio shows what the web service adds. Results are printed
-as markdown and written to ``bench/results/foundation-<UTC timestamp>.json``.
+(``platoons_bench``, or ``--database NAME``) on the server named by ``PLATOONS_DATABASE_URL``
+(or ``DATABASE_URL``, or the default URL), loads all of England twice through
+``platoons load england``, then times ``GET /lookup`` on a ``platoons serve`` subprocess
+against the same lookups done as raw SQL over psycopg, so the ratio shows what the web
+service adds. Results are printed as markdown and written to
+``bench/results/foundation-<UTC timestamp>.json``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
@@ -141,7 +143,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-load",
         action="store_true",
-        help=f"reuse an already-loaded {BENCH_DB} instead of rebuilding it",
+        help="reuse the already-loaded benchmark database instead of rebuilding it",
+    )
+    parser.add_argument(
+        "--database",
+        default=BENCH_DB,
+        help="the benchmark database, dropped and rebuilt by each run (%(default)s)",
     )
     parser.add_argument("--points", type=int, default=2000, help="lookups per run (%(default)s)")
     parser.add_argument(
@@ -190,11 +197,13 @@ def database_facts(url: str) -> dict[str, Any]:
     }
 
 
-def load_twice(source: Path, admin_url: str, url: str, results: Path, stamp: str) -> dict[str, Any]:
+def load_twice(
+    source: Path, admin_url: str, database: str, url: str, results: Path, stamp: str
+) -> dict[str, Any]:
     """Rebuild the bench database, migrate it, and load England into it twice."""
     env = child_env(url)
-    print(f"recreating database {BENCH_DB}")
-    recreate_database(admin_url)
+    print(f"recreating database {database}")
+    recreate_database(admin_url, database)
     upgrade = run_platoons(["db", "upgrade"], env, results / f"foundation-{stamp}-upgrade.log")
     print(f"  db upgrade: {upgrade.wall_seconds:.1f} s")
     loads: dict[str, Any] = {"db_upgrade_wall_seconds": round(upgrade.wall_seconds, 2)}
@@ -225,7 +234,7 @@ def edition_vintages(url: str, editions: Sequence[str]) -> dict[str, int]:
     found = {code: int(vintage) for code, vintage in rows}
     missing = [e for e in editions if e not in found]
     if missing:
-        raise SystemExit(f"editions not loaded in {BENCH_DB}: {', '.join(missing)}")
+        raise SystemExit(f"editions not loaded in {urlsplit(url).path[1:]}: {', '.join(missing)}")
     return found
 
 
@@ -561,18 +570,18 @@ def report(result: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole benchmark; return 0 when every target passes, 1 otherwise."""
     args = parse_args(argv)
-    admin_url, url = database_urls()
+    admin_url, url = database_urls(args.database)
     started, stamp = start_run(RESULTS_DIR)
     source = args.source.resolve()
 
     loads: dict[str, Any] | None = None
     if args.skip_load:
-        print(f"--skip-load: reusing {BENCH_DB}")
+        print(f"--skip-load: reusing {args.database}")
         run_platoons(
             ["db", "upgrade"], child_env(url), RESULTS_DIR / f"foundation-{stamp}-upgrade.log"
         )
     else:
-        loads = load_twice(source, admin_url, url, RESULTS_DIR, stamp)
+        loads = load_twice(source, admin_url, args.database, url, RESULTS_DIR, stamp)
     facts = database_facts(url)
     vintages = edition_vintages(url, args.editions)
     points = sample_points(url, list(vintages.values()), args.points, args.seed)
@@ -591,7 +600,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "finished_utc": datetime.now(UTC).isoformat(),
         "command": command_line("bench.foundation", argv),
         "machine": machine_facts(),
-        "database": {"name": BENCH_DB, **facts},
+        "database": {"name": args.database, **facts},
         "settings": {
             "source": str(source),
             "skip_load": args.skip_load,

@@ -145,8 +145,8 @@ def percentile(ordered: Sequence[float], pct: float) -> float:
     return statistics.quantiles(ordered, n=100, method="inclusive")[int(pct) - 1]
 
 
-def database_urls() -> tuple[str, str]:
-    """Return the ``postgres`` and ``platoons_bench`` database URLs on the configured server."""
+def database_urls(database: str = BENCH_DB) -> tuple[str, str]:
+    """Return the ``postgres`` and benchmark database URLs on the configured server."""
     base = (
         os.environ.get("PLATOONS_DATABASE_URL")
         or os.environ.get("DATABASE_URL")
@@ -155,7 +155,7 @@ def database_urls() -> tuple[str, str]:
     parts = urlsplit(base)
     return (
         urlunsplit(parts._replace(path="/postgres")),
-        urlunsplit(parts._replace(path=f"/{BENCH_DB}")),
+        urlunsplit(parts._replace(path=f"/{database}")),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from data.foundation.staged import StepTimes
-from data.h3_grid import grid_inputs_fingerprint, rebuild_grid
+from data.h3_grid import GridAhead, grid_inputs_fingerprint, rebuild_grid
 from geo.coverage.models import ACTIVE_MONTHS_DEFAULT
 from geo.coverage.recompute import (
     NO_JIT,
@@ -21,14 +21,19 @@ from geo.sqlfiles import read_sql
 
 
 def rebuild_after_load(
-    conn: psycopg.Connection[Any], *, as_of: date, times: StepTimes | None = None
+    conn: psycopg.Connection[Any],
+    *,
+    as_of: date,
+    times: StepTimes | None = None,
+    grid: GridAhead | None = None,
 ) -> dict[str, int]:
     """Bring the coverage tables in line with freshly loaded data, in the load's transaction.
 
     ``lsoa_coverage`` gets one row per IoD2025 LSOA (rows changed, added or removed only),
     the H3 grid is rebuilt when its inputs (LSOA boundaries, adults, deciles) changed, then
-    every group and organiser is cut again and all coverage recomputed on ``as_of``. Returns
-    rows written per table.
+    every group and organiser is cut again and all coverage recomputed on ``as_of`` (``grid``:
+    a grid computed ahead, see :func:`data.h3_grid.grid_ahead`). Returns rows written per
+    table.
     """
     times = times or StepTimes()
     params = recompute_params(as_of, ACTIVE_MONTHS_DEFAULT)
@@ -50,14 +55,14 @@ def rebuild_after_load(
         cur.execute("SELECT EXISTS (SELECT 1 FROM h3_cell_adults)")
         has_grid = bool((cur.fetchone() or (False,))[0])
         stop()
-        grid = (
-            rebuild_grid(conn, times)
+        written = (
+            rebuild_grid(conn, times, grid)
             if before != after or not has_grid
             else {"h3_cell_adults": 0, "h3_coverage": 0}
         )
-        rows.update(grid)
+        rows.update(written)
         with times.step("coverage statistics"):
-            if rows["lsoa_coverage"] or any(grid.values()):
+            if rows["lsoa_coverage"] or any(written.values()):
                 cur.execute("ANALYZE lsoa_coverage, h3_cell_adults, h3_coverage, h3_cell_geometry")
         # Every H3 parent is computed whole from its children by the national recompute, so
         # cells that came, went or changed their adults leave no stale sums behind.

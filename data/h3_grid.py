@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
 import h3
 import numpy as np
+import pandas as pd
 import psycopg
 import shapely
 from h3.api import basic_int as h3i
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.rows import dict_row
 from pyproj import Transformer
 
@@ -29,8 +32,14 @@ H3_RESOLUTIONS = (6, 7, 8, 9)
 
 # Tile geometry bands (geo/tiles.py): low for zooms <= 7, mid for 8-10. The coverage-h3
 # collections start at zoom 5 (r6), 7 (r7), 9 (r8) and 10 (r9), so only r6-r7 cells need a
-# low-zoom copy; every resolution needs a mid-zoom one. Hexagons have nothing to simplify.
+# low-zoom copy; the mid-zoom one is geom_3857 itself (the view h3_coverage_serving serves it
+# under both names, migration 0021). Hexagons have nothing to simplify.
 H3_LOW_ZOOM_RESOLUTIONS = (6, 7)
+
+
+# Cells whose centres or figures are built and sent at a time (all England's 1.4 million at
+# once held ~200 MB more at the first load's peak).
+ROWS_CHUNK = 131_072
 
 
 # Cells whose geometries are built and sent at a time when the grid is written (as fast as
@@ -74,6 +83,10 @@ class GridCells:
     lsoas_without_centre: list[str]
 
 
+# Every resolution's cells (sorted), adults and deprived adults.
+Levels = dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
 # A resolution-9 descendant's centre lies within this many degrees of its resolution-7
 # ancestor's hexagon (descendants overhang their ancestor by under a resolution-8 edge, about
 # 0.5 km; 0.03 degrees is at least 2 km in England).
@@ -83,7 +96,8 @@ _ANCESTOR_MARGIN_DEGREES = 0.03
 _SEARCH_RESOLUTION = 7
 
 
-# When more than this share of the grid is new, its spatial indexes are built after the rows.
+# When more than this share of the grid is new, its spatial indexes (and the cells' LSOA index)
+# are built after the rows.
 _BULK_SHARE = 0.2
 
 
@@ -280,20 +294,58 @@ def _copy_tuples(columns: Sequence[np.ndarray | None], count: int) -> bytes:
     return out.tobytes()
 
 
+# Pieces of COPY data (psycopg's, of at most 128 KiB) queued for the sending thread: enough
+# to keep the server reading while Python builds the next chunk, few enough that a server
+# slower than Python does not pile the data up in memory (psycopg's default is 1,024: up to
+# 128 MiB, which raised a first load's peak RSS by up to ~170 MiB).
+COPY_QUEUE = 32
+
+
+class _CopyWriter(QueuedLibpqWriter):
+    """psycopg's queued COPY writer with a short queue (:data:`COPY_QUEUE`)."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        super().__init__(cursor)
+        self._queue.maxsize = COPY_QUEUE
+
+
 def _copy_binary(cur: psycopg.Cursor[Any], statement: str, chunks: Iterable[bytes]) -> None:
-    """Run ``COPY ... FROM STDIN (FORMAT binary)`` with the given tuple chunks."""
-    with cur.copy(statement) as copy:
+    """Run ``COPY ... FROM STDIN (FORMAT binary)`` with the given tuple chunks.
+
+    A worker thread sends the chunks (waiting on the socket without the GIL) while this one
+    makes the next, so the server reads rows while Python builds more.
+    """
+    with cur.copy(statement, writer=_CopyWriter(cur)) as copy:
         copy.write(_COPY_HEADER)
         for chunk in chunks:
             copy.write(chunk)
         copy.write(_COPY_TRAILER)
 
 
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype="S1")
+
+
+_NAME_SHIFTS = np.arange(56, -1, -4, dtype=np.int64)
+
+
+def cell_names(cells: np.ndarray) -> np.ndarray:
+    """The H3 string names (``h3.int_to_str``: lower-case hexadecimal) of cells, vectorised.
+
+    A cell's index has its top four bits 0 and its mode (1) in the next four, so its name is
+    15 digits, the first 8; other indexes are refused.
+    """
+    cells = np.asarray(cells, dtype=np.int64)
+    if len(cells) and not bool(np.all((cells >> 56) == 8)):
+        raise ValueError("not H3 cell indexes (mode 1)")
+    digits = _HEX_DIGITS[(cells[:, None] >> _NAME_SHIFTS) & 0xF]
+    return np.ascontiguousarray(digits).view("S15").reshape(-1)
+
+
 def _figure_rows(
     cells: np.ndarray, resolution: int, adults: np.ndarray, deprived: np.ndarray
 ) -> bytes:
     """Binary COPY tuples of new ``h3_coverage`` rows (the figures; coverage starts at 0)."""
-    names = np.array([h3i.int_to_str(c) for c in cells.tolist()], dtype="S15")
+    names = cell_names(cells)
     return _copy_tuples(
         [np.full(len(cells), resolution, dtype=np.int16), names, cells, adults, deprived],
         len(cells),
@@ -318,7 +370,10 @@ def _geometry_chunk(cells: np.ndarray, resolution: int) -> Iterable[bytes]:
         count=2 * int(sizes.sum()),
     ).reshape(-1, 2)
     first_vertex = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    all_east, all_north = TO_BNG.transform(vertices[:, 1], vertices[:, 0])
+    # Neighbouring hexagons share vertices (the same doubles): each is transformed once.
+    vertex, distinct = pd.factorize(vertices[:, 1] + 1j * vertices[:, 0])
+    east, north = TO_BNG.transform(distinct.real, distinct.imag)
+    all_east, all_north = east[vertex], north[vertex]
     for size in np.unique(sizes).tolist():
         pick = np.flatnonzero(sizes == size)
         take = first_vertex[pick][:, None] + np.arange(size)
@@ -335,26 +390,80 @@ def _geometry_chunk(cells: np.ndarray, resolution: int) -> Iterable[bytes]:
                 _polygon_ewkb(np.stack([lng, lat], axis=-1), 4326),
                 mercator,
                 low,
-                mercator,
             ],
             len(pick),
         )
 
 
-def _centre_rows(grid: GridCells, pick: np.ndarray) -> bytes:
-    """Binary COPY tuples of new ``h3_cell_adults`` rows (centres in EPSG:27700)."""
+def _centre_rows(grid: GridCells, pick: np.ndarray) -> Iterable[bytes]:
+    """Binary COPY tuples of new ``h3_cell_adults`` rows (centres in EPSG:27700), in order,
+    :data:`ROWS_CHUNK` cells at a time."""
+    for start in range(0, len(pick), ROWS_CHUNK):
+        yield from _centre_chunk(grid, pick[start : start + ROWS_CHUNK])
+
+
+def _centre_chunk(grid: GridCells, pick: np.ndarray) -> Iterable[bytes]:
+    """:func:`_centre_rows` of a few cells: a run of cells whose LSOA has a decile at a time,
+    then a run without (its decile NULL)."""
     centres = grid.centres[pick]
     east, north = TO_BNG.transform(centres[:, 1], centres[:, 0])
-    return _copy_tuples(
+    columns = [
+        grid.cells[pick],
+        grid.lsoa_codes[pick],
+        grid.adults[pick],
+        grid.imd_deciles[pick],
+        _point_ewkb(east, north, 27700),
+    ]
+    has_decile = columns[3] != 0
+    edges = np.flatnonzero(np.diff(has_decile)) + 1
+    for start, stop in zip([0, *edges.tolist()], [*edges.tolist(), len(pick)], strict=True):
+        if stop > start:
+            run = [column[start:stop] for column in columns]
+            if not has_decile[start]:
+                run[3] = None
+            yield _copy_tuples(run, stop - start)
+
+
+def children_adults(
+    parents: np.ndarray, cells: np.ndarray, adults: np.ndarray, deprived: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The adults and deprived adults of each resolution-8 cell's resolution-9 children by
+    digit, in whole billionths of an adult: (n, 7) arrays, row i for ``parents[i]`` (sorted),
+    column d for the child whose resolution-9 digit (index bits 18-20) is d, 0 for none.
+
+    Rounded as PostgreSQL casts ``adults * 1e9`` to bigint (to the nearest, halves to even).
+    """
+    row = np.searchsorted(parents, h3_parents(cells, 8))
+    digit = (cells >> 18) & 7
+    out = []
+    for values in (adults, deprived):
+        table = np.zeros((len(parents), 7), dtype=np.int64)
+        table[row, digit] = np.rint(values * 1e9).astype(np.int64)
+        out.append(table)
+    return out[0], out[1]
+
+
+def _int8_arrays(values: np.ndarray) -> np.ndarray:
+    """Binary COPY values of one-dimensional ``bigint[]`` arrays (no NULLs), one per row of
+    ``values``: dimensions, flags, element type (int8), length and lower bound (1), then each
+    element's length and value."""
+    count, length = values.shape
+    record = np.dtype(
         [
-            grid.cells[pick],
-            grid.lsoa_codes[pick],
-            grid.adults[pick],
-            grid.imd_deciles[pick],
-            _point_ewkb(east, north, 27700),
-        ],
-        len(pick),
+            ("ndim", ">i4"),
+            ("flags", ">i4"),
+            ("element_type", ">i4"),
+            ("length", ">i4"),
+            ("lower_bound", ">i4"),
+            ("elements", [("size", ">i4"), ("value", ">i8")], (length,)),
+        ]
     )
+    out = np.empty(count, dtype=record)
+    out["ndim"], out["flags"], out["element_type"] = 1, 0, 20
+    out["length"], out["lower_bound"] = length, 1
+    out["elements"]["size"] = 8
+    out["elements"]["value"] = values
+    return out.view(f"V{record.itemsize}")
 
 
 def grid_inputs_fingerprint(cur: psycopg.Cursor[Any]) -> str:
@@ -367,7 +476,7 @@ def grid_inputs_fingerprint(cur: psycopg.Cursor[Any]) -> str:
 def _compare_with_stored(
     cur: psycopg.Cursor[Any],
     grid: GridCells,
-    levels: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    levels: Levels,
     written: dict[str, int],
 ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """Stage the computed grid beside the stored one: delete the cells that left, update those
@@ -411,27 +520,11 @@ def _compare_with_stored(
     return new_cells, new_fids
 
 
-def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) -> dict[str, int]:
-    """Bring ``h3_cell_adults``, the H3 cells and their geometries, and the adults of each
-    resolution-8 cell's children (``h3_children_adults``) in line with the LSOAs.
-
-    Runs in the caller's transaction (the load's) on a synchronous connection. The new grid
-    is computed in Python and compared with the stored one: cells that left are deleted,
-    cells whose adults changed are updated (their coverage reset for the recompute that
-    follows), and only new cells get geometries, so a reload of the same boundaries writes
-    nothing. When most of the grid is new (the first load), the resolution-9 spatial indexes
-    are dropped and built again after the rows, in the same transaction (readers of the H3
-    layers wait for the load's commit meanwhile). Returns the rows written per table.
-    """
-    times = times or StepTimes()
-    stop = times.start("H3 grid computed")
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(read_sql("data", "h3_grid/lsoas.sql"))
-        lsoas = [GridLsoa(**row) for row in cur.fetchall()]
+def _grid(lsoas: Sequence[GridLsoa]) -> tuple[GridCells, Levels]:
+    """The resolution-9 grid of ``lsoas`` and every resolution's cells, adults and deprived
+    adults (coarser cells sum their resolution-9 descendants)."""
     grid = grid_cells(lsoas)
-    levels: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {
-        H3_BASE_RESOLUTION: (grid.cells, grid.adults, grid.deprived_adults)
-    }
+    levels: Levels = {H3_BASE_RESOLUTION: (grid.cells, grid.adults, grid.deprived_adults)}
     for resolution in H3_RESOLUTIONS:
         if resolution != H3_BASE_RESOLUTION:
             parents, index = np.unique(h3_parents(grid.cells, resolution), return_inverse=True)
@@ -440,6 +533,63 @@ def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) 
                 np.bincount(index, weights=grid.adults, minlength=len(parents)),
                 np.bincount(index, weights=grid.deprived_adults, minlength=len(parents)),
             )
+    return grid, levels
+
+
+@dataclass(frozen=True)
+class GridAhead:
+    """A grid being computed in a thread from ``lsoas`` while the load writes other tables."""
+
+    lsoas: list[GridLsoa]
+    future: Future[tuple[GridCells, Levels]]
+
+
+def grid_ahead(conn: psycopg.Connection[Any], edition: str) -> GridAhead | None:
+    """On a first build (no grid stored), start computing the grid of ``edition``'s LSOAs as
+    the load has written them, in a thread, while the server writes the serving tables (the
+    thread holds the GIL; the load's own thread waits on the server without it).
+
+    :func:`rebuild_grid` takes the result only if ``lsoa_coverage`` gives the same LSOAs
+    (codes, boundaries, points inside, adults, deciles, in order); else it computes again.
+    """
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM h3_cell_adults)")
+        if bool((cur.fetchone() or {"exists": True})["exists"]):
+            return None
+        cur.execute(read_sql("data", "h3_grid/lsoas_ahead.sql"), {"edition": edition})
+        lsoas = [GridLsoa(**row) for row in cur.fetchall()]
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="h3-grid")
+    future = pool.submit(_grid, lsoas)
+    pool.shutdown(wait=False)
+    return GridAhead(lsoas, future)
+
+
+def rebuild_grid(
+    conn: psycopg.Connection[Any],
+    times: StepTimes | None = None,
+    ahead: GridAhead | None = None,
+) -> dict[str, int]:
+    """Bring ``h3_cell_adults``, the H3 cells and their geometries, and the adults of each
+    resolution-8 cell's children (``h3_children_adults``) in line with the LSOAs.
+
+    Runs in the caller's transaction (the load's) on a synchronous connection. The new grid
+    is computed in Python and compared with the stored one: cells that left are deleted,
+    cells whose adults changed are updated (their coverage reset for the recompute that
+    follows), and only new cells get geometries, so a reload of the same boundaries writes
+    nothing. When most of the grid is new (the first load), the resolution-9 spatial indexes
+    and the cells' LSOA index are dropped and built again after the rows, in the same
+    transaction (readers of the H3 layers wait for the load's commit meanwhile). A grid
+    computed ahead (:func:`grid_ahead`) from the same LSOAs is taken as it is. Returns the
+    rows written per table.
+    """
+    times = times or StepTimes()
+    stop = times.start("H3 grid computed")
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(read_sql("data", "h3_grid/lsoas.sql"))
+        lsoas = [GridLsoa(**row) for row in cur.fetchall()]
+    grid, levels = (
+        ahead.future.result() if ahead is not None and ahead.lsoas == lsoas else _grid(lsoas)
+    )
     stop()
     written = {"h3_cell_adults": 0, "h3_coverage": 0}
     with conn.cursor() as cur:
@@ -451,11 +601,11 @@ def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) 
         else:
             new_cells = grid.cells
             new_fids = {resolution: levels[resolution][0] for resolution in H3_RESOLUTIONS}
-        # A first build (or a new geography): build the spatial indexes once, afterwards. The
+        # A first build (or a new geography): build the indexes once, afterwards. The
         # tables' readers wait for the load's commit meanwhile; they had nothing to read.
         bulk = len(new_cells) > _BULK_SHARE * len(grid.cells)
         if bulk:
-            cur.execute(read_sql("data", "h3_grid/gist_indexes.sql"))
+            cur.execute(read_sql("data", "h3_grid/bulk_indexes.sql"))
             indexes = list(cur.fetchall())
             cur.execute(f"SET LOCAL maintenance_work_mem = '{_INDEX_BUILD_MEMORY}'")
             for name, _ in indexes:
@@ -470,11 +620,10 @@ def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) 
             )
             _copy_binary(
                 cur,
-                "COPY coverage_grid_new_cell (cell, lsoa_code, adults, imd_decile, centre)"
+                "COPY h3_cell_adults (cell, lsoa_code, adults, imd_decile, centre)"
                 " FROM STDIN (FORMAT binary)",
-                [_centre_rows(grid, pick)],
+                _centre_rows(grid, pick),
             )
-            cur.execute(read_sql("data", "h3_grid/cells_insert.sql"))
             written["h3_cell_adults"] += len(pick)
             stop()
         for resolution, (cells, adults, deprived) in sorted(levels.items()):
@@ -490,22 +639,41 @@ def rebuild_grid(conn: psycopg.Connection[Any], times: StepTimes | None = None) 
                     cur,
                     "COPY h3_coverage (resolution, cell, fid, adults, deprived_adults)"
                     " FROM STDIN (FORMAT binary)",
-                    [_figure_rows(cells[pick], resolution, adults[pick], deprived[pick])],
+                    (
+                        _figure_rows(cells[part], resolution, adults[part], deprived[part])
+                        for part in np.array_split(pick, -(-len(pick) // ROWS_CHUNK))
+                    ),
                 )
             with times.step("H3 geometries written"):
                 _copy_binary(
                     cur,
                     "COPY h3_cell_geometry (fid, resolution, geom, geom_4326, geom_3857,"
-                    " geom_3857_low, geom_3857_mid) FROM STDIN (FORMAT binary)",
+                    " geom_3857_low) FROM STDIN (FORMAT binary)",
                     _geometry_rows(cells[pick], resolution),
                 )
             written["h3_coverage"] += len(pick)
         if bulk:
-            with times.step("H3 spatial indexes built"):
+            with times.step("H3 indexes built"):
                 for _, definition in indexes:
                     cur.execute(definition)
         if written["h3_coverage"]:
             # Cells came, went or changed their adults: their parents' children adults follow.
             with times.step("H3 children's adults"):
+                parents = levels[8][0]
+                adults_e9, deprived_e9 = children_adults(
+                    parents, grid.cells, grid.adults, grid.deprived_adults
+                )
+                cur.execute(read_sql("data", "h3_grid/children_stage.sql"))
+                _copy_binary(
+                    cur,
+                    "COPY coverage_grid_children (fid, adults_e9, deprived_adults_e9)"
+                    " FROM STDIN (FORMAT binary)",
+                    [
+                        _copy_tuples(
+                            [parents, _int8_arrays(adults_e9), _int8_arrays(deprived_e9)],
+                            len(parents),
+                        )
+                    ],
+                )
                 cur.execute(read_sql("data", "h3_grid/children.sql"))
     return written

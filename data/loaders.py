@@ -30,6 +30,7 @@ from data.foundation.write import (
     write_provenance,
     write_published_lad_measures,
 )
+from data.h3_grid import grid_ahead
 from data.manifest import Manifest, load_manifest
 from geo import coverage
 from geo.errors import LoadError
@@ -87,19 +88,27 @@ def load_all(
             rows["lad_summary_measure"] = write_lad_summary_measures(conn, staged, manifest)
             rows["lad_published_measure"] = write_published_lad_measures(conn, staged, manifest)
             check_published_agreement(conn, manifest)
+        # The files' frames are written: only their provenance and warnings are needed now,
+        # so their memory is free for the H3 grid (the first load's peak).
+        provenance, warnings = staged.provenance, staged.warnings
+        del staged
         with times.step("populations"):
             rows["lsoa_population"] = refresh_population(conn)
+        with times.step("H3 grid started"):
+            grid = grid_ahead(conn, coverage.COVERAGE_EDITION)
         with times.step("serving tables"):
             rows.update(refresh_serving_tables(conn))
         with times.step("eligibility layer"):
             rows["programme_lsoa_eligibility"] = eligibility_layer.refresh_all(conn)
         # Coverage layers follow the new LSOAs and adults (geo/coverage.py), recomputed today.
         rows.update(
-            coverage_base.rebuild_after_load(conn, as_of=datetime.now(UTC).date(), times=times)
+            coverage_base.rebuild_after_load(
+                conn, as_of=datetime.now(UTC).date(), times=times, grid=grid
+            )
         )
         with times.step("provenance"):
             data_version = bump_data_version(conn)
-            write_provenance(conn, staged.provenance, repaired)
+            write_provenance(conn, provenance, repaired)
         committed = times.start("commit")
     committed()
     step("computed LAD summary measures")
@@ -109,7 +118,7 @@ def load_all(
         source_dir=source_dir,
         rows=rows,
         repaired_geometries=repaired,
-        warnings=staged.warnings,
+        warnings=warnings,
         data_version=data_version,
         seconds=time.perf_counter() - started,
         step_times=times.steps,

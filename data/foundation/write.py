@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -34,16 +36,51 @@ def _copy(cur: psycopg.Cursor, table: str, columns: Sequence[str], rows: Iterabl
     return count
 
 
-def _copy_frame(cur: psycopg.Cursor, table: str, frame: pd.DataFrame) -> int:
-    """COPY a frame whose columns are named as the table's (a fixed identifier from this
-    module) as CSV, and return the count: pandas writes the text in C instead of a Python call
-    per row (the index values' 600,000 rows), NaN as an empty field (NULL) and each float in
-    its shortest form that reads back as the same double, as the row-by-row COPY did."""
+@dataclass(frozen=True)
+class _CsvFrame:
+    """A frame's columns and rows as CSV text: pandas writes the text in C instead of a
+    Python call per row (the index values' 600,000 rows), NaN as an empty field (NULL) and
+    each float in its shortest form that reads back as the same double, as the row-by-row
+    COPY did."""
+
+    columns: list[str]
+    text: str
+    rows: int
+
+
+def _frame_csv(frame: pd.DataFrame) -> _CsvFrame:
+    """:class:`_CsvFrame` of ``frame``."""
     buffer = io.StringIO()
     frame.to_csv(buffer, header=False, index=False)
-    with cur.copy(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN (FORMAT csv)") as copy:
-        copy.write(buffer.getvalue())
-    return len(frame)
+    return _CsvFrame(list(frame.columns), buffer.getvalue(), len(frame))
+
+
+def _copy_csv(cur: psycopg.Cursor, table: str, csv: _CsvFrame) -> int:
+    """COPY CSV rows into a table whose columns they are named as (a fixed identifier from
+    this module) and return the count."""
+    with cur.copy(f"COPY {table} ({', '.join(csv.columns)}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(csv.text)
+    return csv.rows
+
+
+def _index_values_csv(staged: Staged, manifest: Manifest) -> dict[str, _CsvFrame]:
+    """Each edition's index values as ``stage_index_value`` rows, in CSV."""
+    out = {}
+    for edition in manifest.edition:
+        values = staged.index_values[edition.code]
+        out[edition.code] = _frame_csv(
+            pd.DataFrame(
+                {
+                    "edition_code": edition.code,
+                    "domain_code": values["domain"].to_numpy(),
+                    "lsoa_code": values["lsoa"].to_numpy(),
+                    "score": values["score"].to_numpy(dtype="float64"),
+                    "rank": values["rank"].to_numpy(dtype="int64"),
+                    "decile": values["decile"].to_numpy(dtype="int64"),
+                }
+            )
+        )
+    return out
 
 
 def _none_if_nan(value: object) -> object:
@@ -145,8 +182,13 @@ def write(
             )
 
         stop()
-        with times.step("boundaries"):
-            cur.execute(read_sql("data", "foundation/insert_boundaries.sql"))
+        # The index values' CSV is written in a thread while the server moves the boundaries
+        # in (the thread holds the GIL; this one waits on the server without it).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            index_csv = pool.submit(_index_values_csv, staged, manifest)
+            with times.step("boundaries"):
+                cur.execute(read_sql("data", "foundation/insert_boundaries.sql"))
+            index_values = index_csv.result()
         stop = times.start("index values, populations, lookups")
         cur.execute(
             "SELECT (SELECT count(*) FROM lad), (SELECT count(*) FROM ward),"
@@ -170,20 +212,8 @@ def write(
                     read_sql("data", "foundation/insert_domain.sql"),
                     {"edition_code": edition.code, "sort_order": order, **domain.model_dump()},
                 )
-            values = staged.index_values[edition.code]
-            rows[f"lsoa_index_value:{edition.code}"] = _copy_frame(
-                cur,
-                "stage_index_value",
-                pd.DataFrame(
-                    {
-                        "edition_code": edition.code,
-                        "domain_code": values["domain"].to_numpy(),
-                        "lsoa_code": values["lsoa"].to_numpy(),
-                        "score": values["score"].to_numpy(dtype="float64"),
-                        "rank": values["rank"].to_numpy(dtype="int64"),
-                        "decile": values["decile"].to_numpy(dtype="int64"),
-                    }
-                ),
+            rows[f"lsoa_index_value:{edition.code}"] = _copy_csv(
+                cur, "stage_index_value", index_values[edition.code]
             )
             if edition.code in staged.denominators:
                 d = staged.denominators[edition.code]

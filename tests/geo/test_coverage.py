@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import shapely
 from alembic import command
+from psycopg.rows import dict_row
 from pyproj import Transformer
 
 from config.settings import DatabaseSettings
@@ -22,6 +23,7 @@ from data import DEMO_DIR, coverage_base, h3_grid, schema
 from data.loaders import load_all
 from geo import coverage
 from geo.errors import AreaNotFound, InvalidInput, PointOutsideCoverage
+from geo.sqlfiles import read_sql
 from tests.utils import factories
 from tests.utils.databases import throwaway_database
 
@@ -315,6 +317,24 @@ def test_h3_parents_match_the_h3_library() -> None:
         assert h3_grid.h3_parents(cells, resolution).tolist() == expected
 
 
+def test_cell_names_match_the_h3_library() -> None:
+    rng = np.random.default_rng(11)
+    cells = np.array(
+        [
+            h3.str_to_int(h3.latlng_to_cell(lat, lng, resolution))
+            for lat, lng in rng.uniform((50.0, -5.5), (55.5, 1.5), size=(200, 2))
+            for resolution in (0, 6, 7, 8, 9, 15)
+        ],  # fmt: skip
+        dtype=np.int64,
+    )
+    expected = [h3.int_to_str(c) for c in cells.tolist()]
+    assert [name.decode() for name in h3_grid.cell_names(cells)] == expected
+    assert h3_grid.cell_names(np.array([], dtype=np.int64)).tolist() == []
+    edge = h3.str_to_int(h3.origin_to_directed_edges(h3.int_to_str(int(cells[0])))[0])
+    with pytest.raises(ValueError, match="not H3 cell"):
+        h3_grid.cell_names(np.array([edge], dtype=np.int64))
+
+
 def test_cell_geometries_are_the_h3_boundaries(conn: psycopg.Connection) -> None:
     rows = conn.execute(
         "SELECT resolution, cell, fid, ST_AsBinary(geom_4326), ST_AsBinary(geom_3857),"
@@ -470,6 +490,55 @@ def assert_parents_sum_their_children(conn: psycopg.Connection) -> None:
 def test_h3_parents_sum_their_children(built: Built, conn: psycopg.Connection) -> None:
     assert_parents_sum_their_children(conn)
     assert any(v[2] > 0 for v in stored_cells(conn).values() if v[0] == 6)
+
+
+def test_children_adults_are_the_stored_cells_by_digit(
+    built: Built, conn: psycopg.Connection
+) -> None:
+    """h3_children_adults (computed in Python) holds each resolution-8 cell's children's
+    adults by their digit (h3 library), in billionths cast by PostgreSQL as migration 0012
+    defines them, 0 for a digit without a child."""
+    expected: dict[int, list[list[int]]] = {
+        fid: [[0] * 7, [0] * 7]
+        for (fid,) in conn.execute("SELECT fid FROM h3_coverage WHERE resolution = 8")
+    }
+    for fid, adults_e9, deprived_e9 in conn.execute(
+        "SELECT fid, (adults * 1e9)::bigint, (deprived_adults * 1e9)::bigint"
+        " FROM h3_coverage WHERE resolution = 9"
+    ):
+        cell = h3.int_to_str(fid)
+        digit = h3.get_index_digit(cell, 9)
+        adults, deprived = expected[h3.str_to_int(h3.cell_to_parent(cell, 8))]
+        adults[digit], deprived[digit] = adults_e9, deprived_e9
+    stored = {
+        fid: [list(adults), list(deprived)]
+        for fid, adults, deprived in conn.execute("SELECT * FROM h3_children_adults")
+    }
+    assert len(stored) > 10 and stored == expected
+
+
+def test_a_grid_computed_ahead_is_of_the_lsoas_coverage_holds(
+    built: Built, settings: DatabaseSettings
+) -> None:
+    """The LSOAs a first load's grid is computed from ahead (before lsoa_coverage is written)
+    are those lsoa_coverage holds after it, so the load takes that grid; with a grid stored
+    nothing is computed ahead."""
+    with psycopg.connect(settings.dsn) as conn:
+        assert h3_grid.grid_ahead(conn, coverage.COVERAGE_EDITION) is None
+        conn.execute("DELETE FROM h3_cell_adults")
+        ahead = h3_grid.grid_ahead(conn, coverage.COVERAGE_EDITION)
+        conn.rollback()
+        assert ahead is not None
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(read_sql("data", "h3_grid/lsoas.sql"))
+            lsoas = [h3_grid.GridLsoa(**row) for row in cur.fetchall()]
+        conn.rollback()
+    assert len(lsoas) > 100 and ahead.lsoas == lsoas
+    grid, levels = ahead.future.result()
+    again = h3_grid.grid_cells(lsoas)
+    for name in ("cells", "lsoa_codes", "adults", "deprived_adults", "imd_deciles", "centres"):
+        assert np.array_equal(getattr(grid, name), getattr(again, name)), name
+    assert sorted(levels) == [6, 7, 8, 9] and np.array_equal(levels[9][0], grid.cells)
 
 
 def test_changed_adults_rebuild_their_cells(built: Built, settings: DatabaseSettings) -> None:

@@ -6,7 +6,4 @@ CREATE TEMP TABLE IF NOT EXISTS coverage_grid_stage (
 CREATE TEMP TABLE IF NOT EXISTS coverage_grid_cell_stage (
     cell bigint, lsoa_code text, adults float8, imd_decile integer
 ) ON COMMIT DROP;
-CREATE TEMP TABLE IF NOT EXISTS coverage_grid_new_cell (
-    cell bigint, lsoa_code text, adults float8, imd_decile integer, centre geometry(Point, 27700)
-) ON COMMIT DROP;
-TRUNCATE coverage_grid_stage, coverage_grid_cell_stage, coverage_grid_new_cell;
+TRUNCATE coverage_grid_stage, coverage_grid_cell_stage;
