@@ -3,7 +3,9 @@
 ``app/`` imports only ``geo/`` and ``config/``; ``data/`` only ``geo/`` and ``config/``;
 ``geo/`` neither ``app/``, ``data/`` nor ``cli/``; ``config/`` no other layer; only ``cli/``
 drives ``app/``, ``data/`` and ``geo/`` together. No router imports another router: what
-routers share lives in ``app/`` modules. Every import counts, those inside functions too.
+routers share lives in ``app/`` modules. Migrations import only their own frozen helpers
+(``data/migrations/``), never the live code, which changes while history does not. Every
+import counts, those inside functions too.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "cli": frozenset({"cli", "app", "data", "geo", "config"}),
 }
 ROUTERS = "app.routers"
+MIGRATIONS = "data.migrations"
 
 
 def module_name(path: Path) -> str:
@@ -58,6 +61,14 @@ def violations(module: str, imports: set[str]) -> list[str]:
         for name in sorted(imports)
         if name.split(".")[0] in MAY_IMPORT and name.split(".")[0] not in MAY_IMPORT[layer]
     ]
+    if module.startswith(f"{MIGRATIONS}."):
+        wrong += [
+            f"{module} imports {name} (a migration imports only data/migrations/)"
+            for name in sorted(imports)
+            if name.split(".")[0] in MAY_IMPORT
+            and name != MIGRATIONS
+            and not name.startswith(f"{MIGRATIONS}.")
+        ]
     if module.startswith(f"{ROUTERS}."):
         own = module.split(".")[2]
         wrong += [
@@ -101,6 +112,16 @@ def test_every_layer_imports_only_what_it_may() -> None:
         ("app.routers.maps", "from app.routers.tiles import lend", "never imports another router"),
         ("app.routers.coverage", "from app.routers import groups", "never imports another router"),
         ("app.routers.maps", "from .tiles import lend", "never imports another router"),
+        (
+            "data.migrations.versions.0019_spending_speed",
+            "from geo.sqlfiles import read_sql",
+            "a migration imports only data/migrations/",
+        ),
+        (
+            "data.migrations.versions.0001_foundation",
+            "def upgrade():\n    from data.loaders import load_all",
+            "a migration imports only data/migrations/",
+        ),
     ],
 )
 def test_a_forbidden_import_is_caught(module: str, source: str, expected: str) -> None:
@@ -116,6 +137,10 @@ def test_a_forbidden_import_is_caught(module: str, source: str, expected: str) -
         ("app.routers.groups", "from app.dependencies import Rules\nfrom geo import groups"),
         ("data.synthetic", "from config.settings import DatabaseSettings"),
         ("geo.tiles", "import shapely\nfrom geo.collections import Collection"),
+        (
+            "data.migrations.versions.0006_assets_of_community_value",
+            "from data.migrations.helpers import one_of\nfrom geoalchemy2 import Geometry",
+        ),
     ],
 )
 def test_an_allowed_import_passes(module: str, source: str) -> None:

@@ -22,8 +22,6 @@ thousand rows) rather than the ~70,000 rows of the month totals or the ~490,000 
 
 from alembic import op
 
-from geo.sqlfiles import read_sql
-
 revision = "0019_spending_speed"
 down_revision = "0013_crime"
 branch_labels = None
@@ -110,10 +108,34 @@ def upgrade() -> None:
     )
     op.execute("CREATE INDEX ix_spending_rollup ON spending_rollup (level, publisher, month)")
     op.execute("CREATE INDEX ix_spending_rollup_file ON spending_rollup (file_id)")
-    # Each file's coarser totals, as a load writes them.
-    bind = op.get_bind()
-    for (file_id,) in bind.exec_driver_sql("SELECT id FROM spending_file ORDER BY id"):
-        bind.exec_driver_sql(read_sql("data", "spending/rollup_insert.sql"), {"file_id": file_id})
+    # Each file's coarser totals, as a load wrote them when this migration was made
+    # (data/sql/spending/rollup_insert.sql then, for all files at once: every grouping set
+    # holds the file). Written out here: history does not follow the live SQL.
+    op.execute(
+        """
+        INSERT INTO spending_rollup (
+            file_id, publisher, level, month, beneficiary_key, service, category, over_500,
+            redacted, amount, lines
+        )
+        SELECT file_id, publisher,
+               CASE GROUPING(month, beneficiary_key, service, category)
+                   WHEN 7 THEN 'month' WHEN 11 THEN 'beneficiary' WHEN 13 THEN 'service'
+                   WHEN 14 THEN 'category' WHEN 5 THEN 'month_service'
+                   WHEN 6 THEN 'month_category'
+               END,
+               month, beneficiary_key, service, category, over_500, redacted, sum(amount),
+               sum(lines)
+        FROM spending_month_total
+        GROUP BY GROUPING SETS (
+            (file_id, publisher, over_500, redacted, month),
+            (file_id, publisher, over_500, redacted, beneficiary_key),
+            (file_id, publisher, over_500, redacted, service),
+            (file_id, publisher, over_500, redacted, category),
+            (file_id, publisher, over_500, redacted, month, service),
+            (file_id, publisher, over_500, redacted, month, category)
+        )
+        """
+    )
 
 
 def downgrade() -> None:
