@@ -18,11 +18,12 @@ import pytest
 from alembic import command
 
 from config.settings import DatabaseSettings
-from data import schema
+from data import schema, spending
 from geo import amenity_bids, rights
 from geo.assets import models as asset_models
 from geo.groups import models as group_models
 from geo.planning import rules as planning_rules
+from tests.utils import spending as spending_files
 from tests.utils.databases import throwaway_database
 
 # Each CHECK constraint of a lifecycle or category column, and the live values it must allow.
@@ -119,3 +120,37 @@ def test_downgrade_to_nothing_then_upgrade_builds_the_same_schema(
         assert {v for v, _ in emptied["views"]} <= POSTGIS_RELATIONS
         schema.upgrade(own.sqlalchemy_url)
         assert described(own.dsn) == first
+
+
+ROLLUPS = (
+    "SELECT file_id, publisher, level, month, beneficiary_key, service, category, over_500,"
+    " redacted, amount, lines FROM spending_rollup ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+)
+
+
+def test_spending_rollups_made_by_migration_0019_equal_a_loads(
+    settings: DatabaseSettings,
+) -> None:
+    """Migration 0019 builds each loaded file's rollups with SQL of its own (frozen history):
+    downgraded past it and upgraded again, a database holds the rollups the load wrote."""
+    with throwaway_database(settings, "migrations_spending") as url:
+        own = DatabaseSettings(database_url=url)  # type: ignore[call-arg]
+        schema.upgrade(own.sqlalchemy_url)
+        with psycopg.connect(own.dsn) as conn:
+            reports = spending.load_spending(conn, [spending_files.FILE_2025_26])
+            loaded = conn.execute(ROLLUPS).fetchall()
+        assert [r.status for r in reports] == ["loaded"] and len(loaded) > 1000
+        assert {row[2] for row in loaded} == {
+            "month",
+            "beneficiary",
+            "service",
+            "category",
+            "month_service",
+            "month_category",
+        }
+        command.downgrade(schema.alembic_config(own.sqlalchemy_url), "0013_crime")
+        with psycopg.connect(own.dsn) as conn:
+            assert conn.execute("SELECT to_regclass('spending_rollup')").fetchone() == (None,)
+        schema.upgrade(own.sqlalchemy_url)
+        with psycopg.connect(own.dsn) as conn:
+            assert conn.execute(ROLLUPS).fetchall() == loaded
