@@ -19,9 +19,11 @@ setup:
 # 2016-02..2019-01) in the demo's districts, so /crime/pack?area=E08000009 works on a first
 # run; REAL Trafford payments and 360Giving grants (/spending, /grants/need); EXAMPLE
 # neighbourhood areas. Re-running leaves the same state (tests/cli/test_demo.py).
+# The maps open on Trafford and Manchester, where most of the demo's data lie (its four
+# districts span England); PLATOONS_MAP_HOME set beforehand chooses another box.
 run: setup
 	$(BIN)/platoons demo --groups 120 --organisers 20 --seed 7
-	$(BIN)/platoons serve
+	PLATOONS_MAP_HOME="$${PLATOONS_MAP_HOME:-[-2.479, 53.340, -2.147, 53.545]}" $(BIN)/platoons serve
 
 test: setup lint pytest
 

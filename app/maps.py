@@ -806,8 +806,9 @@ def _service_map(
     title: str, fit: Bounds | None, settings: MapSettings, base_path: str
 ) -> folium.Map:
     """A service page's empty map: its assets served by the app, the configured basemap and
-    tile archives (every page but the offline export starts so)."""
-    m = _new_map(title, fit, min_zoom=5)
+    tile archives (every page but the offline export starts so), opened on the configured home
+    box when there is one, else on ``fit``."""
+    m = _new_map(title, settings.map_home or fit, min_zoom=5)
     _served_assets(m, base_path)
     _add_basemap(m, settings)
     _use_tile_archives(m, settings, base_path)

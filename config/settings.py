@@ -149,6 +149,23 @@ class MapSettings(BaseSettings):
     # collection id: PLATOONS_TILE_ARCHIVES='{"lsoa-iod2025": "https://cdn.example.org/a.pmtiles"}'.
     # Past an archive's deepest zoom, and for filtered layers, the maps use the live tiles.
     tile_archives: dict[str, str] = Field(default_factory=dict)
+    # The box the map pages open on, in WGS84 (lon_min, lat_min, lon_max, lat_max), e.g. a
+    # council's own districts: PLATOONS_MAP_HOME='[-2.479, 53.340, -2.147, 53.545]' (Trafford
+    # and Manchester). Unset, each page opens on the extent of the data it shows.
+    map_home: tuple[float, float, float, float] | None = None
+
+    @model_validator(mode="after")
+    def _home_on_the_globe(self) -> "MapSettings":
+        """A home box has longitudes in [-180, 180] and latitudes in [-90, 90], each min < max."""
+        if self.map_home is None:
+            return self
+        lon_min, lat_min, lon_max, lat_max = self.map_home
+        if not (-180 <= lon_min < lon_max <= 180 and -90 <= lat_min < lat_max <= 90):
+            raise ValueError(
+                "PLATOONS_MAP_HOME must be [lon_min, lat_min, lon_max, lat_max] in degrees, "
+                f"each min below its max: got {list(self.map_home)}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _credited_template(self) -> "MapSettings":

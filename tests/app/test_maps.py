@@ -355,6 +355,51 @@ def test_basemap_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPa
     assert MapSettings().basemap_url is None
 
 
+def fitted_bounds(html: str) -> list[list[float]]:
+    """The ``[[south, west], [north, east]]`` a page's map is fitted to when it opens."""
+    (found,) = re.findall(r"\.fitBounds\(\s*(\[\[.*?\]\])", html, re.S)
+    bounds: list[list[float]] = json.loads(found)
+    return bounds
+
+
+def test_pages_open_on_the_configured_home_box_else_on_their_data() -> None:
+    edition = EditionRef(
+        code="IoD2025",
+        title="English Indices of Deprivation 2025",
+        country="England",
+        published="2025-10",
+        lsoa_vintage=2021,
+        lad_vintage=2024,
+        national_lsoa_count=33755,
+        is_current=True,
+    )
+    extent = [-3.1, 51.3, -0.7, 53.9]
+    extents = {c.id: extent for c in maps.deprivation_collections([edition])}
+    own = maps.render_page(maps.deprivation_map([edition], extents, MapSettings()))
+    assert fitted_bounds(own) == [[51.3, -3.1], [53.9, -0.7]]
+    home = MapSettings(map_home=(-2.479, 53.340, -2.147, 53.545))
+    homed = maps.render_page(maps.deprivation_map([edition], extents, home))
+    assert fitted_bounds(homed) == [[53.34, -2.479], [53.545, -2.147]]
+
+
+def test_the_home_box_comes_from_the_environment_and_is_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PLATOONS_MAP_HOME", "[-2.479, 53.340, -2.147, 53.545]")
+    assert MapSettings().map_home == (-2.479, 53.34, -2.147, 53.545)
+    for wrong in (
+        "[-2.1, 53.3, -2.4, 53.5]",
+        "[-2.4, 53.5, -2.1, 53.3]",
+        "[-2.4, 53.3, 190, 53.5]",
+    ):
+        monkeypatch.setenv("PLATOONS_MAP_HOME", wrong)
+        with pytest.raises(ValidationError, match="PLATOONS_MAP_HOME must be"):
+            MapSettings()
+    monkeypatch.setenv("PLATOONS_MAP_HOME", "[-2.4, 53.3]")
+    with pytest.raises(ValidationError):
+        MapSettings()
+
+
 # --- platoons export-map ---------------------------------------------------------------------
 
 
