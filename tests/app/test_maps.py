@@ -355,6 +355,24 @@ def test_basemap_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPa
     assert MapSettings().basemap_url is None
 
 
+# The current edition as the service describes it, for pages built without a database.
+IOD2025_EDITION = EditionRef(
+    code="IoD2025",
+    title="English Indices of Deprivation 2025",
+    country="England",
+    published="2025-10",
+    lsoa_vintage=2021,
+    lad_vintage=2024,
+    national_lsoa_count=33755,
+    is_current=True,
+)
+
+
+def deprivation_extents(edition: EditionRef, extent: list[float]) -> dict[str, list[float]]:
+    """The same extent for every collection the deprivation map draws."""
+    return {c.id: extent for c in maps.deprivation_collections([edition])}
+
+
 def fitted_bounds(html: str) -> list[list[float]]:
     """The ``[[south, west], [north, east]]`` a page's map is fitted to when it opens."""
     (found,) = re.findall(r"\.fitBounds\(\s*(\[\[.*?\]\])", html, re.S)
@@ -363,18 +381,8 @@ def fitted_bounds(html: str) -> list[list[float]]:
 
 
 def test_pages_open_on_the_configured_home_box_else_on_their_data() -> None:
-    edition = EditionRef(
-        code="IoD2025",
-        title="English Indices of Deprivation 2025",
-        country="England",
-        published="2025-10",
-        lsoa_vintage=2021,
-        lad_vintage=2024,
-        national_lsoa_count=33755,
-        is_current=True,
-    )
-    extent = [-3.1, 51.3, -0.7, 53.9]
-    extents = {c.id: extent for c in maps.deprivation_collections([edition])}
+    edition = IOD2025_EDITION
+    extents = deprivation_extents(edition, [-3.1, 51.3, -0.7, 53.9])
     own = maps.render_page(maps.deprivation_map([edition], extents, MapSettings()))
     assert fitted_bounds(own) == [[51.3, -3.1], [53.9, -0.7]]
     home = MapSettings(map_home=(-2.479, 53.340, -2.147, 53.545))
@@ -508,18 +516,8 @@ def test_eligibility_map_without_programmes_still_draws_districts() -> None:
 
 
 def test_pages_under_a_path_prefix_keep_every_url_under_it() -> None:
-    edition = EditionRef(
-        code="IoD2025",
-        title="English Indices of Deprivation 2025",
-        country="England",
-        published="2025-10",
-        lsoa_vintage=2021,
-        lad_vintage=2024,
-        national_lsoa_count=33755,
-        is_current=True,
-    )
-    extent = [-3.1, 51.3, -0.7, 53.9]
-    extents = {c.id: extent for c in maps.deprivation_collections([edition])}
+    edition = IOD2025_EDITION
+    extents = deprivation_extents(edition, [-3.1, 51.3, -0.7, 53.9])
     html = maps.render_page(
         maps.deprivation_map([edition], extents, MapSettings(), base_path="/platoons")
     )
