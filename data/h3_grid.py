@@ -96,8 +96,8 @@ _ANCESTOR_MARGIN_DEGREES = 0.03
 _SEARCH_RESOLUTION = 7
 
 
-# When more than this share of the grid is new, its spatial indexes (and the cells' LSOA index)
-# are built after the rows.
+# When more than this share of the grid is new, its spatial indexes, the cells' LSOA index and
+# the three tables' keys are built after the rows.
 _BULK_SHARE = 0.2
 
 
@@ -576,8 +576,9 @@ def rebuild_grid(
     is computed in Python and compared with the stored one: cells that left are deleted,
     cells whose adults changed are updated (their coverage reset for the recompute that
     follows), and only new cells get geometries, so a reload of the same boundaries writes
-    nothing. When most of the grid is new (the first load), the resolution-9 spatial indexes
-    and the cells' LSOA index are dropped and built again after the rows, in the same
+    nothing. When most of the grid is new (the first load), the resolution-9 spatial indexes,
+    the cells' LSOA index and the keys of the tables copied into are dropped and built again
+    after the rows (``h3_grid/bulk_indexes.sql``), in the same
     transaction (readers of the H3 layers wait for the load's commit meanwhile). A grid
     computed ahead (:func:`grid_ahead`) from the same LSOAs is taken as it is. Returns the
     rows written per table.
@@ -608,8 +609,14 @@ def rebuild_grid(
             cur.execute(read_sql("data", "h3_grid/bulk_indexes.sql"))
             indexes = list(cur.fetchall())
             cur.execute(f"SET LOCAL maintenance_work_mem = '{_INDEX_BUILD_MEMORY}'")
-            for name, _ in indexes:
-                cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+            for name, _, key_of in indexes:
+                cur.execute(
+                    sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                        sql.Identifier(key_of), sql.Identifier(name)
+                    )
+                    if key_of
+                    else sql.SQL("DROP INDEX {}").format(sql.Identifier(name))
+                )
         stop()
         if len(new_cells):
             stop = times.start("H3 cells and centres written")
@@ -654,8 +661,16 @@ def rebuild_grid(
             written["h3_coverage"] += len(pick)
         if bulk:
             with times.step("H3 indexes built"):
-                for _, definition in indexes:
+                for name, definition, key_of in indexes:
                     cur.execute(definition)
+                    if key_of:
+                        cur.execute(
+                            sql.SQL(
+                                "ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}"
+                            ).format(
+                                sql.Identifier(key_of), sql.Identifier(name), sql.Identifier(name)
+                            )
+                        )
         if written["h3_coverage"]:
             # Cells came, went or changed their adults: their parents' children adults follow.
             with times.step("H3 children's adults"):

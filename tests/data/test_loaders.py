@@ -12,14 +12,19 @@ import psycopg
 import pytest
 
 from config.settings import DatabaseSettings
-from data import DEMO_DIR
+from data import DEMO_DIR, schema
 from data.loaders import load_all
 from data.manifest import load_manifest
 from data.readers import sha256_of
 from geo.errors import LoadError
 from tests.utils import sources
 from tests.utils.commands import run_python
-from tests.utils.databases import FOUNDATION_TABLES
+from tests.utils.databases import (
+    FOUNDATION_TABLES,
+    one_row,
+    schema_description,
+    throwaway_database,
+)
 
 
 def table_fingerprints(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
@@ -153,6 +158,38 @@ def test_reload_changes_nothing_but_the_data_version(
         load_all(load_conn, DEMO_DIR)
     assert table_fingerprints(conn) == before
     assert data_version(conn) == version + 1
+
+
+# Keys and indexes a first build of the H3 grid drops and makes again after the rows
+# (data/sql/h3_grid/bulk_indexes.sql), one of each kind.
+H3_BULK_INDEXES = (
+    "h3_coverage_pkey",
+    "h3_cell_geometry_pkey",
+    "ix_h3_coverage_fid",
+    "ix_h3_cell_adults_lsoa",
+    "ix_h3_cell_geometry_r9_geom_3857",
+)
+H3_BULK_INDEX_OIDS = "SELECT array_agg(to_regclass(name)::oid) FROM unnest(%s::text[]) name"
+
+
+def test_a_first_load_keeps_every_key_and_index_the_migrations_made(
+    settings: DatabaseSettings,
+) -> None:
+    """The first load builds the H3 grid's keys and indexes after its rows: each is a new
+    index afterwards (it was built again), and the schema is the migrations' to the letter."""
+    with throwaway_database(settings, "first_load_schema") as url:
+        own = DatabaseSettings(database_url=url)  # type: ignore[call-arg]
+        schema.upgrade(own.sqlalchemy_url)
+        migrated = schema_description(own.dsn)
+        with psycopg.connect(own.dsn) as load_conn:
+            before = one_row(load_conn, H3_BULK_INDEX_OIDS, (list(H3_BULK_INDEXES),))[0]
+            load_all(load_conn, DEMO_DIR)
+            after = one_row(load_conn, H3_BULK_INDEX_OIDS, (list(H3_BULK_INDEXES),))[0]
+            cells = one_row(load_conn, "SELECT count(*) FROM h3_coverage")[0]
+        assert None not in before and None not in after
+        assert not set(before) & set(after)
+        assert cells > 0
+        assert schema_description(own.dsn) == migrated
 
 
 def _truncate(path: Path) -> None:

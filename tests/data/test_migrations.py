@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, get_args
+from typing import get_args
 
 import psycopg
 import pytest
@@ -24,7 +24,7 @@ from geo.assets import models as asset_models
 from geo.groups import models as group_models
 from geo.planning import rules as planning_rules
 from tests.utils import spending as spending_files
-from tests.utils.databases import throwaway_database
+from tests.utils.databases import schema_description, throwaway_database
 
 # Each CHECK constraint of a lifecycle or category column, and the live values it must allow.
 VOCABULARIES: dict[str, Sequence[str]] = {
@@ -63,44 +63,9 @@ def test_live_vocabularies_equal_the_schema_checks(
     assert check_values(conn, constraint) == set(live)
 
 
-SCHEMA_QUERIES = {
-    "columns": (
-        "SELECT table_name, ordinal_position, column_name, data_type, udt_name, is_nullable,"
-        " column_default, is_identity FROM information_schema.columns"
-        " WHERE table_schema = 'public' ORDER BY 1, 2"
-    ),
-    "constraints": (
-        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(c.oid)"
-        " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
-        " WHERE n.nspname = 'public' ORDER BY 1, 2"
-    ),
-    "indexes": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
-    "triggers": (
-        "SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t"
-        " WHERE NOT tgisinternal ORDER BY 1, 2"
-    ),
-    "functions": (
-        "SELECT p.proname, pg_get_function_identity_arguments(p.oid), p.prosrc FROM pg_proc p"
-        " JOIN pg_namespace n ON n.oid = p.pronamespace LEFT JOIN pg_depend d"
-        " ON d.objid = p.oid AND d.deptype = 'e'"
-        " WHERE n.nspname = 'public' AND d.objid IS NULL ORDER BY 1, 2"
-    ),
-    "views": "SELECT viewname, definition FROM pg_views WHERE schemaname = 'public' ORDER BY 1",
-    "options": (
-        "SELECT c.relname, c.reloptions::text FROM pg_class c"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = 'public' AND c.reloptions IS NOT NULL ORDER BY 1"
-    ),
-}
 # Left after a downgrade to nothing: Alembic's table and PostGIS's own table and views.
 POSTGIS_RELATIONS = {"spatial_ref_sys", "geometry_columns", "geography_columns"}
 EMPTY_SCHEMA_TABLES = {"alembic_version", *POSTGIS_RELATIONS}
-
-
-def described(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Return the public schema's columns, constraints, indexes, triggers, functions, views."""
-    with psycopg.connect(dsn) as conn:
-        return {name: conn.execute(query).fetchall() for name, query in SCHEMA_QUERIES.items()}
 
 
 def test_downgrade_to_nothing_then_upgrade_builds_the_same_schema(
@@ -111,15 +76,15 @@ def test_downgrade_to_nothing_then_upgrade_builds_the_same_schema(
     with throwaway_database(settings, "migrations_round_trip") as url:
         own = DatabaseSettings(database_url=url)  # type: ignore[call-arg]
         schema.upgrade(own.sqlalchemy_url)
-        first = described(own.dsn)
+        first = schema_description(own.dsn)
         assert {t for t, *_ in first["columns"]} >= {"asset", "crime", "lsoa", "spending_line"}
         command.downgrade(schema.alembic_config(own.sqlalchemy_url), "base")
-        emptied = described(own.dsn)
+        emptied = schema_description(own.dsn)
         assert {t for t, *_ in emptied["columns"]} <= EMPTY_SCHEMA_TABLES
         assert emptied["triggers"] == [] and emptied["functions"] == []
         assert {v for v, _ in emptied["views"]} <= POSTGIS_RELATIONS
         schema.upgrade(own.sqlalchemy_url)
-        assert described(own.dsn) == first
+        assert schema_description(own.dsn) == first
 
 
 ROLLUPS = (

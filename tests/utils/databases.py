@@ -46,6 +46,45 @@ GROUP_REGISTER_TABLES = (
 )
 
 
+# What :func:`schema_description` reads: the public schema's columns, constraints, indexes,
+# triggers, functions (not extensions'), views and storage options.
+SCHEMA_QUERIES = {
+    "columns": (
+        "SELECT table_name, ordinal_position, column_name, data_type, udt_name, is_nullable,"
+        " column_default, is_identity FROM information_schema.columns"
+        " WHERE table_schema = 'public' ORDER BY 1, 2"
+    ),
+    "constraints": (
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(c.oid)"
+        " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+        " WHERE n.nspname = 'public' ORDER BY 1, 2"
+    ),
+    "indexes": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1",
+    "triggers": (
+        "SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t"
+        " WHERE NOT tgisinternal ORDER BY 1, 2"
+    ),
+    "functions": (
+        "SELECT p.proname, pg_get_function_identity_arguments(p.oid), p.prosrc FROM pg_proc p"
+        " JOIN pg_namespace n ON n.oid = p.pronamespace LEFT JOIN pg_depend d"
+        " ON d.objid = p.oid AND d.deptype = 'e'"
+        " WHERE n.nspname = 'public' AND d.objid IS NULL ORDER BY 1, 2"
+    ),
+    "views": "SELECT viewname, definition FROM pg_views WHERE schemaname = 'public' ORDER BY 1",
+    "options": (
+        "SELECT c.relname, c.reloptions::text FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'public' AND c.reloptions IS NOT NULL ORDER BY 1"
+    ),
+}
+
+
+def schema_description(dsn: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Return the public schema's columns, constraints, indexes, triggers, functions, views."""
+    with psycopg.connect(dsn) as conn:
+        return {name: conn.execute(query).fetchall() for name, query in SCHEMA_QUERIES.items()}
+
+
 def one_row(
     conn: psycopg.Connection, query: str | sql.Composed, params: Params | None = None
 ) -> tuple[Any, ...]:
