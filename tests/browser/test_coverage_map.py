@@ -217,3 +217,40 @@ def test_the_popup_shows_the_figures_as_the_service_rounds_them(
     percent = f"{share * 100:,.2f}".rstrip("0").rstrip(".")
     assert facts["Covered"].endswith(f"({percent}%)")
     assert watched.errors == []
+
+
+# The layer list's entries that something else stands over at their centre, and the gap between
+# the list's foot and the legend's top (negative: they overlap).
+LAYER_LIST_COVERED = """() => {
+  const legend = document.querySelector('.platoons-legend').getBoundingClientRect();
+  const list = document.querySelector('.leaflet-control-layers').getBoundingClientRect();
+  const covered = [...document.querySelectorAll('.leaflet-control-layers label')].filter((l) => {
+    const r = l.getBoundingClientRect();
+    return !l.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
+  }).map((l) => l.innerText.trim());
+  return {covered, gap: legend.top - list.bottom};
+}"""
+
+
+@pytest.mark.parametrize("height", [800, 600, 480])
+def test_the_legend_leaves_every_entry_of_the_layer_list_in_view(
+    watched: WatchedPage, live_server: str, example: CoverageExample, height: int
+) -> None:
+    """However high the window, the legend stands below the layer list and scrolls: on the demo
+    at 1280x800 it used to cover the list's last two entries, which could not be clicked. Each
+    overlay shown changes the legend (and the attribution under it) and it is fitted again;
+    with every overlay shown, the legend is at its tallest."""
+    watched.page.set_viewport_size({"width": 1280, "height": height})
+    open_coverage_map(watched, live_server)
+    before = watched.evaluate(LAYER_LIST_COVERED)
+    assert before["covered"] == [] and before["gap"] >= 0, before
+    overlays = watched.page.locator(".leaflet-control-layers-overlays label")
+    hidden = "(labels) => labels.findIndex((l) => !l.querySelector('input').checked)"
+    assert overlays.evaluate_all(hidden) >= 0  # one overlay at least starts hidden
+    while (first := overlays.evaluate_all(hidden)) >= 0:
+        shown = overlays.nth(first).inner_text()
+        overlays.nth(first).click()  # times out if something stands over the entry
+        watched.settle()
+        after = watched.evaluate(LAYER_LIST_COVERED)
+        assert after["covered"] == [] and after["gap"] >= 0, (shown, after)
+    assert watched.errors == []

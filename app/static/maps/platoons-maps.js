@@ -682,6 +682,10 @@
     return div;
   }
 
+  // The legend's gap below the top-right controls, the least height it keeps (a title and a
+  // line or two, scrolled) however short the map, and the most of the window it takes.
+  var LEGEND_MARGIN = 10, LEGEND_MIN_HEIGHT = 60, LEGEND_MOST_OF_WINDOW = 0.6;
+
   var Legend = L.Control.extend({
     options: { position: 'bottomright' },
     initialize: function (config, options) { L.setOptions(this, options); this._config = config; },
@@ -717,6 +721,37 @@
   function translucent(colour, opacity) {
     var n = parseInt(colour.slice(1), 16);
     return 'rgba(' + [(n >> 16) & 255, (n >> 8) & 255, n & 255, opacity].join(', ') + ')';
+  }
+
+  /**
+   * Keep the legend clear of the controls above it. It stands in the bottom-right corner, on
+   * the attribution, and grows upwards: its height is kept to the room between its foot and the
+   * top-right controls (the layer list), less a margin, and at most 60% of the window (as the
+   * stylesheet has it before this runs); it scrolls within that. Without it,
+   * on a screen 800 pixels high the coverage map's legend covered the last entries of the
+   * layer list, which could then not be clicked.
+   */
+  function fitLegend(map, legend) {
+    var div = legend.getContainer();
+    var top = map.getContainer().querySelector('.leaflet-top.leaflet-right');
+    var room = div.getBoundingClientRect().bottom - top.getBoundingClientRect().bottom - LEGEND_MARGIN;
+    var most = Math.min(room, LEGEND_MOST_OF_WINDOW * window.innerHeight);
+    div.style.maxHeight = Math.max(Math.floor(most), LEGEND_MIN_HEIGHT) + 'px';
+  }
+
+  /** Fit the legend now and whenever the map, the layer list or the attribution changes size. */
+  function keepLegendFitted(map, legend) {
+    var fit = function () { fitLegend(map, legend); };
+    fit();
+    map.on('resize baselayerchange overlayadd overlayremove', fit);
+    if (window.ResizeObserver) {
+      // Neither observed box holds the legend, so fitting it cannot set the observer off again.
+      var observer = new ResizeObserver(fit);
+      var container = map.getContainer();
+      observer.observe(container.querySelector('.leaflet-top.leaflet-right'));
+      var attribution = container.querySelector('.leaflet-control-attribution');
+      if (attribution) { observer.observe(attribution); }
+    }
   }
 
   /** The legends of what is on the map: the base layer's, then each overlay's that has one. */
@@ -1520,6 +1555,7 @@
     var showLegends = function () { legend.show(activeLegends(map, config)); };
     showLegends();
     map.on('baselayerchange overlayadd overlayremove', showLegends);
+    keepLegendFitted(map, legend);
     if (config.search) { registry.search = new Search(config).addTo(map); }
     if (config.labelsUrl) { registry.labels = new PlaceLabels(config).addTo(map); }
     if (config.lsoaNameUrl) { hoverNames(map, config); }
