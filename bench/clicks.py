@@ -49,10 +49,8 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m bench.clicks", description=__doc__)
-    parser.add_argument(
-        "--database",
-        default=harness.BENCH_DB,
-        help="loaded database on the configured server to serve (default %(default)s)",
+    harness.add_database(
+        parser, "loaded database on the configured server to serve (default %(default)s)"
     )
     parser.add_argument("--points", type=int, default=120, help="points (%(default)s)")
     parser.add_argument("--seed", type=int, default=20, help="point seed (%(default)s)")

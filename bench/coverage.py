@@ -125,12 +125,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--load", action="store_true", help="recreate the database and load England into it"
     )
-    parser.add_argument(
-        "--database",
-        default=harness.BENCH_DB,
-        help="database on the configured server to use, created and loaded if need be "
-        "(default %(default)s; another benchmark may be using that one)",
-    )
+    harness.add_database(parser)
     parser.add_argument("--groups", type=int, default=10_000, help="synthetic groups")
     parser.add_argument("--organisers", type=int, default=5_000, help="synthetic organisers")
     parser.add_argument("--seed", type=int, default=7, help="generator and sampling seed")

@@ -210,12 +210,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="reload England and re-import the examples into the database even if present",
     )
-    parser.add_argument(
-        "--database",
-        default=harness.BENCH_DB,
-        help="database on the configured server to use, created and loaded if need be "
-        "(default %(default)s; another benchmark may be using that one)",
-    )
+    harness.add_database(parser)
     parser.add_argument("--clicks", type=int, default=500, help="clicks per run (%(default)s)")
     parser.add_argument("--polygons", type=int, default=200, help="polygons per run (%(default)s)")
     parser.add_argument(

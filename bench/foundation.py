@@ -31,12 +31,12 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from bench.harness import (
-    BENCH_DB,
     DEFAULT_SOURCE,
     REQUEST_TIMEOUT_SECONDS,
     RESULTS_DIR,
     Server,
     add_concurrency,
+    add_database,
     add_source,
     child_env,
     command_line,
@@ -145,11 +145,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="reuse the already-loaded benchmark database instead of rebuilding it",
     )
-    parser.add_argument(
-        "--database",
-        default=BENCH_DB,
-        help="the benchmark database, dropped and rebuilt by each run (%(default)s)",
-    )
+    add_database(parser, "the benchmark database, dropped and rebuilt by each run (%(default)s)")
     parser.add_argument("--points", type=int, default=2000, help="lookups per run (%(default)s)")
     parser.add_argument(
         "--warmup", type=int, default=200, help="uncounted lookups before each run (%(default)s)"

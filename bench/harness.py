@@ -69,6 +69,16 @@ def add_source(
     parser.add_argument("--source", type=Path, default=default, help=help_text)
 
 
+def add_database(
+    parser: argparse.ArgumentParser,
+    help_text: str = "database on the configured server to use, created and loaded if need be "
+    "(default %(default)s; another benchmark may be using that one)",
+) -> None:
+    """The ``--database`` option: which database on the configured server the benchmark uses
+    (several sessions sharing one server each name their own)."""
+    parser.add_argument("--database", default=BENCH_DB, help=help_text)
+
+
 def command_line(module: str, argv: Sequence[str] | None) -> str:
     """How a benchmark was run, for its result file: ``<python> -m <module> ARGS``."""
     return " ".join(

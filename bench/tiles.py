@@ -45,6 +45,7 @@ from bench.harness import (
     DEFAULT_SOURCE,
     RESULTS_DIR,
     add_concurrency,
+    add_database,
     add_source,
     child_env,
     database_urls,
@@ -189,10 +190,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="migrate the database and run `platoons load england` into it first",
     )
-    parser.add_argument(
-        "--database",
-        default=BENCH_DB,
-        help="database on the configured server to serve from (default %(default)s; "
+    add_database(
+        parser,
+        "database on the configured server to serve from (default %(default)s; "
         "another benchmark may be rebuilding that one)",
     )
     add_source(parser, DEFAULT_SOURCE, "raw data directory for --load (default %(default)s)")
