@@ -181,11 +181,12 @@ def test_a_first_load_keeps_every_key_and_index_the_migrations_made(
         own = DatabaseSettings(database_url=url)  # type: ignore[call-arg]
         schema.upgrade(own.sqlalchemy_url)
         migrated = schema_description(own.dsn)
-        with psycopg.connect(own.dsn) as load_conn:
-            before = one_row(load_conn, H3_BULK_INDEX_OIDS, (list(H3_BULK_INDEXES),))[0]
-            load_all(load_conn, DEMO_DIR)
-            after = one_row(load_conn, H3_BULK_INDEX_OIDS, (list(H3_BULK_INDEXES),))[0]
-            cells = one_row(load_conn, "SELECT count(*) FROM h3_coverage")[0]
+        with psycopg.connect(own.dsn, autocommit=True) as probe:
+            before = one_row(probe, H3_BULK_INDEX_OIDS, (list(H3_BULK_INDEXES),))[0]
+            with psycopg.connect(own.dsn) as load_conn:  # the load's own transaction
+                load_all(load_conn, DEMO_DIR)
+            after = one_row(probe, H3_BULK_INDEX_OIDS, (list(H3_BULK_INDEXES),))[0]
+            cells = one_row(probe, "SELECT count(*) FROM h3_coverage")[0]
         assert None not in before and None not in after
         assert not set(before) & set(after)
         assert cells > 0
