@@ -30,6 +30,21 @@ def one_of(column: str, values: Sequence[str]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def text_keys(*names: str) -> list[sa.Column]:
+    """Return ``names``, in that order: the text columns of the table's primary key."""
+    return [sa.Column(name, sa.Text, primary_key=True) for name in names]
+
+
+def required(type_: Any, *names: str) -> list[sa.Column]:
+    """Return ``names``, in that order: NOT NULL columns of ``type_``, with no default."""
+    return [sa.Column(name, type_, nullable=False) for name in names]
+
+
+def optional(type_: Any, *names: str) -> list[sa.Column]:
+    """Return ``names``, in that order: nullable columns of ``type_``, with no default."""
+    return [sa.Column(name, type_) for name in names]
+
+
 def identity_key() -> sa.Column:
     """Return ``id``: the table's bigint identity primary key."""
     return sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True)

@@ -20,7 +20,10 @@ from data.migrations.helpers import (
     flag,
     geometry_columns,
     gist_indexes,
+    optional,
     parent_reference,
+    required,
+    text_keys,
 )
 
 revision = "0001_foundation"
@@ -73,11 +76,7 @@ def upgrade() -> None:
     op.create_table(
         "dataset_load",
         sa.Column("dataset", sa.Text, primary_key=True),
-        sa.Column("source_file", sa.Text, nullable=False),
-        sa.Column("sha256", sa.Text, nullable=False),
-        sa.Column("publisher", sa.Text, nullable=False),
-        sa.Column("licence", sa.Text, nullable=False),
-        sa.Column("attribution", sa.Text, nullable=False),
+        *required(sa.Text, "source_file", "sha256", "publisher", "licence", "attribution"),
         sa.Column("row_count", sa.Integer, nullable=False),
         sa.Column("notes", sa.dialects.postgresql.JSONB, nullable=False, server_default="{}"),
         sa.Column("loaded_at", sa.TIMESTAMP(timezone=True), nullable=False),
@@ -110,8 +109,7 @@ def upgrade() -> None:
 
     op.create_table(
         "lsoa_2011_2021",
-        sa.Column("lsoa11_code", sa.Text, primary_key=True),
-        sa.Column("lsoa21_code", sa.Text, primary_key=True),
+        *text_keys("lsoa11_code", "lsoa21_code"),
         sa.Column("change_code", sa.CHAR(1), nullable=False),
         sa.Column("lad22_code", sa.Text, nullable=False),
         sa.CheckConstraint("change_code IN ('U', 'S', 'M', 'X')", name="ck_lsoa_change_code"),
@@ -121,12 +119,9 @@ def upgrade() -> None:
     op.create_table(
         "index_edition",
         sa.Column("code", sa.Text, primary_key=True),
-        sa.Column("title", sa.Text, nullable=False),
-        sa.Column("country", sa.Text, nullable=False),
-        sa.Column("publisher", sa.Text, nullable=False),
-        sa.Column("published", sa.Text, nullable=False),  # ISO date or month, as published
-        sa.Column("lsoa_vintage", sa.SmallInteger, nullable=False),
-        sa.Column("lad_vintage", sa.SmallInteger, nullable=False),
+        # "published": an ISO date or month, as published.
+        *required(sa.Text, "title", "country", "publisher", "published"),
+        *required(sa.SmallInteger, "lsoa_vintage", "lad_vintage"),
         sa.Column("ward_vintage", sa.SmallInteger),
         # How many LSOAs the edition ranks nationally (ranks run 1..this).
         sa.Column("national_lsoa_count", sa.Integer, nullable=False),
@@ -145,9 +140,7 @@ def upgrade() -> None:
         "index_domain",
         parent_reference("edition_code", "index_edition.code", sa.Text, primary_key=True),
         sa.Column("code", sa.Text, primary_key=True),
-        sa.Column("title", sa.Text, nullable=False),
-        sa.Column("kind", sa.Text, nullable=False),
-        sa.Column("population_base", sa.Text, nullable=False),
+        *required(sa.Text, "title", "kind", "population_base"),
         sa.Column("sort_order", sa.SmallInteger, nullable=False),
         sa.CheckConstraint("kind IN ('index', 'domain', 'supplementary')", name="ck_domain_kind"),
         sa.CheckConstraint(
@@ -158,9 +151,7 @@ def upgrade() -> None:
 
     op.create_table(
         "lsoa_index_value",
-        sa.Column("edition_code", sa.Text, primary_key=True),
-        sa.Column("domain_code", sa.Text, primary_key=True),
-        sa.Column("lsoa_code", sa.Text, primary_key=True),
+        *text_keys("edition_code", "domain_code", "lsoa_code"),
         sa.Column("score", sa.Float),
         sa.Column("rank", sa.Integer, nullable=False),
         sa.Column("decile", sa.SmallInteger, nullable=False),
@@ -175,11 +166,9 @@ def upgrade() -> None:
         "lsoa_population_denominator",
         parent_reference("edition_code", "index_edition.code", sa.Text, primary_key=True),
         sa.Column("lsoa_code", sa.Text, primary_key=True),
-        sa.Column("total", sa.Integer, nullable=False),
-        sa.Column("children_0_15", sa.Integer, nullable=False),
-        sa.Column("aged_16_59", sa.Integer, nullable=False),
-        sa.Column("aged_60_plus", sa.Integer, nullable=False),
-        sa.Column("working_age", sa.Integer, nullable=False),
+        *required(
+            sa.Integer, "total", "children_0_15", "aged_16_59", "aged_60_plus", "working_age"
+        ),
     )
 
     # ONS small-area population estimates by single year of age (index 0..90, 90 = 90+).
@@ -188,8 +177,7 @@ def upgrade() -> None:
         sa.Column("lsoa_vintage", sa.SmallInteger, primary_key=True),
         sa.Column("lsoa_code", sa.Text, primary_key=True),
         sa.Column("reference_year", sa.SmallInteger, primary_key=True),
-        sa.Column("total", sa.Integer, nullable=False),
-        sa.Column("adults_18_plus", sa.Integer, nullable=False),
+        *required(sa.Integer, "total", "adults_18_plus"),
         sa.Column("by_single_year_of_age", sa.ARRAY(sa.Integer), nullable=False),
         sa.CheckConstraint(
             "cardinality(by_single_year_of_age) = 91", name="ck_population_single_years"
@@ -199,14 +187,11 @@ def upgrade() -> None:
     # LAD summary measures (IoD technical report, Appendix N), computed from LSOA data at load.
     op.create_table(
         "lad_summary_measure",
-        sa.Column("edition_code", sa.Text, primary_key=True),
-        sa.Column("domain_code", sa.Text, primary_key=True),
-        sa.Column("lad_code", sa.Text, primary_key=True),
-        sa.Column("measure", sa.Text, primary_key=True),
+        *text_keys("edition_code", "domain_code", "lad_code", "measure"),
         sa.Column("value", sa.Float),
         sa.Column("rank", sa.Integer),
-        sa.Column("unavailable_reason", sa.Text),
-        sa.Column("rank_unavailable_reason", sa.Text),
+        # Why the value (or the rank) is unavailable: NULL where it is given (checked below).
+        *optional(sa.Text, "unavailable_reason", "rank_unavailable_reason"),
         _domain_reference(),
         sa.CheckConstraint(
             "(value IS NULL) = (unavailable_reason IS NOT NULL)", name="ck_measure_value_or_reason"
@@ -221,12 +206,11 @@ def upgrade() -> None:
         "postcode",
         sa.Column("postcode", sa.Text, primary_key=True),
         sa.Column("lsoa_vintage", sa.SmallInteger, nullable=False),
-        sa.Column("lsoa_code", sa.Text, nullable=False),
-        sa.Column("lad_code", sa.Text, nullable=False),
+        *required(sa.Text, "lsoa_code", "lad_code"),
         sa.Column("geom", Geometry("POINT", srid=27700, spatial_index=False), nullable=False),
         sa.Column("geom_4326", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
     )
-    op.create_index("ix_postcode_geom", "postcode", ["geom"], postgresql_using="gist")
+    gist_indexes("postcode", ["geom"])
 
 
 def downgrade() -> None:

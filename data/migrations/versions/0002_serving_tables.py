@@ -13,7 +13,7 @@ scan with no joins or pivots. They are rebuilt inside the load's transaction
 import sqlalchemy as sa
 from alembic import op
 
-from data.migrations.helpers import create_serving_table
+from data.migrations.helpers import create_serving_table, optional, required, text_keys
 
 revision = "0002_serving_tables"
 down_revision = "0001_foundation"
@@ -49,15 +49,11 @@ def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
     create_serving_table(
         "lsoa_deprivation",
-        sa.Column("edition_code", sa.Text, primary_key=True),
-        sa.Column("code", sa.Text, primary_key=True),
+        *text_keys("edition_code", "code"),
         # Vector tile feature ids must be integers: the GSS code's digits (E01006112 -> 1006112).
         sa.Column("fid", sa.BigInteger, nullable=False),
-        sa.Column("name", sa.Text, nullable=False),
-        sa.Column("lad_code", sa.Text, nullable=False),
-        sa.Column("lad_name", sa.Text, nullable=False),
-        sa.Column("ward_code", sa.Text),
-        sa.Column("ward_name", sa.Text),
+        *required(sa.Text, "name", "lad_code", "lad_name"),
+        *optional(sa.Text, "ward_code", "ward_name"),
         sa.Column("population", sa.Integer),
         *[
             sa.Column(f"{d}_{field}", sa.Float if field == "score" else sa.Integer)
@@ -71,12 +67,10 @@ def upgrade() -> None:
 
     create_serving_table(
         "lad_deprivation",
-        sa.Column("edition_code", sa.Text, primary_key=True),
-        sa.Column("code", sa.Text, primary_key=True),
+        *text_keys("edition_code", "code"),
         sa.Column("fid", sa.BigInteger, nullable=False),
         sa.Column("name", sa.Text, nullable=False),
-        sa.Column("region_code", sa.Text),
-        sa.Column("region_name", sa.Text),
+        *optional(sa.Text, "region_code", "region_name"),
         sa.Column("lsoa_count", sa.Integer, nullable=False),
         *[
             sa.Column(f"imd_{m}{suffix}", sa.Float if suffix == "" else sa.Integer)

@@ -14,6 +14,8 @@ that use these figures say so.
 import sqlalchemy as sa
 from alembic import op
 
+from data.migrations.helpers import required, text_keys
+
 revision = "0003_population_by_edition"
 down_revision = "0002_serving_tables"
 branch_labels = None
@@ -23,10 +25,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "lsoa_population",
-        sa.Column("edition_code", sa.Text, primary_key=True),
-        sa.Column("lsoa_code", sa.Text, primary_key=True),
-        sa.Column("residents", sa.Float, nullable=False),
-        sa.Column("adults_18_plus", sa.Float, nullable=False),
+        *text_keys("edition_code", "lsoa_code"),
+        *required(sa.Float, "residents", "adults_18_plus"),
         sa.Column("reference_year", sa.SmallInteger, nullable=False),
         sa.Column("method", sa.Text, nullable=False),
         sa.CheckConstraint("residents >= 0 AND adults_18_plus >= 0", name="ck_population_positive"),

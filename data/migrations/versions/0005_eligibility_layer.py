@@ -11,7 +11,7 @@ by the same rule engine that answers eligibility checks (geo/grants/layer.py).
 import sqlalchemy as sa
 from alembic import op
 
-from data.migrations.helpers import create_serving_table
+from data.migrations.helpers import create_serving_table, required, text_keys
 
 revision = "0005_eligibility_layer"
 down_revision = "0004_grants_access_audit"
@@ -22,15 +22,11 @@ depends_on = None
 def upgrade() -> None:
     create_serving_table(
         "programme_lsoa_eligibility",
-        sa.Column("programme_id", sa.Text, primary_key=True),
-        sa.Column("code", sa.Text, primary_key=True),
+        *text_keys("programme_id", "code"),
         # OGC feature id "<programme>:<lsoa>"; integer tile id from the LSOA code's digits.
         sa.Column("feature_id", sa.Text, nullable=False, unique=True),
         sa.Column("fid", sa.BigInteger, nullable=False),
-        sa.Column("programme_name", sa.Text, nullable=False),
-        sa.Column("edition_code", sa.Text, nullable=False),
-        sa.Column("name", sa.Text, nullable=False),
-        sa.Column("lad_code", sa.Text, nullable=False),
+        *required(sa.Text, "programme_name", "edition_code", "name", "lad_code"),
         sa.Column("ward_code", sa.Text),
         sa.Column("imd_decile", sa.Integer),
         sa.Column("qualifies", sa.Boolean, nullable=False),
