@@ -19,7 +19,7 @@ collections and tiles.
 import sqlalchemy as sa
 from alembic import op
 
-from data.migrations.helpers import parent_reference
+from data.migrations.helpers import parent_reference, text_keys
 
 revision = "0016_published_lad_measures"
 down_revision = "0012_h3_children_adults"
@@ -34,9 +34,7 @@ def upgrade() -> None:
     op.create_table(
         "lad_published_measure",
         parent_reference("edition_code", "index_edition.code", sa.Text, primary_key=True),
-        sa.Column("lad_code", sa.Text, primary_key=True),
-        sa.Column("domain_code", sa.Text, primary_key=True),
-        sa.Column("measure", sa.Text, primary_key=True),
+        *text_keys("lad_code", "domain_code", "measure"),
         sa.Column("value", sa.Float, nullable=False),
         sa.Column("rank", sa.Integer, nullable=False),
         # The index's place in the published file's order (IMD first), for listing.
