@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -150,14 +151,65 @@ def test_a_partial_extract_is_reported_as_such(settings: DatabaseSettings) -> No
     assert f"{len(sources.csv(sources.FILE_1)):,} of {national:,}" in " ".join(partial)
 
 
+# Each boundary row's version (xmin: the transaction that wrote it), keyed level:vintage:code.
+BOUNDARY_ROW_VERSIONS = """
+SELECT 'lad:' || vintage || ':' || code, xmin::text FROM lad
+UNION ALL SELECT 'ward:' || vintage || ':' || code, xmin::text FROM ward
+UNION ALL SELECT 'lsoa:' || vintage || ':' || code, xmin::text FROM lsoa
+"""
+
+
+def boundary_row_versions(conn: psycopg.Connection) -> dict[str, str]:
+    return dict(conn.execute(BOUNDARY_ROW_VERSIONS).fetchall())
+
+
 def test_reload_changes_nothing_but_the_data_version(
     settings: DatabaseSettings, conn: psycopg.Connection
 ) -> None:
     before, version = table_fingerprints(conn), data_version(conn)
+    versions = boundary_row_versions(conn)
     with psycopg.connect(settings.dsn) as load_conn:
         load_all(load_conn, DEMO_DIR)
     assert table_fingerprints(conn) == before
     assert data_version(conn) == version + 1
+    # Not one boundary was deleted and written again (foundation/insert_boundaries.sql).
+    assert boundary_row_versions(conn) == versions
+
+
+def _move_boundary(path: Path, code_field: str, code: str, degrees: float) -> None:
+    """Move one feature of a GeoJSON boundary file east by ``degrees``; keep the rest as is.
+
+    Through json, whose floats write back as they were read, not through a GIS writer,
+    which may round every coordinate of the file.
+    """
+    collection = json.loads(gzip.decompress(path.read_bytes()))
+    (feature,) = (f for f in collection["features"] if f["properties"][code_field] == code)
+    for ring in feature["geometry"]["coordinates"]:
+        for point in ring:
+            point[0] = round(point[0] + degrees, 6)
+    path.write_bytes(gzip.compress(json.dumps(collection).encode("utf-8")))
+
+
+def test_a_reload_rewrites_only_the_boundaries_that_changed(
+    settings: DatabaseSettings, conn: psycopg.Connection, demo_copy: Path
+) -> None:
+    before, versions = table_fingerprints(conn), boundary_row_versions(conn)
+    moved = "E01005061"  # Manchester 018A, a millionth of a degree (7 cm) east
+    xmin_sql = "SELECT ST_XMin(geom_4326) FROM lsoa WHERE vintage = 2021 AND code = %s"
+    (west,) = one_row(conn, xmin_sql, [moved])
+    _move_boundary(demo_copy / sources.LSOA21_BOUNDARIES, "lsoa21_code", moved, 1e-6)
+    with psycopg.connect(settings.dsn) as load_conn:
+        load_all(load_conn, demo_copy)
+    after = boundary_row_versions(conn)
+    assert after.keys() == versions.keys()
+    assert {key for key, version in versions.items() if after[key] != version} == {
+        f"lsoa:2021:{moved}"
+    }
+    assert one_row(conn, xmin_sql, [moved])[0] == pytest.approx(west + 1e-6, abs=1e-9)
+    # Loading the demo's own files again brings back every row as it was.
+    with psycopg.connect(settings.dsn) as load_conn:
+        load_all(load_conn, DEMO_DIR)
+    assert table_fingerprints(conn) == before
 
 
 # Keys and indexes a first build of the H3 grid drops and makes again after the rows

@@ -2,8 +2,6 @@
 -- with clean_polygons(), record which were repaired, and transform explicitly to British
 -- National Grid (27700) and Web Mercator (3857).
 -- Each source geometry is checked once and transformed to 27700 once (OFFSET 0 keeps each
--- subquery's columns computed once, not again where the outer query uses them twice).
--- Each source geometry is checked once and transformed to 27700 once (OFFSET 0 keeps each
 -- subquery's columns computed once, not again where the query above uses them twice; a valid
 -- source is what clean_polygons() would make of it, ST_Multi of itself).
 CREATE TEMP TABLE stage_geometry ON COMMIT DROP AS
@@ -37,19 +35,56 @@ CREATE INDEX ON stage_geometry (level, vintage, code);
 INSERT INTO stage_repaired (level, code)
 SELECT level || ':' || vintage, code FROM stage_geometry WHERE repaired;
 
-INSERT INTO lad (vintage, code, name, region_code, region_name, geom, geom_4326, geom_3857, geom_repaired)
+-- Each level's rows are computed apart (<level>_fresh, in the table's column order), then
+-- written where they differ from the stored ones, as the index values are
+-- (index_values_write.sql): a reload of the same files deletes and inserts no boundary, so
+-- none is added again to the tables' spatial indexes, and readers keep the previous rows
+-- until the load commits. A first load finds nothing to delete and inserts every row.
+-- The fresh tables have the tables' key, so a code the files give twice fails the load as
+-- before; the insert skips by that key the rows that stayed (ON CONFLICT), not by a join
+-- against the table it is filling (which can be planned as a scan of the rows it has just
+-- added, once per row).
+CREATE TEMP TABLE lad_fresh (LIKE lad, PRIMARY KEY (vintage, code)) ON COMMIT DROP;
+INSERT INTO lad_fresh (vintage, code, name, region_code, region_name, geom, geom_4326, geom_3857, geom_repaired)
 SELECT s.vintage, s.code, s.name, s.region_code, s.region_name,
        g.geom, g.geom_4326, ST_Transform(g.geom_4326, 3857), g.repaired
 FROM stage_lad s JOIN stage_geometry g ON g.level = 'lad' AND g.vintage = s.vintage AND g.code = s.code;
 
-INSERT INTO ward (vintage, code, name, lad_code, geom, geom_4326, geom_3857, geom_repaired)
+CREATE TEMP TABLE ward_fresh (LIKE ward, PRIMARY KEY (vintage, code)) ON COMMIT DROP;
+INSERT INTO ward_fresh (vintage, code, name, lad_code, geom, geom_4326, geom_3857, geom_repaired)
 SELECT s.vintage, s.code, s.name, s.lad_code,
        g.geom, g.geom_4326, ST_Transform(g.geom_4326, 3857), coalesce(g.repaired, false)
 FROM stage_ward s
 LEFT JOIN stage_geometry g ON g.level = 'ward' AND g.vintage = s.vintage AND g.code = s.code;
 
-INSERT INTO lsoa (vintage, code, name, lad_vintage, lad_code, ward_vintage, ward_code, msoa_code,
-                  geom, geom_4326, geom_3857, geom_repaired)
+CREATE TEMP TABLE lsoa_fresh (LIKE lsoa, PRIMARY KEY (vintage, code)) ON COMMIT DROP;
+INSERT INTO lsoa_fresh (vintage, code, name, lad_vintage, lad_code, ward_vintage, ward_code, msoa_code,
+                        geom, geom_4326, geom_3857, geom_repaired)
 SELECT s.vintage, s.code, s.name, s.lad_vintage, s.lad_code, s.ward_vintage, s.ward_code, s.msoa_code,
        g.geom, g.geom_4326, ST_Transform(g.geom_4326, 3857), g.repaired
 FROM stage_lsoa s JOIN stage_geometry g ON g.level = 'lsoa' AND g.vintage = s.vintage AND g.code = s.code;
+
+-- Geometries compare by = (the same coordinates in the same order), every other column as
+-- itself: a row that differs in anything is deleted and inserted afresh.
+DELETE FROM lad d
+WHERE NOT EXISTS (
+    SELECT 1 FROM lad_fresh f
+    WHERE f.vintage = d.vintage AND f.code = d.code AND ROW(f.*) IS NOT DISTINCT FROM ROW(d.*)
+);
+INSERT INTO lad SELECT * FROM lad_fresh ON CONFLICT (vintage, code) DO NOTHING;
+
+DELETE FROM ward d
+WHERE NOT EXISTS (
+    SELECT 1 FROM ward_fresh f
+    WHERE f.vintage = d.vintage AND f.code = d.code AND ROW(f.*) IS NOT DISTINCT FROM ROW(d.*)
+);
+INSERT INTO ward SELECT * FROM ward_fresh ON CONFLICT (vintage, code) DO NOTHING;
+
+DELETE FROM lsoa d
+WHERE NOT EXISTS (
+    SELECT 1 FROM lsoa_fresh f
+    WHERE f.vintage = d.vintage AND f.code = d.code AND ROW(f.*) IS NOT DISTINCT FROM ROW(d.*)
+);
+INSERT INTO lsoa SELECT * FROM lsoa_fresh ON CONFLICT (vintage, code) DO NOTHING;
+
+DROP TABLE lad_fresh, ward_fresh, lsoa_fresh;
