@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 
+from data.deferred_indexes import built_after_rows, secondary_indexes
 from data.foundation.staged import StepTimes
 from data.h3_grid import GridAhead, grid_inputs_fingerprint, rebuild_grid
 from geo.coverage.models import ACTIVE_MONTHS_DEFAULT
@@ -44,13 +45,15 @@ def rebuild_after_load(
         cur.execute(NO_JIT)
         stop = times.start("coverage LSOAs")
         before = grid_inputs_fingerprint(cur)
-        for name in (
-            "coverage/lsoa_base_delete.sql",
-            "coverage/lsoa_base_update.sql",
-            "coverage/lsoa_base_insert.sql",
-        ):
-            cur.execute(sql_statement(name, fresh=fresh), params)
-            rows["lsoa_coverage"] += max(cur.rowcount, 0)
+        # On a first load the LSOAs' spatial and other secondary indexes are built after.
+        with built_after_rows(cur, secondary_indexes(cur, ["lsoa_coverage"])):
+            for name in (
+                "coverage/lsoa_base_delete.sql",
+                "coverage/lsoa_base_update.sql",
+                "coverage/lsoa_base_insert.sql",
+            ):
+                cur.execute(sql_statement(name, fresh=fresh), params)
+                rows["lsoa_coverage"] += max(cur.rowcount, 0)
         after = grid_inputs_fingerprint(cur)
         cur.execute("SELECT EXISTS (SELECT 1 FROM h3_cell_adults)")
         has_grid = bool((cur.fetchone() or (False,))[0])

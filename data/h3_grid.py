@@ -15,11 +15,12 @@ import pandas as pd
 import psycopg
 import shapely
 from h3.api import basic_int as h3i
-from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 from psycopg.rows import dict_row
 from pyproj import Transformer
 
+from data import deferred_indexes
+from data.deferred_indexes import Deferred
 from data.foundation.staged import StepTimes
 from geo.coverage.models import DEPRIVED_DECILE_MAX
 from geo.sqlfiles import read_sql
@@ -99,9 +100,6 @@ _SEARCH_RESOLUTION = 7
 # When more than this share of the grid is new, its spatial indexes, the cells' LSOA index and
 # the three tables' keys are built after the rows.
 _BULK_SHARE = 0.2
-
-
-_INDEX_BUILD_MEMORY = "256MB"
 
 
 def _centre_cells(
@@ -605,18 +603,11 @@ def rebuild_grid(
         # A first build (or a new geography): build the indexes once, afterwards. The
         # tables' readers wait for the load's commit meanwhile; they had nothing to read.
         bulk = len(new_cells) > _BULK_SHARE * len(grid.cells)
+        deferred: list[Deferred] = []
         if bulk:
             cur.execute(read_sql("data", "h3_grid/bulk_indexes.sql"))
-            indexes = list(cur.fetchall())
-            cur.execute(f"SET LOCAL maintenance_work_mem = '{_INDEX_BUILD_MEMORY}'")
-            for name, _, key_of in indexes:
-                cur.execute(
-                    sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
-                        sql.Identifier(key_of), sql.Identifier(name)
-                    )
-                    if key_of
-                    else sql.SQL("DROP INDEX {}").format(sql.Identifier(name))
-                )
+            deferred = [Deferred(*row) for row in cur.fetchall()]
+            deferred_indexes.drop(cur, deferred)
         stop()
         if len(new_cells):
             stop = times.start("H3 cells and centres written")
@@ -659,18 +650,9 @@ def rebuild_grid(
                     _geometry_rows(cells[pick], resolution),
                 )
             written["h3_coverage"] += len(pick)
-        if bulk:
+        if deferred:
             with times.step("H3 indexes built"):
-                for name, definition, key_of in indexes:
-                    cur.execute(definition)
-                    if key_of:
-                        cur.execute(
-                            sql.SQL(
-                                "ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}"
-                            ).format(
-                                sql.Identifier(key_of), sql.Identifier(name), sql.Identifier(name)
-                            )
-                        )
+                deferred_indexes.make_again(cur, deferred)
         if written["h3_coverage"]:
             # Cells came, went or changed their adults: their parents' children adults follow.
             with times.step("H3 children's adults"):

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import psycopg
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from data import deferred_indexes
+from data.deferred_indexes import Deferred, built_after_rows, secondary_indexes
 from data.foundation.staged import Provenance, Staged, StepTimes
 from data.manifest import (
     Edition,
@@ -24,6 +25,9 @@ from data.manifest import (
 from geo.errors import LoadError
 from geo.indices import lad_summary_measures
 from geo.sqlfiles import read_sql
+
+# The boundary tables, in the order foundation/insert_boundaries.sql fills them.
+BOUNDARY_TABLES = ("lad", "ward", "lsoa")
 
 
 def _copy(cur: psycopg.Cursor, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
@@ -96,8 +100,12 @@ def write(
     rows: dict[str, int] = {}
     with conn.cursor() as cur:
         with times.step("clear tables"):
+            # On a first load: what the boundaries and the index values are written without
+            # (data/deferred_indexes.py), before the clear below empties anything.
+            boundary_indexes = secondary_indexes(cur, BOUNDARY_TABLES)
             cur.execute(read_sql("data", "foundation/index_value_keys.sql"))
-            index_value_keys = cur.fetchall()
+            index_value_deferred = [Deferred(*row) for row in cur.fetchall()]
+            index_value_deferred += secondary_indexes(cur, ["lsoa_index_value"])
             cur.execute(read_sql("data", "foundation/clear_foundation.sql"))
             cur.execute(read_sql("data", "foundation/create_staging.sql"))
         stop = times.start("boundaries staged")
@@ -186,7 +194,7 @@ def write(
         # in (the thread holds the GIL; this one waits on the server without it).
         with ThreadPoolExecutor(max_workers=1) as pool:
             index_csv = pool.submit(_index_values_csv, staged, manifest)
-            with times.step("boundaries"):
+            with times.step("boundaries"), built_after_rows(cur, boundary_indexes):
                 cur.execute(read_sql("data", "foundation/insert_boundaries.sql"))
             index_values = index_csv.result()
         stop = times.start("index values, populations, lookups")
@@ -195,12 +203,7 @@ def write(
             " (SELECT count(*) FROM lsoa)"
         )
         rows["lad"], rows["ward"], rows["lsoa"] = cur.fetchone() or (0, 0, 0)
-        for name, _ in index_value_keys:
-            cur.execute(
-                sql.SQL("ALTER TABLE lsoa_index_value DROP CONSTRAINT {}").format(
-                    sql.Identifier(name)
-                )
-            )
+        deferred_indexes.drop(cur, index_value_deferred)
 
         for edition in manifest.edition:
             cur.execute(
@@ -253,12 +256,7 @@ def write(
             },
         )
         cur.execute(read_sql("data", "foundation/index_values_write.sql"))
-        for name, definition in index_value_keys:
-            cur.execute(
-                sql.SQL("ALTER TABLE lsoa_index_value ADD CONSTRAINT {} {}").format(
-                    sql.Identifier(name), sql.SQL(definition)
-                )
-            )
+        deferred_indexes.make_again(cur, index_value_deferred)
         for (vintage, year), population in staged.population.items():
             rows["lsoa_population_estimate"] = _copy(
                 cur,
@@ -464,7 +462,10 @@ def refresh_population(conn: psycopg.Connection) -> int:
 def refresh_serving_tables(conn: psycopg.Connection) -> dict[str, int]:
     """Rebuild the denormalised tables OGC collections and tiles read; return their rows."""
     with conn.cursor() as cur:
-        cur.execute(read_sql("data", "foundation/refresh_serving.sql"))
+        # On a first load the tables' spatial and other secondary indexes are built after.
+        deferred = secondary_indexes(cur, ["lsoa_deprivation", "lad_deprivation"])
+        with built_after_rows(cur, deferred):
+            cur.execute(read_sql("data", "foundation/refresh_serving.sql"))
         cur.execute(
             "SELECT (SELECT count(*) FROM lsoa_deprivation), (SELECT count(*) FROM lad_deprivation)"
         )

@@ -212,36 +212,52 @@ def test_a_reload_rewrites_only_the_boundaries_that_changed(
     assert table_fingerprints(conn) == before
 
 
-# Keys and indexes a first build of the H3 grid drops and makes again after the rows
-# (data/sql/h3_grid/bulk_indexes.sql), one of each kind.
-H3_BULK_INDEXES = (
+# Keys and indexes a first load drops and makes again after the rows
+# (data/deferred_indexes.py), one of each kind and write: the H3 grid's
+# (data/sql/h3_grid/bulk_indexes.sql), the boundaries', the index values', the serving
+# tables' and the coverage LSOAs' secondary indexes.
+FIRST_LOAD_BUILDS = (
     "h3_coverage_pkey",
     "h3_cell_geometry_pkey",
     "ix_h3_coverage_fid",
     "ix_h3_cell_adults_lsoa",
     "ix_h3_cell_geometry_r9_geom_3857",
+    "ix_lad_geom",
+    "ix_ward_lad",
+    "ix_lsoa_geom_3857",
+    "ix_lsoa_index_value_lsoa",
+    "ix_lsoa_deprivation_geom_3857_low",
+    "ix_lad_deprivation_geom",
+    "ix_lsoa_coverage_geom",
 )
-H3_BULK_INDEX_OIDS = "SELECT array_agg(to_regclass(name)::oid) FROM unnest(%s::text[]) name"
+INDEX_OIDS = "SELECT array_agg(to_regclass(name)::oid) FROM unnest(%s::text[]) name"
 
 
 def test_a_first_load_keeps_every_key_and_index_the_migrations_made(
     settings: DatabaseSettings,
 ) -> None:
-    """The first load builds the H3 grid's keys and indexes after its rows: each is a new
-    index afterwards (it was built again), and the schema is the migrations' to the letter."""
+    """The first load builds keys and indexes after the rows: each is a new index afterwards
+    (it was built again), and the schema is the migrations' to the letter. A reload keeps
+    every index (readers go on using them) and the schema."""
     with throwaway_database(settings, "first_load_schema") as url:
         own = DatabaseSettings(database_url=url)  # type: ignore[call-arg]
         schema.upgrade(own.sqlalchemy_url)
         migrated = schema_description(own.dsn)
         with psycopg.connect(own.dsn, autocommit=True) as probe:
-            before = one_row(probe, H3_BULK_INDEX_OIDS, (list(H3_BULK_INDEXES),))[0]
+            before = one_row(probe, INDEX_OIDS, (list(FIRST_LOAD_BUILDS),))[0]
             with psycopg.connect(own.dsn) as load_conn:  # the load's own transaction
                 load_all(load_conn, DEMO_DIR)
-            after = one_row(probe, H3_BULK_INDEX_OIDS, (list(H3_BULK_INDEXES),))[0]
+            after = one_row(probe, INDEX_OIDS, (list(FIRST_LOAD_BUILDS),))[0]
             cells = one_row(probe, "SELECT count(*) FROM h3_coverage")[0]
+            first_load_schema = schema_description(own.dsn)
+            with psycopg.connect(own.dsn) as load_conn:
+                load_all(load_conn, DEMO_DIR)
+            reloaded = one_row(probe, INDEX_OIDS, (list(FIRST_LOAD_BUILDS),))[0]
         assert None not in before and None not in after
         assert not set(before) & set(after)
         assert cells > 0
+        assert first_load_schema == migrated
+        assert reloaded == after
         assert schema_description(own.dsn) == migrated
 
 

@@ -1,12 +1,13 @@
--- The indexes a bulk build of the grid drops and makes again after the rows, with their
--- definitions and, for a primary key, its table: the spatial (GiST) indexes of the
+-- The indexes a bulk build of the grid drops and makes again after the rows
+-- (data/deferred_indexes.py), with their tables, definitions and kinds: the spatial (GiST) indexes of the
 -- resolution-9 cells, the cells' LSOA index, and the keys of the three tables the build
 -- copies into (one sorted build is far cheaper than 1.4 million inserts into each; the
 -- coarser resolutions' spatial indexes, over a sixth as many cells, are kept: each index
 -- build reads the whole table). No foreign key refers to these keys; the rows are compared
 -- with the stored grid (and the stale ones deleted) before the keys are dropped, and a
 -- rebuilt key checks the rows as it is made.
-SELECT i.indexname, i.indexdef, CASE WHEN c.conname IS NOT NULL THEN i.tablename END
+SELECT i.tablename, i.indexname, i.indexdef,
+       CASE WHEN c.conname IS NOT NULL THEN 'primary key' ELSE 'index' END
 FROM pg_indexes i
 LEFT JOIN pg_constraint c
        ON c.contype = 'p'
