@@ -100,8 +100,8 @@ def write(
     rows: dict[str, int] = {}
     with conn.cursor() as cur:
         with times.step("clear tables"):
-            # On a first load: what the boundaries and the index values are written without
-            # (data/deferred_indexes.py), before the clear below empties anything.
+            # On a first load (the tables empty; the clear below keeps both): what the
+            # boundaries and the index values are written without (data/deferred_indexes.py).
             boundary_indexes = secondary_indexes(cur, BOUNDARY_TABLES)
             cur.execute(read_sql("data", "foundation/index_value_keys.sql"))
             index_value_deferred = [Deferred(*row) for row in cur.fetchall()]
