@@ -15,9 +15,19 @@ from data.manifest import (
 from geo.errors import LoadError
 
 
+def _code_set(codes: Iterable[str]) -> set[str]:
+    """The distinct codes of a column, converted to Python strings in one go.
+
+    ``set(column)`` would iterate an Arrow-backed column value by value, making one Python
+    scalar at a time. Over all England's staged columns that took 2.4 of the 2.7 s of
+    :func:`validate`.
+    """
+    return set(pd.Series(codes).unique().tolist())
+
+
 def _difference(left: Iterable[str], right: Iterable[str]) -> tuple[list[str], list[str]]:
     """Return (in left not right, in right not left), each sorted."""
-    a, b = set(left), set(right)
+    a, b = _code_set(left), _code_set(right)
     return sorted(a - b), sorted(b - a)
 
 
@@ -112,13 +122,13 @@ def validate(staged: Staged, manifest: Manifest) -> None:
     for _level, vintage in ward_boundaries:
         wards = staged.boundaries[("ward", vintage)]
         lookup_wards = _lookup_for_ward_vintage(staged, manifest, vintage)["ward"].unique()
-        missing = sorted(set(lookup_wards) - set(wards["code"]))
+        missing = sorted(_code_set(lookup_wards) - _code_set(wards["code"]))
         if missing:
             raise LoadError(
                 f"ward {vintage} boundaries lack {len(missing)} wards of the lookup: {missing[:8]}"
             )
     if staged.postcodes is not None:
-        lsoa21 = set(staged.boundaries[("lsoa", 2021)]["code"])
+        lsoa21 = _code_set(staged.boundaries[("lsoa", 2021)]["code"])
         outside = ~staged.postcodes["lsoa"].isin(lsoa21)
         if outside.any():
             staged.warnings.append(
@@ -137,8 +147,8 @@ def _validate_published_lad(staged: Staged, manifest: Manifest) -> None:
     for ds in manifest.datasets_of(PublishedLadSummariesDataset):
         edition = manifest.edition_by_code(ds.edition)
         published = staged.published_lad[ds.edition]
-        lads = set(staged.boundaries[("lad", edition.lad_vintage)]["code"])
-        missing = sorted(lads - set(published["lad"]))
+        lads = _code_set(staged.boundaries[("lad", edition.lad_vintage)]["code"])
+        missing = sorted(lads - _code_set(published["lad"]))
         if missing:
             raise LoadError(
                 f"{ds.path}: no published figures for {len(missing)} loaded LAD "
