@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
 import shapely
 
@@ -75,10 +77,26 @@ def bad_rows(mask: pd.Series, values: pd.Series) -> str:
     return ", ".join(f"line {int(i) + 2}: {v!r}" for i, v in rows.items())
 
 
+def _numbers(text: pd.Series) -> pd.Series:
+    """A text column's numbers, missing where a value is not one (``pd.to_numeric``'s
+    ``errors="coerce"``).
+
+    When every value is a number, Arrow casts the column at once; ``pd.to_numeric`` goes
+    value by value through Python objects, about ten times slower (2.5 s of the 92 columns of
+    single years of age of an England load). A column with a value Arrow cannot read, such
+    as a blank, takes ``pd.to_numeric``'s way, so bad values are reported as before.
+    """
+    try:
+        numbers = pc.cast(pa.array(text), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return pd.to_numeric(text, errors="coerce")
+    return pd.Series(numbers.to_numpy(zero_copy_only=False), index=text.index)
+
+
 def parse_integers(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     """Parse a column of whole numbers written with optional thousands separators or '.00'."""
     text = frame[column].str.replace(",", "", regex=False).str.strip()
-    numbers = pd.to_numeric(text, errors="coerce")
+    numbers = _numbers(text)
     bad = numbers.isna() | (numbers != np.floor(numbers))
     if bad.any():
         raise LoadError(
@@ -89,7 +107,7 @@ def parse_integers(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
 
 def parse_floats(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     """Parse a column of decimal numbers (no blanks allowed)."""
-    numbers = pd.to_numeric(frame[column].str.strip(), errors="coerce")
+    numbers = _numbers(frame[column].str.strip())
     bad = numbers.isna() | ~np.isfinite(numbers)
     if bad.any():
         raise LoadError(
