@@ -97,6 +97,8 @@ def parse_integers(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
     """Parse a column of whole numbers written with optional thousands separators or '.00'."""
     text = frame[column].str.replace(",", "", regex=False).str.strip()
     numbers = _numbers(text)
+    if (numbers.abs() >= 2**53).any():  # beyond a double's whole numbers: parse them exactly
+        numbers = pd.to_numeric(text, errors="coerce")
     bad = numbers.isna() | (numbers != np.floor(numbers))
     if bad.any():
         raise LoadError(

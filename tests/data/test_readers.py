@@ -48,7 +48,11 @@ def test_decimal_numbers_equal_the_files() -> None:
 
 @pytest.mark.parametrize(
     ("values", "expected"),
-    [(["1,000", "7.00", " 12 ", "+5"], [1000, 7, 12, 5]), (["0", "-0", "3e2"], [0, 0, 300])],
+    [
+        (["1,000", "7.00", " 12 ", "+5"], [1000, 7, 12, 5]),
+        (["0", "-0", "3e2"], [0, 0, 300]),
+        (["9007199254740993", "1"], [2**53 + 1, 1]),  # exact beyond a double's whole numbers
+    ],
 )
 def test_whole_numbers_in_any_of_their_spellings(values: list[str], expected: list[int]) -> None:
     assert parse_integers(text_frame(values), "n", PATH).tolist() == expected
