@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -161,6 +162,81 @@ class AreaQuery:
     lad_measures: bool = False
 
 
+# The LSOAs a :class:`UnitCache` holds the facts of, at most, over all its areas: about 1.6 kB
+# each (measured on a district of 659), so about 26 MB in all.
+UNIT_CACHE_LSOAS = 16_384
+
+UnitKey = tuple[str, int, str, str, bool]
+"""A click's area: (edition, LSOA vintage, level, the clicked LSOA's code, with district
+measures)."""
+
+
+class UnitCache:
+    """The areas recent clicks resolved to, as of one data version, with the facts of at most
+    ``max_lsoas`` LSOAs in all (least recently used areas dropped first).
+
+    A click's LSOA in each vintage and the data version come from one statement
+    (``place_resolution/lsoa_codes_at_point.sql``); an area found here for that version is
+    not read again. A ward or district is kept once and found from any of its LSOAs. The
+    areas are read only from tables that change with a load, which bumps the data version, so
+    an area of the same version is the one the database would give. An area read at a newer
+    version drops every older one.
+    """
+
+    def __init__(self, max_lsoas: int = UNIT_CACHE_LSOAS) -> None:
+        self.max_lsoas = max_lsoas
+        self.version: int | None = None
+        self.lsoa_count = 0
+        # Per area (its first key), the area and the keys it is found by: its LSOAs' and the
+        # clicked one's (an LSOA with no residents or index values is not among its LSOAs).
+        self._areas: OrderedDict[UnitKey, tuple[tuple[AssessedArea, AreaFacts], list[UnitKey]]]
+        self._areas = OrderedDict()
+        self._area_of: dict[UnitKey, UnitKey] = {}
+
+    def __len__(self) -> int:
+        """The number of areas kept."""
+        return len(self._areas)
+
+    def get(self, version: int, key: UnitKey) -> tuple[AssessedArea, AreaFacts] | None:
+        """The area a click resolves to as of ``version`` (marked recently used), or None."""
+        if version != self.version or key not in self._area_of:
+            return None
+        first = self._area_of[key]
+        self._areas.move_to_end(first)
+        return self._areas[first][0]
+
+    def put(self, version: int, key: UnitKey, area: tuple[AssessedArea, AreaFacts]) -> None:
+        """Keep the area a click resolved to, read at ``version`` (ignored if an area of a
+        newer version is kept, or if it alone has more than ``max_lsoas`` LSOAs)."""
+        if self.version is None or version > self.version:
+            self._areas.clear()
+            self._area_of.clear()
+            self.lsoa_count = 0
+            self.version = version
+        elif version < self.version or key in self._area_of:
+            return
+        edition, vintage, level, _, lad_measures = key
+        codes = {lsoa.code for lsoa in area[1].lsoas} | {key[3]}
+        if len(codes) > self.max_lsoas:
+            return
+        keys = [(edition, vintage, level, code, lad_measures) for code in sorted(codes)]
+        for each in keys:
+            if each in self._area_of:  # an earlier area of the same unit
+                self._drop(self._area_of[each])
+        self._areas[key] = (area, keys)
+        self._area_of.update(dict.fromkeys(keys, key))
+        self.lsoa_count += len(keys)
+        while self.lsoa_count > self.max_lsoas:
+            self._drop(next(iter(self._areas)))
+
+    def _drop(self, first: UnitKey) -> None:
+        """Forget an area and the keys it is found by."""
+        _, keys = self._areas.pop(first)
+        for key in keys:
+            del self._area_of[key]
+        self.lsoa_count -= len(keys)
+
+
 @dataclass(frozen=True)
 class ResolvedAreas:
     """What :func:`resolve_all` found: per query, the assessed area and its facts.
@@ -186,14 +262,18 @@ async def resolve(
 
 
 async def resolve_all(
-    conn: AsyncConnection, place: Place, queries: Sequence[AreaQuery]
+    conn: AsyncConnection,
+    place: Place,
+    queries: Sequence[AreaQuery],
+    units: UnitCache | None = None,
 ) -> ResolvedAreas:
     """Resolve a place to several areas at once (see :func:`resolve`), in the queries' order.
 
     A click is located in every LSOA vintage the queries use by one statement (a postcode
     is read from the directory once per vintage), then each query's unit, its LSOAs and,
     where asked, their districts' summary measures by one statement
-    (``place_resolution/unit_lsoas.sql``, which PostgreSQL runs on a cached plan). A polygon
+    (``place_resolution/unit_lsoas.sql``, which PostgreSQL runs on a cached plan), unless
+    ``units`` holds that area as of the data version the click was located at. A polygon
     takes one statement per query, and one more for district measures.
 
     Raises
@@ -217,9 +297,9 @@ async def resolve_all(
             drawn.append((area, facts))
         return ResolvedAreas(tuple(drawn), None)
     code = place.code.strip().upper() if place.code is not None else None
-    located = await _locate(conn, place, {q.edition.lsoa_vintage for q in queries})
-    areas = []
-    version = None
+    located, version = await _locate(conn, place, {q.edition.lsoa_vintage for q in queries})
+    consistent = True
+    areas: list[tuple[AssessedArea, AreaFacts]] = []
     # Errors are raised in the queries' order, as when each was resolved in turn.
     for query in queries:
         level, lsoa, unit_code = query.level, None, None
@@ -237,19 +317,39 @@ async def resolve_all(
                     f"{place.lat}): the point is outside England or outside the loaded area"
                 )
             lsoa = found
-        params = {
-            "edition": query.edition.code,
-            "vintage": query.edition.lsoa_vintage,
-            "level": level,
-            "lsoa": lsoa,
-            "unit_code": unit_code,
-        }
-        async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(unit_lsoas_statement(level, query.lad_measures), params)
-            rows = await cur.fetchall()
-        areas.append(_unit_area(query, rows, level, lsoa))
-        version = int(rows[0]["data_version"])
-    return ResolvedAreas(tuple(areas), version)
+        # Kept: the areas a clicked (or a postcode's, or a coded) LSOA widens to.
+        unit: tuple[AssessedArea, AreaFacts] | None = None
+        key: UnitKey | None = None
+        if units is not None and unit_code is None and lsoa is not None:
+            key = (query.edition.code, query.edition.lsoa_vintage, level, lsoa, query.lad_measures)
+            if consistent and version is not None:
+                unit = units.get(version, key)
+        if unit is None:
+            unit, read_at = await _read_unit(conn, query, level, lsoa, unit_code)
+            # A load committed between two statements: the areas are not of one version.
+            consistent = consistent and version in (None, read_at)
+            version = read_at
+            if units is not None and key is not None and consistent:
+                units.put(read_at, key, unit)
+        areas.append(unit)
+    return ResolvedAreas(tuple(areas), version if consistent else None)
+
+
+async def _read_unit(
+    conn: AsyncConnection, query: AreaQuery, level: Level, lsoa: str | None, unit_code: str | None
+) -> tuple[tuple[AssessedArea, AreaFacts], int]:
+    """One query's unit from the database, and the data version it was read at."""
+    params = {
+        "edition": query.edition.code,
+        "vintage": query.edition.lsoa_vintage,
+        "level": level,
+        "lsoa": lsoa,
+        "unit_code": unit_code,
+    }
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(unit_lsoas_statement(level, query.lad_measures), params)
+        rows = await cur.fetchall()
+    return _unit_area(query, rows, level, lsoa), int(rows[0]["data_version"])
 
 
 # The lsoa column holding each level's unit code (the fixed registry the {unit_column} of
@@ -272,10 +372,12 @@ def unit_lsoas_statement(level: str, lad_measures: bool) -> sql.Composed:
 
 async def _locate(
     conn: AsyncConnection, place: Place, vintages: set[int]
-) -> dict[int, str | Exception | None]:
+) -> tuple[dict[int, str | Exception | None], int | None]:
     """The LSOA a click or postcode falls in, per vintage: None where no LSOA holds the
-    click, the error to raise where the postcode directory gives none."""
+    click, the error to raise where the postcode directory gives none; and for a click, the
+    data version it was located at."""
     found: dict[int, str | Exception | None] = {}
+    version = None
     if place.postcode is not None:
         for vintage in sorted(vintages):
             try:
@@ -287,9 +389,9 @@ async def _locate(
         params = {"lon": place.lon, "lat": place.lat, "vintages": sorted(vintages)}
         async with conn.cursor() as cur:
             await cur.execute(read_sql("geo", "place_resolution/lsoa_codes_at_point.sql"), params)
-            for vintage, code in await cur.fetchall():
-                found[vintage] = code
-    return found
+            for vintage, code, read_at in await cur.fetchall():
+                found[vintage], version = code, read_at
+    return found, version
 
 
 def _unit_area(

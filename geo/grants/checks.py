@@ -176,11 +176,13 @@ class CatalogueCache:
     The service keeps one per process, so a check costs only the queries about the place. A
     click, postcode or code is checked against the cached catalogue and the data version read
     in the same statement as the place; a check that finds the version moved (or fails) is
-    done again on a catalogue read afresh. A polygon reads the version first.
+    done again on a catalogue read afresh. A polygon reads the version first. The areas
+    clicks resolve to are kept beside it, per data version (``units``).
     """
 
     def __init__(self) -> None:
         self.latest: Catalogue | None = None
+        self.units = place_resolution.UnitCache()
 
     async def current(self, conn: AsyncConnection) -> Catalogue:
         """The catalogue of the database's current data version (one indexed read if cached)."""
@@ -206,12 +208,15 @@ async def check_eligibility(
     catalogue = catalogues.latest
     if catalogue is not None and place.geometry is None:
         try:
-            answers, version = await _check(conn, place, programme_id, today, catalogue)
+            answers, version = await _check(
+                conn, place, programme_id, today, catalogue, catalogues.units
+            )
         except PlatoonsError:
             version = None  # perhaps a stale catalogue: decide on a fresh one
         if version == catalogue.data_version:
             return answers
-    answers, _ = await _check(conn, place, programme_id, today, await catalogues.current(conn))
+    catalogue = await catalogues.current(conn)
+    answers, _ = await _check(conn, place, programme_id, today, catalogue, catalogues.units)
     return answers
 
 
@@ -221,6 +226,7 @@ async def _check(
     programme_id: str | None,
     today: date,
     catalogue: Catalogue,
+    units: place_resolution.UnitCache,
 ) -> tuple[list[EligibilityAnswer], int | None]:
     """Check against a catalogue; also return the data version the place was read at."""
     if programme_id is not None:
@@ -238,7 +244,7 @@ async def _check(
             )
     if not queries:
         return [], None
-    resolved = await place_resolution.resolve_all(conn, place, list(queries.values()))
+    resolved = await place_resolution.resolve_all(conn, place, list(queries.values()), units)
     areas = dict(zip(queries, resolved.areas, strict=True))
     answers = [
         _programme_answer(p, *areas[(p.edition_code, p.geography_level)], today) for p in programmes

@@ -26,6 +26,8 @@ from data import DEMO_DIR
 from geo import place_resolution
 from geo.errors import InvalidInput
 from geo.grants import checks
+from geo.grants.rules import AreaFacts, LsoaFacts
+from geo.sqlfiles import read_sql
 from tests.utils import factories, figures, sources
 from tests.utils.databases import one_row
 
@@ -509,6 +511,134 @@ async def test_a_cached_catalogue_is_read_again_when_a_programme_is_saved(
     assert catalogues.latest is kept
     fresh = await checks.check_eligibility(aconn, place, None, factories.today())
     assert [a.model_dump() for a in again] == [a.model_dump() for a in fresh]
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+@pytest.mark.parametrize("level", ["lsoa", "ward", "lad"])
+async def test_clicks_answered_from_kept_areas_equal_answers_read_afresh(
+    aconn: psycopg.AsyncConnection, made: factories.Made, edition: EditionSources, level: str
+) -> None:
+    programme = await made.programme(
+        aconn,
+        edition_code=edition.code,
+        geography_level=level,
+        rule={
+            "kind": "all",
+            "rules": [
+                index_rule("imd", decile_at_most=5),
+                {
+                    "kind": "lad_measure",
+                    "domain": "imd",
+                    "measure": "proportion_most_deprived_10pct",
+                    "at_least": 0.0,
+                },
+            ],
+        },
+        min_population_share=0.3,
+    )
+    catalogues = checks.CatalogueCache()
+    points, values = edition.points, edition.values
+
+    def unit_of(code: str) -> str:
+        return {"lsoa": code, "ward": values[code].ward, "lad": values[code].lad}[level]
+
+    # Four clicks, then (for wards and districts) one in another LSOA of the first's unit.
+    codes = random.Random(f"{edition.code} {level}").sample(sorted(points), 4)
+    codes += [c for c in sorted(points) if unit_of(c) == unit_of(codes[0])][-1:]
+    for code in codes:
+        place = place_resolution.Place(lon=points[code][0], lat=points[code][1])
+        [first] = await checks.check_eligibility(
+            aconn, place, programme.id, factories.today(), catalogues
+        )
+        [kept] = await checks.check_eligibility(
+            aconn, place, programme.id, factories.today(), catalogues
+        )
+        [fresh] = await checks.check_eligibility(aconn, place, programme.id, factories.today())
+        assert first.model_dump() == kept.model_dump() == fresh.model_dump()
+        assert kept.area.code == unit_of(code)
+    assert len(catalogues.units) == len({unit_of(c) for c in codes})
+    assert catalogues.units.version == catalogues.latest.data_version
+
+
+async def test_a_kept_area_is_read_again_once_the_data_version_moves(
+    aconn: psycopg.AsyncConnection, made: factories.Made
+) -> None:
+    # In a transaction rolled back at the end: a click's LSOA gets more residents. Loads are
+    # the only writers of these tables and bump the data version, so until the version moves
+    # the kept area (and its old residents) answers; after, the area is read again.
+    programme = await made.programme(aconn, rule=index_rule("imd", decile_at_most=10))
+    catalogues = checks.CatalogueCache()
+    code = min(IOD2025.values)
+    lon, lat = IOD2025.points[code]
+    place = place_resolution.Place(lon=lon, lat=lat)
+
+    async def residents() -> float:
+        [answer] = await checks.check_eligibility(
+            aconn, place, programme.id, factories.today(), catalogues
+        )
+        return answer.area.residents
+
+    before = await residents()
+    async with aconn.transaction(force_rollback=True):
+        await aconn.execute(
+            "UPDATE lsoa_population SET residents = residents + 1000 "
+            "WHERE edition_code = 'IoD2025' AND lsoa_code = %s",
+            (code,),
+        )
+        assert await residents() == before
+        version = catalogues.units.version
+        await aconn.execute(read_sql("geo", "tiles/bump_data_version.sql"))
+        assert await residents() == before + 1000
+        assert catalogues.units.version == version + 1
+    assert await residents() == before
+
+
+def kept_ward(code: str, lsoas: list[str]) -> tuple[place_resolution.AssessedArea, AreaFacts]:
+    """A ward's area as a click resolves to it, of LSOAs with made-up facts (cache tests)."""
+    facts = AreaFacts(
+        lsoas=tuple(
+            LsoaFacts(c, c, "E08000001", 1000.0, 1.0, {"imd": 1}, {"imd": 1}) for c in lsoas
+        ),
+        national_lsoa_count=33_755,
+    )
+    area = place_resolution.AssessedArea(
+        kind="ward",
+        code=code,
+        name=code,
+        lsoa_count=len(lsoas),
+        residents=facts.residents,
+        population_method="made up",
+    )
+    return area, facts
+
+
+def test_a_kept_ward_is_found_from_any_of_its_lsoas_within_a_budget_of_lsoas() -> None:
+    units = place_resolution.UnitCache(max_lsoas=5)
+
+    def key(lsoa: str) -> place_resolution.UnitKey:
+        return ("IoD2025", 2021, "ward", lsoa, False)
+
+    north, south, east = (
+        kept_ward("E05000001", ["E01000001", "E01000002"]),
+        kept_ward("E05000002", ["E01000003", "E01000004"]),
+        kept_ward("E05000003", ["E01000005", "E01000006"]),
+    )
+    units.put(7, key("E01000001"), north)
+    assert units.get(7, key("E01000002")) is north  # never clicked, but one of its LSOAs
+    assert units.get(7, ("IoD2025", 2021, "lad", "E01000002", False)) is None
+    units.put(7, key("E01000003"), south)
+    assert units.get(7, key("E01000001")) is north  # north is now the more recently used
+    units.put(7, key("E01000006"), east)  # 6 LSOAs over a budget of 5: south goes
+    assert (len(units), units.lsoa_count) == (2, 4)
+    assert units.get(7, key("E01000004")) is None and units.get(7, key("E01000005")) is east
+    assert units.get(6, key("E01000005")) is None  # asked as of another version
+    units.put(6, key("E01000003"), south)  # read at an older version: not kept
+    assert units.get(7, key("E01000003")) is None
+    units.put(7, key("E01000009"), kept_ward("E05000004", [f"E0100001{i}" for i in range(6)]))
+    assert len(units) == 2  # more LSOAs than the whole budget: not kept
+    units.put(8, key("E01000003"), south)  # a newer version drops the older areas
+    assert (units.version, len(units), units.lsoa_count) == (8, 1, 2)
+    assert units.get(8, key("E01000004")) is south and units.get(8, key("E01000001")) is None
 
 
 @pytest.mark.parametrize("level", ["lsoa", "ward"])
